@@ -1,0 +1,138 @@
+"""The registry of detection methods: name -> parameters class and function.
+
+As in R's ``surveillance``, each algorithm is one function with a control list whose
+defaults are written in one place. A method module registers itself with :func:`register`;
+:func:`run` validates the parameters and the input, checks that there is enough history,
+and calls the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tocsin.detect.base import DetectionResult, SeriesBatch
+from tocsin.detect.errors import (
+    InputDataError,
+    InsufficientHistoryError,
+    ParameterError,
+    UnknownMethodError,
+)
+from tocsin.detect.params import Parameters
+
+MethodFunction = Callable[[SeriesBatch, Any], DetectionResult]
+HistoryFunction = Callable[[Any, int], int]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered detection method.
+
+    Attributes:
+        name: registry name (snake_case, e.g. ``farrington_flexible``).
+        parameters: the frozen dataclass of its parameters (defaults equal R's).
+        function: ``function(batch, params) -> DetectionResult``.
+        summary: one line for listings, naming the reference it implements.
+        counts_only: True when observations must be non-negative counts.
+        diagnostics: names of the extra per-cell arrays the method returns.
+        min_history: ``min_history(params, freq)``: how many periods must precede the
+            first evaluated period.
+    """
+
+    name: str
+    parameters: type[Parameters]
+    function: MethodFunction
+    summary: str
+    counts_only: bool
+    diagnostics: tuple[str, ...]
+    min_history: HistoryFunction
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def register(
+    name: str,
+    parameters: type[Parameters],
+    *,
+    summary: str,
+    counts_only: bool = True,
+    diagnostics: tuple[str, ...] = (),
+    min_history: HistoryFunction = lambda params, freq: 0,
+) -> Callable[[MethodFunction], MethodFunction]:
+    """Decorator that adds a method function to the registry under ``name``."""
+
+    def deco(function: MethodFunction) -> MethodFunction:
+        if name in _METHODS:
+            raise RuntimeError(f"method {name!r} registered twice")
+        parameters.method_name = name
+        _METHODS[name] = Method(
+            name, parameters, function, summary, counts_only, diagnostics, min_history
+        )
+        return function
+
+    return deco
+
+
+def _load_methods() -> None:
+    # Importing the method modules registers them.
+    import tocsin.detect.methods  # noqa: F401
+
+
+def methods() -> dict[str, Method]:
+    """Every registered method, by name, sorted."""
+    _load_methods()
+    return dict(sorted(_METHODS.items()))
+
+
+def get(name: str) -> Method:
+    """The method registered under ``name``; a clear error listing the names if absent."""
+    table = methods()
+    try:
+        return table[name]
+    except KeyError:
+        raise UnknownMethodError(
+            f"unknown method {name!r}; available methods: {', '.join(table)}"
+        ) from None
+
+
+def make_parameters(name: str, values: Mapping[str, Any] | Parameters | None = None) -> Parameters:
+    """Validated parameters of method ``name`` from a mapping (or pass through)."""
+    method = get(name)
+    if isinstance(values, method.parameters):
+        return values
+    values = dict(values or {})
+    known = {s.name for s in method.parameters.spec()}
+    for key in values:
+        if key not in known:
+            raise ParameterError(
+                f"method {name!r} has no parameter {key!r}; its parameters are: "
+                + ", ".join(sorted(known))
+            )
+    try:
+        return method.parameters(**values)
+    except TypeError as exc:  # pragma: no cover - guarded by the check above
+        raise ParameterError(str(exc)) from None
+
+
+def run(
+    name: str, batch: SeriesBatch, params: Mapping[str, Any] | Parameters | None = None
+) -> DetectionResult:
+    """Validate and run method ``name`` on ``batch``."""
+    method = get(name)
+    p = make_parameters(name, params)
+    if method.counts_only:
+        finite = batch.counts[np.isfinite(batch.counts)]
+        if finite.size and (finite.min() < 0 or np.any(finite != np.round(finite))):
+            raise InputDataError(
+                f"method {name!r} needs non-negative integer counts; the data has "
+                f"{'negative' if finite.min() < 0 else 'non-integer'} values"
+            )
+    needed = int(method.min_history(p, batch.freq))
+    first = int(batch.range[0])
+    if first < needed:
+        raise InsufficientHistoryError(name, needed, first, first)
+    return method.function(batch, p)
