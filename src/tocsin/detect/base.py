@@ -43,7 +43,9 @@ class SeriesBatch:
         if counts.ndim == 1:
             counts = counts[:, None]
         if counts.ndim != 2:
-            raise InputDataError(f"counts must be a matrix (periods x series); got {counts.ndim} dims")
+            raise InputDataError(
+                f"counts must be a matrix (periods x series); got {counts.ndim} dims"
+            )
         object.__setattr__(self, "counts", counts)
         if self.freq not in SUPPORTED_FREQUENCIES:
             raise InputDataError(
@@ -64,7 +66,9 @@ class SeriesBatch:
         if self.dates is not None:
             dates = np.asarray(self.dates, dtype="datetime64[D]")
             if dates.shape != (n,):
-                raise InputDataError(f"dates must have one entry per period ({n}); got {dates.shape}")
+                raise InputDataError(
+                    f"dates must have one entry per period ({n}); got {dates.shape}"
+                )
             if np.any(np.diff(dates).astype(np.int64) <= 0):
                 raise InputDataError("dates must be strictly increasing")
             object.__setattr__(self, "dates", dates)

@@ -127,8 +127,7 @@ class Parameters:
 
     def _msg(self, f: dataclasses.Field, value: Any, expected: str) -> str:
         return (
-            f"parameter {f.name!r} of method {self.method_name!r} is {value!r}; "
-            f"expected {expected}"
+            f"parameter {f.name!r} of method {self.method_name!r} is {value!r}; expected {expected}"
         )
 
     @classmethod
@@ -141,7 +140,11 @@ class Parameters:
             type_name = _type_text(allowed) + (" or none" if optional else "")
             out.append(
                 ParameterSpec(
-                    f.name, type_name, f.default, f.metadata.get("help", ""), _bounds_text(f.metadata)
+                    f.name,
+                    type_name,
+                    f.default,
+                    f.metadata.get("help", ""),
+                    _bounds_text(f.metadata),
                 )
             )
         return out
@@ -166,14 +169,18 @@ class Parameters:
     def as_dict(self) -> dict[str, Any]:
         """The parameters as plain values (for storage as JSON)."""
         return {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(self).items()
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
         }
 
 
 def _type_text(allowed: tuple[type, ...]) -> str:
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a text",
-             tuple: "a comma-separated list"}
+    names = {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a text",
+        tuple: "a comma-separated list",
+    }
     return " or ".join(names.get(t, t.__name__) for t in allowed)
 
 
