@@ -159,3 +159,9 @@ def assert_matches_reference(
             f"{what}: {len(idx)} cells differ from R, first (row {i}, series {j}): "
             f"tocsin {actual[i, j]!r}, R {expected[i, j]!r}"
         )
+
+
+def load_config_table(filename: str) -> list[dict[str, str]]:
+    """Rows of a table of configurations kept next to extra references (e.g.
+    ``cdc_configs.csv``: dataset, config, control values, range)."""
+    return _read_csv(EXTRA_DIR / filename)
