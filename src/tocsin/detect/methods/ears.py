@@ -1,0 +1,207 @@
+"""EARS C1, C2 and C3: ``ears_c1``, ``ears_c2``, ``ears_c3`` (R ``earsC``).
+
+The Early Aberration Reporting System of the CDC (Hutwagner et al. 2003, "The
+bioterrorism preparedness and response Early Aberration Reporting System (EARS)",
+J Urban Health 80(2 Suppl 1):i89-96; Fricker et al. 2008, "Comparing syndromic
+surveillance detection methods: EARS' versus a CUSUM-based methodology", Stat Med
+27:3407-3429). For each period ``t`` a baseline of ``baseline`` (7) earlier periods gives
+a mean ``m_t`` and standard deviation ``s_t`` (floored at ``min_sigma``):
+
+- **C1**: baseline ``t-7 .. t-1``; alarm when ``y_t > m_t + z * s_t``.
+- **C2**: baseline ``t-9 .. t-3`` (a guard band of two periods); same rule.
+- **C3**: with ``C2_i = (y_i - m_i) / s_i`` the C2 statistic of period ``i``, the C3
+  statistic is ``sum_{i=t-2}^{t} max(0, C2_i - 1)``; alarm when it exceeds ``z``.
+
+``z`` is the ``1 - alpha`` quantile of the standard normal (R's parameterisation; the CDC
+thresholds 3 and 2 correspond to ``alpha`` = 0.00135 and 0.0228).
+
+C3 in R (``r_compatible=True``) deviates from the CDC definition above: R computes the
+bound as ``y_t + s_t * (z - sum_{i=t-2}^{t-1} max(0, C2_i - 1))``, floored at 0, so the
+current count cancels out of the comparison ``y_t > bound`` and a single spike can
+never raise a C3 alarm by itself; R also gives no value (NaN) where a lagged ``C2_i`` is
+0/0 (a constant baseline). The default (``r_compatible=False``) is the CDC definition:
+its bound is ``m_t + s_t * (1 + z - lagged terms)``, the count above which the current
+period's term pushes the statistic over ``z``; a 0/0 ``C2_i`` counts as 0, and where the
+two lagged terms alone already exceed ``z`` every count alarms and the bound is
+``-inf``. ``score`` is the z-score ``C2_t`` (C1: its own baseline) for C1 and C2 and
+the C3 statistic for C3 (in both modes).
+
+All series and all evaluated periods are computed at once: the baseline sums are sums of
+shifted slices of the count matrix, exact for integer counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from tocsin.detect.base import DetectionResult, SeriesBatch
+from tocsin.detect.params import Parameters, param
+from tocsin.detect.registry import register
+
+# Offset (in periods before t) of the most recent baseline period of C1 and C2.
+_GUARD = {"C1": 1, "C2": 3}
+
+
+def _rows(values: np.ndarray, positions: np.ndarray, shift: int) -> np.ndarray:
+    """``values[positions - shift]``: a view when ``positions`` are consecutive."""
+    first = int(positions[0]) - shift
+    if positions[-1] - positions[0] == positions.size - 1:
+        return values[first : first + positions.size]
+    return values[positions - shift]
+
+
+def baseline_mean_sd(
+    counts: np.ndarray, positions: np.ndarray, baseline: int, guard: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation of ``counts[t - guard - baseline + 1 .. t - guard]``
+    for every ``t`` in ``positions``; arrays (len(positions), n_series), NaN where a
+    baseline value is missing."""
+    s1 = np.zeros((positions.size, counts.shape[1]))
+    s2 = np.zeros_like(s1)
+    for lag in range(guard, guard + baseline):
+        rows = _rows(counts, positions, lag)
+        s1 += rows
+        s2 += rows * rows
+    mean = s1 / baseline
+    # Sums of integer counts are exact, so the variance is exactly 0 for a constant baseline.
+    var = (s2 - s1 * mean) / (baseline - 1)
+    np.maximum(var, 0.0, out=var)
+    return mean, np.sqrt(var, out=var)
+
+
+def _z_score(observed: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``(observed - mean) / sigma`` with 0/0 taken as 0 (the count equals a constant
+    baseline) and ``+-inf`` for a count off a constant baseline."""
+    diff = observed - mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = diff / sigma
+    z[(diff == 0) & (sigma == 0)] = 0.0
+    return z
+
+
+def _alarm(observed: np.ndarray, upperbound: np.ndarray) -> np.ndarray:
+    """R's ``observed > upperbound``: 1.0 / 0.0, NaN where either is missing."""
+    alarm = (observed > upperbound).astype(np.float64)
+    alarm[np.isnan(observed) | np.isnan(upperbound)] = np.nan
+    return alarm
+
+
+@dataclass(frozen=True)
+class EarsC1Parameters(Parameters):
+    """Parameters of EARS C1 (R ``earsC`` with ``method="C1"``)."""
+
+    baseline: int = param(7, ge=3, help="number of periods in the baseline")
+    alpha: float = param(0.001, gt=0, lt=1, help="alarm threshold z is the 1-alpha normal quantile")
+    min_sigma: float = param(0.0, ge=0, help="floor of the baseline standard deviation")
+
+
+@dataclass(frozen=True)
+class EarsC2Parameters(EarsC1Parameters):
+    """Parameters of EARS C2 (R ``earsC`` with ``method="C2"``)."""
+
+
+@dataclass(frozen=True)
+class EarsC3Parameters(EarsC1Parameters):
+    """Parameters of EARS C3 (R ``earsC`` with ``method="C3"``; R's default alpha 0.025)."""
+
+    alpha: float = param(0.025, gt=0, lt=1, help="alarm threshold z is the 1-alpha normal quantile")
+    r_compatible: bool = param(
+        False,
+        help="reproduce R's C3 (bound from the current count plus lagged terms: a single "
+        "spike never alarms) instead of the CDC definition",
+    )
+
+
+def _c1_c2(batch: SeriesBatch, p: EarsC1Parameters, variant: str) -> DetectionResult:
+    result = DetectionResult.empty(batch)
+    mean, sd = baseline_mean_sd(batch.counts, batch.range, p.baseline, _GUARD[variant])
+    sigma = np.maximum(sd, p.min_sigma)
+    z = float(stats.norm.ppf(1.0 - p.alpha))
+    result.expected = mean
+    result.upperbound = mean + z * sigma
+    result.alarm = _alarm(result.observed, result.upperbound)
+    result.score = _z_score(result.observed, mean, sigma)
+    return result
+
+
+def _history(variant: str):
+    extra = {"C1": 0, "C2": 2, "C3": 4}[variant]
+    return lambda params, freq: params.baseline + extra
+
+
+@register(
+    "ears_c1",
+    EarsC1Parameters,
+    summary="EARS C1 (Hutwagner et al. 2003), R surveillance earsC method C1",
+    counts_only=False,
+    min_history=_history("C1"),
+)
+def ears_c1(batch: SeriesBatch, p: EarsC1Parameters) -> DetectionResult:
+    """EARS C1: the last ``baseline`` periods as baseline (Hutwagner et al. 2003)."""
+    return _c1_c2(batch, p, "C1")
+
+
+@register(
+    "ears_c2",
+    EarsC2Parameters,
+    summary="EARS C2 (Hutwagner et al. 2003), R surveillance earsC method C2",
+    counts_only=False,
+    min_history=_history("C2"),
+)
+def ears_c2(batch: SeriesBatch, p: EarsC2Parameters) -> DetectionResult:
+    """EARS C2: a baseline of ``baseline`` periods ending 3 periods back (Hutwagner et al.
+    2003)."""
+    return _c1_c2(batch, p, "C2")
+
+
+@register(
+    "ears_c3",
+    EarsC3Parameters,
+    summary="EARS C3 (Hutwagner et al. 2003; CDC definition, or R earsC C3 with r_compatible=true)",
+    counts_only=False,
+    min_history=_history("C3"),
+)
+def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
+    """EARS C3 (Hutwagner et al. 2003; Fricker et al. 2008): the sum of the excesses of
+    C2 over 1 on the current and two previous periods. See the module docstring for the
+    difference between the CDC definition (default) and R's ``earsC`` (``r_compatible``).
+    """
+    result = DetectionResult.empty(batch)
+    counts, positions = batch.counts, batch.range
+    # C2 at t-2, t-1 and t for every evaluated t.
+    extended = np.unique(np.concatenate([positions - 2, positions - 1, positions]))
+    mean, sd = baseline_mean_sd(counts, extended, p.baseline, _GUARD["C2"])
+    sigma = np.maximum(sd, p.min_sigma)
+    observed = counts[extended]
+    at = {lag: np.searchsorted(extended, positions - lag) for lag in (0, 1, 2)}
+    z = float(stats.norm.ppf(1.0 - p.alpha))
+    mean_t, sigma_t, obs_t = mean[at[0]], sigma[at[0]], observed[at[0]]
+    result.expected = mean_t
+
+    if p.r_compatible:
+        # R: plain division (0/0 gives NaN, which propagates through pmax).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c2 = (observed - mean) / sigma
+            excess = np.maximum(c2 - 1.0, 0.0)
+            lagged = excess[at[2]] + excess[at[1]]
+            upper = obs_t + sigma_t * (z - lagged)
+        result.upperbound = np.maximum(upper, 0.0)
+        result.alarm = _alarm(obs_t, result.upperbound)
+        result.score = lagged + excess[at[0]]
+        return result
+
+    excess = np.maximum(_z_score(observed, mean, sigma) - 1.0, 0.0)
+    lagged = excess[at[2]] + excess[at[1]]
+    statistic = lagged + excess[at[0]]
+    with np.errstate(invalid="ignore"):
+        upper = mean_t + sigma_t * (1.0 + z - lagged)
+    upper[lagged > z] = -np.inf
+    result.upperbound = upper
+    alarm = (statistic > z).astype(np.float64)
+    alarm[np.isnan(statistic)] = np.nan
+    result.alarm = alarm
+    result.score = statistic
+    return result
