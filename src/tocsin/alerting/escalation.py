@@ -1,0 +1,142 @@
+"""Escalation policies: who is notified when, while an alert stays unacknowledged.
+
+A policy is an ordered list of steps. Each step waits some time after the previous one
+(the first step after the alert opens) and then notifies the duty contacts of the
+jurisdiction ``levels_up`` levels above the alert's own (0 is the alert's jurisdiction,
+1 its parent, ...; a step that would climb above the root notifies the root). After the
+last step the policy may start again ``repeats`` times, ``repeat_interval`` after the
+previous round's last step -- Alertmanager's *repeat interval*.
+
+Acknowledging, resolving or cancelling an alert stops its escalation: the service simply
+stops asking for the next step. A jurisdiction without a policy of its own inherits its
+parent's; when no ancestor has one, :func:`default_policy` climbs one level every
+30 minutes up to the root.
+
+This module is pure: it computes *when* step ``i`` falls due from the time the alert
+opened, so that a worker killed and restarted finds every deadline again from the
+database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+DEFAULT_CLIMB_WAIT = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """Wait ``wait`` after the previous step, then notify ``levels_up`` levels above."""
+
+    wait: dt.timedelta
+    levels_up: int = 0
+
+    def __post_init__(self) -> None:
+        if self.wait < dt.timedelta(0):
+            raise ValueError(f"an escalation step cannot wait a negative time ({self.wait})")
+        if self.levels_up < 0:
+            raise ValueError(f"levels_up must be 0 or more; got {self.levels_up}")
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """Ordered steps, optionally repeated ``repeats`` more times."""
+
+    steps: tuple[EscalationStep, ...]
+    repeats: int = 0
+    repeat_interval: dt.timedelta = dt.timedelta(hours=1)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError("an escalation policy needs at least one step")
+        if self.repeats < 0:
+            raise ValueError(f"repeats must be 0 or more; got {self.repeats}")
+        if self.repeat_interval <= dt.timedelta(0) and self.repeats:
+            raise ValueError("a repeated policy needs a positive repeat interval")
+
+    @property
+    def total_steps(self) -> int:
+        """How many steps run in all, counting repeats."""
+        return len(self.steps) * (1 + self.repeats)
+
+    def _offsets(self) -> list[dt.timedelta]:
+        offsets, total = [], dt.timedelta(0)
+        for step in self.steps:
+            total += step.wait
+            offsets.append(total)
+        return offsets
+
+    def step(self, index: int) -> EscalationStep | None:
+        """Step ``index`` counting repeats (None after the last)."""
+        if not 0 <= index < self.total_steps:
+            return None
+        return self.steps[index % len(self.steps)]
+
+    def due_at(self, opened_at: dt.datetime, index: int) -> dt.datetime | None:
+        """When step ``index`` falls due for an alert opened at ``opened_at``."""
+        if self.step(index) is None:
+            return None
+        offsets = self._offsets()
+        round_span = offsets[-1] + self.repeat_interval
+        round_number, position = divmod(index, len(self.steps))
+        return opened_at + round_number * round_span + offsets[position]
+
+
+@dataclass(frozen=True)
+class DueStep:
+    """A step that has fallen due: its index, deadline and target in the chain."""
+
+    index: int
+    due_at: dt.datetime
+    target: int
+
+
+def target_index(chain_length: int, levels_up: int) -> int:
+    """Position in the chain ``[own, parent, ..., root]`` that a step notifies."""
+    if chain_length < 1:
+        raise ValueError("a jurisdiction chain has at least the alert's own jurisdiction")
+    return min(levels_up, chain_length - 1)
+
+
+def due_steps(
+    policy: EscalationPolicy,
+    opened_at: dt.datetime,
+    next_index: int,
+    now: dt.datetime,
+    chain_length: int,
+) -> list[DueStep]:
+    """Steps from ``next_index`` on whose deadline is at or before ``now``.
+
+    A worker that was down while several deadlines passed gets them all, in order.
+    """
+    due = []
+    index = next_index
+    while (at := policy.due_at(opened_at, index)) is not None and at <= now:
+        step = policy.step(index)
+        assert step is not None
+        due.append(DueStep(index, at, target_index(chain_length, step.levels_up)))
+        index += 1
+    return due
+
+
+def default_policy(chain_length: int, wait: dt.timedelta = DEFAULT_CLIMB_WAIT) -> EscalationPolicy:
+    """Notify the own jurisdiction at once, then one level up every ``wait``, to the root."""
+    steps = [EscalationStep(dt.timedelta(0), 0)]
+    steps += [EscalationStep(wait, level) for level in range(1, max(chain_length, 1))]
+    return EscalationPolicy(tuple(steps))
+
+
+def effective_policy(
+    chain_policies: Sequence[EscalationPolicy | None], wait: dt.timedelta = DEFAULT_CLIMB_WAIT
+) -> EscalationPolicy:
+    """The policy that applies to an alert: its jurisdiction's, else the nearest ancestor's.
+
+    ``chain_policies`` runs from the alert's jurisdiction up to the root (``None`` where a
+    jurisdiction has no policy of its own, i.e. inherits).
+    """
+    for policy in chain_policies:
+        if policy is not None:
+            return policy
+    return default_policy(len(chain_policies), wait)
