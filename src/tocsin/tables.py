@@ -1,0 +1,586 @@
+"""Reading and writing long tables: CSV, JSON lines and Parquet.
+
+Every column is read as text, so that nothing is silently converted; checks such as
+:func:`numeric_column` then turn columns into arrays and *collect* problems (each with its
+``FILE:LINE:COLUMN`` location) instead of stopping at the first, so that a person can fix
+a file in one pass. The checks are vectorised: a file of millions of rows costs a few
+pandas operations, and only the bad rows are looked at one by one.
+
+    >>> table = read_table("counts.csv", required=("period", "series", "value"))
+    >>> problems = Problems()
+    >>> values, _ = numeric_column(table, "value", integer=True, non_negative=True,
+    ...                            problems=problems)
+    >>> problems.raise_if_any(table)        # TableError listing the first bad cells
+
+Formats are chosen by extension: ``.csv`` (also ``.csv.gz``), ``.jsonl`` / ``.ndjson``
+and ``.parquet``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tocsin.errors import UserError
+from tocsin.periods import ParsedPeriods, PeriodError, PeriodKind, parse_periods
+
+#: Texts that mean "no value" in a numeric column (as written by R, pandas, databases).
+MISSING_TOKENS = frozenset({"", "na", "nan", "null", "none", "n/a"})
+
+#: How many problems an error message shows before "... and N more".
+SHOWN_PROBLEMS = 10
+
+_FORMATS = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad cell: where it is, its column, the text found and what is wrong.
+
+    ``reason`` reads after the value: ``"is negative; expected a non-negative integer"``.
+    ``value`` is ``None`` for an empty cell (then ``reason`` stands alone).
+    """
+
+    location: str
+    column: str
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.location}: {self.reason}"
+        return f"{self.location}: {self.value!r} {self.reason}"
+
+
+class TableError(UserError):
+    """A table that cannot be used; ``problems`` lists the first bad cells found.
+
+    ``total`` counts every problem, including those not kept in ``problems``. The message
+    shows the first :data:`SHOWN_PROBLEMS` of them and how many more there are.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = (), total: int | None = None):
+        self.problems = list(problems)
+        self.total = len(self.problems) if total is None else total
+        self.headline = message
+        lines = [message]
+        lines += [f"  {p}" for p in self.problems[:SHOWN_PROBLEMS]]
+        rest = self.total - min(len(self.problems), SHOWN_PROBLEMS)
+        if rest > 0:
+            lines.append(f"  ... and {rest} more")
+        super().__init__("\n".join(lines))
+
+
+def table_format(path: str | Path) -> str:
+    """``"csv"``, ``"jsonl"`` or ``"parquet"`` from the file's extension."""
+    name = Path(path).name.lower()
+    for suffix, fmt in sorted(_FORMATS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return fmt
+    raise TableError(
+        f"{path}: unknown table format; expected a file ending in "
+        + ", ".join(_FORMATS)
+        + " (CSV, JSON lines or Parquet)"
+    )
+
+
+@dataclass
+class Table:
+    """A table read as text.
+
+    Attributes:
+        path: the file it came from (as the user named it).
+        frame: one column per table column (names stripped and lower-cased), every cell
+            a string or missing (``NaN``/``None``); row ``i`` is the ``i``-th record.
+        format: ``"csv"``, ``"jsonl"`` or ``"parquet"``.
+    """
+
+    path: Path
+    frame: pd.DataFrame
+    format: str
+    _lines: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def line(self, row_index: int) -> int:
+        """The 1-based line of the file where record ``row_index`` (0-based) starts.
+
+        CSV counts the header as line 1 and knows about blank lines and quoted fields that
+        span lines; JSON lines count blank lines too; Parquet gives the 1-based row.
+        """
+        if self.format == "parquet":
+            return row_index + 1
+        if self._lines is None:
+            self._lines = _record_lines(self.path, self.format)
+        if 0 <= row_index < self._lines.size:
+            return int(self._lines[row_index])
+        return row_index + (2 if self.format == "csv" else 1)  # pragma: no cover
+
+    def location(self, row_index: int, column: str) -> str:
+        """``FILE:LINE:COLUMN`` of a cell (``FILE:row N:COLUMN`` for Parquet)."""
+        where = f"row {row_index + 1}" if self.format == "parquet" else str(self.line(row_index))
+        return f"{self.path}:{where}:{column}"
+
+    def value(self, row_index: int, column: str) -> str | None:
+        """The text of a cell, ``None`` when it is missing."""
+        v = self.frame[column].iat[row_index]
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def _record_lines(path: Path, fmt: str) -> np.ndarray:
+    """The starting line of every record, skipping blank lines as the readers do."""
+    starts: list[int] = []
+    with _open_text(path) as fh:
+        if fmt == "jsonl":
+            for number, text in enumerate(fh, start=1):
+                if text.strip():
+                    starts.append(number)
+            return np.asarray(starts, dtype=np.int64)
+        starts = [start for start, _ in _csv_records(fh)]
+    return np.asarray(starts[1:], dtype=np.int64)  # the first record is the header
+
+
+def _csv_records(fh: IO[str]) -> Iterator[tuple[int, list[str]]]:
+    """Every CSV record with the line it starts on, skipping blank lines as pandas does."""
+    raw = ""
+
+    def lines() -> Iterator[str]:
+        nonlocal raw
+        for raw in fh:  # noqa: UP028 - ``raw`` is read by the loop below
+            yield raw
+
+    reader = csv.reader(lines())
+    previous_end = 0
+    for record in reader:
+        start, previous_end = previous_end + 1, reader.line_num
+        if start == previous_end and not raw.strip():
+            continue
+        yield start, record
+
+
+def _normalise(name: Any) -> str:
+    return str(name).strip().lower()
+
+
+def read_table(
+    path: str | Path,
+    *,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    allow_extra: bool = False,
+) -> Table:
+    """Read a CSV, JSON lines or Parquet file with every column as text.
+
+    Column names are stripped and lower-cased. A missing ``required`` column, a column
+    that is neither required nor optional (unless ``allow_extra``), a repeated column
+    name, an unreadable file or an unknown extension raise :class:`TableError` naming the
+    file and the columns expected.
+    """
+    path = Path(path)
+    fmt = table_format(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise TableError(f"{path}: the file {what}; expected a {fmt.upper()} table")
+    try:
+        if fmt == "csv":
+            frame = _read_csv(path)
+        elif fmt == "jsonl":
+            frame = _read_jsonl(path)
+        else:
+            frame = _read_parquet(path)
+    except TableError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise TableError(f"{path}: cannot read the {fmt.upper()} file: {exc}") from None
+    _check_columns(path, list(frame.columns), required, optional, allow_extra)
+    return Table(path, frame, fmt)
+
+
+def _expected_columns(required: Sequence[str], optional: Sequence[str]) -> str:
+    text = "expected columns " + ", ".join(required)
+    if optional:
+        text += " and optionally " + ", ".join(optional)
+    return text
+
+
+def _check_columns(
+    path: Path,
+    columns: list[str],
+    required: Sequence[str],
+    optional: Sequence[str],
+    allow_extra: bool,
+) -> None:
+    expected = _expected_columns(required, optional)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise TableError(f"{path}: column {', '.join(repeated)} appears more than once; {expected}")
+    unnamed = [i + 1 for i, c in enumerate(columns) if not c]
+    if unnamed:
+        raise TableError(f"{path}: column {unnamed[0]} has no name; {expected}")
+    missing = [c for c in required if c not in columns]
+    extra = [] if allow_extra else [c for c in columns if c not in (*required, *optional)]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(
+                "missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
+            )
+        if extra:
+            parts.append("unknown column" + ("s " if len(extra) > 1 else " ") + ", ".join(extra))
+        raise TableError(
+            f"{path}: {' and '.join(parts)}; {expected} (found {', '.join(columns) or 'none'})"
+        )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with _open_text(path) as fh:
+        header = next((record for _, record in _csv_records(fh)), None)
+    if header is None:
+        raise TableError(f"{path}: the file is empty; expected a header line naming the columns")
+    names = [_normalise(c) for c in header]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # Names as written (pandas would rename a repeated header "a" to "a.1").
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                header=0,
+                names=[f"c{i}" for i in range(len(names))],
+                index_col=False,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8-sig",
+                skip_blank_lines=True,
+            )
+    except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
+        error = _too_many_fields(path, len(names))
+        raise error or TableError(f"{path}: not a well-formed CSV file: {exc}") from None
+    frame.columns = names
+    return frame
+
+
+def _too_many_fields(path: Path, n_columns: int) -> TableError | None:
+    """The error for a CSV record with more fields than the header names, if any."""
+    with _open_text(path) as fh:
+        for start, record in _csv_records(fh):
+            if len(record) > n_columns:
+                return TableError(
+                    f"{path}:{start}: {len(record)} fields but the header names {n_columns} "
+                    "columns; expected one field per column (quote fields that contain commas)"
+                )
+    return None
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    import pyarrow.json as pj
+
+    if path.name.lower().endswith(".gz"):
+        return _read_jsonl_exactly(path)
+    try:
+        table = pj.read_json(path)
+    except pa.ArrowInvalid:
+        # Mixed types in a column, or a malformed line: the exact reader says where.
+        return _read_jsonl_exactly(path)
+    return _arrow_as_text(table)
+
+
+def _read_jsonl_exactly(path: Path) -> pd.DataFrame:
+    """JSON lines read record by record, numbers kept as written (slower, exact errors)."""
+    records: list[dict[str, Any]] = []
+    with _open_text(path) as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text, parse_int=str, parse_float=str)
+            except json.JSONDecodeError as exc:
+                raise TableError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise TableError(f"{path}:{number}: expected a JSON object {{...}} on each line")
+            records.append({k: _json_text(v) for k, v in record.items()})
+    if not records:
+        raise TableError(f"{path}: the file is empty; expected one JSON object per line")
+    frame = pd.DataFrame.from_records(records)
+    frame.columns = [_normalise(c) for c in frame.columns]
+    return frame
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    return _arrow_as_text(pq.read_table(path))
+
+
+def _arrow_as_text(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table with every column cast to text (missing stays missing)."""
+    names, arrays = [], []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_null(column.type):
+            column = pa.nulls(len(column), pa.string())
+        elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = pc.cast(column, pa.string())
+        names.append(_normalise(name))
+        arrays.append(column)
+    # Repeated names are kept, for _check_columns to report.
+    return pa.Table.from_arrays(arrays, names=names).to_pandas()
+
+
+class Problems:
+    """Collects problems across checks: keeps the first ``limit``, counts them all."""
+
+    def __init__(self, limit: int = 1000):
+        self.limit = limit
+        self.items: list[Problem] = []
+        self.total = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.items)
+
+    @property
+    def room(self) -> int:
+        """How many more problems will be kept."""
+        return max(0, self.limit - len(self.items))
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            self.items.append(problem)
+
+    def add_rows(
+        self, table: Table, column: str, rows: np.ndarray, reason: str, *, show_value: bool = True
+    ) -> None:
+        """One problem with ``reason`` for each 0-based row in ``rows`` (in order)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        for row in rows[: self.room].tolist():
+            value = table.value(row, column) if show_value else None
+            self.items.append(Problem(table.location(row, column), column, value, reason))
+        self.total += int(rows.size)
+
+    def error(self, source: Table | str | Path) -> TableError:
+        """A :class:`TableError` listing the problems found in ``source``."""
+        path = source.path if isinstance(source, Table) else source
+        items = sorted(self.items, key=_problem_order)
+        noun = "problem" if self.total == 1 else "problems"
+        return TableError(f"{path}: {self.total} {noun} in the data:", items, self.total)
+
+    def raise_if_any(self, source: Table | str | Path) -> None:
+        """Raise :meth:`error` when any problem was found."""
+        if self:
+            raise self.error(source)
+
+
+def _problem_order(problem: Problem) -> tuple[int, str]:
+    # Locations end in ":LINE:COLUMN" (or ":row N:COLUMN"); sort by line, then column.
+    where = problem.location.rsplit(":", 2)
+    try:
+        return int(where[-2].removeprefix("row ")), problem.column
+    except (IndexError, ValueError):  # pragma: no cover - locations are made here
+        return 0, problem.column
+
+
+def _describe(integer: bool, non_negative: bool, positive: bool) -> str:
+    noun = "integer" if integer else "number"
+    if positive:
+        return f"a positive {noun}"
+    if non_negative:
+        return f"a non-negative {noun}"
+    return f"an {noun}" if integer else f"a {noun}"
+
+
+def _missing_mask(text: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` hold a missing value (empty, NA, NaN, null, ...)."""
+    sub = text.iloc[rows]
+    return (sub.isna() | sub.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)).to_numpy()
+
+
+def numeric_column(
+    table: Table,
+    column: str,
+    *,
+    integer: bool = False,
+    non_negative: bool = False,
+    positive: bool = False,
+    allow_missing: bool = True,
+    problems: Problems | None = None,
+) -> tuple[np.ndarray, Problems]:
+    """A column as float64 (missing -> ``NaN``) and the problems found in it.
+
+    Empty cells and ``NA``/``NaN``/``null`` are missing values (a problem only when
+    ``allow_missing`` is false). Text that is not a finite number, and numbers that are
+    not integers, negative or not positive when so asked, are problems with their
+    location. An absent (optional) column gives all ``NaN`` and no problem.
+    """
+    problems = Problems() if problems is None else problems
+    n = len(table.frame)
+    if column not in table.frame.columns:
+        return np.full(n, np.nan), problems
+    text = table.frame[column]
+    numbers = pd.to_numeric(text, errors="coerce")
+    values = np.array(numbers.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
+    expected = _describe(integer, non_negative, positive)
+    not_finite = np.flatnonzero(~np.isfinite(values))
+    if not_finite.size:
+        missing = _missing_mask(text, not_finite)
+        if not allow_missing:
+            problems.add_rows(
+                table,
+                column,
+                not_finite[missing],
+                f"missing value; expected {expected}",
+                show_value=False,
+            )
+        problems.add_rows(
+            table, column, not_finite[~missing], f"is not a number; expected {expected}"
+        )
+        values[not_finite] = np.nan
+    finite = np.isfinite(values)
+    checks = [
+        (integer, finite & (values != np.round(values)), "is not an integer"),
+        (positive, finite & (values <= 0), "is not positive"),
+        (non_negative and not positive, finite & (values < 0), "is negative"),
+    ]
+    for wanted, bad, reason in checks:
+        if wanted:
+            problems.add_rows(table, column, np.flatnonzero(bad), f"{reason}; expected {expected}")
+    return values, problems
+
+
+def text_column(
+    table: Table,
+    column: str,
+    *,
+    allow_missing: bool = False,
+    problems: Problems | None = None,
+) -> tuple[np.ndarray, Problems]:
+    """A column as an object array of stripped strings (missing -> ``None``)."""
+    problems = Problems() if problems is None else problems
+    if column not in table.frame.columns:
+        return np.full(len(table.frame), None, dtype=object), problems
+    text = table.frame[column]
+    stripped = text.str.strip()
+    missing = (stripped.isna() | (stripped == "")).to_numpy()
+    if not allow_missing and missing.any():
+        problems.add_rows(
+            table, column, np.flatnonzero(missing), f"missing {column}", show_value=False
+        )
+    out = stripped.to_numpy(dtype=object, na_value=None)
+    out[missing] = None
+    return out, problems
+
+
+def period_column(
+    table: Table,
+    column: str,
+    *,
+    kind: PeriodKind | None = None,
+    problems: Problems | None = None,
+) -> tuple[ParsedPeriods | None, Problems]:
+    """A column of period labels parsed by :func:`tocsin.periods.parse_periods`.
+
+    Returns ``None`` (and the problems, each located) when some labels cannot be read.
+    """
+    problems = Problems() if problems is None else problems
+    # Missing labels become "" so that parse_periods reports them as empty.
+    labels = table.frame[column].astype(object).where(table.frame[column].notna(), "")
+    try:
+        return parse_periods(labels, kind=kind, max_problems=max(1, problems.room)), problems
+    except PeriodError as exc:
+        for bad in exc.problems:
+            if bad.label.strip() in ("", "nan", "None"):
+                reason = "missing period" + bad.reason.removeprefix("empty")
+                problems.add(Problem(table.location(bad.row, column), column, None, reason))
+            else:
+                reason = f"is not a valid period: {bad.reason}"
+                problems.add(Problem(table.location(bad.row, column), column, bad.label, reason))
+        return None, problems
+
+
+def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> None:
+    """Write ``frame`` as CSV to standard output, or to a file in the format of its extension.
+
+    ``destination`` ``None`` or ``"-"`` means standard output (CSV). Missing values are
+    empty in CSV, ``null`` in JSON lines and null in Parquet.
+    """
+    if destination is None or str(destination) == "-":
+        _write_csv(frame, sys.stdout)
+        return
+    path = Path(destination)
+    fmt = table_format(path)
+    try:
+        if fmt == "csv":
+            compression = "gzip" if path.name.lower().endswith(".gz") else None
+            frame.to_csv(path, index=False, na_rep="", compression=compression)
+        elif fmt == "jsonl":
+            _write_jsonl(frame, path)
+        else:
+            frame.to_parquet(path, index=False)
+    except OSError as exc:
+        raise TableError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
+
+
+def _write_csv(frame: pd.DataFrame, stream: IO[str]) -> None:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, na_rep="", lineterminator="\n")
+    stream.write(buffer.getvalue())
+    stream.flush()
+
+
+def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    compression = "gzip" if path.name.lower().endswith(".gz") else None
+    frame.to_json(
+        path,
+        orient="records",
+        lines=True,
+        double_precision=15,
+        force_ascii=False,
+        compression=compression,
+    )
