@@ -1,0 +1,124 @@
+"""Shared fixtures: a migrated store on SQLite and on PostgreSQL.
+
+``store_engine`` is parametrised over both backends. PostgreSQL comes from
+``TOCSIN_TEST_POSTGRES_URL`` (``.ci/run`` sets it): each test session (each xdist
+worker) migrates a fresh schema and drops it at the end. Without the variable the
+PostgreSQL cases are skipped with the reason; with it, a server that cannot be reached
+fails them. Every test starts with empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+def _tables(engine: Engine) -> list[str]:
+    from tocsin.store import Base, load_models
+
+    load_models()
+    names = set(Base.metadata.tables)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        else:
+            rows = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            )
+        present = {r[0] for r in rows}
+    return sorted((names | present) & present - {"alembic_version"})
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+    """A migrated SQLite file for the session: (url, engine)."""
+    from tocsin.store import make_engine, upgrade
+
+    path = Path(tmp_path_factory.mktemp("store")) / "tocsin.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url, lock_timeout=20)
+    upgrade(engine)
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_store() -> Iterator[tuple[str, Engine]]:
+    """A migrated fresh schema on the test PostgreSQL server: (url, engine)."""
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL store tests are skipped")
+    from sqlalchemy.engine import make_url
+
+    from tocsin.store import make_engine, upgrade
+
+    schema = f"tocsin_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url)
+    try:
+        with admin.begin() as conn:  # fails (not skips) when the server is unreachable
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        admin.dispose()
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL cannot be used: {exc}")
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_text = url.render_as_string(hide_password=False)
+    engine = make_engine(url_text, lock_timeout=20)
+    try:
+        upgrade(engine)
+        yield url_text, engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[tuple[str, Engine]]:
+    """A migrated, empty store on each backend: (url, engine); emptied after the test."""
+    url, engine = request.getfixturevalue(f"{request.param}_store")
+    _empty(engine)
+    yield url, engine
+    _empty(engine)
+
+
+@pytest.fixture
+def store_engine(store: tuple[str, Engine]) -> Engine:
+    """The engine of :func:`store`."""
+    return store[1]
+
+
+@pytest.fixture
+def store_url(store: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of :func:`store`, also set as ``TOCSIN_DATABASE_URL`` for the test."""
+    from tocsin.settings import get_settings
+    from tocsin.store.engine import get_engine
+
+    monkeypatch.setenv("TOCSIN_DATABASE_URL", store[0])
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield store[0]
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def _empty(engine: Engine) -> None:
+    tables = _tables(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            joined = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
