@@ -168,16 +168,47 @@ def bayes(batch: SeriesBatch, p: BayesParameters) -> DetectionResult:
         present = ~np.isnan(window)
         n = present.sum(axis=-1).astype(np.float64)
         total = np.where(present, window, 0.0).sum(axis=-1)
-        size = total + 0.5
-        with np.errstate(divide="ignore", invalid="ignore"):
-            prob = np.where(n > 0, n / (n + 1.0), np.nan)
-            predictive = stats.nbinom(size, prob)
-            result.upperbound[rows] = predictive.ppf(1.0 - p.alpha)
-            result.expected[rows] = size / n
-            result.diagnostics["pvalue"][rows] = predictive.sf(observed[rows] - 1.0)
+        result.upperbound[rows], result.expected[rows], result.diagnostics["pvalue"][rows] = (
+            _predictive(total, n, observed[rows], p.alpha)
+        )
     result.alarm[:] = _alarm(observed, result.upperbound)
     result.score[:] = _relative_score(observed, result.expected, result.upperbound)
     return result
+
+
+def _predictive(
+    total: np.ndarray, n: np.ndarray, observed: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper bound, mean and ``P(Y >= observed)`` of NegBin(total + 1/2, n / (n + 1)).
+
+    Counts repeat a lot, so the distribution is evaluated once per distinct
+    ``(total, n, observed)`` and the values are spread back to the cells. (The combined
+    code cannot overflow: a chunk holds at most ``_CHUNK_CELLS`` cells.)
+    """
+    codes = np.zeros(total.size, dtype=np.int64)
+    levels = []
+    for column in (total, n, observed):
+        values, code = np.unique(column.ravel(), return_inverse=True)
+        codes = codes * values.size + code.ravel()
+        levels.append(values)
+    unique_codes, inverse = np.unique(codes, return_inverse=True)
+    inverse = inverse.ravel()
+    u_obs = levels[2][unique_codes % levels[2].size]
+    u_n = levels[1][(unique_codes // levels[2].size) % levels[1].size]
+    u_total = levels[0][unique_codes // (levels[2].size * levels[1].size)]
+    size = u_total + 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = np.where(u_n > 0, u_n / (u_n + 1.0), np.nan)
+        predictive = stats.nbinom(size, prob)
+        bound = predictive.ppf(1.0 - alpha)
+        mean = size / u_n
+        pvalue = predictive.sf(u_obs - 1.0)
+    shape = total.shape
+    return (
+        bound[inverse].reshape(shape),
+        mean[inverse].reshape(shape),
+        pvalue[inverse].reshape(shape),
+    )
 
 
 # --------------------------------------------------------------------------- rki
