@@ -155,3 +155,16 @@ def test_many_series_match_one_at_a_time() -> None:
         for j in (0, 7, 15):
             alone = run(method, batch.select_series([j]), {"b": 5})
             np.testing.assert_array_equal(alone.upperbound[:, 0], full.upperbound[:, j])
+
+
+def test_chunked_evaluation_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tocsin.detect.methods import historical
+
+    data = load_dataset("ha.sts")
+    batch = SeriesBatch(data.counts, freq=52, range=data.farrington_range)
+    whole = {m: run(m, batch, {"b": 4}) for m in ("bayes", "rki", "cdc")}
+    monkeypatch.setattr(historical, "_CHUNK_CELLS", 1000)  # a few periods per chunk
+    for method, expected in whole.items():
+        chunked = run(method, batch, {"b": 4})
+        np.testing.assert_array_equal(chunked.upperbound, expected.upperbound)
+        np.testing.assert_array_equal(chunked.alarm, expected.alarm)

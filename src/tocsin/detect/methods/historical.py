@@ -6,7 +6,7 @@ of year in the ``b`` previous years (a window of ``+-w`` periods around it) and,
 ``bayes`` and ``rki`` optionally, the ``w`` periods just before the current one.
 
 Every method gathers the reference values of all evaluated periods and all series in one
-array ``(periods, reference values, series)`` and reduces it with numpy; the evaluated
+array ``(periods, series, reference values)`` and reduces it with numpy; the evaluated
 periods are processed in chunks that bound the memory used, never one series at a time.
 
 Reference periods are chosen by stepping back ``freq`` periods per year, as R does for
@@ -141,8 +141,8 @@ class BayesParameters(Parameters):
     min_history=_window_history,
 )
 def bayes(batch: SeriesBatch, p: BayesParameters) -> DetectionResult:
-    """The Bayes system of R's ``algo.bayes`` (Riebler 2004, after Altmann's Bayesian
-    outbreak detection).
+    """The Bayes system of R's ``algo.bayes`` (Riebler 2004, the source R's documentation
+    gives for it).
 
     With a Poisson count of unknown rate ``lambda`` and the improper prior
     ``lambda^(-1/2)``, the posterior predictive distribution of the current count given
