@@ -161,10 +161,11 @@ def test_chunked_evaluation_gives_the_same_result(monkeypatch: pytest.MonkeyPatc
     from tocsin.detect.methods import historical
 
     data = load_dataset("ha.sts")
-    batch = SeriesBatch(data.counts, freq=52, range=data.farrington_range)
-    whole = {m: run(m, batch, {"b": 4}) for m in ("bayes", "rki", "cdc")}
+    batch = SeriesBatch(data.counts, freq=52, range=np.arange(220, data.n_periods))
+    params = {"bayes": {"b": 4, "w": 3}, "rki": {"b": 4, "w": 3}, "cdc": {"b": 4}}
+    whole = {m: run(m, batch, p) for m, p in params.items()}
     monkeypatch.setattr(historical, "_CHUNK_CELLS", 1000)  # a few periods per chunk
     for method, expected in whole.items():
-        chunked = run(method, batch, {"b": 4})
+        chunked = run(method, batch, params[method])
         np.testing.assert_array_equal(chunked.upperbound, expected.upperbound)
         np.testing.assert_array_equal(chunked.alarm, expected.alarm)
