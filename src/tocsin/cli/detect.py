@@ -1,0 +1,178 @@
+"""``tocsin detect``: run a detection method on a long table file.
+
+Thin: the work is done by :mod:`tocsin.detection_file`; this module parses the options,
+shows warnings and progress on standard error, lists methods with Rich, and writes the
+result table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from tocsin import detection_file
+from tocsin.cli import app, err_console
+from tocsin.detect import DetectionResult, Parameters, registry
+from tocsin.errors import UserError
+from tocsin.tables import write_table
+
+#: Runs with at least this many series show a progress bar on a terminal.
+PROGRESS_MIN_SERIES = 20
+
+
+@app.command()
+def detect(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Long table (CSV, JSON lines or Parquet) with columns period, series, value "
+            "and optionally population.",
+            show_default=False,
+        ),
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", "-m", help="Detection method (see --list).", show_default=False),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            metavar="PARAM=VALUE",
+            help="Set a parameter of the method; repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    last: Annotated[
+        int | None,
+        typer.Option("--last", min=1, help="Evaluate the last N periods.", show_default=False),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="PERIOD",
+            help="Evaluate from this period (a label like those of the file) to the end.",
+            show_default=False,
+        ),
+    ] = None,
+    freq: Annotated[
+        int | None,
+        typer.Option(
+            "--freq",
+            help="Periods per year: 52, 12, 365 or 7. Required for integer periods; "
+            "otherwise taken from the labels.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUT",
+            help="Write here (.csv, .csv.gz, .jsonl, .parquet) instead of CSV on stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show a progress bar on stderr (default: on a terminal, for many series).",
+            show_default=False,
+        ),
+    ] = None,
+    list_methods: Annotated[
+        bool, typer.Option("--list", help="List the methods and their parameters, then exit.")
+    ] = False,
+) -> None:
+    """Detect aberrations in the series of DATA with a method of the registry.
+
+    Writes one row per evaluated period and series: period, series, observed, expected,
+    upperbound, alarm (0/1) and score, then the method's diagnostics. Without --last or
+    --from, evaluates every period that has the history the method needs.
+    """
+    if list_methods:
+        _print_methods(method)
+        return
+    if data is None:
+        raise UserError("give the DATA file to analyse (or --list to see the methods)")
+    if method is None:
+        raise UserError("give --method NAME; the methods are: " + ", ".join(registry.methods()))
+    loaded, found, params, rows = detection_file.prepare(
+        data, method, settings or (), freq=freq, last=last, start=start
+    )
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    n_series = len(loaded.series)
+    show = (
+        progress
+        if progress is not None
+        else (err_console.is_terminal and n_series >= PROGRESS_MIN_SERIES)
+    )
+    if show:
+        result = _run_with_progress(loaded, found.name, params, rows)
+    else:
+        result = detection_file.run_detection(loaded, found.name, params, rows)
+    write_table(detection_file.result_frame(loaded, result), output)
+
+
+def _run_with_progress(
+    loaded: detection_file.LongSeries, method: str, params: Parameters, rows: np.ndarray
+) -> DetectionResult:
+    """Run in groups of series, advancing a Rich progress bar on stderr."""
+    n_series = len(loaded.series)
+    columns = (
+        TextColumn(f"{escape(method)}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("series"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(method, total=n_series)
+        return detection_file.run_detection(
+            loaded,
+            method,
+            params,
+            rows,
+            chunks=detection_file.chunk_count(n_series, rows.size),
+            on_progress=lambda done, total: bar.update(task, completed=done),
+        )
+
+
+def _print_methods(only: str | None) -> None:
+    """Every method (or only ``only``) with its summary and a table of its parameters."""
+    from rich.console import Console
+
+    console = Console()
+    found = [registry.get(only)] if only else list(registry.methods().values())
+    for method in found:
+        kind = "counts" if method.counts_only else "any numbers"
+        console.print(
+            f"[bold]{escape(method.name)}[/]  {escape(method.summary)}  [dim](data: {kind}"
+            + (f"; diagnostics: {', '.join(method.diagnostics)}" if method.diagnostics else "")
+            + ")[/]",
+            highlight=False,
+        )
+        table = RichTable(box=None, padding=(0, 2, 0, 2), show_edge=False)
+        for name in ("parameter", "type", "default", "allowed", "help"):
+            table.add_column(name, overflow="fold", style="cyan" if name == "parameter" else None)
+        for spec in method.parameters.spec():
+            table.add_row(
+                spec.name,
+                spec.type_name,
+                escape(repr(spec.default)),
+                escape(spec.allowed),
+                escape(spec.help),
+            )
+        console.print(table)
+        console.print()

@@ -1,0 +1,600 @@
+"""Detection on a file: a long table of series in, a long table of results out.
+
+The service behind ``tocsin detect`` (and the interim ``tocsin demo``). A long table has
+one row per period and series (columns ``period``, ``series``, ``value`` and optionally
+``population``); :func:`read_long_series` checks every cell, reporting each problem with
+its ``FILE:LINE:COLUMN``, and builds the (periods x series) matrix the detection core
+works on, over the full span of periods: a period absent from a series is a missing value
+(``NaN``), reported as a warning. :func:`evaluation_range` turns ``--last``/``--from``
+(or the method's history needs) into positions, :func:`run_detection` runs a registered
+method (in chunks of series, reporting progress, when asked), and :func:`result_frame`
+lays the result out as a long table with the file's own period labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tocsin.detect import registry
+from tocsin.detect.base import SUPPORTED_FREQUENCIES, DetectionResult, SeriesBatch
+from tocsin.detect.errors import InsufficientHistoryError, ParameterError
+from tocsin.detect.params import Parameters
+from tocsin.errors import UserError
+from tocsin.periods import (
+    FREQUENCY,
+    PeriodError,
+    PeriodKind,
+    format_periods,
+    frequency_of_dates,
+    parse_periods,
+)
+from tocsin.tables import (
+    Problem,
+    Problems,
+    Table,
+    TableError,
+    numeric_column,
+    period_column,
+    read_table,
+    text_column,
+)
+
+#: Columns of the output, before the method's diagnostics.
+RESULT_COLUMNS = ("period", "series", "observed", "expected", "upperbound", "alarm", "score")
+
+#: How many groups of missing periods a warning lists before "... and N more".
+SHOWN_GAPS = 5
+
+ProgressCallback = Callable[[int, int], None]
+
+_FREQUENCY_NAMES = {52: "weekly", 12: "monthly", 365: "daily", 7: "daily, weekly cycle"}
+
+
+@dataclass(frozen=True)
+class LongSeries:
+    """Series read from a long table, as a matrix over the full span of their periods.
+
+    Attributes:
+        source: the file read.
+        kind: how the file labels its periods.
+        freq: periods per year (52, 12, 365 or 7).
+        first: the position of the matrix's first row; row ``i`` is position ``first + i``.
+        labels: the label of each row, as written in the file (formatted when absent).
+        series: the name of each column, in order of first appearance in the file.
+        counts: float array (periods, series); ``NaN`` is a missing value.
+        present: bool array (periods, series): whether the file has a row for the cell.
+        population: float array like ``counts``, or ``None`` without a population column.
+        dates: ``datetime64[D]`` of each row when the file labels periods with dates.
+        anchor_day: for dates, the day ordinal of row 0 (to place ``--from`` dates).
+    """
+
+    source: Path
+    kind: PeriodKind
+    freq: int
+    first: int
+    labels: list[str]
+    series: list[str]
+    counts: np.ndarray
+    present: np.ndarray
+    population: np.ndarray | None = None
+    dates: np.ndarray | None = None
+    anchor_day: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.counts.shape[0])
+
+    def index_of(self, label: str, option: str = "--from") -> int:
+        """The row of the period labelled ``label`` (of the file's kind)."""
+        try:
+            parsed = parse_periods([label], kind=self.kind)
+        except PeriodError as exc:
+            reason = exc.problems[0].reason
+            raise UserError(
+                f"{option} {label!r}: {reason} (the periods of {self.source} are "
+                f"{self.kind.value} labels such as {self.labels[0]})"
+            ) from None
+        ordinal = int(parsed.ordinals[0])
+        index = _positions_of(self.kind, np.array([ordinal]), self.freq, self.anchor_day)[0]
+        index -= self.first
+        if not 0 <= index < self.n_periods:
+            raise UserError(
+                f"{option} {label!r} is outside the periods of {self.source}, which run "
+                f"from {self.labels[0]} to {self.labels[-1]}"
+            )
+        return int(index)
+
+
+def _positions_of(
+    kind: PeriodKind, ordinals: np.ndarray, freq: int, anchor_day: int | None
+) -> np.ndarray:
+    """Consecutive integer positions of period ordinals (dates grouped by ``freq``)."""
+    if kind is not PeriodKind.DAY or freq in (7, 365):
+        return ordinals
+    days = np.datetime64("1970-01-01", "D") + ordinals
+    if freq == 12:
+        return days.astype("datetime64[M]").astype(np.int64)
+    return (ordinals - anchor_day) // 7  # weekly: weeks counted from the first date
+
+
+def _dates_of(positions: np.ndarray, freq: int, anchor_day: int) -> np.ndarray:
+    """The date of each position of a file labelled with dates."""
+    epoch = np.datetime64("1970-01-01", "D")
+    if freq in (7, 365):
+        return epoch + positions
+    if freq == 52:
+        return epoch + anchor_day + 7 * positions
+    anchor = epoch + anchor_day
+    offset = anchor - anchor.astype("datetime64[M]").astype("datetime64[D]")
+    return (np.datetime64("1970-01", "M") + positions).astype("datetime64[D]") + offset
+
+
+def _frequency(kind: PeriodKind, ordinals: np.ndarray, freq: int | None, source: Path) -> int:
+    """The frequency of the file: ``--freq`` when given and consistent with the labels."""
+    if freq is not None and freq not in SUPPORTED_FREQUENCIES:
+        raise UserError(
+            f"--freq {freq} is not supported; expected one of "
+            + ", ".join(f"{f} ({_FREQUENCY_NAMES[f]})" for f in SUPPORTED_FREQUENCIES)
+        )
+    if kind is PeriodKind.INDEX:
+        if freq is None:
+            raise UserError(
+                f"{source}: the periods are integer positions, which do not say how many "
+                "make a year; give --freq (52 weekly, 12 monthly, 365 daily)"
+            )
+        return freq
+    if kind is PeriodKind.DAY:
+        if freq is not None:
+            return freq
+        try:
+            return frequency_of_dates(ordinals)
+        except ValueError as exc:
+            raise UserError(f"{source}: {exc}") from None
+    natural = FREQUENCY[kind]
+    if freq is not None and freq != natural:
+        raise UserError(
+            f"--freq {freq} does not fit the {kind.value} labels of {source}, which have "
+            f"{natural} periods a year; leave out --freq or give --freq {natural}"
+        )
+    return natural
+
+
+def _check_date_spacing(ordinals: np.ndarray, freq: int, source: Path) -> None:
+    """Dates grouped into weeks or months must fall on the same weekday / day of month."""
+    days = np.unique(ordinals)
+    if freq == 52 and np.any((days - days[0]) % 7):
+        raise UserError(
+            f"{source}: with --freq 52 every date must fall on the same weekday, 7 days "
+            f"apart; {_day_label(days[0])} and {_day_label(days[(days - days[0]) % 7 != 0][0])} "
+            "are not"
+        )
+    if freq == 12:
+        dates = np.datetime64("1970-01-01", "D") + days
+        offsets = np.unique(dates - dates.astype("datetime64[M]").astype("datetime64[D]"))
+        if offsets.size > 1:
+            raise UserError(
+                f"{source}: with monthly periods every date must fall on the same day of the "
+                "month (e.g. the 1st)"
+            )
+
+
+def _day_label(day: int) -> str:
+    return format_periods(PeriodKind.DAY, [day])[0]
+
+
+def read_long_series(
+    path: str | Path,
+    *,
+    freq: int | None = None,
+    counts: bool = False,
+    series_column: str = "series",
+    value_column: str = "value",
+) -> LongSeries:
+    """Read a long table of series and check every cell.
+
+    Args:
+        path: CSV, JSON lines or Parquet file with columns ``period``, ``series_column``,
+            ``value_column`` and optionally ``population``.
+        freq: periods per year; required for integer periods, inferred from the labels
+            otherwise (a contradiction is an error).
+        counts: values must be non-negative integers (for count methods).
+
+    Raises:
+        TableError: listing every bad cell (with ``FILE:LINE:COLUMN``), and rows that
+            repeat a (period, series) pair with the locations of both.
+        UserError: when the frequency cannot be known or does not fit the labels.
+    """
+    table = read_table(
+        path, required=("period", series_column, value_column), optional=("population",)
+    )
+    if len(table) == 0:
+        raise TableError(f"{table.path}: the table has no rows; expected one row per period")
+    problems = Problems()
+    parsed, _ = period_column(table, "period", problems=problems)
+    names, _ = text_column(table, series_column, problems=problems)
+    values, _ = numeric_column(
+        table, value_column, integer=counts, non_negative=counts, problems=problems
+    )
+    population, _ = numeric_column(table, "population", positive=True, problems=problems)
+    problems.raise_if_any(table)
+    assert parsed is not None  # no problems, so the periods were read
+
+    kind = parsed.kind
+    freq = _frequency(kind, parsed.ordinals, freq, table.path)
+    anchor_day = None
+    if kind is PeriodKind.DAY:
+        _check_date_spacing(parsed.ordinals, freq, table.path)
+        anchor_day = int(parsed.ordinals.min())
+    pos = _positions_of(kind, parsed.ordinals, freq, anchor_day)
+    first = int(pos.min())
+    n_periods = int(pos.max()) - first + 1
+
+    codes, series = pd.factorize(pd.Series(names, dtype=object), sort=False)
+    rows = pos - first
+    _check_duplicates(table, rows, codes, series, series_column, n_periods)
+
+    shape = (n_periods, len(series))
+    matrix = np.full(shape, np.nan)
+    matrix[rows, codes] = values
+    present = np.zeros(shape, dtype=bool)
+    present[rows, codes] = True
+    pop_matrix = None
+    if "population" in table.frame.columns and np.isfinite(population).any():
+        pop_matrix = np.full(shape, np.nan)
+        pop_matrix[rows, codes] = population
+
+    labels = _labels(table, kind, rows, first, n_periods, freq, anchor_day)
+    dates = None
+    if anchor_day is not None:
+        dates = _dates_of(first + np.arange(n_periods), freq, anchor_day)
+    data = LongSeries(
+        source=table.path,
+        kind=kind,
+        freq=freq,
+        first=first,
+        labels=labels,
+        series=[str(s) for s in series],
+        counts=matrix,
+        present=present,
+        population=pop_matrix,
+        dates=dates,
+        anchor_day=anchor_day,
+    )
+    data.warnings.extend(_gap_warnings(data))
+    return data
+
+
+def _labels(
+    table: Table,
+    kind: PeriodKind,
+    rows: np.ndarray,
+    first: int,
+    n_periods: int,
+    freq: int,
+    anchor_day: int | None,
+) -> list[str]:
+    """The label of each row of the span: as in the file where present, else formatted."""
+    positions = first + np.arange(n_periods)
+    if kind is PeriodKind.DAY:
+        assert anchor_day is not None
+        ordinals = _dates_of(positions, freq, anchor_day) - np.datetime64("1970-01-01", "D")
+        labels = format_periods(kind, ordinals.astype(np.int64))
+    else:
+        labels = format_periods(kind, positions)
+    seen, where = np.unique(rows, return_index=True)
+    written = table.frame["period"].iloc[where].astype(str).str.strip().tolist()
+    for row, text in zip(seen.tolist(), written, strict=True):
+        labels[row] = text
+    return labels
+
+
+def _check_duplicates(
+    table: Table,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    series: Sequence[str],
+    series_column: str,
+    n_periods: int,
+) -> None:
+    """Every (period, series) pair at most once; else each repeat with both locations."""
+    key = codes.astype(np.int64) * n_periods + rows
+    order = np.argsort(key, kind="stable")
+    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if same.size == 0:
+        return
+    problems = Problems()
+    for i in same[: problems.limit].tolist():
+        earlier, later = int(order[i]), int(order[i + 1])
+        problems.add(
+            Problem(
+                table.location(later, "period"),
+                "period",
+                table.value(later, "period"),
+                f"repeats the period of {table.location(earlier, 'period')} for "
+                f"{series_column} {series[codes[later]]!r}; expected one row per period "
+                f"and {series_column}",
+            )
+        )
+    problems.total = int(same.size)
+    raise problems.error(table)
+
+
+def _ranges(indices: np.ndarray, labels: Sequence[str]) -> str:
+    """``a, c..e`` for runs of consecutive row indices."""
+    breaks = np.flatnonzero(np.diff(indices) != 1)
+    starts = np.concatenate([[indices[0]], indices[breaks + 1]])
+    ends = np.concatenate([indices[breaks], [indices[-1]]])
+    parts = [
+        labels[s] if s == e else f"{labels[s]}..{labels[e]}"
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    shown = ", ".join(parts[:10])
+    return shown + (f" and {len(parts) - 10} more" if len(parts) > 10 else "")
+
+
+def _gap_warnings(data: LongSeries) -> list[str]:
+    """One warning per group of series missing the same periods."""
+    absent = ~data.present
+    columns = np.flatnonzero(absent.any(axis=0))
+    if columns.size == 0:
+        return []
+    groups: dict[bytes, list[int]] = {}
+    for j in columns.tolist():
+        groups.setdefault(np.packbits(absent[:, j]).tobytes(), []).append(j)
+    out = []
+    n_series = len(data.series)
+    for members in list(groups.values())[:SHOWN_GAPS]:
+        missing = np.flatnonzero(absent[:, members[0]])
+        if len(members) == n_series and n_series > 1:
+            who = f"all {n_series} series"
+        else:
+            names = ", ".join(repr(data.series[j]) for j in members[:5])
+            more = f" and {len(members) - 5} more" if len(members) > 5 else ""
+            who = ("series " if len(members) == 1 else f"{len(members)} series: ") + names + more
+        noun = "period" if missing.size == 1 else f"{missing.size} periods"
+        out.append(
+            f"{data.source}: no row for {noun} {_ranges(missing, data.labels)} in {who}; "
+            "taken as missing values"
+        )
+    if len(groups) > SHOWN_GAPS:
+        out.append(f"{data.source}: ... and {len(groups) - SHOWN_GAPS} more series with gaps")
+    return out
+
+
+def parse_settings(method: registry.Method, settings: Sequence[str]) -> Parameters:
+    """The method's parameters from ``NAME=VALUE`` texts (``--set``)."""
+    values: dict[str, str] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(
+                f"--set {item!r}: expected PARAM=VALUE, e.g. --set alpha=0.01; the parameters "
+                f"of {method.name!r} are: " + ", ".join(s.name for s in method.parameters.spec())
+            )
+        if name.replace("-", "_") in values:
+            raise ParameterError(f"--set: parameter {name!r} is given twice")
+        values[name.replace("-", "_")] = value
+    return method.parameters.from_strings(values)
+
+
+def evaluation_range(
+    data: LongSeries,
+    method: registry.Method,
+    params: Parameters,
+    *,
+    last: int | None = None,
+    start: str | None = None,
+) -> np.ndarray:
+    """Rows to evaluate: the last ``last`` periods, from label ``start`` on, or (neither)
+    every period that has the history the method needs.
+
+    Raises UserError, in the file's period labels, when the range asks for periods the
+    method cannot evaluate for lack of history.
+    """
+    if last is not None and start is not None:
+        raise UserError("give either --last or --from, not both")
+    n = data.n_periods
+    needed = int(method.min_history(params, data.freq))
+    if last is not None:
+        if last < 1:
+            raise UserError(f"--last {last}: expected a positive number of periods")
+        if last > n:
+            raise UserError(
+                f"--last {last}: {data.source} has only {n} periods "
+                f"({data.labels[0]} to {data.labels[-1]})"
+            )
+        first = n - last
+    elif start is not None:
+        first = data.index_of(start)
+    else:
+        first = min(needed, n)
+    if first < needed:
+        raise history_error(data, method.name, needed, first)
+    return np.arange(first, n)
+
+
+def history_error(data: LongSeries, method: str, needed: int, first: int) -> UserError:
+    """Too little history, said in the file's labels with the ways out."""
+    text = (
+        f"method {method!r} needs {needed} periods of history before the first evaluated "
+        f"period; {data.source} starts at period {data.labels[0]}"
+    )
+    if first < data.n_periods:
+        text += f", so period {data.labels[first]} has only {first} before it"
+    if needed < data.n_periods:
+        text += (
+            f". Evaluate from period {data.labels[needed]} on (--from {data.labels[needed]}, "
+            f"or --last {data.n_periods - needed} or fewer), or supply more history"
+        )
+    else:
+        text += (
+            f" and has only {data.n_periods} periods in all; supply more history"
+            " or choose parameters that need less"
+        )
+    return UserError(text)
+
+
+def batch_of(data: LongSeries, rows: np.ndarray) -> SeriesBatch:
+    """The detection core's input for rows ``rows`` of ``data``."""
+    return SeriesBatch(
+        counts=data.counts,
+        freq=data.freq,
+        range=rows,
+        dates=data.dates,
+        population=data.population,
+    )
+
+
+def run_detection(
+    data: LongSeries,
+    method: str,
+    params: Parameters | Mapping[str, object] | None,
+    rows: np.ndarray,
+    *,
+    chunks: int = 1,
+    on_progress: ProgressCallback | None = None,
+) -> DetectionResult:
+    """Run ``method`` on every series of ``data`` at ``rows``.
+
+    With ``chunks`` > 1 the series are run in that many groups and ``on_progress(done,
+    total)`` is called after each (series done so far, all series); methods treat series
+    independently, so the result is the same.
+    """
+    batch = batch_of(data, rows)
+    n = batch.n_series
+    bounds = np.linspace(0, n, min(max(chunks, 1), n) + 1).round().astype(int)
+    parts = []
+    try:
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            part = batch if (lo, hi) == (0, n) else batch.select_series(np.arange(lo, hi))
+            parts.append(registry.run(method, part, params))
+            if on_progress is not None:
+                on_progress(hi, n)
+    except InsufficientHistoryError as exc:
+        raise history_error(data, method, exc.needed, int(rows[0])) from None
+    return parts[0] if len(parts) == 1 else _concatenate(parts)
+
+
+def _concatenate(parts: Sequence[DetectionResult]) -> DetectionResult:
+    """Results of groups of series side by side."""
+
+    def join(get: Callable[[DetectionResult], np.ndarray]) -> np.ndarray:
+        return np.concatenate([get(p) for p in parts], axis=1)
+
+    return DetectionResult(
+        range=parts[0].range,
+        observed=join(lambda r: r.observed),
+        expected=join(lambda r: r.expected),
+        upperbound=join(lambda r: r.upperbound),
+        alarm=join(lambda r: r.alarm),
+        score=join(lambda r: r.score),
+        diagnostics={k: join(lambda r, k=k: r.diagnostics[k]) for k in parts[0].diagnostics},
+    )
+
+
+def _integers_if_whole(values: np.ndarray) -> np.ndarray | pd.arrays.IntegerArray:
+    """Whole numbers as a nullable integer column (so CSV shows ``3``, not ``3.0``)."""
+    finite = np.isfinite(values)
+    if np.all(values[finite] == np.round(values[finite])) and np.all(
+        np.abs(values[finite]) < 2**53
+    ):
+        out = np.zeros(values.shape, dtype=np.int64)
+        out[finite] = values[finite].astype(np.int64)
+        return pd.arrays.IntegerArray(out, ~finite)
+    return values
+
+
+def result_frame(
+    data: LongSeries,
+    result: DetectionResult,
+    *,
+    series_column: str = "series",
+) -> pd.DataFrame:
+    """The result as a long table, series by series: ``period, series, observed,
+    expected, upperbound, alarm, score`` and the method's diagnostics; ``alarm`` is 0/1
+    (missing where the method made no decision)."""
+    n_rows, n_series = result.observed.shape
+
+    def column(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64).ravel(order="F")
+
+    labels = np.asarray(data.labels, dtype=object)[result.range]
+    alarm = column(result.alarm)
+    frame = {
+        "period": np.tile(labels, n_series),
+        series_column: np.repeat(np.asarray(data.series, dtype=object), n_rows),
+        "observed": _integers_if_whole(column(result.observed)),
+        "expected": column(result.expected),
+        "upperbound": column(result.upperbound),
+        "alarm": pd.arrays.IntegerArray(np.nan_to_num(alarm).astype(np.int64), np.isnan(alarm)),
+        "score": column(result.score),
+    }
+    for name, values in result.diagnostics.items():
+        frame[name if name not in frame else f"diagnostic_{name}"] = column(values)
+    return pd.DataFrame(frame)
+
+
+@dataclass
+class FileDetection:
+    """What :func:`detect_file` produced: the table to write and what it came from."""
+
+    data: LongSeries
+    method: registry.Method
+    params: Parameters
+    result: DetectionResult
+    frame: pd.DataFrame
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.data.warnings
+
+
+def prepare(
+    path: str | Path,
+    method_name: str,
+    settings: Sequence[str] = (),
+    *,
+    freq: int | None = None,
+    last: int | None = None,
+    start: str | None = None,
+) -> tuple[LongSeries, registry.Method, Parameters, np.ndarray]:
+    """Check everything before running: the method, its parameters, the file, the range."""
+    method = registry.get(method_name)
+    params = parse_settings(method, settings)
+    data = read_long_series(path, freq=freq, counts=method.counts_only)
+    rows = evaluation_range(data, method, params, last=last, start=start)
+    return data, method, params, rows
+
+
+def detect_file(
+    path: str | Path,
+    method_name: str,
+    settings: Sequence[str] = (),
+    *,
+    freq: int | None = None,
+    last: int | None = None,
+    start: str | None = None,
+    chunks: int = 1,
+    on_progress: ProgressCallback | None = None,
+) -> FileDetection:
+    """Read ``path``, run ``method_name`` with ``NAME=VALUE`` settings, lay out the result."""
+    data, method, params, rows = prepare(
+        path, method_name, settings, freq=freq, last=last, start=start
+    )
+    result = run_detection(data, method.name, params, rows, chunks=chunks, on_progress=on_progress)
+    return FileDetection(data, method, params, result, result_frame(data, result))
+
+
+def chunk_count(n_series: int, n_rows: int, *, target_cells: int = 20_000) -> int:
+    """How many groups of series to run so that progress moves (about ``target_cells``
+    cells per group, at most 100 groups)."""
+    per_series = max(n_rows, 1)
+    return max(1, min(n_series, 100, math.ceil(n_series * per_series / target_cells)))
