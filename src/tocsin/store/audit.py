@@ -71,3 +71,6 @@ def record(
     session.add(entry)
     return entry
 
+
+# The hash chain over these entries (tocsin.audit.chain) hooks into every flush.
+import tocsin.audit.chain  # noqa: E402, F401

@@ -1,0 +1,230 @@
+"""JSON API: the caller, users and role grants, API tokens.
+
+Administrators manage users whose grants lie in their subtree, and grant roles only on
+jurisdictions of that subtree (no one can grant more than they hold).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from tocsin.accounts import service
+from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
+from tocsin.accounts.models import ROLES, ApiToken, RoleGrant, User
+from tocsin.errors import NotFoundError
+from tocsin.monitoring.models import Jurisdiction
+from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.deps import ApiScope, Db, api_principal, writer
+from tocsin.web.i18n import LOCALES
+
+router = APIRouter(tags=["accounts"])
+
+
+class GrantOut(BaseModel):
+    id: int
+    role: str
+    jurisdiction: str
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    email: str | None
+    locale: str
+    active: bool
+    roles: list[GrantOut]
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    display_name: str = ""
+    email: str | None = None
+    password: str | None = Field(default=None, description="at least 10 characters")
+    locale: str = "en"
+
+
+class UserPatch(BaseModel):
+    display_name: str | None = None
+    locale: str | None = None
+    active: bool | None = None
+    password: str | None = None
+
+
+class GrantIn(BaseModel):
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    jurisdiction: str = Field(description="jurisdiction code; the grant covers its subtree")
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_at: dt.datetime | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class NewToken(TokenOut):
+    token: str = Field(description="the token itself: shown this once, stored only hashed")
+
+
+def _codes(db, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        db.execute(select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.id.in_(ids))).all()
+    )
+
+
+def _user_out(db, user: User) -> UserOut:
+    codes = _codes(db, {g.jurisdiction_id for g in user.grants})
+    return UserOut(
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        locale=user.locale,
+        active=user.active,
+        roles=[
+            GrantOut(id=g.id, role=g.role, jurisdiction=codes[g.jurisdiction_id])
+            for g in user.grants
+        ],
+    )
+
+
+@router.get("/me", response_model=UserOut, summary="The caller")
+def me(scope: ApiScope, db: Db) -> UserOut:
+    return _user_out(db, service.get_user(db, scope.principal.username))
+
+
+def _managed_user(db, scope: Scope, username: str) -> User:
+    """A user the caller administers: one with a grant in the caller's admin subtree."""
+    user = db.scalar(select(User).where(User.username == username))
+    admin = scope.ids(Capability.ADMINISTER)
+    if user is None or not admin:
+        raise NotFoundError(f"user {username!r} does not exist")
+    if user.grants and not any(g.jurisdiction_id in admin for g in user.grants):
+        raise NotFoundError(f"user {username!r} does not exist")
+    return user
+
+
+@router.get("/users", response_model=Page[UserOut], summary="Users the caller administers")
+def list_users(
+    scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
+) -> Page[UserOut]:
+    admin = scope.ids(Capability.ADMINISTER)
+    query = (
+        select(User)
+        .where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.jurisdiction_id.in_(admin))))
+        .order_by(User.username)
+    )
+    rows, total = paginate(db, query, params)
+    return Page(items=[_user_out(db, r[0]) for r in rows], total=total, **params.model_dump())
+
+
+@router.post("/users", response_model=UserOut, status_code=201, summary="Add a user")
+def create_user(body: UserIn, request: Request, scope: ApiScope) -> UserOut:
+    if not scope.any(Capability.ADMINISTER):
+        raise ForbiddenError("adding users needs the administrator role on a jurisdiction")
+    with writer(request) as db:
+        user = service.create_user(
+            db,
+            username=body.username,
+            display_name=body.display_name,
+            password=body.password,
+            email=body.email,
+            locale=body.locale if body.locale in LOCALES else "en",
+            actor=scope.principal.actor,
+        )
+        return _user_out(db, user)
+
+
+@router.get("/users/{username}", response_model=UserOut, summary="One user")
+def get_user(username: str, scope: ApiScope, db: Db) -> UserOut:
+    return _user_out(db, _managed_user(db, scope, username))
+
+
+@router.patch("/users/{username}", response_model=UserOut, summary="Change a user")
+def patch_user(username: str, body: UserPatch, request: Request, scope: ApiScope) -> UserOut:
+    with writer(request) as db:
+        user = _managed_user(db, scope, username)
+        service.update_user(
+            db,
+            user,
+            actor=scope.principal.actor,
+            display_name=body.display_name,
+            locale=body.locale if body.locale in LOCALES else None,
+            active=body.active,
+        )
+        if body.password:
+            service.set_password(db, user, body.password, actor=scope.principal.actor)
+        return _user_out(db, user)
+
+
+@router.post(
+    "/users/{username}/roles", response_model=UserOut, status_code=201, summary="Grant a role"
+)
+def grant(username: str, body: GrantIn, request: Request, scope: ApiScope) -> UserOut:
+    with writer(request) as db:
+        user = _managed_user(db, scope, username)
+        where = jurisdiction_by_code(db, body.jurisdiction, scope.ids(Capability.READ))
+        scope.require(Capability.ADMINISTER, where.id, f"jurisdiction {where.code}")
+        service.grant_role(db, user, body.role, where.id, actor=scope.principal.actor)
+        return _user_out(db, user)
+
+
+@router.delete(
+    "/users/{username}/roles/{grant_id}", response_model=UserOut, summary="Revoke a role"
+)
+def revoke(username: str, grant_id: int, request: Request, scope: ApiScope) -> UserOut:
+    with writer(request) as db:
+        user = _managed_user(db, scope, username)
+        found = next((g for g in user.grants if g.id == grant_id), None)
+        if found is None:
+            raise NotFoundError(f"user {username!r} has no role grant {grant_id}")
+        scope.require(Capability.ADMINISTER, found.jurisdiction_id, "that grant's jurisdiction")
+        service.revoke_role(db, user, found, actor=scope.principal.actor)
+        return _user_out(db, user)
+
+
+@router.get("/tokens", response_model=list[TokenOut], summary="The caller's API tokens")
+def list_tokens(principal: Annotated[Principal, Depends(api_principal)], db: Db) -> list[TokenOut]:
+    rows = db.scalars(
+        select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
+    )
+    return [TokenOut.model_validate(t, from_attributes=True) for t in rows]
+
+
+@router.post("/tokens", response_model=NewToken, status_code=201, summary="Create an API token")
+def create_token(
+    body: TokenIn, request: Request, principal: Annotated[Principal, Depends(api_principal)]
+) -> NewToken:
+    with writer(request) as db:
+        user = service.get_user(db, principal.username)
+        token, raw = service.create_api_token(
+            db, user, body.name, actor=principal.actor, expires_at=body.expires_at
+        )
+        return NewToken(
+            **TokenOut.model_validate(token, from_attributes=True).model_dump(), token=raw
+        )
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke an API token")
+def revoke_token(
+    token_id: int, request: Request, principal: Annotated[Principal, Depends(api_principal)]
+) -> TokenOut:
+    with writer(request) as db:
+        token = db.get(ApiToken, token_id)
+        if token is None or token.user_id != principal.user_id:
+            raise NotFoundError(f"API token {token_id} does not exist")
+        service.revoke_api_token(db, token, actor=principal.actor)
+        return TokenOut.model_validate(token, from_attributes=True)

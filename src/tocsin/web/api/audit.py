@@ -1,0 +1,78 @@
+"""JSON API: the audit log and its hash chain.
+
+The log spans every jurisdiction, so only administrators of a top-level jurisdiction
+(one without a parent) may read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.audit import verify
+from tocsin.monitoring.models import Jurisdiction
+from tocsin.store.audit import AuditEntry
+from tocsin.web.api.common import Page, PageParams, page_params, paginate
+from tocsin.web.deps import ApiScope, Db
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: Any
+    after: Any
+
+
+class ChainOut(BaseModel):
+    intact: bool
+    checked: int
+    problems: list[str]
+
+
+def require_auditor(scope: Scope, db: Any) -> None:
+    roots = set(db.scalars(select(Jurisdiction.id).where(Jurisdiction.parent_id.is_(None))))
+    if not roots or not roots <= scope.ids(Capability.ADMINISTER):
+        raise ForbiddenError("the audit log is open to administrators of the whole territory")
+
+
+@router.get("/audit", response_model=Page[AuditOut], summary="The audit log, newest first")
+def list_audit(
+    scope: ApiScope,
+    db: Db,
+    params: Annotated[PageParams, Depends(page_params)],
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+) -> Page[AuditOut]:
+    require_auditor(scope, db)
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    rows, total = paginate(db, query, params)
+    return Page(
+        items=[AuditOut.model_validate(r[0], from_attributes=True) for r in rows],
+        total=total,
+        **params.model_dump(),
+    )
+
+
+@router.get("/audit/verify", response_model=ChainOut, summary="Check the audit log's hash chain")
+def verify_chain(scope: ApiScope, db: Db) -> ChainOut:
+    require_auditor(scope, db)
+    report = verify(db)
+    return ChainOut(intact=report.intact, checked=report.checked, problems=report.problems)

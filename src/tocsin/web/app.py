@@ -1,0 +1,57 @@
+"""The application factory: FastAPI with the JSON API under ``/api/v1`` and HTML pages.
+
+    >>> from tocsin.web.app import create_app
+    >>> app = create_app()            # uses TOCSIN_DATABASE_URL
+    >>> # uvicorn.run(app, host="127.0.0.1", port=8000)
+
+Routers are added by the domain modules (``tocsin.web.api``, ``tocsin.web.pages``);
+this module wires the pieces every route shares: the database, settings, error
+handlers, middleware, static files and templates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from tocsin import __version__
+from tocsin.web import problems
+from tocsin.web.config import WebSettings
+from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+
+
+def create_app(engine: Engine | None = None, settings: WebSettings | None = None) -> FastAPI:
+    """A new application bound to ``engine`` (default: ``TOCSIN_DATABASE_URL``)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from tocsin.store import get_engine
+
+    settings = settings or WebSettings()
+    engine = engine or get_engine()
+    app = FastAPI(
+        title="tocsin",
+        version=__version__,
+        summary="Early warning for public hazards: JSON API",
+        docs_url=None,  # served by tocsin.web.docs from vendored assets
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+
+    problems.install(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from tocsin.web import routes
+
+    routes.include(app)
+    return app

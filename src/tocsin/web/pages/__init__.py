@@ -1,0 +1,28 @@
+"""Server-rendered pages (Jinja2 + htmx): one module per page family."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tocsin.web.deps import LoginRequiredError
+
+
+def install(app: FastAPI) -> None:
+    """Add the page routes and the HTML rendering of errors."""
+    from tocsin.web.pages import auth, situation
+    from tocsin.web.templating import render
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    async def html_error(request: Request, status: int, detail: str | None) -> Response:
+        return render(request, "error.html", {"status": status, "detail": detail}, status=status)
+
+    app.add_exception_handler(LoginRequiredError, login_required)
+    app.state.html_error = html_error
+    for module in (auth, situation):
+        app.include_router(module.router)

@@ -1,0 +1,200 @@
+"""Pages: the situation (map coloured by the highest open alert level, open alerts,
+newest detections; drill-down from region to district) and its map data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tocsin.accounts.access import Capability, Scope
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert
+from tocsin.alerting.severity import Level
+from tocsin.errors import NotFoundError
+from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Series, Signal
+from tocsin.periods import PeriodKind, format_periods
+from tocsin.web.deps import Db, PageScope
+from tocsin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+OPEN_ALERTS_SHOWN = 100
+DETECTIONS_SHOWN = 15
+
+
+def focus_of(db: Session, scope: Scope, code: str | None) -> Jurisdiction | None:
+    """The jurisdiction the page is about (None: everything the user may read)."""
+    if not code:
+        return None
+    j = db.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
+    if j is None or not scope.allows(Capability.READ, j.id):
+        raise NotFoundError(f"jurisdiction {code!r} does not exist")
+    return j
+
+
+def area_ids(scope: Scope, focus: Jurisdiction | None) -> frozenset[int]:
+    """The jurisdictions shown: the focus's subtree within the read scope."""
+    readable = scope.ids(Capability.READ)
+    if focus is None:
+        return readable
+    return frozenset(scope.tree.subtree(focus.id) & readable)
+
+
+def highest_levels(db: Session, ids: frozenset[int]) -> dict[int, int]:
+    """The most serious open alert level of each jurisdiction that has one."""
+    rows = db.execute(
+        select(Alert.jurisdiction_id, func.min(Alert.level))
+        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+        .group_by(Alert.jurisdiction_id)
+    )
+    return {jid: level for jid, level in rows}
+
+
+def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN) -> list[Any]:
+    return list(
+        db.execute(
+            select(Alert, Jurisdiction.code, Jurisdiction.name, Indicator.name)
+            .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+            .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
+            .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+            .order_by(Alert.level, Alert.opened_at.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def newest_detections(
+    db: Session, ids: frozenset[int], limit: int = DETECTIONS_SHOWN
+) -> list[dict]:
+    """The latest alarms of detectors in the area, newest period first."""
+    rows = db.execute(
+        select(
+            Signal.period,
+            Signal.observed,
+            Signal.upperbound,
+            Signal.computed_at,
+            Detector.method,
+            Series.id,
+            Jurisdiction.name,
+            Indicator.name,
+            Indicator.frequency,
+        )
+        .join(Series, Series.id == Signal.series_id)
+        .join(Detector, Detector.id == Signal.detector_id)
+        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+        .join(Indicator, Indicator.id == Series.indicator_id)
+        .where(Signal.alarm.is_(True), Series.jurisdiction_id.in_(ids))
+        .order_by(Signal.period.desc(), Signal.computed_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "period": format_periods(PeriodKind(r[8]), [r[0]])[0],
+            "observed": r[1],
+            "upperbound": r[2],
+            "method": r[4],
+            "series_id": r[5],
+            "jurisdiction": r[6],
+            "indicator": r[7],
+        }
+        for r in rows
+    ]
+
+
+def breadcrumbs(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[Jurisdiction]:
+    """The readable ancestors of ``focus`` and itself, from the top."""
+    trail: list[Jurisdiction] = []
+    node = focus
+    while node is not None and scope.allows(Capability.READ, node.id):
+        trail.append(node)
+        node = db.get(Jurisdiction, node.parent_id) if node.parent_id else None
+    return trail[::-1]
+
+
+def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[Jurisdiction]:
+    """What to drill into: the focus's children, or the top of the read scope."""
+    readable = scope.ids(Capability.READ)
+    if focus is not None:
+        query = select(Jurisdiction).where(Jurisdiction.parent_id == focus.id)
+    else:
+        tops = [
+            jid
+            for jid in readable
+            if not any(jid in scope.tree.children.get(p, ()) for p in readable)
+        ]
+        query = select(Jurisdiction).where(Jurisdiction.id.in_(tops))
+    rows = db.scalars(query.order_by(Jurisdiction.name)).all()
+    return [j for j in rows if j.id in readable]
+
+
+@router.get("/")
+def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
+    focus = focus_of(db, scope, j)
+    ids = area_ids(scope, focus)
+    levels = highest_levels(db, ids)
+    children = children_of(db, scope, focus)
+    child_levels = {
+        c.id: min((levels[x] for x in scope.tree.subtree(c.id) if x in levels), default=None)
+        for c in children
+    }
+    series = []
+    if focus is not None and not scope.tree.children.get(focus.id):
+        series = db.execute(
+            select(Series.id, Indicator.name, Series.stratum)
+            .join(Indicator, Indicator.id == Series.indicator_id)
+            .where(Series.jurisdiction_id == focus.id)
+            .order_by(Indicator.name)
+        ).all()
+    return render(
+        request,
+        "situation.html",
+        {
+            "focus": focus,
+            "trail": breadcrumbs(db, scope, focus),
+            "children": children,
+            "child_levels": child_levels,
+            "alerts": open_alerts(db, ids),
+            "detections": newest_detections(db, ids),
+            "series": series,
+            "now": dt.datetime.now(dt.UTC),
+            "Level": Level,
+        },
+    )
+
+
+@router.get("/situation/map.json")
+def map_data(scope: PageScope, db: Db, j: str | None = None) -> Response:
+    """GeoJSON of the area's jurisdictions with an outline, each with its highest open
+    alert level (``level`` 1-4, or null) and the URL to drill into."""
+    focus = focus_of(db, scope, j)
+    ids = area_ids(scope, focus)
+    levels = highest_levels(db, ids)
+    rows = db.execute(
+        select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.geometry).where(
+            Jurisdiction.id.in_(ids), Jurisdiction.geometry.is_not(None)
+        )
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "code": code,
+                "name": name,
+                "level": levels.get(jid),
+                "colour": Level(levels[jid]).colour.value if jid in levels else None,
+                "url": f"/?j={code}",
+            },
+            "geometry": geometry,
+        }
+        for jid, code, name, geometry in rows
+        if geometry
+    ]
+    return JSONResponse(
+        {"type": "FeatureCollection", "features": features},
+        headers={"Cache-Control": "private, max-age=30"},
+    )

@@ -1,0 +1,69 @@
+// tocsin pages: the situation map (Leaflet) and the series chart (uPlot).
+// No inline script anywhere: each widget reads its data URL from a data- attribute.
+(function () {
+  "use strict";
+  var COLOURS = { 1: "#d7191c", 2: "#f48c06", 3: "#f2d22e", 4: "#2c7bb6" };
+
+  function drawMap(el) {
+    var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+    fetch(el.dataset.geojsonUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var layer = L.geoJSON(data, {
+          style: function (f) {
+            var level = f.properties.level;
+            return {
+              color: "#455", weight: 0.8, fillOpacity: level ? 0.85 : 0.5,
+              fillColor: level ? COLOURS[level] : "#d9e3d0",
+              className: "jurisdiction level-" + (level || "none") + " code-" + f.properties.code
+            };
+          },
+          onEachFeature: function (f, l) {
+            l.bindTooltip(f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : ""));
+            l.on("click", function () { window.location = f.properties.url; });
+          }
+        }).addTo(map);
+        if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
+        else { map.setView([50, 10], 5); }
+        el.dataset.ready = "1";
+      });
+  }
+
+  function drawChart(el) {
+    fetch(el.dataset.seriesUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        var labels = s.observations.map(function (p) { return p.period; });
+        var index = {}; labels.forEach(function (l, i) { index[l] = i; });
+        var n = labels.length, x = [], obs = [], exp = [], ub = [], alarm = [];
+        for (var i = 0; i < n; i++) { x.push(i); obs.push(s.observations[i].value); exp.push(null); ub.push(null); alarm.push(null); }
+        s.signals.forEach(function (g) {
+          var i = index[g.period]; if (i === undefined) return;
+          if (g.expected !== null) exp[i] = g.expected;
+          if (g.upperbound !== null) ub[i] = g.upperbound;
+          if (g.alarm) alarm[i] = g.observed !== null ? g.observed : obs[i];
+        });
+        var opts = {
+          width: el.clientWidth || 900, height: 380,
+          scales: { x: { time: false } },
+          axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
+          series: [
+            { label: el.dataset.periodLabel || "period", value: function (u, v) { return v === null ? "" : labels[v]; } },
+            { label: el.dataset.observedLabel || "observed", stroke: "#1d2329", width: 1.5 },
+            { label: el.dataset.expectedLabel || "expected", stroke: "#2c7bb6", dash: [4, 4] },
+            { label: el.dataset.upperLabel || "upper bound", stroke: "#f48c06" },
+            { label: el.dataset.alarmLabel || "alarm", stroke: "#d7191c", width: 0,
+              points: { show: true, size: 9, fill: "#d7191c" } }
+          ]
+        };
+        new uPlot(opts, [x, obs, exp, ub, alarm], el);
+        el.dataset.ready = "1";
+        el.dataset.alarms = String(alarm.filter(function (v) { return v !== null; }).length);
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var map = document.getElementById("map"); if (map && window.L) drawMap(map);
+    var chart = document.getElementById("chart"); if (chart && window.uPlot) drawChart(chart);
+  });
+})();

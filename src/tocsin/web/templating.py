@@ -1,0 +1,86 @@
+"""Jinja2 templates with gettext (Babel catalogs) and the per-request locale.
+
+The locale of a page is, in order: the signed-in user's choice, the ``tocsin_locale``
+cookie (set by the language switch before signing in), the ``Accept-Language`` header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from tocsin.web import i18n
+from tocsin.web.app import WEB_DIR
+from tocsin.web.deps import CSRF_COOKIE, csrf_expected, settings_of
+
+LOCALE_COOKIE = "tocsin_locale"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "xml"]),
+    extensions=["jinja2.ext.i18n"],
+    auto_reload=False,
+)
+_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(env=_env)
+
+
+def request_locale(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.locale in i18n.LOCALES:
+        return principal.locale
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    if cookie in i18n.LOCALES:
+        return cookie
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """A short human age such as ``3 d 4 h`` (units are international symbols)."""
+    if since is None:
+        return ""
+    seconds = int(((now or dt.datetime.now(dt.UTC)) - since).total_seconds())
+    days, rest = divmod(max(seconds, 0), 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {rest // 60} min"
+    return f"{rest // 60} min"
+
+
+_env.filters["age"] = age
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render template ``name`` in the request's locale, with the CSRF token at hand."""
+    import secrets
+
+    locale = request_locale(request)
+    i18n.set_locale(locale)
+    new_nonce = None
+    if not request.cookies.get(CSRF_COOKIE):
+        new_nonce = secrets.token_urlsafe(24)
+        request.state.csrf_nonce = new_nonce
+    base = {
+        "request": request,
+        "locale": locale,
+        "locales": i18n.LOCALES,
+        "csrf_token": csrf_expected(request),
+        "principal": getattr(request.state, "principal", None),
+    }
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if new_nonce:
+        response.set_cookie(
+            CSRF_COOKIE,
+            new_nonce,
+            httponly=True,
+            secure=settings_of(request).secure_cookies,
+            samesite="strict",
+        )
+    return response
