@@ -124,3 +124,96 @@ def webhook() -> Iterator[tuple[WebhookInbox, str]]:
 def unused_port() -> int:
     """A loopback port with nothing listening."""
     return free_port()
+
+
+# ---------------------------------------------------------------- a small world in a store
+
+SQUARE = {
+    "type": "MultiPolygon",
+    "coordinates": [[[[116.0, 39.0], [116.5, 39.0], [116.5, 39.5], [116.0, 39.5], [116.0, 39.0]]]],
+}
+
+
+@dataclass
+class World:
+    """Region R > prefecture P > counties C1, C2; indicator measles; series per place."""
+
+    engine: Any
+    jurisdictions: dict[str, int]
+    indicator: int
+    series: dict[str, int]
+    contacts: dict[str, int]
+
+
+@pytest.fixture
+def settings(webhook):
+    from tocsin.alerting.config import AlertingSettings
+
+    return AlertingSettings(
+        public_url="http://tocsin.test",
+        cap_sender="tocsin@tocsin.test",
+        notify_backoff_seconds=10,
+        notify_backoff_max=60,
+        notify_max_attempts=4,
+        notify_lease_seconds=60,
+        notify_concurrency=4,
+    )
+
+
+@pytest.fixture
+def world(store_engine, webhook) -> World:
+    """The world, with one webhook contact per jurisdiction pointing at the receiver."""
+    from tocsin.alerting.models import DutyContact
+    from tocsin.monitoring.models import Indicator, Jurisdiction, Series
+    from tocsin.store import write_session
+
+    _, url = webhook
+    ids: dict[str, int] = {}
+    with write_session(store_engine) as session:
+        for code, level, name, zh, parent in (
+            ("R", "region", "Region", "大区", None),
+            ("P", "prefecture", "Prefecture", "地区", "R"),
+            ("C1", "county", "County One", "一县", "P"),
+            ("C2", "county", "County Two", "二县", "P"),
+        ):
+            place = Jurisdiction(
+                code=code,
+                level=level,
+                name=name,
+                name_zh=zh,
+                parent_id=ids.get(parent) if parent else None,
+                geometry=SQUARE,
+            )
+            session.add(place)
+            session.flush()
+            ids[code] = place.id
+        indicator = Indicator(
+            code="measles",
+            name="Measles",
+            name_zh="麻疹",
+            domain="health",
+            unit="cases",
+            value_kind="count",
+            frequency="week",
+        )
+        session.add(indicator)
+        session.flush()
+        series = {}
+        for code in ids:
+            row = Series(indicator_id=indicator.id, jurisdiction_id=ids[code], stratum="")
+            session.add(row)
+            session.flush()
+            series[code] = row.id
+        contacts = {}
+        for code in ids:
+            contact = DutyContact(
+                jurisdiction_id=ids[code],
+                name=f"duty {code}",
+                webhook_url=f"{url}/hook/{code}",
+                webhook_secret=f"secret-{code}",
+                active=True,
+            )
+            session.add(contact)
+            session.flush()
+            contacts[code] = contact.id
+    return World(store_engine, ids, indicator.id, series, contacts)

@@ -126,6 +126,7 @@ class CapMessage:
     status: str = "Actual"
     msg_type: str = "Alert"
     scope: str = "Public"
+    restriction: str = ""
     source: str = ""
     note: str = ""
     references: tuple[Reference, ...] = ()
@@ -331,6 +332,8 @@ def to_element(message: CapMessage) -> etree._Element:
     if message.source:
         _sub(root, "source", message.source)
     _sub(root, "scope", message.scope)
+    if message.restriction:
+        _sub(root, "restriction", message.restriction)
     if message.note:
         _sub(root, "note", message.note)
     if message.references:
@@ -491,6 +494,7 @@ def parse(xml: bytes | str, source: str = "CAP message") -> CapMessage:
         status=_text(alert.get("cap_status")),
         msg_type=_text(alert.get("cap_message_type")),
         scope=_text(alert.get("cap_scope")),
+        restriction=_text(alert.get("cap_restriction")),
         source=_text(alert.get("cap_source")),
         note=_text(alert.get("cap_note")),
         references=tuple(references),

@@ -1,0 +1,254 @@
+"""Configuration of alerting: alert rules, duty contacts, escalation policies, silences.
+
+Every change is audited (:func:`tocsin.store.audit.record`); webhook secrets are never
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tocsin.alerting import severity
+from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.models import (
+    GROUPINGS,
+    AlertRule,
+    DutyContact,
+    EscalationPolicyRow,
+    EscalationStepRow,
+    Silence,
+)
+from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.store import audit
+
+
+def _jurisdiction_id(session: Session, code: str) -> int:
+    found = session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code))
+    if found is None:
+        raise NotFoundError(f"no jurisdiction with code {code!r}")
+    return found
+
+
+def _indicator_id(session: Session, code: str) -> int:
+    found = session.scalar(select(Indicator.id).where(Indicator.code == code))
+    if found is None:
+        raise NotFoundError(f"no indicator with code {code!r}")
+    return found
+
+
+def add_contact(
+    session: Session,
+    *,
+    jurisdiction: str,
+    name: str,
+    email: str | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    by: str | None = None,
+) -> DutyContact:
+    """A duty contact of a jurisdiction, reached by e-mail and/or webhook."""
+    if not email and not webhook_url:
+        raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
+    contact = DutyContact(
+        jurisdiction_id=_jurisdiction_id(session, jurisdiction),
+        name=name,
+        email=email or None,
+        webhook_url=webhook_url or None,
+        webhook_secret=webhook_secret or None,
+        active=True,
+    )
+    session.add(contact)
+    session.flush()
+    audit.record(
+        session,
+        action="duty_contact.add",
+        object_type="duty_contact",
+        object_id=str(contact.id),
+        after={
+            "jurisdiction": jurisdiction,
+            "name": name,
+            "email": email,
+            "webhook_url": webhook_url,
+            "webhook_secret": "(set)" if webhook_secret else None,
+        },
+        actor=by,
+    )
+    return contact
+
+
+def set_policy(
+    session: Session,
+    *,
+    jurisdiction: str,
+    steps: Sequence[EscalationStep],
+    repeats: int = 0,
+    repeat_interval_minutes: int = 60,
+    by: str | None = None,
+) -> EscalationPolicyRow:
+    """Give a jurisdiction its own escalation policy (replacing any it had)."""
+    if not steps:
+        raise UserError("an escalation policy needs at least one step")
+    jurisdiction_id = _jurisdiction_id(session, jurisdiction)
+    policy = session.scalar(
+        select(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == jurisdiction_id)
+    )
+    if policy is None:
+        policy = EscalationPolicyRow(jurisdiction_id=jurisdiction_id)
+        session.add(policy)
+    policy.repeats = repeats
+    policy.repeat_interval_minutes = repeat_interval_minutes
+    session.flush()
+    session.execute(delete(EscalationStepRow).where(EscalationStepRow.policy_id == policy.id))
+    for position, step in enumerate(steps):
+        session.add(
+            EscalationStepRow(
+                policy_id=policy.id,
+                position=position,
+                wait_minutes=int(step.wait.total_seconds() // 60),
+                levels_up=step.levels_up,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        action="escalation_policy.set",
+        object_type="escalation_policy",
+        object_id=jurisdiction,
+        after={
+            "steps": [[int(s.wait.total_seconds() // 60), s.levels_up] for s in steps],
+            "repeats": repeats,
+            "repeat_interval_minutes": repeat_interval_minutes,
+        },
+        actor=by,
+    )
+    return policy
+
+
+def remove_policy(session: Session, *, jurisdiction: str, by: str | None = None) -> None:
+    """Make a jurisdiction inherit its parent's policy again."""
+    jurisdiction_id = _jurisdiction_id(session, jurisdiction)
+    session.execute(
+        delete(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == jurisdiction_id)
+    )
+    audit.record(
+        session,
+        action="escalation_policy.remove",
+        object_type="escalation_policy",
+        object_id=jurisdiction,
+        actor=by,
+    )
+
+
+def add_silence(
+    session: Session,
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    by: str,
+    indicator: str | None = None,
+    jurisdiction: str | None = None,
+    levels: Sequence[str | int] | None = None,
+    comment: str = "",
+) -> Silence:
+    """Mute notifications of matching alerts between ``starts_at`` and ``ends_at``."""
+    if ends_at <= starts_at:
+        raise UserError("a silence must end after it starts")
+    try:
+        parsed = sorted({int(severity.parse_level(v)) for v in levels}) if levels else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    silence = Silence(
+        indicator_id=_indicator_id(session, indicator) if indicator else None,
+        jurisdiction_id=_jurisdiction_id(session, jurisdiction) if jurisdiction else None,
+        levels=parsed,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=by,
+        comment=comment,
+    )
+    session.add(silence)
+    session.flush()
+    audit.record(
+        session,
+        action="silence.add",
+        object_type="silence",
+        object_id=str(silence.id),
+        after={
+            "indicator": indicator,
+            "jurisdiction": jurisdiction,
+            "levels": parsed,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "comment": comment,
+        },
+        actor=by,
+    )
+    return silence
+
+
+def set_rule(
+    session: Session,
+    *,
+    indicator: str,
+    series_id: int | None = None,
+    enabled: bool = True,
+    min_level: str | int = 4,
+    group_by: str = "series",
+    resolve_after_periods: int = 2,
+    thresholds: severity.SeverityThresholds = severity.DEFAULT_THRESHOLDS,
+    public: bool = True,
+    by: str | None = None,
+) -> AlertRule:
+    """Create or replace the alert rule of an indicator (or of one of its series)."""
+    if group_by not in GROUPINGS:
+        raise UserError(f"group_by {group_by!r} is not one of {', '.join(GROUPINGS)}")
+    if resolve_after_periods < 1:
+        raise UserError("resolve_after_periods must be 1 or more")
+    try:
+        level = int(severity.parse_level(min_level))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    indicator_id = _indicator_id(session, indicator)
+    query = select(AlertRule).where(AlertRule.indicator_id == indicator_id)
+    query = query.where(
+        AlertRule.series_id.is_(None) if series_id is None else AlertRule.series_id == series_id
+    )
+    rule = session.scalar(query)
+    if rule is None:
+        rule = AlertRule(indicator_id=indicator_id, series_id=series_id)
+        session.add(rule)
+    rule.enabled = enabled
+    rule.min_level = level
+    rule.group_by = group_by
+    rule.resolve_after_periods = resolve_after_periods
+    rule.level_iii, rule.level_ii, rule.level_i = (
+        thresholds.level_iii,
+        thresholds.level_ii,
+        thresholds.level_i,
+    )
+    rule.public = public
+    session.flush()
+    audit.record(
+        session,
+        action="alert_rule.set",
+        object_type="alert_rule",
+        object_id=str(rule.id),
+        after={
+            "indicator": indicator,
+            "series_id": series_id,
+            "enabled": enabled,
+            "min_level": level,
+            "group_by": group_by,
+            "resolve_after_periods": resolve_after_periods,
+            "public": public,
+        },
+        actor=by,
+    )
+    return rule

@@ -1,0 +1,273 @@
+"""What alerting needs to know about jurisdictions, indicators, contacts and policies.
+
+Loaded once per batch (a few queries, no per-alert round trips): the jurisdiction tree
+without geometries, the indicators concerned, the active duty contacts and escalation
+policies, the silences in force and the active alerts that can inhibit others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.alerting.escalation import (
+    EscalationPolicy,
+    EscalationStep,
+    effective_policy,
+)
+from tocsin.alerting.models import (
+    Alert,
+    DutyContact,
+    EscalationPolicyRow,
+    EscalationStepRow,
+    Silence,
+)
+from tocsin.errors import NotFoundError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+
+#: SQLite limits the number of bound parameters of one statement; stay well below.
+CHUNK = 5000
+
+
+def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """``values`` in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A jurisdiction as alerting sees it."""
+
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    domain: str
+    unit: str
+    frequency: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    jurisdiction_id: int
+    name: str
+    email: str | None
+    webhook_url: str | None
+    webhook_secret: str | None = field(repr=False, default=None)
+
+
+class Directory:
+    """Jurisdictions, indicators, contacts, policies and silences for one batch."""
+
+    def __init__(self, session: Session, *, default_wait: dt.timedelta) -> None:
+        self.session = session
+        self.default_wait = default_wait
+        self.places: dict[int, Place] = {
+            row.id: Place(row.id, row.code, row.name, row.name_zh or row.name, row.parent_id)
+            for row in session.execute(
+                select(
+                    Jurisdiction.id,
+                    Jurisdiction.code,
+                    Jurisdiction.name,
+                    Jurisdiction.name_zh,
+                    Jurisdiction.parent_id,
+                )
+            )
+        }
+        self.by_code = {p.code: p for p in self.places.values()}
+        self._indicators: dict[int, IndicatorInfo] = {}
+        self._contacts: dict[int, list[Contact]] | None = None
+        self._policies: dict[int, EscalationPolicy] | None = None
+        self._chains: dict[int, list[int]] = {}
+
+    # -- jurisdictions
+    def place(self, jurisdiction_id: int | None) -> Place | None:
+        return None if jurisdiction_id is None else self.places.get(jurisdiction_id)
+
+    def place_by_code(self, code: str) -> Place:
+        try:
+            return self.by_code[code]
+        except KeyError:
+            raise NotFoundError(f"no jurisdiction with code {code!r}") from None
+
+    def chain(self, jurisdiction_id: int) -> list[int]:
+        """``[own, parent, ..., root]`` ids."""
+        if jurisdiction_id not in self._chains:
+            chain, seen = [], set()
+            current: int | None = jurisdiction_id
+            while current is not None and current not in seen and current in self.places:
+                seen.add(current)
+                chain.append(current)
+                current = self.places[current].parent_id
+            self._chains[jurisdiction_id] = chain
+        return self._chains[jurisdiction_id]
+
+    def within(self, jurisdiction_id: int | None, ancestor_id: int) -> bool:
+        """Whether a jurisdiction is ``ancestor_id`` or lies below it."""
+        return jurisdiction_id is not None and ancestor_id in self.chain(jurisdiction_id)
+
+    def subtree(self, jurisdiction_id: int) -> set[int]:
+        """``jurisdiction_id`` and every jurisdiction below it."""
+        return {j for j in self.places if jurisdiction_id in self.chain(j)}
+
+    # -- indicators
+    def indicators(self, ids: Iterable[int | None]) -> dict[int, IndicatorInfo]:
+        missing = sorted({i for i in ids if i is not None} - set(self._indicators))
+        for part in chunked(missing):
+            for row in self.session.execute(
+                select(
+                    Indicator.id,
+                    Indicator.code,
+                    Indicator.name,
+                    Indicator.name_zh,
+                    Indicator.domain,
+                    Indicator.unit,
+                    Indicator.frequency,
+                ).where(Indicator.id.in_(part))
+            ):
+                self._indicators[row.id] = IndicatorInfo(
+                    row.id,
+                    row.code,
+                    row.name,
+                    row.name_zh or row.name,
+                    row.domain,
+                    row.unit,
+                    row.frequency,
+                )
+        return self._indicators
+
+    def indicator(self, indicator_id: int | None) -> IndicatorInfo | None:
+        if indicator_id is None:
+            return None
+        return self.indicators([indicator_id]).get(indicator_id)
+
+    # -- contacts and policies
+    def contacts(self, jurisdiction_id: int) -> list[Contact]:
+        if self._contacts is None:
+            self._contacts = defaultdict(list)
+            for row in self.session.scalars(select(DutyContact).where(DutyContact.active)):
+                self._contacts[row.jurisdiction_id].append(
+                    Contact(
+                        row.id,
+                        row.jurisdiction_id,
+                        row.name,
+                        row.email,
+                        row.webhook_url,
+                        row.webhook_secret,
+                    )
+                )
+        return self._contacts.get(jurisdiction_id, [])
+
+    def _own_policies(self) -> dict[int, EscalationPolicy]:
+        if self._policies is None:
+            steps: dict[int, list[EscalationStepRow]] = defaultdict(list)
+            for step in self.session.scalars(
+                select(EscalationStepRow).order_by(
+                    EscalationStepRow.policy_id, EscalationStepRow.position
+                )
+            ):
+                steps[step.policy_id].append(step)
+            self._policies = {}
+            for row in self.session.scalars(select(EscalationPolicyRow)):
+                if not steps[row.id]:
+                    continue
+                self._policies[row.jurisdiction_id] = EscalationPolicy(
+                    tuple(
+                        EscalationStep(dt.timedelta(minutes=s.wait_minutes), s.levels_up)
+                        for s in steps[row.id]
+                    ),
+                    repeats=row.repeats,
+                    repeat_interval=dt.timedelta(minutes=row.repeat_interval_minutes),
+                )
+        return self._policies
+
+    def policy(self, jurisdiction_id: int) -> EscalationPolicy:
+        """The jurisdiction's policy, inherited from the nearest ancestor that has one."""
+        own = self._own_policies()
+        chain = self.chain(jurisdiction_id)
+        return effective_policy([own.get(j) for j in chain], self.default_wait)
+
+
+@dataclass(frozen=True)
+class SilenceRule:
+    id: int
+    indicator_id: int | None
+    jurisdiction_id: int | None
+    levels: frozenset[int] | None
+    ends_at: dt.datetime
+
+
+class Mutes:
+    """Silences in force and active alerts that inhibit others (Alertmanager's terms).
+
+    A silence mutes alerts that match all its matchers. An active alert for an indicator
+    in a jurisdiction *inhibits* the same indicator's alerts in every jurisdiction below
+    it: they stay visible, but their notifications are suppressed.
+    """
+
+    def __init__(self, session: Session, directory: Directory, now: dt.datetime) -> None:
+        self.directory = directory
+        self.silences = [
+            SilenceRule(
+                s.id,
+                s.indicator_id,
+                s.jurisdiction_id,
+                frozenset(s.levels) if s.levels else None,
+                s.ends_at,
+            )
+            for s in session.scalars(
+                select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)
+            )
+        ]
+        self.active: dict[tuple[int, int], int] = {}
+        for alert_id, indicator_id, jurisdiction_id in session.execute(
+            select(Alert.id, Alert.indicator_id, Alert.jurisdiction_id).where(
+                Alert.status.in_(("open", "acknowledged")),
+                Alert.indicator_id.is_not(None),
+                Alert.jurisdiction_id.is_not(None),
+            )
+        ):
+            self.active.setdefault((indicator_id, jurisdiction_id), alert_id)
+
+    def add_active(self, alert_id: int, indicator_id: int | None, jurisdiction_id: int | None):
+        if indicator_id is not None and jurisdiction_id is not None:
+            self.active.setdefault((indicator_id, jurisdiction_id), alert_id)
+
+    def reason(
+        self, indicator_id: int | None, jurisdiction_id: int | None, level: int
+    ) -> str | None:
+        """Why an alert's notifications are muted now, or None."""
+        for s in self.silences:
+            if s.indicator_id is not None and s.indicator_id != indicator_id:
+                continue
+            if s.jurisdiction_id is not None and not self.directory.within(
+                jurisdiction_id, s.jurisdiction_id
+            ):
+                continue
+            if s.levels is not None and level not in s.levels:
+                continue
+            return f"silenced by silence {s.id} until {s.ends_at.isoformat()}"
+        if indicator_id is not None and jurisdiction_id is not None:
+            for ancestor in self.directory.chain(jurisdiction_id)[1:]:
+                inhibitor = self.active.get((indicator_id, ancestor))
+                if inhibitor is not None:
+                    code = self.directory.places[ancestor].code
+                    return f"inhibited by alert {inhibitor} in {code}"
+        return None

@@ -1,0 +1,311 @@
+"""Tables of the alerting domain.
+
+``alert``
+    one row per alert; at most one *active* (open or acknowledged) alert per group key
+    (``fingerprint``), enforced by a partial unique index -- Alertmanager's grouping.
+``alert_transition``
+    every lifecycle change with actor, time and comment.
+``alert_rule``
+    which signals open alerts for an indicator (or one series), how they are grouped,
+    after how many quiet periods they resolve, and the severity thresholds.
+``silence``
+    matchers (indicator, jurisdiction subtree, levels) and a time window.
+``duty_contact``, ``escalation_policy``, ``escalation_step``
+    who is on duty for a jurisdiction and how alerts climb the hierarchy.
+``notification``
+    the transactional outbox: written in the same transaction as the alert change,
+    delivered by ``tocsin worker`` with retries; ``idempotency_key`` is unique.
+``cap_message``
+    every CAP 1.2 message an alert produced (or that was imported).
+``alerting_cursor``
+    the last detection run whose signals became alerts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.store.audit import BigIntKey
+from tocsin.store.base import Base, JSONType, UTCDateTime, utcnow
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved", "cancelled")
+ACTIVE_STATUSES = ("open", "acknowledged")
+ALERT_SOURCES = ("detection", "manual", "external")
+NOTIFICATION_STATUSES = ("pending", "sent", "failed", "suppressed")
+CHANNELS = ("email", "webhook")
+GROUPINGS = ("series", "indicator,jurisdiction", "indicator")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_ACTIVE = text("status IN ('open', 'acknowledged')")
+
+
+class AlertRule(Base):
+    """Which signals open alerts for an indicator (or one of its series), and how.
+
+    Without any rule, every alarm opens or updates an alert grouped by series (the
+    defaults of the columns below).
+    """
+
+    __tablename__ = "alert_rule"
+    __table_args__ = (
+        CheckConstraint(_one_of("group_by", GROUPINGS), name="group_by"),
+        CheckConstraint("min_level BETWEEN 1 AND 4", name="min_level"),
+        CheckConstraint("resolve_after_periods >= 1", name="resolve_after"),
+        Index("uq_alert_rule_target", "indicator_id", text("coalesce(series_id, 0)"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Least serious level that opens an alert (4 = every alarm, 1 = only red).
+    min_level: Mapped[int] = mapped_column(Integer, default=4)
+    group_by: Mapped[str] = mapped_column(String(32), default="series")
+    resolve_after_periods: Mapped[int] = mapped_column(Integer, default=2)
+    level_iii: Mapped[float] = mapped_column(Double, default=1.5)
+    level_ii: Mapped[float] = mapped_column(Double, default=2.0)
+    level_i: Mapped[float] = mapped_column(Double, default=3.0)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """A hazard that needs attention in a jurisdiction."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ALERT_STATUSES), name="status"),
+        CheckConstraint(_one_of("source", ALERT_SOURCES), name="source"),
+        CheckConstraint("level BETWEEN 1 AND 4", name="level"),
+        Index(
+            "uq_alert_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        Index("ix_alert_status_jurisdiction", "status", "jurisdiction_id"),
+        Index(
+            "ix_alert_next_escalation_at",
+            "next_escalation_at",
+            sqlite_where=text("next_escalation_at IS NOT NULL"),
+            postgresql_where=text("next_escalation_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The group key, e.g. ``series:17`` or ``indicator:3/jurisdiction:12``.
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    source: Mapped[str] = mapped_column(String(16), default="detection")
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"), index=True)
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rule.id", ondelete="SET NULL"))
+    #: 1 (I, red) .. 4 (IV, blue); see :mod:`tocsin.alerting.severity`.
+    level: Mapped[int] = mapped_column(Integer, default=4)
+    exceedance: Mapped[float | None] = mapped_column(Double)
+    observed: Mapped[float | None] = mapped_column(Double)
+    expected: Mapped[float | None] = mapped_column(Double)
+    upperbound: Mapped[float | None] = mapped_column(Double)
+    first_period: Mapped[int | None] = mapped_column(Integer)
+    last_alarm_period: Mapped[int | None] = mapped_column(Integer)
+    resolve_after_periods: Mapped[int] = mapped_column(Integer, default=2)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    headline: Mapped[str] = mapped_column(String(500), default="")
+    headline_zh: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Escalation: index of the next step and when it falls due (None: stopped).
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: For alerts imported from another agency's CAP: category and area as published.
+    external_category: Mapped[str | None] = mapped_column(String(32))
+    external_area: Mapped[Any | None] = mapped_column(JSONType)
+
+
+class AlertTransition(Base):
+    """One lifecycle change of an alert: who, when, from what to what, and why."""
+
+    __tablename__ = "alert_transition"
+    __table_args__ = (Index(None, "alert_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class Silence(Base):
+    """Mutes notifications of matching alerts between ``starts_at`` and ``ends_at``.
+
+    A matcher left empty matches everything: ``indicator_id`` one indicator,
+    ``jurisdiction_id`` that jurisdiction and every one below it, ``levels`` a list of
+    levels (1-4).
+    """
+
+    __tablename__ = "silence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    jurisdiction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jurisdiction.id", ondelete="CASCADE")
+    )
+    levels: Mapped[list[int] | None] = mapped_column(JSONType)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DutyContact(Base):
+    """A person or desk on duty for a jurisdiction, reached by e-mail and/or webhook."""
+
+    __tablename__ = "duty_contact"
+    __table_args__ = (
+        CheckConstraint("email IS NOT NULL OR webhook_url IS NOT NULL", name="reachable"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdiction.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    #: HMAC key of the webhook signature; never logged or shown.
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EscalationPolicyRow(Base):
+    """A jurisdiction's own escalation policy (absent: inherited from the parent)."""
+
+    __tablename__ = "escalation_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdiction.id", ondelete="CASCADE"), unique=True
+    )
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
+
+
+class EscalationStepRow(Base):
+    """Step ``position`` of a policy: wait, then notify ``levels_up`` levels above."""
+
+    __tablename__ = "escalation_step"
+
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("escalation_policy.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wait_minutes: Mapped[int] = mapped_column(Integer)
+    levels_up: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notification(Base):
+    """The outbox: one message to one contact over one channel.
+
+    A worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
+    writer) by setting a lease (``claimed_until``); a worker that dies leaves the lease to
+    expire, so another delivers the row again: at least once, same idempotency key.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", NOTIFICATION_STATUSES), name="status"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        Index(
+            "ix_notification_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("duty_contact.id", ondelete="SET NULL")
+    )
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    #: E-mail address or webhook URL.
+    target: Mapped[str] = mapped_column(String(2000))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    #: What happened: opened, escalated, updated, resolved, cancelled.
+    reason: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CapMessageRow(Base):
+    """A CAP 1.2 message: produced by an alert transition, or imported.
+
+    tocsin's own messages keep the state of the alert at the transition in ``snapshot``
+    and are serialised to XML when read (:func:`tocsin.alerting.service.cap_xml`), which
+    keeps the hot path of alert creation free of XML work; imported messages keep the
+    agency's XML verbatim in ``xml``.
+    """
+
+    __tablename__ = "cap_message"
+    __table_args__ = (UniqueConstraint("sender", "identifier"), Index(None, "alert_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(300), index=True)
+    sender: Mapped[str] = mapped_column(String(300))
+    sent: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    msg_type: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16), default="Public")
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class AlertingCursor(Base):
+    """Progress markers of the worker, e.g. the last detection run turned into alerts."""
+
+    __tablename__ = "alerting_cursor"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigIntKey)

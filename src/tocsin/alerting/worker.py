@@ -1,0 +1,199 @@
+"""``tocsin worker``: detection schedule, escalation and delivery.
+
+One tick of :class:`Worker`:
+
+1. turns the signals of detection runs it has not seen yet into alerts (the cursor
+   ``last_detection_run`` lives in the database);
+2. runs the escalation steps that have fallen due;
+3. claims due notifications in batches, delivers them (several at once) and records the
+   outcomes, retrying failures with exponential backoff.
+
+Every deadline and delivery lives in the database, so a worker killed and restarted (or
+another worker) picks up exactly where it stopped. All times come from a
+:class:`~tocsin.alerting.clock.Clock`, so tests run hours of escalation in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from tocsin.alerting.channels import DeliveryError, Notification, WebhookSender, send_email
+from tocsin.alerting.clock import Clock, SystemClock
+from tocsin.alerting.config import AlertingSettings, get_alerting_settings
+from tocsin.alerting.models import AlertingCursor
+from tocsin.alerting.outbox import Claimed, Outcome, claim, record
+from tocsin.alerting.service import SignalIn, escalate_due, process_signals
+from tocsin.monitoring.models import DetectionRun, Signal
+from tocsin.store.engine import write_session
+
+log = logging.getLogger(__name__)
+
+DETECTION_CURSOR = "last_detection_run"
+
+
+@dataclass
+class TickResult:
+    """What one tick did."""
+
+    runs: int = 0
+    opened: int = 0
+    escalated: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+
+def alerts_from_new_runs(
+    session: Session, *, now: dt.datetime, settings: AlertingSettings
+) -> tuple[int, int]:
+    """Process the signals of the next detection run after the cursor: (runs, opened)."""
+    cursor = session.get(AlertingCursor, DETECTION_CURSOR)
+    last = cursor.value if cursor else 0
+    run_id = session.scalar(
+        select(DetectionRun.id).where(DetectionRun.id > last).order_by(DetectionRun.id).limit(1)
+    )
+    if run_id is None:
+        return 0, 0
+    signals = [
+        SignalIn(r.series_id, r.period, r.alarm, r.observed, r.expected, r.upperbound, r.score)
+        for r in session.execute(
+            select(
+                Signal.series_id,
+                Signal.period,
+                Signal.alarm,
+                Signal.observed,
+                Signal.expected,
+                Signal.upperbound,
+                Signal.score,
+            )
+            .where(Signal.run_id == run_id)
+            .order_by(Signal.series_id, Signal.period)
+        )
+    ]
+    result = process_signals(session, signals, now=now, settings=settings)
+    if cursor is None:
+        session.add(AlertingCursor(name=DETECTION_CURSOR, value=run_id))
+    else:
+        cursor.value = run_id
+    return 1, len(result.opened)
+
+
+class Worker:
+    """Escalates and delivers; several may run at once against one store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        settings: AlertingSettings | None = None,
+        name: str | None = None,
+        batch: int = 200,
+        detect: Callable[[], object] | None = None,
+        detect_every: dt.timedelta | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.settings = settings or get_alerting_settings()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.batch = batch
+        self.detect = detect
+        self.detect_every = detect_every
+        self._next_detection: dt.datetime | None = None
+        self.webhooks = WebhookSender()
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, self.settings.notify_concurrency),
+            thread_name_prefix="tocsin-deliver",
+        )
+
+    # -- delivery
+    def _deliver_one(self, item: Claimed) -> Outcome:
+        note = Notification(
+            idempotency_key=item.idempotency_key,
+            subject=item.subject,
+            body=item.body,
+            alert_url=item.payload.get("alert_url", ""),
+            cap_url=item.payload.get("cap_url", ""),
+            payload=item.payload,
+        )
+        try:
+            if item.channel == "email":
+                send_email(self.settings.smtp(), item.target, note)
+            else:
+                self.webhooks.send(item.target, item.secret or "", note)
+        except DeliveryError as exc:
+            log.warning("notification %s to %s failed: %s", item.id, item.channel, exc)
+            return Outcome(item.id, False, str(exc), exc.transient)
+        return Outcome(item.id, True)
+
+    def deliver(self) -> tuple[int, int]:
+        """Claim and deliver due notifications until none is due: (delivered, failed)."""
+        delivered = failed = 0
+        lease = dt.timedelta(seconds=self.settings.notify_lease_seconds)
+        while True:
+            now = self.clock.now()
+            with write_session(self.engine) as session:
+                claimed = claim(session, now=now, worker=self.name, limit=self.batch, lease=lease)
+            if not claimed:
+                return delivered, failed
+            outcomes = list(self._pool.map(self._deliver_one, claimed))
+            with write_session(self.engine) as session:
+                record(
+                    session,
+                    outcomes,
+                    {c.id: c for c in claimed},
+                    now=self.clock.now(),
+                    worker=self.name,
+                    settings=self.settings,
+                )
+            delivered += sum(o.ok for o in outcomes)
+            failed += sum(not o.ok for o in outcomes)
+
+    # -- the loop
+    def tick(self) -> TickResult:
+        """One round of detection (when due), alerting, escalation and delivery."""
+        result = TickResult()
+        now = self.clock.now()
+        detection_due = self._next_detection is None or now >= self._next_detection
+        if self.detect is not None and self.detect_every is not None and detection_due:
+            self.detect()
+            self._next_detection = now + self.detect_every
+        while True:
+            with write_session(self.engine) as session:
+                runs, opened = alerts_from_new_runs(
+                    session, now=self.clock.now(), settings=self.settings
+                )
+            if not runs:
+                break
+            result.runs += runs
+            result.opened += opened
+        with write_session(self.engine) as session:
+            result.escalated = escalate_due(session, now=self.clock.now(), settings=self.settings)
+        result.delivered, result.failed = self.deliver()
+        return result
+
+    def run(self, stop: threading.Event | None = None, poll_seconds: float = 1.0) -> None:
+        """Tick until ``stop`` is set, sleeping ``poll_seconds`` when idle."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                result = self.tick()
+            except Exception:  # keep the worker alive; the next tick retries
+                log.exception("worker tick failed")
+                result = TickResult()
+            idle = not (result.runs or result.escalated or result.delivered or result.failed)
+            if idle:
+                stop.wait(poll_seconds)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.webhooks.close()

@@ -1,0 +1,282 @@
+"""Alerts from signals, grouping, lifecycle, escalation, silences, inhibition, CAP.
+
+Runs on SQLite and PostgreSQL (the ``store_engine`` fixture of tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from capparselib.parsers import CAPParser
+from sqlalchemy import func, select
+
+from tocsin.alerting import admin, cap, service
+from tocsin.alerting.clock import ManualClock
+from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.models import Alert, CapMessageRow, Notification
+from tocsin.alerting.publishing import cap_xml, public_feed
+from tocsin.alerting.service import SignalIn
+from tocsin.errors import ConflictError, UserError
+from tocsin.store import write_session
+
+T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
+MIN = dt.timedelta(minutes=1)
+WEEK = 2830  # an ISO week ordinal
+
+
+def sig(world, code, period, observed, upper=10.0, alarm=None):
+    return SignalIn(
+        world.series[code],
+        period,
+        observed > upper if alarm is None else alarm,
+        observed,
+        5.0,
+        upper,
+    )
+
+
+def process(world, signals, settings, now=T0):
+    with write_session(world.engine) as session:
+        return service.process_signals(session, signals, now=now, settings=settings)
+
+
+def detail(world, alert_id):
+    with write_session(world.engine) as session:
+        return service.alert_detail(session, alert_id)
+
+
+def check_cap(world, settings, alert_id):
+    """Every CAP message of the alert is valid CAP 1.2 and readable by capparselib."""
+    parsed = []
+    with write_session(world.engine) as session:
+        idents = session.scalars(
+            select(CapMessageRow.identifier)
+            .where(CapMessageRow.alert_id == alert_id)
+            .order_by(CapMessageRow.id)
+        ).all()
+        for ident in idents:
+            xml = cap_xml(session, ident, settings)
+            cap.validate(xml, ident)
+            (alert,) = CAPParser(xml.decode()).as_dict()
+            assert [str(i["cap_language"]) for i in alert["cap_info"]] == ["en-US", "zh-CN"]
+            parsed.append(cap.parse(xml))
+    return parsed
+
+
+def notifications(world, alert_id=None):
+    with write_session(world.engine) as session:
+        query = select(Notification).order_by(Notification.id)
+        if alert_id is not None:
+            query = query.where(Notification.alert_id == alert_id)
+        return session.scalars(query).all()
+
+
+def test_alarms_open_one_alert_per_series_and_update_it(world, settings) -> None:
+    first = process(world, [sig(world, "C1", WEEK, 15.0)], settings)
+    assert len(first.opened) == 1
+    alert_id = first.opened[0]
+    again = process(world, [sig(world, "C1", WEEK, 15.0)], settings)  # idempotent
+    assert again.opened == again.updated == again.resolved == []
+    second = process(world, [sig(world, "C1", WEEK + 1, 35.0)], settings)
+    assert second.updated == [alert_id] and second.opened == []
+    info = detail(world, alert_id)
+    assert info.alert.level == 1 and info.alert.status == "open"
+    assert [t.action for t in info.transitions] == ["open", "update"]
+    messages = check_cap(world, settings, alert_id)
+    assert [m.msg_type for m in messages] == ["Alert", "Update"]
+    assert messages[1].references == (messages[0].reference(),)
+    en, zh = messages[1].infos
+    assert en.severity == "Extreme" and en.categories == ("Health",)
+    assert ("tocsin:colour", "red") in en.parameters
+    assert en.areas[0].geocodes == (("tocsin:jurisdiction", "C1"),)
+    assert en.areas[0].polygons[0].startswith("39.0000,116.0000")
+    assert zh.areas[0].description == "一县" and "麻疹" in zh.headline
+    assert "2024-W" in en.description
+    with write_session(world.engine) as session:
+        count = session.scalar(select(func.count()).select_from(Alert))
+    assert count == 1
+    reasons = [n.reason for n in notifications(world, alert_id)]
+    assert reasons == ["opened", "updated"]
+
+
+def test_auto_resolution_after_quiet_periods(world, settings) -> None:
+    (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings).opened
+    assert process(world, [sig(world, "C1", WEEK + 1, 3.0)], settings).resolved == []
+    result = process(world, [sig(world, "C1", WEEK + 2, 3.0)], settings)
+    assert result.resolved == [alert_id]
+    info = detail(world, alert_id)
+    assert info.alert.status == "resolved" and info.alert.next_escalation_at is None
+    assert info.transitions[-1].action == "auto-resolve"
+    messages = check_cap(world, settings, alert_id)
+    assert messages[-1].msg_type == "Update"
+    assert messages[-1].infos[0].urgency == "Past"
+    assert messages[-1].infos[0].response_types == ("AllClear",)
+    assert [n.reason for n in notifications(world, alert_id)] == ["opened", "resolved"]
+    # A new alarm after resolution opens a new alert for the same series.
+    assert len(process(world, [sig(world, "C1", WEEK + 5, 15.0)], settings).opened) == 1
+
+
+def test_open_and_resolve_in_one_batch_and_rule_grouping(world, settings) -> None:
+    with write_session(world.engine) as session:
+        admin.set_rule(
+            session,
+            indicator="measles",
+            group_by="indicator",
+            resolve_after_periods=1,
+            min_level="III",
+            by="analyst",
+        )
+    signals = [
+        sig(world, "C1", WEEK, 11.0),  # level IV: below min_level III, no alert
+        sig(world, "C2", WEEK, 16.0),
+        sig(world, "C1", WEEK + 1, 25.0),
+        sig(world, "C2", WEEK + 1, 2.0),
+        sig(world, "C1", WEEK + 2, 2.0),
+        sig(world, "C2", WEEK + 2, 2.0),
+    ]
+    result = process(world, signals, settings)
+    assert len(result.opened) == 1 and result.resolved == result.opened
+    info = detail(world, result.opened[0])
+    assert info.alert.fingerprint == f"indicator:{world.indicator}"
+    assert info.alert.first_period == WEEK and info.alert.last_alarm_period == WEEK + 1
+    assert info.alert.level == 2
+
+
+def test_escalation_climbs_until_acknowledged(world, settings) -> None:
+    clock = ManualClock(T0)
+    with write_session(world.engine) as session:  # inherited by P and C1 from R
+        admin.set_policy(
+            session,
+            jurisdiction="R",
+            steps=[
+                EscalationStep(0 * MIN, 0),
+                EscalationStep(15 * MIN, 1),
+                EscalationStep(15 * MIN, 2),
+            ],
+            by="admin",
+        )
+    (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings, clock.now()).opened
+    targets = lambda: [n.target.rsplit("/", 1)[1] for n in notifications(world, alert_id)]  # noqa: E731
+    assert targets() == ["C1"]
+    clock.advance(14 * MIN)
+    with write_session(world.engine) as session:
+        assert service.escalate_due(session, now=clock.now(), settings=settings) == 0
+    clock.advance(1 * MIN)
+    with write_session(world.engine) as session:
+        assert service.escalate_due(session, now=clock.now(), settings=settings) == 1
+    assert targets() == ["C1", "P"]
+    with write_session(world.engine) as session:
+        service.acknowledge(session, alert_id, by="duty-P", comment="on it", now=clock.now())
+    clock.advance(dt.timedelta(hours=3))
+    with write_session(world.engine) as session:
+        assert service.escalate_due(session, now=clock.now(), settings=settings) == 0
+    assert targets() == ["C1", "P"]
+    info = detail(world, alert_id)
+    ack = info.transitions[-1]
+    assert (ack.action, ack.actor, ack.comment, ack.at) == (
+        "acknowledge",
+        "duty-P",
+        "on it",
+        clock.now() - dt.timedelta(hours=3),
+    )
+    assert [n.payload["escalation_step"] for n in info.notifications] == [0, 1]
+    assert check_cap(world, settings, alert_id)[-1].note.startswith("acknowledged by duty-P")
+
+
+def test_default_policy_climbs_to_the_root(world, settings) -> None:
+    (alert_id,) = process(world, [sig(world, "C2", WEEK, 15.0)], settings).opened
+    with write_session(world.engine) as session:
+        service.escalate_due(session, now=T0 + dt.timedelta(hours=5), settings=settings)
+    targets = [n.target.rsplit("/", 1)[1] for n in notifications(world, alert_id)]
+    assert targets == ["C2", "P", "R"]
+
+
+def test_silence_and_inhibition_mute_notifications_not_alerts(world, settings) -> None:
+    with write_session(world.engine) as session:
+        admin.add_silence(
+            session,
+            jurisdiction="P",
+            indicator="measles",
+            levels=["IV", "III"],
+            starts_at=T0 - MIN,
+            ends_at=T0 + dt.timedelta(hours=1),
+            by="duty-P",
+            comment="known outbreak",
+        )
+    (silenced,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings).opened
+    (loud,) = process(world, [sig(world, "C2", WEEK, 40.0)], settings).opened  # level I
+    (muted_note,) = notifications(world, silenced)
+    assert muted_note.status == "suppressed" and "silenced by silence" in muted_note.last_error
+    assert notifications(world, loud)[0].status == "pending"
+    # An active alert in the prefecture inhibits the same indicator below it.
+    process(world, [sig(world, "P", WEEK, 40.0)], settings)
+    with write_session(world.engine) as session:
+        manual = service.raise_alert(
+            session,
+            jurisdiction="C1",
+            indicator="measles",
+            level="red",
+            headline="Measles outbreak confirmed",
+            by="duty-C1",
+            now=T0,
+            settings=settings,
+        )
+    (inhibited,) = notifications(world, manual.id)
+    assert inhibited.status == "suppressed" and "inhibited by alert" in inhibited.last_error
+    with write_session(world.engine) as session:
+        visible = {a.id for a in service.list_alerts(session, active_only=True, jurisdiction="P")}
+    assert {silenced, loud, manual.id} <= visible
+
+
+def test_lifecycle_rules_and_cancel(world, settings) -> None:
+    (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings).opened
+    with write_session(world.engine) as session, pytest.raises(UserError):
+        service.acknowledge(session, alert_id, by=" ", now=T0)
+    with write_session(world.engine) as session:
+        service.cancel(session, alert_id, by="duty-C1", comment="data error", now=T0 + MIN)
+    with write_session(world.engine) as session, pytest.raises(ConflictError):
+        service.acknowledge(session, alert_id, by="duty-C1", now=T0 + MIN)
+    messages = check_cap(world, settings, alert_id)
+    assert messages[-1].msg_type == "Cancel"
+    assert [r.identifier for r in messages[-1].references] == [messages[0].identifier]
+    info = detail(world, alert_id)
+    assert [(t.from_status, t.to_status) for t in info.transitions] == [
+        (None, "open"),
+        ("open", "cancelled"),
+    ]
+    assert [n.reason for n in info.notifications] == ["opened", "cancelled"]
+
+
+def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
+    with write_session(world.engine) as session:
+        alert = service.raise_alert(
+            session,
+            jurisdiction="P",
+            level="II",
+            headline="Flooding expected",
+            headline_zh="预计发生洪水",
+            by="duty-P",
+            now=T0,
+            settings=settings,
+        )
+        hidden = service.raise_alert(
+            session,
+            jurisdiction="C2",
+            level="IV",
+            headline="Internal check",
+            public=False,
+            by="duty-C2",
+            now=T0,
+            settings=settings,
+        )
+    (message,) = check_cap(world, settings, alert.id)
+    assert message.infos[0].certainty == "Observed" and message.infos[1].headline == "预计发生洪水"
+    assert check_cap(world, settings, hidden.id)[0].scope == "Restricted"
+    with write_session(world.engine) as session:
+        xml = public_feed(session, settings, T0)
+        with pytest.raises(UserError):
+            cap_xml(session, f"tocsin-alert-{hidden.id}-1", settings, public_only=True)
+    parsed = CAPParser(xml.decode()).as_dict()
+    assert [str(a["cap_id"]) for a in parsed] == [f"tocsin-alert-{alert.id}-1"]
+    assert b"http://tocsin.test/cap/feed.atom" in xml
