@@ -1,0 +1,303 @@
+"""Jurisdictions: the tree of administrative areas, and their population by year.
+
+``load`` reads GeoJSON (feature properties ``code``, ``name``, ``parent`` and optionally
+``level``, ``name_zh``; the feature's geometry is kept) or a table with the same
+columns. Rows may come in any order; a parent must be in the same file or already
+stored. Every problem is reported before anything is written; each created or changed
+jurisdiction is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.errors import NotFoundError
+from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
+from tocsin.monitoring.records import Record, read_records, validate
+from tocsin.monitoring.schemas import LEVELS, JurisdictionIn, LoadSummary
+from tocsin.store.audit import record
+from tocsin.tables import Problem, Problems, TableError, numeric_column, read_table
+
+_FIELDS = ("code", "name", "parent", "level", "name_zh")
+
+
+def get(session: Session, code: str) -> Jurisdiction:
+    """The jurisdiction with ``code``; :class:`NotFoundError` if there is none."""
+    found = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
+    if found is None:
+        raise NotFoundError(
+            f"no jurisdiction with code {code!r}; load it with `tocsin jurisdictions load`"
+        )
+    return found
+
+
+def get_all(session: Session) -> list[Jurisdiction]:
+    """Every jurisdiction, ordered by code."""
+    return list(session.scalars(select(Jurisdiction).order_by(Jurisdiction.code)))
+
+
+def _geometry_digest(geometry: Any) -> str | None:
+    if geometry is None:
+        return None
+    canonical = json.dumps(geometry, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _state(j: Jurisdiction, parent_code: str | None) -> dict[str, Any]:
+    """What the audit log records of a jurisdiction (the geometry as a digest)."""
+    return {
+        "code": j.code,
+        "name": j.name,
+        "name_zh": j.name_zh,
+        "level": j.level,
+        "parent": parent_code,
+        "geometry": _geometry_digest(j.geometry),
+    }
+
+
+def _order_parents_first(
+    rows: dict[str, tuple[Record, JurisdictionIn]],
+    stored: dict[str, Jurisdiction],
+    problems: Problems,
+) -> list[str]:
+    """Codes of the file with every parent before its children; problems for bad parents."""
+    ordered: list[str] = []
+    state: dict[str, str] = {}  # "visiting" / "done"
+
+    def visit(code: str, chain: list[str]) -> None:
+        if state.get(code) == "done":
+            return
+        rec, item = rows[code]
+        if state.get(code) == "visiting":
+            cycle = " > ".join([*chain[chain.index(code) :], code])
+            problems.add(
+                Problem(rec.location("parent"), "parent", item.parent, f"makes a cycle: {cycle}")
+            )
+            state[code] = "done"
+            return
+        state[code] = "visiting"
+        parent = item.parent
+        if parent is not None:
+            if parent == code:
+                problems.add(Problem(rec.location("parent"), "parent", parent, "is the row itself"))
+            elif parent in rows:
+                visit(parent, [*chain, code])
+            elif parent not in stored:
+                problems.add(
+                    Problem(
+                        rec.location("parent"),
+                        "parent",
+                        parent,
+                        "is not in this file nor stored; expected the code of a jurisdiction",
+                    )
+                )
+        state[code] = "done"
+        ordered.append(code)
+
+    for code in rows:
+        visit(code, [])
+    return ordered
+
+
+def _creates_stored_cycle(code: str, parent: str | None, parents: dict[str, str | None]) -> bool:
+    """Whether making ``parent`` the parent of ``code`` closes a loop through stored rows."""
+    seen = {code}
+    while parent is not None:
+        if parent in seen:
+            return True
+        seen.add(parent)
+        parent = parents.get(parent)
+    return False
+
+
+def load(session: Session, path: str | Path, *, actor: str | None = None) -> LoadSummary:
+    """Create or update the jurisdictions of a GeoJSON or table file (all or nothing)."""
+    records = read_records(path, key="jurisdictions", required=("code", "name"), optional=_FIELDS)
+    problems = Problems()
+    items = validate(records, JurisdictionIn, problems)
+    rows: dict[str, tuple[Record, JurisdictionIn]] = {}
+    for rec, item in zip(records, items, strict=True):
+        if item is None:
+            continue
+        if item.code in rows:
+            first = rows[item.code][0].where
+            problems.add(
+                Problem(
+                    rec.location("code"), "code", item.code, f"appears twice (first at {first})"
+                )
+            )
+            continue
+        rows[item.code] = (rec, item)
+    stored = {j.code: j for j in get_all(session)}
+    by_id = {j.id: j.code for j in stored.values()}
+    parents: dict[str, str | None] = {
+        code: by_id.get(j.parent_id) if j.parent_id else None for code, j in stored.items()
+    }
+    order = _order_parents_first(rows, stored, problems)
+    for code in order:
+        parents[code] = rows[code][1].parent
+    for code in order:
+        rec, item = rows[code]
+        if code in stored and _creates_stored_cycle(code, item.parent, parents):
+            problems.add(
+                Problem(rec.location("parent"), "parent", item.parent, "would make a cycle")
+            )
+    problems.raise_if_any(Path(path))
+
+    summary = LoadSummary()
+    depth: dict[str, int] = {}
+
+    def depth_of(code: str | None) -> int:
+        if code is None:
+            return -1
+        if code not in depth:
+            depth[code] = depth_of(parents.get(code)) + 1
+        return depth[code]
+
+    for code in order:
+        rec, item = rows[code]
+        parent = stored[item.parent] if item.parent else None
+        level = item.level or LEVELS[min(depth_of(code), len(LEVELS) - 1)]
+        values = {
+            "name": item.name,
+            "name_zh": item.name_zh,
+            "level": level,
+            "parent_id": parent.id if parent else None,
+        }
+        if "geometry" in rec.extra:
+            values["geometry"] = rec.extra["geometry"]
+        existing = stored.get(code)
+        if existing is None:
+            j = Jurisdiction(code=code, **values)
+            session.add(j)
+            session.flush()
+            stored[code] = j
+            record(
+                session,
+                action="jurisdiction.create",
+                object_type="jurisdiction",
+                object_id=code,
+                after=_state(j, item.parent),
+                actor=actor,
+            )
+            summary.created += 1
+            continue
+        old_parent = by_id.get(existing.parent_id) if existing.parent_id else None
+        before = _state(existing, old_parent)
+        values["level"] = item.level or existing.level  # keep a stored level unless given
+        changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+        if not changed:
+            summary.unchanged += 1
+            continue
+        for key, value in changed.items():
+            setattr(existing, key, value)
+        session.flush()
+        record(
+            session,
+            action="jurisdiction.update",
+            object_type="jurisdiction",
+            object_id=code,
+            before=before,
+            after=_state(existing, item.parent),
+            actor=actor,
+        )
+        summary.updated += 1
+    return summary
+
+
+_POPULATION_COLUMN = re.compile(r"^pop(?:ulation)?_(\d{4})$")
+
+
+def load_population(session: Session, path: str | Path, *, actor: str | None = None) -> LoadSummary:
+    """Population by year from a table: long (``code, year, population``) or wide
+    (``code`` and one ``pop_YYYY`` column per year; other columns such as ``name`` are
+    ignored). Counts rows (jurisdiction x year) created, updated and unchanged.
+    """
+    table = read_table(path, required=("code",), allow_extra=True)
+    columns = list(table.frame.columns)
+    problems = Problems()
+    codes = table.frame["code"].astype(object).where(table.frame["code"].notna(), "")
+    codes = codes.str.strip().to_numpy(dtype=object)
+    if "year" in columns and "population" in columns:
+        years, _ = numeric_column(table, "year", integer=True, positive=True, allow_missing=False,
+                                  problems=problems)  # fmt: skip
+        pops, _ = numeric_column(table, "population", integer=True, non_negative=True,
+                                 allow_missing=False, problems=problems)  # fmt: skip
+        cells = [(r, codes[r], "population", years[r], pops[r]) for r in range(len(table))]
+    else:
+        wide = [(c, int(m.group(1))) for c in columns if (m := _POPULATION_COLUMN.match(c))]
+        if not wide:
+            raise TableError(
+                f"{table.path}: expected columns code, year, population (long form) or code "
+                f"and pop_YYYY columns such as pop_2021 (wide form); found {', '.join(columns)}"
+            )
+        cells = []
+        for column, year in wide:
+            pops, _ = numeric_column(table, column, integer=True, non_negative=True,
+                                     problems=problems)  # fmt: skip
+            cells += [(r, codes[r], column, year, pops[r]) for r in range(len(table))]
+    stored = {j.code: j.id for j in get_all(session)}
+    unknown = np.array([r for r in range(len(table)) if codes[r] not in stored], dtype=np.int64)
+    problems.add_rows(table, "code", unknown, "is not a stored jurisdiction; load it first")
+    problems.raise_if_any(table)
+
+    new: dict[tuple[int, int], int] = {}
+    for _row, code, _column, year, pop in cells:
+        if np.isfinite(year) and np.isfinite(pop):
+            new[(stored[code], int(year))] = int(pop)
+    ids = sorted({k[0] for k in new})
+    old = {
+        (r.jurisdiction_id, r.year): r
+        for r in session.scalars(
+            select(JurisdictionPopulation).where(JurisdictionPopulation.jurisdiction_id.in_(ids))
+        )
+    }
+    summary = LoadSummary()
+    code_of = {v: k for k, v in stored.items()}
+    changes: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+    for (jid, year), pop in sorted(new.items()):
+        before, after = changes.setdefault(jid, ({}, {}))
+        row = old.get((jid, year))
+        if row is None:
+            session.add(JurisdictionPopulation(jurisdiction_id=jid, year=year, population=pop))
+            summary.created += 1
+        elif row.population != pop:
+            before[str(year)] = row.population
+            row.population = pop
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+            continue
+        after[str(year)] = pop
+    session.flush()
+    for jid, (before, after) in changes.items():
+        if after:
+            record(
+                session,
+                action="jurisdiction.population",
+                object_type="jurisdiction",
+                object_id=code_of[jid],
+                before=before or None,
+                after=after,
+                actor=actor,
+            )
+    return summary
+
+
+def population(session: Session, code: str) -> dict[int, int]:
+    """The population of jurisdiction ``code`` by year."""
+    j = get(session, code)
+    rows = session.execute(
+        select(JurisdictionPopulation.year, JurisdictionPopulation.population)
+        .where(JurisdictionPopulation.jurisdiction_id == j.id)
+        .order_by(JurisdictionPopulation.year)
+    )
+    return dict(rows.tuples().all())

@@ -1,0 +1,363 @@
+"""Detection runs: evaluate what is new or changed, with one ``tocsin.detect`` call per
+configuration (chunked by series only to bound memory), and write the signals.
+
+For every enabled configuration, the series to evaluate are those whose ``version``
+grew since the configuration last saw them (:class:`DetectionState`); each is evaluated
+from the earliest period any of those ingests changed (``series_change``) to its last
+period, since a changed value can change the result of every later period. Periods are
+laid out exactly as ``tocsin detect`` lays out the same data exported to a file (row 0
+is the first period of the configuration's series, evaluation starts where the method
+has the history it needs), so the signals equal what ``tocsin detect`` gives.
+
+Methods whose result at a period depends on earlier *results* (CUSUM, GLR, thresholds
+with hysteresis) are re-evaluated over their whole range whenever a series changes;
+Farrington-type methods read only the ``min_history`` periods they look back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tocsin.detect import DetectError, DetectionResult, SeriesBatch, make_parameters, registry
+from tocsin.detect import run as run_method
+from tocsin.errors import UserError
+from tocsin.monitoring import indicators as indicator_service
+from tocsin.monitoring.models import (
+    DetectionRun,
+    DetectionState,
+    Detector,
+    Indicator,
+    Signal,
+)
+from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
+from tocsin.periods import FREQUENCY, PeriodKind, period_dates
+from tocsin.store.audit import default_actor, record
+from tocsin.store.base import utcnow
+from tocsin.store.engine import Dialect, dialect_of
+
+#: Methods whose result at a period depends on the results before it.
+SEQUENTIAL_METHODS = frozenset({"cusum", "glr_poisson", "glr_negbin", "threshold"})
+#: Methods that look back no further than their ``min_history`` (reference windows).
+BOUNDED_LOOKBACK_METHODS = frozenset({"farrington", "farrington_flexible"})
+
+#: Cells (periods x series) per call of a method, to bound memory on first runs.
+CELLS_PER_CALL = 400_000
+#: Rows per signal upsert statement batch.
+WRITE_BATCH = 20_000
+
+#: ``progress(done, total)`` in series, per configuration.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class _Work:
+    """The series of one configuration that need evaluation."""
+
+    detector: Detector
+    indicator: Indicator
+    series_ids: np.ndarray
+    versions: np.ndarray
+    dirty_from: np.ndarray
+    first_period: int  # the first period of all the configuration's series
+
+
+def _targets_sql(detector: Detector, rebuild: bool) -> str:
+    seen = "0" if rebuild else "COALESCE(ds.seen_version, 0)"
+    own = (
+        "s.id = :series"
+        if detector.series_id is not None
+        else "NOT EXISTS (SELECT 1 FROM detector o WHERE o.series_id = s.id "
+        "AND o.method = :method AND o.indicator_id = :indicator)"
+    )
+    return (
+        "SELECT s.id, s.version, (SELECT min(sc.from_period) FROM series_change sc "
+        f"  WHERE sc.series_id = s.id AND sc.version > {seen}) AS dirty_from "
+        "FROM series s LEFT JOIN detection_state ds "
+        "  ON ds.series_id = s.id AND ds.detector_id = :detector "
+        f"WHERE s.indicator_id = :indicator AND {own} AND s.version > {seen} "
+        "ORDER BY s.id"
+    )
+
+
+def _plan(session: Session, detector: Detector, indicator: Indicator, rebuild: bool) -> _Work:
+    params = {
+        "detector": detector.id,
+        "indicator": indicator.id,
+        "method": detector.method,
+        "series": detector.series_id,
+    }
+    sql = _targets_sql(detector, rebuild)
+    if detector.series_id is None:
+        params.pop("series")
+    else:
+        params.pop("method")
+    rows = session.execute(text(sql), params).all()
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    first = session.execute(
+        text(
+            "SELECT min(sc.from_period) FROM series_change sc JOIN series s "
+            "ON s.id = sc.series_id WHERE s.indicator_id = :i"
+            + (" AND s.id = :s" if detector.series_id is not None else "")
+        ),
+        {"i": indicator.id, **({"s": detector.series_id} if detector.series_id else {})},
+    ).scalar()
+    return _Work(
+        detector, indicator, arr[:, 0], arr[:, 1], arr[:, 2], int(first if first is not None else 0)
+    )
+
+
+def _read(
+    session: Session, series_ids: np.ndarray, lo: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observations (series id, period, value) of these series from period ``lo`` on."""
+    raw = session.connection().connection.driver_connection
+    parts = []
+    dtype = np.dtype([("s", np.int64), ("p", np.int64), ("v", np.float64)])
+    if dialect_of(session) is Dialect.POSTGRESQL:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT series_id, period, value FROM observation "
+                "WHERE series_id = ANY(%s) AND period >= %s",
+                (series_ids.tolist(), lo),
+            )
+            parts.append(np.array(cursor.fetchall(), dtype=dtype))
+    else:
+        cursor = raw.cursor()
+        try:
+            for start in range(0, series_ids.size, 500):
+                chunk = series_ids[start : start + 500].tolist()
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(
+                    "SELECT series_id, period, value FROM observation "
+                    f"WHERE series_id IN ({marks}) AND period >= ?",
+                    (*chunk, lo),
+                )
+                parts.append(np.fromiter(cursor, dtype=dtype))
+        finally:
+            cursor.close()
+    data = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    return data["s"], data["p"], data["v"]
+
+
+def _frequency(kind: PeriodKind) -> int:
+    return FREQUENCY[kind]
+
+
+def _nan_to_none(values: np.ndarray) -> list[float | None]:
+    return [None if math.isnan(v) else v for v in values.tolist()]
+
+
+def _evaluate(
+    session: Session,
+    work: _Work,
+    run_id: int,
+    now: dt.datetime,
+    progress: ProgressCallback | None,
+) -> tuple[int, int, int]:
+    """Evaluate one configuration; returns (periods evaluated, signals, alarms)."""
+    detector, kind = work.detector, PERIOD_KIND[work.indicator.frequency]
+    method = registry.get(detector.method)
+    params = make_parameters(detector.method, detector.parameters)
+    freq = _frequency(kind)
+    need = int(method.min_history(params, freq))
+    sequential = detector.method in SEQUENTIAL_METHODS
+    first_eval = work.first_period + need
+    if not sequential:
+        first_eval = max(first_eval, int(work.dirty_from.min()))
+    lo = first_eval - need if detector.method in BOUNDED_LOOKBACK_METHODS else work.first_period
+    sid, per, val = _read(session, work.series_ids, lo)
+    if per.size == 0:
+        return 0, 0, 0
+    hi = int(per.max())
+    if first_eval > hi:
+        return 0, 0, 0
+    column = np.searchsorted(work.series_ids, sid)
+    n_periods = hi - lo + 1
+    counts = np.full((n_periods, work.series_ids.size), np.nan)
+    counts[per - lo, column] = val
+    has = np.zeros_like(counts, dtype=bool)
+    has[per - lo, column] = True
+    first_row = np.where(has.any(axis=0), has.argmax(axis=0), n_periods)
+    last_row = np.where(has.any(axis=0), n_periods - 1 - has[::-1].argmax(axis=0), -1)
+    dates = None
+    if kind is PeriodKind.DAY:
+        dates = period_dates(kind, np.arange(lo, hi + 1))
+    rows = np.arange(first_eval - lo, n_periods)
+    n_series = work.series_ids.size
+    per_call = max(1, CELLS_PER_CALL // max(1, rows.size + need))
+    signals = alarms = 0
+    for start in range(0, n_series, per_call):
+        cols = np.arange(start, min(start + per_call, n_series))
+        batch = SeriesBatch(counts[:, cols], freq=freq, range=rows, dates=dates)
+        result = run_method(detector.method, batch, params)
+        written, raised = _write_signals(
+            session, work, result, cols, lo, first_row, last_row, sequential, run_id, now
+        )
+        signals += written
+        alarms += raised
+        if progress:
+            progress(int(cols[-1]) + 1, n_series)
+    return int(rows.size), signals, alarms
+
+
+def _write_signals(
+    session: Session,
+    work: _Work,
+    result: DetectionResult,
+    cols: np.ndarray,
+    lo: int,
+    first_row: np.ndarray,
+    last_row: np.ndarray,
+    sequential: bool,
+    run_id: int,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Upsert the signals of ``result`` (columns ``cols``) that are new or may have changed."""
+    periods = lo + result.range  # (K,)
+    r, c = np.meshgrid(np.arange(result.range.size), np.arange(cols.size), indexing="ij")
+    series_col = cols[c]
+    row_in_span = result.range[r]
+    keep = (row_in_span >= first_row[series_col]) & (row_in_span <= last_row[series_col])
+    if not sequential:
+        keep &= periods[r] >= work.dirty_from[series_col]
+    r, c = r[keep], c[keep]
+    if r.size == 0:
+        return 0, 0
+    alarm = result.alarm[r, c]
+    names = list(result.diagnostics)
+    columns = [_nan_to_none(result.diagnostics[name][r, c]) for name in names]
+    diagnostics = (
+        [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        if names
+        else [None] * int(r.size)
+    )
+    table = Signal.__table__
+    insert = (postgresql if dialect_of(session) is Dialect.POSTGRESQL else sqlite).insert(table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["series_id", "detector_id", "period"],
+        set_={
+            name: insert.excluded[name]
+            for name in (
+                "observed", "expected", "upperbound", "alarm", "score", "diagnostics",
+                "computed_at", "run_id",
+            )
+        },
+    )  # fmt: skip
+    records = [
+        {
+            "series_id": s,
+            "detector_id": work.detector.id,
+            "period": p,
+            "observed": o,
+            "expected": e,
+            "upperbound": u,
+            "alarm": None if a is None else a > 0,
+            "score": sc,
+            "diagnostics": d,
+            "computed_at": now,
+            "run_id": run_id,
+        }
+        for s, p, o, e, u, a, sc, d in zip(
+            work.series_ids[cols[c]].tolist(),
+            (lo + result.range[r]).tolist(),
+            _nan_to_none(result.observed[r, c]),
+            _nan_to_none(result.expected[r, c]),
+            _nan_to_none(result.upperbound[r, c]),
+            _nan_to_none(alarm),
+            _nan_to_none(result.score[r, c]),
+            diagnostics,
+            strict=True,
+        )
+    ]
+    for start in range(0, len(records), WRITE_BATCH):
+        session.execute(upsert, records[start : start + WRITE_BATCH])
+    return len(records), int(np.nansum(alarm > 0))
+
+
+def _save_state(session: Session, work: _Work) -> None:
+    table = DetectionState.__table__
+    insert = (postgresql if dialect_of(session) is Dialect.POSTGRESQL else sqlite).insert(table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["detector_id", "series_id"],
+        set_={"seen_version": insert.excluded.seen_version},
+    )
+    rows = [
+        {"detector_id": work.detector.id, "series_id": s, "seen_version": v}
+        for s, v in zip(work.series_ids.tolist(), work.versions.tolist(), strict=True)
+    ]
+    for start in range(0, len(rows), WRITE_BATCH):
+        session.execute(upsert, rows[start : start + WRITE_BATCH])
+
+
+def run_detection(
+    session: Session,
+    *,
+    indicators: list[str] | None = None,
+    rebuild: bool = False,
+    actor: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunSummary:
+    """Run every enabled configuration (of ``indicators``, default all) on what is new.
+
+    Writes in ``session``'s transaction (the caller commits). ``rebuild`` re-evaluates
+    every period. A configuration whose method fails on the data is reported in
+    ``skipped`` and retried next time; the others go on.
+    """
+    query = select(Detector, Indicator).join(Indicator, Indicator.id == Detector.indicator_id)
+    query = query.where(Detector.enabled.is_(True)).order_by(Detector.id)
+    if indicators:
+        ids = [indicator_service.get(session, code).id for code in indicators]
+        query = query.where(Detector.indicator_id.in_(ids))
+    configured = session.execute(query).tuples().all()
+    summary = RunSummary()
+    if not configured:
+        scope = f" of {', '.join(indicators)}" if indicators else ""
+        raise UserError(
+            f"no enabled detection configuration{scope}; add one with `tocsin detectors set`"
+        )
+    work = [_plan(session, d, i, rebuild) for d, i in configured]
+    work = [w for w in work if w.series_ids.size]
+    if not work:
+        return summary
+    now = now or utcnow()
+    run = DetectionRun(at=now, actor=actor or default_actor())
+    session.add(run)
+    session.flush()
+    for item in work:
+        label = f"{item.indicator.code} {item.detector.method}"
+        step = (lambda done, total, label=label: progress(label, done, total)) if progress else None
+        try:
+            with session.begin_nested():
+                periods, signals, alarms = _evaluate(session, item, run.id, now, step)
+                _save_state(session, item)
+        except DetectError as exc:
+            summary.skipped.append(f"{label} (configuration {item.detector.id}): {exc}")
+            continue
+        summary.detectors += 1
+        summary.series += int(item.series_ids.size)
+        summary.periods += periods
+        summary.signals += signals
+        summary.alarms += alarms
+    run.detectors, run.series = summary.detectors, summary.series
+    run.signals, run.alarms = summary.signals, summary.alarms
+    summary.run_id = run.id
+    record(
+        session,
+        action="detection.run",
+        object_type="detection_run",
+        object_id=str(run.id),
+        after=summary.model_dump(exclude={"run_id"}),
+        actor=run.actor,
+        at=now,
+    )
+    session.flush()
+    return summary

@@ -1,0 +1,132 @@
+"""Input and output shapes of the monitoring domain (Pydantic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tocsin.periods import PeriodKind
+
+Domain = Literal[
+    "health",
+    "food",
+    "energy",
+    "water",
+    "environment",
+    "finance",
+    "supply",
+    "infrastructure",
+    "natural-hazard",
+    "production-safety",
+]
+ValueKind = Literal["count", "rate", "level", "price", "index"]
+Frequency = Literal["day", "week", "month"]
+
+#: The period labels of each indicator frequency.
+PERIOD_KIND: dict[str, PeriodKind] = {
+    "day": PeriodKind.DAY,
+    "week": PeriodKind.WEEK,
+    "month": PeriodKind.MONTH,
+}
+
+#: Default names of the levels of the jurisdiction tree, from the root down; a
+#: jurisdiction loaded without ``level`` gets the name of its depth.
+LEVELS = ("country", "region", "prefecture", "county", "township")
+
+_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return _strip(value)
+
+
+class JurisdictionIn(_Input):
+    """One jurisdiction as loaded from GeoJSON properties or a CSV row."""
+
+    code: str = Field(max_length=64, pattern=_CODE)
+    name: str = Field(max_length=300)
+    parent: str | None = Field(default=None, max_length=64)
+    level: str | None = Field(default=None, max_length=32)
+    name_zh: str | None = Field(default=None, max_length=300)
+
+
+class IndicatorIn(_Input):
+    """One indicator as loaded from YAML or a table."""
+
+    code: str = Field(max_length=64, pattern=_CODE)
+    name: str = Field(max_length=300)
+    name_zh: str | None = Field(default=None, max_length=300)
+    domain: Domain
+    unit: str = Field(max_length=64)
+    value_kind: ValueKind
+    frequency: Frequency
+    description: str | None = None
+
+
+class LoadSummary(BaseModel):
+    """What a load of reference data (jurisdictions, indicators, population) did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class IngestSummary(BaseModel):
+    """What an ingest did."""
+
+    file: str
+    ingest_id: int | None = None
+    rows: int = 0
+    inserted: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    series_created: int = 0
+    rejects_file: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.revised)
+
+
+class DetectorOut(BaseModel):
+    """A detection configuration, for listings."""
+
+    id: int
+    indicator: str
+    series: str | None
+    method: str
+    parameters: dict[str, Any]
+    enabled: bool
+    updated_at: dt.datetime
+
+
+class RunSummary(BaseModel):
+    """What a detection run did."""
+
+    run_id: int | None = None
+    detectors: int = 0
+    series: int = 0
+    periods: int = 0
+    signals: int = 0
+    alarms: int = 0
+    skipped: list[str] = Field(default_factory=list)
+
+    @property
+    def did_nothing(self) -> bool:
+        return self.signals == 0 and self.run_id is None
