@@ -11,8 +11,8 @@ periods are processed in chunks that bound the memory used, never one series at 
 
 Reference periods are chosen by stepping back ``freq`` periods per year, as R does for
 these three methods whatever the ``sts`` object's ``epochAsDate`` (R warns and does the
-same). :func:`reference_offsets` is written to be merged with the Farrington reference
-period selection (``tocsin.detect.reference_periods``) once that module exists.
+same); the windows come from :mod:`tocsin.detect.reference_periods`, shared with
+Farrington's method.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from scipy import stats
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.errors import InputDataError, ParameterError
 from tocsin.detect.params import Parameters, param
+from tocsin.detect.reference_periods import window_positions
 from tocsin.detect.registry import register
 
 # Upper limits of R's internal table ``surveillance:::CIdata`` (column ``O``) for the
@@ -42,43 +43,37 @@ RKI_UPPER_LIMITS = np.array(
 _CHUNK_CELLS = 4_000_000
 
 
-def reference_offsets(b: int, w: int, freq: int, *, current_year: bool = False) -> np.ndarray:
-    """Offsets (all negative) of the reference periods relative to the current period.
+def reference_positions(
+    positions: np.ndarray, b: int, w: int, freq: int, *, current_year: bool = False
+) -> np.ndarray:
+    """Positions ``(len(positions), n_reference)`` of the reference periods of each period.
 
-    For each year ``i = 1..b`` the window ``-i*freq - w .. -i*freq + w``; with
-    ``current_year`` also the ``w`` periods just before the current one (R's ``actY``).
-    This is the period-index ("not epochAsDate") selection of R's ``algo.bayes``,
-    ``algo.rki`` and of Farrington's method.
+    The windows ``-w..w`` around the same period ``1..b`` years back, stepping back
+    ``freq`` periods per year (:func:`tocsin.detect.reference_periods.window_positions`
+    without dates, as R's ``algo.bayes`` and ``algo.rki`` do); with ``current_year``
+    also the ``w`` periods just before each one (R's ``actY``).
     """
-    parts = []
+    positions = np.asarray(positions, dtype=np.int64)
+    parts = [window_positions(positions, b, w, freq)]
     if current_year:
-        parts.append(np.arange(-w, 0))
-    for i in range(1, b + 1):
-        parts.append(np.arange(-i * freq - w, -i * freq + w + 1))
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate(parts).astype(np.int64)
+        parts.insert(0, positions[:, None] + np.arange(-w, 0)[None, :])
+    return np.concatenate(parts, axis=1)
 
 
-def gather_reference(
-    values: np.ndarray, positions: np.ndarray, offsets: np.ndarray
-) -> Iterator[tuple[slice, np.ndarray]]:
-    """Yield ``(rows, window)``: for consecutive chunks of ``positions`` the reference
-    values ``values[position + offset]`` as a C-contiguous array
-    ``(rows, n_series, len(offsets))``.
+def gather_reference(values: np.ndarray, index: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield ``(rows, window)``: for consecutive chunks of the rows of ``index``
+    (evaluated periods x reference periods) the values ``values[index]`` as a
+    C-contiguous array ``(rows, n_series, n_reference)``.
 
     Reductions over the last axis then add the values of one cell in the same order
     whatever the number of series, so a series gives bit-identical results alone and
-    inside a batch. Every ``position + offset`` must be a valid index (the caller checks
-    the history).
+    inside a batch. Every index must be valid (the caller checks the history).
     """
-    n_series = values.shape[1]
-    per_row = max(1, offsets.size * n_series)
-    step = max(1, _CHUNK_CELLS // per_row)
-    for start in range(0, positions.size, step):
-        rows = slice(start, min(start + step, positions.size))
-        idx = positions[rows, None] + offsets[None, :]
-        yield rows, np.ascontiguousarray(values[idx].transpose(0, 2, 1))
+    n_rows, n_reference = index.shape
+    step = max(1, _CHUNK_CELLS // max(1, n_reference * values.shape[1]))
+    for start in range(0, n_rows, step):
+        rows = slice(start, min(start + step, n_rows))
+        yield rows, np.ascontiguousarray(values[index[rows]].transpose(0, 2, 1))
 
 
 def _relative_score(
@@ -161,10 +156,10 @@ def bayes(batch: SeriesBatch, p: BayesParameters) -> DetectionResult:
         Hoehle, M. (2007). surveillance: An R package for the monitoring of infectious
         diseases. Computational Statistics 22(4), 571-582.
     """
-    offsets = reference_offsets(p.b, p.w, batch.freq, current_year=p.act_y)
+    index = reference_positions(batch.range, p.b, p.w, batch.freq, current_year=p.act_y)
     result = DetectionResult.empty(batch, diagnostics=("pvalue",))
     observed = result.observed
-    for rows, window in gather_reference(batch.counts, batch.range, offsets):
+    for rows, window in gather_reference(batch.counts, index):
         present = ~np.isnan(window)
         n = present.sum(axis=-1).astype(np.float64)
         total = np.where(present, window, 0.0).sum(axis=-1)
@@ -252,9 +247,9 @@ def rki(batch: SeriesBatch, p: RkiParameters) -> DetectionResult:
         diseases. Computational Statistics 22(4), 571-582 (the RKI system as implemented in
         ``algo.rki``, after the Robert Koch Institute's in-house outbreak detection).
     """
-    offsets = reference_offsets(p.b, p.w, batch.freq, current_year=p.act_y)
+    index = reference_positions(batch.range, p.b, p.w, batch.freq, current_year=p.act_y)
     result = DetectionResult.empty(batch)
-    for rows, window in gather_reference(batch.counts, batch.range, offsets):
+    for rows, window in gather_reference(batch.counts, index):
         n = (~np.isnan(window)).sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n > 0, np.nansum(window, axis=-1) / np.maximum(n, 1), np.nan)
@@ -336,7 +331,8 @@ def cdc(batch: SeriesBatch, p: CdcParameters) -> DetectionResult:
     offsets = np.concatenate([-i * batch.freq + months for i in range(1, p.b + 1)])
     result = DetectionResult.empty(batch, diagnostics=("aggregate",))
     z = stats.norm.ppf(1.0 - p.alpha / 2.0)
-    for rows, window in gather_reference(totals, batch.range, offsets):
+    index = batch.range[:, None] + offsets[None, :]
+    for rows, window in gather_reference(totals, index):
         mean = window.mean(axis=-1)
         sd = window.std(axis=-1, ddof=1)
         result.expected[rows] = mean

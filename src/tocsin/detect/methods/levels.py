@@ -14,7 +14,7 @@ import numpy as np
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.errors import ParameterError
-from tocsin.detect.methods.historical import gather_reference, reference_offsets
+from tocsin.detect.methods.historical import gather_reference, reference_positions
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
 
@@ -126,10 +126,10 @@ def seasonal_z(batch: SeriesBatch, p: SeasonalZParameters) -> DetectionResult:
         Rousseeuw, P. J. and Croux, C. (1993). Alternatives to the median absolute
         deviation. Journal of the American Statistical Association 88(424), 1273-1283.
     """
-    offsets = reference_offsets(p.b, p.w, batch.freq)
+    index = reference_positions(batch.range, p.b, p.w, batch.freq)
     result = DetectionResult.empty(batch, diagnostics=("band", "spread", "lowerbound"))
     spread = result.diagnostics["spread"]
-    for rows, window in gather_reference(batch.counts, batch.range, offsets):
+    for rows, window in gather_reference(batch.counts, index):
         enough = (~np.isnan(window)).sum(axis=-1) >= p.min_reference
         median = nanmedian_last(window)
         mad = nanmedian_last(np.abs(window - median[..., None]))
