@@ -1,0 +1,399 @@
+"""``tocsin alerts``: list, show, acknowledge, resolve, cancel, raise; CAP; duty setup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tocsin.alerting import admin, service
+from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.models import Alert
+from tocsin.alerting.publishing import cap_xml, latest_message
+from tocsin.alerting.severity import Level, SeverityThresholds
+from tocsin.cli import app
+from tocsin.errors import NotFoundError, UserError
+from tocsin.store import session_factory, write_session
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Alerts: list, act on them, set up duty.")
+app.add_typer(alerts_app, name="alerts")
+console = Console()
+
+By = Annotated[str, typer.Option("--by", help="Who acts (recorded with the change).")]
+CommentOpt = Annotated[str, typer.Option("--comment", help="Why (recorded with the change).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+_COLOUR_STYLE = {"blue": "blue", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _alert_dict(alert: Alert, codes: dict[int, str]) -> dict[str, Any]:
+    level = Level(alert.level)
+    return {
+        "id": alert.id,
+        "status": alert.status,
+        "source": alert.source,
+        "level": level.roman,
+        "colour": level.colour.value,
+        "severity": level.cap_severity.value,
+        "jurisdiction": codes.get(alert.jurisdiction_id) if alert.jurisdiction_id else None,
+        "headline": alert.headline,
+        "headline_zh": alert.headline_zh,
+        "opened_at": alert.opened_at.isoformat(),
+        "updated_at": alert.updated_at.isoformat(),
+        "acknowledged_by": alert.acknowledged_by,
+        "next_escalation_at": (
+            alert.next_escalation_at.isoformat() if alert.next_escalation_at else None
+        ),
+    }
+
+
+def _codes(session: Any) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from tocsin.monitoring.models import Jurisdiction
+
+    return dict(session.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
+
+
+@alerts_app.command("list")
+def list_command(
+    active: Annotated[
+        bool, typer.Option("--open", help="Only active alerts (open or acknowledged).")
+    ] = False,
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", help="Only this jurisdiction and below.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 200,
+    as_json: Json = False,
+) -> None:
+    """Alerts, newest first."""
+    with session_factory()() as session:
+        alerts = service.list_alerts(
+            session, active_only=active, jurisdiction=jurisdiction, limit=limit
+        )
+        codes = _codes(session)
+        rows = [_alert_dict(a, codes) for a in alerts]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "status", "level", "jurisdiction", "headline", "opened (UTC)")
+    for row in rows:
+        style = _COLOUR_STYLE[row["colour"]]
+        table.add_row(
+            str(row["id"]),
+            row["status"],
+            f"[{style}]{row['level']} {row['colour']}[/]",
+            escape(row["jurisdiction"] or "-"),
+            escape(row["headline"]),
+            row["opened_at"][:16].replace("T", " "),
+        )
+    console.print(table)
+
+
+@alerts_app.command("show")
+def show_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")], as_json: Json = False
+) -> None:
+    """An alert with its transitions, notifications and CAP messages."""
+    with session_factory()() as session:
+        detail = service.alert_detail(session, alert_id)
+        data = _alert_dict(detail.alert, _codes(session))
+    data["transitions"] = [
+        {
+            "at": t.at.isoformat(),
+            "actor": t.actor,
+            "action": t.action,
+            "from": t.from_status,
+            "to": t.to_status,
+            "comment": t.comment,
+        }
+        for t in detail.transitions
+    ]
+    data["notifications"] = [
+        {
+            "channel": n.channel,
+            "reason": n.reason,
+            "status": n.status,
+            "attempts": n.attempts,
+            "error": n.last_error,
+            "step": n.payload.get("escalation_step"),
+        }
+        for n in detail.notifications
+    ]
+    data["cap_messages"] = [
+        {"identifier": m.identifier, "msg_type": m.msg_type, "sent": m.sent.isoformat()}
+        for m in detail.messages
+    ]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    console.print(
+        f"[bold]Alert {data['id']}[/] {data['status']} - level {data['level']} "
+        f"({data['colour']}, {data['severity']}) - {escape(data['jurisdiction'] or '-')}",
+        highlight=False,
+    )
+    console.print(escape(data["headline"]), highlight=False)
+    console.print(escape(data["headline_zh"]), highlight=False)
+    history = Table("at (UTC)", "actor", "action", "status", "comment", title="Transitions")
+    for t in data["transitions"]:
+        history.add_row(
+            t["at"][:19].replace("T", " "),
+            escape(t["actor"]),
+            t["action"],
+            f"{t['from'] or '-'} -> {t['to']}",
+            escape(t["comment"]),
+        )
+    console.print(history)
+    sent = Table("channel", "reason", "step", "status", "attempts", "error", title="Notifications")
+    for n in data["notifications"]:
+        sent.add_row(
+            n["channel"],
+            n["reason"],
+            "-" if n["step"] is None else str(n["step"]),
+            n["status"],
+            str(n["attempts"]),
+            escape(n["error"] or ""),
+        )
+    console.print(sent)
+    for m in data["cap_messages"]:
+        console.print(f"CAP {m['msg_type']}: {m['identifier']} ({m['sent']})", highlight=False)
+
+
+def _transition(action: str, alert_id: int, by: str, comment: str) -> None:
+    change = {"ack": service.acknowledge, "resolve": service.resolve, "cancel": service.cancel}
+    with write_session() as session:
+        alert = change[action](session, alert_id, by=by, comment=comment, now=_now())
+        status = alert.status
+    console.print(f"alert {alert_id}: {status}", highlight=False)
+
+
+@alerts_app.command("ack")
+def ack_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")], by: By, comment: CommentOpt = ""
+) -> None:
+    """Acknowledge an open alert; this stops its escalation."""
+    _transition("ack", alert_id, by, comment)
+
+
+@alerts_app.command("resolve")
+def resolve_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")], by: By, comment: CommentOpt = ""
+) -> None:
+    """Resolve an alert: the hazard is over."""
+    _transition("resolve", alert_id, by, comment)
+
+
+@alerts_app.command("cancel")
+def cancel_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")], by: By, comment: CommentOpt = ""
+) -> None:
+    """Cancel an alert raised in error (publishes a CAP Cancel)."""
+    _transition("cancel", alert_id, by, comment)
+
+
+@alerts_app.command("cap")
+def cap_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")],
+    identifier: Annotated[
+        str | None, typer.Option(help="This message instead of the newest.")
+    ] = None,
+) -> None:
+    """Print the alert's newest CAP 1.2 message (XML)."""
+    with session_factory()() as session:
+        if identifier is None:
+            row = latest_message(session, alert_id)
+            if row is None:
+                raise NotFoundError(f"alert {alert_id} has no CAP message")
+            identifier = row.identifier
+        xml = cap_xml(session, identifier, get_alerting_settings())
+    typer.echo(xml.decode("utf-8"), nl=False)
+
+
+@alerts_app.command("raise")
+def raise_command(
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
+    level: Annotated[str, typer.Option(help="I..IV, a colour, or a CAP severity.")],
+    headline: Annotated[str, typer.Option(help="Headline (English).")],
+    by: By,
+    headline_zh: Annotated[str, typer.Option(help="Headline (Chinese).")] = "",
+    description: Annotated[str, typer.Option(help="What is known.")] = "",
+    indicator: Annotated[str | None, typer.Option(help="Indicator code.")] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="Not in the public feed (CAP scope Restricted).")
+    ] = False,
+) -> None:
+    """Raise an alert by hand; it escalates like any other."""
+    with write_session() as session:
+        alert = service.raise_alert(
+            session,
+            jurisdiction=jurisdiction,
+            level=level,
+            headline=headline,
+            headline_zh=headline_zh,
+            description=description,
+            indicator=indicator,
+            public=not private,
+            by=by,
+            now=_now(),
+        )
+        alert_id = alert.id
+    console.print(f"alert {alert_id}: open", highlight=False)
+
+
+@alerts_app.command("silence")
+def silence_command(
+    by: By,
+    hours: Annotated[float, typer.Option(min=0.01, help="How long, from now.")],
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="This jurisdiction and below (default: all).")
+    ] = None,
+    indicator: Annotated[str | None, typer.Option(help="Indicator code (default: all).")] = None,
+    level: Annotated[
+        list[str] | None, typer.Option(help="Only alerts of this level; repeatable.")
+    ] = None,
+    comment: CommentOpt = "",
+) -> None:
+    """Mute the notifications (not the alerts) that match, for a while."""
+    now = _now()
+    with write_session() as session:
+        silence = admin.add_silence(
+            session,
+            starts_at=now,
+            ends_at=now + dt.timedelta(hours=hours),
+            by=by,
+            indicator=indicator,
+            jurisdiction=jurisdiction,
+            levels=level,
+            comment=comment,
+        )
+        ident, ends = silence.id, silence.ends_at
+    console.print(f"silence {ident} until {ends.isoformat()}", highlight=False)
+
+
+@alerts_app.command("contact")
+def contact_command(
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
+    name: Annotated[str, typer.Option(help="Person or desk on duty.")],
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    webhook: Annotated[str | None, typer.Option(help="Webhook URL (POST of JSON).")] = None,
+    secret_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of an environment variable holding the webhook's HMAC secret "
+            "(kept out of the shell history)."
+        ),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who sets it up.")] = None,
+) -> None:
+    """Add a duty contact to a jurisdiction."""
+    import os
+
+    secret = None
+    if secret_env:
+        secret = os.environ.get(secret_env)
+        if not secret:
+            raise UserError(f"environment variable {secret_env} is empty or not set")
+    with write_session() as session:
+        contact = admin.add_contact(
+            session,
+            jurisdiction=jurisdiction,
+            name=name,
+            email=email,
+            webhook_url=webhook,
+            webhook_secret=secret,
+            by=by,
+        )
+        ident = contact.id
+    console.print(f"contact {ident} on duty for {jurisdiction}", highlight=False)
+
+
+def _parse_step(text: str) -> EscalationStep:
+    try:
+        wait, levels_up = text.split(":")
+        return EscalationStep(dt.timedelta(minutes=int(wait)), int(levels_up))
+    except ValueError:
+        raise UserError(
+            f"escalation step {text!r} is not WAIT_MINUTES:LEVELS_UP, e.g. 0:0 or 30:1"
+        ) from None
+
+
+@alerts_app.command("policy")
+def policy_command(
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
+    step: Annotated[
+        list[str] | None,
+        typer.Option(help="WAIT_MINUTES:LEVELS_UP, in order; repeatable (0:0 30:1 30:2)."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=0, help="Run the steps again this often.")] = 0,
+    repeat_interval: Annotated[int, typer.Option(min=1, help="Minutes between rounds.")] = 60,
+    inherit: Annotated[
+        bool, typer.Option("--inherit", help="Remove the own policy; use the parent's.")
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who sets it.")] = None,
+) -> None:
+    """Set (or remove) a jurisdiction's escalation policy."""
+    with write_session() as session:
+        if inherit:
+            admin.remove_policy(session, jurisdiction=jurisdiction, by=by)
+            console.print(f"{jurisdiction} inherits its parent's policy", highlight=False)
+            return
+        steps = [_parse_step(s) for s in step or []]
+        admin.set_policy(
+            session,
+            jurisdiction=jurisdiction,
+            steps=steps,
+            repeats=repeats,
+            repeat_interval_minutes=repeat_interval,
+            by=by,
+        )
+    console.print(f"{jurisdiction}: {len(steps)} escalation steps", highlight=False)
+
+
+@alerts_app.command("rule")
+def rule_command(
+    indicator: Annotated[str, typer.Option(help="Indicator code.")],
+    series: Annotated[int | None, typer.Option(help="Only this series of the indicator.")] = None,
+    group_by: Annotated[
+        str, typer.Option(help="series | indicator,jurisdiction | indicator")
+    ] = "series",
+    min_level: Annotated[str, typer.Option(help="Least serious level that opens an alert.")] = "IV",
+    resolve_after: Annotated[
+        int, typer.Option(min=1, help="Periods without alarm before an alert resolves.")
+    ] = 2,
+    thresholds: Annotated[
+        str, typer.Option(help="Exceedance ratios where levels III, II, I begin.")
+    ] = "1.5,2,3",
+    disabled: Annotated[bool, typer.Option("--disabled", help="Open no alerts.")] = False,
+    private: Annotated[bool, typer.Option("--private", help="Alerts not public.")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who sets it.")] = None,
+) -> None:
+    """Set the alert rule of an indicator (or one of its series)."""
+    try:
+        cutoffs = SeverityThresholds(*(float(x) for x in thresholds.split(",")))
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"--thresholds {thresholds!r}: {exc}; expected e.g. 1.5,2,3") from None
+    with write_session() as session:
+        rule = admin.set_rule(
+            session,
+            indicator=indicator,
+            series_id=series,
+            enabled=not disabled,
+            min_level=min_level,
+            group_by=group_by,
+            resolve_after_periods=resolve_after,
+            thresholds=cutoffs,
+            public=not private,
+            by=by,
+        )
+        ident = rule.id
+    console.print(f"alert rule {ident} for {indicator}", highlight=False)

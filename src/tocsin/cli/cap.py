@@ -1,0 +1,56 @@
+"""``tocsin cap``: import CAP 1.2 messages of other agencies, validate, print the feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tocsin.alerting import cap
+from tocsin.alerting.cap_import import import_cap, read_source
+from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.publishing import public_feed
+from tocsin.cli import app
+from tocsin.store import session_factory, write_session
+from tocsin.store.audit import default_actor
+
+cap_app = typer.Typer(
+    no_args_is_help=True, help="CAP 1.2 messages (OASIS Common Alerting Protocol)."
+)
+app.add_typer(cap_app, name="cap")
+console = Console()
+
+
+@cap_app.command("import")
+def import_command(
+    sources: Annotated[list[str], typer.Argument(help="CAP files or http(s) URLs.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who imports.")] = None,
+) -> None:
+    """Import CAP messages from other agencies as alerts of an external source."""
+    actor = by or default_actor()
+    for source in sources:
+        xml = read_source(source)
+        with write_session() as session:
+            alert = import_cap(session, xml, source=source, by=actor, now=dt.datetime.now(dt.UTC))
+            alert_id, status = alert.id, alert.status
+        console.print(f"{source}: alert {alert_id} ({status})", highlight=False)
+
+
+@cap_app.command("validate")
+def validate_command(
+    sources: Annotated[list[str], typer.Argument(help="CAP files or http(s) URLs.")],
+) -> None:
+    """Check CAP messages against the OASIS CAP 1.2 schema."""
+    for source in sources:
+        cap.validate(read_source(source), source)
+        console.print(f"{source}: valid CAP 1.2", highlight=False)
+
+
+@cap_app.command("feed")
+def feed_command() -> None:
+    """Print the Atom feed of current public alerts (as served at /cap/feed.atom)."""
+    with session_factory()() as session:
+        xml = public_feed(session, get_alerting_settings(), dt.datetime.now(dt.UTC))
+    typer.echo(xml.decode("utf-8"), nl=False)

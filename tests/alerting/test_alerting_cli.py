@@ -1,0 +1,177 @@
+"""``tocsin alerts``, ``tocsin cap`` and ``tocsin worker`` against a real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from capparselib.parsers import CAPParser
+
+from tocsin.alerting import cap
+from tocsin.alerting.config import get_alerting_settings
+from tocsin.cli import main
+
+SENT = dt.datetime(2024, 5, 1, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture
+def cli(world, store_url, monkeypatch, capsys):
+    """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("TOCSIN_PUBLIC_URL", "http://tocsin.test")
+    get_alerting_settings.cache_clear()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
+        with pytest.raises(SystemExit) as info:
+            main()
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out, out.err
+
+    yield run
+    get_alerting_settings.cache_clear()
+
+
+def test_raise_list_show_ack_cap_resolve(cli) -> None:
+    code, out, _ = cli(
+        "alerts", "raise", "--jurisdiction", "C1", "--level", "orange",
+        "--headline", "Water level rising", "--headline-zh", "水位上涨", "--by", "duty-C1",
+    )  # fmt: skip
+    assert code == 0 and "open" in out
+    code, out, _ = cli("alerts", "list", "--open", "--jurisdiction", "P", "--json")
+    (alert,) = json.loads(out)
+    assert (alert["level"], alert["colour"], alert["jurisdiction"]) == ("II", "orange", "C1")
+    alert_id = str(alert["id"])
+    assert json.loads(cli("alerts", "list", "--jurisdiction", "C2", "--json")[1]) == []
+    code, out, _ = cli("alerts", "ack", alert_id, "--by", "duty-C1", "--comment", "seen")
+    assert code == 0 and "acknowledged" in out
+    code, out, _ = cli("alerts", "cap", alert_id)
+    cap.validate(out.encode())
+    (parsed,) = CAPParser(out).as_dict()
+    assert str(parsed["cap_message_type"]) == "Update"
+    code, out, _ = cli("alerts", "resolve", alert_id, "--by", "duty-C1")
+    assert code == 0
+    code, _, err = cli("alerts", "cancel", alert_id, "--by", "duty-C1")
+    assert code == 2 and "resolved" in err and "Traceback" not in err
+    code, out, _ = cli("alerts", "show", alert_id, "--json")
+    shown = json.loads(out)
+    assert [t["action"] for t in shown["transitions"]] == ["open", "acknowledge", "resolve"]
+    assert shown["transitions"][1]["comment"] == "seen"
+    assert [m["msg_type"] for m in shown["cap_messages"]] == ["Alert", "Update", "Update"]
+    code, out, _ = cli("alerts", "show", alert_id)
+    assert code == 0 and "Transitions" in out
+    code, _, err = cli("alerts", "ack", "999", "--by", "x")
+    assert code == 2 and "no alert with id 999" in err
+
+
+def _external(identifier: str, msg_type: str = "Alert", refs=(), severity="Severe") -> bytes:
+    info = cap.Info(
+        language="en-US",
+        categories=("Met",),
+        event="Flood",
+        urgency="Expected",
+        severity=severity,
+        certainty="Likely",
+        headline="River flood warning",
+        areas=(
+            cap.Area(
+                "Lower valley",
+                ("39.0,116.0 39.0,116.5 39.5,116.5 39.0,116.0",),
+                (("ADMIN", "C2"),),
+            ),
+        ),
+    )
+    message = cap.CapMessage(
+        identifier=identifier,
+        sender="hydro@agency.example",
+        sent=SENT,
+        msg_type=msg_type,
+        references=tuple(refs),
+        infos=(info,),
+    )
+    return cap.to_xml(message)
+
+
+def test_cap_import_alert_update_cancel_and_errors(cli, tmp_path) -> None:
+    first = tmp_path / "flood-1.xml"
+    first.write_bytes(_external("FLOOD-1"))
+    code, out, _ = cli("cap", "import", str(first), "--by", "analyst")
+    assert code == 0 and "open" in out
+    (alert,) = json.loads(cli("alerts", "list", "--json")[1])
+    assert (alert["source"], alert["jurisdiction"], alert["level"]) == ("external", "C2", "II")
+    assert cli("cap", "import", str(first))[0] == 0  # the same message again: no change
+    assert len(json.loads(cli("alerts", "list", "--json")[1])) == 1
+    ref = cap.Reference("hydro@agency.example", "FLOOD-1", SENT)
+    update = tmp_path / "flood-2.xml"
+    update.write_bytes(_external("FLOOD-2", "Update", [ref], severity="Extreme"))
+    cancel = tmp_path / "flood-3.xml"
+    cancel.write_bytes(_external("FLOOD-3", "Cancel", [ref]))
+    assert cli("cap", "import", str(update), str(cancel))[0] == 0
+    shown = json.loads(cli("alerts", "show", str(alert["id"]), "--json")[1])
+    assert shown["status"] == "cancelled" and shown["level"] == "I"
+    kinds = [m["msg_type"] for m in shown["cap_messages"]]
+    assert kinds[:3] == ["Alert", "Update", "Cancel"]
+    code, out, _ = cli("alerts", "cap", str(alert["id"]), "--identifier", "FLOOD-1")
+    assert "hydro@agency.example" in out  # the agency's message, verbatim
+
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(_external("BAD-1").replace(b"<urgency>Expected<", b"<urgency>Soon<"))
+    code, _, err = cli("cap", "import", str(broken))
+    assert code == 2
+    assert "broken.xml is not a valid CAP 1.2 message" in err
+    line = broken.read_bytes().split(b"\n").index(b"    <urgency>Soon</urgency>") + 1
+    assert f"line {line}, element <urgency>" in err
+    code, _, err = cli("cap", "import", str(tmp_path / "missing.xml"))
+    assert code == 2 and "cannot read" in err
+
+
+def test_cap_import_from_url_and_validate(cli, tmp_path) -> None:
+    (tmp_path / "warn.xml").write_bytes(_external("URL-1"))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/warn.xml"
+        assert cli("cap", "validate", url)[0] == 0
+        code, out, _ = cli("cap", "import", url)
+        assert code == 0 and "alert" in out
+    finally:
+        server.shutdown()
+        server.server_close()
+    code, out, _ = cli("cap", "feed")
+    assert code == 0 and "<feed" in out and "URL-1" in out
+
+
+def test_worker_once_delivers(cli, webhook) -> None:
+    inbox, _ = webhook
+    cli(
+        "alerts", "raise", "--jurisdiction", "R", "--level", "I",
+        "--headline", "Grid failure", "--by", "duty-R",
+    )  # fmt: skip
+    code, _, err = cli("worker", "--once")
+    assert code == 0 and "1 delivered" in err
+    assert [r["path"] for r in inbox.requests] == ["/hook/R"]
+
+
+def test_duty_setup_commands(cli, monkeypatch) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    code, out, _ = cli(
+        "alerts", "contact", "--jurisdiction", "C1", "--name", "night desk",
+        "--webhook", "http://127.0.0.1:9/x", "--secret-env", "HOOK_SECRET",
+    )  # fmt: skip
+    assert code == 0
+    assert cli("alerts", "policy", "--jurisdiction", "P", "--step", "0:0", "--step", "10:1")[0] == 0
+    code, _, err = cli("alerts", "policy", "--jurisdiction", "P", "--step", "ten")
+    assert code == 2 and "WAIT_MINUTES:LEVELS_UP" in err
+    assert cli("alerts", "policy", "--jurisdiction", "P", "--inherit")[0] == 0
+    assert cli("alerts", "rule", "--indicator", "measles", "--group-by", "indicator")[0] == 0
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--group-by", "nation")
+    assert code == 2 and "group_by" in err
+    code, out, _ = cli("alerts", "silence", "--by", "duty", "--hours", "2", "--level", "blue")
+    assert code == 0 and "silence" in out
