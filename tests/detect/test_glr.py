@@ -1,0 +1,95 @@
+"""GLR detectors against R surveillance 1.20.3 (``glrnb`` / ``glrpois``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from r_compare import check_against_r
+from reference import DATASETS
+
+from tocsin.detect import InputDataError, InsufficientHistoryError, ParameterError, SeriesBatch, run
+
+LOG2 = math.log(2)
+# config file -> (method, parameters); R's control lists are in make_reference.R
+# (glrnb_poisson) and surveillance-1.20.3-extra/make_ears_cusum_glr_reference.R.
+CLOSED_FORM = {
+    "glrnb_poisson": ("glr_poisson", {}),
+    "glrpois_cases": ("glr_poisson", {"ret": "cases"}),
+    "glrpois_dec": ("glr_poisson", {"dir": "dec", "c_arl": 2}),
+    "glrpois_dec_cases": ("glr_poisson", {"dir": "dec", "c_arl": 2, "ret": "cases"}),
+    "glrpois_window": ("glr_poisson", {"m": 20, "m_tilde": 2}),
+    "glrpois_window_cases": ("glr_poisson", {"m": 20, "ret": "cases"}),
+    "glrpois_mtilde3": ("glr_poisson", {"m_tilde": 3}),
+    "glrpois_theta": ("glr_poisson", {"theta": LOG2}),
+    "glrpois_theta_cases": ("glr_poisson", {"theta": LOG2, "ret": "cases"}),
+    "glrnb_nb_theta": ("glr_negbin", {"alpha": 0.2, "theta": LOG2}),
+    "glrnb_nb_theta_cases": ("glr_negbin", {"alpha": 0.2, "theta": LOG2, "ret": "cases"}),
+}
+# Charts whose estimate needs Newton-Raphson over every change point: slower, so the
+# tests run them on a few series of each data set (R's output covers all of them).
+NEWTON = {
+    "glrpois_epi": ("glr_poisson", {"change": "epi"}),
+    "glrpois_epi_window": ("glr_poisson", {"change": "epi", "m": 15, "m_tilde": 2}),
+    "glrnb_nb": ("glr_negbin", {"alpha": 0.2}),
+    "glrnb_nb_window": (
+        "glr_negbin",
+        {"alpha": 0.2, "m": 20, "m_tilde": 2, "dir": "dec", "c_arl": 2},
+    ),
+    "glrnb_nb_epi": ("glr_negbin", {"alpha": 0.2, "change": "epi"}),
+}
+NEWTON_SERIES = {"salmNewport": [0, 5, 11], "ha.sts": [0, 4, 8], "measlesDE": [0, 4, 9],
+                 "rotaBB": [0, 2, 4]}  # fmt: skip
+
+
+@pytest.mark.parametrize("config", list(CLOSED_FORM))
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_closed_form_charts_match_r(dataset: str, config: str) -> None:
+    method, params = CLOSED_FORM[config]
+    check_against_r(method, {"c_arl": 5.0, **params}, dataset, config)
+
+
+@pytest.mark.parametrize("config", list(NEWTON))
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_newton_charts_match_r(dataset: str, config: str) -> None:
+    method, params = NEWTON[config]
+    check_against_r(
+        method, {"c_arl": 5.0, **params}, dataset, config, series=NEWTON_SERIES[dataset]
+    )
+
+
+def test_negbin_with_alpha_zero_is_poisson() -> None:
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(4.0, size=(120, 3)).astype(float)
+    counts[100:, 1] += 8
+    batch = SeriesBatch(counts, 52, np.arange(60, 120))
+    a = run("glr_poisson", batch)
+    b = run("glr_negbin", batch, {"alpha": 0.0})
+    np.testing.assert_array_equal(a.alarm, b.alarm)
+    np.testing.assert_array_equal(a.upperbound, b.upperbound)
+    assert a.alarm[:, 1].sum() >= 1
+
+
+def test_restart_after_alarm() -> None:
+    counts = np.full(40, 3.0)
+    counts[25] = 30.0
+    result = run("glr_poisson", SeriesBatch(counts, 52, np.arange(20, 40)), {"mu0": (3.0,)})
+    assert result.alarm[:, 0].tolist() == [0.0] * 5 + [1.0] + [0.0] * 14
+    # The statistic starts again from zero after the alarm.
+    assert result.upperbound[6, 0] == 0.0
+
+
+def test_parameters_and_history() -> None:
+    batch = SeriesBatch(np.ones(20), 52, np.arange(10, 20))
+    with pytest.raises(ParameterError, match="cases"):
+        run("glr_poisson", batch, {"change": "epi", "ret": "cases"})
+    with pytest.raises(ParameterError, match="cases"):
+        run("glr_negbin", batch, {"alpha": 0.1, "ret": "cases"})
+    with pytest.raises(ParameterError, match="'m'"):
+        run("glr_poisson", batch, {"m": 0})
+    with pytest.raises(InputDataError, match="mu0"):
+        run("glr_poisson", batch, {"mu0": (1.0, 2.0)})
+    with pytest.raises(InsufficientHistoryError, match="needs 3"):
+        run("glr_poisson", SeriesBatch(np.ones(20), 52, np.arange(2, 20)))
+    run("glr_poisson", SeriesBatch(np.ones(20), 52, np.arange(0, 20)), {"mu0": (1.0,)})
