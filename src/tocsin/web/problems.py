@@ -95,6 +95,9 @@ def install(app: FastAPI) -> None:
     """Register the problem details handlers on ``app``."""
 
     async def user_error(request: Request, exc: Exception) -> Response:
+        report = getattr(exc, "report", None)
+        if report is not None and hasattr(report, "model_dump"):
+            return problem(422, str(exc), instance=request.url.path, report=report.model_dump())
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         return await _render(request, status_of(exc), str(exc), headers=headers)

@@ -9,5 +9,6 @@ def include(app: FastAPI) -> None:
     from tocsin.web import api, docs, pages
 
     app.include_router(docs.router)
+    app.include_router(api.public_router())
     app.include_router(api.router())
     pages.install(app)

@@ -12,9 +12,16 @@ PREFIX = "/api/v1"
 
 def router() -> APIRouter:
     """All API routes, under :data:`PREFIX`."""
-    from tocsin.web.api import accounts, audit, monitoring
+    from tocsin.web.api import accounts, administration, alerts, audit, ingest, monitoring
 
     api = APIRouter(prefix=PREFIX)
-    for module in (accounts, monitoring, audit):
+    for module in (accounts, monitoring, ingest, alerts, administration, audit):
         api.include_router(module.router)
     return api
+
+
+def public_router() -> APIRouter:
+    """The routes open without credentials: the CAP feed and public CAP messages."""
+    from tocsin.web.api import alerts
+
+    return alerts.public_router

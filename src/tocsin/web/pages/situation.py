@@ -135,9 +135,12 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
 @router.get("/")
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
     focus = focus_of(db, scope, j)
+    children = children_of(db, scope, focus)
+    if focus is None and len(children) == 1:  # one top jurisdiction: start inside it
+        focus = children[0]
+        children = children_of(db, scope, focus)
     ids = area_ids(scope, focus)
     levels = highest_levels(db, ids)
-    children = children_of(db, scope, focus)
     child_levels = {
         c.id: min((levels[x] for x in scope.tree.subtree(c.id) if x in levels), default=None)
         for c in children

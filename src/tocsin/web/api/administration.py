@@ -1,0 +1,266 @@
+"""JSON API: detection configurations (write), duty contacts, escalation policies,
+silences.
+
+Detection configurations need ``configure`` on every jurisdiction they act on (all the
+indicator's series for an indicator-wide one); contacts, policies and silences need
+``administer`` on their jurisdiction. Webhook secrets are write-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from tocsin.accounts.access import Capability, Scope
+from tocsin.alerting import admin
+from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
+from tocsin.errors import UserError
+from tocsin.monitoring import detectors as detector_service
+from tocsin.monitoring.detectors import find_series
+from tocsin.monitoring.indicators import get as get_indicator
+from tocsin.monitoring.models import Indicator, Jurisdiction, Series
+from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.monitoring import DetectorOut, detector_out
+from tocsin.web.deps import ApiScope, Db, writer
+
+router = APIRouter(tags=["administration"])
+
+
+class DetectorIn(BaseModel):
+    indicator: str
+    method: str
+    series: str | None = Field(default=None, description="JURISDICTION[/STRATUM]; none: all")
+    settings: dict[str, str] = Field(default_factory=dict, description="NAME -> VALUE")
+    enabled: bool | None = None
+
+
+class ContactIn(BaseModel):
+    jurisdiction: str
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, description="write-only")
+
+
+class ContactOut(BaseModel):
+    id: int
+    jurisdiction: str
+    name: str
+    email: str | None
+    webhook_url: str | None
+    active: bool
+
+
+class StepIn(BaseModel):
+    wait_minutes: int = Field(ge=0)
+    levels_up: int = Field(default=0, ge=0)
+
+
+class PolicyIn(BaseModel):
+    steps: list[StepIn] = Field(min_length=1)
+    repeats: int = Field(default=0, ge=0)
+    repeat_interval_minutes: int = Field(default=60, ge=1)
+
+
+class PolicyOut(PolicyIn):
+    jurisdiction: str
+
+
+class SilenceIn(BaseModel):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    jurisdiction: str
+    indicator: str | None = None
+    levels: list[int] | None = None
+    comment: str = ""
+
+
+class SilenceOut(BaseModel):
+    id: int
+    jurisdiction: str | None
+    indicator_id: int | None
+    levels: list[int] | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    created_by: str
+    comment: str
+
+
+def _detector_places(db: Any, indicator: Indicator, series: str | None) -> set[int]:
+    if series:
+        return {find_series(db, indicator, series).jurisdiction_id}
+    rows = db.scalars(select(Series.jurisdiction_id).where(Series.indicator_id == indicator.id))
+    return set(rows)
+
+
+@router.post("/detectors", response_model=DetectorOut, summary="Create or change a detector")
+def set_detector(body: DetectorIn, request: Request, scope: ApiScope) -> DetectorOut:
+    with writer(request) as db:
+        indicator = get_indicator(db, body.indicator)
+        places = _detector_places(db, indicator, body.series)
+        if not places:
+            places = set(scope.tree.children.get(None, ()))  # no series yet: the whole territory
+        scope.require(Capability.CONFIGURE, places, f"the series of {indicator.code}")
+        detector, _ = detector_service.set_detector(
+            db,
+            indicator=body.indicator,
+            method=body.method,
+            series=body.series,
+            settings=body.settings,
+            enabled=body.enabled,
+            actor=scope.principal.actor,
+        )
+        return detector_out(detector, indicator.code)
+
+
+def _admin_place(db: Any, scope: Scope, code: str) -> Jurisdiction:
+    where = jurisdiction_by_code(db, code, scope.ids(Capability.READ))
+    scope.require(Capability.ADMINISTER, where.id, f"jurisdiction {where.code}")
+    return where
+
+
+def _codes(db: Any) -> dict[int, str]:
+    return dict(db.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
+
+
+@router.get("/contacts", response_model=Page[ContactOut], summary="Duty contacts")
+def list_contacts(
+    scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
+) -> Page[ContactOut]:
+    query = (
+        select(DutyContact)
+        .where(DutyContact.jurisdiction_id.in_(scope.ids(Capability.READ)))
+        .order_by(DutyContact.id)
+    )
+    rows, total = paginate(db, query, params)
+    codes = _codes(db)
+    return Page(items=[contact_out(r[0], codes) for r in rows], total=total, **params.model_dump())
+
+
+def contact_out(c: DutyContact, codes: dict[int, str]) -> ContactOut:
+    return ContactOut(
+        id=c.id,
+        jurisdiction=codes[c.jurisdiction_id],
+        name=c.name,
+        email=c.email,
+        webhook_url=c.webhook_url,
+        active=c.active,
+    )
+
+
+@router.post("/contacts", response_model=ContactOut, status_code=201, summary="Add a contact")
+def add_contact(body: ContactIn, request: Request, scope: ApiScope) -> ContactOut:
+    with writer(request) as db:
+        where = _admin_place(db, scope, body.jurisdiction)
+        contact = admin.add_contact(
+            db,
+            jurisdiction=where.code,
+            name=body.name,
+            email=body.email,
+            webhook_url=body.webhook_url,
+            webhook_secret=body.webhook_secret,
+            by=scope.principal.actor,
+        )
+        return contact_out(contact, {where.id: where.code})
+
+
+@router.get(
+    "/escalation-policies/{jurisdiction}",
+    response_model=PolicyOut,
+    summary="A jurisdiction's own escalation policy",
+)
+def get_policy(jurisdiction: str, scope: ApiScope, db: Db) -> PolicyOut:
+    where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
+    policy = db.scalar(
+        select(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == where.id)
+    )
+    if policy is None:
+        from tocsin.errors import NotFoundError
+
+        raise NotFoundError(f"{where.code} has no policy of its own (it inherits its parent's)")
+    steps = db.scalars(
+        select(EscalationStepRow)
+        .where(EscalationStepRow.policy_id == policy.id)
+        .order_by(EscalationStepRow.position)
+    )
+    return PolicyOut(
+        jurisdiction=where.code,
+        steps=[StepIn(wait_minutes=s.wait_minutes, levels_up=s.levels_up) for s in steps],
+        repeats=policy.repeats,
+        repeat_interval_minutes=policy.repeat_interval_minutes,
+    )
+
+
+@router.put(
+    "/escalation-policies/{jurisdiction}",
+    response_model=PolicyOut,
+    summary="Set a jurisdiction's escalation policy",
+)
+def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiScope) -> PolicyOut:
+    with writer(request) as db:
+        where = _admin_place(db, scope, jurisdiction)
+        try:
+            steps = [
+                EscalationStep(dt.timedelta(minutes=s.wait_minutes), s.levels_up)
+                for s in body.steps
+            ]
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        admin.set_policy(
+            db,
+            jurisdiction=where.code,
+            steps=steps,
+            repeats=body.repeats,
+            repeat_interval_minutes=body.repeat_interval_minutes,
+            by=scope.principal.actor,
+        )
+    return PolicyOut(jurisdiction=where.code, **body.model_dump())
+
+
+@router.get("/silences", response_model=Page[SilenceOut], summary="Silences")
+def list_silences(
+    scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
+) -> Page[SilenceOut]:
+    query = (
+        select(Silence)
+        .where(Silence.jurisdiction_id.in_(scope.ids(Capability.READ)))
+        .order_by(Silence.ends_at.desc())
+    )
+    rows, total = paginate(db, query, params)
+    codes = _codes(db)
+    return Page(items=[silence_out(r[0], codes) for r in rows], total=total, **params.model_dump())
+
+
+def silence_out(s: Silence, codes: dict[int, str]) -> SilenceOut:
+    return SilenceOut(
+        id=s.id,
+        jurisdiction=codes.get(s.jurisdiction_id or -1),
+        indicator_id=s.indicator_id,
+        levels=s.levels,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        created_by=s.created_by,
+        comment=s.comment,
+    )
+
+
+@router.post("/silences", response_model=SilenceOut, status_code=201, summary="Add a silence")
+def add_silence(body: SilenceIn, request: Request, scope: ApiScope) -> SilenceOut:
+    with writer(request) as db:
+        where = _admin_place(db, scope, body.jurisdiction)
+        silence = admin.add_silence(
+            db,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            by=scope.principal.actor,
+            indicator=body.indicator,
+            jurisdiction=where.code,
+            levels=body.levels,
+            comment=body.comment,
+        )
+        return silence_out(silence, {where.id: where.code})

@@ -1,0 +1,317 @@
+"""JSON API: alerts (list, filter, acknowledge, resolve, cancel, raise by hand), CAP
+messages and the public Atom feed.
+
+The feed (``/cap/feed.atom``, also under ``/api/v1/cap/``) and the public CAP messages
+(``/cap/{identifier}.xml``) are the only routes open without credentials: they are what
+partner systems and the public consume (CAP 1.2; Atom, RFC 4287).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.accounts.access import Capability, Scope
+from tocsin.alerting import service as alerting
+from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert
+from tocsin.alerting.publishing import cap_xml, latest_message, public_feed
+from tocsin.alerting.severity import Level
+from tocsin.errors import NotFoundError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.deps import ApiScope, Db, writer
+
+router = APIRouter(tags=["alerts"])
+public_router = APIRouter(tags=["CAP (public)"])
+
+CAP_MEDIA_TYPE = "application/cap+xml"
+ATOM_MEDIA_TYPE = "application/atom+xml"
+
+
+class AlertOut(BaseModel):
+    id: int
+    status: str
+    source: str
+    level: int
+    level_name: str
+    colour: str
+    jurisdiction: str | None
+    indicator: str | None
+    series_id: int | None
+    headline: str
+    observed: float | None
+    expected: float | None
+    upperbound: float | None
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    closed_at: dt.datetime | None
+
+
+class TransitionOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str
+    level: int | None
+    comment: str
+
+
+class NotificationOut(BaseModel):
+    created_at: dt.datetime
+    channel: str
+    reason: str
+    status: str
+    attempts: int
+    sent_at: dt.datetime | None
+    jurisdiction_id: int | None
+
+
+class CapRef(BaseModel):
+    identifier: str
+    sent: dt.datetime
+    msg_type: str
+    scope: str
+
+
+class AlertDetailOut(AlertOut):
+    transitions: list[TransitionOut]
+    notifications: list[NotificationOut]
+    cap_messages: list[CapRef]
+
+
+class Comment(BaseModel):
+    comment: str = Field(default="", max_length=4000)
+
+
+class RaiseIn(BaseModel):
+    jurisdiction: str
+    level: str = Field(description="I..IV, 1..4, a colour or a CAP severity")
+    headline: str = Field(min_length=1, max_length=500)
+    headline_zh: str = ""
+    description: str = ""
+    indicator: str | None = None
+    public: bool = True
+
+
+def alert_rows(query: Any) -> Any:
+    return (
+        query.add_columns(Jurisdiction.code, Indicator.code)
+        .outerjoin(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+        .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
+    )
+
+
+def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> AlertOut:
+    level = Level(alert.level)
+    return AlertOut(
+        id=alert.id,
+        status=alert.status,
+        source=alert.source,
+        level=alert.level,
+        level_name=level.roman,
+        colour=level.colour.value,
+        jurisdiction=jurisdiction,
+        indicator=indicator,
+        series_id=alert.series_id,
+        headline=alert.headline,
+        observed=alert.observed,
+        expected=alert.expected,
+        upperbound=alert.upperbound,
+        opened_at=alert.opened_at,
+        updated_at=alert.updated_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        closed_at=alert.closed_at,
+    )
+
+
+def alerts_query(
+    db: Session,
+    scope: Scope,
+    *,
+    status: str | None = None,
+    active: bool | None = None,
+    level: int | None = None,
+    jurisdiction: str | None = None,
+    indicator: str | None = None,
+) -> Any:
+    """Alerts in the caller's read scope, filtered, most serious and newest first."""
+    ids = scope.ids(Capability.READ)
+    if jurisdiction:
+        ids = frozenset(scope.tree.subtree(jurisdiction_by_code(db, jurisdiction, ids).id) & ids)
+    query = alert_rows(select(Alert)).where(Alert.jurisdiction_id.in_(ids))
+    if status:
+        query = query.where(Alert.status == status)
+    if active:
+        query = query.where(Alert.status.in_(ACTIVE_STATUSES))
+    if level:
+        query = query.where(Alert.level == level)
+    if indicator:
+        query = query.where(Indicator.code == indicator)
+    return query.order_by(Alert.level, Alert.opened_at.desc(), Alert.id.desc())
+
+
+@router.get("/alerts", response_model=Page[AlertOut], summary="Alerts, filtered")
+def list_alerts(
+    scope: ApiScope,
+    db: Db,
+    params: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[str | None, Query(description=" | ".join(ALERT_STATUSES))] = None,
+    active: Annotated[bool | None, Query(description="only open or acknowledged")] = None,
+    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    jurisdiction: Annotated[str | None, Query(description="this subtree")] = None,
+    indicator: str | None = None,
+) -> Page[AlertOut]:
+    query = alerts_query(
+        db, scope, status=status, active=active, level=level,
+        jurisdiction=jurisdiction, indicator=indicator,
+    )  # fmt: skip
+    rows, total = paginate(db, query, params)
+    return Page(items=[alert_out(*r) for r in rows], total=total, **params.model_dump())
+
+
+def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capability) -> Alert:
+    """The alert ``alert_id`` if the caller holds ``capability`` on its jurisdiction."""
+    alert = db.get(Alert, alert_id)
+    if alert is None or alert.jurisdiction_id is None:
+        raise NotFoundError(f"alert {alert_id} does not exist")
+    scope.require(capability, alert.jurisdiction_id, f"alert {alert_id}")
+    return alert
+
+
+def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
+    alert_in_scope(db, scope, alert_id, Capability.READ)
+    row = db.execute(alert_rows(select(Alert)).where(Alert.id == alert_id)).one()
+    detail = alerting.alert_detail(db, alert_id)
+    return AlertDetailOut(
+        **alert_out(*row).model_dump(),
+        transitions=[
+            TransitionOut.model_validate(t, from_attributes=True) for t in detail.transitions
+        ],
+        notifications=[
+            NotificationOut.model_validate(n, from_attributes=True) for n in detail.notifications
+        ],
+        cap_messages=[CapRef.model_validate(m, from_attributes=True) for m in detail.messages],
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}", response_model=AlertDetailOut, summary="An alert and its timeline"
+)
+def get_alert(alert_id: int, scope: ApiScope, db: Db) -> AlertDetailOut:
+    return alert_detail(db, scope, alert_id)
+
+
+TRANSITIONS = {
+    "acknowledge": alerting.acknowledge,
+    "resolve": alerting.resolve,
+    "cancel": alerting.cancel,
+}
+
+
+def transition(request: Request, scope: Scope, alert_id: int, action: str, comment: str) -> None:
+    """Acknowledge, resolve or cancel an alert as the caller (RESPOND on its place)."""
+    with writer(request) as db:
+        alert_in_scope(db, scope, alert_id, Capability.RESPOND)
+        TRANSITIONS[action](
+            db, alert_id, by=scope.principal.actor, comment=comment, now=dt.datetime.now(dt.UTC)
+        )
+
+
+def _transition_route(action: str) -> None:
+    def route(
+        alert_id: int, body: Comment, request: Request, scope: ApiScope, db: Db
+    ) -> AlertDetailOut:
+        transition(request, scope, alert_id, action, body.comment)
+        return alert_detail(db, scope, alert_id)
+
+    route.__name__ = f"{action}_alert"
+    router.post(
+        f"/alerts/{{alert_id}}/{action}",
+        response_model=AlertDetailOut,
+        summary=f"{action.capitalize()} an alert",
+    )(route)
+
+
+for _action in TRANSITIONS:
+    _transition_route(_action)
+
+
+@router.post("/alerts", response_model=AlertDetailOut, status_code=201, summary="Raise an alert")
+def raise_alert(body: RaiseIn, request: Request, scope: ApiScope, db: Db) -> AlertDetailOut:
+    with writer(request) as wdb:
+        where = jurisdiction_by_code(wdb, body.jurisdiction, scope.ids(Capability.READ))
+        scope.require(Capability.RESPOND, where.id, f"jurisdiction {where.code}")
+        alert = alerting.raise_alert(
+            wdb,
+            jurisdiction=where.code,
+            level=body.level,
+            headline=body.headline,
+            headline_zh=body.headline_zh,
+            description=body.description,
+            indicator=body.indicator,
+            public=body.public,
+            by=scope.principal.actor,
+            now=dt.datetime.now(dt.UTC),
+        )
+        alert_id = alert.id
+    return alert_detail(db, scope, alert_id)
+
+
+def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
+    """The newest CAP message of an alert the caller may read (None: none yet)."""
+    alert_in_scope(db, scope, alert_id, Capability.READ)
+    row = latest_message(db, alert_id)
+    return cap_xml(db, row.identifier, get_alerting_settings()) if row else None
+
+
+@router.get("/alerts/{alert_id}/cap", summary="The alert's newest CAP 1.2 message")
+def get_alert_cap(alert_id: int, scope: ApiScope, db: Db) -> Response:
+    xml = alert_cap_xml(db, scope, alert_id)
+    if xml is None:
+        raise NotFoundError(f"alert {alert_id} has no CAP message yet")
+    return Response(xml, media_type=CAP_MEDIA_TYPE)
+
+
+@router.get("/cap/{identifier}.xml", summary="A CAP message by identifier")
+def get_cap(identifier: str, scope: ApiScope, db: Db) -> Response:
+    from tocsin.alerting.models import CapMessageRow
+
+    row = db.scalar(select(CapMessageRow).where(CapMessageRow.identifier == identifier))
+    if row is None:
+        raise NotFoundError(f"no CAP message with identifier {identifier!r}")
+    alert_in_scope(db, scope, row.alert_id, Capability.READ)
+    return Response(cap_xml(db, identifier, get_alerting_settings()), media_type=CAP_MEDIA_TYPE)
+
+
+def _feed(db: Session) -> Response:
+    xml = public_feed(db, get_alerting_settings(), dt.datetime.now(dt.UTC))
+    return Response(
+        xml, media_type=ATOM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=60"}
+    )
+
+
+@public_router.get("/api/v1/cap/feed.atom", summary="Atom feed of current public alerts (public)")
+def api_feed(db: Db) -> Response:
+    return _feed(db)
+
+
+@public_router.get("/cap/feed.atom", include_in_schema=False)
+def feed(db: Db) -> Response:
+    return _feed(db)
+
+
+@public_router.get("/cap/{identifier}.xml", summary="A public CAP message (public)")
+def public_cap(identifier: str, db: Db) -> Response:
+    xml = cap_xml(db, identifier, get_alerting_settings(), public_only=True)
+    return Response(xml, media_type=CAP_MEDIA_TYPE)

@@ -1,0 +1,152 @@
+"""JSON API: ingest a file (upload), with the same checks and report as ``tocsin ingest``.
+
+The upload is checked by :func:`tocsin.monitoring.ingest.prepare`; rows for
+jurisdictions outside the caller's ``ingest`` scope are reported like any other bad row.
+A file with any bad row writes nothing and answers 422 with one entry per problem
+(``errors``: location ``FILE:LINE:COLUMN``, column, value, reason), unless
+``skip_invalid`` is set, in which case the valid rows are stored and the report lists
+the rejected ones.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tocsin.accounts.access import Capability, Scope
+from tocsin.errors import UserError
+from tocsin.monitoring import ingest as ingest_service
+from tocsin.tables import TableError
+from tocsin.web.deps import ApiScope, writer
+
+router = APIRouter(tags=["ingest"])
+
+
+class RowProblem(BaseModel):
+    location: str
+    column: str
+    value: str | None
+    reason: str
+
+
+class IngestReport(BaseModel):
+    """The outcome of an upload: the summary, and the problems of rejected rows."""
+
+    file: str
+    stored: bool
+    rows: int
+    inserted: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    series_created: int = 0
+    problems: list[RowProblem] = []
+    problems_total: int = 0
+
+
+class IngestProblemsError(UserError):
+    """The upload has bad rows and nothing was stored (HTTP 422 with the report)."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__(
+            f"{report.file}: {report.problems_total} problems in the data; nothing was stored"
+        )
+        self.report = report
+
+
+def _problems(error: TableError, folder: str) -> list[RowProblem]:
+    """The problems of ``error``, located in the uploaded file's name (not the temp path)."""
+    return [
+        RowProblem(
+            location=p.location.replace(folder.rstrip("/") + "/", ""),
+            column=p.column,
+            value=p.value,
+            reason=p.reason,
+        )
+        for p in error.problems
+    ]
+
+
+def ingest_upload(
+    request: Request,
+    scope: Scope,
+    file_name: str,
+    content: bytes,
+    *,
+    indicator: str | None = None,
+    skip_invalid: bool = False,
+) -> IngestReport:
+    """Check and store an uploaded file as the caller; see the module docstring."""
+    name = PurePath(file_name or "upload.csv").name or "upload.csv"
+    allowed = scope.ids(Capability.INGEST)
+    with tempfile.TemporaryDirectory(prefix="tocsin-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        session: Session = request.app.state.sessions()
+        try:
+            prepared = ingest_service.prepare(session, path, indicator=indicator)
+        except TableError as exc:
+            report = IngestReport(file=name, stored=False, rows=0)
+            report.problems, report.problems_total = _problems(exc, folder), exc.total
+            raise IngestProblemsError(report) from exc
+        finally:
+            session.close()
+        outside = ~np.isin(prepared.jurisdiction_id, np.fromiter(allowed, dtype=np.int64))
+        if outside.any():
+            prepared.findings.append(
+                ingest_service.Finding(
+                    rows=prepared.rows[outside],
+                    column="jurisdiction",
+                    reason="is outside the jurisdictions you may ingest data for",
+                )
+            )
+            keep = ~outside
+            for attr in ("indicator_id", "jurisdiction_id", "stratum", "period", "value", "rows"):
+                setattr(prepared, attr, getattr(prepared, attr)[keep])
+        report = IngestReport(file=name, stored=False, rows=len(prepared.table))
+        if prepared.findings:
+            error = prepared.error()
+            report.problems, report.problems_total = _problems(error, folder), error.total
+            report.rejected = int(prepared.rejected_rows.size)
+            if not skip_invalid:
+                raise IngestProblemsError(report)
+        if prepared.value.size == 0:
+            return report
+        with writer(request) as db:
+            summary = ingest_service.write(db, prepared, source=name, actor=scope.principal.actor)
+        report.stored = True
+        for key in ("inserted", "revised", "unchanged", "series_created"):
+            setattr(report, key, getattr(summary, key))
+        return report
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestReport,
+    summary="Upload observations (CSV, JSON lines, Parquet)",
+    responses={422: {"description": "bad rows: problem+json with `report`"}},
+)
+async def upload(
+    request: Request,
+    scope: ApiScope,
+    file: Annotated[UploadFile, File(description="period, jurisdiction, indicator, value")],
+    indicator: Annotated[str | None, Form(description="indicator of every row")] = None,
+    skip_invalid: Annotated[bool, Form(description="store the valid rows anyway")] = False,
+) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    if not scope.any(Capability.INGEST):
+        from tocsin.accounts.access import ForbiddenError
+
+        raise ForbiddenError("ingesting data needs the analyst or administrator role")
+    content = await file.read()
+    return await run_in_threadpool(
+        ingest_upload, request, scope, file.filename or "upload.csv", content,
+        indicator=indicator or None, skip_invalid=skip_invalid,
+    )  # fmt: skip

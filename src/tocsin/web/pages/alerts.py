@@ -1,0 +1,95 @@
+"""Pages: the alert list and an alert (timeline, actions with a comment, CAP XML)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tocsin.accounts.access import Capability
+from tocsin.alerting.models import ALERT_STATUSES
+from tocsin.alerting.severity import Level
+from tocsin.errors import UserError
+from tocsin.web.api.alerts import (
+    TRANSITIONS,
+    alert_cap_xml,
+    alert_detail,
+    alert_in_scope,
+    alerts_query,
+    transition,
+)
+from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 100
+
+
+@router.get("/alerts")
+def alerts_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    status: str | None = None,
+    level: int | None = None,
+    j: str | None = None,
+    page: int = 0,
+) -> Response:
+    status = status if status in ALERT_STATUSES else None
+    query = alerts_query(
+        db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
+    )
+    rows = db.execute(query.limit(PAGE_SIZE + 1).offset(max(page, 0) * PAGE_SIZE)).all()
+    return render(
+        request,
+        "alerts.html",
+        {
+            "rows": rows[:PAGE_SIZE],
+            "more": len(rows) > PAGE_SIZE,
+            "page": max(page, 0),
+            "status": status,
+            "level": level,
+            "j": j or "",
+            "statuses": ALERT_STATUSES,
+            "Level": Level,
+            "now": dt.datetime.now(dt.UTC),
+        },
+    )
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: int, scope: PageScope, db: Db) -> Response:
+    detail = alert_detail(db, scope, alert_id)
+    alert = alert_in_scope(db, scope, alert_id, Capability.READ)
+    xml = alert_cap_xml(db, scope, alert_id)
+    return render(
+        request,
+        "alert.html",
+        {
+            "a": detail,
+            "may_respond": scope.allows(Capability.RESPOND, alert.jurisdiction_id),
+            "cap_xml": xml.decode() if xml else None,
+            "Level": Level,
+            "now": dt.datetime.now(dt.UTC),
+            "error": request.query_params.get("error"),
+        },
+    )
+
+
+@router.post("/alerts/{alert_id}/{action}")
+def alert_action(
+    request: Request,
+    alert_id: int,
+    action: str,
+    scope: PageScope,
+    csrf_token: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    if action not in TRANSITIONS:
+        raise UserError(f"unknown action {action!r}; expected one of {', '.join(TRANSITIONS)}")
+    transition(request, scope, alert_id, action, comment)
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)

@@ -1,0 +1,100 @@
+"""Server-rendered pages through the test client (the browser tests drive Chromium)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from tests.web.conftest import World, browser_login
+
+
+def test_pages_need_a_signed_in_user(client: TestClient) -> None:
+    for path in ("/", "/alerts", "/alerts/1", "/series/1", "/ingest", "/admin"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=")
+
+
+def test_situation_map_alerts_and_detections(client: TestClient, world: World) -> None:
+    _, _ = browser_login(client, "admin")
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'id="map"' in page.text and "DE-BY" in page.text
+    assert page.text.count('class="alert-row"') == 4
+    assert "2008-W10" in page.text  # newest detection
+    geo = client.get("/situation/map.json").json()
+    assert len(geo["features"]) == 4
+    assert {f["properties"]["level"] for f in geo["features"]} == {2}
+    drill = client.get("/?j=DE-BY")
+    assert drill.text.count('class="alert-row"') == 2
+    district = client.get("/?j=9162")
+    assert f"/series/{world.series['9162']}" in district.text
+
+
+def test_district_officer_sees_only_the_district(client: TestClient, world: World) -> None:
+    browser_login(client, "officer_9162")
+    page = client.get("/")
+    assert page.text.count('class="alert-row"') == 1
+    assert len(client.get("/situation/map.json").json()["features"]) == 1
+    assert client.get("/?j=9184").status_code == 404
+    assert client.get(f"/alerts/{world.alerts['9184']}").status_code == 404
+    assert client.get(f"/series/{world.series['8111']}").status_code == 404
+
+
+def test_acknowledge_from_the_alert_page(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "officer_9162")
+    alert = world.alerts["9162"]
+    page = client.get(f"/alerts/{alert}")
+    assert 'id="acknowledge"' in page.text
+    done = client.post(
+        f"/alerts/{alert}/acknowledge",
+        data={"csrf_token": token, "comment": "looking into it"},
+        follow_redirects=True,
+    )
+    assert 'data-status="acknowledged"' in done.text and "looking into it" in done.text
+    assert "<alert" in done.text or "&lt;alert" in done.text  # the CAP XML is shown
+    without_csrf = client.post(f"/alerts/{alert}/resolve", data={"comment": "x"})
+    assert without_csrf.status_code == 403
+
+
+def test_viewer_cannot_act(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "viewer_8111")
+    alert = world.alerts["8111"]
+    assert 'id="acknowledge"' not in client.get(f"/alerts/{alert}").text
+    refused = client.post(f"/alerts/{alert}/acknowledge", data={"csrf_token": token})
+    assert refused.status_code == 403
+
+
+def test_ingest_page_reports_bad_rows(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "analyst_bw")
+    csv = "period,jurisdiction,indicator,value\n2008-W11,8111,flu,3\n2008-W11,8212,flu,-1\n"
+    response = client.post(
+        "/ingest",
+        data={"csrf_token": token},
+        files={"file": ("counts.csv", csv.encode(), "text/csv")},
+    )
+    assert response.status_code == 422
+    rows = re.findall(r'<tr class="problem-row"><td>([^<]+)</td>', response.text)
+    assert rows == ["counts.csv:3:value"]
+    good = client.post(
+        "/ingest",
+        data={"csrf_token": token},
+        files={"file": ("ok.csv", b"period,jurisdiction,indicator,value\n2008-W11,8111,flu,3\n")},
+    )
+    assert good.status_code == 200 and "1 new" in good.text.replace("</span>", "")
+
+
+def test_language_switch(client: TestClient) -> None:
+    _, token = browser_login(client, "admin")
+    assert "Open alerts" in client.get("/").text
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    page = client.get("/")
+    assert "未处理的警报" in page.text and 'lang="zh-CN"' in page.text
+    assert client.get("/api/v1/me").json()["locale"] == "zh_CN"
+
+
+def test_admin_page_lists_only_administered_users(client: TestClient) -> None:
+    browser_login(client, "by_admin")
+    page = client.get("/admin")
+    assert "officer_9162" in page.text and "by_coordinator" in page.text
+    assert "analyst_bw" not in page.text and "viewer_8111" not in page.text
