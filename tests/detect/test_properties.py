@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tocsin.detect import (
@@ -42,13 +42,33 @@ REQUIRED: dict[str, dict[str, object]] = {
 }
 
 # (method, property) -> reason; see the module docstring.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {
+    ("farrington_flexible", "nan"): (
+        "alarm 0, not NaN, at a missing observation: alarm = has_enough & (score > 1) & "
+        "(observed != 0) is False when observed is NaN. R 1.20.3 farringtonFlexible does "
+        "the same (alarm FALSE where observed is NA), but the method does not document it"
+    ),
+    ("glr_poisson", "alone"): (
+        "with mu0=None and the minimum history (3 periods) the seasonal Poisson GLM fitted "
+        "on the periods before the range diverges on sparse counts (expected up to 1e+200) "
+        "and the diverged values differ between a series alone and inside a batch; "
+        "with 30 or more periods of history they agree"
+    ),
+    ("glr_negbin", "alone"): (
+        "as glr_poisson: the seasonal GLM for mu0 diverges with 3 periods of history and "
+        "gives different values alone and inside a batch"
+    ),
+}
 
 PROPERTIES = ("order", "alone", "zeros", "nan")
 
+# Derandomized: the same examples on every run, so that the strict xfail marks are stable.
+# No shrinking: the data come from a seed, so a smaller example explains nothing more.
 FEW = settings(
     max_examples=5,
     deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
