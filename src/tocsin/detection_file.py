@@ -13,7 +13,6 @@ lays the result out as a long table with the file's own period labels.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +71,8 @@ class LongSeries:
         population: float array like ``counts``, or ``None`` without a population column.
         dates: ``datetime64[D]`` of each row when the file labels periods with dates.
         anchor_day: for dates, the day ordinal of row 0 (to place ``--from`` dates).
+        period_ordinals: when the file's periods were numbered consecutively (ignoring
+            gaps), the period ordinal of each row.
     """
 
     source: Path
@@ -85,6 +86,7 @@ class LongSeries:
     population: np.ndarray | None = None
     dates: np.ndarray | None = None
     anchor_day: int | None = None
+    period_ordinals: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -102,6 +104,11 @@ class LongSeries:
                 f"{self.kind.value} labels such as {self.labels[0]})"
             ) from None
         ordinal = int(parsed.ordinals[0])
+        if self.period_ordinals is not None:
+            index = int(np.searchsorted(self.period_ordinals, ordinal))
+            if index >= self.n_periods or self.period_ordinals[index] != ordinal:
+                raise UserError(f"{option} {label!r} is not a period of {self.source}")
+            return index
         index = _positions_of(self.kind, np.array([ordinal]), self.freq, self.anchor_day)[0]
         index -= self.first
         if not 0 <= index < self.n_periods:
@@ -196,6 +203,7 @@ def read_long_series(
     counts: bool = False,
     series_column: str = "series",
     value_column: str = "value",
+    consecutive: bool = False,
 ) -> LongSeries:
     """Read a long table of series and check every cell.
 
@@ -205,6 +213,9 @@ def read_long_series(
         freq: periods per year; required for integer periods, inferred from the labels
             otherwise (a contradiction is an error).
         counts: values must be non-negative integers (for count methods).
+        consecutive: number the file's distinct periods 0, 1, 2, ... in order, so that a
+            period absent from every series is skipped rather than missing (as R's ``sts``
+            time index does, e.g. for data exported from R with 52 weeks every year).
 
     Raises:
         TableError: listing every bad cell (with ``FILE:LINE:COLUMN``), and rows that
@@ -232,7 +243,12 @@ def read_long_series(
     if kind is PeriodKind.DAY:
         _check_date_spacing(parsed.ordinals, freq, table.path)
         anchor_day = int(parsed.ordinals.min())
-    pos = _positions_of(kind, parsed.ordinals, freq, anchor_day)
+    period_ordinals = None
+    if consecutive:
+        period_ordinals, pos = np.unique(parsed.ordinals, return_inverse=True)
+        anchor_day = None if kind is not PeriodKind.DAY else anchor_day
+    else:
+        pos = _positions_of(kind, parsed.ordinals, freq, anchor_day)
     first = int(pos.min())
     n_periods = int(pos.max()) - first + 1
 
@@ -250,9 +266,16 @@ def read_long_series(
         pop_matrix = np.full(shape, np.nan)
         pop_matrix[rows, codes] = population
 
-    labels = _labels(table, kind, rows, first, n_periods, freq, anchor_day)
+    if period_ordinals is None:
+        labels = _labels(table, kind, rows, first, n_periods, freq, anchor_day)
+    else:
+        labels = format_periods(kind, period_ordinals)
+        _use_written_labels(labels, table, rows)
     dates = None
-    if anchor_day is not None:
+    if period_ordinals is not None:
+        if kind is PeriodKind.DAY:
+            dates = np.datetime64("1970-01-01", "D") + period_ordinals
+    elif anchor_day is not None:
         dates = _dates_of(first + np.arange(n_periods), freq, anchor_day)
     data = LongSeries(
         source=table.path,
@@ -266,6 +289,7 @@ def read_long_series(
         population=pop_matrix,
         dates=dates,
         anchor_day=anchor_day,
+        period_ordinals=period_ordinals,
     )
     data.warnings.extend(_gap_warnings(data))
     return data
@@ -288,11 +312,16 @@ def _labels(
         labels = format_periods(kind, ordinals.astype(np.int64))
     else:
         labels = format_periods(kind, positions)
+    _use_written_labels(labels, table, rows)
+    return labels
+
+
+def _use_written_labels(labels: list[str], table: Table, rows: np.ndarray) -> None:
+    """Replace formatted labels by the file's own text where the file has the period."""
     seen, where = np.unique(rows, return_index=True)
     written = table.frame["period"].iloc[where].astype(str).str.strip().tolist()
     for row, text in zip(seen.tolist(), written, strict=True):
         labels[row] = text
-    return labels
 
 
 def _check_duplicates(
@@ -542,21 +571,6 @@ def result_frame(
     return pd.DataFrame(frame)
 
 
-@dataclass
-class FileDetection:
-    """What :func:`detect_file` produced: the table to write and what it came from."""
-
-    data: LongSeries
-    method: registry.Method
-    params: Parameters
-    result: DetectionResult
-    frame: pd.DataFrame
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.data.warnings
-
-
 def prepare(
     path: str | Path,
     method_name: str,
@@ -565,36 +579,17 @@ def prepare(
     freq: int | None = None,
     last: int | None = None,
     start: str | None = None,
+    consecutive: bool = False,
 ) -> tuple[LongSeries, registry.Method, Parameters, np.ndarray]:
     """Check everything before running: the method, its parameters, the file, the range."""
     method = registry.get(method_name)
     params = parse_settings(method, settings)
-    data = read_long_series(path, freq=freq, counts=method.counts_only)
+    data = read_long_series(path, freq=freq, counts=method.counts_only, consecutive=consecutive)
     rows = evaluation_range(data, method, params, last=last, start=start)
     return data, method, params, rows
 
 
-def detect_file(
-    path: str | Path,
-    method_name: str,
-    settings: Sequence[str] = (),
-    *,
-    freq: int | None = None,
-    last: int | None = None,
-    start: str | None = None,
-    chunks: int = 1,
-    on_progress: ProgressCallback | None = None,
-) -> FileDetection:
-    """Read ``path``, run ``method_name`` with ``NAME=VALUE`` settings, lay out the result."""
-    data, method, params, rows = prepare(
-        path, method_name, settings, freq=freq, last=last, start=start
-    )
-    result = run_detection(data, method.name, params, rows, chunks=chunks, on_progress=on_progress)
-    return FileDetection(data, method, params, result, result_frame(data, result))
-
-
-def chunk_count(n_series: int, n_rows: int, *, target_cells: int = 20_000) -> int:
-    """How many groups of series to run so that progress moves (about ``target_cells``
-    cells per group, at most 100 groups)."""
-    per_series = max(n_rows, 1)
-    return max(1, min(n_series, 100, math.ceil(n_series * per_series / target_cells)))
+def chunk_count(n_series: int, *, most: int = 50) -> int:
+    """How many groups of series to run for a progress bar that moves: one group per
+    series up to ``most`` groups (each group is still one batched call)."""
+    return max(1, min(n_series, most))

@@ -82,6 +82,14 @@ def detect(
             show_default=False,
         ),
     ] = None,
+    consecutive: Annotated[
+        bool,
+        typer.Option(
+            "--consecutive",
+            help="Number the file's distinct periods consecutively, skipping periods that "
+            "no series has (as R's sts does, e.g. for data with 52 weeks every year).",
+        ),
+    ] = False,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -108,7 +116,7 @@ def detect(
     if method is None:
         raise UserError("give --method NAME; the methods are: " + ", ".join(registry.methods()))
     loaded, found, params, rows = detection_file.prepare(
-        data, method, settings or (), freq=freq, last=last, start=start
+        data, method, settings or (), freq=freq, last=last, start=start, consecutive=consecutive
     )
     for warning in loaded.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
@@ -144,7 +152,7 @@ def _run_with_progress(
             method,
             params,
             rows,
-            chunks=detection_file.chunk_count(n_series, rows.size),
+            chunks=detection_file.chunk_count(n_series),
             on_progress=lambda done, total: bar.update(task, completed=done),
         )
 
