@@ -28,9 +28,12 @@ from tocsin.detect import (
     ParameterError,
     SeriesBatch,
     make_parameters,
-    methods,
     run,
 )
+
+# Not ``from tocsin.detect import methods``: once the method modules are loaded, the
+# subpackage ``tocsin.detect.methods`` replaces that function on the package.
+from tocsin.detect.registry import methods
 
 METHODS = methods()
 FREQ = 52
