@@ -270,14 +270,40 @@ def _tocsin(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_real_process_exits_2_without_traceback_and_0_on_success(tmp_path):
     path = bad_counts_file(tmp_path)
-    failed = _tocsin("detect", path, "-m", METHOD, "--set", "alpha=7")
-    assert failed.returncode == 2
-    assert "error:" in failed.stderr and "'alpha'" in failed.stderr
-    assert "Traceback" not in failed.stderr and failed.stdout == ""
     failed = _tocsin("detect", path, "-m", METHOD)  # 'many' is not a number, for any method
-    assert failed.returncode == 2 and f"{path}:5:value" in failed.stderr
-    assert "Traceback" not in failed.stderr
+    assert failed.returncode == 2, failed.stderr
+    assert f"error: {path}: 1 problem in the data:" in failed.stderr
+    assert f"{path}:5:value: 'many' is not a number" in failed.stderr
+    assert "Traceback" not in failed.stderr and failed.stdout == ""
     good = _tocsin("detect", save(weekly(n=10), tmp_path / "ok.csv"), "-m", METHOD)
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("period,series,observed,expected,upperbound,alarm,score\n")
     assert len(good.stdout.splitlines()) == 1 + 2 * 3
+
+
+def test_consecutive_numbers_the_distinct_periods_as_r_does(cli, tmp_path):
+    frame = weekly(n=20, start="2004-W45")
+    frame = frame[frame["period"] != "2004-W53"]  # absent in every series, as in R exports
+    path = save(frame, tmp_path / "r.csv")
+    code, out, err = cli("detect", path, "-m", METHOD, "--last", "10")
+    assert code == 0 and "no row for period 2004-W53 in all 2 series" in err
+    with_gap = pd.read_csv(pd.io.common.StringIO(out))
+    code, out, err = cli("detect", path, "-m", METHOD, "--last", "10", "--consecutive")
+    assert code == 0 and err == ""
+    consecutive = pd.read_csv(pd.io.common.StringIO(out))
+    assert with_gap["period"].tolist() == consecutive["period"].tolist()  # 2005-W02..W11
+    # The gap is in the 7-week baseline of the first weeks, unless numbered away.
+    assert with_gap["expected"].isna().sum() == 2 * 6  # 2005-W02..W07
+    assert consecutive["expected"].notna().all()
+    code, _, err = cli("detect", path, "-m", METHOD, "--consecutive", "--from", "2004-W53")
+    assert code == 2 and "--from '2004-W53' is not a period of" in err
+
+
+def test_population_column_is_checked(cli, tmp_path):
+    frame = weekly(n=10)
+    frame["population"] = 1000
+    frame.loc[4, "population"] = 0
+    path = save(frame, tmp_path / "p.csv")
+    code, _, err = cli("detect", path, "-m", METHOD)
+    assert code == 2
+    assert f"{path}:6:population: '0' is not positive; expected a positive number" in err

@@ -43,7 +43,7 @@ def demo(
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     for warning in run.data.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
     districts = run.districts
     with_alarms = sum(1 for d in districts if d.alarms)
