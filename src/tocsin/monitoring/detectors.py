@@ -148,7 +148,7 @@ def get_all(session: Session, indicator: str | None = None) -> list[DetectorOut]
     if indicator is not None:
         query = query.where(Indicator.id == indicator_service.get(session, indicator).id)
     out = []
-    for detector, ind_code, jur_code, stratum in session.execute(query).tuples():
+    for detector, ind_code, jur_code, stratum in session.execute(query):
         out.append(
             DetectorOut(
                 id=detector.id,

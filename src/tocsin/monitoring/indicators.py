@@ -87,8 +87,9 @@ def load(session: Session, path: str | Path, *, actor: str | None = None) -> Loa
     summary = LoadSummary()
     for item in items:
         assert item is not None
-        values = item.model_dump()
         existing = stored.get(item.code)
+        # Fields the file does not mention keep their stored values.
+        values = item.model_dump() if existing is None else item.model_dump(exclude_unset=True)
         if existing is None:
             indicator = Indicator(**values)
             session.add(indicator)

@@ -168,6 +168,9 @@ def _period_findings(
             for bad in exc.problems:
                 target = missing if bad.label.strip() in ("", "nan", "None") else malformed
                 target.append((int(rows[bad.row]), bad.reason))
+            readable = np.setdiff1d(rows, [r for r, _ in missing + malformed])
+            if readable.size:
+                ordinals[readable] = parse_periods(labels[readable], kind=kind).ordinals
             if missing:
                 findings.append(
                     Finding(np.array([r for r, _ in missing]), "period", "missing period", False)
@@ -252,7 +255,7 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
             )
 
     jur_codes, _ = text_column(table, "jurisdiction", allow_missing=True, problems=scratch)
-    stored_j = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).tuples().all())
+    stored_j = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
     jur_ids, unknown_j = _codes_to_ids(jur_codes, stored_j)
     missing_j = np.flatnonzero(pd.isna(jur_codes))
     if missing_j.size:

@@ -172,6 +172,8 @@ def load(session: Session, path: str | Path, *, actor: str | None = None) -> Loa
             "level": level,
             "parent_id": parent.id if parent else None,
         }
+        if "name_zh" not in item.model_fields_set and code in stored:
+            del values["name_zh"]  # not in the file: keep the stored name
         if "geometry" in rec.extra:
             values["geometry"] = rec.extra["geometry"]
         existing = stored.get(code)
@@ -300,4 +302,4 @@ def population(session: Session, code: str) -> dict[int, int]:
         .where(JurisdictionPopulation.jurisdiction_id == j.id)
         .order_by(JurisdictionPopulation.year)
     )
-    return dict(rows.tuples().all())
+    return {int(y): int(p) for y, p in rows}

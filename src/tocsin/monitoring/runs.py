@@ -317,7 +317,7 @@ def run_detection(
     if indicators:
         ids = [indicator_service.get(session, code).id for code in indicators]
         query = query.where(Detector.indicator_id.in_(ids))
-    configured = session.execute(query).tuples().all()
+    configured = session.execute(query).all()
     summary = RunSummary()
     if not configured:
         scope = f" of {', '.join(indicators)}" if indicators else ""
