@@ -13,8 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Boolean, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from tocsin.alerting.escalation import (
     EscalationPolicy,
@@ -39,6 +42,34 @@ def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
     """``values`` in slices of at most ``size``."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def member_of(column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``: one array parameter (``= ANY``) on PostgreSQL, where a
+    statement with thousands of parameters costs more to parse than to run; an expanded
+    ``IN`` list elsewhere (callers keep SQLite's lists below :data:`CHUNK`).
+    """
+    return column.in_(values).self_group() if not values else _MemberOf(column, list(values))
+
+
+class _MemberOf(ColumnElement[bool]):
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: Any, values: list[Any]) -> None:
+        self.column = column
+        self.values = values
+
+
+@compiles(_MemberOf)
+def _member_of_default(element: _MemberOf, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(_MemberOf, "postgresql")
+def _member_of_postgresql(element: _MemberOf, compiler: Any, **kw: Any) -> str:
+    array = bindparam(None, element.values, type_=ARRAY(element.column.type))
+    return compiler.process(element.column == any_(array), **kw)
 
 
 @dataclass(frozen=True)
@@ -140,7 +171,7 @@ class Directory:
                     Indicator.domain,
                     Indicator.unit,
                     Indicator.frequency,
-                ).where(Indicator.id.in_(part))
+                ).where(member_of(Indicator.id, part))
             ):
                 self._indicators[row.id] = IndicatorInfo(
                     row.id,
@@ -156,7 +187,10 @@ class Directory:
     def indicator(self, indicator_id: int | None) -> IndicatorInfo | None:
         if indicator_id is None:
             return None
-        return self.indicators([indicator_id]).get(indicator_id)
+        found = self._indicators.get(indicator_id)
+        if found is None:
+            found = self.indicators([indicator_id]).get(indicator_id)
+        return found
 
     # -- contacts and policies
     def contacts(self, jurisdiction_id: int) -> list[Contact]:

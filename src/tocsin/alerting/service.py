@@ -23,12 +23,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
+from tocsin.alerting.bulk import insert_rows
 from tocsin.alerting.config import AlertingSettings, get_alerting_settings
-from tocsin.alerting.directory import Contact, Directory, Mutes, chunked
+from tocsin.alerting.directory import Contact, Directory, Mutes, chunked, member_of
 from tocsin.alerting.escalation import due_steps
 from tocsin.alerting.models import (
     ACTIVE_STATUSES,
@@ -125,13 +126,13 @@ class _Writes:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
     def flush(self, session: Session) -> None:
+        # Core inserts (executemany): no ORM bookkeeping for rows nobody reads back here.
         for model, rows in (
             (AlertTransition, self.transitions),
             (CapMessageRow, self.messages),
             (Notification, self.notifications),
         ):
-            for part in chunked(rows, 2000):
-                session.execute(insert(model), list(part))
+            insert_rows(session, model.__table__, rows)
         self.transitions, self.messages, self.notifications = [], [], []
 
 
@@ -148,6 +149,7 @@ class _Context:
         self._mutes: Mutes | None = None
         self.writes = _Writes()
         self._history: dict[int, list[list[str]]] = {}
+        self._plans: dict[tuple[int, dt.datetime, int], Any] = {}
 
     @property
     def mutes(self) -> Mutes:
@@ -168,7 +170,7 @@ class _Context:
                     CapMessageRow.identifier,
                     CapMessageRow.sent,
                 )
-                .where(CapMessageRow.alert_id.in_(part))
+                .where(member_of(CapMessageRow.alert_id, part))
                 .order_by(CapMessageRow.id)
             ):
                 self._history[row.alert_id].append(
@@ -271,6 +273,14 @@ class _Context:
         """Steps due now as (index, target jurisdiction), the next index and deadline."""
         if jurisdiction_id is None or jurisdiction_id not in self.directory.places:
             return [], next_index, None
+        key = (jurisdiction_id, opened_at, next_index)
+        if key not in self._plans:
+            self._plans[key] = self._plan(jurisdiction_id, opened_at, next_index)
+        return self._plans[key]
+
+    def _plan(
+        self, jurisdiction_id: int, opened_at: dt.datetime, next_index: int
+    ) -> tuple[list[tuple[int, int]], int, dt.datetime | None]:
         chain = self.directory.chain(jurisdiction_id)
         policy = self.directory.policy(jurisdiction_id)
         due = due_steps(policy, opened_at, next_index, self.now, len(chain))
@@ -324,7 +334,9 @@ def _rules(
 ) -> dict[tuple[int, int | None], RuleView]:
     rules = {}
     for part in chunked(list(indicator_ids)):
-        for row in session.scalars(select(AlertRule).where(AlertRule.indicator_id.in_(part))):
+        for row in session.scalars(
+            select(AlertRule).where(member_of(AlertRule.indicator_id, part))
+        ):
             rules[(row.indicator_id, row.series_id)] = RuleView.of(row)
     return rules
 
@@ -355,7 +367,7 @@ def process_signals(
     for part in chunked(series_ids):
         for sid, ind, jur in session.execute(
             select(Series.id, Series.indicator_id, Series.jurisdiction_id).where(
-                Series.id.in_(part)
+                member_of(Series.id, part)
             )
         ):
             series[sid] = (ind, jur)
@@ -380,7 +392,9 @@ def process_signals(
     keys = list(groups)
     for part in chunked(keys):
         for alert in session.scalars(
-            select(Alert).where(Alert.fingerprint.in_(part), Alert.status.in_(ACTIVE_STATUSES))
+            select(Alert).where(
+                member_of(Alert.fingerprint, part), Alert.status.in_(ACTIVE_STATUSES)
+            )
         ):
             active[alert.fingerprint] = alert
 
@@ -533,13 +547,19 @@ def _open_new(
         row["escalation_step"] = following
         row["next_escalation_at"] = deadline
         plans.append(steps)
-    ids: list[int] = []
-    for part in chunked(rows, 2000):
-        ids.extend(
-            ctx.session.scalars(
-                insert(Alert).returning(Alert.id, sort_by_parameter_order=True), list(part)
+    # One executemany, then the ids by fingerprint (unique among active alerts).
+    insert_rows(ctx.session, Alert.__table__, rows)
+    by_fingerprint: dict[str, int] = {}
+    for part in chunked([row["fingerprint"] for row in rows]):
+        by_fingerprint.update(
+            (fingerprint, ident)
+            for ident, fingerprint in ctx.session.execute(
+                select(Alert.id, Alert.fingerprint).where(
+                    member_of(Alert.fingerprint, part), Alert.status.in_(ACTIVE_STATUSES)
+                )
             )
         )
+    ids = [by_fingerprint[row["fingerprint"]] for row in rows]
     for alert_id, row in zip(ids, rows, strict=True):
         ctx.mutes.add_active(alert_id, row["indicator_id"], row["jurisdiction_id"])
         ctx._history[alert_id] = []

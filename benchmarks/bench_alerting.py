@@ -1,0 +1,165 @@
+"""Alerting throughput: signals to alerts to queued notifications; webhook delivery.
+
+    .venv/bin/python benchmarks/bench_alerting.py [--signals 10000] [--postgres URL]
+
+1. ``process_signals``: N alarms on N distinct series (10 indicators x N/10 counties
+   under 10 prefectures under one region, one webhook contact per county) open N alerts,
+   their transitions, CAP messages and N queued notifications, in one transaction
+   (timed including the commit). Targets: under 2 s on SQLite and on PostgreSQL.
+2. Delivery: one ``Worker`` delivers the queued notifications to a local HTTP/1.1
+   receiver (keep-alive, a thread per connection). Target: at least 500 per second.
+
+Prints each figure next to its target and the ratio (target / measured time, or
+measured rate / target), so that > 1 means the target is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from tocsin.alerting.clock import ManualClock
+from tocsin.alerting.config import AlertingSettings
+from tocsin.alerting.models import DutyContact
+from tocsin.alerting.service import SignalIn, process_signals
+from tocsin.alerting.worker import Worker
+from tocsin.monitoring.models import Indicator, Jurisdiction, Series
+from tocsin.store import make_engine, upgrade, write_session
+
+T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[116.0, 39.0], [116.5, 39.0], [116.5, 39.5], [116.0, 39.5], [116.0, 39.0]]],
+}
+
+
+class Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    count = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with Receiver.lock:
+            Receiver.count += 1
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def populate(engine, n_series: int, hook_url: str) -> list[int]:
+    """Jurisdictions, indicators, series and contacts; returns the series ids."""
+    n_indicators = 10
+    n_counties = max(1, n_series // n_indicators)
+    with write_session(engine) as session:
+        session.execute(
+            insert(Jurisdiction),
+            [{"id": 1, "code": "R", "level": "region", "name": "Region", "name_zh": "大区",
+              "parent_id": None, "geometry": SQUARE}],
+        )  # fmt: skip
+        session.execute(
+            insert(Jurisdiction),
+            [{"id": 2 + p, "code": f"P{p}", "level": "prefecture", "name": f"Prefecture {p}",
+              "name_zh": f"地区{p}", "parent_id": 1, "geometry": SQUARE} for p in range(10)],
+        )  # fmt: skip
+        session.execute(
+            insert(Jurisdiction),
+            [{"id": 100 + c, "code": f"C{c}", "level": "county", "name": f"County {c}",
+              "name_zh": f"县{c}", "parent_id": 2 + c % 10, "geometry": SQUARE}
+             for c in range(n_counties)],
+        )  # fmt: skip
+        session.execute(
+            insert(Indicator),
+            [{"id": 1 + i, "code": f"ind{i}", "name": f"Indicator {i}", "name_zh": f"指标{i}",
+              "domain": "health", "unit": "cases", "value_kind": "count", "frequency": "week"}
+             for i in range(n_indicators)],
+        )  # fmt: skip
+        rows = [
+            {"id": 1 + k, "indicator_id": 1 + k % n_indicators,
+             "jurisdiction_id": 100 + k // n_indicators, "stratum": "", "version": 0}
+            for k in range(n_counties * n_indicators)
+        ]  # fmt: skip
+        session.execute(insert(Series), rows)
+        session.execute(
+            insert(DutyContact),
+            [{"jurisdiction_id": 100 + c, "name": f"duty {c}", "webhook_url": hook_url,
+              "webhook_secret": "bench-secret", "active": True} for c in range(n_counties)],
+        )  # fmt: skip
+    return [r["id"] for r in rows]
+
+
+def run(label: str, url: str, n_signals: int, hook_url: str) -> None:
+    engine = make_engine(url, lock_timeout=60)
+    upgrade(engine)
+    series = populate(engine, n_signals, hook_url)
+    signals = [SignalIn(s, 2830, True, 15.0 + s % 30, 5.0, 10.0) for s in series]
+    settings = AlertingSettings(public_url="http://bench.test", notify_concurrency=8)
+    start = time.perf_counter()
+    with write_session(engine) as session:
+        result = process_signals(session, signals, now=T0, settings=settings)
+    elapsed = time.perf_counter() - start
+    print(
+        f"{label}: {len(signals)} signals -> {len(result.opened)} alerts, "
+        f"{result.notifications} queued notifications in {elapsed:.2f} s "
+        f"(target < 2 s; ratio {2 / elapsed:.2f})"
+    )
+    Receiver.count = 0
+    worker = Worker(engine, clock=ManualClock(T0), settings=settings, batch=500)
+    start = time.perf_counter()
+    delivered, failed = worker.deliver()
+    elapsed = time.perf_counter() - start
+    worker.close()
+    rate = delivered / elapsed
+    print(
+        f"{label}: one worker delivered {delivered} webhooks ({failed} failed, receiver got "
+        f"{Receiver.count}) in {elapsed:.2f} s = {rate:.0f}/s (target >= 500/s; "
+        f"ratio {rate / 500:.2f})"
+    )
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--signals", type=int, default=10_000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"),
+        help="PostgreSQL URL (default: TOCSIN_TEST_POSTGRES_URL; none: SQLite only)",
+    )
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.signals, hook_url)
+    if args.postgres:
+        schema = f"tocsin_bench_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(args.postgres)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+        try:
+            run("PostgreSQL", url.render_as_string(hide_password=False), args.signals, hook_url)
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
