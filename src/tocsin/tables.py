@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from tocsin.errors import UserError
 from tocsin.periods import ParsedPeriods, PeriodError, PeriodKind, parse_periods
@@ -570,14 +571,17 @@ def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> N
     empty in CSV, ``null`` in JSON lines and null in Parquet.
     """
     if destination is None or str(destination) == "-":
-        _write_csv(frame, sys.stdout)
+        sys.stdout.write(_csv_bytes(frame).decode("utf-8"))
+        sys.stdout.flush()
         return
     path = Path(destination)
     fmt = table_format(path)
     try:
         if fmt == "csv":
-            compression = "gzip" if path.name.lower().endswith(".gz") else None
-            frame.to_csv(path, index=False, na_rep="", compression=compression)
+            data = _csv_bytes(frame)
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(path, "wb") as fh:
+                fh.write(data)
         elif fmt == "jsonl":
             _write_jsonl(frame, path)
         else:
@@ -586,11 +590,34 @@ def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> N
         raise TableError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
 
 
-def _write_csv(frame: pd.DataFrame, stream: IO[str]) -> None:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, na_rep="", lineterminator="\n")
-    stream.write(buffer.getvalue())
-    stream.flush()
+_NEEDS_QUOTES = r'[,"\r\n]'
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as UTF-8 CSV, missing values empty, numbers in their shortest exact form.
+
+    Arrow's writer is used for speed (pandas formats floats many times slower); it quotes
+    text only when some text needs quotes. Columns Arrow cannot hold
+    (mixed Python objects) fall back to pandas.
+    """
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    needs_quotes = any(
+        pc.any(pc.match_substring_regex(column, _NEEDS_QUOTES)).as_py()
+        for column in table.columns
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    )
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(table.column_names)
+    sink = io.BytesIO()
+    sink.write(header.getvalue().encode("utf-8"))  # Arrow would quote every name
+    options = pa_csv.WriteOptions(
+        include_header=False, quoting_style="needed" if needs_quotes else "none"
+    )
+    pa_csv.write_csv(table, sink, options)
+    return sink.getvalue()
 
 
 def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:

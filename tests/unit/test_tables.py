@@ -253,3 +253,13 @@ def test_write_to_an_unknown_format_or_missing_directory_fails_clearly(tmp_path)
         write_table(FRAME, tmp_path / "out.xlsx")
     with pytest.raises(TableError, match="cannot write the file"):
         write_table(FRAME, tmp_path / "no" / "out.csv")
+
+
+def test_csv_output_quotes_text_only_when_needed_and_reads_back(tmp_path, capsys):
+    frame = pd.DataFrame({"series": ["plain", 'a, "b"\nc'], "value": [1.5, np.inf]})
+    write_table(frame.iloc[:1])
+    assert capsys.readouterr().out == "series,value\nplain,1.5\n"
+    write_table(frame, tmp_path / "q.csv")
+    table = read_table(tmp_path / "q.csv", required=("series", "value"))
+    assert table.frame["series"].tolist() == ["plain", 'a, "b"\nc']
+    assert table.frame["value"].tolist() == ["1.5", "inf"]
