@@ -11,7 +11,7 @@ has the history it needs), so the signals equal what ``tocsin detect`` gives.
 
 Methods whose result at a period depends on earlier *results* (CUSUM, GLR, thresholds
 with hysteresis) are re-evaluated over their whole range whenever a series changes;
-Farrington-type methods read only the ``min_history`` periods they look back.
+Farrington-type methods read only the periods their reference windows reach.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select, text
@@ -45,8 +46,13 @@ from tocsin.store.engine import Dialect, dialect_of
 
 #: Methods whose result at a period depends on the results before it.
 SEQUENTIAL_METHODS = frozenset({"cusum", "glr_poisson", "glr_negbin", "threshold"})
-#: Methods that look back no further than their ``min_history`` (reference windows).
-BOUNDED_LOOKBACK_METHODS = frozenset({"farrington", "farrington_flexible"})
+#: How far back the result of a period may look, for methods that look back a bounded
+#: number of periods: Farrington-type methods use reference windows ``b`` years back
+#: with half-width ``w`` (one period of margin). Other methods read the whole history.
+BOUNDED_LOOKBACK: dict[str, Callable[[Any, int], int]] = {
+    "farrington": lambda p, freq: p.b * freq + p.w + 1,
+    "farrington_flexible": lambda p, freq: p.b * freq + p.w + 1,
+}
 
 #: Cells (periods x series) per call of a method, to bound memory on first runs.
 CELLS_PER_CALL = 400_000
@@ -172,7 +178,10 @@ def _evaluate(
     first_eval = work.first_period + need
     if not sequential:
         first_eval = max(first_eval, int(work.dirty_from.min()))
-    lo = first_eval - need if detector.method in BOUNDED_LOOKBACK_METHODS else work.first_period
+    lookback = BOUNDED_LOOKBACK.get(detector.method)
+    lo = work.first_period
+    if lookback is not None and not sequential:
+        lo = max(lo, first_eval - max(need, lookback(params, freq)))
     sid, per, val = _read(session, work.series_ids, lo)
     if per.size == 0:
         return 0, 0, 0
