@@ -123,7 +123,7 @@ def upper_bound(
     """R's ``upperbound`` of ``algo.cusum`` given ``S_{t-1}`` (``previous``) and ``S_t``
     (``current``); NaN and negative values become 0 as in R."""
     h, k = p.h, p.k
-    room = h + k - previous
+    room = (h + k - previous) if p.trans != "standard" else None
     with np.errstate(divide="ignore", invalid="ignore"):
         if p.trans == "rossi":
             sm = np.sqrt(m)
@@ -135,7 +135,11 @@ def upper_bound(
                 - 2 * np.sqrt(4 * m**2 + 2 * m**1.5 * h + 2 * m**1.5 * k - 2 * m**1.5 * previous)
             )
         elif p.trans == "standard":
-            ub = np.ceil(np.sqrt(m) * room + m)
+            # ceil(sqrt(m) * (h + k - S_{t-1}) + m), in place
+            sm = np.sqrt(m)
+            ub = previous * -sm
+            ub += sm * (h + k) + m
+            np.ceil(ub, out=ub)
         elif p.trans in ("anscombe", "anscombe2nd"):
             shift = m ** (2 / 3) if p.trans == "anscombe" else m ** (2 / 3) - m ** (1 / 3) / 9
             base = 2 / 3 * m ** (1 / 6) * room + shift
@@ -145,9 +149,7 @@ def upper_bound(
             ub = np.sqrt(m + p.alpha * m**2) * room + m
         else:  # anscombe_negbin, none: R reports h - S_t
             ub = h - current
-    ub = np.asarray(ub, dtype=np.float64)
-    ub[np.isnan(ub) | (ub < 0)] = 0.0
-    return ub
+    return np.fmax(ub, 0.0, out=np.asarray(ub, dtype=np.float64))  # NaN and < 0 -> 0
 
 
 @dataclass(frozen=True)
@@ -175,12 +177,13 @@ class CusumParameters(Parameters):
 
 
 def _in_control_mean(batch: SeriesBatch, p: CusumParameters) -> np.ndarray:
+    """``m`` as an array that broadcasts to (len(range), n_series): one row when it is the
+    same for every evaluated period."""
     first = int(batch.range[0])
-    shape = (batch.range.size, batch.n_series)
     if p.m is None:
-        return np.broadcast_to(batch.counts[:first].mean(axis=0), shape)
+        return batch.counts[:first].mean(axis=0, keepdims=True)
     if isinstance(p.m, float):
-        return np.full(shape, p.m)
+        return np.full((1, batch.n_series), p.m)
     positions = np.arange(first)
     return seasonal_mean(batch.counts[:first], positions + 1, batch.range + 1, batch.freq)
 
@@ -199,24 +202,40 @@ def _history(p: CusumParameters, freq: int) -> int:
 def cusum(batch: SeriesBatch, p: CusumParameters) -> DetectionResult:
     """Page's CUSUM on counts standardised as in Rossi et al. (1999); see the module
     docstring for the transformations and R's conventions."""
-    result = DetectionResult.empty(batch, ("standardized",))
+    positions = batch.range
+    if positions[-1] - positions[0] == positions.size - 1:
+        observed = batch.counts[positions[0] : positions[-1] + 1]
+    else:
+        observed = batch.counts[positions]
     m = _in_control_mean(batch, p)
-    z = standardize(result.observed, m, p.trans, p.alpha)
-    sums = np.empty_like(z)
-    alarm = np.empty_like(z)
-    previous = np.zeros(z.shape[1])
-    prev_rows = np.empty_like(z)
-    for i in range(z.shape[0]):
-        prev_rows[i] = previous
-        s = np.maximum(previous + (z[i] - p.k), 0.0)
-        sums[i] = s
-        fired = s >= p.h
-        alarm[i] = fired
-        previous = np.where(fired, 0.0, s) if p.reset_after_alarm else s
-    alarm[np.isnan(sums)] = np.nan
-    result.expected = np.array(m, dtype=np.float64)
-    result.upperbound = upper_bound(m, prev_rows, sums, p)
-    result.alarm = alarm
-    result.score = sums
-    result.diagnostics["standardized"] = z
-    return result
+    z = standardize(observed, m, p.trans, p.alpha)
+    # S_t = max(0, S_{t-1} + z_t - k): one step per period, all series at once.
+    sums = np.empty((z.shape[0] + 1, z.shape[1]))
+    sums[0] = 0.0
+    step = z - p.k
+    if p.reset_after_alarm:
+        # previous[i] is the sum the step of period i starts from: 0 after an alarm.
+        previous = np.zeros(z.shape)
+        for i in range(z.shape[0]):
+            s = np.maximum(np.add(previous[i], step[i], out=sums[i + 1]), 0.0, out=sums[i + 1])
+            if i + 1 < z.shape[0]:
+                previous[i + 1] = np.where(s >= p.h, 0.0, s)
+        current = sums[1:]
+    else:
+        for i in range(z.shape[0]):
+            np.add(sums[i], step[i], out=sums[i + 1])
+            np.maximum(sums[i + 1], 0.0, out=sums[i + 1])
+        current, previous = sums[1:], sums[:-1]
+    alarm = np.empty(current.shape)
+    np.greater_equal(current, p.h, out=alarm, casting="unsafe")
+    if np.isnan(current[-1]).any():  # a NaN propagates to every later period
+        alarm[np.isnan(current)] = np.nan
+    return DetectionResult(
+        range=positions,
+        observed=observed,
+        expected=np.broadcast_to(m, current.shape).copy(),
+        upperbound=upper_bound(m, previous, current, p),
+        alarm=alarm,
+        score=current,
+        diagnostics={"standardized": z},
+    )

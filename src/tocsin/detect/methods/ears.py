@@ -53,40 +53,86 @@ def _rows(values: np.ndarray, positions: np.ndarray, shift: int) -> np.ndarray:
     return values[positions - shift]
 
 
+def _cumulative(values: np.ndarray) -> np.ndarray:
+    """``out[i] = values[0] + ... + values[i - 1]`` (``out[0] = 0``), along the periods."""
+    out = np.empty((values.shape[0] + 1, values.shape[1]))
+    out[0] = 0.0
+    # Row by row: much faster than np.cumsum along axis 0 of a C-ordered matrix.
+    for i in range(values.shape[0]):
+        np.add(out[i], values[i], out=out[i + 1])
+    return out
+
+
 def baseline_mean_sd(
     counts: np.ndarray, positions: np.ndarray, baseline: int, guard: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Mean and sample standard deviation of ``counts[t - guard - baseline + 1 .. t - guard]``
-    for every ``t`` in ``positions``; arrays (len(positions), n_series), NaN where a
-    baseline value is missing."""
-    s1 = np.zeros((positions.size, counts.shape[1]))
-    s2 = np.zeros_like(s1)
-    for lag in range(guard, guard + baseline):
-        rows = _rows(counts, positions, lag)
-        s1 += rows
-        s2 += rows * rows
+    for every ``t`` in ``positions``: arrays (len(positions), n_series), NaN where a
+    baseline value is missing; and whether any is missing.
+
+    Window sums are differences of cumulative sums of the counts minus each series' first
+    baseline value (exact for integer counts; the shift keeps the variance accurate for
+    large values).
+    """
+    first = int(positions[0]) - guard - baseline + 1
+    last = int(positions[-1]) - guard + 1
+    slab = counts[first:last]
+    shift = np.nan_to_num(slab[0])
+    centred = slab - shift
+    c1 = _cumulative(centred)
+    has_missing = bool(np.isnan(c1[-1]).any())  # a NaN propagates to the last row
+    if has_missing:
+        missing = np.isnan(centred)
+        centred[missing] = 0.0
+        c1 = _cumulative(centred)
+    np.square(centred, out=centred)
+    c2 = _cumulative(centred)
+    # Rows of the cumulative sums that bound the window of each evaluated period.
+    end = positions - guard + 1 - first
+    start = end - baseline
+    s1 = _rows(c1, end, 0) - _rows(c1, start, 0)
+    var = _rows(c2, end, 0) - _rows(c2, start, 0)
     mean = s1 / baseline
-    # Sums of integer counts are exact, so the variance is exactly 0 for a constant baseline.
-    var = (s2 - s1 * mean) / (baseline - 1)
-    np.maximum(var, 0.0, out=var)
-    return mean, np.sqrt(var, out=var)
+    s1 *= mean
+    var -= s1
+    var *= 1.0 / (baseline - 1)
+    np.maximum(var, 0.0, out=var)  # integer sums are exact: 0 for a constant baseline
+    sd = np.sqrt(var, out=var)
+    mean += shift
+    if has_missing:
+        c0 = _cumulative(missing.astype(np.float64))
+        gap = (_rows(c0, end, 0) - _rows(c0, start, 0)) > 0
+        mean[gap] = np.nan
+        sd[gap] = np.nan
+    return mean, sd, has_missing
 
 
 def _z_score(observed: np.ndarray, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """``(observed - mean) / sigma`` with 0/0 taken as 0 (the count equals a constant
     baseline) and ``+-inf`` for a count off a constant baseline."""
-    diff = observed - mean
+    z = observed - mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = diff / sigma
-    z[(diff == 0) & (sigma == 0)] = 0.0
+        z /= sigma
+        rare = np.isnan(z.sum())  # 0/0 or missing values
+    if rare:
+        cells = np.nonzero((sigma == 0) & (observed == mean))
+        z[cells] = 0.0
     return z
 
 
-def _alarm(observed: np.ndarray, upperbound: np.ndarray) -> np.ndarray:
+def _alarm(observed: np.ndarray, upperbound: np.ndarray, check_missing: bool) -> np.ndarray:
     """R's ``observed > upperbound``: 1.0 / 0.0, NaN where either is missing."""
-    alarm = (observed > upperbound).astype(np.float64)
-    alarm[np.isnan(observed) | np.isnan(upperbound)] = np.nan
+    alarm = np.empty(observed.shape)
+    np.greater(observed, upperbound, out=alarm, casting="unsafe")
+    if check_missing:
+        alarm[np.isnan(observed) | np.isnan(upperbound)] = np.nan
     return alarm
+
+
+def _observed(batch: SeriesBatch) -> np.ndarray:
+    """The counts of the evaluated periods (a view of the batch when they are
+    consecutive)."""
+    return _rows(batch.counts, batch.range, 0)
 
 
 @dataclass(frozen=True)
@@ -116,15 +162,20 @@ class EarsC3Parameters(EarsC1Parameters):
 
 
 def _c1_c2(batch: SeriesBatch, p: EarsC1Parameters, variant: str) -> DetectionResult:
-    result = DetectionResult.empty(batch)
-    mean, sd = baseline_mean_sd(batch.counts, batch.range, p.baseline, _GUARD[variant])
-    sigma = np.maximum(sd, p.min_sigma)
-    z = float(stats.norm.ppf(1.0 - p.alpha))
-    result.expected = mean
-    result.upperbound = mean + z * sigma
-    result.alarm = _alarm(result.observed, result.upperbound)
-    result.score = _z_score(result.observed, mean, sigma)
-    return result
+    observed = _observed(batch)
+    mean, sd, missing = baseline_mean_sd(batch.counts, batch.range, p.baseline, _GUARD[variant])
+    sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
+    upper = sigma * float(stats.norm.ppf(1.0 - p.alpha))
+    upper += mean
+    check = missing or bool(np.isnan(observed.sum()))
+    return DetectionResult(
+        range=batch.range,
+        observed=observed,
+        expected=mean,
+        upperbound=upper,
+        alarm=_alarm(observed, upper, check),
+        score=_z_score(observed, mean, sigma),
+    )
 
 
 def _history(variant: str):
@@ -169,39 +220,43 @@ def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
     C2 over 1 on the current and two previous periods. See the module docstring for the
     difference between the CDC definition (default) and R's ``earsC`` (``r_compatible``).
     """
-    result = DetectionResult.empty(batch)
     counts, positions = batch.counts, batch.range
     # C2 at t-2, t-1 and t for every evaluated t.
     extended = np.unique(np.concatenate([positions - 2, positions - 1, positions]))
-    mean, sd = baseline_mean_sd(counts, extended, p.baseline, _GUARD["C2"])
-    sigma = np.maximum(sd, p.min_sigma)
-    observed = counts[extended]
+    mean, sd, _ = baseline_mean_sd(counts, extended, p.baseline, _GUARD["C2"])
+    sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
+    observed = _rows(counts, extended, 0)
     at = {lag: np.searchsorted(extended, positions - lag) for lag in (0, 1, 2)}
     z = float(stats.norm.ppf(1.0 - p.alpha))
-    mean_t, sigma_t, obs_t = mean[at[0]], sigma[at[0]], observed[at[0]]
-    result.expected = mean_t
+    mean_t, sigma_t = _rows(mean, at[0], 0), _rows(sigma, at[0], 0)
+    obs_t = _observed(batch)
 
     if p.r_compatible:
         # R: plain division (0/0 gives NaN, which propagates through pmax).
         with np.errstate(divide="ignore", invalid="ignore"):
             c2 = (observed - mean) / sigma
             excess = np.maximum(c2 - 1.0, 0.0)
-            lagged = excess[at[2]] + excess[at[1]]
+            lagged = _rows(excess, at[2], 0) + _rows(excess, at[1], 0)
             upper = obs_t + sigma_t * (z - lagged)
-        result.upperbound = np.maximum(upper, 0.0)
-        result.alarm = _alarm(obs_t, result.upperbound)
-        result.score = lagged + excess[at[0]]
-        return result
-
-    excess = np.maximum(_z_score(observed, mean, sigma) - 1.0, 0.0)
-    lagged = excess[at[2]] + excess[at[1]]
-    statistic = lagged + excess[at[0]]
-    with np.errstate(invalid="ignore"):
-        upper = mean_t + sigma_t * (1.0 + z - lagged)
-    upper[lagged > z] = -np.inf
-    result.upperbound = upper
-    alarm = (statistic > z).astype(np.float64)
-    alarm[np.isnan(statistic)] = np.nan
-    result.alarm = alarm
-    result.score = statistic
-    return result
+        upper = np.maximum(upper, 0.0)
+        alarm = _alarm(obs_t, upper, True)
+        statistic = lagged + _rows(excess, at[0], 0)
+    else:
+        excess = _z_score(observed, mean, sigma)
+        excess -= 1.0
+        np.maximum(excess, 0.0, out=excess)
+        lagged = _rows(excess, at[2], 0) + _rows(excess, at[1], 0)
+        statistic = lagged + _rows(excess, at[0], 0)
+        with np.errstate(invalid="ignore"):
+            upper = mean_t + sigma_t * (1.0 + z - lagged)
+        upper[lagged > z] = -np.inf
+        alarm = np.greater(statistic, z).astype(np.float64)
+        alarm[np.isnan(statistic)] = np.nan
+    return DetectionResult(
+        range=positions,
+        observed=obs_t,
+        expected=np.array(mean_t),
+        upperbound=upper,
+        alarm=alarm,
+        score=statistic,
+    )
