@@ -1,11 +1,16 @@
-"""``tocsin demo``: outbreak detection on the bundled influenza data, summarised with Rich.
+"""``tocsin demo``: the demonstration site, and the detection summary it grew from.
 
-An interim main job until the demonstration with a database and web application exists;
-the work is done by :mod:`tocsin.demo`.
+``tocsin demo`` builds a fresh SQLite database with the bundled data, detectors,
+detections, alerts and demo accounts (:mod:`tocsin.demo_site`), prints the address and
+the logins, and serves the web application. ``--no-serve`` stops after building;
+``--summary`` prints the in-memory detection summary of the first demo instead
+(:mod:`tocsin.demo`).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,12 +22,62 @@ from rich.table import Table
 from tocsin import demo as service
 from tocsin.cli import app, err_console
 from tocsin.detection_file import chunk_count
+from tocsin.settings import get_settings
+from tocsin.store.engine import get_engine
 
 
 @app.command()
 def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the site after building it.")
+    ] = True,
+    database: Annotated[Path, typer.Option("--database", help="SQLite file to (re)create.")] = Path(
+        "tocsin-demo.db"
+    ),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Only print the in-memory detection summary.")
+    ] = False,
     top: Annotated[int, typer.Option("--top", min=1, help="How many districts to list.")] = 15,
 ) -> None:
+    """Build the demonstration site (real influenza and measles data, detections, alerts,
+    accounts of every role) in a fresh SQLite file and serve it on http://127.0.0.1:8000.
+    """
+    if summary:
+        print_summary(top)
+        return
+    from tocsin import demo_site
+
+    console = Console()
+    console.print(f"[bold]tocsin demo[/]: building {database} (a fresh database)", highlight=False)
+    site = demo_site.build(database, log=lambda step: err_console.print(f"  {step}"))
+    console.print(
+        f"{site.jurisdictions} jurisdictions, {site.observations} observations, "
+        f"{site.signals} signals ({site.alarms} alarms), {site.alerts} alerts; "
+        f"{site.seconds:.0f} s",
+        highlight=False,
+    )
+    logins = Table(title="Demo accounts (for this demo only)")
+    for column in ("user", "password", "role", "on"):
+        logins.add_column(column)
+    for username, _, role, where, password in site.accounts:
+        logins.add_row(username, password, role.replace("_", " "), where)
+    console.print(logins)
+    os.environ["TOCSIN_DATABASE_URL"] = site.url
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    if not serve:
+        console.print(
+            f"Serve it with: TOCSIN_DATABASE_URL={site.url} tocsin serve", highlight=False
+        )
+        return
+    from tocsin.cli.web import serve as run_server
+
+    run_server(host, port)
+
+
+def print_summary(top: int) -> None:
     """Detect influenza outbreaks in 140 German districts (farrington_flexible, Noufaily).
 
     Evaluates the last 104 weeks (2007-2008) of weekly notifications with 5 years of

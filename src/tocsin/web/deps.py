@@ -15,6 +15,7 @@ Without credentials the API answers 401 (RFC 9110 section 15.5.2, with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
@@ -41,6 +42,7 @@ def settings_of(request: Request) -> WebSettings:
 def get_db(request: Request) -> Iterator[Session]:
     """A read session for this request (writes use :func:`writer`)."""
     session: Session = request.app.state.sessions()
+    request.scope["tocsin.read_session"] = session
     try:
         yield session
     finally:
@@ -50,9 +52,18 @@ def get_db(request: Request) -> Iterator[Session]:
 Db = Annotated[Session, Depends(get_db)]
 
 
-def writer(request: Request):
-    """A write transaction on the application's database (commit on success)."""
-    return write_session(request.app.state.engine)
+@contextlib.contextmanager
+def writer(request: Request) -> Iterator[Session]:
+    """A write transaction on the application's database (commit on success).
+
+    Afterwards the request's read session starts a new transaction, so that what the
+    route reads next includes the write (a SQLite reader keeps its snapshot otherwise).
+    """
+    with write_session(request.app.state.engine) as session:
+        yield session
+    reader = request.scope.get("tocsin.read_session")
+    if reader is not None:
+        reader.rollback()
 
 
 class LoginRequiredError(Exception):

@@ -1,0 +1,185 @@
+"""The demonstration site: a fresh SQLite store with real data, detections, alerts and
+accounts, ready for ``tocsin serve``.
+
+:func:`build` does what an agency would do by hand, through the same services:
+
+1. a fresh database (the file is replaced, so a second run starts cleanly);
+2. the hierarchy DE (country) > DE-BY, DE-BW, DE-NI-WE > 157 districts with outlines;
+3. indicators ``influenza`` and ``measles`` (weekly counts) and the bundled counts
+   (influenza in Bavaria and Baden-Wuerttemberg 2001-2008, measles in Weser-Ems
+   2001-2002; provenance in ``tocsin/data/README``), district population;
+4. detectors: ``farrington_flexible`` with the settings of Noufaily et al. (2013) for
+   influenza (as the interim demo), and EARS C3 (CDC's short-baseline method) for both
+   indicators (two years of measles data are too few for Farrington's five years of
+   history);
+5. a detection run, alerts raised from its signals, duty contacts and an escalation
+   policy per state;
+6. demo accounts of every role, on the country, a state and a district.
+
+The accounts' passwords are printed for the demo; the site listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from tocsin.demo import NOUFAILY, data_file
+
+DEMO_ACTOR = "demo"
+
+#: The demo's "present": influenza counts are loaded up to this week (the peak of the
+#: 2007/08 season), so that the situation shows the alerts open at that moment. The
+#: later weeks can be loaded afterwards as new data (``tocsin ingest`` or the ingest page).
+PRESENT = "2008-W08"
+
+#: (username, display name, role, jurisdiction, password)
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("admin", "Administrator (Germany)", "administrator", "DE", "tocsin-demo-admin"),
+    ("analyst", "Analyst (Germany)", "analyst", "DE", "tocsin-demo-analyst"),
+    ("coordinator", "Coordinator (Bavaria)", "duty_officer", "DE-BY", "tocsin-demo-coordinator"),
+    ("officer", "Duty officer (LK Loerrach)", "duty_officer", "8336", "tocsin-demo-officer"),
+    ("viewer", "Viewer (Baden-Wuerttemberg)", "viewer", "DE-BW", "tocsin-demo-viewer"),
+)
+
+_TOP = """code,name,name_zh,level,parent
+DE,Germany,德国,country,
+DE-BY,Bavaria,巴伐利亚州,state,DE
+DE-BW,Baden-Wuerttemberg,巴登-符腾堡州,state,DE
+DE-NI-WE,Weser-Ems,威悉-埃姆斯,region,DE
+"""
+
+_INDICATORS = """code,name,name_zh,domain,unit,value_kind,frequency,description
+influenza,Influenza notifications,流感报告病例,health,cases,count,week,weekly notifications (RKI)
+measles,Measles notifications,麻疹报告病例,health,cases,count,week,weekly notifications (RKI)
+"""
+
+
+@dataclass
+class DemoSite:
+    """What :func:`build` made."""
+
+    url: str
+    jurisdictions: int = 0
+    observations: int = 0
+    signals: int = 0
+    alarms: int = 0
+    alerts: int = 0
+    accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def fresh_sqlite(path: Path) -> str:
+    """Remove the database ``path`` (and its WAL files); its SQLAlchemy URL."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def _copy_until(source: Path, target: Path, last: str) -> None:
+    """Copy the rows of a ``period,...`` CSV whose ISO week label is at most ``last``."""
+    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
+        out.write(src.readline())
+        for line in src:
+            if line.lstrip('"')[: len(last)] <= last:
+                out.write(line)
+
+
+def build(path: Path, *, log=print) -> DemoSite:
+    """Build the demo database at ``path`` (replacing any file there)."""
+    from tocsin.accounts import service as accounts
+    from tocsin.alerting import admin
+    from tocsin.alerting.config import get_alerting_settings
+    from tocsin.alerting.escalation import EscalationStep
+    from tocsin.alerting.models import Alert
+    from tocsin.alerting.worker import alerts_from_new_runs
+    from tocsin.monitoring import detectors, indicators, ingest, jurisdictions, runs
+    from tocsin.monitoring.models import Jurisdiction, Observation, Signal
+    from tocsin.store import make_engine, upgrade, write_session
+
+    started = time.perf_counter()
+    site = DemoSite(url=fresh_sqlite(path))
+    engine: Engine = make_engine(site.url)
+    upgrade(engine)
+    log("schema created")
+    with tempfile.TemporaryDirectory(prefix="tocsin-demo-") as folder:
+        top = Path(folder) / "jurisdictions.csv"
+        top.write_text(_TOP, encoding="utf-8")
+        kinds = Path(folder) / "indicators.csv"
+        kinds.write_text(_INDICATORS, encoding="utf-8")
+        with write_session(engine) as db:
+            jurisdictions.load(db, top, actor=DEMO_ACTOR)
+            for name in ("fluBYBW_districts.geojson", "measlesWeserEms_districts.geojson"):
+                jurisdictions.load(db, data_file(name), actor=DEMO_ACTOR)
+            jurisdictions.load_population(db, data_file("fluBYBW_population.csv"), actor=DEMO_ACTOR)
+            indicators.load(db, kinds, actor=DEMO_ACTOR)
+        log("jurisdictions and indicators loaded")
+        flu = Path(folder) / "influenza.csv"
+        _copy_until(data_file("fluBYBW_observed.csv"), flu, PRESENT)
+        for indicator, source in (
+            ("influenza", flu),
+            ("measles", data_file("measlesWeserEms_observed.csv")),
+        ):
+            ingest.ingest_file(engine, source, indicator=indicator, actor=DEMO_ACTOR)
+    log(f"observations ingested (influenza up to {PRESENT})")
+    with write_session(engine) as db:
+        detectors.set_detector(
+            db,
+            indicator="influenza",
+            method="farrington_flexible",
+            settings={k: str(v) for k, v in NOUFAILY.items()},
+            actor=DEMO_ACTOR,
+        )
+        for indicator in ("influenza", "measles"):
+            detectors.set_detector(db, indicator=indicator, method="ears_c3", actor=DEMO_ACTOR)
+    with write_session(engine) as db:
+        runs.run_detection(db, actor=DEMO_ACTOR)
+    log("detection run")
+    settings = get_alerting_settings()
+    now = dt.datetime.now(dt.UTC)
+    with write_session(engine) as db:
+        for state in ("DE-BY", "DE-BW", "DE-NI-WE"):
+            admin.add_contact(
+                db,
+                jurisdiction=state,
+                name=f"{state} duty desk",
+                email=f"duty-{state.lower()}@example.org",
+                by=DEMO_ACTOR,
+            )
+            admin.set_policy(
+                db,
+                jurisdiction=state,
+                steps=[
+                    EscalationStep(dt.timedelta(minutes=30), 0),
+                    EscalationStep(dt.timedelta(hours=2), 1),
+                ],
+                by=DEMO_ACTOR,
+            )
+    while True:
+        with write_session(engine) as db:
+            processed, _ = alerts_from_new_runs(db, now=now, settings=settings)
+        if not processed:
+            break
+    log("alerts raised")
+    with write_session(engine) as db:
+        ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
+        for username, display, role, where, password in DEMO_ACCOUNTS:
+            user = accounts.create_user(
+                db, username=username, display_name=display, password=password, actor=DEMO_ACTOR
+            )
+            accounts.grant_role(db, user, role, ids[where], actor=DEMO_ACTOR)
+    with write_session(engine) as db:
+        site.jurisdictions = db.scalar(select(func.count()).select_from(Jurisdiction)) or 0
+        site.observations = db.scalar(select(func.count()).select_from(Observation)) or 0
+        site.signals = db.scalar(select(func.count()).select_from(Signal)) or 0
+        site.alarms = db.scalar(select(func.count()).where(Signal.alarm.is_(True))) or 0
+        site.alerts = db.scalar(select(func.count()).select_from(Alert)) or 0
+    engine.dispose()
+    site.accounts = list(DEMO_ACCOUNTS)
+    site.seconds = time.perf_counter() - started
+    return site

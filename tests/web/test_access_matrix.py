@@ -1,0 +1,221 @@
+"""Access control as a matrix: every role x every jurisdiction x every endpoint.
+
+The expected answer is derived from the grants alone (a grant covers its jurisdiction's
+subtree; each role's capabilities are listed in :mod:`tocsin.accounts.access`):
+outside the read scope 404 (existence is not revealed), readable but not allowed 403,
+otherwise success. Each endpoint is checked for each of the six users on each of the
+seven jurisdictions (country, two states, four districts) it applies to.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from tests.web.conftest import DISTRICTS, USERS, World, bearer, browser_login
+
+from tocsin.accounts.access import ROLE_CAPABILITIES, Capability
+
+TREE = {"DE": ["DE-BY", "DE-BW"], **{s: list(d) for s, d in DISTRICTS.items()}}
+ALL_DISTRICTS = [d for ds in DISTRICTS.values() for d in ds]
+ALL_PLACES = ["DE", *DISTRICTS, *ALL_DISTRICTS]
+
+
+def subtree(code: str) -> set[str]:
+    found = {code}
+    for child in TREE.get(code, []):
+        found |= subtree(child)
+    return found
+
+
+def expected(username: str, place: str, capability: Capability) -> int:
+    """200-ish, 403 or 404 for ``username`` doing ``capability`` on ``place``."""
+    role, where = USERS[username]
+    if place not in subtree(where):
+        return 404
+    return 200 if capability in ROLE_CAPABILITIES[role] else 403
+
+
+def run_matrix(
+    places: list[str],
+    capability: Capability,
+    call: Callable[[str, str], int],
+    success: tuple[int, ...] = (200, 201),
+) -> None:
+    failures = []
+    for username, place in itertools.product(USERS, places):
+        want = expected(username, place, capability)
+        got = call(username, place)
+        ok = got in success if want == 200 else got == want
+        if not ok:
+            failures.append(f"{username} on {place}: expected {want}, got {got}")
+    assert not failures, "\n".join(failures)
+
+
+READS = {
+    "jurisdiction": lambda w, p: f"/api/v1/jurisdictions/{p}",
+    "alerts of a subtree": lambda w, p: f"/api/v1/alerts?jurisdiction={p}",
+    "jurisdiction children": lambda w, p: f"/api/v1/jurisdictions?parent={p}",
+}
+DISTRICT_READS = {
+    "series": lambda w, p: f"/api/v1/series/{w.series[p]}",
+    "alert": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}",
+    "alert CAP": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}/cap",
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(READS))
+def test_read_matrix(client: TestClient, world: World, endpoint: str) -> None:
+    def call(username: str, place: str) -> int:
+        return client.get(
+            READS[endpoint](world, place), headers=bearer(world, username)
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.READ, call)
+
+
+@pytest.mark.parametrize("endpoint", sorted(DISTRICT_READS))
+def test_district_read_matrix(client: TestClient, world: World, endpoint: str) -> None:
+    def call(username: str, place: str) -> int:
+        url = DISTRICT_READS[endpoint](world, place)
+        status = client.get(url, headers=bearer(world, username)).status_code
+        # An alert without a CAP message yet is a 404 of its own: only count it as such
+        # when the caller may read the alert.
+        if (
+            endpoint == "alert CAP"
+            and status == 404
+            and expected(username, place, Capability.READ) == 200
+        ):
+            return 200
+        return status
+
+    run_matrix(ALL_DISTRICTS, Capability.READ, call)
+
+
+def test_lists_hold_exactly_the_readable_objects(client: TestClient, world: World) -> None:
+    for username, (_, where) in USERS.items():
+        readable = subtree(where)
+        headers = bearer(world, username)
+        alerts = client.get("/api/v1/alerts?limit=1000", headers=headers).json()["items"]
+        assert {a["jurisdiction"] for a in alerts} == readable & set(ALL_DISTRICTS), username
+        series = client.get("/api/v1/series?limit=1000", headers=headers).json()["items"]
+        assert {s["jurisdiction"] for s in series} == readable & set(ALL_DISTRICTS), username
+        places = client.get("/api/v1/jurisdictions?limit=1000", headers=headers).json()["items"]
+        assert {j["code"] for j in places} == readable, username
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "resolve", "cancel"])
+def test_alert_transition_matrix(client: TestClient, world: World, action: str) -> None:
+    def call(username: str, place: str) -> int:
+        alert = world.alerts[place]
+        status = client.post(
+            f"/api/v1/alerts/{alert}/{action}",
+            json={"comment": "matrix"},
+            headers=bearer(world, username),
+        ).status_code
+        with world.engine.begin() as conn:  # back to open for the next caller
+            conn.execute(text("UPDATE alert SET status = 'open' WHERE id = :id"), {"id": alert})
+        return status
+
+    run_matrix(ALL_DISTRICTS, Capability.RESPOND, call)
+
+
+def test_raise_alert_matrix(client: TestClient, world: World) -> None:
+    def call(username: str, place: str) -> int:
+        body = {"jurisdiction": place, "level": "III", "headline": "matrix"}
+        return client.post("/api/v1/alerts", json=body, headers=bearer(world, username)).status_code
+
+    run_matrix(ALL_PLACES, Capability.RESPOND, call)
+
+
+def test_detector_matrix(client: TestClient, world: World) -> None:
+    def call(username: str, place: str) -> int:
+        body = {"indicator": "flu", "method": "ears_c3", "series": place}
+        return client.post(
+            "/api/v1/detectors", json=body, headers=bearer(world, username)
+        ).status_code
+
+    run_matrix(ALL_DISTRICTS, Capability.CONFIGURE, call)
+
+
+def test_ingest_matrix(client: TestClient, world: World) -> None:
+    def call(username: str, place: str) -> int:
+        csv = f"period,jurisdiction,indicator,value\n2008-W20,{place},flu,4\n"
+        response = client.post(
+            "/api/v1/ingest",
+            files={"file": ("rows.csv", csv.encode(), "text/csv")},
+            headers=bearer(world, username),
+        )
+        role, where = USERS[username]
+        if response.status_code == 422 and Capability.INGEST in ROLE_CAPABILITIES[role]:
+            # Rows outside the caller's jurisdictions are reported like bad rows.
+            reasons = [p["reason"] for p in response.json()["report"]["problems"]]
+            assert reasons == ["is outside the jurisdictions you may ingest data for"]
+            return 404 if place not in subtree(where) else 422
+        if response.status_code == 403 and Capability.INGEST not in ROLE_CAPABILITIES[role]:
+            # A role that may ingest nowhere is refused before the file is read.
+            return expected(username, place, Capability.INGEST)
+        return response.status_code
+
+    run_matrix(ALL_DISTRICTS, Capability.INGEST, call)
+
+
+@pytest.mark.parametrize("endpoint", ["contacts", "silences", "policy"])
+def test_administration_matrix(client: TestClient, world: World, endpoint: str) -> None:
+    def call(username: str, place: str) -> int:
+        headers = bearer(world, username)
+        if endpoint == "contacts":
+            body = {"jurisdiction": place, "name": "desk", "email": "desk@example.org"}
+            return client.post("/api/v1/contacts", json=body, headers=headers).status_code
+        if endpoint == "silences":
+            body = {
+                "jurisdiction": place,
+                "starts_at": "2030-01-01T00:00:00Z",
+                "ends_at": "2030-01-02T00:00:00Z",
+            }
+            return client.post("/api/v1/silences", json=body, headers=headers).status_code
+        body = {"steps": [{"wait_minutes": 30, "levels_up": 1}]}
+        return client.put(
+            f"/api/v1/escalation-policies/{place}", json=body, headers=headers
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.ADMINISTER, call)
+
+
+def test_role_grants_cannot_exceed_the_granter(client: TestClient, world: World) -> None:
+    def call(username: str, place: str) -> int:
+        body = {"role": "viewer", "jurisdiction": place}
+        status = client.post(
+            "/api/v1/users/officer_9162/roles", json=body, headers=bearer(world, username)
+        ).status_code
+        role, where = USERS[username]
+        if status == 404 and ("9162" not in subtree(where) or role != "administrator"):
+            # Users are invisible to whoever does not administer them: also a refusal.
+            return expected(username, place, Capability.ADMINISTER)
+        return status
+
+    run_matrix(ALL_PLACES, Capability.ADMINISTER, call, success=(200, 201))
+
+
+PAGES = {
+    "situation": lambda w, p: f"/?j={p}",
+    "alert page": lambda w, p: f"/alerts/{w.alerts[p]}",
+    "series page": lambda w, p: f"/series/{w.series[p]}",
+}
+
+
+def test_page_matrix(client: TestClient, world: World) -> None:
+    failures = []
+    for username in USERS:
+        client.cookies.clear()
+        browser_login(client, username)
+        for name, url in PAGES.items():
+            for place in ALL_DISTRICTS:
+                want = expected(username, place, Capability.READ)
+                got = client.get(url(world, place)).status_code
+                if got != want:
+                    failures.append(f"{username} {name} {place}: expected {want}, got {got}")
+    assert not failures, "\n".join(failures)
