@@ -41,8 +41,12 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+#: One encoder for all rows: ``json.dumps`` with options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
 
 
 def _converter(column_type: Any, dialect: str) -> Converter:

@@ -8,12 +8,13 @@ policies, the silences in force and the active alerts that can inhibit others.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, any_, bindparam, select
+from sqlalchemy import Boolean, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -45,9 +46,9 @@ def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
 
 
 def member_of(column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values``: one array parameter (``= ANY``) on PostgreSQL, where a
-    statement with thousands of parameters costs more to parse than to run; an expanded
-    ``IN`` list elsewhere (callers keep SQLite's lists below :data:`CHUNK`).
+    """``column IN values`` with a single parameter: an array (``= ANY``) on PostgreSQL,
+    a JSON array read by ``json_each`` on SQLite. A statement with thousands of
+    parameters costs more to compile and parse than to run.
     """
     return column.in_(values).self_group() if not values else _MemberOf(column, list(values))
 
@@ -64,6 +65,15 @@ class _MemberOf(ColumnElement[bool]):
 @compiles(_MemberOf)
 def _member_of_default(element: _MemberOf, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(_MemberOf, "sqlite")
+def _member_of_sqlite(element: _MemberOf, compiler: Any, **kw: Any) -> str:
+    # One JSON array parameter read by json_each: no statement with thousands of
+    # parameters to compile, and no limit on their number.
+    array = bindparam(None, json.dumps(element.values), type_=String())
+    column = compiler.process(element.column, **kw)
+    return f"{column} IN (SELECT value FROM json_each({compiler.process(array, **kw)}))"
 
 
 @compiles(_MemberOf, "postgresql")

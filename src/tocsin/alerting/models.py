@@ -118,7 +118,7 @@ class Alert(Base):
     fingerprint: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="open")
     source: Mapped[str] = mapped_column(String(16), default="detection")
-    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"), index=True)
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"))
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"))
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rule.id", ondelete="SET NULL"))
@@ -289,11 +289,12 @@ class CapMessageRow(Base):
     """
 
     __tablename__ = "cap_message"
-    __table_args__ = (UniqueConstraint("sender", "identifier"), Index(None, "alert_id", "id"))
+    # (identifier, sender): identifier first, so that it also serves lookups by identifier.
+    __table_args__ = (UniqueConstraint("identifier", "sender"), Index(None, "alert_id", "id"))
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
-    identifier: Mapped[str] = mapped_column(String(300), index=True)
+    identifier: Mapped[str] = mapped_column(String(300))
     sender: Mapped[str] = mapped_column(String(300))
     sent: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     msg_type: Mapped[str] = mapped_column(String(16))

@@ -117,7 +117,6 @@ def upgrade() -> None:
         postgresql_where=ACTIVE,
     )
     op.create_index("ix_alert_status_jurisdiction", "alert", ["status", "jurisdiction_id"])
-    op.create_index("ix_alert_indicator_id", "alert", ["indicator_id"])
     pending_escalation = sa.text("next_escalation_at IS NOT NULL")
     op.create_index(
         "ix_alert_next_escalation_at",
@@ -246,10 +245,9 @@ def upgrade() -> None:
         sa.Column("snapshot", JSON),
         sa.Column("xml", sa.LargeBinary()),
         sa.PrimaryKeyConstraint("id", name="pk_cap_message"),
-        sa.UniqueConstraint("sender", "identifier", name="uq_cap_message_sender_identifier"),
+        sa.UniqueConstraint("identifier", "sender", name="uq_cap_message_identifier_sender"),
         _fk("cap_message", "alert_id", "alert", "CASCADE"),
     )
-    op.create_index("ix_cap_message_identifier", "cap_message", ["identifier"])
     op.create_index("ix_cap_message_alert_id_id", "cap_message", ["alert_id", "id"])
 
     op.create_table(
