@@ -162,6 +162,11 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
             "children": children,
             "child_levels": child_levels,
             "alerts": open_alerts(db, ids),
+            "open_count": db.execute(
+                select(func.count())
+                .select_from(Alert)
+                .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+            ).scalar_one(),
             "detections": newest_detections(db, ids),
             "series": series,
             "now": dt.datetime.now(dt.UTC),

@@ -1,0 +1,171 @@
+"""The pages in a real browser: Playwright for Python driving Debian's Chromium.
+
+A uvicorn server runs the application on a free loopback port over a store built like
+the other web tests' (``tests/web/conftest.py``). Screenshots of every page visited are
+kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.web.conftest import PASSWORD, World, _build
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = (
+    Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
+    / "browser"
+)
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
+    """The application served by uvicorn on loopback: (base URL, world)."""
+    import uvicorn
+    from argon2 import PasswordHasher
+
+    from tocsin.accounts import security
+    from tocsin.store import make_engine, upgrade
+    from tocsin.web.app import create_app
+    from tocsin.web.config import WebSettings
+
+    old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
+    upgrade(engine)
+    world = _build(engine)
+    port = _free_port()
+    app = create_app(engine, WebSettings(secret_key="browser-test"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", world
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+    security.use_hasher(old)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    shot(page, "login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_map_alert_and_acknowledge(page, live) -> None:
+    base, world = live
+    login(page, base, "by_coordinator")
+    page.wait_for_selector("#map[data-ready='1']")
+    coloured = page.locator("#map path.level-2")
+    assert coloured.count() == 2  # the two Bavarian districts, level II (orange)
+    fill = coloured.first.get_attribute("fill")
+    assert fill and fill.lower() == "#f48c06"
+    shot(page, "situation")
+    page.click(f"tr[data-alert-id='{world.alerts['9184']}'] a")
+    page.wait_for_selector("#alert-status[data-status='open']")
+    shot(page, "alert")
+    page.fill("textarea[name=comment]", "Checked with the district office")
+    page.click("#acknowledge")
+    page.wait_for_selector("#alert-status[data-status='acknowledged']")
+    assert "Checked with the district office" in page.inner_text(".timeline")
+    shot(page, "alert-acknowledged")
+    page.click(f"a[href='/series/{world.series['9184']}']")
+    page.wait_for_selector("#chart[data-ready='1']")
+    assert page.get_attribute("#chart", "data-alarms") == "1"
+    shot(page, "series")
+
+
+def test_upload_with_a_bad_row(page, live, tmp_path: Path) -> None:
+    base, _ = live
+    login(page, base, "analyst_bw")
+    page.click("nav a[href='/ingest']")
+    upload = tmp_path / "counts.csv"
+    upload.write_text(
+        "period,jurisdiction,indicator,value\n2008-W11,8111,flu,3\n2008-W11,8212,flu,many\n"
+    )
+    page.set_input_files("input[name=file]", str(upload))
+    page.click("#ingest-form button[type=submit]")
+    page.wait_for_selector("#ingest-report")
+    rows = page.locator("tr.problem-row")
+    assert rows.count() == 1
+    assert rows.first.inner_text().startswith("counts.csv:3:value")
+    assert "many" in rows.first.inner_text()
+    shot(page, "ingest-report")
+
+
+def test_switch_language(page, live) -> None:
+    base, _ = live
+    login(page, base, "admin")
+    assert page.inner_text("h1").startswith("Situation")
+    page.click("button[data-locale='zh_CN']")
+    page.wait_for_selector("html[lang='zh-CN']")
+    assert page.inner_text("h1").startswith("态势")
+    assert "未处理的警报" in page.inner_text("main")
+    shot(page, "situation-zh")
+    page.goto(f"{base}/admin")
+    shot(page, "admin-zh")
+    page.click("button[data-locale='en']")
+    page.wait_for_selector("html[lang='en']")
+
+
+def test_district_officer_cannot_reach_another_district(page, live) -> None:
+    base, world = live
+    login(page, base, "officer_9162")
+    page.wait_for_selector("#map[data-ready='1']")
+    assert page.locator("#map path.jurisdiction").count() == 1
+    assert page.locator("tr.alert-row").count() == 1
+    shot(page, "officer-situation")
+    for path in (f"/alerts/{world.alerts['9184']}", "/?j=9184", f"/series/{world.series['8111']}"):
+        response = page.goto(base + path)
+        assert response is not None and response.status == 404, path
+    shot(page, "officer-refused")
+    api = page.request.get(f"{base}/api/v1/alerts/{world.alerts['8111']}")
+    assert api.status == 404
