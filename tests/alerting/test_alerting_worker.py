@@ -213,3 +213,22 @@ def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
     with write_session(world.engine) as session:
         (alert,) = service.list_alerts(session)
     assert alert.series_id == world.series["C2"] and alert.last_alarm_period == WEEK + 1
+
+
+def test_worker_runs_detection_on_its_schedule(world, settings) -> None:
+    clock = ManualClock(T0)
+    calls: list[dt.datetime] = []
+    worker = Worker(
+        world.engine,
+        clock=clock,
+        settings=settings,
+        detect=lambda: calls.append(clock.now()),
+        detect_every=dt.timedelta(minutes=10),
+    )
+    try:
+        for _ in range(4):
+            worker.tick()
+            clock.advance(dt.timedelta(minutes=4))
+    finally:
+        worker.close()
+    assert calls == [T0, T0 + dt.timedelta(minutes=12)]

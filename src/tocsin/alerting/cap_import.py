@@ -89,8 +89,11 @@ def import_cap(
     if referenced is None:
         return _open_external(ctx, message, info, zh, level, stored, by)
     ctx.history([referenced.id])
+    ctx.writes.messages.append({**stored, "alert_id": referenced.id})
+    ctx.published[referenced.id].append(
+        [message.sender, message.identifier, message.sent.isoformat()]
+    )
     if message.msg_type == "Cancel":
-        ctx.writes.messages.append({**stored, "alert_id": referenced.id})
         if referenced.status in ACTIVE_STATUSES:
             _close(
                 ctx,
@@ -107,7 +110,6 @@ def import_cap(
         if zh and zh.headline:
             referenced.headline_zh = zh.headline
         referenced.updated_at = now
-        ctx.writes.messages.append({**stored, "alert_id": referenced.id})
         ctx.transition(
             referenced.id,
             action="update",

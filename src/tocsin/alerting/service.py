@@ -148,7 +148,8 @@ class _Context:
         )
         self._mutes: Mutes | None = None
         self.writes = _Writes()
-        self._history: dict[int, list[list[str]]] = {}
+        #: Earlier CAP messages per alert as [sender, identifier, sent] (for references).
+        self.published: dict[int, list[list[str]]] = {}
         self._plans: dict[tuple[int, dt.datetime, int], Any] = {}
 
     @property
@@ -159,9 +160,9 @@ class _Context:
 
     def history(self, alert_ids: Sequence[int]) -> None:
         """Load the earlier CAP messages of ``alert_ids`` (for ``references``)."""
-        missing = [a for a in alert_ids if a not in self._history]
+        missing = [a for a in alert_ids if a not in self.published]
         for a in missing:
-            self._history[a] = []
+            self.published[a] = []
         for part in chunked(missing):
             for row in self.session.execute(
                 select(
@@ -173,7 +174,7 @@ class _Context:
                 .where(member_of(CapMessageRow.alert_id, part))
                 .order_by(CapMessageRow.id)
             ):
-                self._history[row.alert_id].append(
+                self.published[row.alert_id].append(
                     [row.sender, row.identifier, row.sent.isoformat()]
                 )
 
@@ -182,7 +183,7 @@ class _Context:
     ) -> str:
         """Queue the CAP message of a transition; returns its identifier."""
         self.history([alert_id])
-        earlier = self._history[alert_id]
+        earlier = self.published[alert_id]
         ident = identifier(alert_id, len(earlier) + 1)
         public = values.get("public", True)
         self.writes.messages.append(
@@ -562,7 +563,7 @@ def _open_new(
     ids = [by_fingerprint[row["fingerprint"]] for row in rows]
     for alert_id, row in zip(ids, rows, strict=True):
         ctx.mutes.add_active(alert_id, row["indicator_id"], row["jurisdiction_id"])
-        ctx._history[alert_id] = []
+        ctx.published[alert_id] = []
     for position, (alert_id, row, steps, (actor, comment)) in enumerate(
         zip(ids, rows, plans, actors, strict=True)
     ):
@@ -580,7 +581,7 @@ def _open_new(
         else:
             message = published[position]
             ctx.writes.messages.append({**message, "alert_id": alert_id})
-            ctx._history[alert_id].append(
+            ctx.published[alert_id].append(
                 [message["sender"], message["identifier"], message["sent"].isoformat()]
             )
             ident = message["identifier"]
@@ -917,7 +918,8 @@ def escalate_due(
         steps, following, deadline = ctx.escalation_plan(
             alert.jurisdiction_id, alert.opened_at, alert.escalation_step
         )
-        latest = ctx._history[alert.id][-1][1] if ctx._history[alert.id] else ""
+        earlier = ctx.published[alert.id]
+        latest = earlier[-1][1] if earlier else ""
         queued += ctx.run_steps(
             alert.id,
             values_of(alert),
