@@ -38,8 +38,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 EPS = float(np.finfo(np.float64).eps)
+LOG_EPS = float(np.log(EPS))
+#: Below this fraction of active fits, each active fit gets its own copy of its design.
+SPARSE_FRACTION = 0.1
 _FIT_FIELDS = (
     "coefficients", "aliased", "eta", "mu", "y", "used", "converged", "failed", "iterations",
     "deviance", "working_weights", "cov_unscaled", "rank", "df_residual", "dispersion",
@@ -128,37 +132,127 @@ class PoissonGLMFit:
         return np.where(self.aliased[..., j] | (self.df_residual <= 0), np.nan, p)
 
 
-def _dev_resids(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
-    """Poisson deviance residuals, R's ``poisson()$dev.resids``."""
+def _deviance_exact(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Poisson deviance ``2 sum wt (y log(y/mu) - (y - mu))`` (``2 sum wt mu`` where
+    ``y = 0``), R's ``poisson()$dev.resids`` summed."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(y > 0, wt * (y * np.log(y / mu) - (y - mu)), mu * wt)
-    return 2.0 * r
+    return 2.0 * r.sum(-1)
 
 
-def _solve(A: np.ndarray, b: np.ndarray, aliased: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve the stacked symmetric systems ``A x = b`` after scaling to unit diagonal;
-    aliased columns get coefficient 0. Returns ``(x, A_inverse)``; NaN where singular."""
+def _equilibrate(A: np.ndarray, aliased: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` with aliased rows/columns replaced by the identity, and the scale ``d`` that
+    brings its diagonal to 1 (``D A D``), for a better-conditioned solve."""
     p = A.shape[-1]
     eye = np.eye(p, dtype=bool)
-    A = np.where(aliased[..., :, None] | aliased[..., None, :], np.where(eye, 1.0, 0.0), A)
-    b = np.where(aliased, 0.0, b)
-    d = np.sqrt(np.abs(np.diagonal(A, axis1=-2, axis2=-1)))
-    d = np.where((d > 0) & np.isfinite(d), 1.0 / np.where(d > 0, d, 1.0), 1.0)
-    As = A * d[..., :, None] * d[..., None, :]
-    rhs = np.concatenate([(b * d)[..., :, None], np.broadcast_to(eye, A.shape)], axis=-1)
+    mask = aliased[..., :, None] | aliased[..., None, :]
+    A = np.where(mask, np.where(eye, 1.0, 0.0), A)
+    diag = np.abs(np.diagonal(A, axis1=-2, axis2=-1))
+    d = np.where((diag > 0) & np.isfinite(diag), 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+    return A * d[..., :, None] * d[..., None, :], d
+
+
+def _batched_solve(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``numpy.linalg.solve`` on a stack; NaN for the singular systems only."""
     try:
-        sol = np.linalg.solve(As, rhs)
+        return np.linalg.solve(A, B)
     except np.linalg.LinAlgError:
-        sol = np.full(rhs.shape, np.nan)
-        flat_A, flat_r = As.reshape(-1, p, p), rhs.reshape(-1, p, p + 1)
-        flat_s = sol.reshape(-1, p, p + 1)
-        for i in range(flat_A.shape[0]):  # failure path only: find the singular fits
+        p = A.shape[-1]
+        flat_A, flat_B = A.reshape(-1, p, p), np.broadcast_to(B, A.shape[:-1] + B.shape[-1:])
+        flat_B = flat_B.reshape(-1, p, B.shape[-1])
+        out = np.full(flat_B.shape, np.nan)
+        for i in range(flat_A.shape[0]):  # failure path only: find the singular systems
             with contextlib.suppress(np.linalg.LinAlgError):
-                flat_s[i] = np.linalg.solve(flat_A[i], flat_r[i])
-    x = sol[..., 0] * d
-    inv = sol[..., 1:] * d[..., :, None] * d[..., None, :]
-    inv = np.where(aliased[..., :, None] | aliased[..., None, :], 0.0, inv)
-    return np.where(aliased, 0.0, x), inv
+                out[i] = np.linalg.solve(flat_A[i], flat_B[i])
+        return out.reshape(B.shape)
+
+
+def _solve_packed(
+    A_q: np.ndarray, pi: np.ndarray, pj: np.ndarray, b: np.ndarray, aliased: np.ndarray
+) -> np.ndarray:
+    """Solve the stacked symmetric positive definite systems ``A x = b``, ``A`` given by
+    its entries ``A[pi, pj] = A_q`` (upper triangle, the rest 0), by a Cholesky
+    factorisation vectorised over the stack (``p`` steps of array operations on arrays
+    laid out ``(p, p, n_fits)``); aliased coefficients are 0. A system that is not
+    positive definite gives NaN (R: non-finite coefficients)."""
+    p = b.shape[-1]
+    lead = b.shape[:-1]
+    al = aliased.reshape(-1, p).T  # (p, F)
+    L = np.zeros((p, p, al.shape[1]))
+    L[pj, pi] = A_q.reshape(-1, pi.size).T
+    if al.any():
+        keep = ~(al[:, None, :] | al[None, :, :])
+        L *= keep
+        diag = np.arange(p)
+        L[diag, diag] += al
+    x = np.where(al, 0.0, b.reshape(-1, p).T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(p):
+            d = np.sqrt(L[k, k])
+            L[k, k] = d
+            L[k + 1 :, k] /= d
+            col = L[k + 1 :, k]
+            L[k + 1 :, k + 1 :] -= col[:, None, :] * col[None, :, :]
+        for k in range(p):  # L z = b
+            x[k] /= L[k, k]
+            x[k + 1 :] -= L[k + 1 :, k] * x[k]
+        for k in range(p - 1, -1, -1):  # L' x = z
+            x[k] /= L[k, k]
+            x[:k] -= L[k, :k] * x[k]
+    return np.where(aliased, 0.0, x.T.reshape(*lead, p))
+
+
+def _inverse(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
+    """``A^-1`` on the non-aliased rows and columns, 0 elsewhere (R's ``chol2inv`` of the
+    QR's ``R`` after pivoting)."""
+    As, d = _equilibrate(A, aliased)
+    eye = np.broadcast_to(np.eye(A.shape[-1]), A.shape)
+    inv = _batched_solve(As, eye) * d[..., :, None] * d[..., None, :]
+    return np.where(aliased[..., :, None] | aliased[..., None, :], 0.0, inv)
+
+
+def _fit_few(
+    X: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    off: np.ndarray,
+    act: np.ndarray,
+    columns: np.ndarray | None,
+    single: bool,
+    **control: float,
+) -> PoissonGLMFit:
+    """Few active fits among many: give each its own copy of its design (one fit per
+    group), fit them, and put the results back in place (the others failed)."""
+    G, S, n = y.shape
+    p = X.shape[-1]
+    gi, si = np.nonzero(act)
+    cols = None
+    if columns is not None:
+        cols = np.broadcast_to(np.asarray(columns, bool), (G, S, p))[gi, si]
+    sub = _fit_poisson_glm(
+        X[gi],
+        y[gi, si],
+        prior[gi, si],
+        off[gi, si],
+        columns=cols,
+        **control,  # type: ignore[arg-type]
+    )
+    nan = np.nan
+    full = {
+        "coefficients": (nan, (p,)), "aliased": (True, (p,)), "eta": (nan, (n,)),
+        "mu": (nan, (n,)), "y": (nan, (n,)), "used": (False, (n,)),
+        "converged": (False, ()), "failed": (True, ()), "iterations": (0, ()),
+        "deviance": (nan, ()), "working_weights": (0.0, (n,)),
+        "cov_unscaled": (nan, (p, p)), "rank": (nan, ()), "df_residual": (nan, ()),
+        "dispersion": (nan, ()),
+    }  # fmt: skip
+    fields = {}
+    for name, (fill, tail) in full.items():
+        value = getattr(sub, name)
+        arr = np.full((G, S, *tail), fill, dtype=value.dtype)
+        arr[gi, si] = value
+        fields[name] = arr[:, 0] if single else arr
+    return PoissonGLMFit(**fields, X=X)
 
 
 def fit_poisson_glm(
@@ -186,7 +280,28 @@ def fit_poisson_glm(
             uses (default all); the others are treated as aliased, so fits with
             different model formulas share one design array.
         epsilon, maxit: R's ``glm.control``.
+
+    The BLAS is held to one thread meanwhile: the work is many small matrix products,
+    which threads slow down (badly so on a shared machine).
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_poisson_glm(
+            X, y, weights, offset, active=active, columns=columns, epsilon=epsilon, maxit=maxit
+        )
+
+
+def _fit_poisson_glm(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+    *,
+    active: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
+    epsilon: float = 1e-8,
+    maxit: int = 25,
+) -> PoissonGLMFit:
+    """:func:`fit_poisson_glm` without the thread limit."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     single = y.ndim == 2
@@ -207,6 +322,8 @@ def fit_poisson_glm(
     prior = as3(weights, 1.0)
     off = as3(offset, 0.0)
     act = np.ones(shape, bool) if active is None else np.asarray(active, bool).reshape(shape)
+    if S > 1 and act.sum() < SPARSE_FRACTION * act.size:
+        return _fit_few(X, y, prior, off, act, columns, single, epsilon=epsilon, maxit=maxit)
     used = (prior > 0) & np.isfinite(y) & np.isfinite(prior)
     prior = np.where(used, prior, 0.0)
     yy = np.where(used, y, 0.0)
@@ -221,74 +338,147 @@ def fit_poisson_glm(
     rank = p - aliased.sum(-1)
     n_ok = used.sum(-1)
 
-    outer = (X[:, :, :, None] * X[:, :, None, :]).reshape(G, n, p * p)
+    # Products of pairs of columns that are non-zero somewhere: X'WX needs only these.
+    nz = X != 0
+    pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
+    pi, pj = np.nonzero(np.triu(pair_any))
+    outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
+    has_offset = offset is not None
 
-    eta = np.log(yy + 0.1)
-    mu = np.maximum(np.exp(eta), EPS)
-    devold = _dev_resids(yy, mu, prior).sum(-1)
-    beta = np.zeros((G, S, p))
-    beta_old = np.full((G, S, p), np.nan)
-    w2_last = np.zeros(y.shape)
-    A_inv = np.full((G, S, p, p), np.nan)
+    # Constants of the deviance: 2 sum wt (y log y - y - y log mu + mu), where
+    # sum wt y log mu = sum wt y eta = beta . X'(wt y) + sum wt y offset.
+    wy = prior * yy
+    Xwy = np.matmul(wy, X)  # (G, S, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        const = (prior * (np.where(yy > 0, yy * np.log(yy), 0.0) - yy)).sum(-1)
+    if has_offset:
+        const = const - (wy * off).sum(-1)
+
+    eta_init = np.log(yy + 0.1)
+    mu_init = np.maximum(np.exp(eta_init), EPS)
+    devold = _deviance_exact(yy, mu_init, prior)
+    beta = np.zeros((G, S, p))  # the committed coefficients of every fit
+    beta_prev = np.zeros((G, S, p))  # the coefficients the last iteration started from
     dev = np.full(shape, np.nan)
     converged = np.zeros(shape, bool)
     failed = ~act
     iterations = np.zeros(shape, np.int64)
     running = act.copy()
 
+    def linear_predictor(b: np.ndarray, ga: np.ndarray) -> np.ndarray:
+        """``X beta`` (without the offset)."""
+        return np.matmul(b, X[ga].transpose(0, 2, 1))
+
+    # A column equal to 1 on every row in use (the intercept) gives X'w = row of X'WX.
+    ones = [c for c in range(p) if np.all((X[..., c] == 1) | ~used.any(axis=1))]
+    ones_pairs = None
+    if ones:
+        c = ones[0]
+        sel = np.flatnonzero((pi == c) | (pj == c))
+        ones_pairs = (sel, np.where(pi[sel] == c, pj[sel], pi[sel]))
+
+    def gather(ga: np.ndarray) -> dict[str, np.ndarray]:
+        """The data of the groups still running (re-gathered when groups finish)."""
+        return {
+            "prior": prior[ga], "off": off[ga] if has_offset else None, "wy": wy[ga],
+            "X": X[ga], "XT": np.ascontiguousarray(X[ga].transpose(0, 2, 1)),
+            "outer": outer[ga], "Xwy": Xwy[ga], "const": const[ga], "aliased": aliased[ga],
+        }  # fmt: skip
+
+    def mean(lin: np.ndarray, d: dict) -> tuple[np.ndarray, tuple | None]:
+        """``mu = max(exp(eta), eps)`` and where ``mu`` was clamped at eps."""
+        mu = np.exp(lin + d["off"]) if has_offset else np.exp(lin)
+        low = None
+        if mu.size and mu.min() < EPS:
+            low = np.nonzero(mu < EPS)
+            mu[low] = EPS
+        return mu, low
+
+    def deviance(b, lin, mu, w2, low, d) -> np.ndarray:
+        """2 sum wt (y log y - y - y log mu + mu), with sum wt y log mu from X'(wt y)."""
+        dev = d["const"] - np.einsum("gsp,gsp->gs", b, d["Xwy"]) + w2.sum(-1)
+        if low is not None:  # y log mu is no longer y eta where mu was clamped at eps
+            eta = lin[low] + (d["off"][low] if has_offset else 0.0)
+            np.add.at(dev, low[:2], d["wy"][low] * (eta - np.log(mu[low])))
+        return 2.0 * dev
+
+    def step_to(b: np.ndarray, d: dict):
+        lin = np.matmul(b, d["XT"])
+        mu, low = mean(lin, d)
+        w2 = d["prior"] * mu
+        return lin, mu, w2, deviance(b, lin, mu, w2, low, d)
+
+    ga = np.flatnonzero(running.any(axis=1))
+    data = gather(ga)
+    lin = eta_init[ga] - off[ga] if has_offset else eta_init[ga]
+    mu = mu_init[ga]
+    w2 = data["prior"] * mu
     for it in range(1, maxit + 1):
-        groups = np.flatnonzero(running.any(axis=1))
-        if groups.size == 0:
+        if ga.size == 0:
             break
-        run = running[groups]  # (g, S)
-        Xg, og = X[groups], outer[groups]
-        yg, pg, offg = yy[groups], prior[groups], off[groups]
-        eg, mg = eta[groups], mu[groups]
-        mu_eta = np.maximum(np.exp(eg), EPS)
-        w2 = pg * mu_eta**2 / mg
-        z = (eg - offg) + (yg - mg) / mu_eta
-        A = np.matmul(w2, og).reshape(*run.shape, p, p)
-        b = np.matmul(w2 * z, Xg)
-        new_beta, inv = _solve(A, b, aliased[groups])
+        run = running[ga]
+        # Weighted least squares for z = eta - offset + (y - mu) / mu with weights
+        # w2 = prior * mu: X'W z = X'(w2 lin) + X'(prior y) - X'(w2).
+        A_q = np.matmul(w2, data["outer"])
+        if ones_pairs is not None:
+            Xw2 = np.zeros((*run.shape, p))
+            Xw2[..., ones_pairs[1]] = A_q[..., ones_pairs[0]]
+        else:
+            Xw2 = np.matmul(w2, data["X"])
+        rhs = np.matmul(w2 * lin, data["X"]) + data["Xwy"] - Xw2
+        new_beta = _solve_packed(A_q, pi, pj, rhs, data["aliased"])
         finite = np.isfinite(new_beta).all(-1)
-        stop_bad = run & ~finite  # R: "non-finite coefficients", conv = FALSE, break
-        new_beta = np.where(finite[..., None], new_beta, 0.0)
-        new_eta = np.einsum("gnp,gsp->gsn", Xg, new_beta) + offg
-        new_mu = np.maximum(np.exp(new_eta), EPS)
-        new_dev = _dev_resids(yg, new_mu, pg).sum(-1)
-        invalid = run & finite & ~(np.isfinite(new_dev) & np.isfinite(new_mu).all(-1))
+        old_beta = beta[ga]
+        moving = run & finite
+        new_beta = np.where(moving[..., None], new_beta, old_beta)
+        new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data)
+        invalid = moving & ~np.isfinite(new_dev)
         if invalid.any():
-            if it == 1:  # R: "no valid set of coefficients has been found"
-                stop_bad |= invalid
-            else:
-                bo = beta_old[groups]
+            if it == 1:  # R stops: "no valid set of coefficients has been found"
+                moving &= ~invalid
+            else:  # R halves the step until the deviance is finite
                 for _ in range(maxit):
                     if not invalid.any():
                         break
-                    new_beta = np.where(invalid[..., None], (new_beta + bo) / 2, new_beta)
-                    new_eta = np.einsum("gnp,gsp->gsn", Xg, new_beta) + offg
-                    new_mu = np.maximum(np.exp(new_eta), EPS)
-                    new_dev = _dev_resids(yg, new_mu, pg).sum(-1)
-                    invalid &= ~(np.isfinite(new_dev) & np.isfinite(new_mu).all(-1))
-                stop_bad |= invalid
-        step = run & ~stop_bad
+                    new_beta = np.where(invalid[..., None], (new_beta + old_beta) / 2, new_beta)
+                    new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data)
+                    invalid &= ~np.isfinite(new_dev)
+                moving &= ~invalid
+            new_beta = np.where(moving[..., None], new_beta, old_beta)
+            new_lin, new_mu, new_w2, _ = step_to(new_beta, data)
         with np.errstate(invalid="ignore"):
-            conv_now = step & (np.abs(new_dev - devold[groups]) / (np.abs(new_dev) + 0.1) < epsilon)
-        # Commit the iteration for the fits that took it.
-        sel = (groups[:, None], np.arange(S)[None, :])
-        upd = step
-        beta[sel] = np.where(upd[..., None], new_beta, beta[sel])
-        eta[sel] = np.where(upd[..., None], new_eta, eg)
-        mu[sel] = np.where(upd[..., None], new_mu, mg)
-        w2_last[sel] = np.where(upd[..., None], w2, w2_last[sel])
-        A_inv[sel] = np.where(upd[..., None, None], inv, A_inv[sel])
-        dev[sel] = np.where(upd, new_dev, dev[sel])
-        iterations[sel] = np.where(run, it, iterations[sel])
-        devold[sel] = np.where(upd & ~conv_now, new_dev, devold[sel])
-        beta_old[sel] = np.where((upd & ~conv_now)[..., None], new_beta, beta_old[sel])
-        converged[sel] |= conv_now
-        failed[sel] |= stop_bad & (iterations[sel] == 1) & ~np.isfinite(dev[sel])
-        running[sel] = run & step & ~conv_now
+            conv = moving & (np.abs(new_dev - devold[ga]) / (np.abs(new_dev) + 0.1) < epsilon)
+        # Commit the iteration for the fits that took it; the others keep their state
+        # (their coefficients were not changed, so eta and mu stay theirs).
+        iterations[ga] = np.where(run, it, iterations[ga])
+        failed[ga] |= run & ~moving & (it == 1)
+        beta_prev[ga] = np.where(moving[..., None], old_beta, beta_prev[ga])
+        beta[ga] = new_beta
+        dev[ga] = np.where(moving, new_dev, dev[ga])
+        devold[ga] = np.where(moving, new_dev, devold[ga])
+        converged[ga] |= conv
+        running[ga] = moving & ~conv
+        still = running[ga].any(axis=1)
+        lin, mu, w2 = new_lin, new_mu, new_w2
+        if still.sum() < 0.8 * ga.size:  # drop the finished groups
+            ga, lin, mu, w2 = ga[still], lin[still], mu[still], w2[still]
+            data = gather(ga)
+
+    # Final state and the weights of the last iteration (computed from where it started).
+    everything = np.arange(G)
+    eta = linear_predictor(beta, everything) + off
+    mu = np.maximum(np.exp(eta), EPS)
+    mu_prev = np.maximum(np.exp(linear_predictor(beta_prev, everything) + off), EPS)
+    mu_prev = np.where((iterations <= 1)[..., None], mu_init, mu_prev)
+    w2_last = np.where(used, prior * mu_prev, 0.0)
+    w2_last = np.where((iterations > 0)[..., None], w2_last, 0.0)
+    A_q = np.matmul(w2_last, outer)
+    A_last = np.zeros((G, S, p, p))
+    A_last[..., pi, pj] = A_q
+    A_last[..., pj, pi] = A_q
+    ran = iterations > 0
+    A_inv = np.full((G, S, p, p), np.nan)
+    A_inv[ran] = _inverse(A_last[ran], aliased[ran])
 
     resid = (yy - mu) / np.maximum(np.exp(eta), EPS)
     df_res = (n_ok - rank).astype(np.float64)
