@@ -86,7 +86,7 @@ CASES: dict[str, Case] = {
             p_threshold_trend=1.0,
             threshold_method="nb_plugin",
             alpha=0.01,
-        ),  # fmt: skip
+        ),
         r_call=(
             "farringtonFlexible(x, control=list(range=rng, b=5, w=3, noPeriods=10, "
             "weightsThreshold=2.58, pastWeeksNotIncluded=26, pThresholdTrend=1, "
