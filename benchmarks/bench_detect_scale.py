@@ -80,22 +80,27 @@ def chunks_of(data: np.ndarray, n_series: int) -> list[int]:
     return [min(data.shape[2], n_series - c * data.shape[2]) for c in range(data.shape[0])]
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_tocsin(data, widths, method, params, days, first, workers) -> tuple[float, int]:
+def time_tocsin(data, widths, method, params, days, first, workers) -> tuple[float, float, int]:
     def chunks():
         for c, width in enumerate(widths):
             yield data[c, :, :width].astype(np.float64)
 
     alarms = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     for result in run_chunked(
         method, chunks(), freq=365, range=np.arange(first, days), params=params, workers=workers
     ):
         alarms += int(np.nansum(result.alarm))
-    return time.perf_counter() - t0, alarms
+    return time.perf_counter() - t0, cpu_seconds() - c0, alarms
 
 
 def time_r(subset: np.ndarray, first: int) -> dict[str, tuple[float, np.ndarray]] | None:
@@ -156,15 +161,16 @@ def main() -> None:
         if n_r > data.shape[2] else data[0, :, :n_r]  # fmt: skip
     r_results = time_r(subset, args.history) if n_r > 0 else None
 
-    print(f"\n{'method':10s} {'tocsin s':>9s} {'alarms':>10s} {'us/series':>10s} "
+    print(f"load average before timing: {os.getloadavg()[0]:.1f} (other processes share the cores)")
+    print(f"\n{'method':10s} {'tocsin s':>9s} {'cpu s':>7s} {'alarms':>10s} {'us/series':>10s} "
           f"{'R s (subset)':>13s} {'R us/series':>12s} {'ratio':>7s}")  # fmt: skip
     for method in chosen:
         params, _ = METHODS[method]
-        seconds, alarms = time_tocsin(
+        seconds, cpu, alarms = time_tocsin(
             data, widths, method, params, args.days, args.history, args.workers
         )
         per = seconds / args.series * 1e6
-        line = f"{method:10s} {seconds:9.2f} {alarms:10d} {per:10.2f}"
+        line = f"{method:10s} {seconds:9.2f} {cpu:7.2f} {alarms:10d} {per:10.2f}"
         if r_results is not None:
             r_seconds, r_alarm = r_results[method]
             mine = run(method, SeriesBatch(subset.astype(float), 365, np.arange(args.history,
@@ -174,7 +180,7 @@ def main() -> None:
             line += f" {r_seconds:13.2f} {r_per:12.1f} {r_per / per:7.0f}"
             line += "" if agree else "  (alarms differ from R!)"
         print(line, flush=True)
-    print(f"\npeak RSS {peak_rss_mib():.0f} MiB")
+    print(f"\npeak RSS {peak_rss_mib():.0f} MiB; load average after: {os.getloadavg()[0]:.1f}")
     if r_results is not None:
         print(
             f"R: surveillance earsC/cusum on the first {n_r:,} series only (same data, "

@@ -248,10 +248,15 @@ def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
         lagged = _rows(excess, at[2], 0) + _rows(excess, at[1], 0)
         statistic = lagged + _rows(excess, at[0], 0)
         with np.errstate(invalid="ignore"):
-            upper = mean_t + sigma_t * (1.0 + z - lagged)
-        upper[lagged > z] = -np.inf
-        alarm = np.greater(statistic, z).astype(np.float64)
-        alarm[np.isnan(statistic)] = np.nan
+            upper = np.subtract(1.0 + z, lagged)
+            upper *= sigma_t
+            upper += mean_t
+            upper[lagged > z] = -np.inf
+            missing = np.isnan(statistic.sum())
+        alarm = np.empty(statistic.shape)
+        np.greater(statistic, z, out=alarm, casting="unsafe")
+        if missing:
+            alarm[np.isnan(statistic)] = np.nan
     return DetectionResult(
         range=positions,
         observed=obs_t,
