@@ -143,6 +143,9 @@ def ingest(
         task = bar.add_task("writing", total=None, visible=False)
 
         def step(stage: str, done: int, total: int) -> None:
+            if done == 0 and not err_console.is_terminal:
+                # A log line where no progress bar can be drawn (e.g. a job's log).
+                err_console.print(f"writing {total} rows", highlight=False)
             bar.update(task, completed=done, total=total, visible=total >= 100_000)
 
         summary = ingest_service.ingest_file(

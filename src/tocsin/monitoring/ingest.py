@@ -20,21 +20,24 @@ indicator order, so two ingests cannot deadlock).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BindParameter, Engine, bindparam, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from tocsin.errors import UserError
 from tocsin.monitoring import indicators as indicator_service
+from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
 from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
-from tocsin.periods import PeriodError, parse_periods
+from tocsin.periods import PeriodError, PeriodKind, parse_periods
 from tocsin.store.audit import default_actor, record
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of, write_session
@@ -45,7 +48,6 @@ from tocsin.tables import (
     TableError,
     numeric_column,
     read_table,
-    text_column,
     write_table,
 )
 
@@ -76,14 +78,14 @@ class Finding:
 class PreparedIngest:
     """A checked file: the valid rows as arrays, and the rejected ones with reasons.
 
-    ``indicator_id``, ``jurisdiction_id``, ``stratum``, ``period`` (ordinal) and
-    ``value`` hold one entry per valid row; ``rows`` are their 0-based row numbers.
+    ``series_code[k]`` is the row of ``series_keys`` (columns ``i`` indicator id, ``j``
+    jurisdiction id, ``s`` stratum) of valid row ``k``; ``period`` (ordinals) and
+    ``value`` are aligned with it; ``rows`` are the 0-based row numbers in the file.
     """
 
     table: Table
-    indicator_id: np.ndarray
-    jurisdiction_id: np.ndarray
-    stratum: np.ndarray
+    series_code: np.ndarray
+    series_keys: pd.DataFrame
     period: np.ndarray
     value: np.ndarray
     rows: np.ndarray
@@ -104,79 +106,111 @@ class PreparedIngest:
         return problems.error(self.table)
 
 
-def _codes_to_ids(codes: np.ndarray, known: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of ``codes`` (``-1`` where missing or unknown) and the rows of unknown codes."""
-    index, uniques = pd.factorize(pd.Series(codes, dtype=object), use_na_sentinel=True)
-    ids_of_unique = np.array([known.get(str(u), -1) for u in uniques], dtype=np.int64)
-    ids = np.where(index >= 0, ids_of_unique[np.maximum(index, 0)], -1)
-    unknown = np.flatnonzero((index >= 0) & (ids < 0))
-    return ids, unknown
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as codes into its distinct stripped values (``-1``: missing/blank)."""
+
+    codes: np.ndarray
+    values: list[str]
+
+    def rows_of(self, wanted: np.ndarray) -> np.ndarray:
+        """Rows whose value is one of the ``wanted`` value positions."""
+        return np.flatnonzero(np.isin(self.codes, wanted))
+
+
+def _coded(table: Table, column: str) -> _Coded:
+    """Factorise a column once; everything else works on the few distinct values."""
+    codes, uniques = pd.factorize(table.frame[column], use_na_sentinel=True)
+    stripped = pd.Index([str(u).strip() for u in uniques], dtype=object)
+    remap, values = pd.factorize(stripped)
+    remap = np.where(np.asarray(values, dtype=object)[remap] == "", -1, remap)
+    codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    return _Coded(codes.astype(np.int64), [str(v) for v in values])
+
+
+def _ids(coded: _Coded, known: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids per row (``-1`` where missing or unknown) and the positions of unknown values."""
+    id_of_value = np.array([known.get(v, -1) for v in coded.values] + [-1], dtype=np.int64)
+    unknown = np.flatnonzero(id_of_value[:-1] < 0)
+    return id_of_value[coded.codes], unknown
+
+
+def _reference_findings(coded: _Coded, known: dict[str, int], column: str, hint: str):
+    ids, unknown = _ids(coded, known)
+    findings = []
+    missing = np.flatnonzero(coded.codes < 0)
+    if missing.size:
+        findings.append(Finding(missing, column, f"missing {column}", False))
+    if unknown.size:
+        findings.append(Finding(coded.rows_of(unknown), column, hint))
+    return ids, findings
 
 
 def _value_findings(
-    table: Table, values: np.ndarray, is_count: np.ndarray, count_codes: np.ndarray
-) -> list[Finding]:
+    table: Table, values: np.ndarray, is_count: np.ndarray, indicator_ids: np.ndarray,
+    codes: dict[int, str],
+) -> list[Finding]:  # fmt: skip
     findings = []
-    bad = ~np.isfinite(values)
-    if bad.any():
-        text_values = table.frame["value"].iloc[np.flatnonzero(bad)]
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        text_values = table.frame["value"].iloc[bad]
         missing = (
             text_values.isna()
             | text_values.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)
         ).to_numpy()
-        rows = np.flatnonzero(bad)
         if missing.any():
             findings.append(
-                Finding(rows[missing], "value", "missing value; expected a number", False)
+                Finding(bad[missing], "value", "missing value; expected a number", False)
             )
         if (~missing).any():
-            findings.append(Finding(rows[~missing], "value", "is not a number; expected a number"))
+            findings.append(Finding(bad[~missing], "value", "is not a number; expected a number"))
     finite = np.isfinite(values)
     for mask, reason in (
         (is_count & finite & (values < 0), "is negative"),
         (is_count & finite & (values >= 0) & (values != np.round(values)), "is not an integer"),
     ):
         rows = np.flatnonzero(mask)
-        for code in np.unique(count_codes[rows]):
-            these = rows[count_codes[rows] == code]
+        for ind_id in np.unique(indicator_ids[rows]).tolist():
             findings.append(
                 Finding(
-                    these,
+                    rows[indicator_ids[rows] == ind_id],
                     "value",
-                    f"{reason}; expected a non-negative integer (indicator {code} is a count)",
+                    f"{reason}; expected a non-negative integer "
+                    f"(indicator {codes[ind_id]} is a count)",
                 )
             )
     return findings
 
 
 def _period_findings(
-    labels: np.ndarray, indicator_ids: np.ndarray, indicators: dict[int, Indicator]
+    labels: _Coded, indicator_ids: np.ndarray, indicators: dict[int, Indicator]
 ) -> tuple[np.ndarray, list[Finding]]:
-    """Ordinals of every row's period (per its indicator's frequency) and the problems."""
-    ordinals = np.zeros(labels.size, dtype=np.int64)
+    """Ordinals of every row's period (per its indicator's frequency) and the problems.
+
+    Each distinct label is parsed once per indicator.
+    """
+    ordinals = np.zeros(labels.codes.size, dtype=np.int64)
     findings: list[Finding] = []
-    for ind_id in np.unique(indicator_ids[indicator_ids >= 0]):
-        rows = np.flatnonzero(indicator_ids == ind_id)
-        indicator = indicators[int(ind_id)]
+    missing = np.flatnonzero((labels.codes < 0) & (indicator_ids >= 0))
+    if missing.size:
+        findings.append(Finding(missing, "period", "missing period", False))
+    values = np.asarray([*labels.values, ""], dtype=object)
+    for ind_id in np.unique(indicator_ids[indicator_ids >= 0]).tolist():
+        indicator = indicators[ind_id]
+        rows = np.flatnonzero((indicator_ids == ind_id) & (labels.codes >= 0))
+        present = np.unique(labels.codes[rows])
+        ordinal_of = np.zeros(len(values), dtype=np.int64)
         kind = PERIOD_KIND[indicator.frequency]
         try:
-            ordinals[rows] = parse_periods(
-                labels[rows], kind=kind, max_problems=max(1, rows.size)
-            ).ordinals
-        except PeriodError as exc:
-            missing, malformed = [], []
-            for bad in exc.problems:
-                target = missing if bad.label.strip() in ("", "nan", "None") else malformed
-                target.append((int(rows[bad.row]), bad.reason))
-            readable = np.setdiff1d(rows, [r for r, _ in missing + malformed])
-            if readable.size:
-                ordinals[readable] = parse_periods(labels[readable], kind=kind).ordinals
-            if missing:
-                findings.append(
-                    Finding(np.array([r for r, _ in missing]), "period", "missing period", False)
-                )
-            for reason in sorted({reason for _, reason in malformed}):
-                these = np.array([r for r, why in malformed if why == reason])
+            ordinal_of[present] = parse_periods(values[present], kind=kind).ordinals
+        except PeriodError:
+            reasons = _period_reasons(values[present], kind)
+            good = np.array([i for i in range(present.size) if i not in reasons], dtype=np.int64)
+            if good.size:
+                ordinal_of[present[good]] = parse_periods(values[present[good]], kind=kind).ordinals
+            for reason in sorted(set(reasons.values())):
+                bad = present[[i for i, why in reasons.items() if why == reason]]
+                these = rows[np.isin(labels.codes[rows], bad)]
                 findings.append(
                     Finding(
                         these,
@@ -185,31 +219,60 @@ def _period_findings(
                         f"({indicator.frequency}ly): {reason}",
                     )
                 )
+        ordinals[rows] = ordinal_of[labels.codes[rows]]
     return ordinals, findings
 
 
-def _duplicate_findings(table: Table, keys: pd.DataFrame, rows: np.ndarray) -> list[Finding]:
+def _period_reasons(labels: np.ndarray, kind: PeriodKind) -> dict[int, str]:
+    """Why each unreadable label (by position) cannot be read."""
+    try:
+        parse_periods(labels, kind=kind, max_problems=max(1, labels.size))
+    except PeriodError as exc:
+        return {bad.row: bad.reason for bad in exc.problems}
+    return {}  # pragma: no cover
+
+
+def _duplicate_findings(table: Table, key: np.ndarray, rows: np.ndarray) -> list[Finding]:
     """Rows that repeat the key of an earlier row (the first occurrence is kept)."""
+    keys = pd.Series(key)
     duplicated = keys.duplicated(keep="first").to_numpy()
     if not duplicated.any():
         return []
-    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
-    first_row_of_group = pd.Series(rows).groupby(group).transform("first").to_numpy()
-    findings = []
+    repeated = keys[keys.duplicated(keep=False).to_numpy()]
+    first_row = pd.Series(rows[repeated.index]).groupby(repeated.to_numpy()).transform("first")
+    first_of = dict(zip(rows[repeated.index].tolist(), first_row.tolist(), strict=True))
     dup_rows = rows[duplicated]
-    firsts = first_row_of_group[duplicated]
-    # One finding per first occurrence keeps each message precise ("line N").
-    for first in np.unique(firsts):
-        these = dup_rows[firsts == first]
+    firsts = np.array([first_of[r] for r in dup_rows.tolist()])
+    findings = []
+    for first in np.unique(firsts).tolist():
         findings.append(
             Finding(
-                these,
+                dup_rows[firsts == first],
                 "period",
-                f"repeats the period, jurisdiction, indicator and stratum of line "
+                "repeats the period, jurisdiction, indicator and stratum of line "
                 f"{table.line(int(first))}; expected one row per key",
             )
         )
     return findings
+
+
+def _series_codes(
+    ind_ids: np.ndarray, jur_ids: np.ndarray, strata: np.ndarray, stratum_values: list[str]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """A code per row for its series (indicator, jurisdiction, stratum), and the keys."""
+    packed = (ind_ids << 42) | (jur_ids << 21) | strata
+    codes, uniques = pd.factorize(packed)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    keys = pd.DataFrame(
+        {
+            "i": uniques >> 42,
+            "j": (uniques >> 21) & (2**21 - 1),
+            "s": np.asarray(stratum_values, dtype=object)[uniques & (2**21 - 1)]
+            if len(uniques)
+            else np.zeros(0, dtype=object),
+        }
+    )
+    return codes.astype(np.int64), keys
 
 
 def prepare(session: Session, path: str | Path, *, indicator: str | None = None) -> PreparedIngest:
@@ -227,97 +290,82 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
     indicators = {i.id: i for i in indicator_service.get_all(session)}
     by_code = {i.code: i.id for i in indicators.values()}
     findings: list[Finding] = []
-    scratch = Problems(limit=0)  # the findings below carry the rows; this only counts
 
     if indicator is not None:
         given = indicator_service.get(session, indicator)
         ind_ids = np.full(n, given.id, dtype=np.int64)
         if "indicator" in table.frame.columns:
-            column, _ = text_column(table, "indicator", allow_missing=True, problems=scratch)
-            other = np.flatnonzero(pd.notna(column) & (column != indicator))
-            if other.size:
+            column = _coded(table, "indicator")
+            other = [k for k, v in enumerate(column.values) if v != indicator]
+            if other:
                 findings.append(
-                    Finding(other, "indicator", f"differs from --indicator {indicator}")
-                )
+                    Finding(column.rows_of(np.array(other)), "indicator",
+                            f"differs from --indicator {indicator}")
+                )  # fmt: skip
     else:
-        column, _ = text_column(table, "indicator", allow_missing=True, problems=scratch)
-        ind_ids, unknown = _codes_to_ids(column, by_code)
-        missing = np.flatnonzero(pd.isna(column))
-        if missing.size:
-            findings.append(Finding(missing, "indicator", "missing indicator", False))
-        if unknown.size:
-            findings.append(
-                Finding(
-                    unknown,
-                    "indicator",
-                    "is not a stored indicator; load it with `tocsin indicators load`",
-                )
-            )
+        ind_ids, found = _reference_findings(
+            _coded(table, "indicator"), by_code, "indicator",
+            "is not a stored indicator; load it with `tocsin indicators load`",
+        )  # fmt: skip
+        findings += found
 
-    jur_codes, _ = text_column(table, "jurisdiction", allow_missing=True, problems=scratch)
-    stored_j = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
-    jur_ids, unknown_j = _codes_to_ids(jur_codes, stored_j)
-    missing_j = np.flatnonzero(pd.isna(jur_codes))
-    if missing_j.size:
-        findings.append(Finding(missing_j, "jurisdiction", "missing jurisdiction", False))
-    if unknown_j.size:
-        findings.append(
-            Finding(
-                unknown_j,
-                "jurisdiction",
-                "is not a stored jurisdiction; load it with `tocsin jurisdictions load`",
-            )
-        )
+    stored_j = {
+        code: jid for code, jid in session.execute(select(Jurisdiction.code, Jurisdiction.id))
+    }
+    jur_ids, found = _reference_findings(
+        _coded(table, "jurisdiction"), stored_j, "jurisdiction",
+        "is not a stored jurisdiction; load it with `tocsin jurisdictions load`",
+    )  # fmt: skip
+    findings += found
 
     if "stratum" in table.frame.columns:
-        strata, _ = text_column(table, "stratum", allow_missing=True, problems=scratch)
-        strata = np.where(pd.isna(strata), "", strata).astype(object)
-        long = np.flatnonzero(pd.Series(strata, dtype=object).str.len().to_numpy() > 100)
-        if long.size:
-            findings.append(Finding(long, "stratum", "is longer than 100 characters"))
+        coded = _coded(table, "stratum")
+        long = [k for k, v in enumerate(coded.values) if len(v) > 100]
+        if long:
+            findings.append(
+                Finding(coded.rows_of(np.array(long)), "stratum", "is longer than 100 characters")
+            )
+        stratum_values = [*coded.values, ""]
+        strata = np.where(coded.codes >= 0, coded.codes, len(coded.values))
     else:
-        strata = np.full(n, "", dtype=object)
+        stratum_values, strata = [""], np.zeros(n, dtype=np.int64)
 
-    values, _ = numeric_column(table, "value", problems=scratch)
-    count_ids = {i for i, ind in indicators.items() if ind.value_kind == "count"}
-    is_count = np.isin(ind_ids, list(count_ids))
-    code_of_id = {i: ind.code for i, ind in indicators.items()}
-    ind_code_of_row = pd.Series(ind_ids).map(code_of_id).fillna("").to_numpy(dtype=object)
-    findings += _value_findings(table, values, is_count, ind_code_of_row)
+    values, _ = numeric_column(table, "value", problems=Problems(limit=0))
+    count_ids = [i for i, ind in indicators.items() if ind.value_kind == "count"]
+    is_count = np.isin(ind_ids, count_ids)
+    codes_of = {i: ind.code for i, ind in indicators.items()}
+    findings += _value_findings(table, values, is_count, ind_ids, codes_of)
 
-    labels = table.frame["period"].astype(object).where(table.frame["period"].notna(), "")
-    ordinals, period_findings = _period_findings(labels.to_numpy(dtype=object), ind_ids, indicators)
+    ordinals, period_findings = _period_findings(_coded(table, "period"), ind_ids, indicators)
     findings += period_findings
 
-    bad = np.zeros(n, dtype=bool)
+    bad = (ind_ids < 0) | (jur_ids < 0)
     for f in findings:
         bad[f.rows] = True
-    bad |= ind_ids < 0
+    # A row whose only problem is its value can still repeat the key of another row.
     keyed = np.flatnonzero(~bad | _only_value_problems(findings, n))
-    keys = pd.DataFrame(
-        {
-            "i": ind_ids[keyed],
-            "j": jur_ids[keyed],
-            "s": strata[keyed],
-            "p": ordinals[keyed],
-        }
+    too_many = len(stratum_values) >= 2**21 or (jur_ids.max(initial=0) >= 2**21)
+    if too_many:  # pragma: no cover - millions of jurisdictions or strata
+        raise TableError(f"{table.path}: too many distinct jurisdictions or strata in one file")
+    series_code, series_keys = _series_codes(
+        ind_ids[keyed], jur_ids[keyed], strata[keyed], stratum_values
     )
-    dups = _duplicate_findings(table, keys, keyed)
+    dups = _duplicate_findings(table, _key(series_code, ordinals[keyed]), keyed)
     findings += dups
     for f in dups:
         bad[f.rows] = True
 
-    good = np.flatnonzero(~bad)
+    good = ~bad[keyed]
+    used, series_code = np.unique(series_code[good], return_inverse=True)
     return PreparedIngest(
         table=table,
-        indicator_id=ind_ids[good],
-        jurisdiction_id=jur_ids[good],
-        stratum=strata[good],
-        period=ordinals[good],
-        value=values[good],
-        rows=good,
+        series_code=series_code.astype(np.int64),
+        series_keys=series_keys.iloc[used].reset_index(drop=True),
+        period=ordinals[keyed][good],
+        value=values[keyed][good],
+        rows=keyed[good],
         findings=findings,
-        indicator_codes={i: indicators[i].code for i in np.unique(ind_ids[good]).tolist()},
+        indicator_codes={i: codes_of[i] for i in np.unique(ind_ids[keyed][good]).tolist()},
     )
 
 
@@ -366,23 +414,14 @@ def _series_ids(
     session: Session, prepared: PreparedIngest
 ) -> tuple[np.ndarray, dict[int, int], int]:
     """The series id of every row (creating missing series), versions, and how many new."""
-    keys = pd.DataFrame(
-        {"i": prepared.indicator_id, "j": prepared.jurisdiction_id, "s": prepared.stratum}
-    )
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
-    wanted = pd.DataFrame(list(uniques), columns=["i", "j", "s"])
+    wanted = prepared.series_keys
     ind_ids = sorted(set(prepared.indicator_codes))
 
     def stored() -> pd.DataFrame:
-        rows = session.execute(
-            select(
-                Series.indicator_id,
-                Series.jurisdiction_id,
-                Series.stratum,
-                Series.id,
-                Series.version,
-            ).where(Series.indicator_id.in_(ind_ids))
-        ).all()
+        query = select(
+            Series.indicator_id, Series.jurisdiction_id, Series.stratum, Series.id, Series.version
+        ).where(Series.indicator_id.in_(ind_ids))
+        rows = [tuple(r) for r in session.execute(query)]
         return pd.DataFrame(rows, columns=["i", "j", "s", "id", "version"])
 
     merged = wanted.merge(stored(), on=["i", "j", "s"], how="left")
@@ -392,80 +431,70 @@ def _series_ids(
         session.execute(
             Series.__table__.insert(),
             [
-                {
-                    "indicator_id": int(i),
-                    "jurisdiction_id": int(j),
-                    "stratum": s,
-                    "version": 0,
-                    "created_at": now,
-                }
+                {"indicator_id": int(i), "jurisdiction_id": int(j), "stratum": s,
+                 "version": 0, "created_at": now}
                 for i, j, s in new[["i", "j", "s"]].itertuples(index=False, name=None)
             ],
-        )
+        )  # fmt: skip
         merged = wanted.merge(stored(), on=["i", "j", "s"], how="left")
     ids = merged["id"].to_numpy(dtype=np.int64)
     versions = dict(zip(ids.tolist(), merged["version"].astype(int).tolist(), strict=True))
-    return ids[codes], versions, len(new)
+    return ids[prepared.series_code], versions, len(new)
 
 
 def _existing(
     session: Session, series_ids: np.ndarray, lo: int, hi: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stored (key, value, ingest_id) of these series in periods lo..hi, sorted by key."""
-    keys, values, ingests = [], [], []
-    for chunk in _chunks(np.unique(series_ids), 500):
-        rows = session.execute(
-            text(
-                "SELECT series_id, period, value, ingest_id FROM observation "
-                "WHERE series_id IN :ids AND period BETWEEN :lo AND :hi"
-            ).bindparams(_expanding("ids")),
-            {"ids": chunk.tolist(), "lo": lo, "hi": hi},
-        ).all()
-        if rows:
-            arr = np.array(rows, dtype=np.float64)
-            keys.append(_key(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)))
-            values.append(arr[:, 2])
-            ingests.append(arr[:, 3].astype(np.int64))
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, np.zeros(0), empty
-    key, value, ingest = np.concatenate(keys), np.concatenate(values), np.concatenate(ingests)
+    rows = read_observations(session, series_ids, lo, hi)
+    key = _key(rows["series_id"], rows["period"])
     order = np.argsort(key, kind="stable")
-    return key[order], value[order], ingest[order]
-
-
-def _expanding(name: str) -> BindParameter:
-    return bindparam(name, expanding=True)
+    return key[order], rows["value"][order], rows["ingest_id"][order]
 
 
 def _key(series_id: np.ndarray, period: np.ndarray) -> np.ndarray:
     return (series_id.astype(np.int64) << 32) | (period.astype(np.int64) + _KEY_OFFSET)
 
 
-def _chunks(array: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, array.size, size):
-        yield array[start : start + size]
-
-
 _PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_PG_COPY_ROW = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"), ("series", ">i4"),
-        ("l2", ">i4"), ("period", ">i4"),
-        ("l3", ">i4"), ("value", ">f8"),
-        ("l4", ">i4"), ("ingest", ">i4"),
-    ]
-)  # fmt: skip
+_PG_COPY_TRAILER = struct.pack(">h", -1)
 
 
-def _copy_rows_binary(sid: np.ndarray, per: np.ndarray, val: np.ndarray, ingest: int) -> bytes:
-    """Rows of ``observation`` in PostgreSQL's binary COPY format (without header)."""
-    out = np.empty(sid.size, dtype=_PG_COPY_ROW)
-    out["n"] = 4
-    out["l1"], out["l2"], out["l3"], out["l4"] = 4, 4, 8, 4
-    out["series"], out["period"], out["value"], out["ingest"] = sid, per, val, ingest
+def _copy_rows_binary(*columns: np.ndarray) -> bytes:
+    """Rows in PostgreSQL's binary COPY format (without header and trailer).
+
+    Integer columns are sent as ``int4``, float columns as ``float8``.
+    """
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for k, column in enumerate(columns):
+        fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8" if column.dtype.kind == "f" else ">i4")]
+    out = np.empty(columns[0].size, dtype=np.dtype(fields))
+    out["n"] = len(columns)
+    for k, column in enumerate(columns):
+        out[f"l{k}"] = 8 if column.dtype.kind == "f" else 4
+        out[f"v{k}"] = column
     return out.tobytes()
+
+
+def _copy_in(
+    session: Session,
+    table: str,
+    columns: tuple[str, ...],
+    arrays: tuple[np.ndarray, ...],
+    on_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Binary COPY of ``arrays`` into ``table`` (PostgreSQL), in batches."""
+    raw = session.connection().connection.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    n = arrays[0].size
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(_PG_COPY_HEADER)
+        for start in range(0, n, BATCH_ROWS):
+            stop = min(start + BATCH_ROWS, n)
+            copy.write(_copy_rows_binary(*(a[start:stop] for a in arrays)))
+            if on_batch:
+                on_batch(stop)
+        copy.write(_PG_COPY_TRAILER)
 
 
 def _insert_observations(
@@ -475,46 +504,116 @@ def _insert_observations(
     val: np.ndarray,
     ingest_id: int,
     progress: ProgressCallback | None,
-    done: int,
-    total: int,
 ) -> None:
     """Bulk-insert new observations: binary COPY (PostgreSQL) or executemany (SQLite)."""
-    raw = session.connection().connection.driver_connection
+    total = int(sid.size)
     if dialect_of(session) is Dialect.POSTGRESQL:
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(
-                "COPY observation (series_id, period, value, ingest_id) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.write(_PG_COPY_HEADER)
-            for start in range(0, sid.size, BATCH_ROWS):
-                stop = start + BATCH_ROWS
-                copy.write(
-                    _copy_rows_binary(sid[start:stop], per[start:stop], val[start:stop], ingest_id)
-                )
-                if progress:
-                    progress("write", done + min(stop, sid.size), total)
-            copy.write(struct.pack(">h", -1))
+        _copy_in(
+            session,
+            "observation",
+            ("series_id", "period", "value", "ingest_id"),
+            (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
+            (lambda stop: progress("write", stop, total)) if progress else None,
+        )
         return
-    cursor = raw.cursor()
+    cursor = session.connection().connection.driver_connection.cursor()
     try:
-        sql = "INSERT INTO observation (series_id, period, value, ingest_id) VALUES (?, ?, ?, ?)"
-        for start in range(0, sid.size, BATCH_ROWS):
-            stop = start + BATCH_ROWS
-            n = min(stop, sid.size) - start
-            cursor.executemany(
-                sql,
-                zip(
-                    sid[start:stop].tolist(),
-                    per[start:stop].tolist(),
-                    val[start:stop].tolist(),
-                    [ingest_id] * n,
-                    strict=True,
-                ),
+        _sqlite_insert(
+            cursor,
+            "observation",
+            ("series_id", "period", "value", "ingest_id"),
+            (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
+            (lambda stop: progress("write", stop, total)) if progress else None,
+        )
+    finally:
+        cursor.close()
+
+
+#: Rows per multi-row INSERT statement on SQLite (4 columns: 800 bound variables).
+SQLITE_ROWS_PER_STATEMENT = 200
+
+
+def _sqlite_insert(
+    cursor: Any,
+    table: str,
+    columns: tuple[str, ...],
+    arrays: tuple[np.ndarray, ...],
+    on_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Insert rows with multi-row ``INSERT ... VALUES (...), (...)`` statements: about
+    twice as fast as one row per statement, since each call binds many rows."""
+    k = SQLITE_ROWS_PER_STATEMENT
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    many, one = head + ", ".join([row] * k), head + row
+    width = len(columns)
+    n = arrays[0].size
+    for start in range(0, n, BATCH_ROWS):
+        stop = min(start + BATCH_ROWS, n)
+        flat = list(
+            itertools.chain.from_iterable(
+                zip(*(a[start:stop].tolist() for a in arrays), strict=True)
             )
-            if progress:
-                progress("write", done + start + n, total)
+        )
+        full = (stop - start) // k * k
+        cursor.executemany(many, (flat[i * width : (i + k) * width] for i in range(0, full, k)))
+        if full < stop - start:
+            cursor.executemany(
+                one, (flat[i * width : (i + 1) * width] for i in range(full, stop - start))
+            )
+        if on_batch:
+            on_batch(stop)
+
+
+def _revise(
+    session: Session,
+    sid: np.ndarray,
+    per: np.ndarray,
+    new_value: np.ndarray,
+    old_value: np.ndarray,
+    old_ingest: np.ndarray,
+    ingest_id: int,
+) -> None:
+    """Keep the stored values of these cells as revisions, then store the new values."""
+    if dialect_of(session) is Dialect.POSTGRESQL:
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE tocsin_revised "
+                "(series_id integer, period integer, value double precision) ON COMMIT DROP"
+            )
+        )
+        _copy_in(session, "tocsin_revised", ("series_id", "period", "value"), (sid, per, new_value))
+        session.execute(
+            text(
+                "INSERT INTO observation_revision "
+                "(series_id, period, value, ingest_id, superseded_by) "
+                "SELECT o.series_id, o.period, o.value, o.ingest_id, :i FROM observation o "
+                "JOIN tocsin_revised t ON t.series_id = o.series_id AND t.period = o.period"
+            ),
+            {"i": ingest_id},
+        )
+        session.execute(
+            text(
+                "UPDATE observation o SET value = t.value, ingest_id = :i FROM tocsin_revised t "
+                "WHERE o.series_id = t.series_id AND o.period = t.period"
+            ),
+            {"i": ingest_id},
+        )
+        session.execute(text("DROP TABLE tocsin_revised"))
+        return
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.executemany(
+            "INSERT INTO observation_revision "
+            "(series_id, period, value, ingest_id, superseded_by) VALUES (?, ?, ?, ?, ?)",
+            zip(sid.tolist(), per.tolist(), old_value.tolist(), old_ingest.tolist(),
+                [ingest_id] * sid.size, strict=True),
+        )  # fmt: skip
+        cursor.executemany(
+            "UPDATE observation SET value = ?, ingest_id = ? WHERE series_id = ? AND period = ?",
+            zip(new_value.tolist(), [ingest_id] * sid.size, sid.tolist(), per.tolist(),
+                strict=True),
+        )  # fmt: skip
     finally:
         cursor.close()
 
@@ -583,45 +682,19 @@ def write(
     if progress:
         progress("write", 0, summary.inserted + summary.revised)
     _insert_observations(
-        session,
-        series_id[inserted],
-        period[inserted],
-        value[inserted],
-        ingest.id,
-        progress,
-        0,
-        summary.inserted + summary.revised,
+        session, series_id[inserted], period[inserted], value[inserted], ingest.id, progress
     )
     if summary.revised:
         rpos = pos[revised]
-        rsid, rper = series_id[revised].tolist(), period[revised].tolist()
-        session.execute(
-            text(
-                "INSERT INTO observation_revision "
-                "(series_id, period, value, ingest_id, superseded_by) "
-                "VALUES (:s, :p, :v, :i, :by)"
-            ),
-            [
-                {"s": s, "p": p, "v": v, "i": i, "by": ingest.id}
-                for s, p, v, i in zip(
-                    rsid, rper, old_value[rpos].tolist(), old_ingest[rpos].tolist(), strict=True
-                )
-            ],
+        _revise(
+            session,
+            series_id[revised],
+            period[revised],
+            value[revised],
+            old_value[rpos],
+            old_ingest[rpos],
+            ingest.id,
         )
-        session.execute(
-            text(
-                "UPDATE observation SET value = :v, ingest_id = :i "
-                "WHERE series_id = :s AND period = :p"
-            ),
-            [
-                {"s": s, "p": p, "v": v, "i": ingest.id}
-                for s, p, v in zip(rsid, rper, value[revised].tolist(), strict=True)
-            ],
-        )
-        if progress:
-            progress(
-                "write", summary.inserted + summary.revised, summary.inserted + summary.revised
-            )
 
     changed = inserted | revised
     first_changed = (

@@ -31,6 +31,7 @@ from tocsin.detect import DetectError, DetectionResult, SeriesBatch, make_parame
 from tocsin.detect import run as run_method
 from tocsin.errors import UserError
 from tocsin.monitoring import indicators as indicator_service
+from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import (
     DetectionRun,
     DetectionState,
@@ -120,39 +121,6 @@ def _plan(session: Session, detector: Detector, indicator: Indicator, rebuild: b
     )
 
 
-def _read(
-    session: Session, series_ids: np.ndarray, lo: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observations (series id, period, value) of these series from period ``lo`` on."""
-    raw = session.connection().connection.driver_connection
-    parts = []
-    dtype = np.dtype([("s", np.int64), ("p", np.int64), ("v", np.float64)])
-    if dialect_of(session) is Dialect.POSTGRESQL:
-        with raw.cursor() as cursor:
-            cursor.execute(
-                "SELECT series_id, period, value FROM observation "
-                "WHERE series_id = ANY(%s) AND period >= %s",
-                (series_ids.tolist(), lo),
-            )
-            parts.append(np.array(cursor.fetchall(), dtype=dtype))
-    else:
-        cursor = raw.cursor()
-        try:
-            for start in range(0, series_ids.size, 500):
-                chunk = series_ids[start : start + 500].tolist()
-                marks = ",".join("?" * len(chunk))
-                cursor.execute(
-                    "SELECT series_id, period, value FROM observation "
-                    f"WHERE series_id IN ({marks}) AND period >= ?",
-                    (*chunk, lo),
-                )
-                parts.append(np.fromiter(cursor, dtype=dtype))
-        finally:
-            cursor.close()
-    data = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-    return data["s"], data["p"], data["v"]
-
-
 def _frequency(kind: PeriodKind) -> int:
     return FREQUENCY[kind]
 
@@ -182,7 +150,8 @@ def _evaluate(
     lo = work.first_period
     if lookback is not None and not sequential:
         lo = max(lo, first_eval - max(need, lookback(params, freq)))
-    sid, per, val = _read(session, work.series_ids, lo)
+    rows = read_observations(session, work.series_ids, lo)
+    sid, per, val = rows["series_id"], rows["period"], rows["value"]
     if per.size == 0:
         return 0, 0, 0
     hi = int(per.max())
