@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tests.detect.reference import load_dataset
+
 from tocsin.detect import InsufficientHistoryError, ParameterError, SeriesBatch, run
 from tocsin.detect.glm import fit_poisson_glm
 from tocsin.detect.reference_periods import (
