@@ -39,7 +39,9 @@ estimate from the longest window, 0.5 at first) and stop when the step is below 
 below -18 or after 1000 steps, so an estimate stuck at the lower limit carries on to
 the shorter windows; thresholds use ``>=`` except the epidemic Poisson chart and the
 known-``theta`` charts (``>``); negative and missing upper bounds are reported as 0.
-A missing count gives a missing decision and breaks the windows that contain it.
+A missing count (R reads garbage) gives a missing decision at its period; windows that
+contain it give no value (in the Newton-Raphson charts the NaN estimate is carried on, as
+R carries its estimates, so later change points of that period give none either).
 
 The recursion runs over the evaluated periods (and, for Newton-Raphson, over the change
 points), each step on all series at once; change points are vectorised where the
