@@ -84,8 +84,8 @@ def _number(value: float | None) -> str:
 def descriptions(values: Mapping[str, Any], indicator: IndicatorInfo | None) -> tuple[str, str]:
     """What was observed, in English and Chinese."""
     if values.get("source") != "detection":
-        text = values.get("description") or values.get("headline") or ""
-        return text, values.get("description") or values.get("headline_zh") or text
+        text = values.get("description") or ""
+        return text, text
     period = period_label(indicator, values.get("last_alarm_period"))
     unit = f" {indicator.unit}" if indicator and indicator.unit else ""
     observed, expected, upper = (

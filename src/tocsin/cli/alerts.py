@@ -127,6 +127,7 @@ def show_command(
             "attempts": n.attempts,
             "error": n.last_error,
             "step": n.payload.get("escalation_step"),
+            "next_attempt_at": n.next_attempt_at.isoformat() if n.status == "pending" else None,
         }
         for n in detail.notifications
     ]
@@ -154,7 +155,10 @@ def show_command(
             escape(t["comment"]),
         )
     console.print(history)
-    sent = Table("channel", "reason", "step", "status", "attempts", "error", title="Notifications")
+    sent = Table(
+        "channel", "reason", "step", "status", "attempts", "next attempt", "error",
+        title="Notifications",
+    )  # fmt: skip
     for n in data["notifications"]:
         sent.add_row(
             n["channel"],
@@ -162,6 +166,7 @@ def show_command(
             "-" if n["step"] is None else str(n["step"]),
             n["status"],
             str(n["attempts"]),
+            (n["next_attempt_at"] or "")[:19].replace("T", " "),
             escape(n["error"] or ""),
         )
     console.print(sent)
