@@ -98,3 +98,36 @@ def test_admin_page_lists_only_administered_users(client: TestClient) -> None:
     page = client.get("/admin")
     assert "officer_9162" in page.text and "by_coordinator" in page.text
     assert "analyst_bw" not in page.text and "viewer_8111" not in page.text
+
+
+def test_ingest_skip_invalid_stores_only_rows_in_scope(client: TestClient, world: World) -> None:
+    from sqlalchemy import text
+
+    from tests.web.conftest import bearer
+
+    csv = (
+        "period,jurisdiction,indicator,value\n"
+        "2008-W30,8111,flu,3\n2008-W30,9162,flu,4\n2008-W30,8212,flu,x\n"
+    )
+    response = client.post(
+        "/api/v1/ingest",
+        data={"skip_invalid": "true"},
+        files={"file": ("mixed.csv", csv.encode(), "text/csv")},
+        headers=bearer(world, "analyst_bw"),
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["stored"] and report["inserted"] == 1 and report["rejected"] == 2
+    assert [p["location"] for p in report["problems"]] == [
+        "mixed.csv:3:jurisdiction",
+        "mixed.csv:4:value",
+    ]
+    with world.engine.connect() as conn:
+        periods = conn.execute(
+            text(
+                "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id "
+                "WHERE s.jurisdiction_id = :j"
+            ),
+            {"j": world.jurisdictions["9162"]},
+        ).scalar()
+    assert periods == 10  # the fixture's ten weeks: nothing added outside the scope

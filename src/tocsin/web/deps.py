@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -61,6 +63,8 @@ def writer(request: Request) -> Iterator[Session]:
     """
     with write_session(request.app.state.engine) as session:
         yield session
+    # Any write may change a user, a grant, a session or a token: trust nothing cached.
+    principal_cache(request).clear()
     reader = request.scope.get("tocsin.read_session")
     if reader is not None:
         reader.rollback()
@@ -81,6 +85,51 @@ def _credentials(request: Request) -> tuple[str, str] | None:
     return None
 
 
+class PrincipalCache:
+    """Recently resolved credentials, so that a busy page does not load the user, its
+    grants and its session or token on every request.
+
+    Entries live :data:`PRINCIPAL_TTL` seconds and are keyed by the credential's
+    SHA-256 digest (never the credential itself). Signing out, revoking a token and
+    changing a user or role in this process drop the entries at once; another process
+    serving the same database sees such a change within the TTL.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.entries: dict[str, tuple[float, Principal]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        with self.lock:
+            found = self.entries.get(digest)
+            if found is None or found[0] < time.monotonic():
+                self.entries.pop(digest, None)
+                return None
+            return found[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        with self.lock:
+            if len(self.entries) > 10_000:
+                self.entries.clear()
+            self.entries[digest] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+#: Seconds a resolved credential is trusted without asking the database again.
+PRINCIPAL_TTL = 5.0
+
+
+def principal_cache(request: Request) -> PrincipalCache:
+    cache = getattr(request.app.state, "principal_cache", None)
+    if cache is None:
+        cache = request.app.state.principal_cache = PrincipalCache(PRINCIPAL_TTL)
+    return cache
+
+
 def resolve_principal(request: Request, db: Session) -> Principal | None:
     """The principal of this request, or None (cached on the request)."""
     if hasattr(request.state, "principal"):
@@ -89,13 +138,18 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
     found = _credentials(request)
     if found is not None:
         via, raw = found
-        user = (
-            service.user_for_api_token(db, raw)
-            if via == "token"
-            else service.user_for_session(db, raw)
-        )
-        if user is not None:
-            principal = service.principal_of(user, via)
+        digest = f"{via}:{security.token_digest(raw)}"
+        cache = principal_cache(request)
+        principal = cache.get(digest)
+        if principal is None:
+            user = (
+                service.user_for_api_token(db, raw)
+                if via == "token"
+                else service.user_for_session(db, raw)
+            )
+            if user is not None:
+                principal = service.principal_of(user, via)
+                cache.put(digest, principal)
     request.state.principal = principal
     return principal
 

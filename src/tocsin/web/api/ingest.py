@@ -73,6 +73,28 @@ def _problems(error: TableError, folder: str) -> list[RowProblem]:
     ]
 
 
+def _exclude_outside(prepared: ingest_service.PreparedIngest, allowed: frozenset[int]) -> None:
+    """Turn the valid rows of jurisdictions outside ``allowed`` into findings."""
+    jurisdiction = prepared.series_keys["j"].to_numpy()[prepared.series_code]
+    outside = ~np.isin(jurisdiction, np.fromiter(allowed, dtype=np.int64))
+    if not outside.any():
+        return
+    prepared.findings.append(
+        ingest_service.Finding(
+            rows=prepared.rows[outside],
+            column="jurisdiction",
+            reason="is outside the jurisdictions you may ingest data for",
+        )
+    )
+    keep = ~outside
+    used = np.unique(prepared.series_code[keep])
+    prepared.series_keys = prepared.series_keys.iloc[used].reset_index(drop=True)
+    prepared.series_code = np.searchsorted(used, prepared.series_code[keep])
+    prepared.period = prepared.period[keep]
+    prepared.value = prepared.value[keep]
+    prepared.rows = prepared.rows[keep]
+
+
 def ingest_upload(
     request: Request,
     scope: Scope,
@@ -97,18 +119,7 @@ def ingest_upload(
             raise IngestProblemsError(report) from exc
         finally:
             session.close()
-        outside = ~np.isin(prepared.jurisdiction_id, np.fromiter(allowed, dtype=np.int64))
-        if outside.any():
-            prepared.findings.append(
-                ingest_service.Finding(
-                    rows=prepared.rows[outside],
-                    column="jurisdiction",
-                    reason="is outside the jurisdictions you may ingest data for",
-                )
-            )
-            keep = ~outside
-            for attr in ("indicator_id", "jurisdiction_id", "stratum", "period", "value", "rows"):
-                setattr(prepared, attr, getattr(prepared, attr)[keep])
+        _exclude_outside(prepared, allowed)
         report = IngestReport(file=name, stored=False, rows=len(prepared.table))
         if prepared.findings:
             error = prepared.error()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
-from tocsin.alerting.models import ALERT_STATUSES
+from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
+from tocsin.monitoring.models import Jurisdiction
 from tocsin.web.api.alerts import (
     TRANSITIONS,
     alert_cap_xml,
@@ -21,11 +23,12 @@ from tocsin.web.api.alerts import (
     transition,
 )
 from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.pages.situation import cache_of, data_version
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @router.get("/alerts")
@@ -39,17 +42,32 @@ def alerts_page(
     page: int = 0,
 ) -> Response:
     status = status if status in ALERT_STATUSES else None
-    query = alerts_query(
-        db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
-    )
-    rows = db.execute(query.limit(PAGE_SIZE + 1).offset(max(page, 0) * PAGE_SIZE)).all()
+    page = max(page, 0)
+
+    def compute(db: Session, _ids: frozenset[int]) -> list[Any]:
+        query = alerts_query(
+            db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
+        ).with_only_columns(
+            Alert.id,
+            Alert.level,
+            Alert.status,
+            Alert.headline,
+            Alert.headline_zh,
+            Alert.opened_at,
+            Jurisdiction.code,
+            maintain_column_froms=True,
+        )
+        return db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+
+    name = f"alerts:{status}:{level}:{j}:{page}"
+    rows = cache_of(request).get(db, name, scope.ids(Capability.READ), compute, data_version(db))
     return render(
         request,
         "alerts.html",
         {
             "rows": rows[:PAGE_SIZE],
             "more": len(rows) > PAGE_SIZE,
-            "page": max(page, 0),
+            "page": page,
             "status": status,
             "level": level,
             "j": j or "",

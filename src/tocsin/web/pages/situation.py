@@ -5,6 +5,7 @@ newest detections; drill-down from region to district) and its map data.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,17 +14,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertTransition
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
-from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Series, Signal
+from tocsin.monitoring.models import (
+    DetectionRun,
+    Detector,
+    Indicator,
+    Jurisdiction,
+    Series,
+    Signal,
+)
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-OPEN_ALERTS_SHOWN = 100
+OPEN_ALERTS_SHOWN = 50
 DETECTIONS_SHOWN = 15
 
 
@@ -56,9 +64,18 @@ def highest_levels(db: Session, ids: frozenset[int]) -> dict[int, int]:
 
 
 def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN) -> list[Any]:
+    """The most serious open alerts of the area (only the columns the page shows)."""
     return list(
         db.execute(
-            select(Alert, Jurisdiction.code, Jurisdiction.name, Indicator.name)
+            select(
+                Alert.id,
+                Alert.level,
+                Alert.status,
+                Alert.opened_at,
+                Jurisdiction.code,
+                Jurisdiction.name,
+                Indicator.name.label("indicator"),
+            )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
             .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
@@ -66,6 +83,69 @@ def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN
             .limit(limit)
         ).all()
     )
+
+
+def data_version(db: Session) -> tuple[Any, ...]:
+    """Changes whenever alerts or detections change (one cheap query): the key of the
+    situation cache. Every alert transition writes a row, every detection run too."""
+    return tuple(
+        db.execute(
+            select(
+                select(func.max(AlertTransition.id)).scalar_subquery(),
+                select(func.max(DetectionRun.id)).scalar_subquery(),
+                select(func.count(), func.max(Alert.updated_at)).select_from(Alert).subquery().c,
+            )
+        ).one()
+    )
+
+
+class SituationCache:
+    """The expensive parts of the situation page, per area, until the data change.
+
+    Bounded (least recently used entries go first); a change of :func:`data_version`
+    empties it.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.version: tuple[Any, ...] | None = None
+        self.entries: dict[tuple[str, frozenset[int]], Any] = {}
+        self.lock = threading.Lock()
+
+    def get(
+        self, db: Session, name: str, ids: frozenset[int], compute: Any, version: tuple[Any, ...]
+    ) -> Any:
+        """``compute(db, ids)``, or its value stored under ``version`` of the data."""
+        key = (name, ids)
+        with self.lock:
+            if version != self.version:
+                self.version, self.entries = version, {}
+            if key in self.entries:
+                value = self.entries.pop(key)
+                self.entries[key] = value
+                return value
+        value = compute(db, ids)
+        with self.lock:
+            if self.version == version:
+                self.entries[key] = value
+                while len(self.entries) > self.size:
+                    self.entries.pop(next(iter(self.entries)))
+        return value
+
+
+def cache_of(request: Request) -> SituationCache:
+    cache = getattr(request.app.state, "situation_cache", None)
+    if cache is None:
+        cache = request.app.state.situation_cache = SituationCache()
+    return cache
+
+
+def open_count(db: Session, ids: frozenset[int]) -> int:
+    return db.execute(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+    ).scalar_one()
 
 
 def newest_detections(
@@ -122,11 +202,10 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
     if focus is not None:
         query = select(Jurisdiction).where(Jurisdiction.parent_id == focus.id)
     else:
-        tops = [
-            jid
-            for jid in readable
-            if not any(jid in scope.tree.children.get(p, ()) for p in readable)
-        ]
+        below_readable = {
+            child for parent in readable for child in scope.tree.children.get(parent, ())
+        }
+        tops = [jid for jid in readable if jid not in below_readable]
         query = select(Jurisdiction).where(Jurisdiction.id.in_(tops))
     rows = db.scalars(query.order_by(Jurisdiction.name)).all()
     return [j for j in rows if j.id in readable]
@@ -140,7 +219,8 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
         focus = children[0]
         children = children_of(db, scope, focus)
     ids = area_ids(scope, focus)
-    levels = highest_levels(db, ids)
+    cache, version = cache_of(request), data_version(db)
+    levels = cache.get(db, "levels", ids, highest_levels, version)
     child_levels = {
         c.id: min((levels[x] for x in scope.tree.subtree(c.id) if x in levels), default=None)
         for c in children
@@ -161,13 +241,9 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
             "trail": breadcrumbs(db, scope, focus),
             "children": children,
             "child_levels": child_levels,
-            "alerts": open_alerts(db, ids),
-            "open_count": db.execute(
-                select(func.count())
-                .select_from(Alert)
-                .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
-            ).scalar_one(),
-            "detections": newest_detections(db, ids),
+            "alerts": cache.get(db, "alerts", ids, open_alerts, version),
+            "open_count": cache.get(db, "open_count", ids, open_count, version),
+            "detections": cache.get(db, "detections", ids, newest_detections, version),
             "series": series,
             "now": dt.datetime.now(dt.UTC),
             "Level": Level,
@@ -176,12 +252,12 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
 
 
 @router.get("/situation/map.json")
-def map_data(scope: PageScope, db: Db, j: str | None = None) -> Response:
+def map_data(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
     """GeoJSON of the area's jurisdictions with an outline, each with its highest open
     alert level (``level`` 1-4, or null) and the URL to drill into."""
     focus = focus_of(db, scope, j)
     ids = area_ids(scope, focus)
-    levels = highest_levels(db, ids)
+    levels = cache_of(request).get(db, "levels", ids, highest_levels, data_version(db))
     rows = db.execute(
         select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.geometry).where(
             Jurisdiction.id.in_(ids), Jurisdiction.geometry.is_not(None)
