@@ -1,4 +1,4 @@
-"""``tocsin demo``: the bundled data load as 140 weekly series; the summary prints.
+"""``tocsin demo --summary``: the bundled data load as 140 weekly series; the summary prints.
 
 The full demo (farrington_flexible on 140 districts) takes minutes, so these tests run
 the same code path with the fast ``ears_c1`` in its place; the data, the range and the
@@ -44,7 +44,7 @@ def test_the_bundled_data_is_140_districts_of_416_consecutive_weeks():
 def test_demo_prints_alarms_per_district(monkeypatch, capsys):
     monkeypatch.setattr(demo, "METHOD", "ears_c1")
     monkeypatch.setattr(demo, "NOUFAILY", {"alpha": 0.001})
-    code, out, err = run_main(monkeypatch, capsys, "demo", "--top", "5")
+    code, out, err = run_main(monkeypatch, capsys, "demo", "--summary", "--top", "5")
     assert code == 0, err
     assert "Influenza alarms per district, 2007-W01 to 2008-W52" in out
     assert "135 other districts" in out
@@ -58,7 +58,7 @@ def test_demo_prints_alarms_per_district(monkeypatch, capsys):
 
 def test_demo_without_its_method_says_so(monkeypatch, capsys):
     monkeypatch.setattr(demo, "METHOD", "not_yet_there")
-    code, out, err = run_main(monkeypatch, capsys, "demo")
+    code, out, err = run_main(monkeypatch, capsys, "demo", "--summary")
     assert code == 2 and out == ""
     assert "the demo needs the method 'not_yet_there'" in err
     assert "ears_c1" in err  # lists what is available
