@@ -102,7 +102,6 @@ def test_admin_page_lists_only_administered_users(client: TestClient) -> None:
 
 def test_ingest_skip_invalid_stores_only_rows_in_scope(client: TestClient, world: World) -> None:
     from sqlalchemy import text
-
     from tests.web.conftest import bearer
 
     csv = (
