@@ -246,11 +246,11 @@ def read_long_series(
     period_ordinals = None
     if consecutive:
         period_ordinals, pos = np.unique(parsed.ordinals, return_inverse=True)
-        anchor_day = None if kind is not PeriodKind.DAY else anchor_day
     else:
         pos = _positions_of(kind, parsed.ordinals, freq, anchor_day)
     first = int(pos.min())
     n_periods = int(pos.max()) - first + 1
+    _check_span(table, pos, n_periods)
 
     codes, series = pd.factorize(pd.Series(names, dtype=object), sort=False)
     rows = pos - first
@@ -293,6 +293,26 @@ def read_long_series(
     )
     data.warnings.extend(_gap_warnings(data))
     return data
+
+
+#: A span of periods this much longer than the file's distinct periods is a likely typo.
+SPAN_FACTOR = 10
+SPAN_SLACK = 100_000
+
+
+def _check_span(table: Table, positions: np.ndarray, n_periods: int) -> None:
+    """Refuse a span of periods far longer than the periods present (e.g. ``20040105``
+    among small integer positions), before allocating a matrix for it."""
+    distinct = np.unique(positions).size
+    if n_periods <= max(SPAN_FACTOR * distinct, SPAN_SLACK):
+        return
+    low, high = int(np.argmin(positions)), int(np.argmax(positions))
+    raise TableError(
+        f"{table.path}: the periods run from {table.location(low, 'period')} "
+        f"({table.value(low, 'period')}) to {table.location(high, 'period')} "
+        f"({table.value(high, 'period')}), {n_periods} periods, but only {distinct} "
+        "distinct periods have rows; check these labels (or use --consecutive)"
+    )
 
 
 def _labels(
