@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
@@ -399,15 +399,20 @@ def process_signals(
         ):
             active[alert.fingerprint] = alert
 
+    # Alarms already covered by an earlier, closed alert of the group (e.g. a detection
+    # run that re-evaluates old periods) must not open a new one.
+    covered = _closed_until(session, [k for k in keys if k not in active])
+
     ctx = _Context(session, now, settings)
     new_rows: list[dict[str, Any]] = []
     new_quiet: list[int | None] = []
     for key in keys:
         rule, series_id, indicator_id, jurisdiction_id = group_rule[key]
         items = groups[key]
+        after = covered.get(key)
         alarms = []
         for s in items:
-            if not s.alarm:
+            if not s.alarm or (after is not None and s.period <= after):
                 continue
             ratio = severity.exceedance(s.observed, s.upperbound, s.score)
             level = severity.level_for(ratio, rule.thresholds)
@@ -476,6 +481,23 @@ def process_signals(
             at=now,
         )
     return result
+
+
+def _closed_until(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    """The last alarm period of the newest closed alert of each group key."""
+    found: dict[str, int] = {}
+    for part in chunked(list(keys)):
+        query = (
+            select(Alert.fingerprint, func.max(Alert.last_alarm_period))
+            .where(
+                member_of(Alert.fingerprint, part),
+                Alert.status.in_(("resolved", "cancelled")),
+                Alert.last_alarm_period.is_not(None),
+            )
+            .group_by(Alert.fingerprint)
+        )
+        found.update({fingerprint: period for fingerprint, period in session.execute(query)})
+    return found
 
 
 def _update_from_alarms(
