@@ -31,6 +31,7 @@ def detect(
     data: Annotated[
         Path | None,
         typer.Argument(
+            metavar="DATA",
             help="Long table (CSV, JSON lines or Parquet) with columns period, series, value "
             "and optionally population.",
             show_default=False,
