@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -20,20 +21,35 @@ pytestmark = pytest.mark.slow
 
 
 def start_worker(store_url: str) -> subprocess.Popen:
+    """Start ``tocsin worker`` and return once it is running (its start-up line)."""
     env = {
         **os.environ,
         "TOCSIN_DATABASE_URL": store_url,
         "TOCSIN_PUBLIC_URL": "http://tocsin.test",
+        "COLUMNS": "200",
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-c", "from tocsin.cli import main; main()", "worker", "--poll", "0.1"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    running = threading.Event()
+
+    def drain() -> None:  # read stderr to the end, so that the pipe never fills
+        for line in process.stderr:
+            if "running" in line:
+                running.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not running.wait(120):
+        process.kill()
+        raise AssertionError("tocsin worker did not start")
+    return process
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:
+def wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -54,16 +70,16 @@ def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    # Step 1 (the prefecture, 30 minutes after opening) falls due 3 seconds from now.
-    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
-    with write_session(world.engine) as session:
-        session.execute(
-            update(Alert)
-            .where(Alert.id == alert.id)
-            .values(opened_at=due - dt.timedelta(minutes=30), next_escalation_at=due)
-        )
     second = start_worker(store_url)
     try:
+        # Step 1 (the prefecture, 30 minutes after opening) falls due 2 seconds from now.
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+        with write_session(world.engine) as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert.id)
+                .values(opened_at=due - dt.timedelta(minutes=30), next_escalation_at=due)
+            )
         wait_for(lambda: len(inbox.requests) == 2)
         arrived = dt.datetime.now(dt.UTC)
     finally:
