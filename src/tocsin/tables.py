@@ -532,7 +532,7 @@ def text_column(
         problems.add_rows(
             table, column, np.flatnonzero(missing), f"missing {column}", show_value=False
         )
-    out = stripped.to_numpy(dtype=object, na_value=None)
+    out = np.array(stripped.to_numpy(dtype=object, na_value=None), dtype=object, copy=True)
     out[missing] = None
     return out, problems
 

@@ -263,3 +263,15 @@ def test_csv_output_quotes_text_only_when_needed_and_reads_back(tmp_path, capsys
     table = read_table(tmp_path / "q.csv", required=("series", "value"))
     assert table.frame["series"].tolist() == ["plain", 'a, "b"\nc']
     assert table.frame["value"].tolist() == ["1.5", "inf"]
+
+
+def test_text_column_of_the_exact_json_reader_with_nulls(tmp_path):
+    path = write(
+        tmp_path / "n.jsonl",
+        '{"period": "2004-W01", "series": null, "value": "x"}\n'
+        '{"period": 5, "series": " b ", "value": null}\n',
+    )
+    table = read_table(path, required=COLUMNS)
+    labels, problems = text_column(table, "series")
+    assert labels.tolist() == [None, "b"]
+    assert [str(p) for p in problems] == [f"{path}:1:series: missing series"]
