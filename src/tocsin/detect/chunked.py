@@ -14,6 +14,8 @@ chunks at a time on two cores.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +28,32 @@ from tocsin.detect.params import Parameters
 from tocsin.detect.registry import make_parameters, run
 
 DEFAULT_CHUNK_SERIES = 1024
+
+_M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
+_allocator_tuned = False
+
+
+def tune_allocator() -> bool:
+    """Ask glibc's ``malloc`` to keep freed memory for reuse rather than return it to the
+    operating system (``mallopt``: mmap threshold 32 MiB, trim threshold 1 GiB), for
+    processes that run many chunks. Process-wide and idempotent; returns whether it was
+    applied (False where the C library is not glibc)."""
+    global _allocator_tuned
+    if _allocator_tuned:
+        return True
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    applied = bool(mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 2**30)
+    )
+    _allocator_tuned = applied
+    return applied
 
 
 def iter_column_chunks(counts: np.ndarray, chunk_series: int) -> Iterator[np.ndarray]:
@@ -45,6 +73,7 @@ def run_chunked(
     dates: np.ndarray | None = None,
     chunk_series: int = DEFAULT_CHUNK_SERIES,
     workers: int = 1,
+    keep_freed_memory: bool = True,
 ) -> Iterator[DetectionResult]:
     """Run method ``name`` on chunks of series; yield one :class:`DetectionResult` per chunk,
     in order.
@@ -57,7 +86,10 @@ def run_chunked(
         params: the method's parameters (validated once).
         workers: chunks computed at the same time, in threads (at most ``workers + 1``
             chunks are held at once besides the ones the caller keeps).
+        keep_freed_memory: call :func:`tune_allocator` first.
     """
+    if keep_freed_memory:
+        tune_allocator()
     p = make_parameters(name, params)
     positions = np.asarray(list(range) if not isinstance(range, np.ndarray) else range)
     is_matrix = isinstance(counts, np.ndarray)
