@@ -472,22 +472,22 @@ def evaluation_range(
 
 def history_error(data: LongSeries, method: str, needed: int, first: int) -> UserError:
     """Too little history, said in the file's labels with the ways out."""
-    text = (
-        f"method {method!r} needs {needed} periods of history before the first evaluated "
-        f"period; {data.source} starts at period {data.labels[0]}"
-    )
-    if first < data.n_periods:
+    text = f"method {method!r} needs {needed} periods of history before the first evaluated period"
+    n = data.n_periods
+    if needed >= n:
+        text += (
+            f", but {data.source} has only {n} period{'s' if n > 1 else ''} in all "
+            f"({data.labels[0]} to {data.labels[-1]}); supply more history or choose "
+            "parameters that need less"
+        )
+        return UserError(text)
+    text += f"; {data.source} starts at period {data.labels[0]}"
+    if first < n:
         text += f", so period {data.labels[first]} has only {first} before it"
-    if needed < data.n_periods:
-        text += (
-            f". Evaluate from period {data.labels[needed]} on (--from {data.labels[needed]}, "
-            f"or --last {data.n_periods - needed} or fewer), or supply more history"
-        )
-    else:
-        text += (
-            f" and has only {data.n_periods} periods in all; supply more history"
-            " or choose parameters that need less"
-        )
+    text += (
+        f". Evaluate from period {data.labels[needed]} on (--from {data.labels[needed]}, "
+        f"or --last {n - needed} or fewer), or supply more history"
+    )
     return UserError(text)
 
 

@@ -237,6 +237,11 @@ def test_duplicate_periods_name_both_rows(cli, tmp_path):
         ("period,value\n1,2\n", ["--freq", "52"], ["missing column series", "expected columns"]),
         ("period,series,value\n1,a,2\n2,a,3\n", [], ["integer positions", "give --freq"]),
         (
+            "period,series,value\n2004-W01,a,2\n2004-W02,a,3\n2004-W03,a,1\n",
+            [],
+            ["needs 7 periods of history", "has only 3 periods in all (2004-W01 to 2004-W03)"],
+        ),
+        (
             "period,series,value\n1,a,2\n2,a,3\n20040105,a,1\n",
             ["--freq", "52"],
             [":4:period (20040105)", "20040105 periods, but only 3 distinct", "check these"],
