@@ -142,6 +142,8 @@ def test_open_and_resolve_in_one_batch_and_rule_grouping(world, settings) -> Non
     assert info.alert.fingerprint == f"indicator:{world.indicator}"
     assert info.alert.first_period == WEEK and info.alert.last_alarm_period == WEEK + 1
     assert info.alert.level == 2
+    assert info.notifications == []  # over before anyone could act: recorded, not called
+    assert [m.msg_type for m in info.messages] == ["Alert", "Update"]
 
 
 def test_escalation_climbs_until_acknowledged(world, settings) -> None:

@@ -565,8 +565,13 @@ def _open_new(
     """
     actors = actors or [(SYSTEM_ACTOR, "")] * len(rows)
     plans = []
-    for row in rows:
-        steps, following, deadline = ctx.escalation_plan(row["jurisdiction_id"], ctx.now, 0)
+    for row, last_quiet in zip(rows, quiet, strict=True):
+        if _over(row.get("last_alarm_period"), row["resolve_after_periods"], last_quiet):
+            # Opened and over within one batch (e.g. history loaded at once): recorded and
+            # published, but nobody is called about a hazard that has already passed.
+            steps, following, deadline = [], 0, None
+        else:
+            steps, following, deadline = ctx.escalation_plan(row["jurisdiction_id"], ctx.now, 0)
         row["escalation_step"] = following
         row["next_escalation_at"] = deadline
         plans.append(steps)
@@ -625,13 +630,17 @@ def _open_new(
             _auto_resolve(ctx, alert, result)
 
 
-def _quiet_long_enough(alert: Alert, last_quiet: int | None) -> bool:
-    """Whether ``resolve_after_periods`` periods without alarm followed the last alarm."""
+def _over(last_alarm: int | None, resolve_after: int, last_quiet: int | None) -> bool:
+    """Whether ``resolve_after`` periods without alarm followed the last alarm."""
     return (
         last_quiet is not None
-        and alert.last_alarm_period is not None
-        and last_quiet - alert.last_alarm_period >= alert.resolve_after_periods
+        and last_alarm is not None
+        and (last_quiet - last_alarm >= resolve_after)
     )
+
+
+def _quiet_long_enough(alert: Alert, last_quiet: int | None) -> bool:
+    return _over(alert.last_alarm_period, alert.resolve_after_periods, last_quiet)
 
 
 def _auto_resolve(ctx: _Context, alert: Alert, result: BatchResult) -> None:
