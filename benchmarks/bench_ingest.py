@@ -37,9 +37,9 @@ N_JURISDICTIONS = 2_000
 N_STRATA = 5
 
 
-def reference_files(folder: Path) -> tuple[Path, Path]:
-    """A jurisdiction tree (1 country, 2,000 counties) and one indicator."""
-    codes = [f"C{i:05d}" for i in range(N_JURISDICTIONS)]
+def reference_files(folder: Path, n_jurisdictions: int = N_JURISDICTIONS) -> tuple[Path, Path]:
+    """A jurisdiction tree (1 country, ``n_jurisdictions`` counties) and one indicator."""
+    codes = [f"C{i:05d}" for i in range(n_jurisdictions)]
     tree = pd.DataFrame(
         {"code": ["XX", *codes], "name": ["Country", *codes], "parent": ["", *["XX"] * len(codes)]}
     )
@@ -52,12 +52,21 @@ def reference_files(folder: Path) -> tuple[Path, Path]:
     return tree_path, ind_path
 
 
-def data_file(folder: Path, n_rows: int, fmt: str) -> Path:
-    """``n_rows`` weekly counts: every jurisdiction x stratum x consecutive weeks."""
-    n_series = N_JURISDICTIONS * N_STRATA
+def data_file(
+    folder: Path,
+    n_rows: int,
+    fmt: str,
+    *,
+    n_jurisdictions: int = N_JURISDICTIONS,
+    first_week: int = 2000,
+    name: str = "data",
+) -> Path:
+    """``n_rows`` weekly counts: every jurisdiction x stratum x consecutive weeks from
+    week ordinal ``first_week`` (2000 is 2008-W19)."""
+    n_series = n_jurisdictions * N_STRATA
     n_weeks = -(-n_rows // n_series)
-    rng = np.random.default_rng(7)
-    weeks = format_periods(PeriodKind.WEEK, 2000 + np.arange(n_weeks))
+    rng = np.random.default_rng(7 + first_week)
+    weeks = format_periods(PeriodKind.WEEK, first_week + np.arange(n_weeks))
     series = np.arange(n_series)
     frame = pd.DataFrame(
         {
@@ -67,7 +76,7 @@ def data_file(folder: Path, n_rows: int, fmt: str) -> Path:
             "value": rng.poisson(8, n_rows),
         }
     )
-    path = folder / f"data.{fmt}"
+    path = folder / f"{name}.{fmt}"
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
     else:

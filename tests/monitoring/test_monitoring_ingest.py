@@ -243,3 +243,13 @@ def test_as_of_reads_return_what_was_true_then(engine, tmp_path_factory, files):
                 except Exception:  # a series not ingested yet
                     continue
             assert got == expected
+
+
+def test_values_round_trip_exactly(engine, write_file):
+    values = [0.1 + 0.2, 1 / 3, 2.45, 1e-300, 123456789.12345679, -0.0, 2.0**53, 7.0]
+    lines = [f"2024-{m + 1:02d},A1,{v!r}" for m, v in enumerate(values)]
+    path = write_file("period,jurisdiction,value\n" + "\n".join(lines) + "\n")
+    assert ingest_file(engine, path, indicator="price").inserted == len(values)
+    again = ingest_file(engine, path, indicator="price")
+    assert (again.unchanged, again.revised) == (len(values), 0)
+    assert list(_values(engine, "A1", "price").values()) == values
