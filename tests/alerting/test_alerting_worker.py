@@ -232,3 +232,20 @@ def test_worker_runs_detection_on_its_schedule(world, settings) -> None:
     finally:
         worker.close()
     assert calls == [T0, T0 + dt.timedelta(minutes=12)]
+
+
+def test_unexpected_channel_error_counts_as_an_attempt(world, settings, monkeypatch) -> None:
+    open_alerts(world, settings, [alarm(world, "C1")])
+    worker = Worker(world.engine, clock=ManualClock(T0), settings=settings)
+
+    def broken(*args, **kwargs):
+        raise UnicodeError("bad target")
+
+    monkeypatch.setattr(worker.webhooks, "send", broken)
+    try:
+        assert worker.tick().failed == 1
+    finally:
+        worker.close()
+    (row,) = outbox(world)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == "internal error: UnicodeError: bad target"

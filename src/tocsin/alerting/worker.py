@@ -133,6 +133,9 @@ class Worker:
         except DeliveryError as exc:
             log.warning("notification %s to %s failed: %s", item.id, item.channel, exc)
             return Outcome(item.id, False, str(exc), exc.transient)
+        except Exception as exc:  # a bug or an odd target: count it as an attempt
+            log.exception("notification %s to %s failed unexpectedly", item.id, item.channel)
+            return Outcome(item.id, False, f"internal error: {type(exc).__name__}: {exc}")
         return Outcome(item.id, True)
 
     def deliver(self) -> tuple[int, int]:
