@@ -322,7 +322,9 @@ def _settings(settings: AlertingSettings | None) -> AlertingSettings:
     return settings or get_alerting_settings()
 
 
-def _lock_signals(session: Session) -> None:
+def lock_signals(session: Session) -> None:
+    """Serialise signal processing across processes (PostgreSQL advisory lock held until
+    the transaction ends; SQLite's single writer already serialises it)."""
     if dialect_of(session) is Dialect.POSTGRESQL:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SIGNAL_LOCK})
 
@@ -362,7 +364,7 @@ def process_signals(
     result = BatchResult()
     if not signals:
         return result
-    _lock_signals(session)
+    lock_signals(session)
     series_ids = sorted({s.series_id for s in signals})
     series: dict[int, tuple[int, int]] = {}
     for part in chunked(series_ids):

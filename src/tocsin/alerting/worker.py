@@ -32,7 +32,7 @@ from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.config import AlertingSettings, get_alerting_settings
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.outbox import Claimed, Outcome, claim, record
-from tocsin.alerting.service import SignalIn, escalate_due, process_signals
+from tocsin.alerting.service import SignalIn, escalate_due, lock_signals, process_signals
 from tocsin.monitoring.models import DetectionRun, Signal
 from tocsin.store.engine import write_session
 
@@ -56,6 +56,7 @@ def alerts_from_new_runs(
     session: Session, *, now: dt.datetime, settings: AlertingSettings
 ) -> tuple[int, int]:
     """Process the signals of the next detection run after the cursor: (runs, opened)."""
+    lock_signals(session)  # before reading the cursor, so two workers take turns
     cursor = session.get(AlertingCursor, DETECTION_CURSOR)
     last = cursor.value if cursor else 0
     run_id = session.scalar(
