@@ -180,19 +180,19 @@ def test_a_claim_left_by_a_dead_worker_is_delivered_after_its_lease(
     assert len(inbox.requests) == 1
 
 
-def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
+def add_run(world, code="C2") -> None:
+    """A detection run with one quiet and one alarming period for ``code``'s series."""
     with write_session(world.engine) as session:
         detector = Detector(
             indicator_id=world.indicator, method="ears_c1", parameters={}, enabled=True
         )
-        session.add(detector)
         run = DetectionRun(actor="test", detectors=1, series=1, signals=2, alarms=1)
         session.add_all([detector, run])
         session.flush()
         for period, observed, is_alarm in ((WEEK, 4.0, False), (WEEK + 1, 18.0, True)):
             session.add(
                 Signal(
-                    series_id=world.series["C2"],
+                    series_id=world.series[code],
                     detector_id=detector.id,
                     period=period,
                     observed=observed,
@@ -203,6 +203,10 @@ def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
                     run_id=run.id,
                 )
             )
+
+
+def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
+    add_run(world)
     worker = Worker(world.engine, clock=ManualClock(T0), settings=settings)
     try:
         result = worker.tick()
@@ -213,6 +217,25 @@ def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
     with write_session(world.engine) as session:
         (alert,) = service.list_alerts(session)
     assert alert.series_id == world.series["C2"] and alert.last_alarm_period == WEEK + 1
+
+
+def test_concurrent_workers_turn_a_run_into_one_alert(world, settings, webhook) -> None:
+    inbox, _ = webhook
+    add_run(world)
+    clock = ManualClock(T0)
+    workers = [Worker(world.engine, clock=clock, settings=settings) for _ in range(2)]
+    results = []
+    threads = [threading.Thread(target=lambda w=w: results.append(w.tick())) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for worker in workers:
+        worker.close()
+    assert sorted(r.runs for r in results) == [0, 1]
+    with write_session(world.engine) as session:
+        assert len(service.list_alerts(session)) == 1
+    assert [r["path"] for r in inbox.requests] == ["/hook/C2"]
 
 
 def test_worker_runs_detection_on_its_schedule(world, settings) -> None:
