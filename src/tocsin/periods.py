@@ -102,6 +102,10 @@ def _ordinal(kind: PeriodKind, match: re.Match[str]) -> int:
     return (day - _EPOCH).days
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 @dataclass(frozen=True)
 class ParsedPeriods:
     """A column of labels read as one kind: ``ordinals[i]`` belongs to row ``i``."""
@@ -122,7 +126,9 @@ def parse_periods(
     Raises :class:`PeriodError` listing (up to ``max_problems``) rows that are empty,
     malformed, impossible (``2023-W53``, ``2024-13``) or of another kind.
     """
-    codes, uniques = pd.factorize(pd.Series(labels, dtype="object").astype(str).str.strip())
+    text = pd.Series(labels, dtype="object")
+    missing = text.isna().to_numpy()
+    codes, uniques = pd.factorize(text.where(~missing, "").astype(str).str.strip())
     unique_ordinals = np.zeros(len(uniques), dtype=np.int64)
     bad_unique: dict[int, str] = {}
     for i, label in enumerate(uniques):
@@ -133,7 +139,7 @@ def parse_periods(
         if kind is None:
             kind = found
         if found is not kind:
-            bad_unique[i] = f"a {found.value} label among {kind.value} labels"
+            bad_unique[i] = f"{_article(found.value)} {found.value} label among {kind.value} labels"
             continue
         try:
             unique_ordinals[i] = _ordinal(found, match)

@@ -47,6 +47,17 @@ def test_bad_labels_are_reported_with_row_and_reason():
     assert "row 1" in str(info.value) and "2024-W07" in str(info.value)
 
 
+def test_missing_labels_are_reported_not_filled():
+    with pytest.raises(PeriodError) as info:
+        parse_periods(["2004-W01", None, "2004-W02", float("nan")])
+    assert [(p.row, p.reason.split(";")[0]) for p in info.value.problems] == [
+        (1, "empty"),
+        (3, "empty"),
+    ]
+    with pytest.raises(PeriodError, match="an index label among week labels"):
+        parse_periods(["2004-W01", "17"])
+
+
 def test_frequency_and_positions_of_dates():
     weekly = parse_periods(["2004-01-05", "2004-01-12", "2004-01-26"])
     assert frequency_of_dates(weekly.ordinals) == 52
