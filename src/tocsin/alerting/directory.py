@@ -137,6 +137,8 @@ class Directory:
         self._contacts: dict[int, list[Contact]] | None = None
         self._policies: dict[int, EscalationPolicy] | None = None
         self._chains: dict[int, list[int]] = {}
+        #: Values derived once per batch or request (e.g. CAP polygons per jurisdiction).
+        self.cache: dict[str, dict[Any, Any]] = {}
 
     # -- jurisdictions
     def place(self, jurisdiction_id: int | None) -> Place | None:

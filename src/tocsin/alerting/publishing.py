@@ -112,11 +112,15 @@ def snapshot(
     return data
 
 
-def _polygons(session: Session, jurisdiction_id: int) -> tuple[str, ...]:
-    geometry = session.scalar(
-        select(Jurisdiction.geometry).where(Jurisdiction.id == jurisdiction_id)
-    )
-    return cap.polygons_from_geojson(geometry)
+def _polygons(directory: Directory, jurisdiction_id: int) -> tuple[str, ...]:
+    """CAP polygons of a jurisdiction, computed once per directory (i.e. per request)."""
+    cache = directory.cache.setdefault("polygons", {})
+    if jurisdiction_id not in cache:
+        geometry = directory.session.scalar(
+            select(Jurisdiction.geometry).where(Jurisdiction.id == jurisdiction_id)
+        )
+        cache[jurisdiction_id] = cap.polygons_from_geojson(geometry)
+    return cache[jurisdiction_id]
 
 
 def render(
@@ -136,7 +140,7 @@ def render(
         areas_en = (
             cap.Area(
                 place.name,
-                _polygons(session, place.id),
+                _polygons(directory, place.id),
                 (("tocsin:jurisdiction", place.code),),
             ),
         )
