@@ -175,3 +175,10 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert code == 2 and "group_by" in err
     code, out, _ = cli("alerts", "silence", "--by", "duty", "--hours", "2", "--level", "blue")
     assert code == 0 and "silence" in out
+    (silence,) = json.loads(cli("alerts", "silences", "--json")[1])
+    assert (silence["levels"], silence["jurisdiction"]) == (["IV"], None)
+    assert cli("alerts", "unsilence", str(silence["id"]), "--by", "duty")[0] == 0
+    assert json.loads(cli("alerts", "silences", "--json")[1]) == []
+    assert len(json.loads(cli("alerts", "silences", "--all", "--json")[1])) == 1
+    code, _, err = cli("alerts", "unsilence", "999", "--by", "duty")
+    assert code == 2 and "no silence with id 999" in err

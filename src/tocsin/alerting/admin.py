@@ -193,6 +193,35 @@ def add_silence(
     return silence
 
 
+def expire_silence(session: Session, silence_id: int, *, by: str, now: dt.datetime) -> Silence:
+    """End a silence now (it stays listed as history)."""
+    silence = session.get(Silence, silence_id)
+    if silence is None:
+        raise NotFoundError(f"no silence with id {silence_id}")
+    before = silence.ends_at.isoformat()
+    silence.ends_at = max(min(silence.ends_at, now), silence.starts_at)
+    session.flush()
+    audit.record(
+        session,
+        action="silence.expire",
+        object_type="silence",
+        object_id=str(silence.id),
+        before={"ends_at": before},
+        after={"ends_at": silence.ends_at.isoformat()},
+        actor=by,
+        at=now,
+    )
+    return silence
+
+
+def list_silences(session: Session, *, now: dt.datetime, active_only: bool = True) -> list[Silence]:
+    """Silences, newest first; by default only those in force or still to come."""
+    query = select(Silence).order_by(Silence.id.desc())
+    if active_only:
+        query = query.where(Silence.ends_at > now)
+    return list(session.scalars(query))
+
+
 def set_rule(
     session: Session,
     *,

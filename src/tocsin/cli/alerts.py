@@ -285,6 +285,60 @@ def silence_command(
     console.print(f"silence {ident} until {ends.isoformat()}", highlight=False)
 
 
+@alerts_app.command("silences")
+def silences_command(
+    show_all: Annotated[bool, typer.Option("--all", help="Also silences that ended.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Silences in force or to come (with --all, also past ones)."""
+    from sqlalchemy import select
+
+    from tocsin.monitoring.models import Indicator
+
+    with session_factory()() as session:
+        silences = admin.list_silences(session, now=_now(), active_only=not show_all)
+        codes = _codes(session)
+        indicators = dict(session.execute(select(Indicator.id, Indicator.code)).all())
+        rows = [
+            {
+                "id": s.id,
+                "indicator": indicators.get(s.indicator_id) if s.indicator_id else None,
+                "jurisdiction": codes.get(s.jurisdiction_id) if s.jurisdiction_id else None,
+                "levels": [Level(v).roman for v in s.levels] if s.levels else None,
+                "starts_at": s.starts_at.isoformat(),
+                "ends_at": s.ends_at.isoformat(),
+                "created_by": s.created_by,
+                "comment": s.comment,
+            }
+            for s in silences
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "indicator", "jurisdiction", "levels", "until (UTC)", "by", "comment")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            escape(row["indicator"] or "any"),
+            escape(row["jurisdiction"] or "any"),
+            ", ".join(row["levels"]) if row["levels"] else "any",
+            row["ends_at"][:16].replace("T", " "),
+            escape(row["created_by"]),
+            escape(row["comment"]),
+        )
+    console.print(table)
+
+
+@alerts_app.command("unsilence")
+def unsilence_command(
+    silence_id: Annotated[int, typer.Argument(help="Silence id.")], by: By
+) -> None:
+    """End a silence now."""
+    with write_session() as session:
+        admin.expire_silence(session, silence_id, by=by, now=_now())
+    console.print(f"silence {silence_id} ended", highlight=False)
+
+
 @alerts_app.command("contact")
 def contact_command(
     jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
