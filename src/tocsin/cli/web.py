@@ -14,6 +14,9 @@ app.add_typer(audit_app, name="audit")
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Worker processes (set TOCSIN_SECRET_KEY when > 1)."
+    ),
 ) -> None:
     """Serve the web application and the JSON API on an existing database."""
     from tocsin.store import current_revision, head_revision
@@ -23,17 +26,29 @@ def serve_command(
             "the database is not at the newest schema; run `tocsin db upgrade` first",
             param_hint="TOCSIN_DATABASE_URL",
         )
-    serve(host, port)
+    serve(host, port, workers)
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int = 1) -> None:
     """Run uvicorn with the application on ``host:port`` until interrupted."""
+    import os
+    import secrets
+
     import uvicorn
 
-    from tocsin.web.app import create_app
-
     typer.echo(f"tocsin is serving on http://{host}:{port}/ (API documentation: /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    if workers > 1:
+        # Every worker must sign CSRF tokens with the same key.
+        os.environ.setdefault("TOCSIN_SECRET_KEY", secrets.token_urlsafe(32))
+    uvicorn.run(
+        "tocsin.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @audit_app.command("verify")

@@ -20,7 +20,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
@@ -97,10 +97,10 @@ class PrincipalCache:
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self.entries: dict[str, tuple[float, Principal]] = {}
+        self.entries: dict[str, tuple[float, Any]] = {}
         self.lock = threading.Lock()
 
-    def get(self, digest: str) -> Principal | None:
+    def get(self, digest: str) -> Any:
         with self.lock:
             found = self.entries.get(digest)
             if found is None or found[0] < time.monotonic():
@@ -108,7 +108,7 @@ class PrincipalCache:
                 return None
             return found[1]
 
-    def put(self, digest: str, principal: Principal) -> None:
+    def put(self, digest: str, principal: Any) -> None:
         with self.lock:
             if len(self.entries) > 10_000:
                 self.entries.clear()
@@ -189,16 +189,30 @@ def page_principal(request: Request, db: Db) -> Principal:
     return principal
 
 
-def scope_for(principal: Principal, db: Session) -> Scope:
-    return Scope(principal, JurisdictionTree.load(db))
+def scope_for(principal: Principal, db: Session, request: Request | None = None) -> Scope:
+    """The principal's scope; kept with the principal's cache entry for its lifetime
+    (the jurisdiction tree and the expanded subtrees are the same for every request)."""
+    if request is None:
+        return Scope(principal, JurisdictionTree.load(db))
+    cache = principal_cache(request)
+    key = f"scope:{principal}"
+    found = cache.get(key)
+    if found is None:
+        found = Scope(principal, JurisdictionTree.load(db))
+        cache.put(key, found)
+    return found
 
 
-def api_scope(principal: Annotated[Principal, Depends(api_principal)], db: Db) -> Scope:
-    return scope_for(principal, db)
+def api_scope(
+    request: Request, principal: Annotated[Principal, Depends(api_principal)], db: Db
+) -> Scope:
+    return scope_for(principal, db, request)
 
 
-def page_scope(principal: Annotated[Principal, Depends(page_principal)], db: Db) -> Scope:
-    return scope_for(principal, db)
+def page_scope(
+    request: Request, principal: Annotated[Principal, Depends(page_principal)], db: Db
+) -> Scope:
+    return scope_for(principal, db, request)
 
 
 ApiScope = Annotated[Scope, Depends(api_scope)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
@@ -14,6 +16,7 @@ from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring.models import Jurisdiction
+from tocsin.web import i18n
 from tocsin.web.api.alerts import (
     TRANSITIONS,
     alert_cap_xml,
@@ -24,7 +27,7 @@ from tocsin.web.api.alerts import (
 )
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.pages.situation import cache_of, data_version
-from tocsin.web.templating import render
+from tocsin.web.templating import render, request_locale, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,22 +62,34 @@ def alerts_page(
         )
         return db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
 
-    name = f"alerts:{status}:{level}:{j}:{page}"
-    rows = cache_of(request).get(db, name, scope.ids(Capability.READ), compute, data_version(db))
+    locale = request_locale(request)
+
+    def body(db: Session, ids: frozenset[int]) -> Markup:
+        # The list depends only on the area, the filters, the language and the data:
+        # rendered once per data version (at most a minute old, for the ages).
+        rows = compute(db, ids)
+        i18n.set_locale(locale)
+        return Markup(
+            templates.get_template("alerts_body.html").render(
+                locale=locale,
+                rows=rows[:PAGE_SIZE],
+                more=len(rows) > PAGE_SIZE,
+                page=page,
+                status=status,
+                level=level,
+                j=j or "",
+                statuses=ALERT_STATUSES,
+                Level=Level,
+                now=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    name = f"alerts:{status}:{level}:{j}:{page}:{locale}:{int(time.time() // 60)}"
+    ids = scope.ids(Capability.READ)
     return render(
         request,
         "alerts.html",
-        {
-            "rows": rows[:PAGE_SIZE],
-            "more": len(rows) > PAGE_SIZE,
-            "page": page,
-            "status": status,
-            "level": level,
-            "j": j or "",
-            "statuses": ALERT_STATUSES,
-            "Level": Level,
-            "now": dt.datetime.now(dt.UTC),
-        },
+        {"body": cache_of(request).get(db, name, ids, body, data_version(db))},
     )
 
 

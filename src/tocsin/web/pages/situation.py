@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,8 +28,9 @@ from tocsin.monitoring.models import (
     Signal,
 )
 from tocsin.periods import PeriodKind, format_periods
+from tocsin.web import i18n
 from tocsin.web.deps import Db, PageScope
-from tocsin.web.templating import render
+from tocsin.web.templating import render, request_locale, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -213,13 +216,48 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
 
 @router.get("/")
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
+    """The situation of the user's area (or of ``?j=CODE`` inside it).
+
+    The page body depends only on the area, the language and the data, so it is
+    rendered once per data version (and at most a minute old, for the alert ages) and
+    shared by every user who sees the same area.
+    """
     focus = focus_of(db, scope, j)
-    children = children_of(db, scope, focus)
-    if focus is None and len(children) == 1:  # one top jurisdiction: start inside it
-        focus = children[0]
-        children = children_of(db, scope, focus)
+    if focus is None:
+        tops = children_of(db, scope, None)
+        if len(tops) == 1:  # one top jurisdiction: start inside it
+            focus = tops[0]
     ids = area_ids(scope, focus)
+    locale = request_locale(request)
+
+    def body(db: Session, ids: frozenset[int]) -> Markup:
+        i18n.set_locale(locale)
+        return Markup(
+            templates.get_template("situation_body.html").render(
+                situation_context(db, scope, focus, ids, cache, version)
+            )
+        )
+
     cache, version = cache_of(request), data_version(db)
+    minute = int(time.time() // 60)
+    name = f"body:{focus.code if focus else ''}:{locale}:{minute}"
+    return render(
+        request,
+        "situation.html",
+        {"focus": focus, "body": cache.get(db, name, ids, body, version)},
+    )
+
+
+def situation_context(
+    db: Session,
+    scope: Scope,
+    focus: Jurisdiction | None,
+    ids: frozenset[int],
+    cache: SituationCache,
+    version: tuple[Any, ...],
+) -> dict[str, Any]:
+    """What the body of the situation page shows."""
+    children = children_of(db, scope, focus)
     levels = cache.get(db, "levels", ids, highest_levels, version)
     child_levels = {
         c.id: min((levels[x] for x in scope.tree.subtree(c.id) if x in levels), default=None)
@@ -233,22 +271,19 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
             .where(Series.jurisdiction_id == focus.id)
             .order_by(Indicator.name)
         ).all()
-    return render(
-        request,
-        "situation.html",
-        {
-            "focus": focus,
-            "trail": breadcrumbs(db, scope, focus),
-            "children": children,
-            "child_levels": child_levels,
-            "alerts": cache.get(db, "alerts", ids, open_alerts, version),
-            "open_count": cache.get(db, "open_count", ids, open_count, version),
-            "detections": cache.get(db, "detections", ids, newest_detections, version),
-            "series": series,
-            "now": dt.datetime.now(dt.UTC),
-            "Level": Level,
-        },
-    )
+    return {
+        "locale": i18n.current_locale(),
+        "focus": focus,
+        "trail": breadcrumbs(db, scope, focus),
+        "children": children,
+        "child_levels": child_levels,
+        "alerts": cache.get(db, "alerts", ids, open_alerts, version),
+        "open_count": cache.get(db, "open_count", ids, open_count, version),
+        "detections": cache.get(db, "detections", ids, newest_detections, version),
+        "series": series,
+        "now": dt.datetime.now(dt.UTC),
+        "Level": Level,
+    }
 
 
 @router.get("/situation/map.json")
