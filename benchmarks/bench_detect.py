@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tocsin.detect import SeriesBatch, methods, run
+from tocsin.detect import SeriesBatch, available_methods, run
 
 ROOT = Path(__file__).resolve().parents[1]
 FLU_CSV = ROOT / "src" / "tocsin" / "data" / "fluBYBW_observed.csv"
@@ -177,7 +177,8 @@ def main() -> int:
     print(f"case {args.case}: {case.method} on {data.counts.shape[1]} series, "
           f"last {n - first} of {n} periods")  # fmt: skip
 
-    methods()  # import the method modules before timing (R's library load is not timed either)
+    # Import the method modules before timing (R's library load is not timed either).
+    available_methods()
     t0 = time.perf_counter()
     res = run(case.method, batch, case.params)
     t_tocsin = time.perf_counter() - t0

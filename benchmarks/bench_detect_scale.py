@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tocsin.detect import SeriesBatch, methods, run
+from tocsin.detect import SeriesBatch, available_methods, run
 from tocsin.detect.chunked import run_chunked
 
 METHODS = {
@@ -149,7 +149,7 @@ def main() -> None:
         f"numpy {np.__version__}; {args.series:,} series x {args.days} days, range "
         f"{args.history}..{args.days - 1}, chunks of {args.chunk}, {args.workers} workers"
     )
-    methods()  # import every method module before timing
+    available_methods()  # import every method module before timing
     t0 = time.perf_counter()
     data = generate(args.series, args.days, args.chunk, args.seed)
     widths = chunks_of(data, args.series)

@@ -99,10 +99,11 @@ def run_demo(*, chunks: int = 1, on_progress: ProgressCallback | None = None) ->
     which counts every year as 52 weeks, so ISO week 2004-W53 is absent by construction
     and R's time index (which tocsin must reproduce) has no gap there.
     """
-    if METHOD not in registry.methods():
+    available = registry.available_methods()
+    if METHOD not in available:
         raise UserError(
             f"the demo needs the method {METHOD!r}, which this installation does not have "
-            f"yet; available methods: {', '.join(registry.methods())}. Try `tocsin detect "
+            f"yet; available methods: {', '.join(available)}. Try `tocsin detect "
             "--list` and `tocsin detect` on your own data meanwhile"
         )
     started = time.perf_counter()

@@ -27,15 +27,12 @@ from tocsin.detect import (
     DetectionResult,
     ParameterError,
     SeriesBatch,
+    available_methods,
     make_parameters,
     run,
 )
 
-# Not ``from tocsin.detect import methods``: once the method modules are loaded, the
-# subpackage ``tocsin.detect.methods`` replaces that function on the package.
-from tocsin.detect.registry import methods
-
-METHODS = methods()
+METHODS = available_methods()
 FREQ = 52
 N_EVALUATED = 6
 

@@ -44,3 +44,11 @@ def test_detect_imports_only_numeric_libraries_and_itself(path):
         ):
             bad.append((line, name))
     assert not bad, f"{path.name} imports outside the pure core: {bad}"
+
+
+def test_the_method_listing_survives_loading_the_method_modules():
+    import tocsin.detect
+    import tocsin.detect.methods
+
+    assert callable(tocsin.detect.available_methods)
+    assert "ears_c1" in tocsin.detect.available_methods()

@@ -115,7 +115,9 @@ def detect(
     if data is None:
         raise UserError("give the DATA file to analyse (or --list to see the methods)")
     if method is None:
-        raise UserError("give --method NAME; the methods are: " + ", ".join(registry.methods()))
+        raise UserError(
+            "give --method NAME; the methods are: " + ", ".join(registry.available_methods())
+        )
     loaded, found, params, rows = detection_file.prepare(
         data, method, settings or (), freq=freq, last=last, start=start, consecutive=consecutive
     )
@@ -163,7 +165,7 @@ def _print_methods(only: str | None) -> None:
     from rich.console import Console
 
     console = Console()
-    found = [registry.get(only)] if only else list(registry.methods().values())
+    found = [registry.get(only)] if only else list(registry.available_methods().values())
     for method in found:
         kind = "counts" if method.counts_only else "any numbers"
         console.print(

@@ -5,6 +5,9 @@ tocsin. Methods reproduce R's ``surveillance`` package (version 1.20.3) to 1e-6.
 
     >>> from tocsin.detect import SeriesBatch, run
     >>> result = run("ears_c1", SeriesBatch(counts, freq=52, range=range(10, 100)))
+
+The registry's listing is ``available_methods()``; ``tocsin.detect.methods`` is the
+subpackage that holds the method modules.
 """
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
@@ -16,7 +19,14 @@ from tocsin.detect.errors import (
     UnknownMethodError,
 )
 from tocsin.detect.params import Parameters, param
-from tocsin.detect.registry import Method, get, make_parameters, methods, register, run
+from tocsin.detect.registry import (
+    Method,
+    available_methods,
+    get,
+    make_parameters,
+    register,
+    run,
+)
 
 __all__ = [
     "DetectError",
@@ -28,9 +38,9 @@ __all__ = [
     "Parameters",
     "SeriesBatch",
     "UnknownMethodError",
+    "available_methods",
     "get",
     "make_parameters",
-    "methods",
     "param",
     "register",
     "run",

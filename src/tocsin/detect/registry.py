@@ -82,7 +82,7 @@ def _load_methods() -> None:
     import tocsin.detect.methods  # noqa: F401
 
 
-def methods() -> dict[str, Method]:
+def available_methods() -> dict[str, Method]:
     """Every registered method, by name, sorted."""
     _load_methods()
     return dict(sorted(_METHODS.items()))
@@ -90,7 +90,7 @@ def methods() -> dict[str, Method]:
 
 def get(name: str) -> Method:
     """The method registered under ``name``; a clear error listing the names if absent."""
-    table = methods()
+    table = available_methods()
     try:
         return table[name]
     except KeyError:
