@@ -385,9 +385,13 @@ def _fit_poisson_glm(
             "outer": outer[ga], "Xwy": Xwy[ga], "const": const[ga], "aliased": aliased[ga],
         }  # fmt: skip
 
-    def mean(lin: np.ndarray, d: dict) -> tuple[np.ndarray, tuple | None]:
-        """``mu = max(exp(eta), eps)`` and where ``mu`` was clamped at eps."""
-        mu = np.exp(lin + d["off"]) if has_offset else np.exp(lin)
+    def mean(lin: np.ndarray, d: dict, mu: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+        """``mu = max(exp(eta), eps)`` (into ``mu``) and where it was clamped at eps."""
+        if has_offset:
+            np.add(lin, d["off"], out=mu)
+            np.exp(mu, out=mu)
+        else:
+            np.exp(lin, out=mu)
         low = None
         if mu.size and mu.min() < EPS:
             low = np.nonzero(mu < EPS)
@@ -402,10 +406,13 @@ def _fit_poisson_glm(
             np.add.at(dev, low[:2], d["wy"][low] * (eta - np.log(mu[low])))
         return 2.0 * dev
 
-    def step_to(b: np.ndarray, d: dict):
-        lin = np.matmul(b, d["XT"])
-        mu, low = mean(lin, d)
-        w2 = d["prior"] * mu
+    def step_to(b: np.ndarray, d: dict, out: tuple[np.ndarray, np.ndarray, np.ndarray]):
+        """The linear predictor, mean, working weights and deviance at ``b``, written
+        into the buffers ``out`` (large arrays are reused, not reallocated)."""
+        lin, mu, w2 = out
+        np.matmul(b, d["XT"], out=lin)
+        mu, low = mean(lin, d, mu)
+        np.multiply(d["prior"], mu, out=w2)
         return lin, mu, w2, deviance(b, lin, mu, w2, low, d)
 
     ga = np.flatnonzero(running.any(axis=1))
@@ -413,6 +420,8 @@ def _fit_poisson_glm(
     lin = eta_init[ga] - off[ga] if has_offset else eta_init[ga]
     mu = mu_init[ga]
     w2 = data["prior"] * mu
+    spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
+    tmp = np.empty_like(mu)
     for it in range(1, maxit + 1):
         if ga.size == 0:
             break
@@ -425,13 +434,13 @@ def _fit_poisson_glm(
             Xw2[..., ones_pairs[1]] = A_q[..., ones_pairs[0]]
         else:
             Xw2 = np.matmul(w2, data["X"])
-        rhs = np.matmul(w2 * lin, data["X"]) + data["Xwy"] - Xw2
+        rhs = np.matmul(np.multiply(w2, lin, out=tmp), data["X"]) + data["Xwy"] - Xw2
         new_beta = _solve_packed(A_q, pi, pj, rhs, data["aliased"])
         finite = np.isfinite(new_beta).all(-1)
         old_beta = beta[ga]
         moving = run & finite
         new_beta = np.where(moving[..., None], new_beta, old_beta)
-        new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data)
+        new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data, spare)
         invalid = moving & ~np.isfinite(new_dev)
         if invalid.any():
             if it == 1:  # R stops: "no valid set of coefficients has been found"
@@ -441,11 +450,11 @@ def _fit_poisson_glm(
                     if not invalid.any():
                         break
                     new_beta = np.where(invalid[..., None], (new_beta + old_beta) / 2, new_beta)
-                    new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data)
+                    new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data, spare)
                     invalid &= ~np.isfinite(new_dev)
                 moving &= ~invalid
             new_beta = np.where(moving[..., None], new_beta, old_beta)
-            new_lin, new_mu, new_w2, _ = step_to(new_beta, data)
+            new_lin, new_mu, new_w2, _ = step_to(new_beta, data, spare)
         with np.errstate(invalid="ignore"):
             conv = moving & (np.abs(new_dev - devold[ga]) / (np.abs(new_dev) + 0.1) < epsilon)
         # Commit the iteration for the fits that took it; the others keep their state
@@ -459,10 +468,13 @@ def _fit_poisson_glm(
         converged[ga] |= conv
         running[ga] = moving & ~conv
         still = running[ga].any(axis=1)
+        spare = (lin, mu, w2)  # the old state's buffers take the next step
         lin, mu, w2 = new_lin, new_mu, new_w2
         if still.sum() < 0.8 * ga.size:  # drop the finished groups
             ga, lin, mu, w2 = ga[still], lin[still], mu[still], w2[still]
             data = gather(ga)
+            spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
+            tmp = np.empty_like(mu)
 
     # Final state and the weights of the last iteration (computed from where it started).
     everything = np.arange(G)
