@@ -135,7 +135,9 @@ def _ids(coded: _Coded, known: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     return id_of_value[coded.codes], unknown
 
 
-def _reference_findings(coded: _Coded, known: dict[str, int], column: str, hint: str):
+def _reference_findings(
+    coded: _Coded, known: dict[str, int], column: str, hint: str
+) -> tuple[np.ndarray, list[Finding]]:
     ids, unknown = _ids(coded, known)
     findings = []
     missing = np.flatnonzero(coded.codes < 0)
