@@ -274,7 +274,7 @@ class _NewtonSpec:
     start: float  # carried estimate before the first change point of each period
     old_start: float  # R's "old" value that makes the first iteration run
     resume: Callable[[np.ndarray], np.ndarray]  # carried estimate -> Newton start
-    gather: Callable[[slice, np.ndarray], Data]  # window rows, series -> arrays
+    gather: Callable[[slice, np.ndarray | slice], Data]  # window rows, series -> arrays
     step: Callable[[np.ndarray, Data], np.ndarray]
     distance: Callable[[np.ndarray, np.ndarray], np.ndarray]
     lnk: Callable[[np.ndarray, Data], np.ndarray]
@@ -299,7 +299,8 @@ def _newton_statistic(
         if not active.any():
             continue
         cols = np.flatnonzero(active)
-        data = spec.gather(slice(k, n + 1), cols)
+        # Views rather than copies when every series takes part.
+        data = spec.gather(slice(k, n + 1), slice(None) if cols.size == n_series else cols)
         new = spec.resume(estimate[cols])
         old = np.full(cols.size, spec.old_start)
         settled = np.zeros(cols.size, dtype=bool)
@@ -328,7 +329,7 @@ def _newton_statistic(
 def _epi_spec(chart: _Chart, xm1: np.ndarray) -> _NewtonSpec:
     """Poisson epidemic chart (R ``glr_epi_window``): Newton on ``phi = log(lambda)``."""
 
-    def gather(rows: slice, cols: np.ndarray) -> Data:
+    def gather(rows: slice, cols: np.ndarray | slice) -> Data:
         return chart.x[rows, cols], xm1[rows, cols], chart.mu[rows, cols]
 
     def step(phi: np.ndarray, data: Data) -> np.ndarray:
@@ -373,7 +374,7 @@ def _nb_intercept_spec(chart: _Chart, alpha: float) -> _NewtonSpec:
     """Negative binomial intercept chart (R ``glr_nb_window``)."""
     d = chart.direction
 
-    def gather(rows: slice, cols: np.ndarray) -> Data:
+    def gather(rows: slice, cols: np.ndarray | slice) -> Data:
         return chart.x[rows, cols], chart.mu[rows, cols]
 
     def lnk(kappa: np.ndarray, data: Data) -> np.ndarray:
@@ -398,7 +399,7 @@ def _nb_epi_spec(chart: _Chart, alpha: float, xm1: np.ndarray) -> _NewtonSpec:
     """R's negative binomial epidemic chart (``glr_nbgeneral_window``): the intercept
     chart's Newton step, the epidemic likelihood ratio."""
 
-    def gather(rows: slice, cols: np.ndarray) -> Data:
+    def gather(rows: slice, cols: np.ndarray | slice) -> Data:
         return chart.x[rows, cols], xm1[rows, cols], chart.mu[rows, cols]
 
     def lnk(theta: np.ndarray, data: Data) -> np.ndarray:
