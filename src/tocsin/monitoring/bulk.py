@@ -1,11 +1,11 @@
 """Bulk reads of observations straight into numpy arrays.
 
 Building arrays from one Python object per row costs far more than the query, so rows
-never become Python objects: PostgreSQL sends them with binary ``COPY ... TO STDOUT``
-(fixed-width tuples read with one ``numpy.frombuffer``); SQLite returns one row per
-series whose periods and values are concatenated as text by ``group_concat`` in C and
-parsed by numpy (integral values as integers, other values with 17 significant digits,
-which round-trips every double exactly).
+never become Python objects: the database returns one row per series whose periods and
+values are concatenated as text (``string_agg`` on PostgreSQL, ``group_concat`` on
+SQLite), parsed by numpy. Values are written exactly: PostgreSQL's shortest round-trip
+text for float8; on SQLite integral values as integers and others with 17 significant
+digits, which round-trips every double.
 """
 
 from __future__ import annotations
@@ -22,18 +22,6 @@ OBSERVATION_DTYPE = np.dtype(
     [("series_id", np.int64), ("period", np.int64), ("value", np.float64), ("ingest_id", np.int64)]
 )
 
-#: One tuple of ``COPY (SELECT series_id, period, value, ingest_id) TO STDOUT BINARY``.
-_PG_TUPLE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l0", ">i4"), ("series_id", ">i4"),
-        ("l1", ">i4"), ("period", ">i4"),
-        ("l2", ">i4"), ("value", ">f8"),
-        ("l3", ">i4"), ("ingest_id", ">i4"),
-    ]
-)  # fmt: skip
-_PG_HEADER = 19  # signature (11), flags (4), header extension length (4)
-
 #: A value as exact text: integers as integers, other numbers with 17 digits.
 _EXACT_TEXT = (
     "CASE WHEN value = CAST(value AS INTEGER) THEN CAST(value AS INTEGER) "
@@ -46,19 +34,31 @@ def _bounds(lo: int | None, hi: int | None) -> tuple[int, int]:
 
 
 def _postgres(session: Session, ids: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    # float8 is sent as its shortest exact text (extra_float_digits >= 1, the default
+    # since PostgreSQL 12), so the values round-trip exactly.
     raw = session.connection().connection.driver_connection
-    query = (
-        "COPY (SELECT series_id, period, value, ingest_id FROM observation "
-        "WHERE series_id = ANY(%s) AND period BETWEEN %s AND %s) TO STDOUT (FORMAT BINARY)"
-    )
-    with raw.cursor() as cursor, cursor.copy(query, (ids.tolist(), lo, hi)) as copy:
-        data = b"".join(bytes(block) for block in copy)
-    body = data[_PG_HEADER:-2]  # without the header and the -1 trailer
-    tuples = np.frombuffer(body, dtype=_PG_TUPLE)
-    out = np.empty(tuples.size, dtype=OBSERVATION_DTYPE)
-    for name in ("series_id", "period", "value", "ingest_id"):
-        out[name] = tuples[name]
-    return out
+    parts = []
+    with raw.cursor() as cursor:
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        cursor.execute(
+            "SELECT series_id, count(*), string_agg(period::text, ',' ORDER BY period), "
+            "string_agg(value::text, ',' ORDER BY period), "
+            "string_agg(ingest_id::text, ',' ORDER BY period) FROM observation "
+            "WHERE series_id = ANY(%s) AND period BETWEEN %s AND %s GROUP BY series_id",
+            (ids.tolist(), lo, hi),
+        )
+        parts = [_part(*row) for row in cursor.fetchall()]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=OBSERVATION_DTYPE)
+
+
+def _part(series_id: int, n: int, periods: str, values: str, ingests: str) -> np.ndarray:
+    """The observations of one series from its comma-separated columns."""
+    part = np.empty(n, dtype=OBSERVATION_DTYPE)
+    part["series_id"] = series_id
+    part["period"] = np.fromstring(periods, sep=",", dtype=np.int64)
+    part["value"] = np.fromstring(values, sep=",", dtype=np.float64)
+    part["ingest_id"] = np.fromstring(ingests, sep=",", dtype=np.int64)
+    return part
 
 
 def _sqlite(session: Session, ids: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -74,13 +74,7 @@ def _sqlite(session: Session, ids: np.ndarray, lo: int, hi: int) -> np.ndarray:
                 f"WHERE series_id IN ({marks}) AND period BETWEEN ? AND ? GROUP BY series_id",
                 (*chunk, lo, hi),
             )
-            for series_id, n, periods, values, ingests in cursor:
-                part = np.empty(n, dtype=OBSERVATION_DTYPE)
-                part["series_id"] = series_id
-                part["period"] = np.fromstring(periods, sep=",", dtype=np.int64)
-                part["value"] = np.fromstring(values, sep=",", dtype=np.float64)
-                part["ingest_id"] = np.fromstring(ingests, sep=",", dtype=np.int64)
-                parts.append(part)
+            parts += [_part(*row) for row in cursor]
     finally:
         cursor.close()
     return np.concatenate(parts) if parts else np.zeros(0, dtype=OBSERVATION_DTYPE)
