@@ -126,6 +126,8 @@ def _build(engine: Engine) -> World:
                     series_id=ser.id,
                     level=2,
                     headline=f"Influenza in {code}",
+                    first_period=ordinals[-1],
+                    last_alarm_period=ordinals[-1],
                     opened_at=dt.datetime.now(dt.UTC),
                     updated_at=dt.datetime.now(dt.UTC),
                 )

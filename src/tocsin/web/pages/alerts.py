@@ -9,13 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Signal
+from tocsin.periods import PeriodKind, format_periods
 from tocsin.web import i18n
 from tocsin.web.api.alerts import (
     TRANSITIONS,
@@ -103,6 +105,7 @@ def alert_page(request: Request, alert_id: int, scope: PageScope, db: Db) -> Res
         "alert.html",
         {
             "a": detail,
+            "signals": alert_signals(db, alert),
             "may_respond": scope.allows(Capability.RESPOND, alert.jurisdiction_id),
             "cap_xml": xml.decode() if xml else None,
             "Level": Level,
@@ -110,6 +113,45 @@ def alert_page(request: Request, alert_id: int, scope: PageScope, db: Db) -> Res
             "error": request.query_params.get("error"),
         },
     )
+
+
+#: Periods of signals shown before the alert's first alarm period.
+SIGNALS_BEFORE = 4
+#: At most this many signals, the newest.
+SIGNALS_SHOWN = 60
+
+
+def alert_signals(db: Session, alert: Alert) -> list[dict[str, Any]]:
+    """The detector signals of the alert's series from shortly before its first alarm
+    to its last one (the evidence on the alert's timeline; the newest
+    :data:`SIGNALS_SHOWN`), oldest first."""
+    if alert.series_id is None or alert.first_period is None:
+        return []
+    last = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
+    rows = db.execute(
+        select(
+            Signal.period,
+            Signal.observed,
+            Signal.expected,
+            Signal.upperbound,
+            Signal.alarm,
+            Detector.method,
+            Indicator.frequency,
+        )
+        .join(Detector, Detector.id == Signal.detector_id)
+        .join(Indicator, Indicator.id == Detector.indicator_id)
+        .where(
+            Signal.series_id == alert.series_id,
+            Signal.period >= alert.first_period - SIGNALS_BEFORE,
+            Signal.period <= last,
+        )
+        .order_by(Signal.period.desc(), Detector.method)
+        .limit(SIGNALS_SHOWN)
+    ).all()[::-1]
+    if not rows:
+        return []
+    labels = format_periods(PeriodKind(rows[0].frequency), [r.period for r in rows])
+    return [{**r._asdict(), "label": label} for r, label in zip(rows, labels, strict=True)]
 
 
 @router.post("/alerts/{alert_id}/{action}")
