@@ -20,12 +20,16 @@ coefficients, working weights, dispersion and standard errors to rounding:
 Fits are stacked: a design ``X`` of shape ``(G, n_obs, p)`` is shared by ``S`` responses
 ``y`` of shape ``(G, S, n_obs)`` (pass ``(G, n_obs)`` for one response per design). Windows
 of different sizes are padded with rows of prior weight zero, which count for nothing, as
-R's dropping of those rows. All fits iterate in lockstep with per-fit convergence masks;
-the normal equations ``(X' W X) beta = X' W z`` of every fit are formed with one batched
-matrix product per iteration and solved with batched ``numpy.linalg.solve`` after
-scaling to unit diagonal. A column that is zero on every row used by a fit is *aliased*
-(R: coefficient ``NA`` after pivoting in the QR): its coefficient is 0 and it does not
-count in the rank.
+R's dropping of those rows. All fits iterate in lockstep with per-fit convergence masks
+(a converged fit keeps its coefficients; groups whose fits have all stopped are dropped;
+when few fits of a batch are to be run, each gets its own copy of its design). Per
+iteration, ``X' W X`` of every fit is one batched matrix product of the weights with the
+products of the design's column pairs that are not identically zero, ``X' W z`` another,
+and the systems are solved by a Cholesky factorisation vectorised over all fits (``p``
+steps of array operations). The deviance uses ``sum w y log mu = beta . X'(w y)`` so that
+each iteration makes only a few passes over the ``(fits, n_obs)`` arrays. A column that
+is zero on every row used by a fit is *aliased* (R: coefficient ``NA`` after pivoting in
+the QR): its coefficient is 0 and it does not count in the rank.
 
 Reference: R Core Team, ``stats::glm.fit`` (R 4.2); McCullagh and Nelder (1989),
 *Generalized Linear Models*, 2nd ed., section 2.5 (IRLS).
@@ -58,6 +62,8 @@ class PoissonGLMFit:
         coefficients: ``(..., p)``; 0 for aliased columns.
         aliased: ``(..., p)`` bool.
         eta, mu: ``(..., n_obs)`` linear predictor (with offset) and fitted means.
+        y: ``(..., n_obs)`` the responses (0 on unused rows).
+        used: ``(..., n_obs)`` bool: rows in the fit (prior weight > 0, count present).
         converged: ``(...)`` bool, R's ``converged``.
         failed: ``(...)`` bool: R would have stopped with an error (or was never run).
         iterations: ``(...)`` number of IRLS iterations done.
@@ -66,6 +72,7 @@ class PoissonGLMFit:
         cov_unscaled: ``(..., p, p)`` ``(X' W X)^-1`` (zero rows/columns where aliased).
         rank, df_residual: ``(...)`` integers as floats.
         dispersion: ``(...)`` Pearson chi-squared / df.residual (NaN when df is 0).
+        X: the design ``(G, n_obs, p)``.
     """
 
     coefficients: np.ndarray

@@ -324,10 +324,16 @@ def _enough_cases(counts: np.ndarray, positions: np.ndarray, limit54: tuple[int,
 
 def _flexible_design(
     batch: SeriesBatch, p: FarringtonFlexibleParameters
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | float, np.ndarray]:
     """Design ``(K, n, 2 + no_periods)`` (intercept, wtime, one dummy per level with the
     lowest level present as baseline), responses ``(K, S, n)``, prediction rows ``x0``
-    ``(K, S, p)``, offsets and the prediction offsets."""
+    ``(K, S, p)``, offsets, the prediction offsets and which rows are real (not padding).
+
+    ``wtime`` is R's: the 1-based period index, or with dates the number of periods since
+    the first row, counted in units of the series' first date difference (R's
+    ``diff(vectorOfDates)[1]``: 31 days for monthly data starting in January); the
+    prediction is made at the current period, measured from the first row that has a
+    count, as R does after dropping missing counts."""
     k = batch.range
     points = reference_points(k, p.b, batch.freq, batch.dates)
     if np.any(points < 0):
@@ -373,10 +379,6 @@ def _flexible_design(
         offset = np.where(valid[:, None, :], np.log(pop), 0.0)
         offset0 = np.log(batch.population[k])
     return X, y, x0, offset, offset0 if offset0 is not None else 0.0, valid
-
-
-def _flexible_history_check(p: FarringtonFlexibleParameters, freq: int) -> int:
-    return _flexible_history(p, freq)
 
 
 @register(
