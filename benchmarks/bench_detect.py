@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import csv
 import io
+import os
 import pstats
 import resource
 import shutil
@@ -179,11 +180,14 @@ def main() -> int:
 
     # Import the method modules before timing (R's library load is not timed either).
     available_methods()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = run(case.method, batch, case.params)
-    t_tocsin = time.perf_counter() - t0
+    t_tocsin, cpu_tocsin = time.perf_counter() - t0, time.process_time() - c0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"tocsin: {t_tocsin:.2f} s  (peak RSS of this process {peak_mib:.0f} MiB)")
+    print(
+        f"tocsin: {t_tocsin:.2f} s wall, {cpu_tocsin:.2f} s CPU  "
+        f"(peak RSS of this process {peak_mib:.0f} MiB; load average {os.getloadavg()[0]:.1f})"
+    )
 
     if args.profile:
         prof = cProfile.Profile()

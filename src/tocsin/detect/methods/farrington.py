@@ -418,9 +418,10 @@ def farrington_flexible(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> 
         expected_value = pred
     else:
         pred = eta0
-        quantile_mean = (
-            np.exp(eta0) if p.threshold_method == "nb_plugin" else np.exp(eta0 + z * se_eta)
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # R: an infinite mean gives NA
+            quantile_mean = (
+                np.exp(eta0) if p.threshold_method == "nb_plugin" else np.exp(eta0 + z * se_eta)
+            )
         finite = np.isfinite(quantile_mean)
         upper = np.where(
             finite, _discrete_upper_quantile(1.0 - p.alpha, quantile_mean, phi), np.nan
