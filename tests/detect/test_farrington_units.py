@@ -133,3 +133,17 @@ def test_parameters_are_validated() -> None:
         run("farrington_flexible", batch, {"threshold_method": "nbPlugin"})
     with pytest.raises(ParameterError, match="powertrans"):
         run("farrington", batch, {"powertrans": "3/4"})
+
+
+def test_constant_population_offset_changes_nothing() -> None:
+    # log(population) as offset in the fit and the prediction: a constant population
+    # shifts the intercept only, so every output is unchanged.
+    ds = load_dataset("ha.sts")
+    rng = ds.farrington_range[-20:]
+    plain = run("farrington_flexible", SeriesBatch(ds.counts, 52, range=rng), {"b": 3})
+    pop = np.full(ds.counts.shape, 2.5e5)
+    batch = SeriesBatch(ds.counts, 52, range=rng, population=pop)
+    offset = run("farrington_flexible", batch, {"b": 3, "population_offset": True})
+    np.testing.assert_allclose(offset.upperbound, plain.upperbound, rtol=1e-7)
+    np.testing.assert_allclose(offset.expected, plain.expected, rtol=1e-7)
+    np.testing.assert_array_equal(offset.alarm, plain.alarm)
