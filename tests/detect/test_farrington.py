@@ -97,3 +97,31 @@ def test_farrington_classic_matches_r(dataset: str, config: str) -> None:
     assert_matches_reference(res.diagnostics["pvalue"], 1.0 - ref["q"], what="1 - pd q")
     trend = np.where(np.isnan(res.diagnostics["trend_coef"]), 0.0, 1.0)
     assert_matches_reference(trend, ref["trend"], what="trend kept", rtol=0, atol=0)
+
+
+def test_a_gap_outside_the_limit54_window_and_reference_periods_changes_nothing() -> None:
+    """A missing count early in the history (the demo data lacks 2004-W53) must not
+    erase every later bound: R sums only the last ``limit54[1]`` periods."""
+    ds = load_dataset("ha.sts")
+    rng = np.arange(ds.counts.shape[0] - 20, ds.counts.shape[0])
+    params = flexible_parameters("farrington_noufaily", 4, ds.freq)
+    whole = run("farrington_flexible", SeriesBatch(ds.counts, ds.freq, rng), params)
+    gapped = ds.counts.copy()
+    gapped[1, :] = np.nan
+    with_gap = run("farrington_flexible", SeriesBatch(gapped, ds.freq, rng), params)
+    np.testing.assert_array_equal(with_gap.alarm, whole.alarm)
+    np.testing.assert_allclose(with_gap.upperbound, whole.upperbound, rtol=1e-12)
+    assert np.isfinite(whole.upperbound).any()
+
+
+def test_a_gap_inside_the_limit54_window_leaves_that_period_undecided() -> None:
+    ds = load_dataset("ha.sts")
+    last = ds.counts.shape[0] - 1
+    gapped = ds.counts.copy()
+    gapped[last - 2, :] = np.nan
+    res = run(
+        "farrington_flexible",
+        SeriesBatch(gapped, ds.freq, np.array([last])),
+        flexible_parameters("farrington_noufaily", 4, ds.freq),
+    )
+    assert np.isnan(res.upperbound).all()

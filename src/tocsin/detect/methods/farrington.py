@@ -310,12 +310,21 @@ def _discrete_upper_tail(y: np.ndarray, mean: np.ndarray, phi: np.ndarray) -> np
 
 
 def _enough_cases(counts: np.ndarray, positions: np.ndarray, limit54: tuple[int, int]):
-    """R's limit54 rule: at least ``cases`` counts in the last ``periods`` periods."""
+    """R's limit54 rule: at least ``cases`` counts in the last ``periods`` periods.
+
+    As in R (``sum(observed[(k - periods + 1):k, j])`` without ``na.rm``), the rule is
+    undecided (NaN) only where a missing count lies inside that window; a gap elsewhere
+    in the history does not affect it.
+    """
     cases, periods = limit54
-    csum = np.vstack([np.zeros((1, counts.shape[1])), np.cumsum(counts, axis=0)])
+    missing = np.isnan(counts)
+    zero_row = np.zeros((1, counts.shape[1]))
+    csum = np.vstack([zero_row, np.cumsum(np.where(missing, 0.0, counts), axis=0)])
+    cmissing = np.vstack([zero_row, np.cumsum(missing, axis=0)])
     lo = np.maximum(positions - periods + 1, 0)
     total = csum[positions + 1] - csum[lo]
-    return np.where(np.isnan(total), np.nan, total >= cases)
+    window_has_gap = (cmissing[positions + 1] - cmissing[lo]) > 0
+    return np.where(window_has_gap, np.nan, total >= cases)
 
 
 # ---------------------------------------------------------------------------------------
