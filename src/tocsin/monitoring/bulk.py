@@ -41,9 +41,11 @@ def _postgres(session: Session, ids: np.ndarray, lo: int, hi: int) -> np.ndarray
     with raw.cursor() as cursor:
         cursor.execute("SET LOCAL extra_float_digits = 1")
         cursor.execute(
-            "SELECT series_id, count(*), string_agg(period::text, ',' ORDER BY period), "
-            "string_agg(value::text, ',' ORDER BY period), "
-            "string_agg(ingest_id::text, ',' ORDER BY period) FROM observation "
+            # No ORDER BY: the three aggregates consume the rows of a group in the same
+            # order (one pass), which is all the alignment needs, and sorting each
+            # group three times cost 2.5 times the query.
+            "SELECT series_id, count(*), string_agg(period::text, ','), "
+            "string_agg(value::text, ','), string_agg(ingest_id::text, ',') FROM observation "
             "WHERE series_id = ANY(%s) AND period BETWEEN %s AND %s GROUP BY series_id",
             (ids.tolist(), lo, hi),
         )
