@@ -15,12 +15,11 @@ commit. Target: under 10 s.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-from bench_ingest import N_STRATA, data_file, postgres_engine, reference_files, sqlite_engine
+from bench_ingest import N_STRATA, backend_arguments, data_file, each_store, reference_files
 from sqlalchemy import Engine, text
 
 from tocsin.monitoring import detectors, indicators, jurisdictions
@@ -102,22 +101,12 @@ def measure(engine: Engine, label: str, n_series: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"))
+    backend_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as tmp:
-        folder = Path(tmp)
-        if args.backend in ("sqlite", "both"):
-            with sqlite_engine(folder) as engine:
-                build(engine, folder, args.series)
-                measure(engine, "SQLite", args.series)
-        if args.backend in ("postgresql", "both"):
-            if not args.postgres:
-                print("PostgreSQL: skipped (set TOCSIN_TEST_POSTGRES_URL or --postgres)")
-                return
-            with postgres_engine(args.postgres) as engine:
-                build(engine, folder, args.series)
-                measure(engine, "PostgreSQL", args.series)
+        for label, sub, engine in each_store(args, Path(tmp)):
+            build(engine, sub, args.series)
+            measure(engine, label, args.series)
 
 
 if __name__ == "__main__":

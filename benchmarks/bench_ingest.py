@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,6 +111,30 @@ def sqlite_engine(folder: Path):
         engine.dispose()
 
 
+def backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """The --backend and --postgres options shared by the store benchmarks."""
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres", default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"))
+
+
+def each_store(args: argparse.Namespace, folder: Path) -> Iterator[tuple[str, Path, Engine]]:
+    """Yield (label, its own sub-folder, engine) for each backend the options ask for;
+    PostgreSQL gets a fresh schema that is dropped afterwards."""
+    if args.backend in ("sqlite", "both"):
+        sub = folder / "sqlite"
+        sub.mkdir()
+        with sqlite_engine(sub) as engine:
+            yield "SQLite", sub, engine
+    if args.backend in ("postgresql", "both"):
+        if not args.postgres:
+            print("PostgreSQL: skipped (set TOCSIN_TEST_POSTGRES_URL or --postgres)")
+            return
+        sub = folder / "pg"
+        sub.mkdir()
+        with postgres_engine(args.postgres) as engine:
+            yield "PostgreSQL", sub, engine
+
+
 def measure(engine: Engine, folder: Path, data: Path, n_rows: int, label: str) -> None:
     upgrade(engine)
     tree, ind = reference_files(folder)
@@ -145,8 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"))
+    backend_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as tmp:
         folder = Path(tmp)
@@ -157,19 +181,8 @@ def main() -> None:
             f"file: {args.rows:,} rows, {args.format}, {size:.0f} MB "
             f"(written in {time.perf_counter() - start:.1f} s); target {TARGET:,} rows/s"
         )
-        if args.backend in ("sqlite", "both"):
-            sub = folder / "sqlite"
-            sub.mkdir()
-            with sqlite_engine(sub) as engine:
-                measure(engine, sub, data, args.rows, "SQLite")
-        if args.backend in ("postgresql", "both"):
-            if not args.postgres:
-                print("PostgreSQL: skipped (set TOCSIN_TEST_POSTGRES_URL or --postgres)")
-                return
-            sub = folder / "pg"
-            sub.mkdir()
-            with postgres_engine(args.postgres) as engine:
-                measure(engine, sub, data, args.rows, "PostgreSQL")
+        for label, sub, engine in each_store(args, folder):
+            measure(engine, sub, data, args.rows, label)
 
 
 if __name__ == "__main__":

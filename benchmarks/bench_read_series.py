@@ -13,14 +13,13 @@ now and as of a past moment. Target: under 20 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from bench_detection_run import NOUFAILY, WEEKS
-from bench_ingest import N_STRATA, data_file, postgres_engine, reference_files, sqlite_engine
+from bench_ingest import N_STRATA, backend_arguments, data_file, each_store, reference_files
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -85,22 +84,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=200)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres", default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"))
+    backend_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as tmp:
-        folder = Path(tmp)
-        if args.backend in ("sqlite", "both"):
-            with sqlite_engine(folder) as engine:
-                build(engine, folder, args.series)
-                measure(engine, "SQLite", args.repeat)
-        if args.backend in ("postgresql", "both"):
-            if not args.postgres:
-                print("PostgreSQL: skipped (set TOCSIN_TEST_POSTGRES_URL or --postgres)")
-                return
-            with postgres_engine(args.postgres) as engine:
-                build(engine, folder, args.series)
-                measure(engine, "PostgreSQL", args.repeat)
+        for label, sub, engine in each_store(args, Path(tmp)):
+            build(engine, sub, args.series)
+            measure(engine, label, args.repeat)
 
 
 if __name__ == "__main__":
