@@ -38,6 +38,8 @@ Reference: R Core Team, ``stats::glm.fit`` (R 4.2); McCullagh and Nelder (1989),
 from __future__ import annotations
 
 import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +50,10 @@ EPS = float(np.finfo(np.float64).eps)
 LOG_EPS = float(np.log(EPS))
 #: Below this fraction of active fits, each active fit gets its own copy of its design.
 SPARSE_FRACTION = 0.1
+#: Threads that share the groups of a large batch (numpy releases the GIL in its loops).
+THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+#: Fewer values than this (``groups x responses x n_obs``) are fitted in one thread.
+THREAD_MIN_VALUES = 200_000
 _FIT_FIELDS = (
     "coefficients", "aliased", "eta", "mu", "y", "used", "converged", "failed", "iterations",
     "deviance", "working_weights", "cov_unscaled", "rank", "df_residual", "dispersion",
@@ -226,6 +232,7 @@ def _fit_few(
     act: np.ndarray,
     columns: np.ndarray | None,
     single: bool,
+    threads: int = 1,
     **control: float,
 ) -> PoissonGLMFit:
     """Few active fits among many: give each its own copy of its design (one fit per
@@ -242,6 +249,7 @@ def _fit_few(
         prior[gi, si],
         off[gi, si],
         columns=cols,
+        threads=threads,
         **control,  # type: ignore[arg-type]
     )
     nan = np.nan
@@ -262,6 +270,44 @@ def _fit_few(
     return PoissonGLMFit(**fields, X=X)
 
 
+def _fit_in_threads(
+    X: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    off: np.ndarray | None,
+    act: np.ndarray,
+    columns: np.ndarray | None,
+    single: bool,
+    threads: int,
+    shared: tuple,
+    **control: float,
+) -> PoissonGLMFit:
+    """Fit the groups ``k, k + threads, ...`` of the batch in thread ``k`` (interleaved, so
+    that neighbouring groups, which take about as many iterations, are shared out) and
+    put the parts together. ``y``, ``prior``, ``off``, ``act`` and ``columns`` are full
+    ``(G, S, ...)`` arrays; ``shared`` holds what depends on the whole batch."""
+    G = X.shape[0]
+    parts = [np.arange(k, G, threads) for k in range(threads)]
+
+    def one(idx: np.ndarray) -> PoissonGLMFit:
+        return _fit_poisson_glm(
+            X[idx], y[idx], prior[idx], None if off is None else off[idx],
+            active=act[idx], columns=None if columns is None else columns[idx],
+            shared=shared, **control,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        fits = list(pool.map(one, parts))
+    fields = {}
+    for name in _FIT_FIELDS:
+        first = getattr(fits[0], name)
+        arr = np.empty((G, *first.shape[1:]), dtype=first.dtype)
+        for idx, fit in zip(parts, fits, strict=True):
+            arr[idx] = getattr(fit, name)
+        fields[name] = arr[:, 0] if single else arr
+    return PoissonGLMFit(**fields, X=X)
+
+
 def fit_poisson_glm(
     X: np.ndarray,
     y: np.ndarray,
@@ -272,6 +318,7 @@ def fit_poisson_glm(
     columns: np.ndarray | None = None,
     epsilon: float = 1e-8,
     maxit: int = 25,
+    threads: int | None = None,
 ) -> PoissonGLMFit:
     """Fit stacked (quasi-)Poisson log-linear GLMs as R's ``glm.fit`` does.
 
@@ -287,14 +334,19 @@ def fit_poisson_glm(
             uses (default all); the others are treated as aliased, so fits with
             different model formulas share one design array.
         epsilon, maxit: R's ``glm.control``.
+        threads: threads sharing the groups of a large batch (default :data:`THREADS`).
 
     The BLAS is held to one thread meanwhile: the work is many small matrix products,
-    which threads slow down (badly so on a shared machine).
+    which threads slow down (badly so on a shared machine). Instead, a large batch is
+    split by groups (interleaved) over ``threads`` Python threads; every group is
+    computed with the same operations as in one thread, so the results are bitwise
+    the same.
     """
     with threadpool_limits(limits=1, user_api="blas"):
         return _fit_poisson_glm(
-            X, y, weights, offset, active=active, columns=columns, epsilon=epsilon, maxit=maxit
-        )
+            X, y, weights, offset, active=active, columns=columns, epsilon=epsilon,
+            maxit=maxit, threads=THREADS if threads is None else threads,
+        )  # fmt: skip
 
 
 def _fit_poisson_glm(
@@ -307,8 +359,11 @@ def _fit_poisson_glm(
     columns: np.ndarray | None = None,
     epsilon: float = 1e-8,
     maxit: int = 25,
+    threads: int = 1,
+    shared: tuple | None = None,
 ) -> PoissonGLMFit:
-    """:func:`fit_poisson_glm` without the thread limit."""
+    """:func:`fit_poisson_glm` without the thread limit. ``shared`` (internal): the
+    column pairs and the intercept column found on the whole batch, for its parts."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     single = y.ndim == 2
@@ -329,8 +384,12 @@ def _fit_poisson_glm(
     prior = as3(weights, 1.0)
     off = as3(offset, 0.0)
     act = np.ones(shape, bool) if active is None else np.asarray(active, bool).reshape(shape)
-    if S > 1 and act.sum() < SPARSE_FRACTION * act.size:
-        return _fit_few(X, y, prior, off, act, columns, single, epsilon=epsilon, maxit=maxit)
+    if shared is None and S > 1 and act.sum() < SPARSE_FRACTION * act.size:
+        return _fit_few(
+            X, y, prior, off, act, columns, single, epsilon=epsilon, maxit=maxit, threads=threads
+        )
+    off_in = off
+    prior_in = prior
     used = (prior > 0) & np.isfinite(y) & np.isfinite(prior)
     prior = np.where(used, prior, 0.0)
     yy = np.where(used, y, 0.0)
@@ -345,10 +404,25 @@ def _fit_poisson_glm(
     rank = p - aliased.sum(-1)
     n_ok = used.sum(-1)
 
-    # Products of pairs of columns that are non-zero somewhere: X'WX needs only these.
-    nz = X != 0
-    pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
-    pi, pj = np.nonzero(np.triu(pair_any))
+    if shared is None:
+        # Products of pairs of columns that are non-zero somewhere: X'WX needs only these.
+        nz = X != 0
+        pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
+        pi, pj = np.nonzero(np.triu(pair_any))
+        # A column equal to 1 on every row in use (the intercept): X'w = row of X'WX.
+        ones = [c for c in range(p) if np.all((X[..., c] == 1) | ~used.any(axis=1))]
+        shared = (pi, pj, ones)
+        if threads > 1 and G > 1 and G * S * n >= THREAD_MIN_VALUES:
+            cols = None
+            if columns is not None:
+                cols = np.asarray(columns, bool)
+                cols = np.broadcast_to(cols[:, None, :] if single and cols.ndim == 2 else cols,
+                                       (G, S, p))  # fmt: skip
+            return _fit_in_threads(
+                X, y, prior_in, off_in if offset is not None else None, act, cols, single,
+                min(threads, G), shared, epsilon=epsilon, maxit=maxit,
+            )  # fmt: skip
+    pi, pj, ones = shared
     outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
     has_offset = offset is not None
 
@@ -376,8 +450,6 @@ def _fit_poisson_glm(
         """``X beta`` (without the offset)."""
         return np.matmul(b, X[ga].transpose(0, 2, 1))
 
-    # A column equal to 1 on every row in use (the intercept) gives X'w = row of X'WX.
-    ones = [c for c in range(p) if np.all((X[..., c] == 1) | ~used.any(axis=1))]
     ones_pairs = None
     if ones:
         c = ones[0]
