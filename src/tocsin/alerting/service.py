@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
-from tocsin.alerting.bulk import insert_rows
+from tocsin.alerting.bulk import allocate_ids, insert_rows, paused_gc
 from tocsin.alerting.config import AlertingSettings, get_alerting_settings
 from tocsin.alerting.directory import Contact, Directory, Mutes, chunked, member_of
 from tocsin.alerting.escalation import due_steps
@@ -359,8 +359,13 @@ def process_signals(
 
     Idempotent: the same signals processed twice change nothing the second time.
     """
-    settings = _settings(settings)
-    signals = list(signals)
+    with paused_gc():
+        return _process_signals(session, list(signals), now, _settings(settings))
+
+
+def _process_signals(
+    session: Session, signals: list[SignalIn], now: dt.datetime, settings: AlertingSettings
+) -> BatchResult:
     result = BatchResult()
     if not signals:
         return result
@@ -577,19 +582,11 @@ def _open_new(
         row["escalation_step"] = following
         row["next_escalation_at"] = deadline
         plans.append(steps)
-    # One executemany, then the ids by fingerprint (unique among active alerts).
+    # The ids first (the ones the database would give), then one executemany or COPY.
+    ids = allocate_ids(ctx.session, Alert.__table__, len(rows))
+    for alert_id, row in zip(ids, rows, strict=True):
+        row["id"] = alert_id
     insert_rows(ctx.session, Alert.__table__, rows)
-    by_fingerprint: dict[str, int] = {}
-    for part in chunked([row["fingerprint"] for row in rows]):
-        by_fingerprint.update(
-            (fingerprint, ident)
-            for ident, fingerprint in ctx.session.execute(
-                select(Alert.id, Alert.fingerprint).where(
-                    member_of(Alert.fingerprint, part), Alert.status.in_(ACTIVE_STATUSES)
-                )
-            )
-        )
-    ids = [by_fingerprint[row["fingerprint"]] for row in rows]
     for alert_id, row in zip(ids, rows, strict=True):
         ctx.mutes.add_active(alert_id, row["indicator_id"], row["jurisdiction_id"])
         ctx.published[alert_id] = []
