@@ -154,6 +154,25 @@ class DetectionResult:
             diagnostics={d: nan() for d in diagnostics},
         )
 
+    @classmethod
+    def concatenate(cls, parts: list[DetectionResult]) -> DetectionResult:
+        """The results of consecutive pieces of a range (same series), joined in order."""
+
+        def join(name: str) -> np.ndarray:
+            return np.concatenate([getattr(r, name) for r in parts])
+
+        return cls(
+            range=join("range"),
+            observed=join("observed"),
+            expected=join("expected"),
+            upperbound=join("upperbound"),
+            alarm=join("alarm"),
+            score=join("score"),
+            diagnostics={
+                k: np.concatenate([r.diagnostics[k] for r in parts]) for k in parts[0].diagnostics
+            },
+        )
+
     def select_series(self, columns: np.ndarray | list[int]) -> DetectionResult:
         cols = np.asarray(columns, dtype=np.int64)
         return DetectionResult(

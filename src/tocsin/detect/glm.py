@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -54,6 +56,23 @@ SPARSE_FRACTION = 0.1
 THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 #: Fewer values than this (``groups x responses x n_obs``) are fitted in one thread.
 THREAD_MIN_VALUES = 200_000
+#: A large batch is fitted in parts of about this many values, a few at a time in threads.
+CHUNK_VALUES = 250_000
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Within this block (in this thread), fits do not start threads of their own: for
+    callers that already share their work out over threads."""
+    before = getattr(_local, "threads", None)
+    _local.threads = 1
+    try:
+        yield
+    finally:
+        _local.threads = before
+
+
 _FIT_FIELDS = (
     "coefficients", "aliased", "eta", "mu", "y", "used", "converged", "failed", "iterations",
     "deviance", "working_weights", "cov_unscaled", "rank", "df_residual", "dispersion",
@@ -112,15 +131,34 @@ class PoissonGLMFit:
     def hat_values(self) -> np.ndarray:
         """Diagonal of the hat matrix of the last weighted least-squares problem, set to 1
         above ``1 - 10 eps`` (R's ``lm.influence``); 0 on unused rows."""
+        return self.hat_values_at(tuple(np.indices(self.y.shape).reshape(self.y.ndim, -1))).reshape(
+            self.y.shape
+        )
+
+    def hat_values_at(self, index: tuple[np.ndarray, ...], chunk: int = 1 << 17) -> np.ndarray:
+        """:meth:`hat_values` at the entries ``index`` of the ``(..., n_obs)`` arrays only
+        (e.g. those with a positive count): ``w_i x_i' (X'WX)^-1 x_i`` from the products
+        of the column pairs that are not identically zero, in chunks of ``chunk`` entries."""
         X = self.X  # (G, n, p)
-        G, n, p = X.shape
+        p = X.shape[-1]
+        nz = X != 0
+        pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
+        pi, pj = np.nonzero(np.triu(pair_any))
+        twice = np.where(pi == pj, 1.0, 2.0)
         lead = self.coefficients.shape[:-1]
-        cov = self.cov_unscaled.reshape(G, -1, p * p)  # (G, S, p*p)
-        outer = (X[:, :, :, None] * X[:, :, None, :]).reshape(G, n, p * p)
-        quad = np.matmul(cov, outer.transpose(0, 2, 1))  # (G, S, n)
-        hat = self.working_weights.reshape(G, -1, n) * quad
+        cov = self.cov_unscaled.reshape(-1, p, p)
+        fit_of = np.ravel_multi_index(index[:-1], lead) if len(lead) else np.zeros(0, int)
+        group_of = index[0]
+        row_of = index[-1]
+        out = np.empty(row_of.size)
+        for lo in range(0, row_of.size, chunk):
+            sl = slice(lo, lo + chunk)
+            g, i, f = group_of[sl], row_of[sl], fit_of[sl]
+            pairs = X[g, i][:, pi] * X[g, i][:, pj]  # (m, q)
+            out[sl] = np.einsum("mq,mq->m", pairs, cov[f][:, pi, pj] * twice)
+        hat = self.working_weights[index] * out
         hat[hat > 1.0 - 10.0 * EPS] = 1.0
-        return hat.reshape(*lead, n)
+        return hat
 
     def predict(
         self, x0: np.ndarray, offset0: np.ndarray | float = 0.0
@@ -215,6 +253,74 @@ def _solve_packed(
     return np.where(aliased, 0.0, x.T.reshape(*lead, p))
 
 
+@dataclass(frozen=True)
+class _Blocks:
+    """A partition of the design's columns for the solve of ``X' W X beta = X' W z``.
+
+    The *diagonal* columns never share a non-zero row with each other (the dummies of a
+    factor, e.g. Farrington's seasonal levels), so ``X' W X`` is diagonal on them; the
+    *dense* ones are the rest (intercept, trend). Eliminating the diagonal block first
+    (its Schur complement) is the Cholesky factorisation in that column order, at the
+    cost of a ``dense x dense`` system instead of a ``p x p`` one. The ``*_at`` arrays
+    give the position of each entry in the packed pairs ``A_q`` (-1: identically 0).
+    """
+
+    dense: np.ndarray  # (c,) column indices
+    diagonal: np.ndarray  # (d,)
+    diagonal_at: np.ndarray  # (d,)
+    cross_at: np.ndarray  # (c, d)
+    dense_at: np.ndarray  # (c, c)
+
+    @classmethod
+    def of(cls, pi: np.ndarray, pj: np.ndarray, p: int) -> _Blocks | None:
+        """The partition for the pairs ``(pi, pj)``; None when fewer than two columns
+        can be diagonal (then the plain solve is as cheap)."""
+        at = np.full((p, p), -1)
+        at[pi, pj] = at[pj, pi] = np.arange(pi.size)
+        shares = (at >= 0) & ~np.eye(p, dtype=bool)
+        diagonal: list[int] = []
+        for j in np.argsort(shares.sum(1), kind="stable"):
+            if not shares[j, diagonal].any():
+                diagonal.append(int(j))
+        if len(diagonal) < 2:
+            return None
+        dg = np.array(sorted(diagonal))
+        dn = np.setdiff1d(np.arange(p), dg)
+        return cls(dn, dg, at[dg, dg], at[np.ix_(dn, dg)], at[np.ix_(dn, dn)])
+
+
+def _take(A_q: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Entries of the packed ``A_q`` at positions ``at`` (0 where ``at`` is -1)."""
+    return np.where(at >= 0, A_q[..., np.maximum(at, 0)], 0.0)
+
+
+def _solve_blocked(
+    A_q: np.ndarray, blocks: _Blocks, b: np.ndarray, aliased: np.ndarray
+) -> np.ndarray:
+    """:func:`_solve_packed` for a design with a diagonal block (see :class:`_Blocks`):
+    ``x_D = (b_D - E' x_C) / d`` after solving the Schur complement
+    ``(A_CC - E D^-1 E') x_C = b_C - E D^-1 b_D``. Aliased coefficients are 0; a
+    system that is not positive definite gives NaN."""
+    dg, dn = blocks.diagonal, blocks.dense
+    al_d, al_c = aliased[..., dg], aliased[..., dn]
+    d = _take(A_q, blocks.diagonal_at)
+    bad = ~al_d & ~(d > 0)  # not positive definite (or not finite)
+    d = np.where(al_d | bad, 1.0, d)
+    E = _take(A_q, blocks.cross_at)  # (..., c, d)
+    E = np.where(al_d[..., None, :] | al_c[..., :, None], 0.0, E)
+    b_d = np.where(al_d, 0.0, b[..., dg])
+    E_over_d = E / d[..., None, :]
+    schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(-1)
+    rhs = b[..., dn] - (E_over_d * b_d[..., None, :]).sum(-1)
+    c = dn.size
+    ti, tj = np.triu_indices(c)
+    x_c = _solve_packed(schur[..., ti, tj], ti, tj, rhs, al_c)
+    x = np.empty(b.shape)
+    x[..., dn] = x_c
+    x[..., dg] = np.where(al_d, 0.0, (b_d - (E * x_c[..., :, None]).sum(-2)) / d)
+    return np.where(bad.any(-1, keepdims=True), np.nan, x)
+
+
 def _inverse(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
     """``A^-1`` on the non-aliased rows and columns, 0 elsewhere (R's ``chol2inv`` of the
     QR's ``R`` after pivoting)."""
@@ -286,8 +392,9 @@ def _fit_in_threads(
     that neighbouring groups, which take about as many iterations, are shared out) and
     put the parts together. ``y``, ``prior``, ``off``, ``act`` and ``columns`` are full
     ``(G, S, ...)`` arrays; ``shared`` holds what depends on the whole batch."""
-    G = X.shape[0]
-    parts = [np.arange(k, G, threads) for k in range(threads)]
+    G, n = X.shape[0], X.shape[1]
+    per_part = max(1, CHUNK_VALUES // max(1, y.shape[1] * n))
+    parts = [np.arange(k, min(G, k + per_part)) for k in range(0, G, per_part)]
 
     def one(idx: np.ndarray) -> PoissonGLMFit:
         return _fit_poisson_glm(
@@ -345,8 +452,13 @@ def fit_poisson_glm(
     with threadpool_limits(limits=1, user_api="blas"):
         return _fit_poisson_glm(
             X, y, weights, offset, active=active, columns=columns, epsilon=epsilon,
-            maxit=maxit, threads=THREADS if threads is None else threads,
+            maxit=maxit, threads=_default_threads() if threads is None else threads,
         )  # fmt: skip
+
+
+def _default_threads() -> int:
+    """:data:`THREADS`, or 1 inside :func:`one_thread`."""
+    return getattr(_local, "threads", None) or THREADS
 
 
 def _fit_poisson_glm(
@@ -411,7 +523,7 @@ def _fit_poisson_glm(
         pi, pj = np.nonzero(np.triu(pair_any))
         # A column equal to 1 on every row in use (the intercept): X'w = row of X'WX.
         ones = [c for c in range(p) if np.all((X[..., c] == 1) | ~used.any(axis=1))]
-        shared = (pi, pj, ones)
+        shared = (pi, pj, ones, _Blocks.of(pi, pj, p))
         if threads > 1 and G > 1 and G * S * n >= THREAD_MIN_VALUES:
             cols = None
             if columns is not None:
@@ -422,7 +534,7 @@ def _fit_poisson_glm(
                 X, y, prior_in, off_in if offset is not None else None, act, cols, single,
                 min(threads, G), shared, epsilon=epsilon, maxit=maxit,
             )  # fmt: skip
-    pi, pj, ones = shared
+    pi, pj, ones, blocks = shared
     outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
     has_offset = offset is not None
 
@@ -455,6 +567,13 @@ def _fit_poisson_glm(
         c = ones[0]
         sel = np.flatnonzero((pi == c) | (pj == c))
         ones_pairs = (sel, np.where(pi[sel] == c, pj[sel], pi[sel]))
+        ones_square = int(np.flatnonzero((pi == c) & (pj == c))[0])
+    # X'WX beta from the packed pairs: sum over pairs of A_q * beta scattered to rows.
+    q = pi.size
+    to_row = np.zeros((q, p))
+    to_row[np.arange(q), pi] = 1.0
+    to_column = np.zeros((q, p))
+    to_column[np.arange(q), pj] = pi != pj
 
     def gather(ga: np.ndarray) -> dict[str, np.ndarray]:
         """The data of the groups still running (re-gathered when groups finish)."""
@@ -477,49 +596,61 @@ def _fit_poisson_glm(
             mu[low] = EPS
         return mu, low
 
-    def deviance(b, lin, mu, w2, low, d) -> np.ndarray:
-        """2 sum wt (y log y - y - y log mu + mu), with sum wt y log mu from X'(wt y)."""
-        dev = d["const"] - np.einsum("gsp,gsp->gs", b, d["Xwy"]) + w2.sum(-1)
+    def deviance(b, lin, mu, w2, A_q, low, d) -> np.ndarray:
+        """2 sum wt (y log y - y - y log mu + mu), with sum wt y log mu from X'(wt y)
+        and, given an intercept, sum wt mu from X'WX."""
+        total = A_q[..., ones_square] if ones else w2.sum(-1)
+        dev = d["const"] - np.einsum("gsp,gsp->gs", b, d["Xwy"]) + total
         if low is not None:  # y log mu is no longer y eta where mu was clamped at eps
             eta = lin[low] + (d["off"][low] if has_offset else 0.0)
             np.add.at(dev, low[:2], d["wy"][low] * (eta - np.log(mu[low])))
         return 2.0 * dev
 
     def step_to(b: np.ndarray, d: dict, out: tuple[np.ndarray, np.ndarray, np.ndarray]):
-        """The linear predictor, mean, working weights and deviance at ``b``, written
-        into the buffers ``out`` (large arrays are reused, not reallocated)."""
+        """The linear predictor, mean, working weights, the packed ``X' W X`` of the
+        next iteration and the deviance at ``b``, written into the buffers ``out``
+        (large arrays are reused, not reallocated)."""
         lin, mu, w2 = out
         np.matmul(b, d["XT"], out=lin)
         mu, low = mean(lin, d, mu)
         np.multiply(d["prior"], mu, out=w2)
-        return lin, mu, w2, deviance(b, lin, mu, w2, low, d)
+        A_q = np.matmul(w2, d["outer"])
+        return lin, mu, w2, A_q, deviance(b, lin, mu, w2, A_q, low, d)
 
     ga = np.flatnonzero(running.any(axis=1))
     data = gather(ga)
     lin = eta_init[ga] - off[ga] if has_offset else eta_init[ga]
     mu = mu_init[ga]
     w2 = data["prior"] * mu
+    A_q = np.matmul(w2, data["outer"])
     spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
-    tmp = np.empty_like(mu)
     for it in range(1, maxit + 1):
         if ga.size == 0:
             break
         run = running[ga]
         # Weighted least squares for z = eta - offset + (y - mu) / mu with weights
-        # w2 = prior * mu: X'W z = X'(w2 lin) + X'(prior y) - X'(w2).
-        A_q = np.matmul(w2, data["outer"])
+        # w2 = prior * mu: X'W z = X'(w2 lin) + X'(prior y) - X'(w2), where after the
+        # first iteration lin = X beta, so that X'(w2 lin) = (X'WX) beta.
         if ones_pairs is not None:
             Xw2 = np.zeros((*run.shape, p))
             Xw2[..., ones_pairs[1]] = A_q[..., ones_pairs[0]]
         else:
             Xw2 = np.matmul(w2, data["X"])
-        rhs = np.matmul(np.multiply(w2, lin, out=tmp), data["X"]) + data["Xwy"] - Xw2
-        new_beta = _solve_packed(A_q, pi, pj, rhs, data["aliased"])
+        if it == 1:
+            Xw2lin = np.matmul(w2 * lin, data["X"])
+        else:
+            b = beta[ga]
+            Xw2lin = np.matmul(A_q * b[..., pj], to_row) + np.matmul(A_q * b[..., pi], to_column)
+        rhs = Xw2lin + data["Xwy"] - Xw2
+        if blocks is None:
+            new_beta = _solve_packed(A_q, pi, pj, rhs, data["aliased"])
+        else:
+            new_beta = _solve_blocked(A_q, blocks, rhs, data["aliased"])
         finite = np.isfinite(new_beta).all(-1)
         old_beta = beta[ga]
         moving = run & finite
         new_beta = np.where(moving[..., None], new_beta, old_beta)
-        new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data, spare)
+        new_lin, new_mu, new_w2, new_A_q, new_dev = step_to(new_beta, data, spare)
         invalid = moving & ~np.isfinite(new_dev)
         if invalid.any():
             if it == 1:  # R stops: "no valid set of coefficients has been found"
@@ -529,11 +660,11 @@ def _fit_poisson_glm(
                     if not invalid.any():
                         break
                     new_beta = np.where(invalid[..., None], (new_beta + old_beta) / 2, new_beta)
-                    new_lin, new_mu, new_w2, new_dev = step_to(new_beta, data, spare)
+                    new_lin, new_mu, new_w2, new_A_q, new_dev = step_to(new_beta, data, spare)
                     invalid &= ~np.isfinite(new_dev)
                 moving &= ~invalid
             new_beta = np.where(moving[..., None], new_beta, old_beta)
-            new_lin, new_mu, new_w2, _ = step_to(new_beta, data, spare)
+            new_lin, new_mu, new_w2, new_A_q, _ = step_to(new_beta, data, spare)
         with np.errstate(invalid="ignore"):
             conv = moving & (np.abs(new_dev - devold[ga]) / (np.abs(new_dev) + 0.1) < epsilon)
         # Commit the iteration for the fits that took it; the others keep their state
@@ -548,12 +679,11 @@ def _fit_poisson_glm(
         running[ga] = moving & ~conv
         still = running[ga].any(axis=1)
         spare = (lin, mu, w2)  # the old state's buffers take the next step
-        lin, mu, w2 = new_lin, new_mu, new_w2
+        lin, mu, w2, A_q = new_lin, new_mu, new_w2, new_A_q
         if still.sum() < 0.8 * ga.size:  # drop the finished groups
-            ga, lin, mu, w2 = ga[still], lin[still], mu[still], w2[still]
+            ga, lin, mu, w2, A_q = ga[still], lin[still], mu[still], w2[still], A_q[still]
             data = gather(ga)
             spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
-            tmp = np.empty_like(mu)
 
     # Final state and the weights of the last iteration (computed from where it started).
     everything = np.arange(G)

@@ -38,6 +38,7 @@ from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.errors import InputDataError, InsufficientHistoryError, ParameterError
 from tocsin.detect.glm import EPS, PoissonGLMFit, fit_poisson_glm
 from tocsin.detect.params import Parameters, param
+from tocsin.detect.period_chunks import run_in_period_chunks
 from tocsin.detect.reference_periods import farrington_blocks, reference_points, window_positions
 from tocsin.detect.registry import register
 
@@ -134,17 +135,22 @@ class _Model:
 def _anscombe_weights(fit: PoissonGLMFit, phi: np.ndarray, threshold: float) -> np.ndarray:
     """Weights of the refit (Farrington et al. 1996, section 3.4): Anscombe residuals
     ``s = 3/2 (y^{2/3} mu^{-1/6} - mu^{1/2}) / sqrt(phi (1 - h))``; ``gamma s^-2`` above
-    ``threshold``, ``gamma`` below, ``gamma`` making the weights sum to the count."""
-    y, mu, used = fit.y, fit.mu, fit.used
-    hat = fit.hat_values()
+    ``threshold``, ``gamma`` below, ``gamma`` making the weights sum to the count.
+
+    A zero count has ``s <= 0`` (or NaN), so with a non-negative threshold only the
+    positive counts are evaluated (the hat values too); the rest weigh ``gamma``."""
+    y, used = fit.y, fit.used
+    at = np.nonzero(used & (y > 0)) if threshold >= 0 else np.nonzero(used)
+    mu = fit.mu[at]
+    hat = fit.hat_values_at(at)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s = 1.5 * (y ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - np.sqrt(mu))
-        s = s / np.sqrt(phi[..., None] * (1.0 - hat))
+        s = 1.5 * (y[at] ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - np.sqrt(mu))
+        s = s / np.sqrt(phi[at[:-1]] * (1.0 - hat))
         big = s > threshold
-        inv2 = s**-2.0
-        gamma = used.sum(-1) / np.where(used, np.where(big, inv2, 1.0), 0.0).sum(-1)
-        omega = gamma[..., None] * np.where(big, inv2, 1.0)
-    return np.where(used, omega, 0.0)
+        weight = used.astype(np.float64)
+        weight[tuple(a[big] for a in at)] = s[big] ** -2.0
+        gamma = used.sum(-1) / weight.sum(-1)
+    return weight * gamma[..., None]
 
 
 def _fit_and_reweight(
@@ -398,7 +404,14 @@ def _flexible_design(
     min_history=_flexible_history,
 )
 def farrington_flexible(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> DetectionResult:
-    """R's ``farringtonFlexible`` on every series and evaluated period at once."""
+    """R's ``farringtonFlexible`` on every series and evaluated period (in chunks of
+    periods, see :mod:`tocsin.detect.period_chunks`)."""
+    per_period = batch.n_series * _flexible_history(p, batch.freq)
+    return run_in_period_chunks(batch, lambda b: _flexible_cells(b, p), per_period)
+
+
+def _flexible_cells(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> DetectionResult:
+    """R's ``farringtonFlexible`` on every series and evaluated period of ``batch``."""
     X, y, x0, offset, offset0, _ = _flexible_design(batch, p)
     K, S = y.shape[:2]
     active = np.ones((K, S), bool)
@@ -478,6 +491,12 @@ def farrington(batch: SeriesBatch, p: FarringtonParameters) -> DetectionResult:
     probability of the observation under the transformed normal (R: ``1 - pd[, 1]``);
     ``trend_coef`` the slope when the trend is kept.
     """
+    per_period = batch.n_series * p.b * (2 * p.w + 1)
+    return run_in_period_chunks(batch, lambda b: _classic_cells(b, p), per_period)
+
+
+def _classic_cells(batch: SeriesBatch, p: FarringtonParameters) -> DetectionResult:
+    """R's ``algo.farrington`` on every series and evaluated period of ``batch``."""
     k = batch.range
     rows = window_positions(k, p.b, p.w, batch.freq, batch.dates)
     valid = rows >= 0
