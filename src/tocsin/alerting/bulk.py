@@ -61,11 +61,39 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 #: One encoder for all rows: ``json.dumps`` with options builds a new encoder per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ENCODE = _ENCODER.encode
+
+
+def _c_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder that ``_ENCODE`` builds on every call, built once (same output).
+
+    The values stored here are plain JSON data, so the circular-reference check is
+    skipped. None where the C accelerator is missing or has another signature.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        encoder = make(
+            None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+            False, False, True,
+        )  # fmt: skip
+        probe = {"a": [1, 2.5, None, True], "b": "é\n"}
+        return encoder if "".join(encoder(probe, 0)) == _ENCODE(probe) else None
+    except TypeError:
+        return None
+
+
+_C_ENCODE = _c_encoder()
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else _ENCODE(value)
+    if value is None:
+        return None
+    if _C_ENCODE is None:
+        return _ENCODE(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _converter(column_type: Any, dialect: str) -> Converter:
@@ -125,7 +153,8 @@ def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         rows = connection.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass) "
+            "FROM generate_series(1, %s)",
             (table.name, count),
         )
         return sorted(row[0] for row in rows)

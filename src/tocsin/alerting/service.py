@@ -151,6 +151,7 @@ class _Context:
         #: Earlier CAP messages per alert as [sender, identifier, sent] (for references).
         self.published: dict[int, list[list[str]]] = {}
         self._plans: dict[tuple[int, dt.datetime, int], Any] = {}
+        self._now_iso = now.isoformat()
 
     @property
     def mutes(self) -> Mutes:
@@ -182,7 +183,8 @@ class _Context:
         self, alert_id: int, values: Mapping[str, Any], msg_type: str, note: str = ""
     ) -> str:
         """Queue the CAP message of a transition; returns its identifier."""
-        self.history([alert_id])
+        if alert_id not in self.published:
+            self.history([alert_id])
         earlier = self.published[alert_id]
         ident = identifier(alert_id, len(earlier) + 1)
         public = values.get("public", True)
@@ -197,7 +199,7 @@ class _Context:
                 "snapshot": snapshot(values, list(earlier), note),
             }
         )
-        earlier.append([self.settings.cap_sender, ident, self.now.isoformat()])
+        earlier.append([self.settings.cap_sender, ident, self._now_iso])
         return ident
 
     def transition(
@@ -411,6 +413,7 @@ def _process_signals(
     covered = _closed_until(session, [k for k in keys if k not in active])
 
     ctx = _Context(session, now, settings)
+    ctx.directory.indicators(ind for _, _, ind, _ in group_rule.values())  # one query
     new_rows: list[dict[str, Any]] = []
     new_quiet: list[int | None] = []
     for key in keys:
