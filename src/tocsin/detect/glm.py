@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 EPS = float(np.finfo(np.float64).eps)
 LOG_EPS = float(np.log(EPS))
@@ -61,16 +61,39 @@ CHUNK_VALUES = 250_000
 _local = threading.local()
 
 
+_controller: ThreadpoolController | None = None
+
+
+@contextlib.contextmanager
+def blas_one_thread() -> Iterator[None]:
+    """Hold the BLAS to one thread (process-wide) within this block, unless an enclosing
+    block (or :func:`one_thread`) already does: the fits make many small matrix
+    products, which BLAS threads only slow down."""
+    global _controller
+    if getattr(_local, "blas_held", False):
+        yield
+        return
+    if _controller is None:
+        _controller = ThreadpoolController()
+    _local.blas_held = True
+    try:
+        with _controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _local.blas_held = False
+
+
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
-    """Within this block (in this thread), fits do not start threads of their own: for
-    callers that already share their work out over threads."""
-    before = getattr(_local, "threads", None)
-    _local.threads = 1
+    """Within this block (in this thread), fits start no threads of their own and leave
+    the BLAS limit to the caller, who holds it with :func:`blas_one_thread` around the
+    threads that it shares its work out over."""
+    before = getattr(_local, "threads", None), getattr(_local, "blas_held", False)
+    _local.threads, _local.blas_held = 1, True
     try:
         yield
     finally:
-        _local.threads = before
+        _local.threads, _local.blas_held = before
 
 
 _FIT_FIELDS = (
@@ -146,7 +169,7 @@ class PoissonGLMFit:
         pi, pj = np.nonzero(np.triu(pair_any))
         twice = np.where(pi == pj, 1.0, 2.0)
         lead = self.coefficients.shape[:-1]
-        cov = self.cov_unscaled.reshape(-1, p, p)
+        cov = self.cov_unscaled.reshape(-1, p, p)[:, pi, pj] * twice  # (fits, q)
         fit_of = np.ravel_multi_index(index[:-1], lead) if len(lead) else np.zeros(0, int)
         group_of = index[0]
         row_of = index[-1]
@@ -155,7 +178,7 @@ class PoissonGLMFit:
             sl = slice(lo, lo + chunk)
             g, i, f = group_of[sl], row_of[sl], fit_of[sl]
             pairs = X[g, i][:, pi] * X[g, i][:, pj]  # (m, q)
-            out[sl] = np.einsum("mq,mq->m", pairs, cov[f][:, pi, pj] * twice)
+            out[sl] = np.einsum("mq,mq->m", pairs, cov[f])
         hat = self.working_weights[index] * out
         hat[hat > 1.0 - 10.0 * EPS] = 1.0
         return hat
@@ -181,6 +204,25 @@ class PoissonGLMFit:
             t = self.coefficients[..., j] / se
             p = 2.0 * stats.t.sf(np.abs(t), self.df_residual)
         return np.where(self.aliased[..., j] | (self.df_residual <= 0), np.nan, p)
+
+
+def _distinct_columns(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of ``M`` without repeats (``first``: where each distinct column is) and for
+    every column the index of its distinct one (``M[:, first][:, expand] == M``): the
+    products of a dummy with the intercept and with itself are equal, so ``X' W X`` needs
+    them once. Candidates are found by a random projection and checked exactly."""
+    key = np.random.default_rng(0).uniform(1.0, 2.0, M.shape[0]) @ M
+    first: list[int] = []
+    expand = np.empty(M.shape[1], np.int64)
+    for j in range(M.shape[1]):
+        for k, f in enumerate(first):
+            if key[f] == key[j] and np.array_equal(M[:, f], M[:, j]):
+                expand[j] = k
+                break
+        else:
+            expand[j] = len(first)
+            first.append(j)
+    return np.array(first, np.int64), expand
 
 
 def _deviance_exact(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
@@ -270,6 +312,8 @@ class _Blocks:
     diagonal_at: np.ndarray  # (d,)
     cross_at: np.ndarray  # (c, d)
     dense_at: np.ndarray  # (c, c)
+    dense_i: np.ndarray  # upper triangle of the dense block
+    dense_j: np.ndarray
 
     @classmethod
     def of(cls, pi: np.ndarray, pj: np.ndarray, p: int) -> _Blocks | None:
@@ -286,11 +330,14 @@ class _Blocks:
             return None
         dg = np.array(sorted(diagonal))
         dn = np.setdiff1d(np.arange(p), dg)
-        return cls(dn, dg, at[dg, dg], at[np.ix_(dn, dg)], at[np.ix_(dn, dn)])
+        ti, tj = np.triu_indices(dn.size)
+        return cls(dn, dg, at[dg, dg], at[np.ix_(dn, dg)], at[np.ix_(dn, dn)], ti, tj)
 
 
 def _take(A_q: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Entries of the packed ``A_q`` at positions ``at`` (0 where ``at`` is -1)."""
+    if at.min() >= 0:
+        return A_q[..., at]
     return np.where(at >= 0, A_q[..., np.maximum(at, 0)], 0.0)
 
 
@@ -312,8 +359,7 @@ def _solve_blocked(
     E_over_d = E / d[..., None, :]
     schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(-1)
     rhs = b[..., dn] - (E_over_d * b_d[..., None, :]).sum(-1)
-    c = dn.size
-    ti, tj = np.triu_indices(c)
+    ti, tj = blocks.dense_i, blocks.dense_j
     x_c = _solve_packed(schur[..., ti, tj], ti, tj, rhs, al_c)
     x = np.empty(b.shape)
     x[..., dn] = x_c
@@ -449,7 +495,7 @@ def fit_poisson_glm(
     computed with the same operations as in one thread, so the results are bitwise
     the same.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_one_thread():
         return _fit_poisson_glm(
             X, y, weights, offset, active=active, columns=columns, epsilon=epsilon,
             maxit=maxit, threads=_default_threads() if threads is None else threads,
@@ -536,6 +582,8 @@ def _fit_poisson_glm(
             )  # fmt: skip
     pi, pj, ones, blocks = shared
     outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
+    first, expand = _distinct_columns(outer.reshape(-1, pi.size))
+    outer_unique = np.ascontiguousarray(outer[..., first])
     has_offset = offset is not None
 
     # Constants of the deviance: 2 sum wt (y log y - y - y log mu + mu), where
@@ -580,30 +628,35 @@ def _fit_poisson_glm(
         return {
             "prior": prior[ga], "off": off[ga] if has_offset else None, "wy": wy[ga],
             "X": X[ga], "XT": np.ascontiguousarray(X[ga].transpose(0, 2, 1)),
-            "outer": outer[ga], "Xwy": Xwy[ga], "const": const[ga], "aliased": aliased[ga],
+            "outer": outer_unique[ga], "Xwy": Xwy[ga], "const": const[ga],
+            "aliased": aliased[ga], "wy_at": np.flatnonzero(wy[ga]),
         }  # fmt: skip
 
-    def mean(lin: np.ndarray, d: dict, mu: np.ndarray) -> tuple[np.ndarray, tuple | None]:
-        """``mu = max(exp(eta), eps)`` (into ``mu``) and where it was clamped at eps."""
+    def mean(lin: np.ndarray, d: dict, mu: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``mu = max(exp(eta), eps)`` (into ``mu``) and whether it was clamped at eps."""
         if has_offset:
             np.add(lin, d["off"], out=mu)
             np.exp(mu, out=mu)
         else:
             np.exp(lin, out=mu)
-        low = None
-        if mu.size and mu.min() < EPS:
-            low = np.nonzero(mu < EPS)
-            mu[low] = EPS
-        return mu, low
+        clamped = bool(mu.size) and mu.min() < EPS
+        if clamped:
+            np.maximum(mu, EPS, out=mu)
+        return mu, clamped
 
     def deviance(b, lin, mu, w2, A_q, low, d) -> np.ndarray:
         """2 sum wt (y log y - y - y log mu + mu), with sum wt y log mu from X'(wt y)
         and, given an intercept, sum wt mu from X'WX."""
         total = A_q[..., ones_square] if ones else w2.sum(-1)
         dev = d["const"] - np.einsum("gsp,gsp->gs", b, d["Xwy"]) + total
-        if low is not None:  # y log mu is no longer y eta where mu was clamped at eps
-            eta = lin[low] + (d["off"][low] if has_offset else 0.0)
-            np.add.at(dev, low[:2], d["wy"][low] * (eta - np.log(mu[low])))
+        if low:  # y log mu is no longer y eta where mu was clamped (and wt y > 0)
+            at = d["wy_at"]
+            eta = lin.ravel()[at] + (d["off"].ravel()[at] if has_offset else 0.0)
+            hit = np.exp(eta) < EPS
+            if hit.any():
+                at, eta = at[hit], eta[hit]
+                fix = d["wy"].ravel()[at] * (eta - np.log(EPS))
+                np.add.at(dev.ravel(), at // lin.shape[-1], fix)
         return 2.0 * dev
 
     def step_to(b: np.ndarray, d: dict, out: tuple[np.ndarray, np.ndarray, np.ndarray]):
@@ -614,7 +667,7 @@ def _fit_poisson_glm(
         np.matmul(b, d["XT"], out=lin)
         mu, low = mean(lin, d, mu)
         np.multiply(d["prior"], mu, out=w2)
-        A_q = np.matmul(w2, d["outer"])
+        A_q = np.matmul(w2, d["outer"])[..., expand]
         return lin, mu, w2, A_q, deviance(b, lin, mu, w2, A_q, low, d)
 
     ga = np.flatnonzero(running.any(axis=1))
@@ -622,7 +675,7 @@ def _fit_poisson_glm(
     lin = eta_init[ga] - off[ga] if has_offset else eta_init[ga]
     mu = mu_init[ga]
     w2 = data["prior"] * mu
-    A_q = np.matmul(w2, data["outer"])
+    A_q = np.matmul(w2, data["outer"])[..., expand]
     spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
     for it in range(1, maxit + 1):
         if ga.size == 0:

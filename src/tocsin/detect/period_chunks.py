@@ -53,9 +53,10 @@ def run_in_period_chunks(
             return compute(sub)
 
     workers = min(glm.THREADS if threads is None else threads, len(pieces))
-    if workers <= 1:
-        parts = [one(piece) for piece in pieces]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(one, pieces))
+    with glm.blas_one_thread():
+        if workers <= 1:
+            parts = [one(piece) for piece in pieces]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(one, pieces))
     return DetectionResult.concatenate(parts)
