@@ -119,24 +119,35 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)
     for names, group in shapes.items():
-        # Column by column (C-level map and zip) rather than row by row.
-        columns = []
-        for name in names:
-            values = list(map(itemgetter(name), group))
-            convert = _converter(table.c[name].type, dialect)
-            columns.append(values if convert is None else list(map(convert, values)))
-        params = list(zip(*columns, strict=True))
+        converters = [_converter(table.c[name].type, dialect) for name in names]
         quoted = ", ".join(f'"{name}"' for name in names)
         if dialect == "postgresql":
-            # COPY: one stream instead of one INSERT execution per row.
+            # COPY: one stream instead of one INSERT execution per row. Rows are converted
+            # a slice at a time while the server already stores the slices sent before.
             cursor = connection.connection.driver_connection.cursor()
             with cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-                for values in params:
-                    copy.write_row(values)
+                for start in range(0, len(group), _COPY_SLICE):
+                    for values in _params(group[start : start + _COPY_SLICE], names, converters):
+                        copy.write_row(values)
         else:
             markers = ", ".join([marker] * len(names))
             sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({markers})'
-            connection.exec_driver_sql(sql, params)
+            connection.exec_driver_sql(sql, _params(group, names, converters))
+
+
+#: Rows converted at a time while a COPY streams (PostgreSQL).
+_COPY_SLICE = 500
+
+
+def _params(
+    rows: Sequence[dict[str, Any]], names: tuple[str, ...], converters: list[Converter]
+) -> list[tuple[Any, ...]]:
+    """Parameter tuples of ``rows``, built column by column (C-level map and zip)."""
+    columns = []
+    for name, convert in zip(names, converters, strict=True):
+        values = list(map(itemgetter(name), rows))
+        columns.append(values if convert is None else list(map(convert, values)))
+    return list(zip(*columns, strict=True))
 
 
 def allocate_ids(session: Session, table: Table, count: int) -> list[int]:

@@ -137,6 +137,7 @@ class Directory:
         self._contacts: dict[int, list[Contact]] | None = None
         self._policies: dict[int, EscalationPolicy] | None = None
         self._chains: dict[int, list[int]] = {}
+        self._effective: dict[int, EscalationPolicy] = {}
         #: Values derived once per batch or request (e.g. CAP polygons per jurisdiction).
         self.cache: dict[str, dict[Any, Any]] = {}
 
@@ -246,9 +247,13 @@ class Directory:
 
     def policy(self, jurisdiction_id: int) -> EscalationPolicy:
         """The jurisdiction's policy, inherited from the nearest ancestor that has one."""
-        own = self._own_policies()
-        chain = self.chain(jurisdiction_id)
-        return effective_policy([own.get(j) for j in chain], self.default_wait)
+        found = self._effective.get(jurisdiction_id)
+        if found is None:
+            own = self._own_policies()
+            chain = self.chain(jurisdiction_id)
+            found = effective_policy([own.get(j) for j in chain], self.default_wait)
+            self._effective[jurisdiction_id] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -37,6 +38,13 @@ REASON_TEXT = {
 }
 
 
+@lru_cache(maxsize=8)
+def _level_fields(level: int) -> tuple[str, str, str]:
+    """Roman numeral, colour and CAP severity of a level (asked for every notification)."""
+    lv = severity.Level(level)
+    return lv.roman, lv.colour.value, lv.cap_severity.value
+
+
 def content(
     *,
     alert_id: int,
@@ -49,7 +57,7 @@ def content(
     step: int | None = None,
 ) -> tuple[str, str, dict[str, Any]]:
     """Subject, plain-text body and webhook payload of a notification."""
-    level = severity.Level(values["level"])
+    roman, colour, cap_severity = _level_fields(values["level"])
     reason_en, reason_zh = REASON_TEXT[reason]
     alert_url = settings.alert_url(alert_id)
     cap_url = settings.cap_url(cap_identifier)
@@ -64,9 +72,9 @@ def content(
         "alert_id": alert_id,
         "reason": reason,
         "status": values.get("status"),
-        "level": level.roman,
-        "colour": level.colour.value,
-        "severity": level.cap_severity.value,
+        "level": roman,
+        "colour": colour,
+        "severity": cap_severity,
         "indicator": indicator.code if indicator else None,
         "jurisdiction": place.code if place else None,
         "headline": headline,
