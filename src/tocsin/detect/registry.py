@@ -40,6 +40,14 @@ class Method:
         diagnostics: names of the extra per-cell arrays the method returns.
         min_history: ``min_history(params, freq)``: how many periods must precede the
             first evaluated period.
+        incremental: True when the result at a period depends only on the observations
+            up to that period, so a detection run may evaluate just the periods from the
+            earliest changed one on; False when it also depends on the results at
+            earlier periods (CUSUM, GLR, thresholds with hysteresis), so a change
+            re-evaluates the whole range. Every method declares it.
+        lookback: ``lookback(params, freq)``: how many periods before an evaluated
+            period its result may read, for methods that read a bounded window (such as
+            Farrington's reference windows); None when it may read the whole history.
     """
 
     name: str
@@ -49,6 +57,8 @@ class Method:
     counts_only: bool
     diagnostics: tuple[str, ...]
     min_history: HistoryFunction
+    incremental: bool
+    lookback: HistoryFunction | None = None
 
 
 _METHODS: dict[str, Method] = {}
@@ -59,18 +69,34 @@ def register(
     parameters: type[Parameters],
     *,
     summary: str,
+    incremental: bool,
     counts_only: bool = True,
     diagnostics: tuple[str, ...] = (),
     min_history: HistoryFunction = lambda params, freq: 0,
+    lookback: HistoryFunction | None = None,
 ) -> Callable[[MethodFunction], MethodFunction]:
-    """Decorator that adds a method function to the registry under ``name``."""
+    """Decorator that adds a method function to the registry under ``name``.
+
+    ``incremental`` has no default: every method says whether its result at a period
+    depends on the results before it (see :class:`Method`).
+    """
 
     def deco(function: MethodFunction) -> MethodFunction:
         if name in _METHODS:
             raise RuntimeError(f"method {name!r} registered twice")
         parameters.method_name = name
+        if not isinstance(incremental, bool):
+            raise TypeError(f"method {name!r}: incremental must be True or False")
         _METHODS[name] = Method(
-            name, parameters, function, summary, counts_only, diagnostics, min_history
+            name,
+            parameters,
+            function,
+            summary,
+            counts_only,
+            diagnostics,
+            min_history,
+            incremental,
+            lookback,
         )
         return function
 

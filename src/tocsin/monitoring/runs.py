@@ -11,7 +11,9 @@ has the history it needs), so the signals equal what ``tocsin detect`` gives.
 
 Methods whose result at a period depends on earlier *results* (CUSUM, GLR, thresholds
 with hysteresis) are re-evaluated over their whole range whenever a series changes;
-Farrington-type methods read only the periods their reference windows reach.
+methods with a bounded look-back (Farrington-type reference windows) read only the
+periods it reaches. Both are declared by each method in the registry
+(:attr:`tocsin.detect.registry.Method.incremental` and ``lookback``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select, text
@@ -44,16 +45,6 @@ from tocsin.periods import FREQUENCY, PeriodKind, period_dates
 from tocsin.store.audit import default_actor, record
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
-
-#: Methods whose result at a period depends on the results before it.
-SEQUENTIAL_METHODS = frozenset({"cusum", "glr_poisson", "glr_negbin", "threshold"})
-#: How far back the result of a period may look, for methods that look back a bounded
-#: number of periods: Farrington-type methods use reference windows ``b`` years back
-#: with half-width ``w`` (one period of margin). Other methods read the whole history.
-BOUNDED_LOOKBACK: dict[str, Callable[[Any, int], int]] = {
-    "farrington": lambda p, freq: p.b * freq + p.w + 1,
-    "farrington_flexible": lambda p, freq: p.b * freq + p.w + 1,
-}
 
 #: Cells (periods x series) per call of a method, to bound memory on first runs.
 CELLS_PER_CALL = 400_000
@@ -142,14 +133,15 @@ def _evaluate(
     params = make_parameters(detector.method, detector.parameters)
     freq = _frequency(kind)
     need = int(method.min_history(params, freq))
-    sequential = detector.method in SEQUENTIAL_METHODS
+    # The registry says whether a method may evaluate only the changed periods
+    # (incremental) and how far back its result may read (lookback).
+    sequential = not method.incremental
     first_eval = work.first_period + need
     if not sequential:
         first_eval = max(first_eval, int(work.dirty_from.min()))
-    lookback = BOUNDED_LOOKBACK.get(detector.method)
     lo = work.first_period
-    if lookback is not None and not sequential:
-        lo = max(lo, first_eval - max(need, lookback(params, freq)))
+    if method.lookback is not None and not sequential:
+        lo = max(lo, first_eval - max(need, int(method.lookback(params, freq))))
     rows = read_observations(session, work.series_ids, lo)
     sid, per, val = rows["series_id"], rows["period"], rows["value"]
     if per.size == 0:

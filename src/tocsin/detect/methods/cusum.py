@@ -196,6 +196,7 @@ def _history(p: CusumParameters, freq: int) -> int:
     "cusum",
     CusumParameters,
     summary="CUSUM of standardised counts (Page 1954; Rossi et al. 1999), R surveillance cusum",
+    incremental=False,
     diagnostics=("standardized",),
     min_history=_history,
 )

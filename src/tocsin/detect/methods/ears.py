@@ -187,6 +187,7 @@ def _history(variant: str):
     "ears_c1",
     EarsC1Parameters,
     summary="EARS C1 (Hutwagner et al. 2003), R surveillance earsC method C1",
+    incremental=True,
     counts_only=False,
     min_history=_history("C1"),
 )
@@ -199,6 +200,7 @@ def ears_c1(batch: SeriesBatch, p: EarsC1Parameters) -> DetectionResult:
     "ears_c2",
     EarsC2Parameters,
     summary="EARS C2 (Hutwagner et al. 2003), R surveillance earsC method C2",
+    incremental=True,
     counts_only=False,
     min_history=_history("C2"),
 )
@@ -212,6 +214,7 @@ def ears_c2(batch: SeriesBatch, p: EarsC2Parameters) -> DetectionResult:
     "ears_c3",
     EarsC3Parameters,
     summary="EARS C3 (Hutwagner et al. 2003; CDC definition, or R earsC C3 with r_compatible=true)",
+    incremental=True,
     counts_only=False,
     min_history=_history("C3"),
 )

@@ -400,6 +400,8 @@ def _flexible_design(
     "farrington_flexible",
     FarringtonFlexibleParameters,
     summary="Improved Farrington (Noufaily et al. 2013), R surveillance::farringtonFlexible",
+    incremental=True,
+    lookback=lambda p, freq: p.b * freq + p.w + 1,
     diagnostics=DIAGNOSTICS,
     min_history=_flexible_history,
 )
@@ -480,6 +482,8 @@ def _flexible_cells(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> Dete
     "farrington",
     FarringtonParameters,
     summary="Farrington et al. (1996), R surveillance::algo.farrington",
+    incremental=True,
+    lookback=lambda p, freq: p.b * freq + p.w + 1,
     diagnostics=DIAGNOSTICS,
     min_history=_classic_history,
 )

@@ -515,6 +515,7 @@ def _glr(batch: SeriesBatch, p: GlrPoissonParameters) -> DetectionResult:
     "glr_poisson",
     GlrPoissonParameters,
     summary="Poisson GLR / LR CUSUM (Höhle & Paul 2008), R surveillance glrpois",
+    incremental=False,
     min_history=_history,
 )
 def glr_poisson(batch: SeriesBatch, p: GlrPoissonParameters) -> DetectionResult:
@@ -526,6 +527,7 @@ def glr_poisson(batch: SeriesBatch, p: GlrPoissonParameters) -> DetectionResult:
     "glr_negbin",
     GlrNegbinParameters,
     summary="Negative binomial GLR / LR CUSUM (Höhle & Paul 2008), R surveillance glrnb",
+    incremental=False,
     min_history=_history,
 )
 def glr_negbin(batch: SeriesBatch, p: GlrNegbinParameters) -> DetectionResult:

@@ -132,6 +132,7 @@ class BayesParameters(Parameters):
     "bayes",
     BayesParameters,
     summary="Bayes predictive negative-binomial bound (R algo.bayes; Riebler 2004)",
+    incremental=True,
     diagnostics=("pvalue",),
     min_history=_window_history,
 )
@@ -225,6 +226,7 @@ class RkiParameters(Parameters):
     "rki",
     RkiParameters,
     summary="RKI system: mean + 2 sd, or a table of Poisson limits for small means (algo.rki)",
+    incremental=True,
     min_history=_window_history,
 )
 def rki(batch: SeriesBatch, p: RkiParameters) -> DetectionResult:
@@ -294,6 +296,7 @@ def _cdc_history(p: CdcParameters, freq: int) -> int:
     "cdc",
     CdcParameters,
     summary="CDC historical limits on 4-week totals (Stroup et al. 1989; R algo.cdc)",
+    incremental=True,
     diagnostics=("aggregate",),
     min_history=_cdc_history,
 )

@@ -90,6 +90,7 @@ def _seasonal_history(p: SeasonalZParameters, freq: int) -> int:
     "seasonal_z",
     SeasonalZParameters,
     summary="Seasonal robust z-score: distance from the same-season median in MADs",
+    incremental=True,
     counts_only=False,
     diagnostics=("band", "spread", "lowerbound"),
     min_history=_seasonal_history,
@@ -217,6 +218,7 @@ def hysteresis_state(
     "threshold",
     ThresholdParameters,
     summary="Static alert and crisis levels with hysteresis and a minimum duration",
+    incremental=False,
     counts_only=False,
     diagnostics=("band",),
 )

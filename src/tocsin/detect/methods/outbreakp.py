@@ -196,6 +196,7 @@ def _history(p: OutbreakPParameters, freq: int) -> int:
     "outbreak_p",
     OutbreakPParameters,
     summary="OutbreakP (Frisén & Andersson 2009), R surveillance outbreakP",
+    incremental=True,
     min_history=_history,
 )
 def outbreak_p(batch: SeriesBatch, p: OutbreakPParameters) -> DetectionResult:
