@@ -225,12 +225,16 @@ def _distinct_columns(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first, np.int64), expand
 
 
-def _deviance_exact(y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
-    """Poisson deviance ``2 sum wt (y log(y/mu) - (y - mu))`` (``2 sum wt mu`` where
-    ``y = 0``), R's ``poisson()$dev.resids`` summed."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(y > 0, wt * (y * np.log(y / mu) - (y - mu)), mu * wt)
-    return 2.0 * r.sum(-1)
+def _pearson(w: np.ndarray, y: np.ndarray, mu: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """``sum w ((y - mu) / mu)^2`` over the last axis, where the working residual of a
+    zero count is exactly -1: the sum of all ``w`` corrected at the ``positive`` entries
+    (flat indices) only."""
+    n = y.shape[-1]
+    w_pos = w.ravel()[positive]
+    mu_pos = mu.ravel()[positive]
+    r = (y.ravel()[positive] - mu_pos) / mu_pos
+    fix = np.bincount(positive // n, w_pos * (r * r - 1.0), w[..., 0].size)
+    return w.sum(-1) + fix.reshape(w.shape[:-1])
 
 
 def _equilibrate(A: np.ndarray, aliased: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -398,8 +402,8 @@ def _fit_few(
     sub = _fit_poisson_glm(
         X[gi],
         y[gi, si],
-        prior[gi, si],
-        off[gi, si],
+        None if prior is None else prior[gi, si],
+        None if off is None else off[gi, si],
         columns=cols,
         threads=threads,
         **control,  # type: ignore[arg-type]
@@ -434,17 +438,18 @@ def _fit_in_threads(
     shared: tuple,
     **control: float,
 ) -> PoissonGLMFit:
-    """Fit the groups ``k, k + threads, ...`` of the batch in thread ``k`` (interleaved, so
-    that neighbouring groups, which take about as many iterations, are shared out) and
-    put the parts together. ``y``, ``prior``, ``off``, ``act`` and ``columns`` are full
-    ``(G, S, ...)`` arrays; ``shared`` holds what depends on the whole batch."""
+    """Fit consecutive parts of about :data:`CHUNK_VALUES` values of the batch, ``threads``
+    at a time, and put the parts together. ``y``, ``act`` and ``columns`` are full
+    ``(G, S, ...)`` arrays, ``prior`` and ``off`` too or None; ``shared`` holds what
+    depends on the whole batch."""
     G, n = X.shape[0], X.shape[1]
     per_part = max(1, CHUNK_VALUES // max(1, y.shape[1] * n))
     parts = [np.arange(k, min(G, k + per_part)) for k in range(0, G, per_part)]
 
     def one(idx: np.ndarray) -> PoissonGLMFit:
         return _fit_poisson_glm(
-            X[idx], y[idx], prior[idx], None if off is None else off[idx],
+            X[idx], y[idx], None if prior is None else prior[idx],
+            None if off is None else off[idx],
             active=act[idx], columns=None if columns is None else columns[idx],
             shared=shared, **control,  # type: ignore[arg-type]
         )  # fmt: skip
@@ -539,19 +544,23 @@ def _fit_poisson_glm(
         a = np.asarray(a, dtype=np.float64)
         return a[:, None, :] if single else np.broadcast_to(a, y.shape)
 
-    prior = as3(weights, 1.0)
-    off = as3(offset, 0.0)
+    prior_in = None if weights is None else as3(weights, 1.0)
+    off_in = None if offset is None else as3(offset, 0.0)
     act = np.ones(shape, bool) if active is None else np.asarray(active, bool).reshape(shape)
     if shared is None and S > 1 and act.sum() < SPARSE_FRACTION * act.size:
         return _fit_few(
-            X, y, prior, off, act, columns, single, epsilon=epsilon, maxit=maxit, threads=threads
-        )
-    off_in = off
-    prior_in = prior
-    used = (prior > 0) & np.isfinite(y) & np.isfinite(prior)
-    prior = np.where(used, prior, 0.0)
+            X, y, prior_in, off_in, act, columns, single, epsilon=epsilon, maxit=maxit,
+            threads=threads,
+        )  # fmt: skip
+    if prior_in is None:
+        used = np.isfinite(y)
+        prior = used.astype(np.float64)
+    else:
+        used = (prior_in > 0) & np.isfinite(y) & np.isfinite(prior_in)
+        prior = np.where(used, prior_in, 0.0)
     yy = np.where(used, y, 0.0)
-    off = np.where(np.isfinite(off), off, 0.0)
+    has_offset = off_in is not None
+    off = np.where(np.isfinite(off_in), off_in, 0.0) if has_offset else 0.0
 
     # Columns zero on every used row are aliased (R's pivoted QR drops them).
     col_used = np.matmul(used.astype(np.float64), (X != 0).astype(np.float64))  # (G,S,p)
@@ -577,27 +586,37 @@ def _fit_poisson_glm(
                 cols = np.broadcast_to(cols[:, None, :] if single and cols.ndim == 2 else cols,
                                        (G, S, p))  # fmt: skip
             return _fit_in_threads(
-                X, y, prior_in, off_in if offset is not None else None, act, cols, single,
-                min(threads, G), shared, epsilon=epsilon, maxit=maxit,
+                X, y, prior_in, off_in, act, cols, single, min(threads, G), shared,
+                epsilon=epsilon, maxit=maxit,
             )  # fmt: skip
     pi, pj, ones, blocks = shared
     outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
     first, expand = _distinct_columns(outer.reshape(-1, pi.size))
     outer_unique = np.ascontiguousarray(outer[..., first])
-    has_offset = offset is not None
 
     # Constants of the deviance: 2 sum wt (y log y - y - y log mu + mu), where
     # sum wt y log mu = sum wt y eta = beta . X'(wt y) + sum wt y offset.
+    # Only the positive counts need logarithms (counts are mostly 0 in surveillance).
     wy = prior * yy
     Xwy = np.matmul(wy, X)  # (G, S, p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        const = (prior * (np.where(yy > 0, yy * np.log(yy), 0.0) - yy)).sum(-1)
+    positive = np.flatnonzero(yy)
+    fit_of = positive // n
+    y_pos, prior_pos = yy.ravel()[positive], prior.ravel()[positive]
+    y_log_y = y_pos * np.log(y_pos)
+    const = np.bincount(fit_of, prior_pos * (y_log_y - y_pos), G * S).reshape(shape)
     if has_offset:
         const = const - (wy * off).sum(-1)
 
-    eta_init = np.log(yy + 0.1)
-    mu_init = np.maximum(np.exp(eta_init), EPS)
-    devold = _deviance_exact(yy, mu_init, prior)
+    # R's start: mustart = y + 0.1, eta = log(mustart), mu = max(exp(eta), eps).
+    eta_init = np.full(y.shape, np.log(0.1))
+    eta_init.ravel()[positive] = eta_pos = np.log(y_pos + 0.1)
+    mu_init = np.full(y.shape, max(float(np.exp(np.log(0.1))), EPS))
+    mu_init.ravel()[positive] = mu_pos = np.maximum(np.exp(eta_pos), EPS)
+    # Deviance at the start: 2 sum wt (mu + [y > 0] (y log(y / mu) - y)).
+    devold = np.einsum("gsn,gsn->gs", prior, mu_init) + np.bincount(
+        fit_of, prior_pos * (y_pos * np.log(y_pos / mu_pos) - y_pos), G * S
+    ).reshape(shape)
+    devold = 2.0 * devold
     beta = np.zeros((G, S, p))  # the committed coefficients of every fit
     beta_prev = np.zeros((G, S, p))  # the coefficients the last iteration started from
     dev = np.full(shape, np.nan)
@@ -605,10 +624,6 @@ def _fit_poisson_glm(
     failed = ~act
     iterations = np.zeros(shape, np.int64)
     running = act.copy()
-
-    def linear_predictor(b: np.ndarray, ga: np.ndarray) -> np.ndarray:
-        """``X beta`` (without the offset)."""
-        return np.matmul(b, X[ga].transpose(0, 2, 1))
 
     ones_pairs = None
     if ones:
@@ -739,14 +754,16 @@ def _fit_poisson_glm(
             spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
 
     # Final state and the weights of the last iteration (computed from where it started).
-    everything = np.arange(G)
-    eta = linear_predictor(beta, everything) + off
+    XT = X.transpose(0, 2, 1)
+    eta = np.matmul(beta, XT) + off
     mu = np.maximum(np.exp(eta), EPS)
-    mu_prev = np.maximum(np.exp(linear_predictor(beta_prev, everything) + off), EPS)
-    mu_prev = np.where((iterations <= 1)[..., None], mu_init, mu_prev)
-    w2_last = np.where(used, prior * mu_prev, 0.0)
-    w2_last = np.where((iterations > 0)[..., None], w2_last, 0.0)
-    A_q = np.matmul(w2_last, outer)
+    mu_prev = np.maximum(np.exp(np.matmul(beta_prev, XT) + off), EPS)
+    if (iterations <= 1).any():
+        mu_prev = np.where((iterations <= 1)[..., None], mu_init, mu_prev)
+    w2_last = prior * mu_prev  # prior is 0 on unused rows
+    if (iterations == 0).any():
+        w2_last = np.where((iterations > 0)[..., None], w2_last, 0.0)
+    A_q = np.matmul(w2_last, outer_unique)[..., expand]
     A_last = np.zeros((G, S, p, p))
     A_last[..., pi, pj] = A_q
     A_last[..., pj, pi] = A_q
@@ -754,9 +771,8 @@ def _fit_poisson_glm(
     A_inv = np.full((G, S, p, p), np.nan)
     A_inv[ran] = _inverse(A_last[ran], aliased[ran])
 
-    resid = (yy - mu) / np.maximum(np.exp(eta), EPS)
     df_res = (n_ok - rank).astype(np.float64)
-    pearson = (w2_last * resid**2).sum(-1)
+    pearson = _pearson(w2_last, yy, mu, positive)
     with np.errstate(invalid="ignore", divide="ignore"):
         disp = np.where(df_res > 0, pearson / df_res, np.nan)
     nanf = failed
