@@ -631,6 +631,13 @@ def _fit_poisson_glm(
         sel = np.flatnonzero((pi == c) | (pj == c))
         ones_pairs = (sel, np.where(pi[sel] == c, pj[sel], pi[sel]))
         ones_square = int(np.flatnonzero((pi == c) & (pj == c))[0])
+    # Without weights, and with every row in use exactly where the design row is not
+    # zero, the rows of prior weight 0 count for nothing in X'WX anyway: W = mu.
+    plain = (
+        weights is None
+        and bool(ones)
+        and np.array_equal(used, np.broadcast_to((X != 0).any(-1)[:, None, :], used.shape))
+    )
     # X'WX beta from the packed pairs: sum over pairs of A_q * beta scattered to rows.
     q = pi.size
     to_row = np.zeros((q, p))
@@ -681,7 +688,10 @@ def _fit_poisson_glm(
         lin, mu, w2 = out
         np.matmul(b, d["XT"], out=lin)
         mu, low = mean(lin, d, mu)
-        np.multiply(d["prior"], mu, out=w2)
+        if plain:
+            w2 = mu
+        else:
+            np.multiply(d["prior"], mu, out=w2)
         A_q = np.matmul(w2, d["outer"])[..., expand]
         return lin, mu, w2, A_q, deviance(b, lin, mu, w2, A_q, low, d)
 
