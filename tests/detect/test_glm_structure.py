@@ -108,3 +108,22 @@ def test_farrington_in_chunks_of_periods_equals_one_chunk(
             np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-9)
         for name, values in whole.diagnostics.items():
             np.testing.assert_allclose(chunked.diagnostics[name], values, rtol=1e-9)
+
+
+def test_blocked_inverse_equals_the_full_inverse() -> None:
+    from tocsin.detect.glm import _inverse, _inverse_blocked
+
+    rng = np.random.default_rng(4)
+    X = _factor_design(rng, 3, 90, 6)
+    pi, pj = _pairs(X)
+    blocks = _Blocks.of(pi, pj, X.shape[-1])
+    A_q = np.matmul(rng.uniform(0.05, 5.0, size=(3, 5, 90)), X[:, :, pi] * X[:, :, pj])
+    aliased = np.zeros((3, 5, 8), bool)
+    aliased[..., 7] = True
+    aliased[2, 4, 1] = True  # a fit without the trend
+    A = np.zeros((3, 5, 8, 8))
+    A[..., pi, pj] = A_q
+    A[..., pj, pi] = A_q
+    np.testing.assert_allclose(
+        _inverse_blocked(A_q, blocks, aliased), _inverse(A, aliased), rtol=1e-8, atol=1e-14
+    )

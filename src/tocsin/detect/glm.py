@@ -164,9 +164,7 @@ class PoissonGLMFit:
         of the column pairs that are not identically zero, in chunks of ``chunk`` entries."""
         X = self.X  # (G, n, p)
         p = X.shape[-1]
-        nz = X != 0
-        pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
-        pi, pj = np.nonzero(np.triu(pair_any))
+        pi, pj = _nonzero_pairs(X)
         twice = np.where(pi == pj, 1.0, 2.0)
         lead = self.coefficients.shape[:-1]
         cov = self.cov_unscaled.reshape(-1, p, p)[:, pi, pj] * twice  # (fits, q)
@@ -204,6 +202,13 @@ class PoissonGLMFit:
             t = self.coefficients[..., j] / se
             p = 2.0 * stats.t.sf(np.abs(t), self.df_residual)
         return np.where(self.aliased[..., j] | (self.df_residual <= 0), np.nan, p)
+
+
+def _nonzero_pairs(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``i <= j`` of columns of the design ``(..., n, p)`` that are non-zero
+    together on some row: ``X' W X`` has no other non-zero entries."""
+    nz = (X != 0).reshape(-1, X.shape[-1]).astype(np.float64)
+    return np.nonzero(np.triu(nz.T @ nz > 0))
 
 
 def _distinct_columns(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -378,6 +383,34 @@ def _inverse(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(np.eye(A.shape[-1]), A.shape)
     inv = _batched_solve(As, eye) * d[..., :, None] * d[..., None, :]
     return np.where(aliased[..., :, None] | aliased[..., None, :], 0.0, inv)
+
+
+def _inverse_blocked(A_q: np.ndarray, blocks: _Blocks, aliased: np.ndarray) -> np.ndarray:
+    """:func:`_inverse` of the packed ``A_q`` with a diagonal block (:class:`_Blocks`):
+    with ``S = A_CC - E D^-1 E'``, the inverse is ``[[S^-1, -S^-1 E D^-1],
+    [-D^-1 E' S^-1, D^-1 + D^-1 E' S^-1 E D^-1]]``; aliased rows and columns are 0 and
+    a diagonal entry that is not positive makes the whole inverse NaN."""
+    dg, dn = blocks.diagonal, blocks.dense
+    al_d, al_c = aliased[..., dg], aliased[..., dn]
+    d = _take(A_q, blocks.diagonal_at)
+    bad = ~al_d & ~(d > 0)
+    d = np.where(al_d | bad, 1.0, d)
+    E = _take(A_q, blocks.cross_at)
+    E = np.where(al_d[..., None, :] | al_c[..., :, None], 0.0, E)
+    E_over_d = E / d[..., None, :]  # E D^-1, (..., c, d)
+    schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(-1)
+    s_inv = _inverse(schur, al_c)  # (..., c, c)
+    cross = -np.einsum("...ij,...jk->...ik", s_inv, E_over_d)  # (..., c, d)
+    p = dg.size + dn.size
+    inv = np.zeros((*A_q.shape[:-1], p, p))
+    inv[..., dn[:, None], dn[None, :]] = s_inv
+    inv[..., dn[:, None], dg[None, :]] = cross
+    inv[..., dg[:, None], dn[None, :]] = np.swapaxes(cross, -1, -2)
+    diag_block = -np.einsum("...ji,...jk->...ik", E_over_d, cross)
+    diag_block[..., np.arange(dg.size), np.arange(dg.size)] += 1.0 / d
+    inv[..., dg[:, None], dg[None, :]] = diag_block
+    inv = np.where(aliased[..., :, None] | aliased[..., None, :], 0.0, inv)
+    return np.where(bad.any(-1)[..., None, None], np.nan, inv)
 
 
 def _fit_few(
@@ -573,11 +606,10 @@ def _fit_poisson_glm(
 
     if shared is None:
         # Products of pairs of columns that are non-zero somewhere: X'WX needs only these.
-        nz = X != 0
-        pair_any = np.einsum("gni,gnj->ij", nz, nz, dtype=np.float64) > 0
-        pi, pj = np.nonzero(np.triu(pair_any))
+        pi, pj = _nonzero_pairs(X)
         # A column equal to 1 on every row in use (the intercept): X'w = row of X'WX.
-        ones = [c for c in range(p) if np.all((X[..., c] == 1) | ~used.any(axis=1))]
+        row_unused = ~used.any(axis=1)  # (G, n)
+        ones = [c for c in range(p) if np.all((X[..., c] == 1) | row_unused)]
         shared = (pi, pj, ones, _Blocks.of(pi, pj, p))
         if threads > 1 and G > 1 and G * S * n >= THREAD_MIN_VALUES:
             cols = None
@@ -774,12 +806,15 @@ def _fit_poisson_glm(
     if (iterations == 0).any():
         w2_last = np.where((iterations > 0)[..., None], w2_last, 0.0)
     A_q = np.matmul(w2_last, outer_unique)[..., expand]
-    A_last = np.zeros((G, S, p, p))
-    A_last[..., pi, pj] = A_q
-    A_last[..., pj, pi] = A_q
     ran = iterations > 0
     A_inv = np.full((G, S, p, p), np.nan)
-    A_inv[ran] = _inverse(A_last[ran], aliased[ran])
+    if blocks is None:
+        A_last = np.zeros((*A_q[ran].shape[:-1], p, p))
+        A_last[..., pi, pj] = A_q[ran]
+        A_last[..., pj, pi] = A_q[ran]
+        A_inv[ran] = _inverse(A_last, aliased[ran])
+    else:
+        A_inv[ran] = _inverse_blocked(A_q[ran], blocks, aliased[ran])
 
     df_res = (n_ok - rank).astype(np.float64)
     pearson = _pearson(w2_last, yy, mu, positive)
