@@ -121,6 +121,7 @@ def run(label: str, make_url_for_run, n_signals: int, hook_url: str, repeats: in
     settings = AlertingSettings(public_url="http://bench.test", notify_concurrency=8)
     for name, alarm_every in (("every signal an alarm", 1), ("1 in 10 an alarm", 10)):
         times, cpus = [], []
+        load = os.getloadavg()[0]
         for _ in range(repeats):
             with make_url_for_run() as url:
                 engine, (elapsed, cpu), result = process_once(
@@ -134,7 +135,8 @@ def run(label: str, make_url_for_run, n_signals: int, hook_url: str, repeats: in
             f"{label}, {name}: {n_signals} signals -> {len(result.opened)} alerts, "
             f"{result.notifications} queued notifications: best {best:.2f} s, median "
             f"{median:.2f} s of {repeats} (target < 2 s; ratio {2 / best:.2f}); "
-            f"client CPU best {min(cpus):.2f} s"
+            f"client CPU best {min(cpus):.2f} s; load average {load:.2f} -> "
+            f"{os.getloadavg()[0]:.2f}"
         )
     with make_url_for_run() as url:
         engine, _, _ = process_once(url, n_signals, 1, hook_url, settings)
