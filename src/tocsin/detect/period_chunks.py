@@ -23,7 +23,7 @@ from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.chunked import tune_allocator
 
 #: Target number of values (periods x series x reference periods) per chunk.
-CHUNK_VALUES = 400_000
+CHUNK_VALUES = 800_000
 
 
 def run_in_period_chunks(
@@ -34,25 +34,29 @@ def run_in_period_chunks(
     chunk_values: int | None = None,
     threads: int | None = None,
 ) -> DetectionResult:
-    """``compute(batch)``, computed on consecutive chunks of ``batch.range`` of about
-    ``chunk_values / values_per_period`` periods each (at least one; default
-    :data:`CHUNK_VALUES`), in ``threads``
+    """``compute(batch)``, computed on consecutive chunks of ``batch.range`` in ``threads``
     threads (default :data:`tocsin.detect.glm.THREADS`), with the model fits inside each
-    chunk held to one thread. The results are joined in the order of the range."""
+    chunk held to one thread. A chunk has at most ``chunk_values / values_per_period``
+    periods (at least one; default :data:`CHUNK_VALUES`); the chunks are of equal size
+    and as many as a multiple of the threads (a batch too small to be worth threads is
+    computed at once). The results are joined in the order of the range."""
     target = CHUNK_VALUES if chunk_values is None else chunk_values
     per_chunk = max(1, target // max(1, values_per_period))
+    workers = max(1, glm.THREADS if threads is None else threads)
     k = batch.range
-    if k.size <= per_chunk:
+    count = -(-k.size // per_chunk)
+    if count == 1 and (workers == 1 or k.size * values_per_period < glm.THREAD_MIN_VALUES):
         return compute(batch)
     tune_allocator()
-    pieces = [k[i : i + per_chunk] for i in range(0, k.size, per_chunk)]
+    count = min(k.size, -(-count // workers) * workers)
+    pieces = np.array_split(k, count)
 
     def one(piece: np.ndarray) -> DetectionResult:
         sub = SeriesBatch(batch.counts, batch.freq, piece, batch.dates, batch.population)
         with glm.one_thread():
             return compute(sub)
 
-    workers = min(glm.THREADS if threads is None else threads, len(pieces))
+    workers = min(workers, len(pieces))
     with glm.blas_one_thread():
         if workers <= 1:
             parts = [one(piece) for piece in pieces]
