@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_detect.py --case farrington_noufaily
     .venv/bin/python benchmarks/bench_detect.py --case farrington_noufaily --no-r --profile
+    .venv/bin/python benchmarks/bench_detect.py --case farrington_noufaily --no-r --repeat 5
 
 Each case names a data set, a tocsin method with its parameters and the equivalent R
 call. tocsin runs in this process (timed around ``tocsin.detect.run``); R runs in a
@@ -169,6 +170,8 @@ def main() -> int:
     ap.add_argument("--no-r", action="store_true", help="time tocsin only")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of tocsin's run")
     ap.add_argument("--last", type=int, help="evaluate only the last LAST periods (quick check)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="time tocsin this many times (the ratio uses the first run)")  # fmt: skip
     args = ap.parse_args()
     case = CASES[args.case]
     data = case.load()
@@ -180,14 +183,21 @@ def main() -> int:
 
     # Import the method modules before timing (R's library load is not timed either).
     available_methods()
+    load_before = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     res = run(case.method, batch, case.params)
     t_tocsin, cpu_tocsin = time.perf_counter() - t0, time.process_time() - c0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"tocsin: {t_tocsin:.2f} s wall, {cpu_tocsin:.2f} s CPU  "
-        f"(peak RSS of this process {peak_mib:.0f} MiB; load average {os.getloadavg()[0]:.1f})"
+        f"tocsin: {t_tocsin:.2f} s wall, {cpu_tocsin:.2f} s CPU  (first run in this process; "
+        f"peak RSS {peak_mib:.0f} MiB; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after)"
     )
+    for i in range(2, args.repeat + 1):
+        t0, c0 = time.perf_counter(), time.process_time()
+        run(case.method, batch, case.params)
+        print(f"tocsin run {i}: {time.perf_counter() - t0:.2f} s wall, "
+              f"{time.process_time() - c0:.2f} s CPU")  # fmt: skip
 
     if args.profile:
         prof = cProfile.Profile()
@@ -202,7 +212,8 @@ def main() -> int:
         print("R: Rscript with the surveillance package is not installed; skipped")
         return 0
     t_r, ref = run_r(case, data, first)
-    print(f"R:      {t_r:.2f} s  (surveillance, timed inside R)")
+    print(f"R:      {t_r:.2f} s  (surveillance, timed inside R; load average now "
+          f"{os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"ratio:  R / tocsin = {t_r / t_tocsin:.1f}x")
     same = np.array_equal(np.nan_to_num(res.alarm, nan=-1), np.nan_to_num(ref["alarm"], nan=-1))
     print(f"alarms identical: {same}  (tocsin {int(np.nansum(res.alarm))}, "
