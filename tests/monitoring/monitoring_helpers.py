@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from tocsin import detection_file
+from tocsin.monitoring import series
 from tocsin.periods import PeriodKind, format_periods, parse_periods
+from tocsin.store import write_session
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "monitoring"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -90,3 +93,49 @@ def cli_env(url: str) -> dict[str, str]:
 
 
 TOCSIN = [sys.executable, "-c", "from tocsin.cli import main; main()"]
+
+
+def read_signals(engine, detector_id) -> pd.DataFrame:
+    """The stored signals of a detector, by series (jurisdiction) and week label."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT j.code, s.stratum, g.period, g.observed, g.expected, g.upperbound, "
+                "g.alarm, g.score, g.run_id FROM signal g JOIN series s ON s.id = g.series_id "
+                "JOIN jurisdiction j ON j.id = s.jurisdiction_id WHERE g.detector_id = :d "
+                "ORDER BY j.code, g.period"
+            ),
+            {"d": detector_id},
+        ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=["series", "stratum", "period", "observed", "expected", "upperbound", "alarm",
+                 "score", "run_id"],
+    )  # fmt: skip
+    frame["period"] = format_periods(PeriodKind.WEEK, frame["period"].to_numpy())
+    frame["alarm"] = frame["alarm"].astype(float)
+    return frame
+
+
+def detect_file(engine, tmp_path, method, settings) -> pd.DataFrame:
+    """What ``tocsin detect`` gives on the indicator exported to a file."""
+    path = tmp_path / "export.csv"
+    with write_session(engine) as session:
+        series.export(session, "cases", path)
+    loaded, found, params, rows = detection_file.prepare(
+        path, method, [f"{k}={v}" for k, v in settings.items()]
+    )
+    result = detection_file.run_detection(loaded, found.name, params, rows)
+    out = detection_file.result_frame(loaded, result)
+    return out[out["observed"].notna()].reset_index(drop=True)
+
+
+def assert_same_signals(db: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """The same cells, with values equal to 1e-12."""
+    merged = reference.merge(db, on=["series", "period"], how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"].head()
+    for column in ("observed", "expected", "upperbound", "alarm", "score"):
+        a = merged[f"{column}_x"].astype(float).to_numpy()
+        b = merged[f"{column}_y"].astype(float).to_numpy()
+        bad = ~np.isclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
+        assert not bad.any(), (column, merged.loc[bad, ["series", "period"]].values.tolist())

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
-from monitoring_helpers import count, snapshot, weekly_counts
+from monitoring_helpers import (
+    assert_same_signals,
+    count,
+    detect_file,
+    read_signals,
+    snapshot,
+    weekly_counts,
+)
 from sqlalchemy import text
 
-from tocsin import detection_file
 from tocsin.detect import ParameterError
 from tocsin.errors import UserError
-from tocsin.monitoring import detectors, series
+from tocsin.monitoring import detectors
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.monitoring.runs import run_detection
-from tocsin.periods import PeriodKind, format_periods
 from tocsin.store import write_session
 
 #: A quick Farrington configuration: one year back, so 55 weeks of history suffice.
@@ -32,50 +35,6 @@ def _set(engine, method="farrington_flexible", settings=FARRINGTON, **kwargs):
 def _run(engine, **kwargs):
     with write_session(engine) as session:
         return run_detection(session, indicators=["cases"], actor="t", **kwargs)
-
-
-def _signals(engine, detector_id) -> pd.DataFrame:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT j.code, s.stratum, g.period, g.observed, g.expected, g.upperbound, "
-                "g.alarm, g.score, g.run_id FROM signal g JOIN series s ON s.id = g.series_id "
-                "JOIN jurisdiction j ON j.id = s.jurisdiction_id WHERE g.detector_id = :d "
-                "ORDER BY j.code, g.period"
-            ),
-            {"d": detector_id},
-        ).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=["series", "stratum", "period", "observed", "expected", "upperbound", "alarm",
-                 "score", "run_id"],
-    )  # fmt: skip
-    frame["period"] = format_periods(PeriodKind.WEEK, frame["period"].to_numpy())
-    frame["alarm"] = frame["alarm"].astype(float)
-    return frame
-
-
-def _detect_file(engine, tmp_path, method, settings) -> pd.DataFrame:
-    """What ``tocsin detect`` gives on the indicator exported to a file."""
-    path = tmp_path / "export.csv"
-    with write_session(engine) as session:
-        series.export(session, "cases", path)
-    loaded, found, params, rows = detection_file.prepare(
-        path, method, [f"{k}={v}" for k, v in settings.items()]
-    )
-    result = detection_file.run_detection(loaded, found.name, params, rows)
-    out = detection_file.result_frame(loaded, result)
-    return out[out["observed"].notna()].reset_index(drop=True)
-
-
-def _assert_same(db: pd.DataFrame, reference: pd.DataFrame) -> None:
-    merged = reference.merge(db, on=["series", "period"], how="outer", indicator=True)
-    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"].head()
-    for column in ("observed", "expected", "upperbound", "alarm", "score"):
-        a = merged[f"{column}_x"].astype(float).to_numpy()
-        b = merged[f"{column}_y"].astype(float).to_numpy()
-        bad = ~np.isclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
-        assert not bad.any(), (column, merged.loc[bad, ["series", "period"]].values.tolist())
 
 
 @pytest.mark.parametrize(
@@ -97,7 +56,9 @@ def test_incremental_runs_equal_tocsin_detect_on_the_exported_data(
     ingest_file(engine, write_file(fix, "c.csv"))
     second = _run(engine)
     assert second.series == 3
-    _assert_same(_signals(engine, detector_id), _detect_file(engine, tmp_path, method, settings))
+    assert_same_signals(
+        read_signals(engine, detector_id), detect_file(engine, tmp_path, method, settings)
+    )
 
 
 def test_a_rerun_without_new_data_does_nothing(engine, write_file):
@@ -120,7 +81,7 @@ def test_only_new_periods_and_changed_histories_are_evaluated(engine, write_file
     ingest_file(engine, write_file(new_week, "b.csv"))
     second = _run(engine)
     assert (second.series, second.signals) == (1, 1)
-    signals = _signals(engine, detector_id)
+    signals = read_signals(engine, detector_id)
     assert signals.loc[
         signals["run_id"] == second.run_id, ["series", "period"]
     ].values.tolist() == [["A1", "2016-W20"]]
@@ -129,7 +90,7 @@ def test_only_new_periods_and_changed_histories_are_evaluated(engine, write_file
     fix["value"] += 3
     ingest_file(engine, write_file(fix, "c.csv"))
     third = _run(engine)
-    signals = _signals(engine, detector_id)
+    signals = read_signals(engine, detector_id)
     redone = signals[signals["run_id"] == third.run_id]
     assert set(redone["series"]) == {"B1"}
     assert redone["period"].tolist() == [f"2016-W{w}" for w in range(15, 20)]
@@ -141,8 +102,8 @@ def test_a_series_configuration_replaces_the_indicator_one(engine, write_file):
     general = _set(engine)
     special = _set(engine, settings={**FARRINGTON, "alpha": "0.01"}, series="A1")
     _run(engine)
-    assert set(_signals(engine, general)["series"]) == {"A2", "B1"}
-    assert set(_signals(engine, special)["series"]) == {"A1"}
+    assert set(read_signals(engine, general)["series"]) == {"A2", "B1"}
+    assert set(read_signals(engine, special)["series"]) == {"A1"}
     with write_session(engine) as session:
         listed = detectors.get_all(session, "cases")
     assert [(d.series, d.parameters["alpha"]) for d in listed] == [(None, 0.05), ("A1", 0.01)]

@@ -403,8 +403,9 @@ def write_rejects(prepared: PreparedIngest, destination: str | Path) -> Path:
 # Writing
 
 
-def _lock_indicators(session: Session, indicator_ids: list[int]) -> None:
-    """Serialise ingests per indicator (PostgreSQL; SQLite holds its write lock already)."""
+def lock_indicators(session: Session, indicator_ids: list[int]) -> None:
+    """Serialise writes of the observations and versions of series per indicator
+    (PostgreSQL; SQLite holds its write lock already); ingests and population loads."""
     if dialect_of(session) is Dialect.POSTGRESQL:
         for ind_id in sorted(indicator_ids):
             session.execute(
@@ -642,7 +643,7 @@ def write(
     total = int(prepared.value.size)
     if total == 0:
         return summary
-    _lock_indicators(session, list(prepared.indicator_codes))
+    lock_indicators(session, list(prepared.indicator_codes))
     at = now or utcnow()
     series_id, versions, summary.series_created = _series_ids(session, prepared)
     period = prepared.period

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
+from tocsin.monitoring.population import mark_population_changes
 from tocsin.monitoring.records import Record, read_records, validate
 from tocsin.monitoring.schemas import LEVELS, JurisdictionIn, LoadSummary
 from tocsin.store.audit import record
@@ -222,6 +223,10 @@ def load_population(session: Session, path: str | Path, *, actor: str | None = N
     """Population by year from a table: long (``code, year, population``) or wide
     (``code`` and one ``pop_YYYY`` column per year; other columns such as ``name`` are
     ignored). Counts rows (jurisdiction x year) created, updated and unchanged.
+
+    A created or changed year marks the series of its jurisdiction as changed from that
+    year on, so the next detection run re-evaluates them (see
+    :mod:`tocsin.monitoring.population`).
     """
     table = read_table(path, required=("code",), allow_extra=True)
     columns = list(table.frame.columns)
@@ -280,6 +285,12 @@ def load_population(session: Session, path: str | Path, *, actor: str | None = N
             continue
         after[str(year)] = pop
     session.flush()
+    # Detection runs re-evaluate the series of these jurisdictions from the first
+    # changed year on (the population enters methods such as Farrington's offset).
+    changed_from = {
+        jid: min(int(year) for year in after) for jid, (_before, after) in changes.items() if after
+    }
+    mark_population_changes(session, changed_from)
     for jid, (before, after) in changes.items():
         if after:
             record(

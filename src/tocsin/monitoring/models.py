@@ -129,7 +129,12 @@ class Series(Base):
 
 
 class SeriesChange(Base):
-    """Ingest ``ingest_id`` changed ``series_id`` from period ``from_period`` on."""
+    """Ingest ``ingest_id`` changed ``series_id`` from period ``from_period`` on.
+
+    ``ingest_id`` is None when the population of the series' jurisdiction changed
+    (``jurisdictions load-population``): detection methods with a population offset see
+    a changed input from the first period of the changed year.
+    """
 
     __tablename__ = "series_change"
 
@@ -138,7 +143,7 @@ class SeriesChange(Base):
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     from_period: Mapped[int] = mapped_column(Integer)
-    ingest_id: Mapped[int] = mapped_column(ForeignKey("ingest.id"))
+    ingest_id: Mapped[int | None] = mapped_column(ForeignKey("ingest.id"))
 
 
 class Ingest(Base):

@@ -9,6 +9,10 @@ laid out exactly as ``tocsin detect`` lays out the same data exported to a file 
 is the first period of the configuration's series, evaluation starts where the method
 has the history it needs), so the signals equal what ``tocsin detect`` gives.
 
+A method configured with ``population_offset=true`` gets the population of each series'
+jurisdiction in the year of each period (:mod:`tocsin.monitoring.population`); a series
+without it is an error that names the series and how to load it.
+
 Methods whose result at a period depends on earlier *results* (CUSUM, GLR, thresholds
 with hysteresis) are re-evaluated over their whole range whenever a series changes;
 methods with a bounded look-back (Farrington-type reference windows) read only the
@@ -40,6 +44,7 @@ from tocsin.monitoring.models import (
     Indicator,
     Signal,
 )
+from tocsin.monitoring.population import check_population, population_matrix
 from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
 from tocsin.periods import FREQUENCY, PeriodKind, period_dates
 from tocsin.store.audit import default_actor, record
@@ -160,13 +165,30 @@ def _evaluate(
     dates = None
     if kind is PeriodKind.DAY:
         dates = period_dates(kind, np.arange(lo, hi + 1))
+    population = None
+    if getattr(params, "population_offset", False):
+        population = population_matrix(
+            session, work.indicator.id, work.series_ids, kind, lo, n_periods
+        )
+        check_population(
+            session, work.indicator.code, detector.method, work.series_ids, population,
+            has, kind, lo, own_series=detector.series_id is not None,
+        )  # fmt: skip
+        # As in a file exported for ``tocsin detect``: population where there is a value.
+        population[~has] = np.nan
     rows = np.arange(first_eval - lo, n_periods)
     n_series = work.series_ids.size
     per_call = max(1, CELLS_PER_CALL // max(1, rows.size + need))
     signals = alarms = 0
     for start in range(0, n_series, per_call):
         cols = np.arange(start, min(start + per_call, n_series))
-        batch = SeriesBatch(counts[:, cols], freq=freq, range=rows, dates=dates)
+        batch = SeriesBatch(
+            counts[:, cols],
+            freq=freq,
+            range=rows,
+            dates=dates,
+            population=None if population is None else population[:, cols],
+        )
         result = run_method(detector.method, batch, params)
         written, raised = _write_signals(
             session, work, result, cols, lo, first_row, last_row, sequential, run_id, now

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tocsin.errors import NotFoundError
 from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring.detectors import find_series, parse_series_key, series_key
+from tocsin.monitoring.population import population_at
 from tocsin.monitoring.schemas import PERIOD_KIND
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.store.base import UTCDateTime
@@ -191,7 +192,12 @@ def export(
     as_of: dt.datetime | None = None,
 ) -> int:
     """Write every series of ``indicator`` as a long table ``period, series, value``
-    (the input of ``tocsin detect``); returns the number of rows written."""
+    (the input of ``tocsin detect``), with a ``population`` column (the population of the
+    series' jurisdiction in the period's year, blank where none is stored) when the store
+    has population for any of them; returns the number of rows written.
+
+    ``as_of`` applies to the values; the population is the one stored now.
+    """
     ind = indicator_service.get(session, indicator)
     kind = PERIOD_KIND[ind.frequency]
     listing = session.execute(
@@ -211,11 +217,24 @@ def export(
         else:
             periods, values = values_as_of(session, series_id, as_of)
         parts.append(
-            pd.DataFrame({"p": periods, "series": series_key(code, stratum), "value": values})
+            pd.DataFrame(
+                {
+                    "p": periods,
+                    "sid": series_id,
+                    "series": series_key(code, stratum),
+                    "value": values,
+                }
+            )
         )
     frame = pd.concat(parts, ignore_index=True)
     if ind.value_kind == "count":
         frame["value"] = frame["value"].astype("int64")
+    population = population_at(
+        session, ind.id, kind, frame.pop("sid").to_numpy(), frame["p"].to_numpy(dtype=np.int64)
+    )
+    population[~(population > 0)] = np.nan  # tocsin detect takes positive figures only
+    if np.isfinite(population).any():
+        frame["population"] = pd.Series(population).astype("Int64")  # blank where NaN
     frame.insert(0, "period", format_periods(kind, frame.pop("p").to_numpy()))
     write_table(frame, destination)
     return len(frame)
