@@ -151,13 +151,13 @@ def test_a_population_change_re_evaluates_its_jurisdiction_from_that_year(engine
 
 def test_a_series_without_population_is_an_error_naming_it_and_the_fix(engine, write_file):
     ingest_file(engine, write_file(weekly_counts(N_WEEKS)))
-    partial = {"A1": POPULATION["A1"], "A2": {2015: 50_000, 2017: 30_000}}  # none for B1
+    partial = {"A1": POPULATION["A1"], "A2": {2016: 50_000, 2017: 30_000}}  # none for B1
     _load_population(engine, write_file, partial)
     detector_id = _set(engine)
     summary = _run(engine)
     (message,) = summary.skipped
     assert "population_offset=true" in message
-    assert "cases A2 (year 2016)" in message
+    assert "cases A2 (year 2015)" in message
     assert "cases B1 (years 2015-2017)" in message
     assert "cases A1" not in message
     assert "tocsin jurisdictions load-population" in message
@@ -177,6 +177,35 @@ def test_a_series_without_population_is_an_error_naming_it_and_the_fix(engine, w
         )
     _set(engine, {**WITH_OFFSET, "population_offset": "false"})
     assert _run(engine).skipped == []
+
+
+def test_a_year_without_a_figure_uses_the_latest_earlier_one(engine, write_file, tmp_path):
+    """Population figures come late: 2017 uses 2016's until 2017's are loaded."""
+    data = weekly_counts(N_WEEKS)
+    ingest_file(engine, write_file(data))
+    until_2016 = {
+        c: {y: p for y, p in years.items() if y < 2017} for c, years in POPULATION.items()
+    }
+    _load_population(engine, write_file, until_2016)
+    detector_id = _set(engine)
+    first = _run(engine)
+    assert first.skipped == []
+    carried = {c: {**years, 2017: years[2016]} for c, years in until_2016.items()}
+    stored = read_signals(engine, detector_id).drop(columns=["stratum", "run_id"])
+    assert_same_signals(stored, _reference(data, carried))
+    assert_same_signals(stored, detect_file(engine, tmp_path, METHOD, WITH_OFFSET))
+    frame = pd.read_csv(tmp_path / "export.csv")
+    b1_2017 = frame[(frame["series"] == "B1") & frame["period"].str.startswith("2017")]
+    assert set(b1_2017["population"]) == {8_100}
+    # The 2017 figures arrive: every series is redone from 2017-W01, and only from there.
+    _load_population(engine, write_file, POPULATION, "full.csv")
+    second = _run(engine)
+    assert second.series == 3
+    redone = read_signals(engine, detector_id)
+    redone = redone[redone["run_id"] == second.run_id]
+    assert redone["period"].min() == "2017-W01"
+    stored = read_signals(engine, detector_id).drop(columns=["stratum", "run_id"])
+    assert_same_signals(stored, _reference(data, POPULATION))
 
 
 def test_a_population_load_before_any_data_marks_nothing(engine, write_file):

@@ -3,14 +3,16 @@
 The store keeps population by jurisdiction and year (``jurisdiction_population``,
 loaded with ``tocsin jurisdictions load-population``). A series uses the population of
 its jurisdiction in the year of each period: the ISO year of a week (the year of its
-Thursday), the calendar year of a month or a day. A stratified series (an age group,
-say) uses its jurisdiction's total: with a log-population offset only the changes from
-year to year matter, not the level.
+Thursday), the calendar year of a month or a day. A year without a figure uses the
+latest earlier year's (population figures are published with a delay, so the current
+year usually has none yet); periods before the first stored year have no population.
+A stratified series (an age group, say) uses its jurisdiction's total: with a
+log-population offset only the changes from year to year matter, not the level.
 
 Since the population enters the result of every later period, a change of a year's
 population marks every series of the jurisdiction as changed from the first period of
 that year (a ``series_change`` without an ingest), so the next detection run
-re-evaluates exactly what it affects.
+re-evaluates exactly what it affects (later years that use the figure included).
 """
 
 from __future__ import annotations
@@ -47,18 +49,17 @@ def first_period_of_year(kind: PeriodKind, year: int) -> int:
     return int(parse_periods([label[kind].format(year)], kind=kind).ordinals[0])
 
 
-def _stored(session: Session, indicator_id: int, years: np.ndarray | None = None) -> np.ndarray:
-    """(series id, year, population) of every series of the indicator, as floats; one
-    query by indicator (no list of series ids, which SQLite limits in length)."""
-    sql = (
-        "SELECT s.id, p.year, p.population FROM series s JOIN jurisdiction_population p "
-        "ON p.jurisdiction_id = s.jurisdiction_id WHERE s.indicator_id = :i"
-    )
-    params: dict[str, int] = {"i": indicator_id}
-    if years is not None and years.size:
-        sql += " AND p.year BETWEEN :y0 AND :y1"
-        params |= {"y0": int(years.min()), "y1": int(years.max())}
-    rows = session.execute(text(sql), params).all()
+def _stored(session: Session, indicator_id: int, last_year: int) -> np.ndarray:
+    """(series id, year, population) of the series of the indicator up to ``last_year``,
+    as floats; one query by indicator (no list of series ids, which SQLite limits)."""
+    rows = session.execute(
+        text(
+            "SELECT s.id, p.year, p.population FROM series s JOIN jurisdiction_population p "
+            "ON p.jurisdiction_id = s.jurisdiction_id "
+            "WHERE s.indicator_id = :i AND p.year <= :y"
+        ),
+        {"i": indicator_id, "y": last_year},
+    ).all()
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
@@ -72,18 +73,21 @@ def population_matrix(
 ) -> np.ndarray:
     """Population (periods ``lo .. lo + n_periods - 1``) x ``series_ids`` (sorted series
     of the indicator): the population of each series' jurisdiction in the year of the
-    period; NaN where none is stored."""
+    period, or in the latest earlier year that has a figure (figures are published
+    late, so the current year has none yet); NaN before the first stored year."""
     ids = np.asarray(series_ids, dtype=np.int64)
-    years = period_years(kind, lo + np.arange(n_periods))
     if ids.size == 0 or n_periods == 0:
         return np.full((n_periods, ids.size), np.nan)
-    table = _stored(session, indicator_id, years)
+    years = period_years(kind, lo + np.arange(n_periods))
+    table = _stored(session, indicator_id, int(years.max()))
     table = table[np.isin(table[:, 0].astype(np.int64), ids)]
-    year0 = int(years.min())
-    by_year = np.full((int(years.max()) - year0 + 1, ids.size), np.nan)
+    stored_years = table[:, 1].astype(np.int64)
+    base = int(min(years.min(), stored_years.min())) if table.size else int(years.min())
+    by_year = np.full((int(years.max()) - base + 1, ids.size), np.nan)
     column = np.searchsorted(ids, table[:, 0].astype(np.int64))
-    by_year[table[:, 1].astype(np.int64) - year0, column] = table[:, 2]
-    return by_year[years - year0]
+    by_year[stored_years - base, column] = table[:, 2]
+    by_year = pd.DataFrame(by_year).ffill().to_numpy()  # the latest earlier figure
+    return by_year[years - base]
 
 
 def population_at(
@@ -93,22 +97,16 @@ def population_at(
     series_ids: np.ndarray,
     periods: np.ndarray,
 ) -> np.ndarray:
-    """The population of row ``i``: series ``series_ids[i]`` (of the indicator) in period
-    ``periods[i]`` (NaN where none is stored)."""
+    """The population (as :func:`population_matrix` gives it) of row ``i``: series
+    ``series_ids[i]`` of the indicator in period ``periods[i]``."""
     sid = np.asarray(series_ids, dtype=np.int64)
+    per = np.asarray(periods, dtype=np.int64)
     if sid.size == 0:
         return np.zeros(0)
-    table = _stored(session, indicator_id)
-    stored = pd.DataFrame(
-        {
-            "sid": table[:, 0].astype(np.int64),
-            "year": table[:, 1].astype(np.int64),
-            "population": table[:, 2],
-        }
-    )
-    wanted = pd.DataFrame({"sid": sid, "year": period_years(kind, periods)})
-    joined = wanted.merge(stored, on=["sid", "year"], how="left")  # keeps the row order
-    return joined["population"].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    ids = np.unique(sid)
+    lo = int(per.min())
+    matrix = population_matrix(session, indicator_id, ids, kind, lo, int(per.max()) - lo + 1)
+    return matrix[per - lo, np.searchsorted(ids, sid)]
 
 
 def check_population(
@@ -124,7 +122,8 @@ def check_population(
     own_series: bool = False,
 ) -> None:
     """Raise :class:`InputDataError` naming every series (and year) whose population is
-    missing or not positive where ``needed`` (a boolean matrix like ``population``).
+    missing (no figure for the year or an earlier one) or not positive where ``needed``
+    (a boolean matrix like ``population``).
     ``own_series``: the configuration is that of the one series (``--series``)."""
     bad = needed & ~(population > 0)  # NaN compares False: missing counts as bad
     if not bad.any():
@@ -143,7 +142,8 @@ def check_population(
     target = f"--indicator {indicator_code}" + (f" --series {names[0]}" if own_series else "")
     raise InputDataError(
         f"{method} is configured with population_offset=true, which needs the population of "
-        f"every period, but the store has no positive population for series {listing}. "
+        "every period (a year without a figure uses the latest earlier one), but the store "
+        f"has none, or none positive, for series {listing}. "
         "Load the population of their jurisdictions with `tocsin jurisdictions "
         "load-population FILE` (columns code, year, population), or turn the offset off "
         f"with `tocsin detectors set {target} --method {method} --set population_offset=false`"

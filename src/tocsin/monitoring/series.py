@@ -192,9 +192,10 @@ def export(
     as_of: dt.datetime | None = None,
 ) -> int:
     """Write every series of ``indicator`` as a long table ``period, series, value``
-    (the input of ``tocsin detect``), with a ``population`` column (the population of the
-    series' jurisdiction in the period's year, blank where none is stored) when the store
-    has population for any of them; returns the number of rows written.
+    (the input of ``tocsin detect``), with a ``population`` column (the population that
+    detection runs use, see :mod:`tocsin.monitoring.population`; blank where there is
+    none) when the store has population for any of them; returns the number of rows
+    written.
 
     ``as_of`` applies to the values; the population is the one stored now.
     """
