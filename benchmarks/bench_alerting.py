@@ -25,12 +25,10 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
 
 from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.config import AlertingSettings
@@ -39,6 +37,7 @@ from tocsin.alerting.service import SignalIn, process_signals
 from tocsin.alerting.worker import Worker
 from tocsin.monitoring.models import Indicator, Jurisdiction, Series
 from tocsin.store import make_engine, upgrade, write_session
+from tocsin.store.scratch import scratch_schema
 
 T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
 SQUARE = {
@@ -162,19 +161,8 @@ def sqlite_url():
 
 
 def postgres_url(base: str):
-    @contextlib.contextmanager
     def fresh_schema():
-        schema = f"tocsin_bench_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        return scratch_schema(base, prefix="tocsin_bench")
 
     return fresh_schema
 

@@ -18,20 +18,19 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from tocsin.monitoring import indicators, jurisdictions
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.store import make_engine, upgrade, write_session
+from tocsin.store.scratch import scratch_schema
 
 TARGET = 200_000  # rows per second
 N_JURISDICTIONS = 2_000
@@ -87,19 +86,12 @@ def data_file(
 
 @contextmanager
 def postgres_engine(url: str):
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(scoped.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, prefix="bench") as scoped:
+        engine = make_engine(scoped)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @contextmanager

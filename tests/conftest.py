@@ -9,8 +9,8 @@ fails them. Every test starts with empty tables.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,29 +58,18 @@ def postgresql_store() -> Iterator[tuple[str, Engine]]:
     base_url = os.environ.get(POSTGRES_ENV)
     if not base_url:
         pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL store tests are skipped")
-    from sqlalchemy.engine import make_url
-
     from tocsin.store import make_engine, upgrade
+    from tocsin.store.scratch import scratch_schema
 
-    schema = f"tocsin_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base_url)
-    try:
-        with admin.begin() as conn:  # fails (not skips) when the server is unreachable
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL cannot be used: {exc}")
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
-    engine = make_engine(url_text, lock_timeout=20)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:  # fails (not skips) when the server is unreachable
+            url_text = stack.enter_context(scratch_schema(base_url, prefix="tocsin_test"))
+        except Exception as exc:
+            pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL cannot be used: {exc}")
+        engine = make_engine(url_text, lock_timeout=20)
+        stack.callback(engine.dispose)
         upgrade(engine)
         yield url_text, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
