@@ -30,7 +30,7 @@ from tocsin.monitoring import indicators, jurisdictions
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.store import make_engine, upgrade, write_session
-from tocsin.store.scratch import scratch_schema
+from tocsin.store.scratch import scratch_engine
 
 TARGET = 200_000  # rows per second
 N_JURISDICTIONS = 2_000
@@ -84,14 +84,8 @@ def data_file(
     return path
 
 
-@contextmanager
 def postgres_engine(url: str):
-    with scratch_schema(url, prefix="bench") as scoped:
-        engine = make_engine(scoped)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    return scratch_engine(url, prefix="bench")
 
 
 @contextmanager

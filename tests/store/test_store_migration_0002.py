@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tocsin.store import make_engine, upgrade
 from tocsin.store.migrate import current_revision, downgrade
-from tocsin.store.scratch import scratch_schema
+from tocsin.store.scratch import scratch_engine
 
 POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
 
@@ -29,12 +29,8 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL store tests are skipped")
-    with scratch_schema(base, prefix="tocsin_mig") as url:
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    with scratch_engine(base, prefix="tocsin_mig") as engine:
+        yield engine
 
 
 def test_population_changes_survive_a_downgrade_and_upgrade(fresh_engine):

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tocsin.store.engine import make_engine
@@ -40,3 +40,15 @@ def scratch_schema(url: str, prefix: str = "tocsin_scratch") -> Iterator[str]:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+@contextlib.contextmanager
+def scratch_engine(url: str, prefix: str = "tocsin_scratch", **engine_options) -> Iterator[Engine]:
+    """An engine on a :func:`scratch_schema` (disposed of, and the schema dropped, on
+    exit); ``engine_options`` go to :func:`tocsin.store.engine.make_engine`."""
+    with scratch_schema(url, prefix) as scoped:
+        engine = make_engine(scoped, **engine_options)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
