@@ -1,27 +1,41 @@
 """Page: administration (users and roles, duty contacts, escalation policies, silences).
 
 Everything shown and changed is limited to the jurisdictions the user administers; the
-forms call the same services as the JSON API.
+forms call the same services as the JSON API (and are audited by them).
+
+An escalation policy is edited on a page of its own, ``/admin/policies/{code}``, as an
+ordered list of actions a person reads aloud: *notify the alert's jurisdiction, wait
+30 minutes, notify the parent*. Each *notify* becomes one
+:class:`~tocsin.alerting.escalation.EscalationStep` whose wait is the sum of the *wait*
+rows before it (since the previous notification).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tocsin.accounts import service
-from tocsin.accounts.access import Capability, ForbiddenError
+from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.accounts.models import ROLES, RoleGrant, User
 from tocsin.alerting import admin
+from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.directory import Directory
+from tocsin.alerting.escalation import EscalationPolicy, EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
+from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
+from tocsin.web import i18n
 from tocsin.web.api.common import jurisdiction_by_code
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
-from tocsin.web.templating import render
+from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,12 +57,15 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
     contacts = db.scalars(
         select(DutyContact).where(DutyContact.jurisdiction_id.in_(ids)).order_by(DutyContact.id)
     ).all()
-    policies = db.execute(
+    policies: dict[int, tuple[EscalationPolicyRow, list[tuple[int, int]]]] = {}
+    for policy, step in db.execute(
         select(EscalationPolicyRow, EscalationStepRow)
         .join(EscalationStepRow, EscalationStepRow.policy_id == EscalationPolicyRow.id)
         .where(EscalationPolicyRow.jurisdiction_id.in_(ids))
         .order_by(EscalationPolicyRow.jurisdiction_id, EscalationStepRow.position)
-    ).all()
+    ).all():
+        steps = policies.setdefault(policy.jurisdiction_id, (policy, []))[1]
+        steps.append((step.wait_minutes, step.levels_up))
     silences = db.scalars(
         select(Silence)
         .where(Silence.jurisdiction_id.in_(ids), Silence.ends_at > dt.datetime.now(dt.UTC))
@@ -64,7 +81,7 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
             "admin_codes": codes,
             "users": users,
             "contacts": contacts,
-            "policies": policies,
+            "policies": sorted(policies.values(), key=lambda p: all_codes[p[0].jurisdiction_id]),
             "silences": silences,
             "roles": ROLES,
             "message": request.query_params.get("message"),
@@ -175,3 +192,252 @@ def add_silence(
             comment=comment,
         )
     return _done(f"silence on {jurisdiction} added")
+
+
+@router.post("/admin/silences/{silence_id}/expire")
+def expire_silence(
+    request: Request,
+    scope: PageScope,
+    silence_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    with writer(request) as db:
+        silence = db.get(Silence, silence_id)
+        if silence is None:
+            raise NotFoundError(f"silence {silence_id} does not exist")
+        scope.require(Capability.ADMINISTER, silence.jurisdiction_id, f"silence {silence_id}")
+        admin.expire_silence(db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC))
+    return _done(f"silence {silence_id} ended")
+
+
+# -- escalation policies
+
+#: Blank rows offered below a policy's steps, to add steps.
+BLANK_ROWS = 3
+#: Longest wait (and repeat interval) the form accepts: a year, in minutes.
+MAX_MINUTES = 366 * 24 * 60
+#: Most levels a notification may climb above the alert's jurisdiction.
+MAX_LEVELS_UP = 20
+#: Most repeats of a policy.
+MAX_REPEATS = 1000
+WAIT = "wait"
+NOTIFY = "notify:"
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One row of the policy form: ``kind`` is ``wait``, ``notify:N`` or blank."""
+
+    kind: str = ""
+    minutes: str = ""
+
+
+def _minutes(duration: dt.timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+def policy_rows(steps: Sequence[EscalationStep]) -> list[StepRow]:
+    """The form rows of a policy: a wait row before each notification that waits."""
+    rows = []
+    for step in steps:
+        minutes = _minutes(step.wait)
+        if minutes:
+            rows.append(StepRow(WAIT, str(minutes)))
+        rows.append(StepRow(f"{NOTIFY}{step.levels_up}"))
+    return rows
+
+
+def _whole(text: str, low: int, high: int) -> int | None:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def _levels_up(kind: str) -> int | None:
+    levels = kind.removeprefix(NOTIFY)
+    if kind.startswith(NOTIFY) and levels.isdigit() and int(levels) <= MAX_LEVELS_UP:
+        return int(levels)
+    return None
+
+
+def policy_steps(rows: Sequence[StepRow]) -> tuple[list[EscalationStep], list[str]]:
+    """The escalation steps of the form rows, and what is wrong with them (translated).
+
+    Blank rows are skipped; consecutive waits add up; a notification right after another
+    waits 0 minutes.
+    """
+    _ = i18n.gettext
+    steps: list[EscalationStep] = []
+    problems: list[str] = []
+    waited = 0
+    for number, row in enumerate(rows, 1):
+        if not row.kind:
+            continue
+        if row.kind == WAIT:
+            minutes = _whole(row.minutes, 0, MAX_MINUTES)
+            if minutes is None:
+                problems.append(
+                    _(
+                        "Step %(number)d: the wait must be a whole number of minutes from 0 "
+                        "to %(max)d, not “%(value)s”."
+                    )
+                    % {"number": number, "max": MAX_MINUTES, "value": row.minutes}
+                )
+            else:
+                waited += minutes
+            continue
+        levels_up = _levels_up(row.kind)
+        if levels_up is None:
+            problems.append(
+                _("Step %(number)d: unknown step kind “%(kind)s”; choose a wait or a notification.")
+                % {"number": number, "kind": row.kind}
+            )
+            continue
+        steps.append(EscalationStep(dt.timedelta(minutes=waited), levels_up))
+        waited = 0
+    if waited and not problems:
+        problems.append(_("A wait after the last notification does nothing: end with a notify."))
+    return steps, problems
+
+
+def _policy_context(db: Session, where: Jurisdiction, scope: Scope) -> dict[str, Any]:
+    """What the policy page shows besides the form: the policy in force and its origin."""
+    wait = dt.timedelta(minutes=get_alerting_settings().escalation_wait_minutes)
+    directory = Directory(db, default_wait=wait)
+    chain = directory.chain(where.id)
+    owners = set(
+        db.scalars(
+            select(EscalationPolicyRow.jurisdiction_id).where(
+                EscalationPolicyRow.jurisdiction_id.in_(chain)
+            )
+        )
+    )
+    source = next((j for j in chain if j in owners), None)
+    readable = scope.ids(Capability.READ)
+    deepest = max((len(directory.chain(j)) for j in directory.places), default=1)
+    policy = directory.policy(where.id)
+    return {
+        "where": where,
+        "in_force": policy,
+        "in_force_steps": [(_minutes(s.wait), s.levels_up) for s in policy.steps],
+        "in_force_interval": _minutes(policy.repeat_interval),
+        "own": source == where.id,
+        "source": directory.places[source].code if source in readable else None,
+        "inherited_from_default": source is None,
+        "default_wait": _minutes(wait),
+        "max_levels_up": deepest - 1,
+    }
+
+
+def _policy_page(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    where: Jurisdiction,
+    *,
+    rows: Sequence[StepRow] | None = None,
+    repeats: str | None = None,
+    repeat_interval: str | None = None,
+    problems: Sequence[str] = (),
+) -> Response:
+    context = _policy_context(db, where, scope)
+    policy: EscalationPolicy = context["in_force"]
+    if rows is None:
+        rows = policy_rows(policy.steps)
+        repeats = str(policy.repeats)
+        repeat_interval = str(_minutes(policy.repeat_interval))
+    levels = [_levels_up(r.kind) for r in rows]
+    highest = max([context.pop("max_levels_up"), 1, *(v for v in levels if v)])
+    context["notify_kinds"] = [(f"{NOTIFY}{n}", n) for n in range(highest + 1)]
+    return render(
+        request,
+        "admin_policy.html",
+        {
+            **context,
+            "rows": [*rows, *[StepRow()] * BLANK_ROWS],
+            "repeats": repeats,
+            "repeat_interval": repeat_interval,
+            "problems": problems,
+            "saved": request.query_params.get("saved"),
+        },
+        status=422 if problems else 200,
+    )
+
+
+@router.get("/admin/policies")
+def choose_policy(jurisdiction: str = "") -> Response:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/admin/policies/{quote(jurisdiction.strip(), safe='')}", 303)
+
+
+@router.get("/admin/policies/{code}")
+def policy_page(request: Request, scope: PageScope, db: Db, code: str) -> Response:
+    return _policy_page(request, db, scope, _require_admin_of(scope, db, code))
+
+
+@router.post("/admin/policies/{code}")
+def save_policy(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    code: str,
+    kind: Annotated[list[str] | None, Form()] = None,
+    minutes: Annotated[list[str] | None, Form()] = None,
+    repeats: Annotated[str, Form()] = "0",
+    repeat_interval: Annotated[str, Form()] = "60",
+    action: Annotated[str, Form()] = "save",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the policy of the form, or (``action=inherit``) remove the own policy."""
+    check_csrf(request, csrf_token)
+    where = _require_admin_of(scope, db, code)
+    i18n.set_locale(request_locale(request))
+    _ = i18n.gettext
+    kinds, waits = kind or [], minutes or []
+    rows = [StepRow(k, waits[i] if i < len(waits) else "") for i, k in enumerate(kinds)]
+    if action == "inherit":
+        with writer(request) as session:
+            admin.remove_policy(session, jurisdiction=where.code, by=scope.principal.actor)
+        return RedirectResponse(f"/admin/policies/{where.code}?saved=inherit", 303)
+    steps, problems = policy_steps(rows)
+    repeat_count = _whole(repeats, 0, MAX_REPEATS)
+    interval = _whole(repeat_interval, 1, MAX_MINUTES)
+    if repeat_count is None:
+        problems.append(
+            _("Repeats must be a whole number from 0 to %(max)d.") % {"max": MAX_REPEATS}
+        )
+    if interval is None:
+        problems.append(
+            _("The repeat interval must be a whole number of minutes from 1 to %(max)d.")
+            % {"max": MAX_MINUTES}
+        )
+    if not problems:
+        try:
+            with writer(request) as session:
+                admin.set_policy(
+                    session,
+                    jurisdiction=where.code,
+                    steps=steps,
+                    repeats=repeat_count or 0,
+                    repeat_interval_minutes=interval or 60,
+                    by=scope.principal.actor,
+                )
+        except UserError as exc:
+            problems.append(str(exc))
+    if problems:
+        kept = [r for r in rows if r.kind or r.minutes.strip()]
+        return _policy_page(
+            request,
+            db,
+            scope,
+            where,
+            rows=kept,
+            repeats=repeats,
+            repeat_interval=repeat_interval,
+            problems=problems,
+        )
+    return RedirectResponse(f"/admin/policies/{where.code}?saved=policy", 303)
