@@ -169,3 +169,48 @@ def test_district_officer_cannot_reach_another_district(page, live) -> None:
     shot(page, "officer-refused")
     api = page.request.get(f"{base}/api/v1/alerts/{world.alerts['8111']}")
     assert api.status == 404
+
+
+def test_edit_an_escalation_policy(page, live) -> None:
+    from sqlalchemy import text
+
+    base, world = live
+    login(page, base, "by_admin")
+    page.click("nav a[href='/admin']")
+    page.fill("form[action='/admin/policies'] input[name=jurisdiction]", "DE-BY")
+    page.click("form[action='/admin/policies'] button[type=submit]")
+    page.wait_for_url(f"{base}/admin/policies/DE-BY")
+    assert page.get_attribute("#policy-in-force", "data-own") == "0"
+    kinds, minutes = page.locator("select[name=kind]"), page.locator("input[name=minutes]")
+    # The default in force: notify the district, wait 30 min, notify the parent.
+    assert [kinds.nth(i).input_value() for i in range(3)] == ["notify:0", "wait", "notify:1"]
+    minutes.nth(1).fill("ten")
+    page.click("#save-policy")
+    page.wait_for_selector("#policy-errors")
+    assert "Step 2: the wait must be a whole number of minutes" in page.inner_text("#policy-errors")
+    shot(page, "admin-policy-error")
+    minutes.nth(1).fill("10")
+    kinds.nth(3).select_option("wait")
+    minutes.nth(3).fill("20")
+    kinds.nth(4).select_option("notify:2")
+    page.fill("input[name=repeats]", "1")
+    page.fill("input[name=repeat_interval]", "45")
+    page.click("#save-policy")
+    page.wait_for_selector("#policy-saved")
+    assert page.get_attribute("#policy-in-force", "data-own") == "1"
+    in_force = page.inner_text("#policy-in-force")
+    assert "after 10 min: notify the parent" in in_force and "after 20 min" in in_force
+    shot(page, "admin-policy")
+    with world.engine.connect() as conn:
+        steps = conn.execute(
+            text(
+                "SELECT s.wait_minutes, s.levels_up, p.repeats, p.repeat_interval_minutes "
+                "FROM escalation_step s JOIN escalation_policy p ON p.id = s.policy_id "
+                "WHERE p.jurisdiction_id = :j ORDER BY s.position"
+            ),
+            {"j": world.jurisdictions["DE-BY"]},
+        ).all()
+    assert [tuple(s) for s in steps] == [(0, 0, 1, 45), (10, 1, 1, 45), (20, 2, 1, 45)]
+    page.click("a[href='/admin']")
+    assert "after 20 min" in page.inner_text("#policies tr[data-jurisdiction='DE-BY']")
+    shot(page, "admin-policies")
