@@ -780,73 +780,41 @@ def _human_change(
     return alert
 
 
-def acknowledge(
-    session: Session,
-    alert_id: int,
-    *,
-    by: str,
-    comment: str = "",
-    now: dt.datetime,
-    settings: AlertingSettings | None = None,
-) -> Alert:
-    """open -> acknowledged; stops the alert's escalation."""
-    return _human_change(
-        session,
-        alert_id,
-        allowed=("open",),
-        to_status="acknowledged",
-        action="acknowledge",
-        by=by,
-        comment=comment,
-        now=now,
-        settings=settings,
-    )
+def _human_transition(action: str, allowed: tuple[str, ...], to_status: str, doc: str):
+    """A public transition (``acknowledge``, ``resolve``, ``cancel``): one signature, the
+    checks and records of :func:`_human_change`."""
+
+    def change(
+        session: Session,
+        alert_id: int,
+        *,
+        by: str,
+        comment: str = "",
+        now: dt.datetime,
+        settings: AlertingSettings | None = None,
+    ) -> Alert:
+        return _human_change(
+            session, alert_id, allowed=allowed, to_status=to_status, action=action, by=by,
+            comment=comment, now=now, settings=settings,
+        )  # fmt: skip
+
+    change.__name__ = change.__qualname__ = action
+    change.__doc__ = doc
+    return change
 
 
-def resolve(
-    session: Session,
-    alert_id: int,
-    *,
-    by: str,
-    comment: str = "",
-    now: dt.datetime,
-    settings: AlertingSettings | None = None,
-) -> Alert:
-    """open or acknowledged -> resolved (the hazard is over)."""
-    return _human_change(
-        session,
-        alert_id,
-        allowed=ACTIVE_STATUSES,
-        to_status="resolved",
-        action="resolve",
-        by=by,
-        comment=comment,
-        now=now,
-        settings=settings,
-    )
-
-
-def cancel(
-    session: Session,
-    alert_id: int,
-    *,
-    by: str,
-    comment: str = "",
-    now: dt.datetime,
-    settings: AlertingSettings | None = None,
-) -> Alert:
-    """open or acknowledged -> cancelled (raised in error); publishes a CAP Cancel."""
-    return _human_change(
-        session,
-        alert_id,
-        allowed=ACTIVE_STATUSES,
-        to_status="cancelled",
-        action="cancel",
-        by=by,
-        comment=comment,
-        now=now,
-        settings=settings,
-    )
+acknowledge = _human_transition(
+    "acknowledge", ("open",), "acknowledged", "open -> acknowledged; stops the alert's escalation."
+)
+resolve = _human_transition(
+    "resolve", ACTIVE_STATUSES, "resolved", "open or acknowledged -> resolved (the hazard is over)."
+)
+cancel = _human_transition(
+    "cancel",
+    ACTIVE_STATUSES,
+    "cancelled",
+    "open or acknowledged -> cancelled (raised in error); publishes a CAP Cancel.",
+)
 
 
 def raise_alert(
