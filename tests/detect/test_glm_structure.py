@@ -89,19 +89,29 @@ def test_hat_values_at_entries_equal_the_full_hat_matrix_diagonal() -> None:
     np.testing.assert_allclose(fit.hat_values_at(at, chunk=7), full[at], rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("method", ["farrington_flexible", "farrington"])
+@pytest.mark.parametrize(
+    ("method", "with_dates"),
+    [("farrington_flexible", False), ("farrington_flexible", True), ("farrington", False)],
+)
 def test_farrington_in_chunks_of_periods_equals_one_chunk(
-    method: str, monkeypatch: pytest.MonkeyPatch
+    method: str, with_dates: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(3)
-    counts = rng.poisson(rng.uniform(0.2, 6.0, size=6), size=(52 * 6, 6)).astype(float)
+    n = 52 * 6
+    counts = rng.poisson(rng.uniform(0.2, 6.0, size=6), size=(n, 6)).astype(float)
     counts[200, 2] = np.nan
-    batch = SeriesBatch(counts, 52, np.arange(52 * 5 + 10, 52 * 6))
-    whole = run(method, batch)
+    dates = population = None
+    params: dict = {}
+    if with_dates:
+        dates = np.datetime64("2010-01-04") + 7 * np.arange(n)
+        population = rng.uniform(1e4, 2e4, size=(n, 6))
+        params = {"population_offset": True}
+    batch = SeriesBatch(counts, 52, np.arange(52 * 5 + 10, n), dates, population)
+    whole = run(method, batch, params)
     monkeypatch.setattr(period_chunks, "CHUNK_VALUES", 1)  # one period per chunk
     for threads in (1, 2):
         monkeypatch.setattr("tocsin.detect.glm.THREADS", threads)
-        chunked = run(method, batch)
+        chunked = run(method, batch, params)
         np.testing.assert_array_equal(chunked.range, whole.range)
         np.testing.assert_array_equal(chunked.alarm, whole.alarm)
         for name in ("expected", "upperbound", "score"):
