@@ -4,12 +4,14 @@ and Farrington evaluated in chunks of periods."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tocsin.detect import SeriesBatch, period_chunks, run
+from tocsin.detect import SeriesBatch, cell_chunks, make_parameters, registry, run
 from tocsin.detect.glm import _Blocks, _solve_blocked, _solve_packed, fit_poisson_glm
 
 
@@ -93,9 +95,11 @@ def test_hat_values_at_entries_equal_the_full_hat_matrix_diagonal() -> None:
     ("method", "with_dates"),
     [("farrington_flexible", False), ("farrington_flexible", True), ("farrington", False)],
 )
-def test_farrington_in_chunks_of_periods_equals_one_chunk(
+def test_farrington_in_chunks_equals_one_chunk(
     method: str, with_dates: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Chunks of one cell (one period of one series, in series chunks), of three periods
+    of all series, in one thread and in two: the cells of the unchunked run."""
     rng = np.random.default_rng(3)
     n = 52 * 6
     counts = rng.poisson(rng.uniform(0.2, 6.0, size=6), size=(n, 6)).astype(float)
@@ -108,16 +112,19 @@ def test_farrington_in_chunks_of_periods_equals_one_chunk(
         params = {"population_offset": True}
     batch = SeriesBatch(counts, 52, np.arange(52 * 5 + 10, n), dates, population)
     whole = run(method, batch, params)
-    monkeypatch.setattr(period_chunks, "CHUNK_VALUES", 1)  # one period per chunk
-    for threads in (1, 2):
+    per_cell = int(registry.get(method).min_history(make_parameters(method, params), 52))
+    for chunk_values, threads in itertools.product((1, 3 * 6 * per_cell), (1, 2)):
+        monkeypatch.setattr(cell_chunks, "CHUNK_VALUES", chunk_values)
         monkeypatch.setattr("tocsin.detect.glm.THREADS", threads)
         chunked = run(method, batch, params)
         np.testing.assert_array_equal(chunked.range, whole.range)
         np.testing.assert_array_equal(chunked.alarm, whole.alarm)
         for name in ("expected", "upperbound", "score"):
-            np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-9)
+            np.testing.assert_allclose(
+                getattr(chunked, name), getattr(whole, name), rtol=1e-9, atol=1e-12
+            )
         for name, values in whole.diagnostics.items():
-            np.testing.assert_allclose(chunked.diagnostics[name], values, rtol=1e-9)
+            np.testing.assert_allclose(chunked.diagnostics[name], values, rtol=1e-9, atol=1e-12)
 
 
 def test_blocked_inverse_equals_the_full_inverse() -> None:

@@ -155,22 +155,24 @@ class DetectionResult:
         )
 
     @classmethod
-    def concatenate(cls, parts: list[DetectionResult]) -> DetectionResult:
-        """The results of consecutive pieces of a range (same series), joined in order."""
+    def concatenate(cls, parts: list[DetectionResult], axis: int = 0) -> DetectionResult:
+        """Results joined in order: of consecutive pieces of a range (same series;
+        ``axis=0``) or of consecutive groups of series (same range; ``axis=1``)."""
 
-        def join(name: str) -> np.ndarray:
-            return np.concatenate([getattr(r, name) for r in parts])
+        def join(arrays: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(arrays, axis=axis)
+
+        def field(name: str) -> np.ndarray:
+            return join([getattr(r, name) for r in parts])
 
         return cls(
-            range=join("range"),
-            observed=join("observed"),
-            expected=join("expected"),
-            upperbound=join("upperbound"),
-            alarm=join("alarm"),
-            score=join("score"),
-            diagnostics={
-                k: np.concatenate([r.diagnostics[k] for r in parts]) for k in parts[0].diagnostics
-            },
+            range=field("range") if axis == 0 else parts[0].range,
+            observed=field("observed"),
+            expected=field("expected"),
+            upperbound=field("upperbound"),
+            alarm=field("alarm"),
+            score=field("score"),
+            diagnostics={k: join([r.diagnostics[k] for r in parts]) for k in parts[0].diagnostics},
         )
 
     def select_series(self, columns: np.ndarray | list[int]) -> DetectionResult:

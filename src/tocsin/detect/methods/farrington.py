@@ -35,10 +35,10 @@ import numpy as np
 from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
+from tocsin.detect.cell_chunks import run_in_cell_chunks
 from tocsin.detect.errors import InputDataError, InsufficientHistoryError, ParameterError
 from tocsin.detect.glm import EPS, PoissonGLMFit, fit_poisson_glm
 from tocsin.detect.params import Parameters, param
-from tocsin.detect.period_chunks import run_in_period_chunks
 from tocsin.detect.reference_periods import farrington_blocks, reference_points, window_positions
 from tocsin.detect.registry import register
 
@@ -407,9 +407,9 @@ def _flexible_design(
 )
 def farrington_flexible(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> DetectionResult:
     """R's ``farringtonFlexible`` on every series and evaluated period (in chunks of
-    periods, see :mod:`tocsin.detect.period_chunks`)."""
-    per_period = batch.n_series * _flexible_history(p, batch.freq)
-    return run_in_period_chunks(batch, lambda b: _flexible_cells(b, p), per_period)
+    cells, see :mod:`tocsin.detect.cell_chunks`)."""
+    per_cell = _flexible_history(p, batch.freq)
+    return run_in_cell_chunks(batch, lambda b: _flexible_cells(b, p), per_cell)
 
 
 def _flexible_cells(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> DetectionResult:
@@ -495,8 +495,8 @@ def farrington(batch: SeriesBatch, p: FarringtonParameters) -> DetectionResult:
     probability of the observation under the transformed normal (R: ``1 - pd[, 1]``);
     ``trend_coef`` the slope when the trend is kept.
     """
-    per_period = batch.n_series * p.b * (2 * p.w + 1)
-    return run_in_period_chunks(batch, lambda b: _classic_cells(b, p), per_period)
+    per_cell = p.b * (2 * p.w + 1)
+    return run_in_cell_chunks(batch, lambda b: _classic_cells(b, p), per_cell)
 
 
 def _classic_cells(batch: SeriesBatch, p: FarringtonParameters) -> DetectionResult:
