@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from capparselib.parsers import CAPParser
+from sqlalchemy import select
 
 from tocsin.alerting import cap
 from tocsin.alerting.config import get_alerting_settings
@@ -182,3 +183,38 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert len(json.loads(cli("alerts", "silences", "--all", "--json")[1])) == 1
     code, _, err = cli("alerts", "unsilence", "999", "--by", "duty")
     assert code == 2 and "no silence with id 999" in err
+
+
+def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
+    from sqlalchemy.orm import Session
+
+    from tocsin.alerting.models import DutyContact
+    from tocsin.store.audit import AuditEntry
+
+    ident = str(world.contacts["C2"])
+    monkeypatch.setenv("NEW_SECRET", "n3w")
+    code, out, _ = cli(
+        "alerts", "contact-update", ident, "--name", "day desk", "--email", "day@c2.example",
+        "--webhook", "", "--secret-env", "NEW_SECRET", "--by", "admin",
+    )  # fmt: skip
+    assert code == 0 and "day desk (day@c2.example): active" in out
+    code, out, _ = cli("alerts", "contact-update", ident, "--inactive", "--by", "admin")
+    assert code == 0 and "inactive" in out
+    with Session(world.engine) as db:
+        contact = db.get(DutyContact, int(ident))
+        assert (contact.name, contact.email, contact.webhook_url) == (
+            "day desk",
+            "day@c2.example",
+            None,
+        )
+        assert contact.webhook_secret == "n3w" and not contact.active
+        actions = db.scalars(
+            select(AuditEntry.action).where(AuditEntry.object_type == "duty_contact")
+        ).all()
+    assert actions == ["duty_contact.update", "duty_contact.deactivate"]
+    assert cli("alerts", "contact-update", ident, "--active")[0] == 0
+    code, _, err = cli("alerts", "contact-update", ident, "--email", "")
+    assert code == 2 and "needs an e-mail address or a webhook URL" in err
+    assert "Traceback" not in err
+    code, _, err = cli("alerts", "contact-update", "999999", "--name", "x")
+    assert code == 2 and "no duty contact with id 999999" in err

@@ -283,3 +283,102 @@ def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
     parsed = CAPParser(xml.decode()).as_dict()
     assert [str(a["cap_id"]) for a in parsed] == [f"tocsin-alert-{alert.id}-1"]
     assert b"http://tocsin.test/cap/feed.atom" in xml
+
+
+def _contact_audit(world):
+    from tocsin.store.audit import AuditEntry
+
+    with write_session(world.engine) as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.object_id, AuditEntry.before, AuditEntry.after)
+            .where(AuditEntry.action.startswith("duty_contact."))
+            .order_by(AuditEntry.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_update_a_contact_with_the_rules_of_creation(world, settings) -> None:
+    from tocsin.alerting.models import DutyContact
+    from tocsin.errors import NotFoundError
+
+    ident = world.contacts["C1"]
+    with write_session(world.engine) as session:
+        admin.update_contact(
+            session, ident, name="night desk", email="night@c1.example", by="admin"
+        )
+    with write_session(world.engine) as session:
+        contact = session.get(DutyContact, ident)
+        assert (contact.name, contact.email) == ("night desk", "night@c1.example")
+        assert contact.webhook_url.endswith("/hook/C1") and contact.active
+    for changes, message in (
+        ({"email": "", "webhook_url": ""}, "needs an e-mail address or a webhook URL"),
+        ({"webhook_url": "ftp://c1.example/hook"}, "must start with http:// or https://"),
+        ({"name": "  "}, "needs a name"),
+    ):
+        with write_session(world.engine) as session, pytest.raises(UserError, match=message):
+            admin.update_contact(session, ident, **changes, by="admin")
+    with write_session(world.engine) as session, pytest.raises(NotFoundError):
+        admin.update_contact(session, 999_999, name="nobody", by="admin")
+    # Only the valid change is audited, with the contact before and after; never the secret.
+    ((action, object_id, before, after),) = _contact_audit(world)
+    assert (action, object_id) == ("duty_contact.update", str(ident))
+    assert (before["name"], before["email"]) == ("duty C1", None)
+    assert (after["name"], after["email"], after["active"]) == (
+        "night desk",
+        "night@c1.example",
+        True,
+    )
+    assert before["webhook_secret"] == after["webhook_secret"] == "(set)"
+    assert after["jurisdiction"] == "C1"
+
+
+def test_deactivated_contact_gets_no_notification_until_reactivated(world, settings) -> None:
+    clock = ManualClock(T0)
+    with write_session(world.engine) as session:  # notify C1, again after an hour
+        admin.set_policy(
+            session,
+            jurisdiction="R",
+            steps=[EscalationStep(0 * MIN, 0)],
+            repeats=1,
+            repeat_interval_minutes=60,
+            by="admin",
+        )
+        admin.update_contact(session, world.contacts["C1"], active=False, by="admin")
+    (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings, clock.now()).opened
+    assert notifications(world, alert_id) == []  # the only contact of C1 is off duty
+    # C2's contact is still notified.
+    (other,) = process(world, [sig(world, "C2", WEEK, 15.0)], settings, clock.now()).opened
+    assert [n.target.rsplit("/", 1)[1] for n in notifications(world, other)] == ["C2"]
+    with write_session(world.engine) as session:
+        admin.update_contact(session, world.contacts["C1"], active=True, by="admin")
+    clock.advance(60 * MIN)
+    with write_session(world.engine) as session:
+        service.escalate_due(session, now=clock.now(), settings=settings)
+    (again,) = notifications(world, alert_id)
+    assert again.contact_id == world.contacts["C1"] and again.target.endswith("/hook/C1")
+    assert [(a, b["active"], c["active"]) for a, _, b, c in _contact_audit(world)] == [
+        ("duty_contact.deactivate", True, False),
+        ("duty_contact.reactivate", False, True),
+    ]
+    # Deactivating keeps the row, so past notifications still name their contact.
+    with write_session(world.engine) as session:
+        admin.update_contact(session, world.contacts["C1"], active=False, by="admin")
+    assert notifications(world, alert_id)[0].contact_id == world.contacts["C1"]
+
+
+def test_policy_limits_are_checked_by_the_service(world, settings) -> None:
+    for steps, repeats, interval, message in (
+        ([EscalationStep(527_041 * MIN, 0)], 0, 60, "step 1: the wait must be 0 to 527040"),
+        ([EscalationStep(0 * MIN, 21)], 0, 60, "levels up must be 0 to 20"),
+        ([EscalationStep(0 * MIN, 0)], 1001, 60, "repeats must be 0 to 1000"),
+        ([EscalationStep(0 * MIN, 0)], 0, 0, "repeat interval must be 1 to 527040"),
+    ):
+        with write_session(world.engine) as session, pytest.raises(UserError, match=message):
+            admin.set_policy(
+                session,
+                jurisdiction="R",
+                steps=steps,
+                repeats=repeats,
+                repeat_interval_minutes=interval,
+                by="admin",
+            )

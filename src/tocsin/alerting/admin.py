@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,13 @@ from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.store import audit
 
+#: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
+MAX_MINUTES = 366 * 24 * 60
+#: Most levels a notification may climb above the alert's jurisdiction.
+MAX_LEVELS_UP = 20
+#: Most repeats of an escalation policy.
+MAX_REPEATS = 1000
+
 
 def _jurisdiction_id(session: Session, code: str) -> int:
     found = session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code))
@@ -41,6 +49,28 @@ def _indicator_id(session: Session, code: str) -> int:
     return found
 
 
+def _check_contact(name: str, email: str | None, webhook_url: str | None) -> None:
+    """The rules of a duty contact, on creation and on every change."""
+    if not name.strip():
+        raise UserError("a contact needs a name")
+    if not email and not webhook_url:
+        raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
+
+
+def _contact_state(contact: DutyContact, jurisdiction: str) -> dict[str, Any]:
+    """What the audit log keeps of a contact (the webhook secret only as set or not)."""
+    return {
+        "jurisdiction": jurisdiction,
+        "name": contact.name,
+        "email": contact.email,
+        "webhook_url": contact.webhook_url,
+        "webhook_secret": "(set)" if contact.webhook_secret else None,
+        "active": contact.active,
+    }
+
+
 def add_contact(
     session: Session,
     *,
@@ -52,10 +82,7 @@ def add_contact(
     by: str | None = None,
 ) -> DutyContact:
     """A duty contact of a jurisdiction, reached by e-mail and/or webhook."""
-    if not email and not webhook_url:
-        raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
-    if webhook_url and not webhook_url.startswith(("http://", "https://")):
-        raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
+    _check_contact(name, email, webhook_url)
     contact = DutyContact(
         jurisdiction_id=_jurisdiction_id(session, jurisdiction),
         name=name,
@@ -71,13 +98,72 @@ def add_contact(
         action="duty_contact.add",
         object_type="duty_contact",
         object_id=str(contact.id),
-        after={
-            "jurisdiction": jurisdiction,
-            "name": name,
-            "email": email,
-            "webhook_url": webhook_url,
-            "webhook_secret": "(set)" if webhook_secret else None,
-        },
+        after=_contact_state(contact, jurisdiction),
+        actor=by,
+    )
+    return contact
+
+
+def get_contact(session: Session, contact_id: int) -> DutyContact:
+    """A duty contact by id."""
+    contact = session.get(DutyContact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"no duty contact with id {contact_id}")
+    return contact
+
+
+def update_contact(
+    session: Session,
+    contact_id: int,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    active: bool | None = None,
+    by: str | None = None,
+) -> DutyContact:
+    """Change a duty contact; ``None`` keeps a value, ``""`` clears an e-mail address,
+    webhook URL or secret.
+
+    The rules are those of :func:`add_contact`. A deactivated contact stays (past
+    notifications refer to it) but escalation no longer notifies it
+    (:meth:`tocsin.alerting.directory.Directory.contacts`); reactivating it makes it
+    receive new notifications again. Audited as ``duty_contact.update`` (or
+    ``duty_contact.deactivate`` / ``duty_contact.reactivate`` when only that changes),
+    with the contact before and after.
+    """
+    contact = get_contact(session, contact_id)
+    jurisdiction = session.scalar(
+        select(Jurisdiction.code).where(Jurisdiction.id == contact.jurisdiction_id)
+    )
+    before = _contact_state(contact, jurisdiction or "")
+    new_name = contact.name if name is None else name
+    new_email = contact.email if email is None else email or None
+    new_url = contact.webhook_url if webhook_url is None else webhook_url or None
+    _check_contact(new_name, new_email, new_url)
+    contact.name, contact.email, contact.webhook_url = new_name, new_email, new_url
+    if webhook_secret is not None:
+        contact.webhook_secret = webhook_secret or None
+    if active is not None:
+        contact.active = active
+    after = _contact_state(contact, jurisdiction or "")
+    changed = {k for k in after if after[k] != before[k]}
+    if webhook_secret:  # a new secret reads "(set)" before and after
+        changed.add("webhook_secret")
+    if not changed:
+        return contact
+    action = "update"
+    if changed == {"active"}:
+        action = "reactivate" if contact.active else "deactivate"
+    session.flush()
+    audit.record(
+        session,
+        action=f"duty_contact.{action}",
+        object_type="duty_contact",
+        object_id=str(contact.id),
+        before=before,
+        after=after,
         actor=by,
     )
     return contact
@@ -92,9 +178,22 @@ def set_policy(
     repeat_interval_minutes: int = 60,
     by: str | None = None,
 ) -> EscalationPolicyRow:
-    """Give a jurisdiction its own escalation policy (replacing any it had)."""
+    """Give a jurisdiction its own escalation policy (replacing any it had).
+
+    Waits and the repeat interval are whole minutes up to :data:`MAX_MINUTES`, levels up
+    at most :data:`MAX_LEVELS_UP`, repeats at most :data:`MAX_REPEATS`.
+    """
     if not steps:
         raise UserError("an escalation policy needs at least one step")
+    for number, step in enumerate(steps, 1):
+        if not dt.timedelta(0) <= step.wait <= dt.timedelta(minutes=MAX_MINUTES):
+            raise UserError(f"step {number}: the wait must be 0 to {MAX_MINUTES} minutes")
+        if not 0 <= step.levels_up <= MAX_LEVELS_UP:
+            raise UserError(f"step {number}: levels up must be 0 to {MAX_LEVELS_UP}")
+    if not 0 <= repeats <= MAX_REPEATS:
+        raise UserError(f"repeats must be 0 to {MAX_REPEATS}")
+    if not 1 <= repeat_interval_minutes <= MAX_MINUTES:
+        raise UserError(f"the repeat interval must be 1 to {MAX_MINUTES} minutes")
     jurisdiction_id = _jurisdiction_id(session, jurisdiction)
     policy = session.scalar(
         select(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == jurisdiction_id)

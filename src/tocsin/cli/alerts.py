@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from typing import Annotated, Any
 
 import typer
@@ -339,29 +340,35 @@ def unsilence_command(
     console.print(f"silence {silence_id} ended", highlight=False)
 
 
+SecretEnv = Annotated[
+    str | None,
+    typer.Option(
+        help="Name of an environment variable holding the webhook's HMAC secret "
+        "(kept out of the shell history)."
+    ),
+]
+
+
+def _secret_from(secret_env: str | None) -> str | None:
+    """The webhook secret held by the environment variable ``secret_env`` (if named)."""
+    if not secret_env:
+        return None
+    secret = os.environ.get(secret_env)
+    if not secret:
+        raise UserError(f"environment variable {secret_env} is empty or not set")
+    return secret
+
+
 @alerts_app.command("contact")
 def contact_command(
     jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
     name: Annotated[str, typer.Option(help="Person or desk on duty.")],
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
     webhook: Annotated[str | None, typer.Option(help="Webhook URL (POST of JSON).")] = None,
-    secret_env: Annotated[
-        str | None,
-        typer.Option(
-            help="Name of an environment variable holding the webhook's HMAC secret "
-            "(kept out of the shell history)."
-        ),
-    ] = None,
+    secret_env: SecretEnv = None,
     by: Annotated[str | None, typer.Option("--by", help="Who sets it up.")] = None,
 ) -> None:
     """Add a duty contact to a jurisdiction."""
-    import os
-
-    secret = None
-    if secret_env:
-        secret = os.environ.get(secret_env)
-        if not secret:
-            raise UserError(f"environment variable {secret_env} is empty or not set")
     with write_session() as session:
         contact = admin.add_contact(
             session,
@@ -369,11 +376,47 @@ def contact_command(
             name=name,
             email=email,
             webhook_url=webhook,
-            webhook_secret=secret,
+            webhook_secret=_secret_from(secret_env),
             by=by,
         )
         ident = contact.id
     console.print(f"contact {ident} on duty for {jurisdiction}", highlight=False)
+
+
+@alerts_app.command("contact-update")
+def contact_update_command(
+    contact_id: Annotated[int, typer.Argument(help="Contact id (printed when it was added).")],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    email: Annotated[str | None, typer.Option(help='E-mail address ("" removes it).')] = None,
+    webhook: Annotated[str | None, typer.Option(help='Webhook URL ("" removes it).')] = None,
+    secret_env: SecretEnv = None,
+    active: Annotated[
+        bool | None,
+        typer.Option(
+            "--active/--inactive",
+            help="Reactivate, or deactivate: escalation no longer notifies it (kept as history).",
+        ),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who changes it.")] = None,
+) -> None:
+    """Change, deactivate or reactivate a duty contact."""
+    with write_session() as session:
+        contact = admin.update_contact(
+            session,
+            contact_id,
+            name=name,
+            email=email,
+            webhook_url=webhook,
+            webhook_secret=_secret_from(secret_env),
+            active=active,
+            by=by,
+        )
+        state = "active" if contact.active else "inactive"
+        reach = ", ".join(v for v in (contact.email, contact.webhook_url) if v)
+        console.print(
+            f"contact {contact.id} {escape(contact.name)} ({escape(reach)}): {state}",
+            highlight=False,
+        )
 
 
 def _parse_step(text: str) -> EscalationStep:
