@@ -47,6 +47,17 @@ class ContactIn(BaseModel):
     webhook_secret: str | None = Field(default=None, description="write-only")
 
 
+class ContactChange(BaseModel):
+    """The fields to change; absent ones are kept, ``null`` or ``""`` clears an e-mail
+    address, webhook URL or secret."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, description="write-only")
+    active: bool | None = Field(default=None, description="false: escalation skips it")
+
+
 class ContactOut(BaseModel):
     id: int
     jurisdiction: str
@@ -57,14 +68,14 @@ class ContactOut(BaseModel):
 
 
 class StepIn(BaseModel):
-    wait_minutes: int = Field(ge=0)
-    levels_up: int = Field(default=0, ge=0)
+    wait_minutes: int = Field(ge=0, le=admin.MAX_MINUTES, description="whole minutes")
+    levels_up: int = Field(default=0, ge=0, le=admin.MAX_LEVELS_UP)
 
 
 class PolicyIn(BaseModel):
     steps: list[StepIn] = Field(min_length=1)
-    repeats: int = Field(default=0, ge=0)
-    repeat_interval_minutes: int = Field(default=60, ge=1)
+    repeats: int = Field(default=0, ge=0, le=admin.MAX_REPEATS)
+    repeat_interval_minutes: int = Field(default=60, ge=1, le=admin.MAX_MINUTES)
 
 
 class PolicyOut(PolicyIn):
@@ -166,6 +177,22 @@ def add_contact(body: ContactIn, request: Request, scope: ApiScope) -> ContactOu
             webhook_secret=body.webhook_secret,
             by=scope.principal.actor,
         )
+        return contact_out(contact, {where.id: where.code})
+
+
+@router.patch("/contacts/{contact_id}", response_model=ContactOut, summary="Change a contact")
+def change_contact(
+    contact_id: int, body: ContactChange, request: Request, scope: ApiScope
+) -> ContactOut:
+    """Edit, deactivate (``"active": false``) or reactivate a duty contact."""
+    with writer(request) as db:
+        contact = admin.get_contact(db, contact_id)
+        codes = _codes(db)
+        where = _admin_place(db, scope, codes[contact.jurisdiction_id])
+        given = body.model_dump(exclude_unset=True)
+        cleared = {k: "" for k in ("email", "webhook_url", "webhook_secret") if k in given}
+        changes = {**cleared, **{k: v for k, v in given.items() if v is not None}}
+        contact = admin.update_contact(db, contact_id, **changes, by=scope.principal.actor)
         return contact_out(contact, {where.id: where.code})
 
 

@@ -13,12 +13,13 @@ rows before it (since the previous notification).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from tocsin.accounts import service
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.accounts.models import ROLES, RoleGrant, User
 from tocsin.alerting import admin
+from tocsin.alerting.admin import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
 from tocsin.alerting.config import get_alerting_settings
 from tocsin.alerting.directory import Directory
 from tocsin.alerting.escalation import EscalationPolicy, EscalationStep
@@ -146,28 +148,89 @@ def add_role(
     return _done(f"{role} granted to {username} on {jurisdiction}")
 
 
+class ContactForm(BaseModel):
+    """The fields of a contact form (blank e-mail address or webhook URL: none)."""
+
+    name: str
+    email: str = ""
+    webhook_url: str = ""
+    csrf_token: str = ""
+
+
+class NewContactForm(ContactForm):
+    jurisdiction: str
+
+
 @router.post("/admin/contacts")
 def add_contact(
-    request: Request,
-    scope: PageScope,
-    jurisdiction: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    email: Annotated[str, Form()] = "",
-    webhook_url: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, scope: PageScope, form: Annotated[NewContactForm, Form()]
 ) -> Response:
-    check_csrf(request, csrf_token)
+    check_csrf(request, form.csrf_token)
     with writer(request) as db:
-        where = _require_admin_of(scope, db, jurisdiction)
+        where = _require_admin_of(scope, db, form.jurisdiction)
         admin.add_contact(
             db,
             jurisdiction=where.code,
-            name=name,
-            email=email or None,
-            webhook_url=webhook_url or None,
+            name=form.name,
+            email=form.email.strip() or None,
+            webhook_url=form.webhook_url.strip() or None,
             by=scope.principal.actor,
         )
-    return _done(f"contact {name} added")
+    return _done(f"contact {form.name} added")
+
+
+def _translator(request: Request) -> Callable[[str], str]:
+    """``gettext`` in the request's language."""
+    i18n.set_locale(request_locale(request))
+    return i18n.gettext
+
+
+def _administered_contact(scope: Scope, db: Session, contact_id: int) -> DutyContact:
+    """The contact, if the user administers its jurisdiction (404 if it cannot be seen)."""
+    contact = admin.get_contact(db, contact_id)
+    code = db.scalar(select(Jurisdiction.code).where(Jurisdiction.id == contact.jurisdiction_id))
+    _require_admin_of(scope, db, code or "")
+    return contact
+
+
+@router.post("/admin/contacts/{contact_id}")
+def edit_contact(
+    request: Request, scope: PageScope, contact_id: int, form: Annotated[ContactForm, Form()]
+) -> Response:
+    """Change a contact's name, e-mail address and webhook URL (blank removes them)."""
+    check_csrf(request, form.csrf_token)
+    with writer(request) as db:
+        _administered_contact(scope, db, contact_id)
+        admin.update_contact(
+            db,
+            contact_id,
+            name=form.name,
+            email=form.email.strip(),
+            webhook_url=form.webhook_url.strip(),
+            by=scope.principal.actor,
+        )
+    _ = _translator(request)
+    return _done(_("Contact “%(name)s” saved.") % {"name": form.name})
+
+
+@router.post("/admin/contacts/{contact_id}/active")
+def activate_contact(
+    request: Request,
+    scope: PageScope,
+    contact_id: int,
+    active: Annotated[bool, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Deactivate (``active=false``) or reactivate a contact."""
+    check_csrf(request, csrf_token)
+    with writer(request) as db:
+        _administered_contact(scope, db, contact_id)
+        contact = admin.update_contact(db, contact_id, active=active, by=scope.principal.actor)
+        name = contact.name
+    _ = _translator(request)
+    if active:
+        return _done(_("Contact “%(name)s” reactivated.") % {"name": name})
+    return _done(_("Contact “%(name)s” deactivated: it is no longer notified.") % {"name": name})
 
 
 @router.post("/admin/silences")
@@ -215,12 +278,6 @@ def expire_silence(
 
 #: Blank rows offered below a policy's steps, to add steps.
 BLANK_ROWS = 3
-#: Longest wait (and repeat interval) the form accepts: a year, in minutes.
-MAX_MINUTES = 366 * 24 * 60
-#: Most levels a notification may climb above the alert's jurisdiction.
-MAX_LEVELS_UP = 20
-#: Most repeats of a policy.
-MAX_REPEATS = 1000
 WAIT = "wait"
 NOTIFY = "notify:"
 
