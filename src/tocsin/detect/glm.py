@@ -62,25 +62,37 @@ _local = threading.local()
 
 
 _controller: ThreadpoolController | None = None
+_blas_lock = threading.Lock()
+_blas_holders = 0  # blocks in any thread that hold the BLAS to one thread
+_blas_limit = None  # the limit context of the first of them, restored by the last
 
 
 @contextlib.contextmanager
 def blas_one_thread() -> Iterator[None]:
     """Hold the BLAS to one thread (process-wide) within this block, unless an enclosing
     block (or :func:`one_thread`) already does: the fits make many small matrix
-    products, which BLAS threads only slow down."""
-    global _controller
+    products, which BLAS threads only slow down. Blocks in several threads at once share
+    one limit, set by the first to enter and lifted by the last to leave."""
+    global _controller, _blas_holders, _blas_limit
     if getattr(_local, "blas_held", False):
         yield
         return
-    if _controller is None:
-        _controller = ThreadpoolController()
+    with _blas_lock:
+        if _blas_holders == 0:
+            if _controller is None:
+                _controller = ThreadpoolController()
+            _blas_limit = _controller.limit(limits=1, user_api="blas")
+        _blas_holders += 1
     _local.blas_held = True
     try:
-        with _controller.limit(limits=1, user_api="blas"):
-            yield
+        yield
     finally:
         _local.blas_held = False
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 @contextlib.contextmanager
