@@ -206,3 +206,19 @@ def test_end_a_silence_from_the_page(client: TestClient, world: World) -> None:
         ("silence.add", str(silence_id), "user:by_admin"),
         ("silence.expire", str(silence_id), "user:by_admin"),
     ]
+
+
+def test_confirmations_are_in_the_users_language(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "by_admin")
+    added = client.post(
+        "/admin/silences",
+        data={"csrf_token": token, "jurisdiction": "9184", "hours": "1", "comment": "lang"},
+    )
+    assert "Silence on 9184 added." in added.text
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/admin"})
+    contact = client.post(
+        "/admin/contacts",
+        data={"csrf_token": token, "jurisdiction": "9184", "name": "Desk", "email": "d@x.org"},
+    )
+    assert "已添加联系人“Desk”。" in contact.text
+    assert "Contact" not in contact.text.split('class="ok"')[1].split("</p>")[0]

@@ -125,7 +125,11 @@ def add_user(
             actor=scope.principal.actor,
         )
         service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
-    return _done(f"user {username} added")
+    _ = _translator(request)
+    return _done(
+        _("User “%(name)s” added with the role %(role)s on %(jurisdiction)s.")
+        % {"name": username, "role": role, "jurisdiction": jurisdiction}
+    )
 
 
 @router.post("/admin/roles")
@@ -145,7 +149,11 @@ def add_role(
         if user.grants and not any(g.jurisdiction_id in admin_ids for g in user.grants):
             raise ForbiddenError(f"user {username} is not one you administer")
         service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
-    return _done(f"{role} granted to {username} on {jurisdiction}")
+    _ = _translator(request)
+    return _done(
+        _("Role %(role)s granted to “%(name)s” on %(jurisdiction)s.")
+        % {"name": username, "role": role, "jurisdiction": jurisdiction}
+    )
 
 
 class ContactForm(BaseModel):
@@ -176,7 +184,8 @@ def add_contact(
             webhook_url=form.webhook_url.strip() or None,
             by=scope.principal.actor,
         )
-    return _done(f"contact {form.name} added")
+    _ = _translator(request)
+    return _done(_("Contact “%(name)s” added.") % {"name": form.name})
 
 
 def _translator(request: Request) -> Callable[[str], str]:
@@ -254,7 +263,8 @@ def add_silence(
             jurisdiction=where.code,
             comment=comment,
         )
-    return _done(f"silence on {jurisdiction} added")
+    _ = _translator(request)
+    return _done(_("Silence on %(jurisdiction)s added.") % {"jurisdiction": jurisdiction})
 
 
 @router.post("/admin/silences/{silence_id}/expire")
@@ -271,7 +281,8 @@ def expire_silence(
             raise NotFoundError(f"silence {silence_id} does not exist")
         scope.require(Capability.ADMINISTER, silence.jurisdiction_id, f"silence {silence_id}")
         admin.expire_silence(db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC))
-    return _done(f"silence {silence_id} ended")
+    _ = _translator(request)
+    return _done(_("Silence %(id)s ended.") % {"id": silence_id})
 
 
 # -- escalation policies
