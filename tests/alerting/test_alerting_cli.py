@@ -218,3 +218,10 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     assert "Traceback" not in err
     code, _, err = cli("alerts", "contact-update", "999999", "--name", "x")
     assert code == 2 and "no duty contact with id 999999" in err
+    code, out, _ = cli("alerts", "contacts", "--json")
+    listed = {row["id"]: row for row in json.loads(out)}
+    assert code == 0 and listed[int(ident)]["name"] == "day desk"
+    assert listed[int(ident)]["active"] and listed[int(ident)]["signed"]
+    assert "n3w" not in out  # secrets are never printed
+    code, out, _ = cli("alerts", "contacts", "--jurisdiction", "NOWHERE")
+    assert code == 2 and "NOWHERE" in out + _

@@ -383,6 +383,47 @@ def contact_command(
     console.print(f"contact {ident} on duty for {jurisdiction}", highlight=False)
 
 
+@alerts_app.command("contacts")
+def contacts_command(
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", help="Only this jurisdiction and below.")
+    ] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only active contacts.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Duty contacts (their ids are what contact-update takes; secrets are never shown)."""
+    with session_factory()() as session:
+        contacts = admin.list_contacts(session, jurisdiction=jurisdiction, active_only=active)
+        codes = _codes(session)
+        rows = [
+            {
+                "id": c.id,
+                "jurisdiction": codes.get(c.jurisdiction_id),
+                "name": c.name,
+                "email": c.email,
+                "webhook_url": c.webhook_url,
+                "signed": c.webhook_secret is not None,
+                "active": c.active,
+            }
+            for c in contacts
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "jurisdiction", "name", "e-mail", "webhook", "active")
+    for row in rows:
+        webhook = row["webhook_url"] or "-"
+        table.add_row(
+            str(row["id"]),
+            escape(row["jurisdiction"] or "-"),
+            escape(row["name"]),
+            escape(row["email"] or "-"),
+            escape(webhook + (" (signed)" if row["signed"] else "")),
+            "yes" if row["active"] else "no",
+        )
+    console.print(table)
+
+
 @alerts_app.command("contact-update")
 def contact_update_command(
     contact_id: Annotated[int, typer.Argument(help="Contact id (printed when it was added).")],
