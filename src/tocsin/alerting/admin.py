@@ -108,15 +108,13 @@ def list_contacts(
     session: Session, *, jurisdiction: str | None = None, active_only: bool = False
 ) -> list[DutyContact]:
     """Duty contacts by jurisdiction and id; ``jurisdiction`` selects its subtree."""
-    from tocsin.alerting.directory import Directory
+    from tocsin.alerting.directory import subtree_ids
 
     query = select(DutyContact).order_by(DutyContact.jurisdiction_id, DutyContact.id)
     if active_only:
         query = query.where(DutyContact.active.is_(True))
     if jurisdiction is not None:
-        directory = Directory(session, default_wait=dt.timedelta(minutes=30))
-        place = directory.place_by_code(jurisdiction)
-        query = query.where(DutyContact.jurisdiction_id.in_(sorted(directory.subtree(place.id))))
+        query = query.where(DutyContact.jurisdiction_id.in_(subtree_ids(session, jurisdiction)))
     return list(session.scalars(query))
 
 

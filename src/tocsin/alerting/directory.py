@@ -322,3 +322,10 @@ class Mutes:
                     code = self.directory.places[ancestor].code
                     return f"inhibited by alert {inhibitor} in {code}"
         return None
+
+
+def subtree_ids(session: Session, code: str) -> list[int]:
+    """The ids of jurisdiction ``code`` and of every jurisdiction below it, for list
+    filters (an unknown code raises the directory's clear error)."""
+    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
+    return sorted(directory.subtree(directory.place_by_code(code).id))

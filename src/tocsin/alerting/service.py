@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerting import severity
 from tocsin.alerting.bulk import allocate_ids, insert_rows, paused_gc
 from tocsin.alerting.config import AlertingSettings, get_alerting_settings
-from tocsin.alerting.directory import Contact, Directory, Mutes, chunked, member_of
+from tocsin.alerting.directory import Contact, Directory, Mutes, chunked, member_of, subtree_ids
 from tocsin.alerting.escalation import due_steps
 from tocsin.alerting.models import (
     ACTIVE_STATUSES,
@@ -961,9 +961,7 @@ def list_alerts(
     if active_only:
         query = query.where(Alert.status.in_(ACTIVE_STATUSES))
     if jurisdiction is not None:
-        directory = Directory(session, default_wait=dt.timedelta(minutes=30))
-        place = directory.place_by_code(jurisdiction)
-        query = query.where(Alert.jurisdiction_id.in_(sorted(directory.subtree(place.id))))
+        query = query.where(Alert.jurisdiction_id.in_(subtree_ids(session, jurisdiction)))
     return list(session.scalars(query))
 
 
