@@ -362,6 +362,37 @@ def _take(A_q: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.where(at >= 0, A_q[..., np.maximum(at, 0)], 0.0)
 
 
+@dataclass
+class _Schur:
+    """The pieces of a packed ``A_q`` with a diagonal block (see :class:`_Blocks`) that
+    both the solve and the inverse use: the diagonal ``d`` (1 where aliased or not
+    positive), the cross block ``E`` (0 on aliased rows and columns), ``E D^-1`` and
+    the Schur complement ``S = A_CC - E D^-1 E'``; ``bad`` marks the fits whose
+    diagonal block is not positive definite (or not finite)."""
+
+    al_d: np.ndarray
+    al_c: np.ndarray
+    d: np.ndarray
+    bad: np.ndarray
+    E: np.ndarray
+    E_over_d: np.ndarray
+    schur: np.ndarray
+
+    @classmethod
+    def of(cls, A_q: np.ndarray, blocks: _Blocks, aliased: np.ndarray) -> _Schur:
+        al_d, al_c = aliased[..., blocks.diagonal], aliased[..., blocks.dense]
+        d = _take(A_q, blocks.diagonal_at)
+        bad = ~al_d & ~(d > 0)
+        d = np.where(al_d | bad, 1.0, d)
+        E = _take(A_q, blocks.cross_at)  # (..., c, d)
+        E = np.where(al_d[..., None, :] | al_c[..., :, None], 0.0, E)
+        E_over_d = E / d[..., None, :]
+        schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(
+            -1
+        )
+        return cls(al_d, al_c, d, bad.any(-1), E, E_over_d, schur)
+
+
 def _solve_blocked(
     A_q: np.ndarray, blocks: _Blocks, b: np.ndarray, aliased: np.ndarray
 ) -> np.ndarray:
@@ -370,22 +401,15 @@ def _solve_blocked(
     ``(A_CC - E D^-1 E') x_C = b_C - E D^-1 b_D``. Aliased coefficients are 0; a
     system that is not positive definite gives NaN."""
     dg, dn = blocks.diagonal, blocks.dense
-    al_d, al_c = aliased[..., dg], aliased[..., dn]
-    d = _take(A_q, blocks.diagonal_at)
-    bad = ~al_d & ~(d > 0)  # not positive definite (or not finite)
-    d = np.where(al_d | bad, 1.0, d)
-    E = _take(A_q, blocks.cross_at)  # (..., c, d)
-    E = np.where(al_d[..., None, :] | al_c[..., :, None], 0.0, E)
-    b_d = np.where(al_d, 0.0, b[..., dg])
-    E_over_d = E / d[..., None, :]
-    schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(-1)
-    rhs = b[..., dn] - (E_over_d * b_d[..., None, :]).sum(-1)
+    sc = _Schur.of(A_q, blocks, aliased)
+    b_d = np.where(sc.al_d, 0.0, b[..., dg])
+    rhs = b[..., dn] - (sc.E_over_d * b_d[..., None, :]).sum(-1)
     ti, tj = blocks.dense_i, blocks.dense_j
-    x_c = _solve_packed(schur[..., ti, tj], ti, tj, rhs, al_c)
+    x_c = _solve_packed(sc.schur[..., ti, tj], ti, tj, rhs, sc.al_c)
     x = np.empty(b.shape)
     x[..., dn] = x_c
-    x[..., dg] = np.where(al_d, 0.0, (b_d - (E * x_c[..., :, None]).sum(-2)) / d)
-    return np.where(bad.any(-1, keepdims=True), np.nan, x)
+    x[..., dg] = np.where(sc.al_d, 0.0, (b_d - (sc.E * x_c[..., :, None]).sum(-2)) / sc.d)
+    return np.where(sc.bad[..., None], np.nan, x)
 
 
 def _inverse(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
@@ -403,26 +427,19 @@ def _inverse_blocked(A_q: np.ndarray, blocks: _Blocks, aliased: np.ndarray) -> n
     [-D^-1 E' S^-1, D^-1 + D^-1 E' S^-1 E D^-1]]``; aliased rows and columns are 0 and
     a diagonal entry that is not positive makes the whole inverse NaN."""
     dg, dn = blocks.diagonal, blocks.dense
-    al_d, al_c = aliased[..., dg], aliased[..., dn]
-    d = _take(A_q, blocks.diagonal_at)
-    bad = ~al_d & ~(d > 0)
-    d = np.where(al_d | bad, 1.0, d)
-    E = _take(A_q, blocks.cross_at)
-    E = np.where(al_d[..., None, :] | al_c[..., :, None], 0.0, E)
-    E_over_d = E / d[..., None, :]  # E D^-1, (..., c, d)
-    schur = _take(A_q, blocks.dense_at) - (E_over_d[..., :, None, :] * E[..., None, :, :]).sum(-1)
-    s_inv = _inverse(schur, al_c)  # (..., c, c)
-    cross = -np.einsum("...ij,...jk->...ik", s_inv, E_over_d)  # (..., c, d)
+    sc = _Schur.of(A_q, blocks, aliased)
+    s_inv = _inverse(sc.schur, sc.al_c)  # (..., c, c)
+    cross = -np.einsum("...ij,...jk->...ik", s_inv, sc.E_over_d)  # (..., c, d)
     p = dg.size + dn.size
     inv = np.zeros((*A_q.shape[:-1], p, p))
     inv[..., dn[:, None], dn[None, :]] = s_inv
     inv[..., dn[:, None], dg[None, :]] = cross
     inv[..., dg[:, None], dn[None, :]] = np.swapaxes(cross, -1, -2)
-    diag_block = -np.einsum("...ji,...jk->...ik", E_over_d, cross)
-    diag_block[..., np.arange(dg.size), np.arange(dg.size)] += 1.0 / d
+    diag_block = -np.einsum("...ji,...jk->...ik", sc.E_over_d, cross)
+    diag_block[..., np.arange(dg.size), np.arange(dg.size)] += 1.0 / sc.d
     inv[..., dg[:, None], dg[None, :]] = diag_block
     inv = np.where(aliased[..., :, None] | aliased[..., None, :], 0.0, inv)
-    return np.where(bad.any(-1)[..., None, None], np.nan, inv)
+    return np.where(sc.bad[..., None, None], np.nan, inv)
 
 
 def _fit_few(
