@@ -189,7 +189,7 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     from sqlalchemy.orm import Session
 
     from tocsin.alerting.models import DutyContact
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     ident = str(world.contacts["C2"])
     monkeypatch.setenv("NEW_SECRET", "n3w")

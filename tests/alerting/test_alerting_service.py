@@ -286,7 +286,7 @@ def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
 
 
 def _contact_audit(world):
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     with write_session(world.engine) as session:
         rows = session.execute(

@@ -1,6 +1,6 @@
 """Configuration of alerting: alert rules, duty contacts, escalation policies, silences.
 
-Every change is audited (:func:`tocsin.store.audit.record`); webhook secrets are never
+Every change is audited (:func:`tocsin.audit.record`); webhook secrets are never
 written to the audit log.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tocsin import audit
 from tocsin.alerting import severity
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import (
@@ -25,7 +26,6 @@ from tocsin.alerting.models import (
 )
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.store import audit
 
 #: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
 MAX_MINUTES = 366 * 24 * 60

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from tocsin import audit
 from tocsin.alerting import severity
 from tocsin.alerting.bulk import allocate_ids, insert_rows, paused_gc
 from tocsin.alerting.config import AlertingSettings, get_alerting_settings
@@ -48,7 +49,6 @@ from tocsin.alerting.publishing import (
 )
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Series
-from tocsin.store import audit
 from tocsin.store.engine import Dialect, dialect_of
 
 #: Actor of changes tocsin makes by itself (auto-resolution, escalation).

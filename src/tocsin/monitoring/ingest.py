@@ -32,13 +32,13 @@ import pandas as pd
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from tocsin.audit import default_actor, record
 from tocsin.errors import UserError
 from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
 from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
 from tocsin.periods import PeriodError, PeriodKind, parse_periods
-from tocsin.store.audit import default_actor, record
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of, write_session
 from tocsin.tables import (
