@@ -13,8 +13,8 @@ import pytest
 from capparselib.parsers import CAPParser
 from sqlalchemy import select
 
-from tocsin.alerting import cap
-from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.cli import main
 
 SENT = dt.datetime(2024, 5, 1, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

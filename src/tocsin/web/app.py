@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from tocsin import __version__
 from tocsin.web import problems
-from tocsin.web.config import WebSettings
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from tocsin.web.settings import WebSettings
 from tocsin.web.templating import STATIC_DIR
 
 
