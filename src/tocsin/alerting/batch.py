@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting.cap.render import identifier, snapshot
+from tocsin.alerting.cap.areas import area_ids
+from tocsin.alerting.cap.render import expires_at, freeze, identifier
 from tocsin.alerting.directory import Contact, Directory
 from tocsin.alerting.escalation import due_steps
 from tocsin.alerting.models import AlertTransition, CapMessageRow, Notification
@@ -58,6 +59,7 @@ class Writes:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
     def flush(self, session: Session) -> None:
+        self._freeze_areas(session)
         # Core inserts (executemany): no ORM bookkeeping for rows nobody reads back here.
         for model, rows in (
             (AlertTransition, self.transitions),
@@ -66,6 +68,19 @@ class Writes:
         ):
             insert_rows(session, model.__table__, rows)
         self.transitions, self.messages, self.notifications = [], [], []
+
+    def _freeze_areas(self, session: Session) -> None:
+        """Name in each new message of tocsin's the area of its jurisdiction as it is now."""
+        pending = [
+            m["snapshot"]
+            for m in self.messages
+            if m.get("snapshot") and m["snapshot"].get("jurisdiction_id") is not None
+        ]
+        if not pending:
+            return
+        found = area_ids(session, (s["jurisdiction_id"] for s in pending))
+        for snapshot in pending:
+            snapshot["area"] = found.get(snapshot["jurisdiction_id"])
 
 
 class Batch:
@@ -115,12 +130,25 @@ class Batch:
     def message(
         self, alert_id: int, values: Mapping[str, Any], msg_type: str, note: str = ""
     ) -> str:
-        """Queue the CAP message of a transition; returns its identifier."""
+        """Queue the CAP message of a transition, frozen now; returns its identifier."""
         if alert_id not in self.published:
             self.history([alert_id])
         earlier = self.published[alert_id]
-        ident = identifier(alert_id, len(earlier) + 1)
-        public = values.get("public", True)
+        ident = identifier(
+            self.settings.cap_identifier_prefix, alert_id, len(earlier) + 1, self.now
+        )
+        expires = expires_at(values, self.now, self.settings)
+        snapshot = freeze(
+            values,
+            msg_type=msg_type,
+            sent=self.now,
+            expires=expires,
+            alert_id=alert_id,
+            references=earlier,
+            note=note,
+            directory=self.directory,
+            settings=self.settings,
+        )
         self.writes.messages.append(
             {
                 "alert_id": alert_id,
@@ -128,8 +156,10 @@ class Batch:
                 "sender": self.settings.cap_sender,
                 "sent": self.now,
                 "msg_type": msg_type,
-                "scope": "Public" if public else "Restricted",
-                "snapshot": snapshot(values, list(earlier), note),
+                "scope": snapshot["scope"],
+                "status": "Actual",
+                "expires": expires,
+                "snapshot": snapshot,
             }
         )
         earlier.append([self.settings.cap_sender, ident, self._now_iso])

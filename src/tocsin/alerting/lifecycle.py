@@ -8,9 +8,12 @@ open --acknowledge--> acknowledged --resolve--> resolved
   +--------cancel----------+--> cancelled   (raised in error)
 ```
 
-Every change records a transition (actor, time, comment), publishes a CAP message,
-queues the notifications it causes and is audited, in the caller's transaction through
-a :class:`~tocsin.alerting.batch.Batch`.
+Every change records a transition (actor, time, comment), queues the notifications it
+causes and is audited, in the caller's transaction through a
+:class:`~tocsin.alerting.batch.Batch`. Changes of what the public should know publish a
+CAP message: opening (``Alert``), a higher level (``Update``), resolution (an all-clear
+``Update``) and cancellation (``Cancel``). Acknowledging and escalating are internal:
+they publish nothing, and no message names a user or carries a comment.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator
 from tocsin.store.bulk import allocate_ids, insert_rows
+
+#: CAP ``note`` of the messages that close an alert (no user name, no comment).
+PUBLIC_NOTES = {"resolved": "The hazard is over.", "cancelled": "Raised in error."}
 
 
 def open_new(
@@ -154,9 +160,20 @@ def _notified_contacts(ctx: Batch, alert_id: int) -> list[Contact]:
 
 
 def close(
-    ctx: Batch, alert: Alert, *, to_status: str, action: str, actor: str, comment: str
+    ctx: Batch,
+    alert: Alert,
+    *,
+    to_status: str,
+    action: str,
+    actor: str,
+    comment: str,
+    published: str | None = None,
 ) -> None:
-    """Resolve or cancel: stop escalation, record, publish, tell those who were told."""
+    """Resolve or cancel: stop escalation, record, publish, tell those who were told.
+
+    ``published`` names a message already published elsewhere that closes the alert (an
+    imported Cancel or all-clear), which tocsin then does not publish again.
+    """
     previous = alert.status
     alert.status = to_status
     alert.closed_at = ctx.now
@@ -174,8 +191,8 @@ def close(
         comment=comment,
     )
     msg_type = "Cancel" if to_status == "cancelled" else "Update"
-    note = f"{to_status} by {actor}" + (f": {comment}" if comment else "")
-    ident = ctx.message(alert.id, values, msg_type, note=note)
+    # Who closed it and why stay in the transition: the message says only what happened.
+    ident = published or ctx.message(alert.id, values, msg_type, note=PUBLIC_NOTES[to_status])
     ctx.notify(
         alert.id,
         values,
@@ -228,8 +245,7 @@ def _human_change(
             actor=by,
             comment=comment,
         )
-        note = f"acknowledged by {by}" + (f": {comment}" if comment else "")
-        ctx.message(alert.id, values_of(alert), "Update", note=note)
+        # Acknowledging is internal: recorded and audited, never published (no CAP).
     ctx.finish()
     audit.record(
         session,

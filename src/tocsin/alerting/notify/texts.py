@@ -7,15 +7,20 @@ from here, so an alert says the same thing everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from tocsin.alerting import severity
 from tocsin.alerting.directory import IndicatorInfo, Place
 from tocsin.alerting.settings import AlertingSettings
-from tocsin.periods import PeriodKind, format_periods
+from tocsin.catalogs import gettext_in
+from tocsin.periods import PeriodKind, format_periods, period_dates
 
 
 def period_label(indicator: IndicatorInfo | None, ordinal: int | None) -> str:
@@ -41,28 +46,89 @@ def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) 
     )
 
 
-def _number(value: float | None) -> str:
+def _number(value: float | None, locale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return gettext_in(locale, "n/a")
     return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
 
 
-def descriptions(values: Mapping[str, Any], indicator: IndicatorInfo | None) -> tuple[str, str]:
-    """What was observed, in English and Chinese."""
+def small_count(
+    observed: float | None, indicator: IndicatorInfo | None, small_count_max: int
+) -> bool:
+    """Whether a public output must not show ``observed``: a count from 1 to
+    ``small_count_max`` (public-health practice suppresses small cells in releases)."""
+    if observed is None or not math.isfinite(observed) or small_count_max < 1:
+        return False
+    if indicator is not None and indicator.value_kind != "count":
+        return False
+    return 1 <= observed <= small_count_max
+
+
+def _description(
+    locale: str, values: Mapping[str, Any], indicator: IndicatorInfo | None, hide_below: int
+) -> str:
+    _ = functools.partial(gettext_in, locale)
+    fields = {
+        "period": period_label(indicator, values.get("last_alarm_period")),
+        "unit": f" {indicator.unit}" if indicator and indicator.unit else "",
+        "expected": _number(values.get("expected"), locale),
+        "upper": _number(values.get("upperbound"), locale),
+    }
+    if hide_below:
+        fields["observed"] = _("fewer than %(limit)s") % {"limit": hide_below}
+        # Without the exceedance ratio, which times the threshold gives the count back.
+        return (
+            _(
+                "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
+                "threshold %(upper)s."
+            )
+            % fields
+        )
+    fields["observed"] = _number(values.get("observed"), locale)
+    fields["ratio"] = _number(values.get("exceedance"), locale)
+    return (
+        _(
+            "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
+            "threshold %(upper)s (exceedance %(ratio)s)."
+        )
+        % fields
+    )
+
+
+def descriptions(
+    values: Mapping[str, Any],
+    indicator: IndicatorInfo | None,
+    *,
+    public: bool = False,
+    small_count_max: int = 0,
+) -> tuple[str, str]:
+    """What was observed, in English and Chinese (from the catalogs). In a ``public``
+    output a count from 1 to ``small_count_max`` reads "fewer than N+1" (issue 10)."""
     if values.get("source") != "detection":
         text = values.get("description") or ""
         return text, text
-    period = period_label(indicator, values.get("last_alarm_period"))
-    unit = f" {indicator.unit}" if indicator and indicator.unit else ""
-    observed, expected, upper = (
-        _number(values.get(k)) for k in ("observed", "expected", "upperbound")
-    )
-    ratio = _number(values.get("exceedance"))
+    hide = public and small_count(values.get("observed"), indicator, small_count_max)
+    hide_below = small_count_max + 1 if hide else 0
     return (
-        f"Observed {observed}{unit} in {period}; expected {expected}, alarm threshold "
-        f"{upper} (exceedance {ratio}).",
-        f"{period}观测值 {observed}{unit}，预期 {expected}，报警阈值 {upper}（超出比 {ratio}）。",
+        _description("en", values, indicator, hide_below),
+        _description("zh_CN", values, indicator, hide_below),
     )
+
+
+@lru_cache(maxsize=4096)
+def period_start(indicator: IndicatorInfo | None, ordinal: int | None) -> dt.datetime | None:
+    """The first moment (UTC) of a period of the indicator, None for integer indices."""
+    if ordinal is None or indicator is None:
+        return None
+    try:
+        kind = PeriodKind(indicator.frequency)
+    except ValueError:
+        return None
+    dates = period_dates(kind, np.asarray([ordinal]))
+    if dates is None:
+        return None
+    day = dates[0].astype(dt.date)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 REASON_TEXT = {
@@ -96,7 +162,7 @@ def content(
     roman, colour, cap_severity = _level_fields(values["level"])
     reason_en, reason_zh = REASON_TEXT[reason]
     alert_url = settings.alert_url(alert_id)
-    cap_url = settings.cap_url(cap_identifier)
+    cap_url = settings.cap_url(settings.cap_sender, cap_identifier)
     headline = values.get("headline") or f"Alert {alert_id}"
     headline_zh = values.get("headline_zh") or headline
     subject = f"[tocsin] {reason_en}: {headline}"
