@@ -45,7 +45,9 @@ def _open(world, settings, code="C1", observed=15.0, now=T0) -> int:
 def _rows(world, alert_id) -> list[CapMessageRow]:
     with write_session(world.engine) as session:
         rows = session.scalars(
-            select(CapMessageRow).where(CapMessageRow.alert_id == alert_id).order_by(CapMessageRow.id)
+            select(CapMessageRow)
+            .where(CapMessageRow.alert_id == alert_id)
+            .order_by(CapMessageRow.id)
         ).all()
         session.expunge_all()
     return list(rows)

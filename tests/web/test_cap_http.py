@@ -52,12 +52,21 @@ def test_public_messages_and_messages_of_other_senders(world, client) -> None:
     _, ident = _raise(world, "9184", public=True)
     public = client.get(f"/cap/{ident}.xml")
     assert public.status_code == 200 and public.headers["etag"]
-    assert client.get(f"/cap/{ident}.xml", headers={"If-None-Match": public.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            f"/cap/{ident}.xml", headers={"If-None-Match": public.headers["etag"]}
+        ).status_code
+        == 304
+    )
     info = cap.Info("en-US", ("Met",), "Flood", "Immediate", "Severe", "Observed")
-    foreign = cap.to_xml(cap.CapMessage(ident, "flood@agency.example", dt.datetime.now(dt.UTC), infos=(info,)))
+    foreign = cap.to_xml(
+        cap.CapMessage(ident, "flood@agency.example", dt.datetime.now(dt.UTC), infos=(info,))
+    )
     with write_session(world.engine) as session:
         import_cap(session, foreign, source="t", by="t", now=dt.datetime.now(dt.UTC))
-    theirs = client.get("/cap/message.xml", params={"sender": "flood@agency.example", "identifier": ident})
+    theirs = client.get(
+        "/cap/message.xml", params={"sender": "flood@agency.example", "identifier": ident}
+    )
     assert theirs.status_code == 200 and b"flood@agency.example" in theirs.content
     assert b"flood@agency.example" not in client.get(f"/cap/{ident}.xml").content
     api = client.get(
