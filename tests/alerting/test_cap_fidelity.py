@@ -178,7 +178,7 @@ def test_acknowledging_publishes_nothing_and_notes_name_nobody(world, settings) 
             session, alert_id, by="dr.mueller", comment="handled by Dr Mueller", now=T0 + HOUR,
             settings=settings,
         )  # fmt: skip
-    opening, closing = _rows(world, alert_id)
+    _, closing = _rows(world, alert_id)
     xml = _xml(world, settings, closing)
     assert b"mueller" not in xml.lower() and b"handled" not in xml
     assert cap.parse(xml).infos[0].response_types == ("AllClear",)

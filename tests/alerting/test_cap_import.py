@@ -175,10 +175,8 @@ def test_what_each_kind_of_message_does(world, settings) -> None:
     assert _alert(world, opened.alert_id).status == "resolved"
 
     second = _import(world, settings, _message("B-1"))
-    cancel = _import(
-        world, settings,
-        _message("B-2", msg_type="Cancel", references=(cap.Reference("hydro@agency.example", "B-1", T0),)),
-    )  # fmt: skip
+    first = cap.Reference("hydro@agency.example", "B-1", T0)
+    cancel = _import(world, settings, _message("B-2", msg_type="Cancel", references=(first,)))
     assert cancel.outcome == f"cancelled alert {second.alert_id}"
     assert _alert(world, second.alert_id).status == "cancelled"
 
@@ -314,7 +312,7 @@ def test_no_entity_expansion_and_no_network_access(world, settings) -> None:
     hits = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(200)
             self.end_headers()
@@ -346,7 +344,7 @@ def test_no_entity_expansion_and_no_network_access(world, settings) -> None:
     }
     try:
         for what, payload in payloads.items():
-            with pytest.raises(cap.CapSchemaError, match="DOCTYPE|entity") as caught:
+            with pytest.raises(cap.CapSchemaError, match=r"DOCTYPE|entity") as caught:
                 _import(world, settings, payload.encode())
             assert "root:" not in str(caught.value), what
     finally:

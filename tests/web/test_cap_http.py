@@ -8,8 +8,8 @@ import datetime as dt
 import gzip
 
 from sqlalchemy import insert
-
 from tests.web.conftest import bearer, browser_login
+
 from tocsin.alerting import lifecycle
 from tocsin.alerting.cap import message as cap
 from tocsin.alerting.cap.importer import import_cap
