@@ -230,3 +230,21 @@ def test_closed_alerts_stay_in_the_feed_for_a_while(world, settings) -> None:
         later = public_feed(session, settings, T0 + 50 * HOUR)
     assert f"<id>{url}</id>".encode() in soon and b"<msgType>Cancel</msgType>" in soon
     assert cancel.identifier.encode() not in later
+
+
+def test_active_alerts_are_renewed_before_their_message_expires(world, settings) -> None:
+    configured = settings.model_copy(update={"cap_expires_hours": 72})
+    alert_id = _open(world, configured)
+    with write_session(world.engine) as session:
+        assert lifecycle.renew_expiring(session, now=T0 + 50 * HOUR, settings=configured) == 0
+    with write_session(world.engine) as session:
+        assert lifecycle.renew_expiring(session, now=T0 + 55 * HOUR, settings=configured) == 1
+    first, renewal = _rows(world, alert_id)
+    assert renewal.msg_type == "Update" and renewal.expires == T0 + (55 + 72) * HOUR
+    message = cap.parse(_xml(world, configured, renewal))
+    assert message.references == (cap.Reference(first.sender, first.identifier, first.sent),)
+    with write_session(world.engine) as session:
+        assert lifecycle.renew_expiring(session, now=T0 + 56 * HOUR, settings=configured) == 0
+        assert (
+            session.scalar(select(Notification.id).where(Notification.reason == "renewed")) is None
+        )

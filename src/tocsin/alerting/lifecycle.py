@@ -22,7 +22,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin import audit
@@ -30,7 +30,7 @@ from tocsin.alerting import severity
 from tocsin.alerting.batch import SYSTEM_ACTOR, Batch, BatchResult, settings_or_default
 from tocsin.alerting.cap.render import values_of
 from tocsin.alerting.directory import Contact
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert, Notification
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow, Notification
 from tocsin.alerting.notify.texts import headlines
 from tocsin.alerting.queries import get_alert
 from tocsin.alerting.settings import AlertingSettings
@@ -457,3 +457,55 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
             cap_identifier=ident,
         )
     result.updated.append(alert.id)
+
+
+def renew_expiring(
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int = 500,
+    settings: AlertingSettings | None = None,
+) -> int:
+    """Publish a CAP Update for active alerts whose newest message of tocsin expires
+    within a quarter of ``TOCSIN_CAP_EXPIRES_HOURS``; return how many.
+
+    CAP consumers drop a message once it expires, so an alert still in force is
+    published again before then. Nobody is notified: the hazard did not change.
+    """
+    settings = settings_or_default(settings)
+    margin = dt.timedelta(hours=settings.cap_expires_hours / 4)
+    newest = (
+        select(func.max(CapMessageRow.id))
+        .where(CapMessageRow.alert_id == Alert.id)
+        .correlate(Alert)
+        .scalar_subquery()
+    )
+    alerts = session.scalars(
+        select(Alert)
+        .join(CapMessageRow, CapMessageRow.id == newest)
+        .where(
+            Alert.status.in_(ACTIVE_STATUSES),
+            CapMessageRow.sender == settings.cap_sender,
+            CapMessageRow.expires <= now + margin,
+        )
+        .order_by(Alert.id)
+        .limit(limit)
+        .with_for_update(of=Alert, skip_locked=True)
+    ).all()
+    if not alerts:
+        return 0
+    ctx = Batch(session, now, settings)
+    ctx.history([a.id for a in alerts])
+    for alert in alerts:
+        ctx.transition(
+            alert.id,
+            action="renew",
+            from_status=alert.status,
+            to_status=alert.status,
+            level=alert.level,
+            actor=SYSTEM_ACTOR,
+            comment="CAP message published again before it expires",
+        )
+        ctx.message(alert.id, values_of(alert), "Update", note="Still in force.")
+    ctx.finish()
+    return len(alerts)

@@ -3,10 +3,11 @@ CAP message (built by :mod:`tocsin.alerting.cap.atom`).
 
 Listed: every active public alert, and every public alert closed less than
 ``TOCSIN_CAP_FEED_CLOSED_HOURS`` ago (default 48), so that aggregators polling the feed
-learn of its Cancel or all-clear Update. Imported messages of other agencies are listed
-while they are valid: an expired one, or one of status Test, Exercise, System or Draft,
-is never republished. Each entry's ``id`` is the URL of its CAP message, as CAP
-aggregators (e.g. the IFRC Alert Hub) read it.
+learn of its Cancel or all-clear Update. A message is listed while it is valid: an
+expired one (tocsin renews the messages of alerts still in force before they expire,
+:func:`tocsin.alerting.lifecycle.renew_expiring`), or an imported one of status Test,
+Exercise, System or Draft, is never republished. Each entry's ``id`` is the URL of its
+CAP message, as CAP aggregators (e.g. the IFRC Alert Hub) read it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class PublicFeed:
 def _listed(row: CapMessageRow | None, settings: AlertingSettings, now: dt.datetime) -> bool:
     if row is None or row.scope != "Public" or row.status != "Actual":
         return False
-    return row.sender == settings.cap_sender or row.expires is None or row.expires > now
+    return row.expires is None or row.expires > now
 
 
 def _last_departure(
@@ -52,7 +53,6 @@ def _last_departure(
     )
     expired = session.scalar(
         select(func.max(CapMessageRow.expires)).where(
-            CapMessageRow.sender != settings.cap_sender,
             CapMessageRow.alert_id.is_not(None),
             CapMessageRow.expires <= now,
         )
