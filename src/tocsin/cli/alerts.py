@@ -133,7 +133,12 @@ def show_command(
         for n in detail.notifications
     ]
     data["cap_messages"] = [
-        {"identifier": m.identifier, "msg_type": m.msg_type, "sent": m.sent.isoformat()}
+        {
+            "identifier": m.identifier,
+            "sender": m.sender,
+            "msg_type": m.msg_type,
+            "sent": m.sent.isoformat(),
+        }
         for m in detail.messages
     ]
     if as_json:

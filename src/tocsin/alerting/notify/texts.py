@@ -48,7 +48,8 @@ def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) 
 
 def _number(value: float | None, locale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return gettext_in(locale, "n/a")
+        _ = functools.partial(gettext_in, locale)
+        return _("n/a")
     return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
 
 

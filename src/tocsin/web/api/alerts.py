@@ -83,6 +83,7 @@ class NotificationOut(BaseModel):
 
 class CapRef(BaseModel):
     identifier: str
+    sender: str
     sent: dt.datetime
     msg_type: str
     scope: str
