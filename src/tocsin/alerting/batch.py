@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting.cap.areas import area_ids
-from tocsin.alerting.cap.render import expires_at, freeze, identifier
+from tocsin.alerting.cap.frozen import area_ids, context_ids
+from tocsin.alerting.cap.render import context_of, expires_at, freeze, identifier
 from tocsin.alerting.directory import Contact, Directory
 from tocsin.alerting.escalation import due_steps
 from tocsin.alerting.models import AlertTransition, CapMessageRow, Notification
@@ -57,9 +57,13 @@ class Writes:
     transitions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    #: Context of the new messages, per indicator (see ``render.context_of``); kept for
+    #: the batch, since most messages of the next flush share them.
+    contexts: dict[int | None, dict[str, Any]] = field(default_factory=dict)
 
     def flush(self, session: Session) -> None:
         self._freeze_areas(session)
+        self._freeze_contexts(session)
         # Core inserts (executemany): no ORM bookkeeping for rows nobody reads back here.
         for model, rows in (
             (AlertTransition, self.transitions),
@@ -69,18 +73,28 @@ class Writes:
             insert_rows(session, model.__table__, rows)
         self.transitions, self.messages, self.notifications = [], [], []
 
+    def _mine(self) -> list[dict[str, Any]]:
+        """The snapshots of the new messages of tocsin (imported ones have none)."""
+        return [m["snapshot"] for m in self.messages if m.get("snapshot")]
+
     def _freeze_areas(self, session: Session) -> None:
         """Name in each new message of tocsin's the area of its jurisdiction as it is now."""
-        pending = [
-            m["snapshot"]
-            for m in self.messages
-            if m.get("snapshot") and m["snapshot"].get("jurisdiction_id") is not None
-        ]
+        pending = [s for s in self._mine() if s.get("jurisdiction_id") is not None]
         if not pending:
             return
         found = area_ids(session, (s["jurisdiction_id"] for s in pending))
         for snapshot in pending:
-            snapshot["area"] = found.get(snapshot["jurisdiction_id"])
+            snapshot["area"] = found.get(snapshot.pop("jurisdiction_id"))
+
+    def _freeze_contexts(self, session: Session) -> None:
+        """Name in each new message the context (indicator, settings) it was issued in."""
+        pending = self._mine()
+        if not pending:
+            return
+        keys = sorted({s["context"] for s in pending}, key=lambda k: (k is None, k or 0))
+        ids = dict(zip(keys, context_ids(session, [self.contexts[k] for k in keys]), strict=True))
+        for snapshot in pending:
+            snapshot["context"] = ids[snapshot["context"]]
 
 
 class Batch:
@@ -137,18 +151,14 @@ class Batch:
         ident = identifier(
             self.settings.cap_identifier_prefix, alert_id, len(earlier) + 1, self.now
         )
-        expires = expires_at(values, self.now, self.settings)
-        snapshot = freeze(
-            values,
-            msg_type=msg_type,
-            sent=self.now,
-            expires=expires,
-            alert_id=alert_id,
-            references=earlier,
-            note=note,
-            directory=self.directory,
-            settings=self.settings,
-        )
+        snapshot = freeze(values, references=earlier, note=note)
+        indicator_id = values.get("indicator_id")
+        if indicator_id not in self.writes.contexts:
+            indicator = self.directory.indicator(indicator_id)
+            self.writes.contexts[indicator_id] = context_of(indicator, self.settings)
+        # Replaced by the ids of the frozen context and area when the rows are written.
+        snapshot["context"] = indicator_id
+        snapshot["jurisdiction_id"] = values.get("jurisdiction_id")
         self.writes.messages.append(
             {
                 "alert_id": alert_id,
@@ -156,9 +166,9 @@ class Batch:
                 "sender": self.settings.cap_sender,
                 "sent": self.now,
                 "msg_type": msg_type,
-                "scope": snapshot["scope"],
+                "scope": "Public" if snapshot["public"] else "Restricted",
                 "status": "Actual",
-                "expires": expires,
+                "expires": expires_at(values, self.now, self.settings),
                 "snapshot": snapshot,
             }
         )
@@ -187,6 +197,19 @@ class Batch:
                 "level": level,
                 "comment": comment,
             }
+        )
+
+    def remark(self, alert: Any, *, action: str, actor: str, comment: str) -> None:
+        """Record a transition that keeps the alert's status (an update, an escalation
+        step, a renewal)."""
+        self.transition(
+            alert.id,
+            action=action,
+            from_status=alert.status,
+            to_status=alert.status,
+            level=alert.level,
+            actor=actor,
+            comment=comment,
         )
 
     def notify(

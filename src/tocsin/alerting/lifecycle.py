@@ -410,12 +410,9 @@ def escalate_due(
             cap_identifier=latest,
         )
         if steps:
-            ctx.transition(
-                alert.id,
+            ctx.remark(
+                alert,
                 action="escalate",
-                from_status=alert.status,
-                to_status=alert.status,
-                level=alert.level,
                 actor=SYSTEM_ACTOR,
                 comment="step " + ", ".join(str(i) for i, _ in steps),
             )
@@ -435,12 +432,9 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
         place = ctx.directory.place(alert.jurisdiction_id)
         alert.headline, alert.headline_zh = headlines(alert.level, indicator, place)
     values = values_of(alert)
-    ctx.transition(
-        alert.id,
+    ctx.remark(
+        alert,
         action="update",
-        from_status=alert.status,
-        to_status=alert.status,
-        level=alert.level,
         actor=SYSTEM_ACTOR,
         comment=f"level {severity.Level(previous).roman} -> {severity.Level(alert.level).roman}",
     )
@@ -497,12 +491,9 @@ def renew_expiring(
     ctx = Batch(session, now, settings)
     ctx.history([a.id for a in alerts])
     for alert in alerts:
-        ctx.transition(
-            alert.id,
+        ctx.remark(
+            alert,
             action="renew",
-            from_status=alert.status,
-            to_status=alert.status,
-            level=alert.level,
             actor=SYSTEM_ACTOR,
             comment="CAP message published again before it expires",
         )

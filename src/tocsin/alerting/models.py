@@ -283,11 +283,11 @@ class Notification(Base):
 class CapMessageRow(Base):
     """A CAP message: issued by tocsin for an alert transition, or imported.
 
-    A message never changes once issued. tocsin's own messages keep in ``snapshot``
-    everything the message says, frozen when it was issued (texts in both languages,
-    sender name, links, times; the area as a :class:`CapArea`), and are serialised
-    from it alone when read (:func:`tocsin.alerting.cap.render.cap_xml`), which keeps
-    XML work off the hot path of alert creation. Imported messages keep the agency's XML
+    A message never changes once issued. tocsin's own messages keep in ``snapshot`` the
+    alert's state when it was issued, with the :class:`CapContext` and :class:`CapArea`
+    frozen with it, and are written from those alone when read
+    (:func:`tocsin.alerting.cap.render.cap_xml`), which keeps text and XML work off the
+    hot path of alert creation. Imported messages keep the agency's XML
     verbatim in ``xml``; those that open or change no alert (a test, an Ack, an expired
     message, a Cancel of an unknown message) have no ``alert_id`` and say why in
     ``outcome``. A message is found by sender and identifier (CAP 1.2, 3.2.1).
@@ -339,6 +339,19 @@ class CapArea(Base):
     name: Mapped[str] = mapped_column(String(300))
     name_zh: Mapped[str] = mapped_column(String(300))
     polygons: Mapped[list[str]] = mapped_column(JSONType)
+
+
+class CapContext(Base):
+    """What messages take from outside their alert -- the indicator's names, code, unit,
+    frequency and domain, the sender name, the base of links, contact, instruction, the
+    small-count rule -- frozen once for every message issued with the same (``digest``:
+    SHA-256 of the canonical JSON of ``data``)."""
+
+    __tablename__ = "cap_context"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
 class AlertingCursor(Base):

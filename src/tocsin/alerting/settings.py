@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tocsin.alerting.notify.channels.email import SmtpSettings
 
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,99}")
+_PLAIN = re.compile(r"[A-Za-z0-9.:_-]+")
 
 
 class AlertingSettings(BaseSettings):
@@ -91,6 +92,8 @@ class AlertingSettings(BaseSettings):
         """Where a CAP message is served: ``/cap/IDENTIFIER.xml`` for tocsin's own, with
         the sender in the query for another agency's (identifiers are unique per sender)."""
         base = f"{self.public_url.rstrip('/')}/cap"
+        if sender == self.cap_sender and _PLAIN.fullmatch(identifier):
+            return f"{base}/{identifier}.xml"  # tocsin's identifiers need no escaping
         if sender == self.cap_sender:
             return f"{base}/{quote(identifier, safe=':')}.xml"
         return f"{base}/message.xml?{urlencode({'sender': sender, 'identifier': identifier})}"

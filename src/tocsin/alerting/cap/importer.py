@@ -257,12 +257,9 @@ def _update(ctx: Batch, alert: Alert, message: cap.CapMessage, by: str) -> None:
     if zh is not None and zh.headline:
         alert.headline_zh = zh.headline[:500]
     alert.updated_at = ctx.now
-    ctx.transition(
-        alert.id,
+    ctx.remark(
+        alert,
         action="update",
-        from_status=alert.status,
-        to_status=alert.status,
-        level=alert.level,
         actor=by,
         comment=f"update from {message.sender} ({message.identifier})",
     )

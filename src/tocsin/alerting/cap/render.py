@@ -1,17 +1,18 @@
 """tocsin's CAP 1.2 messages: frozen when issued, serialised from what was frozen.
 
-A published message never changes. When a transition publishes a message,
-:func:`freeze` computes everything the message will say -- texts in English and Chinese
-(:mod:`tocsin.alerting.notify.texts`), event, category, urgency, severity, certainty,
-sender name, links, contact, instruction, ``effective``, ``onset``, ``expires`` -- and
-the batch stores it as the message row's snapshot, with the jurisdiction's area frozen
-as a :class:`~tocsin.alerting.models.CapArea` (:mod:`tocsin.alerting.cap.areas`).
-:func:`render` turns a row into the CAP message from that alone, so renaming a
+A published message never changes. When a transition publishes a message, the batch
+stores with it everything the message depends on, frozen: the alert's state
+(:func:`freeze`), the indicator and the settings the message takes words and links from
+(:func:`context_of`, interned as a :class:`~tocsin.alerting.models.CapContext`) and the
+jurisdiction's area (a :class:`~tocsin.alerting.models.CapArea`, see
+:mod:`tocsin.alerting.cap.frozen`). :func:`render` writes the message from those alone
+(:func:`compose`, texts from :mod:`tocsin.alerting.notify.texts`), so renaming a
 jurisdiction or an indicator, or changing a setting, leaves messages already issued as
-they were. Building dictionaries at issue time is cheap; the XML is written when read.
+they were. The words and the XML are produced when a message is read, which keeps the
+hot path of alert creation as cheap as storing a few numbers.
 
-Messages issued before the snapshot held all of this (no ``"v"`` key) are frozen on
-read with the data of the moment, as they always were.
+Messages issued before messages froze their context and area (no ``"v"`` key) are
+completed on read with the data of the moment, as they always were.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ import datetime as dt
 import math
 import secrets
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
-from tocsin.alerting.cap import areas
+from tocsin.alerting.cap import frozen
 from tocsin.alerting.cap import message as cap
-from tocsin.alerting.directory import Directory
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapArea, CapMessageRow
+from tocsin.alerting.directory import Directory, IndicatorInfo
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapArea, CapContext, CapMessageRow
 from tocsin.alerting.notify.texts import descriptions, period_start, small_count
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import NotFoundError
@@ -58,6 +60,11 @@ ALERT_FIELDS = (
     "external_area",
 )
 
+#: The alert fields a message keeps in its snapshot.
+SNAPSHOT_FIELDS = tuple(f for f in ALERT_FIELDS if f not in ("indicator_id", "jurisdiction_id"))
+
+_MEASURES = ("exceedance", "observed", "expected", "upperbound")
+
 #: CAP ``restriction`` of tocsin's non-public messages.
 RESTRICTION = "for the duty officers of the jurisdiction"
 
@@ -70,8 +77,12 @@ def identifier(prefix: str, alert_id: int, sequence: int, sent: dt.datetime) -> 
     (a store made anew restarts alert ids). All parts after the prefix are numbers, so an
     OID prefix (a WMO register OID) gives an identifier in the OID form agencies use.
     """
-    stamp = sent.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
-    return f"{prefix}.{stamp}.{alert_id}.{sequence}.{secrets.randbits(48)}"
+    return f"{prefix}.{_stamp(sent)}.{alert_id}.{sequence}.{secrets.randbits(48)}"
+
+
+@lru_cache(maxsize=64)
+def _stamp(sent: dt.datetime) -> str:
+    return sent.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
 
 
 def values_of(alert: Alert) -> dict[str, Any]:
@@ -81,10 +92,6 @@ def values_of(alert: Alert) -> dict[str, Any]:
 
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def expires_at(
@@ -97,84 +104,99 @@ def expires_at(
     return sent + dt.timedelta(hours=hours)
 
 
-def freeze(
-    values: Mapping[str, Any],
-    *,
-    msg_type: str,
-    sent: dt.datetime,
-    expires: dt.datetime | None,
-    alert_id: int,
-    references: Sequence[Sequence[str]],
-    note: str,
-    directory: Directory,
-    settings: AlertingSettings,
-) -> dict[str, Any]:
-    """Everything the message of a transition says, as stored in its snapshot."""
-    indicator = directory.indicator(values.get("indicator_id"))
-    level = severity.Level(values["level"])
-    active = values.get("status") in ACTIVE_STATUSES
-    public = bool(values.get("public", True))
-    small = settings.public_small_count_max
-    description_en, description_zh = descriptions(
-        values, indicator, public=public, small_count_max=small
-    )
-    parameters = [
-        ["tocsin:level", level.roman],
-        ["tocsin:colour", level.colour.value],
-        ["tocsin:status", values.get("status") or ""],
-    ]
-    exceedance = _finite(values.get("exceedance"))
-    if exceedance is not None and not (
-        public and small_count(values.get("observed"), indicator, small)
-    ):
-        parameters.append(["tocsin:exceedance", f"{exceedance:.3f}"])
-    onset = (
-        period_start(indicator, values.get("first_period"))
-        if values.get("source") == "detection"
-        else None
-    )
-    headline = values.get("headline") or ""
+def context_of(indicator: IndicatorInfo | None, settings: AlertingSettings) -> dict[str, Any]:
+    """What a message takes from outside its alert (the indicator, the settings), frozen
+    with it as a :class:`~tocsin.alerting.models.CapContext`."""
     return {
-        "v": SNAPSHOT_VERSION,
-        "status": values.get("status"),
-        "source": values.get("source"),
-        "level": int(level),
-        "public": public,
-        "note": note,
-        "references": [list(r) for r in references],
-        "scope": "Public" if public else "Restricted",
-        "restriction": "" if public else RESTRICTION,
-        "category": values.get("external_category")
-        or severity.category_for(indicator.domain if indicator else None),
-        "response_types": ["Monitor"] if active else ["AllClear"],
-        "urgency": severity.urgency_for(level, active=active).value,
-        "severity": level.cap_severity.value,
-        "certainty": severity.certainty_for(
-            level, manual=values.get("source") in ("manual", "external")
-        ).value,
-        "event": [indicator.name, indicator.name_zh] if indicator else ["Hazard", "风险"],
-        "headline": [headline, values.get("headline_zh") or headline],
-        "description": [description_en, description_zh],
-        "instruction": [
-            settings.cap_instruction,
-            settings.cap_instruction_zh or settings.cap_instruction,
-        ],
-        "event_codes": [["tocsin:indicator", indicator.code]] if indicator else [],
-        "parameters": parameters,
+        "indicator": None
+        if indicator is None
+        else {
+            "code": indicator.code,
+            "name": indicator.name,
+            "name_zh": indicator.name_zh,
+            "domain": indicator.domain,
+            "unit": indicator.unit,
+            "frequency": indicator.frequency,
+            "value_kind": indicator.value_kind,
+        },
         "sender_name": settings.cap_sender_name,
-        "web": settings.alert_url(alert_id),
+        "alert_url": settings.alert_url(0)[: -len("0")],
         "contact": settings.cap_contact,
-        "effective": _time(sent),
-        "onset": _time(onset),
-        "expires": _time(expires),
-        "jurisdiction_id": values.get("jurisdiction_id"),
-        "external_area": values.get("external_area"),
-        "msg_type": msg_type,
+        "instruction": [settings.cap_instruction, settings.cap_instruction_zh],
+        "small_count_max": settings.public_small_count_max,
     }
 
 
-def _moment(text: str | None) -> dt.datetime | None:
-    return None if not text else dt.datetime.fromisoformat(text)
+def freeze(
+    values: Mapping[str, Any], *, references: Sequence[Sequence[str]], note: str
+) -> dict[str, Any]:
+    """The snapshot a message row keeps of its alert (the batch adds its context and
+    area when it writes the row); cheap, for the hot path."""
+    data = {name: values.get(name) for name in SNAPSHOT_FIELDS}
+    for name in _MEASURES:  # JSON has no inf or nan
+        data[name] = _finite(data[name])
+    data["v"] = SNAPSHOT_VERSION
+    data["references"] = [list(r) for r in references]
+    data["note"] = note
+    return data
+
+
+def compose(
+    data: Mapping[str, Any],
+    context: Mapping[str, Any],
+    *,
+    alert_id: int | None,
+    sent: dt.datetime,
+    expires: dt.datetime | None,
+) -> dict[str, Any]:
+    """Everything a message says, from its snapshot and its frozen context alone."""
+    known = context.get("indicator")
+    indicator = IndicatorInfo(0, **known) if known else None
+    level = severity.Level(data["level"])
+    active = data.get("status") in ACTIVE_STATUSES
+    public = bool(data.get("public", True))
+    small = context.get("small_count_max", 0)
+    description_en, description_zh = descriptions(
+        data, indicator, public=public, small_count_max=small
+    )
+    parameters = [
+        ("tocsin:level", level.roman),
+        ("tocsin:colour", level.colour.value),
+        ("tocsin:status", data.get("status") or ""),
+    ]
+    exceedance = data.get("exceedance")
+    if exceedance is not None and not (
+        public and small_count(data.get("observed"), indicator, small)
+    ):
+        parameters.append(("tocsin:exceedance", f"{exceedance:.3f}"))
+    headline = data.get("headline") or ""
+    instruction_en, instruction_zh = context.get("instruction") or ("", "")
+    return {
+        "scope": "Public" if public else "Restricted",
+        "restriction": "" if public else RESTRICTION,
+        "category": data.get("external_category")
+        or severity.category_for(indicator.domain if indicator else None),
+        "response_types": ("Monitor",) if active else ("AllClear",),
+        "urgency": severity.urgency_for(level, active=active).value,
+        "severity": level.cap_severity.value,
+        "certainty": severity.certainty_for(
+            level, manual=data.get("source") in ("manual", "external")
+        ).value,
+        "event": (indicator.name, indicator.name_zh) if indicator else ("Hazard", "风险"),
+        "headline": (headline, data.get("headline_zh") or headline),
+        "description": (description_en, description_zh),
+        "instruction": (instruction_en, instruction_zh or instruction_en),
+        "event_codes": (("tocsin:indicator", indicator.code),) if indicator else (),
+        "parameters": tuple(parameters),
+        "sender_name": context.get("sender_name") or "",
+        "web": f"{context['alert_url']}{alert_id}" if alert_id is not None else "",
+        "contact": context.get("contact") or "",
+        "effective": sent,
+        "onset": period_start(indicator, data.get("first_period"))
+        if data.get("source") == "detection"
+        else None,
+        "expires": expires,
+    }
 
 
 def _areas(session: Session, data: Mapping[str, Any]) -> tuple[cap.Area, cap.Area] | None:
@@ -182,7 +204,7 @@ def _areas(session: Session, data: Mapping[str, Any]) -> tuple[cap.Area, cap.Are
     if data.get("area") is not None:
         row = session.get(CapArea, data["area"])
         if row is not None:
-            return areas.area_of(row), areas.area_zh_of(row)
+            return frozen.area_of(row), frozen.area_zh_of(row)
     external = data.get("external_area")
     if external:
         area = cap.Area(
@@ -194,32 +216,38 @@ def _areas(session: Session, data: Mapping[str, Any]) -> tuple[cap.Area, cap.Are
     return None
 
 
-def render(session: Session, row: CapMessageRow) -> cap.CapMessage:
-    """The CAP 1.2 message of a row of tocsin's, from its snapshot alone."""
+def render(
+    session: Session, row: CapMessageRow, context: Mapping[str, Any] | None = None
+) -> cap.CapMessage:
+    """The CAP 1.2 message of a row of tocsin's, from what it froze when issued."""
     data = row.snapshot or {}
+    if context is None:
+        frozen = session.get(CapContext, data["context"]) if data.get("context") else None
+        context = frozen.data if frozen is not None else {}
+    said = compose(data, context, alert_id=row.alert_id, sent=row.sent, expires=row.expires)
     found = _areas(session, data)
     infos = []
     for index, language in enumerate(cap.LANGUAGES):
         infos.append(
             cap.Info(
                 language=language,
-                categories=(data["category"],),
-                event=data["event"][index],
-                urgency=data["urgency"],
-                severity=data["severity"],
-                certainty=data["certainty"],
-                headline=data["headline"][index],
-                description=data["description"][index],
-                instruction=data["instruction"][index],
-                response_types=tuple(data["response_types"]),
-                event_codes=tuple(tuple(pair) for pair in data["event_codes"]),
-                effective=_moment(data["effective"]),
-                onset=_moment(data["onset"]),
-                expires=_moment(data["expires"]),
-                sender_name=data["sender_name"],
-                web=data["web"],
-                contact=data["contact"],
-                parameters=tuple(tuple(pair) for pair in data["parameters"]),
+                categories=(said["category"],),
+                event=said["event"][index],
+                urgency=said["urgency"],
+                severity=said["severity"],
+                certainty=said["certainty"],
+                headline=said["headline"][index],
+                description=said["description"][index],
+                instruction=said["instruction"][index],
+                response_types=said["response_types"],
+                event_codes=said["event_codes"],
+                effective=said["effective"],
+                onset=said["onset"],
+                expires=said["expires"],
+                sender_name=said["sender_name"],
+                web=said["web"],
+                contact=said["contact"],
+                parameters=said["parameters"],
                 areas=() if found is None else (found[index],),
             )
         )
@@ -228,8 +256,8 @@ def render(session: Session, row: CapMessageRow) -> cap.CapMessage:
         sender=row.sender,
         sent=row.sent,
         msg_type=row.msg_type,
-        scope=data["scope"],
-        restriction=data["restriction"],
+        scope=said["scope"],
+        restriction=said["restriction"],
         note=data.get("note") or "",
         references=tuple(
             cap.Reference(sender, ident, dt.datetime.fromisoformat(sent))
@@ -239,27 +267,23 @@ def render(session: Session, row: CapMessageRow) -> cap.CapMessage:
     )
 
 
-def _legacy(session: Session, row: CapMessageRow, settings: AlertingSettings) -> dict[str, Any]:
-    """The snapshot of a message issued before snapshots held everything, frozen now."""
-    old = row.snapshot or {}
+def _legacy(session: Session, row: CapMessageRow, settings: AlertingSettings) -> bytes:
+    """A message issued before messages froze their context and area: completed with
+    the data of the moment, as such messages always were."""
     alert = session.get(Alert, row.alert_id)
     assert alert is not None
-    values = {**values_of(alert), **{k: v for k, v in old.items() if k in ALERT_FIELDS}}
-    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
-    data = freeze(
-        values,
-        msg_type=row.msg_type,
-        sent=row.sent,
-        expires=None,
-        alert_id=alert.id,
-        references=old.get("references", []),
-        note=old.get("note") or "",
-        directory=directory,
-        settings=settings,
-    )
+    old = row.snapshot or {}
+    values = {**values_of(alert), **{k: v for k, v in old.items() if k in SNAPSHOT_FIELDS}}
+    snapshot = freeze(values, references=old.get("references", []), note=old.get("note") or "")
     if alert.jurisdiction_id is not None:
-        data["area"] = areas.area_ids(session, [alert.jurisdiction_id]).get(alert.jurisdiction_id)
-    return data
+        snapshot["area"] = frozen.area_ids(session, [alert.jurisdiction_id]).get(
+            alert.jurisdiction_id
+        )
+    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
+    context = context_of(directory.indicator(alert.indicator_id), settings)
+    session.expunge(row)
+    row.snapshot = snapshot
+    return cap.to_xml(render(session, row, context))
 
 
 def find(session: Session, sender: str, ident: str, *, public_only: bool = False) -> CapMessageRow:
@@ -280,8 +304,7 @@ def xml_of(session: Session, row: CapMessageRow, settings: AlertingSettings) -> 
     if row.xml is not None:
         return row.xml
     if (row.snapshot or {}).get("v") != SNAPSHOT_VERSION:
-        session.expunge(row)
-        row.snapshot = _legacy(session, row, settings)
+        return _legacy(session, row, settings)
     return cap.to_xml(render(session, row))
 
 

@@ -26,11 +26,23 @@ from tocsin.periods import PeriodKind, format_periods, period_dates
 def period_label(indicator: IndicatorInfo | None, ordinal: int | None) -> str:
     if ordinal is None:
         return ""
+    return _period_label(indicator.frequency if indicator else "", int(ordinal))
+
+
+@lru_cache(maxsize=65536)
+def _period_label(frequency: str, ordinal: int) -> str:
+    """The label of a period (asked for every alert of a batch, mostly the same few)."""
     try:
-        kind = PeriodKind(indicator.frequency) if indicator else PeriodKind.INDEX
+        kind = PeriodKind(frequency) if frequency else PeriodKind.INDEX
     except ValueError:
         kind = PeriodKind.INDEX
     return format_periods(kind, [ordinal])[0]
+
+
+@lru_cache(maxsize=256)
+def _text(locale: str, message: str) -> str:
+    """``message`` from the catalog of ``locale`` (asked for every alert of a batch)."""
+    return gettext_in(locale, message)
 
 
 def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) -> tuple[str, str]:
@@ -48,7 +60,7 @@ def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) 
 
 def _number(value: float | None, locale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        _ = functools.partial(gettext_in, locale)
+        _ = functools.partial(_text, locale)
         return _("n/a")
     return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
 
@@ -68,7 +80,7 @@ def small_count(
 def _description(
     locale: str, values: Mapping[str, Any], indicator: IndicatorInfo | None, hide_below: int
 ) -> str:
-    _ = functools.partial(gettext_in, locale)
+    _ = functools.partial(_text, locale)
     fields = {
         "period": period_label(indicator, values.get("last_alarm_period")),
         "unit": f" {indicator.unit}" if indicator and indicator.unit else "",
@@ -116,13 +128,17 @@ def descriptions(
     )
 
 
-@lru_cache(maxsize=4096)
 def period_start(indicator: IndicatorInfo | None, ordinal: int | None) -> dt.datetime | None:
     """The first moment (UTC) of a period of the indicator, None for integer indices."""
     if ordinal is None or indicator is None:
         return None
+    return _period_start(indicator.frequency, int(ordinal))
+
+
+@lru_cache(maxsize=65536)
+def _period_start(frequency: str, ordinal: int) -> dt.datetime | None:
     try:
-        kind = PeriodKind(indicator.frequency)
+        kind = PeriodKind(frequency)
     except ValueError:
         return None
     dates = period_dates(kind, np.asarray([ordinal]))

@@ -1,4 +1,5 @@
-"""CAP fidelity: messages keep what they said when issued (``cap_area``), carry their
+"""CAP fidelity: messages keep what they said when issued (``cap_area``,
+``cap_context``), carry their
 CAP status and expiry, and imported messages that open no alert are recorded with
 their outcome and signature report.
 
@@ -43,6 +44,14 @@ def upgrade() -> None:
             name="uq_cap_area_jurisdiction_id_jurisdiction_updated_at",
         ),
     )
+    op.create_table(
+        "cap_context",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("data", JSON, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_cap_context"),
+        sa.UniqueConstraint("digest", name="uq_cap_context_digest"),
+    )
     # SQLite cannot alter a column: batch mode copies the table (render_as_batch in env.py).
     with op.batch_alter_table("cap_message") as batch:
         batch.alter_column("alert_id", existing_type=sa.Integer(), nullable=True)
@@ -62,4 +71,5 @@ def downgrade() -> None:
         for column in ("signature", "outcome", "expires", "status"):
             batch.drop_column(column)
         batch.alter_column("alert_id", existing_type=sa.Integer(), nullable=False)
+    op.drop_table("cap_context")
     op.drop_table("cap_area")

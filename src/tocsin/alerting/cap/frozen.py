@@ -1,4 +1,9 @@
-"""CAP areas of jurisdictions, frozen when a message is issued.
+"""What tocsin's CAP messages refer to, frozen when they are issued: areas and contexts.
+
+A message's *context* (the indicator it speaks of, the sender name, the base of links,
+contact and instruction; :func:`tocsin.alerting.cap.render.context_of`) is stored once
+per distinct content as a :class:`~tocsin.alerting.models.CapContext`, named by its
+SHA-256 digest: a batch of ten thousand messages about ten indicators writes ten.
 
 A message of tocsin names its area (the jurisdiction's names, code and polygons) through
 a :class:`~tocsin.alerting.models.CapArea` row made from the jurisdiction as it was when
@@ -12,14 +17,17 @@ of it, not once per message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.cap import message as cap
-from tocsin.alerting.models import CapArea
+from tocsin.alerting.models import CapArea, CapContext
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.store.sql import chunked, member_of
 
@@ -69,9 +77,13 @@ def _freeze(session: Session, ids: list[int]) -> None:
             )
     if not rows:
         return
+    _insert_new(session, CapArea, rows)
+
+
+def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows; one another transaction inserted meanwhile (same unique key) stays."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    # Another transaction may freeze the same version at the same time: keep its row.
-    session.execute(dialect.insert(CapArea).on_conflict_do_nothing(), rows)
+    session.execute(dialect.insert(model).on_conflict_do_nothing(), rows)
 
 
 def area_ids(session: Session, jurisdiction_ids: Iterable[int]) -> dict[int, int]:
@@ -92,3 +104,30 @@ def area_of(row: CapArea) -> cap.Area:
 
 def area_zh_of(row: CapArea) -> cap.Area:
     return cap.Area(row.name_zh, tuple(row.polygons), (("tocsin:jurisdiction", row.code),))
+
+
+def _digest(data: Mapping[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def context_ids(session: Session, contexts: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The :class:`CapContext` row of each context (made where missing)."""
+    digests = [_digest(c) for c in contexts]
+    wanted = dict(zip(digests, contexts, strict=True))
+
+    def known() -> dict[str, int]:
+        found: dict[str, int] = {}
+        for part in chunked(sorted(wanted)):
+            rows = session.execute(
+                select(CapContext.digest, CapContext.id).where(member_of(CapContext.digest, part))
+            )
+            found.update({digest: context_id for digest, context_id in rows})
+        return found
+
+    found = known()
+    missing = [{"digest": d, "data": dict(c)} for d, c in wanted.items() if d not in found]
+    if missing:
+        _insert_new(session, CapContext, missing)
+        found = known()
+    return [found[d] for d in digests]
