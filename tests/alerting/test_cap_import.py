@@ -102,6 +102,11 @@ def test_an_invalid_real_message_is_refused_with_its_place(store_engine, setting
     with write_session(store_engine) as session, pytest.raises(cap.CapSchemaError) as caught:
         import_messages(session, xml, source="sweden.xml", by="import", now=T0, settings=settings)
     assert "line 17, element <senderName>" in str(caught.value)
+    old = (CORPUS / "usgs-2010-alert-cap11.xml").read_bytes().replace(b">Past<", b">Soon<")
+    with pytest.raises(cap.CapSchemaError) as caught:
+        cap.read(old, "old.xml")
+    assert "old.xml is not a valid CAP 1.1 message" in str(caught.value)
+    assert "element <urgency>" in str(caught.value)
 
 
 def _message(identifier: str, **changes) -> bytes:

@@ -49,13 +49,14 @@ _IDENTIFIER_FORBIDDEN = re.compile(r"[\s,<&]")
 
 
 class CapSchemaError(UserError):
-    """A CAP message breaks the OASIS CAP 1.2 schema; ``problems`` lists where and why."""
+    """A CAP message breaks the OASIS schema of its version; ``problems`` lists where and
+    why."""
 
-    def __init__(self, source: str, problems: Sequence[CapProblem]) -> None:
+    def __init__(self, source: str, problems: Sequence[CapProblem], version: str = "1.2") -> None:
         self.source = source
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{source} is not a valid CAP 1.2 message:\n{lines}")
+        super().__init__(f"{source} is not a valid CAP {version} message:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -459,6 +460,7 @@ def _check_schema(alert: etree._Element, version: str, source: str) -> None:
                 CapProblem(entry.line + offset, _element_name(entry), _short_message(entry))
                 for entry in validator.error_log
             ],
+            version,
         )
 
 
