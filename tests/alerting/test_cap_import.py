@@ -161,6 +161,11 @@ def test_what_each_kind_of_message_does(world, settings) -> None:
 
     opened = _import(world, settings, _message("A-1"))
     assert _alert(world, opened.alert_id).jurisdiction_id == world.jurisdictions["C2"]
+    with write_session(world.engine) as session:  # the link of the notification opens it
+        (told,) = session.scalars(select(Notification.payload)).all()
+    assert told["cap_url"] == (
+        "http://tocsin.test/cap/message.xml?sender=hydro%40agency.example&identifier=A-1"
+    )
     reference = cap.Reference("hydro@agency.example", "A-1", T0)
     update = _import(
         world, settings,

@@ -232,6 +232,11 @@ class Batch:
         muted = (
             self.mutes.reason(indicator_id, jurisdiction_id, values["level"]) if mutable else None
         )
+        # The message linked may be another agency's (an imported alert): its sender.
+        cap_sender = next(
+            (s for s, i, _ in reversed(self.published.get(alert_id, ())) if i == cap_identifier),
+            self.settings.cap_sender,
+        )
         subject, body, payload = content(
             alert_id=alert_id,
             values=values,
@@ -239,6 +244,7 @@ class Batch:
             indicator=self.directory.indicator(indicator_id),
             place=self.directory.place(jurisdiction_id),
             cap_identifier=cap_identifier,
+            cap_sender=cap_sender,
             settings=self.settings,
             step=step,
         )

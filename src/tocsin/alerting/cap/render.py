@@ -189,7 +189,7 @@ def compose(
         "event_codes": (("tocsin:indicator", indicator.code),) if indicator else (),
         "parameters": tuple(parameters),
         "sender_name": context.get("sender_name") or "",
-        "web": f"{context['alert_url']}{alert_id}" if alert_id is not None else "",
+        "web": f"{context.get('alert_url', '')}{alert_id}" if alert_id is not None else "",
         "contact": context.get("contact") or "",
         "effective": sent,
         "onset": period_start(indicator, data.get("first_period"))

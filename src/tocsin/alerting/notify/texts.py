@@ -173,13 +173,15 @@ def content(
     place: Place | None,
     cap_identifier: str,
     settings: AlertingSettings,
+    cap_sender: str | None = None,
     step: int | None = None,
 ) -> tuple[str, str, dict[str, Any]]:
     """Subject, plain-text body and webhook payload of a notification."""
     roman, colour, cap_severity = _level_fields(values["level"])
     reason_en, reason_zh = REASON_TEXT[reason]
     alert_url = settings.alert_url(alert_id)
-    cap_url = settings.cap_url(settings.cap_sender, cap_identifier)
+    cap_sender = cap_sender or settings.cap_sender
+    cap_url = settings.cap_url(cap_sender, cap_identifier)
     headline = values.get("headline") or f"Alert {alert_id}"
     headline_zh = values.get("headline_zh") or headline
     subject = f"[tocsin] {reason_en}: {headline}"
@@ -202,5 +204,6 @@ def content(
         "alert_url": alert_url,
         "cap_url": cap_url,
         "cap_identifier": cap_identifier,
+        "cap_sender": cap_sender,
     }
     return subject, body, payload
