@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import tocsin.audit.chain  # noqa: F401 - the audit entries written here are chained
@@ -99,11 +99,32 @@ def _checked_hash(password: str) -> str:
     return security.hash_password(password)
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+def _end_credentials(session: Session, user: User) -> dict[str, int]:
+    """End every browser session and revoke every API token of ``user``."""
+    sessions = session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+    tokens = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return {"sessions_ended": sessions.rowcount, "tokens_revoked": tokens.rowcount}
+
+
+def reset_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """An administrator (or the command line) sets ``user``'s password.
+
+    Every browser session of the user ends and every API token is revoked: whoever held
+    them, perhaps the reason for the reset, must sign in again with the new password.
+    """
     user.password_hash = _checked_hash(password)
-    session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+    ended = _end_credentials(session, user)
     record(
-        session, action="user.password", object_type="user", object_id=user.username, actor=actor
+        session,
+        action="user.password_reset",
+        object_type="user",
+        object_id=user.username,
+        after=ended,
+        actor=actor,
     )
 
 
@@ -123,8 +144,8 @@ def update_user(
         user.locale = locale
     if active is not None:
         user.active = active
-        if not active:
-            session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+        if not active:  # reactivation must not bring old credentials back
+            _end_credentials(session, user)
     session.flush()
     record(
         session,
