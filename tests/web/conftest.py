@@ -10,6 +10,7 @@ jurisdiction named in :data:`USERS`; each has an API token.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,11 +165,13 @@ def world(sqlite_store: tuple[str, Engine]) -> Iterator[World]:
     _empty(sqlite_store[1])
 
 
-def make_client(world: World) -> Iterator[TestClient]:
+def make_client(world: World, **settings: object) -> Iterator[TestClient]:
+    """A client of the application on ``world``; ``settings`` override WebSettings."""
     from tocsin.web.app import create_app
     from tocsin.web.config import WebSettings
 
-    app = create_app(world.engine, WebSettings(secret_key="test-secret", max_body_bytes=200_000))
+    options = {"secret_key": "test-secret", "max_body_bytes": 200_000, **settings}
+    app = create_app(world.engine, WebSettings(**options))
     with TestClient(app, base_url="https://testserver") as client:
         yield client
 
@@ -211,3 +214,30 @@ def _cheap_argon2() -> Iterator[None]:
     old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     yield
     security.use_hasher(old)
+
+
+@contextlib.contextmanager
+def live_server(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread: its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

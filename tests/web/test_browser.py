@@ -8,14 +8,11 @@ kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import PASSWORD, World, _build
+from tests.web.conftest import PASSWORD, World, _build, live_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = (
@@ -28,16 +25,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
     """The application served by uvicorn on loopback: (base URL, world)."""
-    import uvicorn
     from argon2 import PasswordHasher
 
     from tocsin.accounts import security
@@ -49,18 +39,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
     upgrade(engine)
     world = _build(engine)
-    port = _free_port()
     app = create_app(engine, WebSettings(secret_key="browser-test"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base, world
     engine.dispose()
     security.use_hasher(old)
 

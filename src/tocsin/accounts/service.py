@@ -1,4 +1,4 @@
-"""Account services: users, role grants, API tokens, browser sessions, login.
+"""Account services: users, role grants, API tokens, browser sessions.
 
 Functions take the session first and write audit entries in the same transaction;
 callers commit. Secrets are returned once (a new API token, a new session token) and
@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 import tocsin.audit.chain  # noqa: F401 - the audit entries written here are chained
 from tocsin.accounts import security
 from tocsin.accounts.access import Principal
-from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, LoginAttempt, RoleGrant, User
-from tocsin.errors import ConflictError, NotFoundError, UserError
+from tocsin.accounts.emails import normalized_email
+from tocsin.accounts.errors import N_, FieldConflictError, FieldError
+from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, RoleGrant, User
+from tocsin.accounts.passwords import check_password
+from tocsin.accounts.usernames import canonical_username, lookalike_key
+from tocsin.errors import NotFoundError, UserError
 from tocsin.store.audit import record
 from tocsin.store.base import utcnow
 
-
-class LoginThrottledError(UserError):
-    """Too many failed logins; the caller must wait (HTTP 429)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after // 60 + 1} minutes")
-        self.retry_after = retry_after
-
-
-class LoginFailedError(UserError):
-    """Wrong user name or password (the message does not say which: OWASP)."""
+NAME_TAKEN = N_(
+    "%(name)r is taken or looks too much like the existing user %(other)r; choose another name"
+)
 
 
 def user_view(user: User) -> dict[str, object]:
@@ -45,8 +41,17 @@ def user_view(user: User) -> dict[str, object]:
     }
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user named ``username`` in any spelling of the canonical form, or None."""
+    try:
+        name = canonical_username(username)
+    except FieldError:
+        return None
+    return session.scalar(select(User).where(User.username == name))
+
+
 def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         raise NotFoundError(f"user {username!r} does not exist")
     return user
@@ -62,19 +67,36 @@ def create_user(
     email: str | None = None,
     locale: str = "en",
 ) -> User:
-    """Add a user; ``password`` None makes an account for API tokens only."""
-    username = username.strip()
-    if not username or len(username) > 100:
-        raise UserError("username: expected 1 to 100 characters")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+    """Add a user; ``password`` None makes an account for API tokens only.
+
+    The name is stored in its canonical form and refused when it looks like an existing
+    one (:mod:`tocsin.accounts.usernames`); the password must satisfy
+    :mod:`tocsin.accounts.passwords`; the e-mail address is checked and normalised.
+    """
+    name = canonical_username(username)
+    key = lookalike_key(name)
+    email = normalized_email(email)
+    display_name = display_name.strip() or name
+    clash = session.scalar(
+        select(User.username).where(or_(User.username == name, User.username_key == key))
+    )
+    if clash is not None:
+        raise FieldConflictError(
+            "username",
+            NAME_TAKEN,
+            name=name,
+            other=clash,
+        )
+    if password is not None:
+        check_password(password, about=(name, display_name, email or ""))
     user = User(
-        username=username,
-        display_name=display_name or username,
+        username=name,
+        username_key=key,
+        display_name=display_name,
         email=email,
         locale=locale,
         active=True,
-        password_hash=_checked_hash(password) if password is not None else None,
+        password_hash=security.hash_password(password) if password is not None else None,
         grants=[],
     )
     session.add(user)
@@ -83,19 +105,16 @@ def create_user(
         session,
         action="user.create",
         object_type="user",
-        object_id=username,
+        object_id=name,
         after=user_view(user),
         actor=actor,
     )
     return user
 
 
-def _checked_hash(password: str) -> str:
-    if len(password) < security.MIN_PASSWORD_LENGTH:
-        raise UserError(
-            f"password: expected at least {security.MIN_PASSWORD_LENGTH} characters "
-            "(OWASP: length matters more than character classes)"
-        )
+def new_password_hash(user: User, password: str, field: str = "password") -> str:
+    """The hash of ``password`` for ``user``, if the password policy accepts it."""
+    check_password(password, field, about=(user.username, user.display_name, user.email or ""))
     return security.hash_password(password)
 
 
@@ -116,7 +135,7 @@ def reset_password(session: Session, user: User, password: str, *, actor: str) -
     Every browser session of the user ends and every API token is revoked: whoever held
     them, perhaps the reason for the reset, must sign in again with the new password.
     """
-    user.password_hash = _checked_hash(password)
+    user.password_hash = new_password_hash(user, password)
     ended = _end_credentials(session, user)
     record(
         session,
@@ -134,12 +153,17 @@ def update_user(
     *,
     actor: str,
     display_name: str | None = None,
+    email: str | None = None,
     locale: str | None = None,
     active: bool | None = None,
 ) -> User:
+    """Change a user's display name, e-mail address (``""`` removes it), language or
+    state; deactivating ends the user's sessions and revokes their API tokens."""
     before = user_view(user)
-    if display_name is not None:
-        user.display_name = display_name
+    if display_name is not None and display_name.strip():
+        user.display_name = display_name.strip()
+    if email is not None:
+        user.email = normalized_email(email)
     if locale is not None:
         user.locale = locale
     if active is not None:
@@ -309,52 +333,3 @@ def end_session(session: Session, raw: str, *, actor: str) -> None:
     )
     if deleted.rowcount:
         record(session, action="logout", object_type="session", object_id=actor, actor=actor)
-
-
-def login(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    client: str,
-    max_failures: int,
-    window: dt.timedelta,
-) -> User:
-    """Check a password, throttling guessing; record the attempt.
-
-    After ``max_failures`` failed attempts within ``window`` for the same user name, or
-    from the same client address, every attempt is refused until the window has moved
-    on (OWASP Authentication Cheat Sheet, "Protect against automated attacks"); the
-    refusal does not reveal whether the password was right.
-    """
-    now = utcnow()
-    since = now - window
-    username = username.strip()[:100]
-    failures = session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
-            LoginAttempt.at > since,
-            LoginAttempt.success.is_(False),
-            or_(LoginAttempt.username == username, LoginAttempt.client == client),
-        )
-    ).one()
-    if failures[0] >= max_failures:
-        retry = int((failures[1] + window - now).total_seconds()) if failures[1] else 60
-        raise LoginThrottledError(max(retry, 1))
-    user = session.scalar(select(User).where(User.username == username))
-    ok = (
-        security.verify_password(user.password_hash if user else None, password)
-        and user is not None
-        and user.active
-    )
-    session.add(LoginAttempt(username=username, client=client[:100], at=now, success=ok))
-    if not ok or user is None:
-        session.commit()  # the failed attempt must count even though we raise
-        raise LoginFailedError("wrong user name or password")
-    if security.needs_rehash(user.password_hash or ""):
-        user.password_hash = security.hash_password(password)
-    # Old attempts are of no further use: keep the table small.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 10 * window))
-    record(
-        session, action="login", object_type="user", object_id=username, actor=f"user:{username}"
-    )
-    return user

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from tocsin.accounts import login as sign_in
 from tocsin.accounts import service
 from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
 from tocsin.accounts.authority import manageable_users, managed_user
@@ -21,7 +22,16 @@ from tocsin.accounts.models import ROLES, ApiToken, User
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
-from tocsin.web.deps import ApiScope, Db, api_principal, writer
+from tocsin.web.deps import (
+    SESSION_COOKIE,
+    ApiScope,
+    Db,
+    api_principal,
+    client_address,
+    principal_cache,
+    settings_of,
+    writer,
+)
 from tocsin.web.i18n import LOCALES
 
 router = APIRouter(tags=["accounts"])
@@ -62,6 +72,7 @@ class UserIn(BaseModel):
 
 class UserPatch(BaseModel):
     display_name: str | None = None
+    email: str | None = Field(default=None, description='"" removes the address')
     locale: str | None = None
     active: bool | None = None
     password: str | None = None
@@ -111,6 +122,39 @@ def _user_out(db, user: User) -> UserOut:
 @router.get("/me", response_model=UserOut, summary="The caller")
 def me(scope: ApiScope, db: Db) -> UserOut:
     return _user_out(db, service.get_user(db, scope.principal.username))
+
+
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str = Field(description="at least 10 characters, not easy to guess")
+
+
+@router.put(
+    "/me/password",
+    status_code=204,
+    summary="Change the caller's own password",
+    responses={
+        422: {"description": "current password wrong, or new password refused"},
+        429: {"description": "too many wrong passwords in a row: wait (Retry-After)"},
+    },
+)
+def change_own_password(body: PasswordChange, request: Request, scope: ApiScope) -> Response:
+    """The caller changes their password, proving the current one (wrong passwords are
+    throttled like sign-ins). The caller's other browser sessions end; API tokens stay
+    valid."""
+    principal = scope.principal
+    keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    sign_in.change_own_password(
+        request.app.state.engine,
+        principal.username,
+        body.current_password,
+        body.new_password,
+        client=client_address(request),
+        policy=settings_of(request).throttle_policy(),
+        keep_session=keep,
+    )
+    principal_cache(request).clear()
+    return Response(status_code=204)
 
 
 @router.get("/users", response_model=Page[UserOut], summary="Users the caller administers")
@@ -167,6 +211,7 @@ def patch_user(username: str, body: UserPatch, request: Request, scope: ApiScope
             user,
             actor=scope.principal.actor,
             display_name=body.display_name,
+            email=body.email,
             locale=body.locale if body.locale in LOCALES else None,
             active=body.active,
         )
