@@ -241,3 +241,56 @@ def live_server(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def served_database(tmp_path) -> str:
+    """A SQLite file holding the world, for ``tocsin serve``: its URL."""
+    from tocsin.store import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    _build(engine)
+    engine.dispose()
+    return url
+
+
+@contextlib.contextmanager
+def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """``tocsin serve`` on ``database`` as a process, as deployed: (base URL, the lines
+    it wrote on standard error, complete once the block is left)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("tocsin")), "serve", "--port", str(port)],
+        env={**os.environ, "TOCSIN_DATABASE_URL": database, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base, stderr = f"http://127.0.0.1:{port}", []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("tocsin serve did not start") from None
+                time.sleep(0.1)
+        yield base, stderr
+    finally:
+        process.terminate()
+        stderr.extend(process.communicate(timeout=30)[1].splitlines())
