@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from tests.web.conftest import PASSWORD, World, _build, live_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -195,3 +196,23 @@ def test_edit_an_escalation_policy(page, live) -> None:
     page.click("a[href='/admin']")
     assert "after 20 min" in page.inner_text("#policies tr[data-jurisdiction='DE-BY']")
     shot(page, "admin-policies")
+
+
+def test_jurisdiction_names_are_text_in_the_map_tooltip(page, live) -> None:
+    """A name from GeoJSON holding HTML shows as text; no element is made of it."""
+    base, world = live
+    name = '<img src="x" id="injected" onerror="document.title=1">District <b>9184</b>'
+    with world.engine.begin() as conn:
+        conn.execute(text("UPDATE jurisdiction SET name = :n WHERE code = '9184'"), {"n": name})
+    try:
+        login(page, base, "by_coordinator")
+        page.wait_for_selector("#map[data-ready='1']")
+        page.hover("#map path.code-9184")
+        tooltip = page.wait_for_selector(".leaflet-tooltip")
+        assert tooltip.text_content() == f"{name} — II"
+        assert page.locator("#injected").count() == 0
+        assert page.locator(".leaflet-tooltip b").count() == 0
+        shot(page, "map-tooltip-escaped")
+    finally:
+        with world.engine.begin() as conn:
+            conn.execute(text("UPDATE jurisdiction SET name = 'District 9184' WHERE code = '9184'"))
