@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import tocsin.audit.chain  # noqa: F401 - the audit entries written here are chained
 from tocsin.accounts import security
-from tocsin.accounts.access import Principal
+from tocsin.accounts.access import JurisdictionTree, Principal
 from tocsin.accounts.emails import normalized_email
 from tocsin.accounts.errors import N_, FieldConflictError, FieldError
 from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, RoleGrant, User
@@ -211,6 +211,20 @@ def grant_role(
         actor=actor,
     )
     return grant
+
+
+def grant_root_administrator(session: Session, user: User, *, actor: str) -> list[int]:
+    """Make ``user`` a root administrator: administrator on every top jurisdiction
+    (those without a parent), so on every jurisdiction. Returns the ids granted on."""
+    tops = JurisdictionTree.load(session).children.get(None, ())
+    if not tops:
+        raise UserError(
+            "the database has no jurisdictions yet, so there is nothing to administer: "
+            "load them first with `tocsin jurisdictions load FILE`"
+        )
+    for top in tops:
+        grant_role(session, user, "administrator", top, actor=actor)
+    return list(tops)
 
 
 def revoke_role(session: Session, user: User, grant: RoleGrant, *, actor: str) -> None:
