@@ -216,3 +216,34 @@ def test_jurisdiction_names_are_text_in_the_map_tooltip(page, live) -> None:
     finally:
         with world.engine.begin() as conn:
             conn.execute(text("UPDATE jurisdiction SET name = 'District 9184' WHERE code = '9184'"))
+
+
+def test_manage_a_user_and_change_ones_own_password(page, live) -> None:
+    base, world = live
+    login(page, base, "by_admin")
+    page.goto(f"{base}/admin")
+    page.click("#users tr[data-user='officer_9162'] a")
+    page.wait_for_selector("#user-roles")
+    page.fill("#password-form input[name=password]", "password1234")
+    page.click("#password-form button")
+    assert "too easy to guess" in page.inner_text("#user-error")
+    page.fill("#password-form input[name=password]", "a new passphrase for the officer")
+    page.click("#password-form button")
+    page.wait_for_selector("#user-message")
+    shot(page, "admin-user")
+    page.click("header a.who")  # one's own account
+    page.fill("input[name=current_password]", PASSWORD)
+    page.fill("input[name=new_password]", "by admin's own new passphrase")
+    page.click("#password-form button")
+    page.wait_for_selector("#password-saved")
+    shot(page, "account")
+    with world.engine.begin() as conn:  # the other tests sign in with PASSWORD
+        from tocsin.accounts.security import hash_password
+
+        conn.execute(
+            text(
+                "UPDATE app_user SET password_hash = :h "
+                "WHERE username IN ('by_admin', 'officer_9162')"
+            ),
+            {"h": hash_password(PASSWORD)},
+        )
