@@ -46,8 +46,13 @@ def find_user(session: Session, username: str) -> User | None:
     try:
         name = canonical_username(username)
     except FieldError:
-        return None
-    return session.scalar(select(User).where(User.username == name))
+        name = username.strip()  # a name stored before canonical forms, if any
+    typed = username.strip()
+    return session.scalar(
+        select(User)
+        .where(User.username.in_({name, typed}))
+        .order_by((User.username == typed).desc())  # an exact match first
+    )
 
 
 def get_user(session: Session, username: str) -> User:

@@ -21,19 +21,31 @@ BIGKEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    from tocsin.accounts.usernames import lookalike_key
+    from tocsin.accounts.usernames import canonical_username, lookalike_key
+    from tocsin.errors import UserError
 
     with op.batch_alter_table("app_user") as batch:
         batch.add_column(sa.Column("username_key", sa.String(400)))
     users = sa.table("app_user", sa.column("id"), sa.column("username"), sa.column("username_key"))
     connection = op.get_bind()
-    taken: set[str] = set()
-    for user_id, username in connection.execute(sa.select(users.c.id, users.c.username)):
-        key = lookalike_key(username)
-        if key in taken:  # an older look-alike pair: the later one keeps no key
-            continue
-        taken.add(key)
-        connection.execute(users.update().where(users.c.id == user_id).values(username_key=key))
+    rows = connection.execute(sa.select(users.c.id, users.c.username).order_by(users.c.id)).all()
+    names = {username for _, username in rows}
+    keys: set[str] = set()
+    for user_id, username in rows:
+        # Sign-in looks names up in their canonical form: give older names theirs, unless
+        # it is invalid or taken (such a user signs in with the name exactly as stored).
+        try:
+            canonical = canonical_username(username)
+        except UserError:
+            canonical = username
+        if canonical != username and canonical not in names:
+            names.add(canonical)
+        else:
+            canonical = username
+        key = lookalike_key(canonical)
+        values = {"username": canonical, "username_key": None if key in keys else key}
+        keys.add(key)  # of an older look-alike pair, the later one keeps no key
+        connection.execute(users.update().where(users.c.id == user_id).values(**values))
     with op.batch_alter_table("app_user") as batch:
         batch.create_unique_constraint("uq_app_user_username_key", ["username_key"])
 
