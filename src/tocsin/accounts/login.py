@@ -94,6 +94,19 @@ def authenticate(
     raise LoginFailedError("wrong user name or password")
 
 
+def _own_record(session: Session, user: User, action: str, after: dict) -> None:
+    """Audit what ``user`` did to their own account."""
+    actor = f"user:{user.username}"
+    record(
+        session,
+        action=action,
+        object_type="user",
+        object_id=user.username,
+        after=after,
+        actor=actor,
+    )
+
+
 def _reason(user: User | None, right: bool) -> str:
     if user is None:
         return "no such user"
@@ -113,14 +126,7 @@ def login(
     """Sign in: the user and the token of a new browser session (audited ``login``)."""
 
     def start(session: Session, user: User) -> tuple[User, str]:
-        record(
-            session,
-            action="login",
-            object_type="user",
-            object_id=user.username,
-            after={"client": client},
-            actor=f"user:{user.username}",
-        )
+        _own_record(session, user, "login", {"client": client})
         return user, start_session(session, user, lifetime)
 
     return authenticate(
@@ -157,14 +163,7 @@ def change_own_password(
                 BrowserSession.token_digest != security.token_digest(keep_session)
             )
         ended = session.execute(others).rowcount
-        record(
-            session,
-            action="user.password_change",
-            object_type="user",
-            object_id=user.username,
-            after={"sessions_ended": ended},
-            actor=f"user:{user.username}",
-        )
+        _own_record(session, user, "user.password_change", {"sessions_ended": ended})
 
     try:
         authenticate(engine, username, current_password, client=client, policy=policy, then=change)

@@ -22,7 +22,7 @@ from tocsin.accounts import login as sign_in
 from tocsin.accounts import service
 from tocsin.accounts.access import Capability, Scope
 from tocsin.accounts.authority import managed_user, may_manage
-from tocsin.accounts.errors import FieldError
+from tocsin.accounts.errors import N_, FieldError
 from tocsin.accounts.models import ROLES, User
 from tocsin.accounts.throttle import LoginThrottledError
 from tocsin.errors import NotFoundError, UserError
@@ -105,10 +105,12 @@ def _change(
     scope: Scope,
     username: str,
     change: Callable[[Session, User], None],
-    message: Callable[[str], str],
+    message: str,
+    **params: str,
 ) -> Response:
     """Apply ``change(db, user)`` to a user the caller manages, then redirect with
-    ``message(name)``; a refused value shows the user's page again with the reason."""
+    ``message`` (a message id, with ``name`` and ``params``) translated; a refused value
+    shows the user's page again with the reason."""
     try:
         with writer(request) as db:
             user = managed_user(db, scope, username)
@@ -121,7 +123,14 @@ def _change(
             user = managed_user(db, scope, username)
             return _user_page(request, db, scope, user, refusal(exc))
     i18n.set_locale(request_locale(request))
-    return _done(scope, db, user, message(user.username))
+    return _done(scope, db, user, _message(message, name=user.username, **params))
+
+
+def _message(message: str, **params: str) -> str:
+    """``message`` in the current language; a ``role`` is a message id itself."""
+    if "role" in params:
+        params["role"] = i18n.gettext(params["role"])
+    return i18n.gettext(message) % params
 
 
 @router.get("/admin/users/{username}")
@@ -146,13 +155,7 @@ def edit_user(
             db, user, actor=scope.principal.actor, display_name=display_name, email=email
         )
 
-    return _change(
-        request,
-        scope,
-        username,
-        change,
-        lambda n: i18n.gettext("User “%(name)s” saved.") % {"name": n},
-    )
+    return _change(request, scope, username, change, N_("User “%(name)s” saved."))
 
 
 @router.post("/admin/users/{username}/password")
@@ -169,19 +172,10 @@ def reset_password(
     def change(db: Session, user: User) -> None:
         service.reset_password(db, user, password, actor=scope.principal.actor)
 
-    return _change(
-        request,
-        scope,
-        username,
-        change,
-        lambda n: (
-            i18n.gettext(
-                "New password set for “%(name)s”: their sessions ended and their API tokens "
-                "were revoked."
-            )
-            % {"name": n}
-        ),
+    done = N_(
+        "New password set for “%(name)s”: their sessions ended and their API tokens were revoked."
     )
+    return _change(request, scope, username, change, done)
 
 
 @router.post("/admin/users/{username}/active")
@@ -198,17 +192,8 @@ def activate_user(
     def change(db: Session, user: User) -> None:
         service.update_user(db, user, actor=scope.principal.actor, active=active)
 
-    _ = i18n.gettext
-    return _change(
-        request,
-        scope,
-        username,
-        change,
-        lambda n: (
-            (_("User “%(name)s” reactivated.") if active else _("User “%(name)s” deactivated."))
-            % {"name": n}
-        ),
-    )
+    done = N_("User “%(name)s” reactivated.") if active else N_("User “%(name)s” deactivated.")
+    return _change(request, scope, username, change, done)
 
 
 @router.post("/admin/users/{username}/roles")
@@ -226,15 +211,10 @@ def grant_role(
         where = _administered(db, scope, jurisdiction)
         service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
 
-    return _change(request, scope, username, change, lambda n: _granted(n, role, jurisdiction))
+    return _change(request, scope, username, change, GRANTED, role=role, jurisdiction=jurisdiction)
 
 
-def _granted(name: str, role: str, jurisdiction: str) -> str:
-    return i18n.gettext("Role %(role)s granted to “%(name)s” on %(jurisdiction)s.") % {
-        "name": name,
-        "role": i18n.gettext(role),
-        "jurisdiction": jurisdiction,
-    }
+GRANTED = N_("Role %(role)s granted to “%(name)s” on %(jurisdiction)s.")
 
 
 @router.post("/admin/users/{username}/roles/{grant_id}/revoke")
@@ -253,13 +233,7 @@ def revoke_role(
             raise NotFoundError(f"user {username!r} has no role grant {grant_id}")
         service.revoke_role(db, user, grant, actor=scope.principal.actor)
 
-    return _change(
-        request,
-        scope,
-        username,
-        change,
-        lambda n: i18n.gettext("Role revoked from “%(name)s”.") % {"name": n},
-    )
+    return _change(request, scope, username, change, N_("Role revoked from “%(name)s”."))
 
 
 @router.post("/admin/users")
@@ -292,10 +266,8 @@ def add_user(
         i18n.set_locale(request_locale(request))
         return _admin_message(refusal(exc), error=True)
     i18n.set_locale(request_locale(request))
-    message = i18n.gettext("User “%(name)s” added with the role %(role)s on %(jurisdiction)s.")
-    return _admin_message(
-        message % {"name": user.username, "role": i18n.gettext(role), "jurisdiction": jurisdiction}
-    )
+    added = N_("User “%(name)s” added with the role %(role)s on %(jurisdiction)s.")
+    return _admin_message(_message(added, name=user.username, role=role, jurisdiction=jurisdiction))
 
 
 def _admin_message(message: str, error: bool = False) -> Response:
@@ -320,7 +292,7 @@ def add_role(
         service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
         name = user.username
     i18n.set_locale(request_locale(request))
-    return _admin_message(_granted(name, role, jurisdiction))
+    return _admin_message(_message(GRANTED, name=name, role=role, jurisdiction=jurisdiction))
 
 
 # -- the user's own account
