@@ -7,9 +7,9 @@ import hmac
 
 import pytest
 
-from tocsin.alerting.channels import DeliveryError, Notification, SmtpSettings, WebhookSender
-from tocsin.alerting.channels.email import send_email
-from tocsin.alerting.channels.webhook import encode_payload, sign, verify
+from tocsin.alerting.notify.channels import DeliveryError, Notification, SmtpSettings, WebhookSender
+from tocsin.alerting.notify.channels.email import send_email
+from tocsin.alerting.notify.channels.webhook import encode_payload, sign, verify
 
 NOTE = Notification(
     idempotency_key="n-42-0",

@@ -53,7 +53,7 @@ def _signs_in_as_a_root_administrator(env: dict[str, str], username: str) -> Non
 
     from tocsin.store import make_engine
     from tocsin.web.app import create_app
-    from tocsin.web.config import WebSettings
+    from tocsin.web.settings import WebSettings
 
     engine = make_engine(env["TOCSIN_DATABASE_URL"])
     with TestClient(create_app(engine, WebSettings(secret_key="t")), "https://testserver") as web:

@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tocsin.periods import PeriodKind
-from tocsin.tables import (
+from tocsin.files.tables import (
     SHOWN_PROBLEMS,
     Problems,
     TableError,
@@ -24,6 +23,7 @@ from tocsin.tables import (
     text_column,
     write_table,
 )
+from tocsin.periods import PeriodKind
 
 COLUMNS = ("period", "series", "value")
 

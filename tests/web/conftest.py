@@ -168,7 +168,7 @@ def world(sqlite_store: tuple[str, Engine]) -> Iterator[World]:
 def make_client(world: World, **settings: object) -> Iterator[TestClient]:
     """A client of the application on ``world``; ``settings`` override WebSettings."""
     from tocsin.web.app import create_app
-    from tocsin.web.config import WebSettings
+    from tocsin.web.settings import WebSettings
 
     options = {"secret_key": "test-secret", "max_body_bytes": 200_000, **settings}
     app = create_app(world.engine, WebSettings(**options))

@@ -78,7 +78,7 @@ def test_failed_logins_are_audited_without_the_password(any_world: World) -> Non
     for client in make_client(world):
         browser_login(client, "officer_9162", "Secret guess 123")
         browser_login(client, "Secret guess 456", "typed into the wrong field")
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit import AuditEntry
 
     with Session(world.engine) as db:
         rows = db.scalars(
@@ -100,7 +100,7 @@ def test_simultaneous_wrong_passwords_are_counted_atomically(
 ) -> None:
     """20 wrong passwords at once against 5 free failures: exactly 5 are checked."""
     from tocsin.web.app import create_app
-    from tocsin.web.config import WebSettings
+    from tocsin.web.settings import WebSettings
 
     world = any_world
     settings = WebSettings(

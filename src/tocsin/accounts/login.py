@@ -30,9 +30,9 @@ from tocsin.accounts.models import BrowserSession, User
 from tocsin.accounts.service import find_user, new_password_hash, start_session
 from tocsin.accounts.throttle import ThrottlePolicy
 from tocsin.accounts.usernames import canonical_username
+from tocsin.audit import record
 from tocsin.errors import UserError
 from tocsin.store import write_session
-from tocsin.store.audit import record
 from tocsin.store.base import utcnow
 
 T = TypeVar("T")

@@ -20,8 +20,8 @@ from tocsin.accounts.errors import N_, FieldConflictError, FieldError
 from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, RoleGrant, User
 from tocsin.accounts.passwords import check_password
 from tocsin.accounts.usernames import canonical_username, lookalike_key
+from tocsin.audit import record
 from tocsin.errors import NotFoundError, UserError
-from tocsin.store.audit import record
 from tocsin.store.base import utcnow
 
 NAME_TAKEN = N_(

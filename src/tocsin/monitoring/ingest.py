@@ -32,16 +32,9 @@ import pandas as pd
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from tocsin.audit import default_actor, record
 from tocsin.errors import UserError
-from tocsin.monitoring import indicators as indicator_service
-from tocsin.monitoring.bulk import read_observations
-from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
-from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
-from tocsin.periods import PeriodError, PeriodKind, parse_periods
-from tocsin.store.audit import default_actor, record
-from tocsin.store.base import utcnow
-from tocsin.store.engine import Dialect, dialect_of, write_session
-from tocsin.tables import (
+from tocsin.files.tables import (
     MISSING_TOKENS,
     Problems,
     Table,
@@ -50,6 +43,14 @@ from tocsin.tables import (
     read_table,
     write_table,
 )
+from tocsin.monitoring import indicators as indicator_service
+from tocsin.monitoring.bulk import read_observations
+from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
+from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
+from tocsin.periods import PeriodError, PeriodKind, parse_periods
+from tocsin.store.base import utcnow
+from tocsin.store.engine import Dialect, dialect_of, write_session
+from tocsin.store.sql import advisory_xact_lock
 
 #: ``progress(stage, done, total)``: stage is "write".
 ProgressCallback = Callable[[str, int, int], None]
@@ -406,11 +407,8 @@ def write_rejects(prepared: PreparedIngest, destination: str | Path) -> Path:
 def lock_indicators(session: Session, indicator_ids: list[int]) -> None:
     """Serialise writes of the observations and versions of series per indicator
     (PostgreSQL; SQLite holds its write lock already); ingests and population loads."""
-    if dialect_of(session) is Dialect.POSTGRESQL:
-        for ind_id in sorted(indicator_ids):
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": INGEST_LOCK, "id": ind_id}
-            )
+    for ind_id in sorted(indicator_ids):
+        advisory_xact_lock(session, INGEST_LOCK, ind_id)
 
 
 def _series_ids(

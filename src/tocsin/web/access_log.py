@@ -1,6 +1,6 @@
 """The server's access log: one line per HTTP request, on the ``tocsin.access`` logger.
 
-Each line holds the client address (after :data:`~tocsin.web.config.WebSettings.
+Each line holds the client address (after :data:`~tocsin.web.settings.WebSettings.
 trusted_proxies`), the principal (``user:NAME`` or ``-``), the method, the path, the
 status, the size of the body sent and the duration::
 
