@@ -30,7 +30,7 @@ def database(tmp_path: Path) -> dict[str, str]:
 
 def tocsin(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [TOCSIN, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+        [TOCSIN, *args], env=env, input=stdin, capture_output=True, text=True, timeout=300
     )
 
 

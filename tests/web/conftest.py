@@ -30,6 +30,9 @@ USERS = {
     "analyst_bw": ("analyst", "DE-BW"),
     "viewer_8111": ("viewer", "8111"),
 }
+#: Seconds a test waits for a server at most: generous, so that a busy machine never
+#: turns into a failure (nothing is timed).
+SLOW = 300
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
 
 
@@ -232,7 +235,7 @@ def live_server(app: object) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + SLOW
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
@@ -281,7 +284,7 @@ def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list
     )
     base, stderr = f"http://127.0.0.1:{port}", []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + SLOW
         while True:
             try:
                 httpx.get(f"{base}/login", timeout=1)
@@ -293,4 +296,4 @@ def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list
         yield base, stderr
     finally:
         process.terminate()
-        stderr.extend(process.communicate(timeout=30)[1].splitlines())
+        stderr.extend(process.communicate(timeout=SLOW)[1].splitlines())

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
-from tests.web.conftest import World, browser_login, live_server, make_client, tocsin_serve
+from tests.web.conftest import SLOW, World, browser_login, live_server, make_client, tocsin_serve
 
 HOUR = {"login_first_delay_seconds": 3600, "login_account_max_delay_seconds": 3600}
 
@@ -108,7 +108,7 @@ def test_simultaneous_wrong_passwords_are_counted_atomically(
     )
     app = create_app(world.engine, settings)
     with live_server(app) as base:
-        clients = [httpx.Client(base_url=base) for _ in range(attempts)]
+        clients = [httpx.Client(base_url=base, timeout=SLOW) for _ in range(attempts)]
         tokens = []
         for client in clients:
             page = client.get("/login").text
@@ -143,7 +143,9 @@ def test_simultaneous_wrong_passwords_are_counted_atomically(
 
 
 def _login_from(base: str, username: str, forwarded_for: str) -> int:
-    with httpx.Client(base_url=base, headers={"X-Forwarded-For": forwarded_for}) as client:
+    with httpx.Client(
+        base_url=base, headers={"X-Forwarded-For": forwarded_for}, timeout=SLOW
+    ) as client:
         page = client.get("/login").text
         token = page.split('name="csrf_token" value="')[1].split('"')[0]
         form = {"username": username, "password": "not the password", "csrf_token": token}

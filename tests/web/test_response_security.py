@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import httpx
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, World, bearer, browser_login, make_client, tocsin_serve
+from tests.web.conftest import (
+    PASSWORD,
+    SLOW,
+    World,
+    bearer,
+    browser_login,
+    make_client,
+    tocsin_serve,
+)
 
 
 def test_strict_transport_security_when_cookies_are_secure(world: World) -> None:
@@ -32,14 +40,14 @@ def test_authenticated_responses_are_not_stored(client: TestClient, world: World
 
 def test_the_access_log_names_requests_but_no_secret(served_database: str, world: World) -> None:
     with tocsin_serve(served_database, {"TOCSIN_SECURE_COOKIES": "false"}) as (base, log):
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=base, timeout=SLOW) as http:
             page = http.get("/login?next=/alerts").text
             csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
             form = {"username": "by_admin", "password": PASSWORD, "csrf_token": csrf}
             assert http.post("/login", data=form).status_code == 303
             cookie = http.cookies["tocsin_session"]
             assert http.get("/api/v1/me?secret=query-text").status_code == 200
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=base, timeout=SLOW) as http:
             machine = http.get("/api/v1/me", headers={"Authorization": "Bearer tsn_nottoken"})
             assert machine.status_code == 401
     lines = [line for line in log if '"' in line]
