@@ -135,3 +135,9 @@ def test_users_change_their_own_password_on_their_account_page(client: TestClien
     assert changed.status_code == 303
     assert client.get("/account").status_code == 200  # this session stays signed in
     assert re.search(r'id="password-saved"', client.get("/account?saved=password").text)
+
+
+def test_users_are_found_by_any_spelling_of_their_name(client: TestClient, world: World) -> None:
+    found = client.get("/api/v1/users/OFFICER_9162", headers=bearer(world, "by_admin"))
+    assert found.status_code == 200 and found.json()["username"] == "officer_9162"
+    assert browser_login(client, "Officer_9162")[0].status_code == 303

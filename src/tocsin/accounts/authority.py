@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.accounts.models import RoleGrant, User
+from tocsin.accounts.service import find_user
 from tocsin.errors import NotFoundError
 
 
@@ -53,7 +54,7 @@ def manageable_users(scope: Scope) -> Select[tuple[User]]:
 
 def managed_user(session: Session, scope: Scope, username: str) -> User:
     """The user ``username`` if the caller may manage them; otherwise NotFoundError."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None or not may_manage(scope, (g.jurisdiction_id for g in user.grants)):
         raise NotFoundError(f"user {username!r} does not exist or is not one you administer")
     return user
