@@ -19,6 +19,7 @@ from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, LoginAttempt
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.store.audit import record
 from tocsin.store.base import utcnow
+from tocsin.text import check_texts
 
 
 class LoginThrottledError(UserError):
@@ -63,6 +64,7 @@ def create_user(
     locale: str = "en",
 ) -> User:
     """Add a user; ``password`` None makes an account for API tokens only."""
+    check_texts({"username": username, "display_name": display_name, "email": email})
     username = username.strip()
     if not username or len(username) > 100:
         raise UserError("username: expected 1 to 100 characters")
@@ -116,6 +118,7 @@ def update_user(
     locale: str | None = None,
     active: bool | None = None,
 ) -> User:
+    check_texts({"display_name": display_name})
     before = user_view(user)
     if display_name is not None:
         user.display_name = display_name
@@ -206,6 +209,7 @@ def create_api_token(
     expires_at: dt.datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A new API token for ``user``: the row and the token itself, to show once."""
+    check_texts({"name": name})
     raw = security.new_api_token()
     token = ApiToken(
         user_id=user.id,

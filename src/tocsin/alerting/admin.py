@@ -26,6 +26,7 @@ from tocsin.alerting.models import (
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.store import audit
+from tocsin.text import check_texts
 
 #: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
 MAX_MINUTES = 366 * 24 * 60
@@ -51,6 +52,7 @@ def _indicator_id(session: Session, code: str) -> int:
 
 def _check_contact(name: str, email: str | None, webhook_url: str | None) -> None:
     """The rules of a duty contact, on creation and on every change."""
+    check_texts({"name": name, "email": email, "webhook_url": webhook_url})
     if not name.strip():
         raise UserError("a contact needs a name")
     if not email and not webhook_url:
@@ -83,6 +85,7 @@ def add_contact(
 ) -> DutyContact:
     """A duty contact of a jurisdiction, reached by e-mail and/or webhook."""
     _check_contact(name, email, webhook_url)
+    check_texts({"webhook_secret": webhook_secret})
     contact = DutyContact(
         jurisdiction_id=_jurisdiction_id(session, jurisdiction),
         name=name,
@@ -156,6 +159,7 @@ def update_contact(
     new_email = contact.email if email is None else email or None
     new_url = contact.webhook_url if webhook_url is None else webhook_url or None
     _check_contact(new_name, new_email, new_url)
+    check_texts({"webhook_secret": webhook_secret})
     contact.name, contact.email, contact.webhook_url = new_name, new_email, new_url
     if webhook_secret is not None:
         contact.webhook_secret = webhook_secret or None
@@ -271,6 +275,7 @@ def add_silence(
     comment: str = "",
 ) -> Silence:
     """Mute notifications of matching alerts between ``starts_at`` and ``ends_at``."""
+    check_texts({"comment": comment, "by": by})
     if ends_at <= starts_at:
         raise UserError("a silence must end after it starts")
     try:

@@ -50,6 +50,7 @@ from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Series
 from tocsin.store import audit
 from tocsin.store.engine import Dialect, dialect_of
+from tocsin.text import check_texts
 
 #: Actor of changes tocsin makes by itself (auto-resolution, escalation).
 SYSTEM_ACTOR = "tocsin"
@@ -738,6 +739,7 @@ def _human_change(
 ) -> Alert:
     if not by or not by.strip():
         raise UserError("say who makes the change (--by USER)")
+    check_texts({"by": by, "comment": comment})
     alert = _get(session, alert_id)
     if alert.status not in allowed:
         raise ConflictError(
@@ -834,6 +836,9 @@ def raise_alert(
     """Open an alert by hand; it escalates like any other."""
     if not by or not by.strip():
         raise UserError("say who raises the alert (--by USER)")
+    check_texts(
+        {"headline": headline, "headline_zh": headline_zh, "description": description, "by": by}
+    )
     if not headline.strip():
         raise UserError("a hand-raised alert needs a headline")
     try:

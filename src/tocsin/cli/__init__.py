@@ -18,6 +18,7 @@ from rich.console import Console
 from tocsin.detect.errors import DetectError
 from tocsin.errors import UserError
 from tocsin.periods import PeriodError
+from tocsin.text import check_text
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -54,10 +55,24 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def check_arguments(arguments: list[str]) -> None:
+    """Refuse an argument holding a character XML 1.0 forbids (:mod:`tocsin.text`),
+    naming its option (``--headline``) or its position, before any command runs."""
+    for number, argument in enumerate(arguments):
+        name, sep, value = argument.partition("=")
+        if argument.startswith("--") and sep:
+            check_text(value, name)
+            continue
+        previous = arguments[number - 1] if number else ""
+        option = previous.startswith("-") and "=" not in previous and not argument.startswith("-")
+        check_text(argument, previous if option else f"argument {number + 1}")
+
+
 def main() -> None:
     """Entry point of the ``tocsin`` console script."""
     _load_commands()
     try:
+        check_arguments(sys.argv[1:])
         # Typer's standalone mode reports usage errors itself (exit 2).
         app()
     except USER_ERRORS as exc:

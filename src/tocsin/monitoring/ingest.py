@@ -50,6 +50,7 @@ from tocsin.tables import (
     read_table,
     write_table,
 )
+from tocsin.text import TextError, check_text
 
 #: ``progress(stage, done, total)``: stage is "write".
 ProgressCallback = Callable[[str, int, int], None]
@@ -181,6 +182,17 @@ def _value_findings(
                     f"(indicator {codes[ind_id]} is a count)",
                 )
             )
+    return findings
+
+
+def _text_findings(coded: _Coded, column: str) -> list[Finding]:
+    """Rows whose text holds a character XML 1.0 forbids (:mod:`tocsin.text`)."""
+    findings = []
+    for k, value in enumerate(coded.values):
+        try:
+            check_text(value, column)
+        except TextError as exc:
+            findings.append(Finding(coded.rows_of(np.array([k])), column, exc.reason, False))
     return findings
 
 
@@ -327,6 +339,7 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
             findings.append(
                 Finding(coded.rows_of(np.array(long)), "stratum", "is longer than 100 characters")
             )
+        findings += _text_findings(coded, "stratum")
         stratum_values = [*coded.values, ""]
         strata = np.where(coded.codes >= 0, coded.codes, len(coded.values))
     else:

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from tocsin import __version__
-from tocsin.web import problems
+from tocsin.web import openapi, problems
 from tocsin.web.config import WebSettings
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
@@ -47,6 +47,7 @@ def create_app(engine: Engine | None = None, settings: WebSettings | None = None
     app.state.sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

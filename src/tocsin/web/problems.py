@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from tocsin.detect.errors import DetectError
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.periods import PeriodError
+from tocsin.text import TextError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -59,10 +60,13 @@ def problem(
 
 
 def status_of(exc: Exception) -> int:
-    """The HTTP status of a user error: 404 not found, 409 conflict, else 400."""
+    """The HTTP status of a user error: 404 not found, 409 conflict, 422 a text with a
+    character XML forbids, else 400."""
     from tocsin.accounts.access import ForbiddenError
     from tocsin.accounts.service import LoginFailedError, LoginThrottledError
 
+    if isinstance(exc, TextError):
+        return 422
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ForbiddenError):
@@ -98,6 +102,9 @@ def install(app: FastAPI) -> None:
         report = getattr(exc, "report", None)
         if report is not None and hasattr(report, "model_dump"):
             return problem(422, str(exc), instance=request.url.path, report=report.model_dump())
+        if isinstance(exc, TextError):
+            errors = [{"field": exc.field, "message": exc.reason}]
+            return await _render(request, status_of(exc), str(exc), errors=errors)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         return await _render(request, status_of(exc), str(exc), headers=headers)

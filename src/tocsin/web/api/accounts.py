@@ -18,7 +18,15 @@ from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
 from tocsin.accounts.models import ROLES, ApiToken, RoleGrant, User
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ApiInput,
+    ItemId,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.deps import ApiScope, Db, api_principal, writer
 from tocsin.web.i18n import LOCALES
 
@@ -40,7 +48,7 @@ class UserOut(BaseModel):
     roles: list[GrantOut]
 
 
-class UserIn(BaseModel):
+class UserIn(ApiInput):
     username: str = Field(min_length=1, max_length=100)
     display_name: str = ""
     email: str | None = None
@@ -48,19 +56,19 @@ class UserIn(BaseModel):
     locale: str = "en"
 
 
-class UserPatch(BaseModel):
+class UserPatch(ApiInput):
     display_name: str | None = None
     locale: str | None = None
     active: bool | None = None
     password: str | None = None
 
 
-class GrantIn(BaseModel):
+class GrantIn(ApiInput):
     role: str = Field(description=f"one of {', '.join(ROLES)}")
     jurisdiction: str = Field(description="jurisdiction code; the grant covers its subtree")
 
 
-class TokenIn(BaseModel):
+class TokenIn(ApiInput):
     name: str = Field(min_length=1, max_length=200)
     expires_at: dt.datetime | None = None
 
@@ -185,7 +193,7 @@ def grant(username: str, body: GrantIn, request: Request, scope: ApiScope) -> Us
 @router.delete(
     "/users/{username}/roles/{grant_id}", response_model=UserOut, summary="Revoke a role"
 )
-def revoke(username: str, grant_id: int, request: Request, scope: ApiScope) -> UserOut:
+def revoke(username: str, grant_id: ItemId, request: Request, scope: ApiScope) -> UserOut:
     with writer(request) as db:
         user = _managed_user(db, scope, username)
         found = next((g for g in user.grants if g.id == grant_id), None)
@@ -220,7 +228,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke an API token")
 def revoke_token(
-    token_id: int, request: Request, principal: Annotated[Principal, Depends(api_principal)]
+    token_id: ItemId, request: Request, principal: Annotated[Principal, Depends(api_principal)]
 ) -> TokenOut:
     with writer(request) as db:
         token = db.get(ApiToken, token_id)

@@ -1,0 +1,54 @@
+"""The JSON API keeps the contract of its OpenAPI document, checked by schemathesis.
+
+schemathesis reads ``/openapi.json`` and sends requests it generates from it, valid and
+invalid, to every operation, as the root administrator and without credentials. Its
+checks fail a test on a server error, a status or content type the document does not
+list, a response that breaks its schema, a schema-valid request refused with 400 or
+422, an invalid one accepted, or an ``Allow`` header that does not match (issue 10).
+
+The examples are derandomized, so a run is the same on every machine, and bounded so
+that the whole module takes a couple of minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+from tests.web.conftest import World, bearer
+
+from tocsin.web.app import create_app
+from tocsin.web.config import WebSettings
+
+#: Examples per operation and caller: about 40 operations x 2 callers.
+EXAMPLES = 25
+
+#: One application, its schema read once; each test binds it to a fresh world.
+APP = create_app(
+    create_engine("sqlite://"), WebSettings(secret_key="contract", max_body_bytes=200_000)
+)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(params=["admin", "anonymous"])
+def caller(request: pytest.FixtureRequest, world: World) -> dict[str, str]:
+    """The headers of the caller, with the application bound to the world's store."""
+    APP.state.engine = world.engine
+    APP.state.sessions = sessionmaker(bind=world.engine, expire_on_commit=False)
+    APP.state.principal_cache = None
+    return bearer(world, request.param) if request.param != "anonymous" else {}
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_the_api_keeps_its_openapi_contract(case, caller: dict[str, str]) -> None:
+    case.call_and_validate(headers=caller)
