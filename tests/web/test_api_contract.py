@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 from tests.web.conftest import World, bearer
@@ -23,7 +24,12 @@ from tocsin.web.app import create_app
 from tocsin.web.config import WebSettings
 
 #: Examples per operation and caller: about 40 operations x 2 callers.
-EXAMPLES = 25
+EXAMPLES = 15
+
+#: Operations whose refusals of schema-valid requests no schema can express: the
+#: content of an uploaded file (its columns, periods and values) is checked row by row
+#: and a file with bad rows answers 422 with every problem located.
+CONTENT_RULES = {("POST", "/api/v1/ingest"): [positive_data_acceptance]}
 
 #: One application, its schema read once; each test binds it to a fresh world.
 APP = create_app(
@@ -51,4 +57,5 @@ def caller(request: pytest.FixtureRequest, world: World) -> dict[str, str]:
     suppress_health_check=list(HealthCheck),
 )
 def test_the_api_keeps_its_openapi_contract(case, caller: dict[str, str]) -> None:
-    case.call_and_validate(headers=caller)
+    excluded = CONTENT_RULES.get((case.method, case.path), [])
+    case.call_and_validate(headers=caller, excluded_checks=excluded)

@@ -84,6 +84,8 @@ def _with_text_rule(schema: Any) -> None:
     free = not ({"format", "enum", "pattern", "const", "contentMediaType"} & schema.keys())
     if schema.get("type") == "string" and free:
         schema["pattern"] = JSON_SCHEMA_PATTERN
+    if schema.get("type") == "object" and "additionalProperties" in schema:
+        schema.setdefault("propertyNames", {"pattern": JSON_SCHEMA_PATTERN})
     for key, value in schema.items():
         if key not in ("example", "examples", "default"):
             _with_text_rule(value)

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from tocsin.detect.errors import DetectError
 from tocsin.errors import ConflictError, NotFoundError, UserError
@@ -95,6 +96,17 @@ async def _render(request: Request, status: int, detail: str | None, **ext: Any)
     return problem(status, detail, instance=request.url.path, headers=headers, **ext)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route at the request's path (Starlette names only the first
+    route's in ``Allow``, while FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the problem details handlers on ``app``."""
 
@@ -111,7 +123,10 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return await _render(request, exc.status_code, exc.detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # RFC 9110 15.5.6: every method of the resource
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return await _render(request, exc.status_code, exc.detail, headers=headers)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from tocsin.accounts import service
+from tocsin.accounts import security, service
 from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
 from tocsin.accounts.models import ROLES, ApiToken, RoleGrant, User
 from tocsin.errors import NotFoundError
@@ -21,6 +21,7 @@ from tocsin.monitoring.models import Jurisdiction
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
+    Moment,
     Page,
     PageParams,
     jurisdiction_by_code,
@@ -52,7 +53,11 @@ class UserIn(ApiInput):
     username: str = Field(min_length=1, max_length=100)
     display_name: str = ""
     email: str | None = None
-    password: str | None = Field(default=None, description="at least 10 characters")
+    password: str | None = Field(
+        default=None,
+        min_length=security.MIN_PASSWORD_LENGTH,
+        description=f"at least {security.MIN_PASSWORD_LENGTH} characters",
+    )
     locale: str = "en"
 
 
@@ -60,7 +65,7 @@ class UserPatch(ApiInput):
     display_name: str | None = None
     locale: str | None = None
     active: bool | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, min_length=security.MIN_PASSWORD_LENGTH)
 
 
 class GrantIn(ApiInput):
@@ -70,7 +75,7 @@ class GrantIn(ApiInput):
 
 class TokenIn(ApiInput):
     name: str = Field(min_length=1, max_length=200)
-    expires_at: dt.datetime | None = None
+    expires_at: Moment | None = None
 
 
 class TokenOut(BaseModel):

@@ -27,6 +27,7 @@ from tocsin.monitoring.models import Indicator, Jurisdiction, Series
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
+    Moment,
     Page,
     PageParams,
     jurisdiction_by_code,
@@ -91,8 +92,8 @@ class PolicyOut(PolicyIn):
 
 
 class SilenceIn(ApiInput):
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: Moment
+    ends_at: Moment
     jurisdiction: str
     indicator: str | None = None
     levels: list[int] | None = None

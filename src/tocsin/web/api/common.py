@@ -3,10 +3,11 @@ with their ranges, and the scope filter helpers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, BeforeValidator, Strict, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -36,6 +37,17 @@ def _check_strings(value: Any, field: str) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _check_strings(item, field)
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str | dt.datetime):
+        raise PydanticCustomError("datetime_type", "expected an RFC 3339 date-time string")
+    return value
+
+
+#: A moment in a request body: an RFC 3339 string, as the OpenAPI document says (not
+#: also a number of seconds, as pydantic would otherwise accept).
+Moment = Annotated[dt.datetime, Strict(False), BeforeValidator(_text_only)]
 
 
 class ApiInput(BaseModel):

@@ -53,9 +53,10 @@ class IngestReport(BaseModel):
 class IngestProblemsError(UserError):
     """The upload has bad rows and nothing was stored (HTTP 422 with the report)."""
 
-    def __init__(self, report: IngestReport) -> None:
+    def __init__(self, report: IngestReport, message: str | None = None) -> None:
         super().__init__(
-            f"{report.file}: {report.problems_total} problems in the data; nothing was stored"
+            message
+            or f"{report.file}: {report.problems_total} problems in the data; nothing was stored"
         )
         self.report = report
 
@@ -116,7 +117,8 @@ def ingest_upload(
         except TableError as exc:
             report = IngestReport(file=name, stored=False, rows=0)
             report.problems, report.problems_total = _problems(exc, folder), exc.total
-            raise IngestProblemsError(report) from exc
+            message = None if exc.problems else str(exc).replace(folder.rstrip("/") + "/", "")
+            raise IngestProblemsError(report, message) from exc
         finally:
             session.close()
         _exclude_outside(prepared, allowed)
