@@ -25,6 +25,7 @@ import json
 import re
 import sys
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import pyarrow.csv as pa_csv
 
 from tocsin.errors import UserError
 from tocsin.periods import ParsedPeriods, PeriodError, PeriodKind, parse_periods
+from tocsin.settings import get_settings
 
 #: Texts that mean "no value" in a numeric column (as written by R, pandas, databases).
 MISSING_TOKENS = frozenset({"", "na", "nan", "null", "none", "n/a"})
@@ -151,6 +153,47 @@ class Table:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
+#: Decompressed bytes after which the compression ratio of a gzip file is checked.
+RATIO_FLOOR = 16 * 1024 * 1024
+
+
+def check_gzip(path: Path) -> int:
+    """Stream ``path`` through gzip once, counting, and return its decompressed size.
+
+    Raises :class:`TableError` for a file that is not gzip, is truncated, decompresses
+    to more than ``TOCSIN_MAX_DECOMPRESSED_BYTES`` or, past :data:`RATIO_FLOOR`, more
+    than ``TOCSIN_MAX_COMPRESSION_RATIO`` times its size: nothing more than one chunk is
+    ever held in memory, so a "gzip bomb" is refused before it inflates.
+    """
+    settings = get_settings()
+    limit, ratio = settings.max_decompressed_bytes, settings.max_compression_ratio
+    compressed = max(path.stat().st_size, 1)
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise TableError(
+                        f"{path}: decompresses to more than {limit} bytes, the limit set by "
+                        "TOCSIN_MAX_DECOMPRESSED_BYTES; split the file or raise the limit"
+                    )
+                if total > RATIO_FLOOR and total > ratio * compressed:
+                    raise TableError(
+                        f"{path}: decompresses to more than {ratio:g} times its size, the "
+                        "limit set by TOCSIN_MAX_COMPRESSION_RATIO; this looks like a "
+                        "decompression bomb (raise the limit if the file is genuine)"
+                    )
+    except EOFError:
+        raise TableError(
+            f"{path}: the gzip file is truncated (it ends before its end-of-stream marker); "
+            "copy or upload the whole file again"
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise TableError(f"{path}: not a valid gzip file ({exc})") from None
+    return total
+
+
 def _open_text(path: Path) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
@@ -220,6 +263,8 @@ def read_table(
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
         raise TableError(f"{path}: the file {what}; expected a {fmt.upper()} table")
+    if path.name.lower().endswith(".gz"):
+        check_gzip(path)
     try:
         if fmt == "csv":
             frame = _read_csv(path)

@@ -96,15 +96,21 @@ async def _render(request: Request, status: int, detail: str | None, **ext: Any)
     return problem(status, detail, instance=request.url.path, headers=headers, **ext)
 
 
+#: Methods probed for the ``Allow`` header of a 405.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """The methods of every route at the request's path (Starlette names only the first
-    route's in ``Allow``, while FastAPI makes one route per method)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """The methods some route answers at the request's path (Starlette names only the
+    first route's in ``Allow``, while FastAPI makes one route per method)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def install(app: FastAPI) -> None:
