@@ -194,6 +194,25 @@ def check_gzip(path: Path) -> int:
     return total
 
 
+def not_utf8(path: Path) -> TableError:
+    """The error for a file that is not UTF-8, at the line and column of its first bad
+    byte (a reader's own offset counts from the start of its buffer, not the file)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as raw:
+        data = raw.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        return TableError(
+            f"{path}:{line}:{column}: not UTF-8 text (byte {data[exc.start]:#04x}: "
+            f"{exc.reason}); save the file as UTF-8"
+        )
+    return TableError(f"{path}: not UTF-8 text; save the file as UTF-8")  # pragma: no cover
+
+
 def _open_text(path: Path) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
@@ -274,8 +293,8 @@ def read_table(
             frame = _read_parquet(path)
     except TableError:
         raise
-    except UnicodeDecodeError as exc:
-        raise TableError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise TableError(f"{path}: cannot read the {fmt.upper()} file: {exc}") from None
     _check_columns(path, list(frame.columns), required, optional, allow_extra)
@@ -381,7 +400,9 @@ def _read_jsonl_exactly(path: Path) -> pd.DataFrame:
             try:
                 record = json.loads(text, parse_int=str, parse_float=str)
             except json.JSONDecodeError as exc:
-                raise TableError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise TableError(
+                    f"{path}:{number}:{exc.colno}: not valid JSON ({exc.msg})"
+                ) from None
             if not isinstance(record, dict):
                 raise TableError(f"{path}:{number}: expected a JSON object {{...}} on each line")
             records.append({k: _json_text(v) for k, v in record.items()})

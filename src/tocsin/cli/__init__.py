@@ -14,6 +14,7 @@ import sys
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from tocsin.detect.errors import DetectError
 from tocsin.errors import UserError
@@ -78,15 +79,27 @@ def main() -> None:
     except USER_ERRORS as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except DBAPIError as exc:
+        from tocsin.store.migrate import schema_problem
+
+        problem = schema_problem()
+        if problem is None:
+            _internal_error(exc)
+        err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug: say so plainly, traceback only on request
-        if os.environ.get("TOCSIN_DEBUG"):
-            raise
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
-            "This is a bug in tocsin; run again with TOCSIN_DEBUG=1 for the details.",
-            highlight=False,
-        )
-        sys.exit(1)
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> None:
+    if os.environ.get("TOCSIN_DEBUG"):
+        raise exc
+    err_console.print(
+        f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+        "This is a bug in tocsin; run again with TOCSIN_DEBUG=1 for the details.",
+        highlight=False,
+    )
+    sys.exit(1)
