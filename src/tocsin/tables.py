@@ -400,9 +400,8 @@ def _read_jsonl_exactly(path: Path) -> pd.DataFrame:
             try:
                 record = json.loads(text, parse_int=str, parse_float=str)
             except json.JSONDecodeError as exc:
-                raise TableError(
-                    f"{path}:{number}:{exc.colno}: not valid JSON ({exc.msg})"
-                ) from None
+                column = min(exc.pos, len(text.rstrip("\r\n"))) + 1
+                raise TableError(f"{path}:{number}:{column}: not valid JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise TableError(f"{path}:{number}: expected a JSON object {{...}} on each line")
             records.append({k: _json_text(v) for k, v in record.items()})
