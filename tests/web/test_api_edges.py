@@ -52,9 +52,9 @@ CSV = b"period,jurisdiction,indicator,value\n2008-W11,9162,flu,3\n"
 def test_an_upload_with_an_odd_name_is_refused(client: TestClient, world: World, name) -> None:
     # Raw multipart, so that the name reaches the server as written.
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="'
         + name.encode()
-        + b"\"\r\nContent-Type: text/csv\r\n\r\n"
+        + b'"\r\nContent-Type: text/csv\r\n\r\n'
         + CSV
         + b"\r\n--b--\r\n"
     )

@@ -33,7 +33,10 @@ def binary(name: str, content: bytes) -> None:
 def main() -> None:
     # ---- ingest (tocsin ingest): one row per period, jurisdiction, indicator
     text("ingest-missing-column.csv", "period,jurisdiction,value\n2015-W01,A1,3\n")
-    text("ingest-unknown-column.csv", "period,jurisdiction,indicator,value,colour\n2015-W01,A1,cases,3,red\n")
+    text(
+        "ingest-unknown-column.csv",
+        "period,jurisdiction,indicator,value,colour\n2015-W01,A1,cases,3,red\n",
+    )
     text("ingest-bad-number.csv", HEAD + OK + "2015-W03,A1,cases,three\n")
     text("ingest-negative-count.csv", HEAD + OK + "2015-W03,A1,cases,-2\n")
     text("ingest-fraction-count.csv", HEAD + OK + "2015-W03,A1,cases,2.5\n")
@@ -46,15 +49,31 @@ def main() -> None:
     text("ingest-unknown-indicator.csv", HEAD + OK + "2015-W03,A1,nosuch,1\n")
     text("ingest-duplicate-key.csv", HEAD + OK + "2015-W01,A1,cases,9\n")
     text("ingest-ragged-row.csv", HEAD + OK + "2015-W03,A1,cases,1,extra\n")
-    text("ingest-control-character.csv", "period,jurisdiction,indicator,value,stratum\n2015-W01,A1,cases,3,age\x010-4\n")
+    text(
+        "ingest-control-character.csv",
+        "period,jurisdiction,indicator,value,stratum\n2015-W01,A1,cases,3,age\x010-4\n",
+    )
     text("ingest-empty.csv", "")
     text("ingest-header-only.csv", HEAD)
-    binary("ingest-latin1.csv", (HEAD + OK + "2015-W03,A1,cases,1\n").encode() + "2015-W04,A1,cases,1,Zürich\n".encode("latin-1"))
+    binary(
+        "ingest-latin1.csv",
+        (HEAD + OK + "2015-W03,A1,cases,1\n").encode()
+        + "2015-W04,A1,cases,1,Zürich\n".encode("latin-1"),
+    )
     binary("ingest-truncated.csv.gz", gzip.compress((HEAD + OK * 50).encode())[:60])
     binary("ingest-not-gzip.csv.gz", b"period,jurisdiction,indicator,value\n")
-    text("ingest-bad-json.jsonl", '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n{"period": "2015-W02",\n')
-    text("ingest-json-not-object.jsonl", '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n[1, 2]\n')
-    text("ingest-json-bad-number.jsonl", '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n{"period": "2015-W02", "jurisdiction": "A1", "indicator": "cases", "value": "many"}\n')
+    text(
+        "ingest-bad-json.jsonl",
+        '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n{"period": "2015-W02",\n',
+    )
+    text(
+        "ingest-json-not-object.jsonl",
+        '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n[1, 2]\n',
+    )
+    text(
+        "ingest-json-bad-number.jsonl",
+        '{"period": "2015-W01", "jurisdiction": "A1", "indicator": "cases", "value": 3}\n{"period": "2015-W02", "jurisdiction": "A1", "indicator": "cases", "value": "many"}\n',
+    )
     binary("ingest-not-parquet.parquet", b"PAR1 this is not parquet")
     pq.write_table(
         pa.table({"period": ["2015-W01", "2015-W02"], "jurisdiction": ["A1", "A1"],
@@ -68,15 +87,30 @@ def main() -> None:
         {**feature, "properties": {"code": "X1", "name": "Ok", "parent": "DE"}},
         {**feature, "properties": {"code": "X 2", "name": "Bad code", "parent": "DE"}},
     ]
-    text("jurisdictions-bad-code.geojson", json.dumps({"type": "FeatureCollection", "features": features}, indent=1))
+    text(
+        "jurisdictions-bad-code.geojson",
+        json.dumps({"type": "FeatureCollection", "features": features}, indent=1),
+    )
     features = [{**feature, "properties": {"code": "X3", "name": "Bell\x07", "parent": "DE"}}]
-    text("jurisdictions-control-name.geojson", json.dumps({"type": "FeatureCollection", "features": features}, indent=1))
-    text("jurisdictions-malformed.geojson", '{"type": "FeatureCollection",\n "features": [\n  {"type": "Feature",, }\n ]}\n')
+    text(
+        "jurisdictions-control-name.geojson",
+        json.dumps({"type": "FeatureCollection", "features": features}, indent=1),
+    )
+    text(
+        "jurisdictions-malformed.geojson",
+        '{"type": "FeatureCollection",\n "features": [\n  {"type": "Feature",, }\n ]}\n',
+    )
     text("jurisdictions-control-name.csv", "code,name,parent\nX4,Fine,DE\nX5,Tab\x0bbed,DE\n")
     text("jurisdictions-unknown-parent.csv", "code,name,parent\nX6,Orphan,NOWHERE\n")
-    text("indicators-bad-domain.yaml", "indicators:\n  - code: a\n    name: A\n    domain: weather\n    unit: mm\n    value_kind: level\n    frequency: day\n")
+    text(
+        "indicators-bad-domain.yaml",
+        "indicators:\n  - code: a\n    name: A\n    domain: weather\n    unit: mm\n    value_kind: level\n    frequency: day\n",
+    )
     text("indicators-malformed.yaml", "indicators:\n  - code: a\n    name: [unclosed\n")
-    text("indicators-control-name.yaml", 'indicators:\n  - code: b\n    name: "B\\x01"\n    domain: water\n    unit: m\n    value_kind: level\n    frequency: day\n')
+    text(
+        "indicators-control-name.yaml",
+        'indicators:\n  - code: b\n    name: "B\\x01"\n    domain: water\n    unit: m\n    value_kind: level\n    frequency: day\n',
+    )
 
     # ---- tocsin detect: period, series, value
     text("detect-missing-column.csv", "period,value\n2015-W01,3\n")
@@ -88,10 +122,15 @@ def main() -> None:
     text("detect-ragged-row.csv", SERIES + "2015-W30,s1,1,2\n")
     text("detect-bad-population.csv", "period,series,value,population\n2015-W01,s1,1,-5\n")
     text("detect-empty-series.csv", SERIES + "2015-W30,,1\n")
-    text("detect-span.csv", "period,series,value\n" + "".join(f"{i},s1,1\n" for i in range(1, 20)) + "20040105,s1,1\n")
+    text(
+        "detect-span.csv",
+        "period,series,value\n" + "".join(f"{i},s1,1\n" for i in range(1, 20)) + "20040105,s1,1\n",
+    )
     binary("detect-latin1.csv", SERIES.encode() + "2015-W30,Zürich,1\n".encode("latin-1"))
     binary("detect-truncated.csv.gz", gzip.compress(SERIES.encode() * 20)[:80])
-    text("detect-bad-json.jsonl", '{"period": "2015-W01", "series": "s1", "value": 1}\n{"period": \n')
+    text(
+        "detect-bad-json.jsonl", '{"period": "2015-W01", "series": "s1", "value": 1}\n{"period": \n'
+    )
     binary("detect-not-parquet.parquet", b"not parquet at all")
 
 
