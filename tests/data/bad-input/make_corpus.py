@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - one file per line, as it is written
 """Write the bad-input corpus: small files, each wrong in one way (run from this folder).
 
     python make_corpus.py
