@@ -657,14 +657,47 @@ def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> N
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 
+#: A text cell a spreadsheet would run as a formula (OWASP, "CSV Injection").
+_FORMULA_START = r"^[=+\-@\t\r]"
+#: ... unless it is a plain number such as ``-5`` or ``+1.5e3``, which it reads as one.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every *text* cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return prefixed with ``'``, so that a spreadsheet shows it instead of
+    running it (OWASP CSV Injection). Numeric columns, and text cells that are plain
+    numbers (``-5``), are kept as they are. Only CSV output is neutralised: JSON lines
+    and Parquet are read by programs, which take the text as it is.
+    """
+    out = None
+    for name in frame.columns:
+        column = frame[name]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            continue
+        try:
+            starts = column.str.match(_FORMULA_START, na=False)
+        except AttributeError:  # an object column without text
+            continue
+        if not starts.any():
+            continue
+        risky = starts & ~column.str.match(_PLAIN_NUMBER, na=False)
+        if risky.any():
+            out = frame.copy() if out is None else out
+            out[name] = column.where(~risky, "'" + column.astype(str))
+    return frame if out is None else out
+
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as UTF-8 CSV, missing values empty, numbers in their shortest exact form.
+    """``frame`` as UTF-8 CSV, missing values empty, numbers in their shortest exact form,
+    text cells that a spreadsheet would run as formulas neutralised
+    (:func:`neutralise_formulas`).
 
     Arrow's writer is used for speed (pandas formats floats many times slower); it quotes
     text only when some text needs quotes. Columns Arrow cannot hold
     (mixed Python objects) fall back to pandas.
     """
+    frame = neutralise_formulas(frame)
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
