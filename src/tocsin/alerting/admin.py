@@ -14,6 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
+from tocsin.alerting.channels.webhook import ForbiddenDestinationError, check_destination
+from tocsin.alerting.config import get_alerting_settings
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import (
     GROUPINGS,
@@ -59,6 +61,11 @@ def _check_contact(name: str, email: str | None, webhook_url: str | None) -> Non
         raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
         raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
+    if webhook_url:
+        try:
+            check_destination(webhook_url, get_alerting_settings().allowed_webhook_hosts())
+        except ForbiddenDestinationError as exc:
+            raise UserError(str(exc)) from None
 
 
 def _contact_state(contact: DutyContact, jurisdiction: str) -> dict[str, Any]:
