@@ -31,13 +31,13 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from tocsin.alerting.clock import ManualClock
-from tocsin.alerting.config import AlertingSettings
+from tocsin.alerting.grouping import SignalIn, process_signals
 from tocsin.alerting.models import DutyContact
-from tocsin.alerting.service import SignalIn, process_signals
-from tocsin.alerting.worker import Worker
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.monitoring.models import Indicator, Jurisdiction, Series
 from tocsin.store import make_engine, upgrade, write_session
 from tocsin.store.scratch import scratch_schema
+from tocsin.worker import Worker
 
 T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
 SQUARE = {

@@ -147,7 +147,7 @@ class World:
 
 @pytest.fixture
 def settings(webhook):
-    from tocsin.alerting.config import AlertingSettings
+    from tocsin.alerting.settings import AlertingSettings
 
     return AlertingSettings(
         public_url="http://tocsin.test",
@@ -227,7 +227,7 @@ def every_cap_message_is_checked(monkeypatch):
     """
     from capparselib.parsers import CAPParser
 
-    from tocsin.alerting import cap
+    from tocsin.alerting.cap import message as cap
 
     original = cap.to_xml
     produced: list[bytes] = []

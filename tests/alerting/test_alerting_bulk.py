@@ -18,15 +18,15 @@ import math
 import pytest
 from sqlalchemy import insert, select, text
 
-from tocsin.alerting import admin, bulk, service
+from tocsin.alerting import duty, grouping, lifecycle, silences
+from tocsin.alerting.cap.render import cap_xml
 from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.grouping import SignalIn
 from tocsin.alerting.models import Alert, DutyContact
-from tocsin.alerting.publishing import cap_xml
-from tocsin.alerting.service import SignalIn
 from tocsin.audit import verify
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Series
-from tocsin.store import write_session
+from tocsin.store import bulk, write_session
 
 T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
 WEEK = 2830
@@ -75,7 +75,7 @@ def _many_series(world, n_indicators: int = 12) -> list[int]:
                 }
             ],
         )
-        admin.set_policy(
+        duty.set_policy(
             session,
             jurisdiction="P",
             steps=[
@@ -85,7 +85,7 @@ def _many_series(world, n_indicators: int = 12) -> list[int]:
             ],
             by="test",
         )
-        admin.add_silence(
+        silences.add_silence(
             session,
             starts_at=T0 - dt.timedelta(hours=1),
             ends_at=T0 + dt.timedelta(hours=1),
@@ -150,7 +150,7 @@ def test_one_batch_stores_what_one_by_one_processing_stores(world, settings, mon
     _reset(world.engine)
 
     with write_session(world.engine) as session:
-        batch = service.process_signals(session, signals, now=T0, settings=settings)
+        batch = grouping.process_signals(session, signals, now=T0, settings=settings)
     assert len(batch.opened) == len({s.series_id for s in signals})
     assert batch.resolved  # some opened and over within the batch
     together = _dump(world.engine, settings)
@@ -162,7 +162,7 @@ def test_one_batch_stores_what_one_by_one_processing_stores(world, settings, mon
         by_series.setdefault(s.series_id, []).append(s)
     for group in by_series.values():
         with write_session(world.engine) as session:
-            one = service.process_signals(session, group, now=T0, settings=settings)
+            one = grouping.process_signals(session, group, now=T0, settings=settings)
         opened += len(one.opened)
         notifications += one.notifications
     apart = _dump(world.engine, settings)
@@ -181,7 +181,7 @@ def test_one_batch_stores_what_one_by_one_processing_stores(world, settings, mon
 def test_reserved_ids_continue_the_table_sequence(world, settings):
     series = _many_series(world, n_indicators=3)
     with write_session(world.engine) as session:
-        first = service.process_signals(
+        first = grouping.process_signals(
             session, [SignalIn(s, WEEK, True, 31.0, 5.0, 10.0) for s in series], now=T0
         )
     assert first.opened == sorted(first.opened)
@@ -201,7 +201,7 @@ def test_reserved_ids_continue_the_table_sequence(world, settings):
         session.add(alert)
         session.flush()
         assert alert.id == first.opened[-1] + 1
-        manual = service.raise_alert(
+        manual = lifecycle.raise_alert(
             session, jurisdiction="C1", level="III", headline="again", by="duty", now=T0
         )
         assert manual.id == alert.id + 1
@@ -226,17 +226,17 @@ def test_json_encoding_is_json_dumps(value, monkeypatch):
 def test_cyclic_gc_is_restored_after_a_batch(world, settings):
     assert gc.isenabled()
     with write_session(world.engine) as session:
-        service.process_signals(
+        grouping.process_signals(
             session, [SignalIn(world.series["C1"], WEEK, True, 31.0, 5.0, 10.0)], now=T0
         )
     assert gc.isenabled()
     with pytest.raises(NotFoundError), write_session(world.engine) as session:
-        service.process_signals(session, [SignalIn(10**9, WEEK, True, 31.0)], now=T0)
+        grouping.process_signals(session, [SignalIn(10**9, WEEK, True, 31.0)], now=T0)
     assert gc.isenabled()
     gc.disable()
     try:
         with write_session(world.engine) as session:
-            service.process_signals(
+            grouping.process_signals(
                 session, [SignalIn(world.series["C2"], WEEK, True, 31.0, 5.0, 10.0)], now=T0
             )
         assert not gc.isenabled()  # left as the caller had it

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from capparselib.parsers import CAPParser
 
-from tocsin.alerting import cap
+from tocsin.alerting.cap import message as cap
 
 SENT = dt.datetime(2024, 2, 12, 8, 30, 15, 123456, tzinfo=dt.UTC)
 SQUARE = {

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tocsin.alerting import cap
+from tocsin.alerting.cap import message as cap
 from tocsin.cli import main
 
 VALID = cap.to_xml(

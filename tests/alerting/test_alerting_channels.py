@@ -7,9 +7,9 @@ import hmac
 
 import pytest
 
-from tocsin.alerting.channels import DeliveryError, Notification, SmtpSettings, WebhookSender
-from tocsin.alerting.channels.email import send_email
-from tocsin.alerting.channels.webhook import encode_payload, sign, verify
+from tocsin.alerting.notify.channels import DeliveryError, Notification, SmtpSettings, WebhookSender
+from tocsin.alerting.notify.channels.email import send_email
+from tocsin.alerting.notify.channels.webhook import encode_payload, sign, verify
 
 NOTE = Notification(
     idempotency_key="n-42-0",
@@ -104,7 +104,7 @@ def test_sign_is_rfc_2104_hmac() -> None:
 def test_a_webhook_to_an_internal_address_is_refused_before_any_connection(url) -> None:
     """Server-side request forgery: refused at delivery (nothing is sent) unless the host
     is in TOCSIN_WEBHOOK_ALLOWED_HOSTS."""
-    from tocsin.alerting.channels.webhook import ForbiddenDestinationError, check_destination
+    from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, check_destination
 
     with pytest.raises(ForbiddenDestinationError, match="TOCSIN_WEBHOOK_ALLOWED_HOSTS"):
         check_destination(url)
@@ -114,7 +114,7 @@ def test_a_webhook_to_an_internal_address_is_refused_before_any_connection(url) 
 
 
 def test_the_allow_list_lets_named_hosts_and_networks_through(webhook) -> None:
-    from tocsin.alerting.channels.webhook import check_destination
+    from tocsin.alerting.notify.channels.webhook import check_destination
 
     inbox, url = webhook
     check_destination("http://10.1.2.3/x", ["10.0.0.0/8"])

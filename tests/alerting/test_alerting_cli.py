@@ -13,8 +13,8 @@ import pytest
 from capparselib.parsers import CAPParser
 from sqlalchemy import select
 
-from tocsin.alerting import cap
-from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.cli import main
 
 SENT = dt.datetime(2024, 5, 1, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -190,7 +190,7 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     from sqlalchemy.orm import Session
 
     from tocsin.alerting.models import DutyContact
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     ident = str(world.contacts["C2"])
     monkeypatch.setenv("NEW_SECRET", "n3w")

@@ -11,12 +11,14 @@ import pytest
 from capparselib.parsers import CAPParser
 from sqlalchemy import func, select
 
-from tocsin.alerting import admin, cap, service
+from tocsin.alerting import duty, grouping, lifecycle, queries, rules, silences
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.cap.feed import public_feed
+from tocsin.alerting.cap.render import cap_xml
 from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.escalation import EscalationStep
+from tocsin.alerting.grouping import SignalIn
 from tocsin.alerting.models import Alert, CapMessageRow, Notification
-from tocsin.alerting.publishing import cap_xml, public_feed
-from tocsin.alerting.service import SignalIn
 from tocsin.errors import ConflictError, UserError
 from tocsin.store import write_session
 
@@ -38,12 +40,12 @@ def sig(world, code, period, observed, upper=10.0, alarm=None):
 
 def process(world, signals, settings, now=T0):
     with write_session(world.engine) as session:
-        return service.process_signals(session, signals, now=now, settings=settings)
+        return grouping.process_signals(session, signals, now=now, settings=settings)
 
 
 def detail(world, alert_id):
     with write_session(world.engine) as session:
-        return service.alert_detail(session, alert_id)
+        return queries.alert_detail(session, alert_id)
 
 
 def check_cap(world, settings, alert_id):
@@ -120,7 +122,7 @@ def test_auto_resolution_after_quiet_periods(world, settings) -> None:
 
 def test_open_and_resolve_in_one_batch_and_rule_grouping(world, settings) -> None:
     with write_session(world.engine) as session:
-        admin.set_rule(
+        rules.set_rule(
             session,
             indicator="measles",
             group_by="indicator",
@@ -149,7 +151,7 @@ def test_open_and_resolve_in_one_batch_and_rule_grouping(world, settings) -> Non
 def test_escalation_climbs_until_acknowledged(world, settings) -> None:
     clock = ManualClock(T0)
     with write_session(world.engine) as session:  # inherited by P and C1 from R
-        admin.set_policy(
+        duty.set_policy(
             session,
             jurisdiction="R",
             steps=[
@@ -164,16 +166,16 @@ def test_escalation_climbs_until_acknowledged(world, settings) -> None:
     assert targets() == ["C1"]
     clock.advance(14 * MIN)
     with write_session(world.engine) as session:
-        assert service.escalate_due(session, now=clock.now(), settings=settings) == 0
+        assert lifecycle.escalate_due(session, now=clock.now(), settings=settings) == 0
     clock.advance(1 * MIN)
     with write_session(world.engine) as session:
-        assert service.escalate_due(session, now=clock.now(), settings=settings) == 1
+        assert lifecycle.escalate_due(session, now=clock.now(), settings=settings) == 1
     assert targets() == ["C1", "P"]
     with write_session(world.engine) as session:
-        service.acknowledge(session, alert_id, by="duty-P", comment="on it", now=clock.now())
+        lifecycle.acknowledge(session, alert_id, by="duty-P", comment="on it", now=clock.now())
     clock.advance(dt.timedelta(hours=3))
     with write_session(world.engine) as session:
-        assert service.escalate_due(session, now=clock.now(), settings=settings) == 0
+        assert lifecycle.escalate_due(session, now=clock.now(), settings=settings) == 0
     assert targets() == ["C1", "P"]
     info = detail(world, alert_id)
     ack = info.transitions[-1]
@@ -190,14 +192,14 @@ def test_escalation_climbs_until_acknowledged(world, settings) -> None:
 def test_default_policy_climbs_to_the_root(world, settings) -> None:
     (alert_id,) = process(world, [sig(world, "C2", WEEK, 15.0)], settings).opened
     with write_session(world.engine) as session:
-        service.escalate_due(session, now=T0 + dt.timedelta(hours=5), settings=settings)
+        lifecycle.escalate_due(session, now=T0 + dt.timedelta(hours=5), settings=settings)
     targets = [n.target.rsplit("/", 1)[1] for n in notifications(world, alert_id)]
     assert targets == ["C2", "P", "R"]
 
 
 def test_silence_and_inhibition_mute_notifications_not_alerts(world, settings) -> None:
     with write_session(world.engine) as session:
-        admin.add_silence(
+        silences.add_silence(
             session,
             jurisdiction="P",
             indicator="measles",
@@ -215,7 +217,7 @@ def test_silence_and_inhibition_mute_notifications_not_alerts(world, settings) -
     # An active alert in the prefecture inhibits the same indicator below it.
     process(world, [sig(world, "P", WEEK, 40.0)], settings)
     with write_session(world.engine) as session:
-        manual = service.raise_alert(
+        manual = lifecycle.raise_alert(
             session,
             jurisdiction="C1",
             indicator="measles",
@@ -228,18 +230,18 @@ def test_silence_and_inhibition_mute_notifications_not_alerts(world, settings) -
     (inhibited,) = notifications(world, manual.id)
     assert inhibited.status == "suppressed" and "inhibited by alert" in inhibited.last_error
     with write_session(world.engine) as session:
-        visible = {a.id for a in service.list_alerts(session, active_only=True, jurisdiction="P")}
+        visible = {a.id for a in queries.list_alerts(session, active_only=True, jurisdiction="P")}
     assert {silenced, loud, manual.id} <= visible
 
 
 def test_lifecycle_rules_and_cancel(world, settings) -> None:
     (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings).opened
     with write_session(world.engine) as session, pytest.raises(UserError):
-        service.acknowledge(session, alert_id, by=" ", now=T0)
+        lifecycle.acknowledge(session, alert_id, by=" ", now=T0)
     with write_session(world.engine) as session:
-        service.cancel(session, alert_id, by="duty-C1", comment="data error", now=T0 + MIN)
+        lifecycle.cancel(session, alert_id, by="duty-C1", comment="data error", now=T0 + MIN)
     with write_session(world.engine) as session, pytest.raises(ConflictError):
-        service.acknowledge(session, alert_id, by="duty-C1", now=T0 + MIN)
+        lifecycle.acknowledge(session, alert_id, by="duty-C1", now=T0 + MIN)
     messages = check_cap(world, settings, alert_id)
     assert messages[-1].msg_type == "Cancel"
     assert [r.identifier for r in messages[-1].references] == [messages[0].identifier]
@@ -253,7 +255,7 @@ def test_lifecycle_rules_and_cancel(world, settings) -> None:
 
 def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
     with write_session(world.engine) as session:
-        alert = service.raise_alert(
+        alert = lifecycle.raise_alert(
             session,
             jurisdiction="P",
             level="II",
@@ -263,7 +265,7 @@ def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
             now=T0,
             settings=settings,
         )
-        hidden = service.raise_alert(
+        hidden = lifecycle.raise_alert(
             session,
             jurisdiction="C2",
             level="IV",
@@ -286,7 +288,7 @@ def test_manual_alert_is_published_and_in_the_feed(world, settings) -> None:
 
 
 def _contact_audit(world):
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     with write_session(world.engine) as session:
         rows = session.execute(
@@ -303,9 +305,7 @@ def test_update_a_contact_with_the_rules_of_creation(world, settings) -> None:
 
     ident = world.contacts["C1"]
     with write_session(world.engine) as session:
-        admin.update_contact(
-            session, ident, name="night desk", email="night@c1.example", by="admin"
-        )
+        duty.update_contact(session, ident, name="night desk", email="night@c1.example", by="admin")
     with write_session(world.engine) as session:
         contact = session.get(DutyContact, ident)
         assert (contact.name, contact.email) == ("night desk", "night@c1.example")
@@ -316,9 +316,9 @@ def test_update_a_contact_with_the_rules_of_creation(world, settings) -> None:
         ({"name": "  "}, "needs a name"),
     ):
         with write_session(world.engine) as session, pytest.raises(UserError, match=message):
-            admin.update_contact(session, ident, **changes, by="admin")
+            duty.update_contact(session, ident, **changes, by="admin")
     with write_session(world.engine) as session, pytest.raises(NotFoundError):
-        admin.update_contact(session, 999_999, name="nobody", by="admin")
+        duty.update_contact(session, 999_999, name="nobody", by="admin")
     # Only the valid change is audited, with the contact before and after; never the secret.
     ((action, object_id, before, after),) = _contact_audit(world)
     assert (action, object_id) == ("duty_contact.update", str(ident))
@@ -335,7 +335,7 @@ def test_update_a_contact_with_the_rules_of_creation(world, settings) -> None:
 def test_deactivated_contact_gets_no_notification_until_reactivated(world, settings) -> None:
     clock = ManualClock(T0)
     with write_session(world.engine) as session:  # notify C1, again after an hour
-        admin.set_policy(
+        duty.set_policy(
             session,
             jurisdiction="R",
             steps=[EscalationStep(0 * MIN, 0)],
@@ -343,17 +343,17 @@ def test_deactivated_contact_gets_no_notification_until_reactivated(world, setti
             repeat_interval_minutes=60,
             by="admin",
         )
-        admin.update_contact(session, world.contacts["C1"], active=False, by="admin")
+        duty.update_contact(session, world.contacts["C1"], active=False, by="admin")
     (alert_id,) = process(world, [sig(world, "C1", WEEK, 15.0)], settings, clock.now()).opened
     assert notifications(world, alert_id) == []  # the only contact of C1 is off duty
     # C2's contact is still notified.
     (other,) = process(world, [sig(world, "C2", WEEK, 15.0)], settings, clock.now()).opened
     assert [n.target.rsplit("/", 1)[1] for n in notifications(world, other)] == ["C2"]
     with write_session(world.engine) as session:
-        admin.update_contact(session, world.contacts["C1"], active=True, by="admin")
+        duty.update_contact(session, world.contacts["C1"], active=True, by="admin")
     clock.advance(60 * MIN)
     with write_session(world.engine) as session:
-        service.escalate_due(session, now=clock.now(), settings=settings)
+        lifecycle.escalate_due(session, now=clock.now(), settings=settings)
     (again,) = notifications(world, alert_id)
     assert again.contact_id == world.contacts["C1"] and again.target.endswith("/hook/C1")
     assert [(a, b["active"], c["active"]) for a, _, b, c in _contact_audit(world)] == [
@@ -362,7 +362,7 @@ def test_deactivated_contact_gets_no_notification_until_reactivated(world, setti
     ]
     # Deactivating keeps the row, so past notifications still name their contact.
     with write_session(world.engine) as session:
-        admin.update_contact(session, world.contacts["C1"], active=False, by="admin")
+        duty.update_contact(session, world.contacts["C1"], active=False, by="admin")
     assert notifications(world, alert_id)[0].contact_id == world.contacts["C1"]
 
 
@@ -374,7 +374,7 @@ def test_policy_limits_are_checked_by_the_service(world, settings) -> None:
         ([EscalationStep(0 * MIN, 0)], 0, 0, "repeat interval must be 1 to 527040"),
     ):
         with write_session(world.engine) as session, pytest.raises(UserError, match=message):
-            admin.set_policy(
+            duty.set_policy(
                 session,
                 jurisdiction="R",
                 steps=steps,

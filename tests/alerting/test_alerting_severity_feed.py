@@ -9,7 +9,9 @@ import pytest
 from capparselib.parsers import CAPParser
 from lxml import etree
 
-from tocsin.alerting import cap, feed, severity
+from tocsin.alerting import severity
+from tocsin.alerting.cap import atom
+from tocsin.alerting.cap import message as cap
 from tocsin.alerting.severity import Level
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -72,7 +74,7 @@ def test_atom_feed_embeds_cap_that_capparselib_reads() -> None:
         sent=T0,
         infos=(cap.Info("en-US", ("Health",), "Measles", "Immediate", "Severe", "Likely"),),
     )
-    entry = feed.FeedEntry(
+    entry = atom.FeedEntry(
         identifier=message.identifier,
         title="Measles, Level II (orange)",
         updated=T0,
@@ -81,11 +83,11 @@ def test_atom_feed_embeds_cap_that_capparselib_reads() -> None:
         category="Health",
         cap_xml=cap.to_xml(message),
     )
-    xml = feed.build_feed(
+    xml = atom.build_feed(
         [entry],
         feed_id="urn:tocsin:feed",
         title="tocsin",
-        self_url="http://x/cap/feed.atom",
+        self_url="http://x/cap/atom.atom",
         updated=T0,
     )
     root = etree.fromstring(xml)

@@ -46,12 +46,12 @@ def test_an_option_with_a_control_character_is_refused_naming_it(cli, world) -> 
 def test_the_service_refuses_what_an_edge_let_through(world) -> None:
     import datetime as dt
 
-    from tocsin.alerting import service
+    from tocsin.alerting import lifecycle
     from tocsin.store import write_session
     from tocsin.text import TextError
 
     with pytest.raises(TextError) as info, write_session(world.engine) as session:
-        service.raise_alert(
+        lifecycle.raise_alert(
             session, jurisdiction="C1", level="II", headline="ok", headline_zh="坏\ufffe",
             by="duty", now=dt.datetime.now(dt.UTC),
         )  # fmt: skip

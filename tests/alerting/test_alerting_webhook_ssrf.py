@@ -9,13 +9,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from tocsin.alerting import admin, service
+from tocsin.alerting import duty, lifecycle
 from tocsin.alerting.clock import ManualClock
-from tocsin.alerting.config import AlertingSettings, get_alerting_settings
 from tocsin.alerting.models import DutyContact, Notification
-from tocsin.alerting.worker import Worker
+from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.errors import UserError
 from tocsin.store import write_session
+from tocsin.worker import Worker
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -34,11 +34,11 @@ def no_allowed_hosts(monkeypatch):
 def test_a_contact_to_an_internal_host_is_refused_on_creation(world, no_allowed_hosts, url):
     refused = pytest.raises(UserError, match="TOCSIN_WEBHOOK_ALLOWED_HOSTS")
     with refused, write_session(world.engine) as session:
-        admin.add_contact(session, jurisdiction="C1", name="desk", webhook_url=url, by="t")
+        duty.add_contact(session, jurisdiction="C1", name="desk", webhook_url=url, by="t")
     contact = world.contacts["C1"]
     refused = pytest.raises(UserError, match="internal address")
     with refused, write_session(world.engine) as session:
-        admin.update_contact(session, contact, webhook_url=url, by="t")
+        duty.update_contact(session, contact, webhook_url=url, by="t")
 
 
 def test_the_allow_list_admits_a_host(world, monkeypatch):
@@ -46,7 +46,7 @@ def test_the_allow_list_admits_a_host(world, monkeypatch):
     get_alerting_settings.cache_clear()
     try:
         with write_session(world.engine) as session:
-            admin.add_contact(
+            duty.add_contact(
                 session, jurisdiction="C1", name="desk", webhook_url="http://127.0.0.1:9/h", by="t"
             )
     finally:
@@ -60,7 +60,7 @@ def test_delivery_checks_again_and_sends_nothing(world, webhook, settings):
     strict = AlertingSettings(**{**settings.model_dump(), "webhook_allowed_hosts": ""})
     with write_session(world.engine) as session:
         session.execute(update(DutyContact).values(webhook_url=f"{url}/hook"))
-        service.raise_alert(
+        lifecycle.raise_alert(
             session, jurisdiction="C1", level="II", headline="Flood", by="duty", now=T0,
             settings=strict,
         )  # fmt: skip

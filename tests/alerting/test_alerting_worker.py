@@ -8,14 +8,14 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from tocsin.alerting import service
-from tocsin.alerting.channels.webhook import verify
+from tocsin.alerting import grouping, queries
 from tocsin.alerting.clock import ManualClock
+from tocsin.alerting.grouping import SignalIn
 from tocsin.alerting.models import DutyContact, Notification
-from tocsin.alerting.service import SignalIn
-from tocsin.alerting.worker import Worker
+from tocsin.alerting.notify.channels.webhook import verify
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.store import write_session
+from tocsin.worker import Worker
 
 T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
 WEEK = 2830
@@ -27,7 +27,7 @@ def alarm(world, code, period=WEEK, observed=15.0):
 
 def open_alerts(world, settings, signals, now=T0):
     with write_session(world.engine) as session:
-        return service.process_signals(session, signals, now=now, settings=settings).opened
+        return grouping.process_signals(session, signals, now=now, settings=settings).opened
 
 
 def outbox(world):
@@ -77,7 +77,7 @@ def test_permanent_failure_is_visible_on_the_alert(world, settings, webhook) -> 
     finally:
         worker.close()
     with write_session(world.engine) as session:
-        info = service.alert_detail(session, alert_id)
+        info = queries.alert_detail(session, alert_id)
     (note,) = info.notifications
     assert note.status == "failed" and "HTTP 410" in note.last_error
 
@@ -163,7 +163,7 @@ def test_a_claim_left_by_a_dead_worker_is_delivered_after_its_lease(
     inbox, _ = webhook
     clock = ManualClock(T0)
     open_alerts(world, settings, [alarm(world, "C1")])
-    from tocsin.alerting.outbox import claim
+    from tocsin.alerting.notify.outbox import claim
 
     with write_session(world.engine) as session:  # claimed, then the worker dies
         assert (
@@ -215,7 +215,7 @@ def test_worker_turns_new_detection_runs_into_alerts(world, settings) -> None:
     finally:
         worker.close()
     with write_session(world.engine) as session:
-        (alert,) = service.list_alerts(session)
+        (alert,) = queries.list_alerts(session)
     assert alert.series_id == world.series["C2"] and alert.last_alarm_period == WEEK + 1
 
 
@@ -234,7 +234,7 @@ def test_concurrent_workers_turn_a_run_into_one_alert(world, settings, webhook) 
         worker.close()
     assert sorted(r.runs for r in results) == [0, 1]
     with write_session(world.engine) as session:
-        assert len(service.list_alerts(session)) == 1
+        assert len(queries.list_alerts(session)) == 1
     assert [r["path"] for r in inbox.requests] == ["/hook/C2"]
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from tocsin.alerting import service
+from tocsin.alerting import lifecycle
 from tocsin.alerting.models import Alert
 from tocsin.store import write_session
 
@@ -62,7 +62,7 @@ def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook)
     inbox, _ = webhook
     now = dt.datetime.now(dt.UTC)
     with write_session(world.engine) as session:
-        alert = service.raise_alert(
+        alert = lifecycle.raise_alert(
             session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now
         )
     first = start_worker(store_url)

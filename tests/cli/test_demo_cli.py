@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-from tocsin import demo
 from tocsin.cli import main
-from tocsin.detection_file import read_long_series
+from tocsin.demo import summary as demo
+from tocsin.files.detection import read_long_series
 
 
 def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ import pytest
 
 from tocsin.cli import main
 from tocsin.detect import SeriesBatch, registry
-from tocsin.tables import read_table
+from tocsin.files.tables import read_table
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "surveillance-1.20.3"
 METHOD = "ears_c1"  # fast, takes any numbers, needs 7 periods of history

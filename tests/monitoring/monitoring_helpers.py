@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from tocsin import detection_file
+from tocsin.files import detection as detection_file
 from tocsin.monitoring import series
 from tocsin.periods import PeriodKind, format_periods, parse_periods
 from tocsin.store import write_session

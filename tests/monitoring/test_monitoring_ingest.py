@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from monitoring_helpers import DATA, count, demo_data, snapshot, weekly_counts
 from sqlalchemy import text
 
+from tocsin.files.tables import TableError
 from tocsin.monitoring import jurisdictions
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.monitoring.series import read_series
 from tocsin.store import write_session
-from tocsin.tables import TableError
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

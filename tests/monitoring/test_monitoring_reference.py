@@ -8,12 +8,12 @@ import pytest
 from monitoring_helpers import DATA, count, demo_data
 from sqlalchemy import select
 
+from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError
+from tocsin.files.tables import TableError
 from tocsin.monitoring import indicators, jurisdictions
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.store import write_session
-from tocsin.store.audit import AuditEntry
-from tocsin.tables import TableError
 
 
 def _load(engine, loader, path):

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
+from tocsin.audit import AuditEntry, record
 from tocsin.errors import ConflictError
 from tocsin.store import (
     Base,
@@ -19,7 +20,6 @@ from tocsin.store import (
     upgrade,
     write_session,
 )
-from tocsin.store.audit import AuditEntry, record
 from tocsin.store.engine import normalize_url
 from tocsin.store.migrate import downgrade
 

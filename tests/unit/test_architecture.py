@@ -1,7 +1,8 @@
-"""The layering of DESIGN.md, checked on the source: imports point one way.
+"""The layering of docs/architecture.md, checked on the source: imports point one way.
 
 ``tocsin.detect`` is the pure numeric core: it imports nothing from the rest of tocsin
-and no I/O, database or web library.
+and no I/O, database or web library. Every import counts, also one inside a function:
+a lazy import that breaks a cycle at run time still ties the two modules together.
 """
 
 import ast
@@ -52,3 +53,148 @@ def test_the_method_listing_survives_loading_the_method_modules():
 
     assert callable(tocsin.detect.available_methods)
     assert "ears_c1" in tocsin.detect.available_methods()
+
+
+# -- the import graph of the whole package ------------------------------------------
+
+MODULES = {
+    ".".join(("tocsin", *p.relative_to(SRC).with_suffix("").parts)).removesuffix(".__init__"): p
+    for p in sorted(SRC.rglob("*.py"))
+    if "migrations" not in p.parts
+}
+
+
+def _targets(name: str) -> set[str]:
+    """The tocsin modules an imported name stands for (``tocsin.a.b`` may be a module,
+    or a name defined in ``tocsin.a``)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return {name} if name else set()
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        edges: set[str] = set()
+        tree = ast.parse(path.read_text(), filename=str(path))
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    edges |= _targets(alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([base] if base else []))
+                if not base.startswith("tocsin"):
+                    continue
+                for alias in node.names:
+                    found = _targets(f"{base}.{alias.name}")
+                    edges |= found if found != {base} else _targets(base)
+        edges.discard(module)
+        graph[module] = edges
+    return graph
+
+
+GRAPH = _graph()
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def _package_imports(packages: tuple[str, ...]) -> dict[str, set[str]]:
+    return {module: edges for module, edges in GRAPH.items() if _within(module, packages)}
+
+
+def _offending(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{module} -> {target}"
+        for module, edges in _package_imports(importers).items()
+        for target in edges
+        if _within(target, forbidden)
+    )
+
+
+def test_there_are_no_import_cycles():
+    assert _cycles(GRAPH) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+GROUND_FLOOR = ("tocsin.errors", "tocsin.periods", "tocsin.settings")
+
+
+def test_the_ground_floor_imports_nothing_of_tocsin_above_it():
+    assert _offending(GROUND_FLOOR, tuple(m for m in MODULES if m not in GROUND_FLOOR)) == []
+
+
+DOMAINS = ("tocsin.audit", "tocsin.monitoring", "tocsin.alerting", "tocsin.accounts")
+SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
+
+
+@pytest.mark.parametrize(
+    ("importers", "forbidden"),
+    [
+        (("tocsin.store",), (*DOMAINS, *SHELLS, "tocsin.worker")),
+        (("tocsin.monitoring",), ("tocsin.alerting", "tocsin.accounts", *SHELLS)),
+        (("tocsin.alerting",), ("tocsin.accounts", *SHELLS)),
+        (("tocsin.accounts",), ("tocsin.alerting", *SHELLS)),
+        (("tocsin.audit",), ("tocsin.monitoring", "tocsin.alerting", "tocsin.accounts", *SHELLS)),
+        # Nothing below the shells imports them; the shells do not import each other
+        # except that the command line may start the web server and build the demo.
+        (("tocsin.web",), ("tocsin.cli",)),
+    ],
+    ids=lambda value: ",".join(value),
+)
+def test_imports_point_down_the_layers(importers, forbidden):
+    assert _offending(importers, forbidden) == []
+
+
+def test_nothing_below_the_shells_imports_them():
+    offending = sorted(
+        f"{module} -> {target}"
+        for module, edges in GRAPH.items()
+        if not _within(module, SHELLS)
+        for target in edges
+        if _within(target, ("tocsin.web", "tocsin.cli"))
+    )
+    assert offending == []

@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tocsin.periods import PeriodKind
-from tocsin.tables import (
+from tocsin.files.tables import (
     SHOWN_PROBLEMS,
     Problems,
     TableError,
@@ -24,6 +23,7 @@ from tocsin.tables import (
     text_column,
     write_table,
 )
+from tocsin.periods import PeriodKind
 
 COLUMNS = ("period", "series", "value")
 
@@ -282,7 +282,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path) -> None:
     quote in every CSV tocsin writes; numbers, also negative ones, are left alone."""
     import pandas as pd
 
-    from tocsin.tables import write_table
+    from tocsin.files.tables import write_table
 
     frame = pd.DataFrame(
         {
@@ -307,7 +307,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path) -> None:
 def test_the_rejects_file_writes_no_formula(tmp_path) -> None:
     import pandas as pd
 
-    from tocsin.tables import Problems, numeric_column, read_table
+    from tocsin.files.tables import Problems, numeric_column, read_table
 
     source = tmp_path / "in.csv"
     source.write_text('period,series,value\n2015-W01,=HYPERLINK("x"),=1+2\n')
@@ -315,7 +315,7 @@ def test_the_rejects_file_writes_no_formula(tmp_path) -> None:
     problems = Problems()
     numeric_column(table, "value", problems=problems)
     assert problems
-    from tocsin.tables import write_table
+    from tocsin.files.tables import write_table
 
     out = tmp_path / "rejects.csv"
     write_table(table.frame, out)

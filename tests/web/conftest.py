@@ -166,7 +166,7 @@ def world(sqlite_store: tuple[str, Engine]) -> Iterator[World]:
 
 def make_client(world: World) -> Iterator[TestClient]:
     from tocsin.web.app import create_app
-    from tocsin.web.config import WebSettings
+    from tocsin.web.settings import WebSettings
 
     app = create_app(world.engine, WebSettings(secret_key="test-secret", max_body_bytes=200_000))
     with TestClient(app, base_url="https://testserver") as client:

@@ -18,7 +18,7 @@ PROBLEM = "application/problem+json"
 
 
 def _audit(world: World) -> list[tuple[str, str, dict | None, dict | None]]:
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     with Session(world.engine) as db:
         rows = db.execute(

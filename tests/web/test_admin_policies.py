@@ -40,7 +40,7 @@ def _audit(world: World, prefix: str) -> list[tuple[str, str, str]]:
     """(action, object id, actor) of the audit entries whose action starts with ``prefix``."""
     from sqlalchemy.orm import Session
 
-    from tocsin.store.audit import AuditEntry
+    from tocsin.audit.models import AuditEntry
 
     with Session(world.engine) as db:
         rows = db.execute(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from tests.web.conftest import World, bearer
 
 from tocsin.web.app import create_app
-from tocsin.web.config import WebSettings
+from tocsin.web.settings import WebSettings
 
 #: Examples per operation and caller: about 40 operations x 2 callers.
 EXAMPLES = 15

@@ -43,7 +43,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]
     from tocsin.accounts import security
     from tocsin.store import make_engine, upgrade
     from tocsin.web.app import create_app
-    from tocsin.web.config import WebSettings
+    from tocsin.web.settings import WebSettings
 
     old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")

@@ -113,7 +113,7 @@ def test_rendering_never_fails_on_what_is_already_stored(client: TestClient, wor
 
     cap = client.get(f"/api/v1/alerts/{alert_id}/cap", headers=bearer(world, "admin"))
     assert cap.status_code == 200
-    from tocsin.alerting import cap as cap_module
+    from tocsin.alerting.cap import message as cap_module
 
     cap_module.validate(cap.content)
     identifier = cap_module.parse(cap.content).identifier

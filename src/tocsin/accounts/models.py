@@ -19,8 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tocsin.store.audit import BigIntKey
-from tocsin.store.base import Base, UTCDateTime, utcnow
+from tocsin.store.base import Base, BigIntKey, UTCDateTime, utcnow
 
 #: Roles, from the least to the most powerful. What each may do is in
 #: :mod:`tocsin.accounts.access`.

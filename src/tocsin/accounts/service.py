@@ -16,8 +16,8 @@ import tocsin.audit.chain  # noqa: F401 - the audit entries written here are cha
 from tocsin.accounts import security
 from tocsin.accounts.access import Principal
 from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, LoginAttempt, RoleGrant, User
+from tocsin.audit import record
 from tocsin.errors import ConflictError, NotFoundError, UserError
-from tocsin.store.audit import record
 from tocsin.store.base import utcnow
 from tocsin.text import check_texts
 

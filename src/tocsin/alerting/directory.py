@@ -1,24 +1,20 @@
 """What alerting needs to know about jurisdictions, indicators, contacts and policies.
 
 Loaded once per batch (a few queries, no per-alert round trips): the jurisdiction tree
-without geometries, the indicators concerned, the active duty contacts and escalation
-policies, the silences in force and the active alerts that can inhibit others.
+without geometries, the indicators concerned, the active duty contacts and the
+escalation policies. (Silences and inhibiting alerts: :mod:`tocsin.alerting.muting`.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from tocsin.alerting.escalation import (
     EscalationPolicy,
@@ -26,60 +22,13 @@ from tocsin.alerting.escalation import (
     effective_policy,
 )
 from tocsin.alerting.models import (
-    Alert,
     DutyContact,
     EscalationPolicyRow,
     EscalationStepRow,
-    Silence,
 )
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-
-#: SQLite limits the number of bound parameters of one statement; stay well below.
-CHUNK = 5000
-
-
-def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def member_of(column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values`` with a single parameter: an array (``= ANY``) on PostgreSQL,
-    a JSON array read by ``json_each`` on SQLite. A statement with thousands of
-    parameters costs more to compile and parse than to run.
-    """
-    return column.in_(values).self_group() if not values else _MemberOf(column, list(values))
-
-
-class _MemberOf(ColumnElement[bool]):
-    inherit_cache = False
-    type = Boolean()
-
-    def __init__(self, column: Any, values: list[Any]) -> None:
-        self.column = column
-        self.values = values
-
-
-@compiles(_MemberOf)
-def _member_of_default(element: _MemberOf, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.column.in_(element.values), **kw)
-
-
-@compiles(_MemberOf, "sqlite")
-def _member_of_sqlite(element: _MemberOf, compiler: Any, **kw: Any) -> str:
-    # One JSON array parameter read by json_each: no statement with thousands of
-    # parameters to compile, and no limit on their number.
-    array = bindparam(None, json.dumps(element.values), type_=String())
-    column = compiler.process(element.column, **kw)
-    return f"{column} IN (SELECT value FROM json_each({compiler.process(array, **kw)}))"
-
-
-@compiles(_MemberOf, "postgresql")
-def _member_of_postgresql(element: _MemberOf, compiler: Any, **kw: Any) -> str:
-    array = bindparam(None, element.values, type_=ARRAY(element.column.type))
-    return compiler.process(element.column == any_(array), **kw)
+from tocsin.store.sql import chunked, member_of
 
 
 @dataclass(frozen=True)
@@ -256,76 +205,22 @@ class Directory:
         return found
 
 
-@dataclass(frozen=True)
-class SilenceRule:
-    id: int
-    indicator_id: int | None
-    jurisdiction_id: int | None
-    levels: frozenset[int] | None
-    ends_at: dt.datetime
-
-
-class Mutes:
-    """Silences in force and active alerts that inhibit others (Alertmanager's terms).
-
-    A silence mutes alerts that match all its matchers. An active alert for an indicator
-    in a jurisdiction *inhibits* the same indicator's alerts in every jurisdiction below
-    it: they stay visible, but their notifications are suppressed.
-    """
-
-    def __init__(self, session: Session, directory: Directory, now: dt.datetime) -> None:
-        self.directory = directory
-        self.silences = [
-            SilenceRule(
-                s.id,
-                s.indicator_id,
-                s.jurisdiction_id,
-                frozenset(s.levels) if s.levels else None,
-                s.ends_at,
-            )
-            for s in session.scalars(
-                select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)
-            )
-        ]
-        self.active: dict[tuple[int, int], int] = {}
-        for alert_id, indicator_id, jurisdiction_id in session.execute(
-            select(Alert.id, Alert.indicator_id, Alert.jurisdiction_id).where(
-                Alert.status.in_(("open", "acknowledged")),
-                Alert.indicator_id.is_not(None),
-                Alert.jurisdiction_id.is_not(None),
-            )
-        ):
-            self.active.setdefault((indicator_id, jurisdiction_id), alert_id)
-
-    def add_active(self, alert_id: int, indicator_id: int | None, jurisdiction_id: int | None):
-        if indicator_id is not None and jurisdiction_id is not None:
-            self.active.setdefault((indicator_id, jurisdiction_id), alert_id)
-
-    def reason(
-        self, indicator_id: int | None, jurisdiction_id: int | None, level: int
-    ) -> str | None:
-        """Why an alert's notifications are muted now, or None."""
-        for s in self.silences:
-            if s.indicator_id is not None and s.indicator_id != indicator_id:
-                continue
-            if s.jurisdiction_id is not None and not self.directory.within(
-                jurisdiction_id, s.jurisdiction_id
-            ):
-                continue
-            if s.levels is not None and level not in s.levels:
-                continue
-            return f"silenced by silence {s.id} until {s.ends_at.isoformat()}"
-        if indicator_id is not None and jurisdiction_id is not None:
-            for ancestor in self.directory.chain(jurisdiction_id)[1:]:
-                inhibitor = self.active.get((indicator_id, ancestor))
-                if inhibitor is not None:
-                    code = self.directory.places[ancestor].code
-                    return f"inhibited by alert {inhibitor} in {code}"
-        return None
-
-
 def subtree_ids(session: Session, code: str) -> list[int]:
     """The ids of jurisdiction ``code`` and of every jurisdiction below it, for list
     filters (an unknown code raises the directory's clear error)."""
     directory = Directory(session, default_wait=dt.timedelta(minutes=30))
     return sorted(directory.subtree(directory.place_by_code(code).id))
+
+
+def jurisdiction_id_of(session: Session, code: str) -> int:
+    found = session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code))
+    if found is None:
+        raise NotFoundError(f"no jurisdiction with code {code!r}")
+    return found
+
+
+def indicator_id_of(session: Session, code: str) -> int:
+    found = session.scalar(select(Indicator.id).where(Indicator.code == code))
+    if found is None:
+        raise NotFoundError(f"no indicator with code {code!r}")
+    return found

@@ -41,8 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.store.audit import BigIntKey
-from tocsin.store.base import Base, JSONType, UTCDateTime, utcnow
+from tocsin.store.base import Base, BigIntKey, JSONType, UTCDateTime, utcnow
 
 ALERT_STATUSES = ("open", "acknowledged", "resolved", "cancelled")
 ACTIVE_STATUSES = ("open", "acknowledged")

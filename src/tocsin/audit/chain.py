@@ -11,7 +11,7 @@ Structures for Tamper-Evident Logging", USENIX Security 2009, in its simplest,
 linear form; see also OWASP Logging Cheat Sheet, "Tamper detection".)
 
 The chain is written by a SQLAlchemy ``after_flush`` hook, in the same transaction as
-the entries: :func:`tocsin.store.audit.record` needs no change. Writers are serialised
+the entries: :func:`tocsin.audit.record` needs no change. Writers are serialised
 by the row lock on ``audit_chain_head`` (PostgreSQL) or the database write lock
 (SQLite), so the chain stays linear under concurrency.
 
@@ -42,7 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tocsin.store.audit import AuditEntry, BigIntKey
+from tocsin.audit.models import AuditEntry
+from tocsin.store.base import BigIntKey
 
 GENESIS = "0" * 64
 

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tocsin.alerting import admin, service
-from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting import duty, lifecycle, queries, rules, silences
+from tocsin.alerting.cap.render import cap_xml, latest_message
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
-from tocsin.alerting.publishing import cap_xml, latest_message
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level, SeverityThresholds
 from tocsin.cli import app
 from tocsin.errors import NotFoundError, UserError
@@ -79,7 +79,7 @@ def list_command(
 ) -> None:
     """Alerts, newest first."""
     with session_factory()() as session:
-        alerts = service.list_alerts(
+        alerts = queries.list_alerts(
             session, active_only=active, jurisdiction=jurisdiction, limit=limit
         )
         codes = _codes(session)
@@ -107,7 +107,7 @@ def show_command(
 ) -> None:
     """An alert with its transitions, notifications and CAP messages."""
     with session_factory()() as session:
-        detail = service.alert_detail(session, alert_id)
+        detail = queries.alert_detail(session, alert_id)
         data = _alert_dict(detail.alert, _codes(session))
     data["transitions"] = [
         {
@@ -176,7 +176,11 @@ def show_command(
 
 
 def _transition(action: str, alert_id: int, by: str, comment: str) -> None:
-    change = {"ack": service.acknowledge, "resolve": service.resolve, "cancel": service.cancel}
+    change = {
+        "ack": lifecycle.acknowledge,
+        "resolve": lifecycle.resolve,
+        "cancel": lifecycle.cancel,
+    }
     with write_session() as session:
         alert = change[action](session, alert_id, by=by, comment=comment, now=_now())
         status = alert.status
@@ -240,7 +244,7 @@ def raise_command(
 ) -> None:
     """Raise an alert by hand; it escalates like any other."""
     with write_session() as session:
-        alert = service.raise_alert(
+        alert = lifecycle.raise_alert(
             session,
             jurisdiction=jurisdiction,
             level=level,
@@ -272,7 +276,7 @@ def silence_command(
     """Mute the notifications (not the alerts) that match, for a while."""
     now = _now()
     with write_session() as session:
-        silence = admin.add_silence(
+        silence = silences.add_silence(
             session,
             starts_at=now,
             ends_at=now + dt.timedelta(hours=hours),
@@ -297,7 +301,7 @@ def silences_command(
     from tocsin.monitoring.models import Indicator
 
     with session_factory()() as session:
-        silences = admin.list_silences(session, now=_now(), active_only=not show_all)
+        found = silences.list_silences(session, now=_now(), active_only=not show_all)
         codes = _codes(session)
         indicators = dict(session.execute(select(Indicator.id, Indicator.code)).all())
         rows = [
@@ -311,7 +315,7 @@ def silences_command(
                 "created_by": s.created_by,
                 "comment": s.comment,
             }
-            for s in silences
+            for s in found
         ]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -336,7 +340,7 @@ def unsilence_command(
 ) -> None:
     """End a silence now."""
     with write_session() as session:
-        admin.expire_silence(session, silence_id, by=by, now=_now())
+        silences.expire_silence(session, silence_id, by=by, now=_now())
     console.print(f"silence {silence_id} ended", highlight=False)
 
 
@@ -370,7 +374,7 @@ def contact_command(
 ) -> None:
     """Add a duty contact to a jurisdiction."""
     with write_session() as session:
-        contact = admin.add_contact(
+        contact = duty.add_contact(
             session,
             jurisdiction=jurisdiction,
             name=name,
@@ -393,7 +397,7 @@ def contacts_command(
 ) -> None:
     """Duty contacts (their ids are what contact-update takes; secrets are never shown)."""
     with session_factory()() as session:
-        contacts = admin.list_contacts(session, jurisdiction=jurisdiction, active_only=active)
+        contacts = duty.list_contacts(session, jurisdiction=jurisdiction, active_only=active)
         codes = _codes(session)
         rows = [
             {
@@ -442,7 +446,7 @@ def contact_update_command(
 ) -> None:
     """Change, deactivate or reactivate a duty contact."""
     with write_session() as session:
-        contact = admin.update_contact(
+        contact = duty.update_contact(
             session,
             contact_id,
             name=name,
@@ -487,11 +491,11 @@ def policy_command(
     """Set (or remove) a jurisdiction's escalation policy."""
     with write_session() as session:
         if inherit:
-            admin.remove_policy(session, jurisdiction=jurisdiction, by=by)
+            duty.remove_policy(session, jurisdiction=jurisdiction, by=by)
             console.print(f"{jurisdiction} inherits its parent's policy", highlight=False)
             return
         steps = [_parse_step(s) for s in step or []]
-        admin.set_policy(
+        duty.set_policy(
             session,
             jurisdiction=jurisdiction,
             steps=steps,
@@ -526,7 +530,7 @@ def rule_command(
     except (TypeError, ValueError) as exc:
         raise UserError(f"--thresholds {thresholds!r}: {exc}; expected e.g. 1.5,2,3") from None
     with write_session() as session:
-        rule = admin.set_rule(
+        rule = rules.set_rule(
             session,
             indicator=indicator,
             series_id=series,

@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tocsin.alerting import cap
-from tocsin.alerting.cap_import import import_cap, read_source
-from tocsin.alerting.config import get_alerting_settings
-from tocsin.alerting.publishing import public_feed
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.cap.feed import public_feed
+from tocsin.alerting.cap.importer import import_cap, read_source
+from tocsin.alerting.settings import get_alerting_settings
+from tocsin.audit import default_actor
 from tocsin.cli import app
 from tocsin.store import session_factory, write_session
-from tocsin.store.audit import default_actor
 
 cap_app = typer.Typer(
     no_args_is_help=True, help="CAP 1.2 messages (OASIS Common Alerting Protocol)."

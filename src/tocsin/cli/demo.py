@@ -1,7 +1,7 @@
 """``tocsin demo``: the demonstration site, and the detection summary it grew from.
 
 ``tocsin demo`` builds a fresh SQLite database with the bundled data, detectors,
-detections, alerts and demo accounts (:mod:`tocsin.demo_site`), prints the address and
+detections, alerts and demo accounts (:mod:`tocsin.demo.site`), prints the address and
 the logins, and serves the web application. ``--no-serve`` stops after building;
 ``--summary`` prints the in-memory detection summary of the first demo instead
 (:mod:`tocsin.demo`).
@@ -19,9 +19,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tocsin import demo as service
 from tocsin.cli import app, err_console
-from tocsin.detection_file import chunk_count
+from tocsin.demo import summary as service
+from tocsin.files.detection import chunk_count
 from tocsin.settings import get_settings
 from tocsin.store.engine import get_engine
 
@@ -47,7 +47,7 @@ def demo(
     if summary:
         print_summary(top)
         return
-    from tocsin import demo_site
+    from tocsin.demo import site as demo_site
 
     console = Console()
     console.print(f"[bold]tocsin demo[/]: building {database} (a fresh database)", highlight=False)

@@ -1,6 +1,6 @@
 """``tocsin detect``: run a detection method on a long table file.
 
-Thin: the work is done by :mod:`tocsin.detection_file`; this module parses the options,
+Thin: the work is done by :mod:`tocsin.files.detection`; this module parses the options,
 shows warnings and progress on standard error, lists methods with Rich, and writes the
 result table.
 """
@@ -16,11 +16,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tocsin import detection_file
 from tocsin.cli import app, err_console
 from tocsin.detect import DetectionResult, Parameters, registry
 from tocsin.errors import UserError
-from tocsin.tables import write_table
+from tocsin.files import detection as detection_file
+from tocsin.files.tables import write_table
 
 #: Runs with at least this many series show a progress bar on a terminal.
 PROGRESS_MIN_SERIES = 20

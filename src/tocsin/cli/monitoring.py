@@ -303,7 +303,7 @@ def series_show(
     ] = None,
 ) -> None:
     """Print a series with the expected value, upper bound and alarm of each detector."""
-    from tocsin.tables import write_table
+    from tocsin.files.tables import write_table
 
     with session_factory()() as session:
         view = series_service.read_series(session, indicator, series, as_of=_as_of(as_of))

@@ -30,8 +30,8 @@ def worker(
 
     Run several at once for throughput; they never send the same notification twice.
     """
-    from tocsin.alerting.worker import Worker
     from tocsin.store import get_engine, write_session
+    from tocsin.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = get_engine()

@@ -14,26 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.audit import record
 from tocsin.detect import make_parameters, registry
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring import jurisdictions as jurisdiction_service
 from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Series
-from tocsin.monitoring.schemas import DetectorOut
-from tocsin.store.audit import record
-
-
-def parse_series_key(key: str) -> tuple[str, str]:
-    """``JURISDICTION`` or ``JURISDICTION/STRATUM`` -> (jurisdiction code, stratum)."""
-    jurisdiction, _, stratum = key.strip().partition("/")
-    if not jurisdiction:
-        raise UserError(f"series {key!r}: expected JURISDICTION or JURISDICTION/STRATUM")
-    return jurisdiction, stratum.strip()
-
-
-def series_key(jurisdiction: str, stratum: str) -> str:
-    """The inverse of :func:`parse_series_key`."""
-    return f"{jurisdiction}/{stratum}" if stratum else jurisdiction
+from tocsin.monitoring.schemas import DetectorOut, parse_series_key, series_key
 
 
 def find_series(session: Session, indicator: Indicator, key: str) -> Series:

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from tocsin.audit import record
 from tocsin.errors import NotFoundError
+from tocsin.files.records import read_records, validate
+from tocsin.files.tables import Problem, Problems
 from tocsin.monitoring.models import Indicator, Series
-from tocsin.monitoring.records import read_records, validate
 from tocsin.monitoring.schemas import IndicatorIn, LoadSummary
-from tocsin.store.audit import record
-from tocsin.tables import Problem, Problems
 
 _FIELDS = tuple(IndicatorIn.model_fields)
 

@@ -32,17 +32,9 @@ import pandas as pd
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from tocsin.audit import default_actor, record
 from tocsin.errors import UserError
-from tocsin.monitoring import indicators as indicator_service
-from tocsin.monitoring.bulk import read_observations
-from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
-from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
-from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
-from tocsin.settings import get_settings
-from tocsin.store.audit import default_actor, record
-from tocsin.store.base import utcnow
-from tocsin.store.engine import Dialect, dialect_of, write_session
-from tocsin.tables import (
+from tocsin.files.tables import (
     MISSING_TOKENS,
     Problems,
     Table,
@@ -51,6 +43,15 @@ from tocsin.tables import (
     read_table,
     write_table,
 )
+from tocsin.monitoring import indicators as indicator_service
+from tocsin.monitoring.bulk import read_observations
+from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
+from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
+from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
+from tocsin.settings import get_settings
+from tocsin.store.base import utcnow
+from tocsin.store.engine import Dialect, dialect_of, write_session
+from tocsin.store.sql import advisory_xact_lock
 from tocsin.text import TextError, check_text
 
 #: ``progress(stage, done, total)``: stage is "write".
@@ -453,11 +454,8 @@ def write_rejects(prepared: PreparedIngest, destination: str | Path) -> Path:
 def lock_indicators(session: Session, indicator_ids: list[int]) -> None:
     """Serialise writes of the observations and versions of series per indicator
     (PostgreSQL; SQLite holds its write lock already); ingests and population loads."""
-    if dialect_of(session) is Dialect.POSTGRESQL:
-        for ind_id in sorted(indicator_ids):
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": INGEST_LOCK, "id": ind_id}
-            )
+    for ind_id in sorted(indicator_ids):
+        advisory_xact_lock(session, INGEST_LOCK, ind_id)
 
 
 def _series_ids(

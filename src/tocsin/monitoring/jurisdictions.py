@@ -19,13 +19,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.audit import record
 from tocsin.errors import NotFoundError
+from tocsin.files.records import Record, read_records, validate
+from tocsin.files.tables import Problem, Problems, TableError, numeric_column, read_table
 from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
 from tocsin.monitoring.population import mark_population_changes
-from tocsin.monitoring.records import Record, read_records, validate
 from tocsin.monitoring.schemas import LEVELS, JurisdictionIn, LoadSummary
-from tocsin.store.audit import record
-from tocsin.tables import Problem, Problems, TableError, numeric_column, read_table
 
 _FIELDS = ("code", "name", "parent", "level", "name_zh")
 

@@ -26,8 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tocsin.store.audit import BigIntKey
-from tocsin.store.base import Base, JSONType, UTCDateTime, utcnow
+from tocsin.store.base import Base, BigIntKey, JSONType, UTCDateTime, utcnow
 
 #: Allowed values of the enumerated text columns (checked by the database too).
 DOMAINS = (

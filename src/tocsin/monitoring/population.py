@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.detect import InputDataError
 from tocsin.monitoring.ingest import lock_indicators
-from tocsin.monitoring.schemas import PERIOD_KIND
+from tocsin.monitoring.schemas import PERIOD_KIND, series_key
 from tocsin.periods import PeriodKind, parse_periods, period_dates
 
 #: How many series an error message names before it says "and N more".
@@ -151,9 +151,6 @@ def check_population(
 
 
 def _series_names(session: Session, series_ids: np.ndarray) -> list[str]:
-    # Imported here: detectors imports jurisdictions, which imports this module.
-    from tocsin.monitoring.detectors import series_key
-
     rows = session.execute(
         text(
             "SELECT s.id, j.code, s.stratum FROM series s "

@@ -32,6 +32,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tocsin.audit import default_actor, record
 from tocsin.detect import DetectError, DetectionResult, SeriesBatch, make_parameters, registry
 from tocsin.detect import run as run_method
 from tocsin.errors import UserError
@@ -47,7 +48,6 @@ from tocsin.monitoring.models import (
 from tocsin.monitoring.population import check_population, population_matrix
 from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
 from tocsin.periods import FREQUENCY, PeriodKind, period_dates
-from tocsin.store.audit import default_actor, record
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from tocsin.errors import UserError
 from tocsin.periods import PeriodKind
 from tocsin.text import TextError, check_text
 
@@ -137,3 +138,19 @@ class RunSummary(BaseModel):
     @property
     def did_nothing(self) -> bool:
         return self.signals == 0 and self.run_id is None
+
+
+# -- series keys: how a series is named on the command line and in files
+
+
+def parse_series_key(key: str) -> tuple[str, str]:
+    """``JURISDICTION`` or ``JURISDICTION/STRATUM`` -> (jurisdiction code, stratum)."""
+    jurisdiction, _, stratum = key.strip().partition("/")
+    if not jurisdiction:
+        raise UserError(f"series {key!r}: expected JURISDICTION or JURISDICTION/STRATUM")
+    return jurisdiction, stratum.strip()
+
+
+def series_key(jurisdiction: str, stratum: str) -> str:
+    """The inverse of :func:`parse_series_key`."""
+    return f"{jurisdiction}/{stratum}" if stratum else jurisdiction

@@ -19,13 +19,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from tocsin.errors import NotFoundError
+from tocsin.files.tables import write_table
 from tocsin.monitoring import indicators as indicator_service
-from tocsin.monitoring.detectors import find_series, parse_series_key, series_key
+from tocsin.monitoring.detectors import find_series
 from tocsin.monitoring.population import population_at
-from tocsin.monitoring.schemas import PERIOD_KIND
+from tocsin.monitoring.schemas import PERIOD_KIND, parse_series_key, series_key
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.store.base import UTCDateTime
-from tocsin.tables import write_table
 
 SIGNAL_COLUMNS = ("expected", "upperbound", "alarm", "score")
 

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +21,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: A 64-bit key on PostgreSQL that is still SQLite's auto-incrementing rowid.
+BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -70,7 +73,6 @@ def load_models() -> None:
     """Import every domain's ``models`` module, so that :class:`Base` knows all tables."""
     import tocsin
 
-    importlib.import_module("tocsin.store.audit")
     for package in pkgutil.iter_modules(tocsin.__path__):
         if package.ispkg:
             try:

@@ -11,19 +11,15 @@ handlers, middleware, static files and templates.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from tocsin import __version__
 from tocsin.web import openapi, problems
-from tocsin.web.config import WebSettings
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-
-WEB_DIR = Path(__file__).parent
-STATIC_DIR = WEB_DIR / "static"
+from tocsin.web.settings import WebSettings
+from tocsin.web.templating import STATIC_DIR
 
 
 def create_app(engine: Engine | None = None, settings: WebSettings | None = None) -> FastAPI:

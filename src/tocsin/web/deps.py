@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from tocsin.accounts import security, service
 from tocsin.accounts.access import JurisdictionTree, Principal, Scope
 from tocsin.store import write_session
-from tocsin.web.config import WebSettings
+from tocsin.web.settings import WebSettings
 
 SESSION_COOKIE = "tocsin_session"
 CSRF_COOKIE = "tocsin_csrf"

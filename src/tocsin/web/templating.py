@@ -7,6 +7,7 @@ cookie (set by the language switch before signing in), the ``Accept-Language`` h
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -15,8 +16,11 @@ from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from tocsin.web import i18n
-from tocsin.web.app import WEB_DIR
 from tocsin.web.deps import CSRF_COOKIE, csrf_expected, settings_of
+
+#: The web package: templates/ and static/ live beside this module.
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
 
 LOCALE_COOKIE = "tocsin_locale"
 

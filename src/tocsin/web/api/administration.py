@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.alerting import admin
+from tocsin.alerting import duty, silences
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
 from tocsin.errors import UserError
@@ -77,14 +77,14 @@ class ContactOut(BaseModel):
 
 
 class StepIn(ApiInput):
-    wait_minutes: int = Field(ge=0, le=admin.MAX_MINUTES, description="whole minutes")
-    levels_up: int = Field(default=0, ge=0, le=admin.MAX_LEVELS_UP)
+    wait_minutes: int = Field(ge=0, le=duty.MAX_MINUTES, description="whole minutes")
+    levels_up: int = Field(default=0, ge=0, le=duty.MAX_LEVELS_UP)
 
 
 class PolicyIn(ApiInput):
     steps: list[StepIn] = Field(min_length=1)
-    repeats: int = Field(default=0, ge=0, le=admin.MAX_REPEATS)
-    repeat_interval_minutes: int = Field(default=60, ge=1, le=admin.MAX_MINUTES)
+    repeats: int = Field(default=0, ge=0, le=duty.MAX_REPEATS)
+    repeat_interval_minutes: int = Field(default=60, ge=1, le=duty.MAX_MINUTES)
 
 
 class PolicyOut(PolicyIn):
@@ -177,7 +177,7 @@ def contact_out(c: DutyContact, codes: dict[int, str]) -> ContactOut:
 def add_contact(body: ContactIn, request: Request, scope: ApiScope) -> ContactOut:
     with writer(request) as db:
         where = _admin_place(db, scope, body.jurisdiction)
-        contact = admin.add_contact(
+        contact = duty.add_contact(
             db,
             jurisdiction=where.code,
             name=body.name,
@@ -195,13 +195,13 @@ def change_contact(
 ) -> ContactOut:
     """Edit, deactivate (``"active": false``) or reactivate a duty contact."""
     with writer(request) as db:
-        contact = admin.get_contact(db, contact_id)
+        contact = duty.get_contact(db, contact_id)
         codes = _codes(db)
         where = _admin_place(db, scope, codes[contact.jurisdiction_id])
         given = body.model_dump(exclude_unset=True)
         cleared = {k: "" for k in ("email", "webhook_url", "webhook_secret") if k in given}
         changes = {**cleared, **{k: v for k, v in given.items() if v is not None}}
-        contact = admin.update_contact(db, contact_id, **changes, by=scope.principal.actor)
+        contact = duty.update_contact(db, contact_id, **changes, by=scope.principal.actor)
         return contact_out(contact, {where.id: where.code})
 
 
@@ -247,7 +247,7 @@ def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiSc
             ]
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        admin.set_policy(
+        duty.set_policy(
             db,
             jurisdiction=where.code,
             steps=steps,
@@ -289,7 +289,7 @@ def silence_out(s: Silence, codes: dict[int, str]) -> SilenceOut:
 def add_silence(body: SilenceIn, request: Request, scope: ApiScope) -> SilenceOut:
     with writer(request) as db:
         where = _admin_place(db, scope, body.jurisdiction)
-        silence = admin.add_silence(
+        silence = silences.add_silence(
             db,
             starts_at=body.starts_at,
             ends_at=body.ends_at,

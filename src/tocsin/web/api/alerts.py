@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.alerting import service as alerting
-from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting import lifecycle, queries
+from tocsin.alerting.cap.feed import public_feed
+from tocsin.alerting.cap.render import cap_xml, latest_message
 from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert
-from tocsin.alerting.publishing import cap_xml, latest_message, public_feed
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
@@ -207,7 +208,7 @@ def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capabil
 def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
     alert_in_scope(db, scope, alert_id, Capability.READ)
     row = db.execute(alert_rows(select(Alert)).where(Alert.id == alert_id)).one()
-    detail = alerting.alert_detail(db, alert_id)
+    detail = queries.alert_detail(db, alert_id)
     return AlertDetailOut(
         **alert_out(*row).model_dump(),
         transitions=[
@@ -228,9 +229,9 @@ def get_alert(alert_id: ItemId, scope: ApiScope, db: Db) -> AlertDetailOut:
 
 
 TRANSITIONS = {
-    "acknowledge": alerting.acknowledge,
-    "resolve": alerting.resolve,
-    "cancel": alerting.cancel,
+    "acknowledge": lifecycle.acknowledge,
+    "resolve": lifecycle.resolve,
+    "cancel": lifecycle.cancel,
 }
 
 
@@ -267,7 +268,7 @@ def raise_alert(body: RaiseIn, request: Request, scope: ApiScope, db: Db) -> Ale
     with writer(request) as wdb:
         where = jurisdiction_by_code(wdb, body.jurisdiction, scope.ids(Capability.READ))
         scope.require(Capability.RESPOND, where.id, f"jurisdiction {where.code}")
-        alert = alerting.raise_alert(
+        alert = lifecycle.raise_alert(
             wdb,
             jurisdiction=where.code,
             level=body.level,

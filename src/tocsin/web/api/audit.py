@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.audit import verify
+from tocsin.audit.models import AuditEntry
 from tocsin.monitoring.models import Jurisdiction
-from tocsin.store.audit import AuditEntry
 from tocsin.web.api.common import Page, PageParams, page_params, paginate
 from tocsin.web.deps import ApiScope, Db
 

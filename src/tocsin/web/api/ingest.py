@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.errors import UserError
+from tocsin.files.tables import TableError, table_format
 from tocsin.monitoring import ingest as ingest_service
-from tocsin.tables import TableError, table_format
 from tocsin.text import check_text
 from tocsin.web.deps import ApiScope, writer
 

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from tocsin.accounts import service
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.accounts.models import ROLES, RoleGrant, User
-from tocsin.alerting import admin
-from tocsin.alerting.admin import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
-from tocsin.alerting.config import get_alerting_settings
+from tocsin.alerting import duty, silences
 from tocsin.alerting.directory import Directory
+from tocsin.alerting.duty import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
 from tocsin.alerting.escalation import EscalationPolicy, EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web import i18n
@@ -176,7 +176,7 @@ def add_contact(
     check_csrf(request, form.csrf_token)
     with writer(request) as db:
         where = _require_admin_of(scope, db, form.jurisdiction)
-        admin.add_contact(
+        duty.add_contact(
             db,
             jurisdiction=where.code,
             name=form.name,
@@ -196,7 +196,7 @@ def _translator(request: Request) -> Callable[[str], str]:
 
 def _administered_contact(scope: Scope, db: Session, contact_id: int) -> DutyContact:
     """The contact, if the user administers its jurisdiction (404 if it cannot be seen)."""
-    contact = admin.get_contact(db, contact_id)
+    contact = duty.get_contact(db, contact_id)
     code = db.scalar(select(Jurisdiction.code).where(Jurisdiction.id == contact.jurisdiction_id))
     _require_admin_of(scope, db, code or "")
     return contact
@@ -210,7 +210,7 @@ def edit_contact(
     check_csrf(request, form.csrf_token)
     with writer(request) as db:
         _administered_contact(scope, db, contact_id)
-        admin.update_contact(
+        duty.update_contact(
             db,
             contact_id,
             name=form.name,
@@ -234,7 +234,7 @@ def activate_contact(
     check_csrf(request, csrf_token)
     with writer(request) as db:
         _administered_contact(scope, db, contact_id)
-        contact = admin.update_contact(db, contact_id, active=active, by=scope.principal.actor)
+        contact = duty.update_contact(db, contact_id, active=active, by=scope.principal.actor)
         name = contact.name
     _ = _translator(request)
     if active:
@@ -255,7 +255,7 @@ def add_silence(
     now = dt.datetime.now(dt.UTC)
     with writer(request) as db:
         where = _require_admin_of(scope, db, jurisdiction)
-        admin.add_silence(
+        silences.add_silence(
             db,
             starts_at=now,
             ends_at=now + dt.timedelta(hours=hours),
@@ -280,7 +280,9 @@ def expire_silence(
         if silence is None:
             raise NotFoundError(f"silence {silence_id} does not exist")
         scope.require(Capability.ADMINISTER, silence.jurisdiction_id, f"silence {silence_id}")
-        admin.expire_silence(db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC))
+        silences.expire_silence(
+            db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC)
+        )
     _ = _translator(request)
     return _done(_("Silence %(id)s ended.") % {"id": silence_id})
 
@@ -469,7 +471,7 @@ def save_policy(
     rows = [StepRow(k, waits[i] if i < len(waits) else "") for i, k in enumerate(kinds)]
     if action == "inherit":
         with writer(request) as session:
-            admin.remove_policy(session, jurisdiction=where.code, by=scope.principal.actor)
+            duty.remove_policy(session, jurisdiction=where.code, by=scope.principal.actor)
         return RedirectResponse(f"/admin/policies/{where.code}?saved=inherit", 303)
     steps, problems = policy_steps(rows)
     repeat_count = _whole(repeats, 0, MAX_REPEATS)
@@ -486,7 +488,7 @@ def save_policy(
     if not problems:
         try:
             with writer(request) as session:
-                admin.set_policy(
+                duty.set_policy(
                     session,
                     jurisdiction=where.code,
                     steps=steps,

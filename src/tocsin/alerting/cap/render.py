@@ -1,4 +1,4 @@
-"""CAP 1.2 messages of alert transitions, notification texts, and the public Atom feed.
+"""CAP 1.2 messages of alert transitions, rendered from the snapshot stored with each.
 
 Each transition stores a :class:`~tocsin.alerting.models.CapMessageRow` with a snapshot
 of the alert's state; :func:`render` turns it into the CAP message (OASIS CAP 1.2) with
@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting import cap, feed, severity
-from tocsin.alerting.config import AlertingSettings
-from tocsin.alerting.directory import Directory, IndicatorInfo, Place
+from tocsin.alerting import severity
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.directory import Directory
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow
+from tocsin.alerting.notify.texts import descriptions
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
-from tocsin.periods import PeriodKind, format_periods
 
 #: The alert fields a CAP snapshot keeps.
 SNAPSHOT_FIELDS = (
@@ -50,53 +51,6 @@ def identifier(alert_id: int, sequence: int) -> str:
 def values_of(alert: Alert) -> dict[str, Any]:
     """The snapshot fields of an alert row."""
     return {name: getattr(alert, name) for name in SNAPSHOT_FIELDS}
-
-
-def period_label(indicator: IndicatorInfo | None, ordinal: int | None) -> str:
-    if ordinal is None:
-        return ""
-    try:
-        kind = PeriodKind(indicator.frequency) if indicator else PeriodKind.INDEX
-    except ValueError:
-        kind = PeriodKind.INDEX
-    return format_periods(kind, [ordinal])[0]
-
-
-def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) -> tuple[str, str]:
-    """Headlines in English and Chinese of a detection alert."""
-    lv = severity.Level(level)
-    what = indicator.name if indicator else "Hazard"
-    what_zh = indicator.name_zh if indicator else "风险"
-    where = place.name if place else "unknown area"
-    where_zh = place.name_zh if place else "未知地区"
-    return (
-        f"{severity.LEVEL_NAMES['en-US'][lv]}: {what} above the expected level in {where}",
-        f"{severity.LEVEL_NAMES['zh-CN'][lv]}：{where_zh}{what_zh}超出预期水平",
-    )
-
-
-def _number(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
-
-
-def descriptions(values: Mapping[str, Any], indicator: IndicatorInfo | None) -> tuple[str, str]:
-    """What was observed, in English and Chinese."""
-    if values.get("source") != "detection":
-        text = values.get("description") or ""
-        return text, text
-    period = period_label(indicator, values.get("last_alarm_period"))
-    unit = f" {indicator.unit}" if indicator and indicator.unit else ""
-    observed, expected, upper = (
-        _number(values.get(k)) for k in ("observed", "expected", "upperbound")
-    )
-    ratio = _number(values.get("exceedance"))
-    return (
-        f"Observed {observed}{unit} in {period}; expected {expected}, alarm threshold "
-        f"{upper} (exceedance {ratio}).",
-        f"{period}观测值 {observed}{unit}，预期 {expected}，报警阈值 {upper}（超出比 {ratio}）。",
-    )
 
 
 def snapshot(
@@ -239,49 +193,3 @@ def latest_message(session: Session, alert_id: int) -> CapMessageRow | None:
         .order_by(CapMessageRow.id.desc())
         .limit(1)
     ).first()
-
-
-def public_feed(
-    session: Session, settings: AlertingSettings, now: dt.datetime, *, embed: bool = True
-) -> bytes:
-    """The Atom feed (RFC 4287) of active public alerts, newest first."""
-    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
-    alerts = session.scalars(
-        select(Alert)
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.public)
-        .order_by(Alert.updated_at.desc(), Alert.id.desc())
-        .limit(1000)
-    ).all()
-    entries = []
-    for alert in alerts:
-        row = latest_message(session, alert.id)
-        if row is None or row.scope != "Public":
-            continue
-        xml = cap_xml(session, row.identifier, settings, directory=directory) if embed else None
-        level = severity.Level(alert.level)
-        entries.append(
-            feed.FeedEntry(
-                identifier=row.identifier,
-                title=alert.headline or f"Alert {alert.id}",
-                updated=row.sent,
-                summary=f"{level.cap_severity.value} ({level.colour.value}), {alert.status}",
-                cap_url=settings.cap_url(row.identifier),
-                alert_url=settings.alert_url(alert.id),
-                category=severity.category_for(
-                    (directory.indicator(alert.indicator_id) or _NO_INDICATOR).domain
-                ),
-                cap_xml=xml,
-            )
-        )
-    base = settings.public_url.rstrip("/")
-    return feed.build_feed(
-        entries,
-        feed_id=f"{base}/cap/feed.atom",
-        title="tocsin: current public alerts",
-        self_url=f"{base}/cap/feed.atom",
-        updated=now,
-        author=settings.cap_sender_name,
-    )
-
-
-_NO_INDICATOR = IndicatorInfo(0, "", "", "", "", "", "")

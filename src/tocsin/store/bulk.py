@@ -1,4 +1,4 @@
-"""Fast multi-row INSERT for the hot path of alert creation.
+"""Fast multi-row INSERT for hot paths (alert creation, its transitions and outbox rows).
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work when
 thousands of alerts open at once; :func:`insert_rows` converts the few column types

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from tocsin.detect import DetectionResult, registry
-from tocsin.detection_file import (
+from tocsin.errors import UserError
+from tocsin.files.detection import (
     LongSeries,
     ProgressCallback,
     evaluation_range,
     read_long_series,
     run_detection,
 )
-from tocsin.errors import UserError
 
 METHOD = "farrington_flexible"
 

@@ -1,7 +1,10 @@
-"""Configuration of alerting: alert rules, duty contacts, escalation policies, silences.
+"""Duty: who is told about alerts (duty contacts) and when (escalation policies).
 
-Every change is audited (:func:`tocsin.store.audit.record`); webhook secrets are never
-written to the audit log.
+A duty contact is an e-mail address and/or a signed webhook of a jurisdiction's duty
+desk; an escalation policy (:mod:`tocsin.alerting.escalation`) says which desks up the
+hierarchy are told, after how long, while an alert stays unacknowledged. Every change
+is audited (:func:`tocsin.audit.record`); webhook secrets are never written to the
+audit log.
 """
 
 from __future__ import annotations
@@ -13,43 +16,26 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting import severity
-from tocsin.alerting.channels.webhook import ForbiddenDestinationError, check_destination
-from tocsin.alerting.config import get_alerting_settings
+from tocsin import audit
+from tocsin.alerting.directory import jurisdiction_id_of
 from tocsin.alerting.escalation import EscalationStep
-from tocsin.alerting.models import (
-    GROUPINGS,
-    AlertRule,
-    DutyContact,
-    EscalationPolicyRow,
-    EscalationStepRow,
-    Silence,
-)
+from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow
+from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, check_destination
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
-from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.store import audit
+from tocsin.monitoring.models import Jurisdiction
 from tocsin.text import check_texts
 
 #: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
 MAX_MINUTES = 366 * 24 * 60
+
+
 #: Most levels a notification may climb above the alert's jurisdiction.
 MAX_LEVELS_UP = 20
+
+
 #: Most repeats of an escalation policy.
 MAX_REPEATS = 1000
-
-
-def _jurisdiction_id(session: Session, code: str) -> int:
-    found = session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code))
-    if found is None:
-        raise NotFoundError(f"no jurisdiction with code {code!r}")
-    return found
-
-
-def _indicator_id(session: Session, code: str) -> int:
-    found = session.scalar(select(Indicator.id).where(Indicator.code == code))
-    if found is None:
-        raise NotFoundError(f"no indicator with code {code!r}")
-    return found
 
 
 def _check_contact(name: str, email: str | None, webhook_url: str | None) -> None:
@@ -94,7 +80,7 @@ def add_contact(
     _check_contact(name, email, webhook_url)
     check_texts({"webhook_secret": webhook_secret})
     contact = DutyContact(
-        jurisdiction_id=_jurisdiction_id(session, jurisdiction),
+        jurisdiction_id=jurisdiction_id_of(session, jurisdiction),
         name=name,
         email=email or None,
         webhook_url=webhook_url or None,
@@ -219,7 +205,7 @@ def set_policy(
         raise UserError(f"repeats must be 0 to {MAX_REPEATS}")
     if not 1 <= repeat_interval_minutes <= MAX_MINUTES:
         raise UserError(f"the repeat interval must be 1 to {MAX_MINUTES} minutes")
-    jurisdiction_id = _jurisdiction_id(session, jurisdiction)
+    jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     policy = session.scalar(
         select(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == jurisdiction_id)
     )
@@ -257,7 +243,7 @@ def set_policy(
 
 def remove_policy(session: Session, *, jurisdiction: str, by: str | None = None) -> None:
     """Make a jurisdiction inherit its parent's policy again."""
-    jurisdiction_id = _jurisdiction_id(session, jurisdiction)
+    jurisdiction_id = jurisdiction_id_of(session, jurisdiction)
     session.execute(
         delete(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == jurisdiction_id)
     )
@@ -268,141 +254,3 @@ def remove_policy(session: Session, *, jurisdiction: str, by: str | None = None)
         object_id=jurisdiction,
         actor=by,
     )
-
-
-def add_silence(
-    session: Session,
-    *,
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    by: str,
-    indicator: str | None = None,
-    jurisdiction: str | None = None,
-    levels: Sequence[str | int] | None = None,
-    comment: str = "",
-) -> Silence:
-    """Mute notifications of matching alerts between ``starts_at`` and ``ends_at``."""
-    check_texts({"comment": comment, "by": by})
-    if ends_at <= starts_at:
-        raise UserError("a silence must end after it starts")
-    try:
-        parsed = sorted({int(severity.parse_level(v)) for v in levels}) if levels else None
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    silence = Silence(
-        indicator_id=_indicator_id(session, indicator) if indicator else None,
-        jurisdiction_id=_jurisdiction_id(session, jurisdiction) if jurisdiction else None,
-        levels=parsed,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        created_by=by,
-        comment=comment,
-    )
-    session.add(silence)
-    session.flush()
-    audit.record(
-        session,
-        action="silence.add",
-        object_type="silence",
-        object_id=str(silence.id),
-        after={
-            "indicator": indicator,
-            "jurisdiction": jurisdiction,
-            "levels": parsed,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-            "comment": comment,
-        },
-        actor=by,
-    )
-    return silence
-
-
-def expire_silence(session: Session, silence_id: int, *, by: str, now: dt.datetime) -> Silence:
-    """End a silence now (it stays listed as history)."""
-    silence = session.get(Silence, silence_id)
-    if silence is None:
-        raise NotFoundError(f"no silence with id {silence_id}")
-    before = silence.ends_at.isoformat()
-    silence.ends_at = max(min(silence.ends_at, now), silence.starts_at)
-    session.flush()
-    audit.record(
-        session,
-        action="silence.expire",
-        object_type="silence",
-        object_id=str(silence.id),
-        before={"ends_at": before},
-        after={"ends_at": silence.ends_at.isoformat()},
-        actor=by,
-        at=now,
-    )
-    return silence
-
-
-def list_silences(session: Session, *, now: dt.datetime, active_only: bool = True) -> list[Silence]:
-    """Silences, newest first; by default only those in force or still to come."""
-    query = select(Silence).order_by(Silence.id.desc())
-    if active_only:
-        query = query.where(Silence.ends_at > now)
-    return list(session.scalars(query))
-
-
-def set_rule(
-    session: Session,
-    *,
-    indicator: str,
-    series_id: int | None = None,
-    enabled: bool = True,
-    min_level: str | int = 4,
-    group_by: str = "series",
-    resolve_after_periods: int = 2,
-    thresholds: severity.SeverityThresholds = severity.DEFAULT_THRESHOLDS,
-    public: bool = True,
-    by: str | None = None,
-) -> AlertRule:
-    """Create or replace the alert rule of an indicator (or of one of its series)."""
-    if group_by not in GROUPINGS:
-        raise UserError(f"group_by {group_by!r} is not one of {', '.join(GROUPINGS)}")
-    if resolve_after_periods < 1:
-        raise UserError("resolve_after_periods must be 1 or more")
-    try:
-        level = int(severity.parse_level(min_level))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    indicator_id = _indicator_id(session, indicator)
-    query = select(AlertRule).where(AlertRule.indicator_id == indicator_id)
-    query = query.where(
-        AlertRule.series_id.is_(None) if series_id is None else AlertRule.series_id == series_id
-    )
-    rule = session.scalar(query)
-    if rule is None:
-        rule = AlertRule(indicator_id=indicator_id, series_id=series_id)
-        session.add(rule)
-    rule.enabled = enabled
-    rule.min_level = level
-    rule.group_by = group_by
-    rule.resolve_after_periods = resolve_after_periods
-    rule.level_iii, rule.level_ii, rule.level_i = (
-        thresholds.level_iii,
-        thresholds.level_ii,
-        thresholds.level_i,
-    )
-    rule.public = public
-    session.flush()
-    audit.record(
-        session,
-        action="alert_rule.set",
-        object_type="alert_rule",
-        object_id=str(rule.id),
-        after={
-            "indicator": indicator,
-            "series_id": series_id,
-            "enabled": enabled,
-            "min_level": level,
-            "group_by": group_by,
-            "resolve_after_periods": resolve_after_periods,
-            "public": public,
-        },
-        actor=by,
-    )
-    return rule

@@ -25,15 +25,7 @@ from tocsin.detect.base import SUPPORTED_FREQUENCIES, DetectionResult, SeriesBat
 from tocsin.detect.errors import InsufficientHistoryError, ParameterError
 from tocsin.detect.params import Parameters
 from tocsin.errors import UserError
-from tocsin.periods import (
-    FREQUENCY,
-    PeriodError,
-    PeriodKind,
-    format_periods,
-    frequency_of_dates,
-    parse_periods,
-)
-from tocsin.tables import (
+from tocsin.files.tables import (
     Problem,
     Problems,
     Table,
@@ -42,6 +34,14 @@ from tocsin.tables import (
     period_column,
     read_table,
     text_column,
+)
+from tocsin.periods import (
+    FREQUENCY,
+    PeriodError,
+    PeriodKind,
+    format_periods,
+    frequency_of_dates,
+    parse_periods,
 )
 
 #: Columns of the output, before the method's diagnostics.

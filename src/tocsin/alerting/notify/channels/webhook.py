@@ -31,7 +31,7 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
-from tocsin.alerting.channels.base import DeliveryError, Notification
+from tocsin.alerting.notify.channels.base import DeliveryError, Notification
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from tocsin.alerting.channels.base import DeliveryError, Notification
+from tocsin.alerting.notify.channels.base import DeliveryError, Notification
 
 
 @dataclass(frozen=True)

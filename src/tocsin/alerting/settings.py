@@ -7,7 +7,7 @@ from functools import lru_cache
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tocsin.alerting.channels.email import SmtpSettings
+from tocsin.alerting.notify.channels.email import SmtpSettings
 
 
 class AlertingSettings(BaseSettings):

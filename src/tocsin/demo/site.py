@@ -29,7 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from tocsin.demo import NOUFAILY, data_file
+from tocsin.alerting import duty
+from tocsin.demo.summary import NOUFAILY, data_file
 
 DEMO_ACTOR = "demo"
 
@@ -93,14 +94,13 @@ def _copy_until(source: Path, target: Path, last: str) -> None:
 def build(path: Path, *, log=print) -> DemoSite:
     """Build the demo database at ``path`` (replacing any file there)."""
     from tocsin.accounts import service as accounts
-    from tocsin.alerting import admin
-    from tocsin.alerting.config import get_alerting_settings
     from tocsin.alerting.escalation import EscalationStep
     from tocsin.alerting.models import Alert
-    from tocsin.alerting.worker import alerts_from_new_runs
+    from tocsin.alerting.settings import get_alerting_settings
     from tocsin.monitoring import detectors, indicators, ingest, jurisdictions, runs
     from tocsin.monitoring.models import Jurisdiction, Observation, Signal
     from tocsin.store import make_engine, upgrade, write_session
+    from tocsin.worker import alerts_from_new_runs
 
     started = time.perf_counter()
     site = DemoSite(url=fresh_sqlite(path))
@@ -144,14 +144,14 @@ def build(path: Path, *, log=print) -> DemoSite:
     now = dt.datetime.now(dt.UTC)
     with write_session(engine) as db:
         for state in ("DE-BY", "DE-BW", "DE-NI-WE"):
-            admin.add_contact(
+            duty.add_contact(
                 db,
                 jurisdiction=state,
                 name=f"{state} duty desk",
                 email=f"duty-{state.lower()}@example.org",
                 by=DEMO_ACTOR,
             )
-            admin.set_policy(
+            duty.set_policy(
                 db,
                 jurisdiction=state,
                 steps=[

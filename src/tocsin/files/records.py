@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tocsin.tables import Problem, Problems, TableError, not_utf8, read_table, table_format
+from tocsin.files.tables import Problem, Problems, TableError, not_utf8, read_table, table_format
 
 M = TypeVar("M", bound=BaseModel)
 

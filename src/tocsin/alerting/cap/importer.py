@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting import cap
-from tocsin.alerting.config import AlertingSettings
+from tocsin.alerting.batch import Batch, BatchResult, settings_or_default
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.lifecycle import close, open_new
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow
-from tocsin.alerting.service import BatchResult, _close, _Context, _open_new, _settings
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import UserError
 from tocsin.text import check_text, check_texts
 
@@ -74,7 +75,7 @@ def import_cap(
         alert = session.get(Alert, existing)
         assert alert is not None
         return alert
-    ctx = _Context(session, now, _settings(settings))
+    ctx = Batch(session, now, settings_or_default(settings))
     info = _main_info(message)
     zh = _zh_info(message)
     level = _LEVEL_OF_SEVERITY.get(info.severity if info else "", 4)
@@ -97,7 +98,7 @@ def import_cap(
     )
     if message.msg_type == "Cancel":
         if referenced.status in ACTIVE_STATUSES:
-            _close(
+            close(
                 ctx,
                 referenced,
                 to_status="cancelled",
@@ -121,8 +122,7 @@ def import_cap(
             actor=by,
             comment=f"update from {message.sender} ({message.identifier})",
         )
-    session.flush()
-    ctx.writes.flush(session)
+    ctx.finish()
     return referenced
 
 
@@ -154,7 +154,7 @@ def _referenced_alert(session: Session, message: cap.CapMessage) -> Alert | None
 
 
 def _open_external(
-    ctx: _Context,
+    ctx: Batch,
     message: cap.CapMessage,
     info: cap.Info | None,
     zh: cap.Info | None,
@@ -196,7 +196,7 @@ def _open_external(
         ),
     }
     result = BatchResult()
-    _open_new(
+    open_new(
         ctx,
         [row],
         [None],
@@ -204,8 +204,7 @@ def _open_external(
         actors=[(by, f"imported from {message.sender}")],
         published=[stored],
     )
-    ctx.session.flush()
-    ctx.writes.flush(ctx.session)
+    ctx.finish()
     alert = ctx.session.get(Alert, result.opened[0])
     assert alert is not None
     return alert

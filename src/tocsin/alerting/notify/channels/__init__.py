@@ -6,9 +6,9 @@ retry can help. Delivery is at least once: every message carries the notificatio
 idempotency key so that a receiver can drop a repeat.
 """
 
-from tocsin.alerting.channels.base import DeliveryError, Notification
-from tocsin.alerting.channels.email import SmtpSettings, send_email
-from tocsin.alerting.channels.webhook import WebhookSender, sign
+from tocsin.alerting.notify.channels.base import DeliveryError, Notification
+from tocsin.alerting.notify.channels.email import SmtpSettings, send_email
+from tocsin.alerting.notify.channels.webhook import WebhookSender, sign
 
 __all__ = [
     "DeliveryError",

@@ -18,73 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.alerting import severity
-from tocsin.alerting.config import AlertingSettings
-from tocsin.alerting.directory import Contact, IndicatorInfo, Place
+from tocsin.alerting.directory import Contact
 from tocsin.alerting.models import DutyContact, Notification
-
-REASON_TEXT = {
-    "opened": ("New alert", "新预警"),
-    "escalated": ("Escalated: still not acknowledged", "升级：仍未确认"),
-    "updated": ("Alert raised to a higher level", "预警级别提高"),
-    "resolved": ("Resolved", "已解除"),
-    "cancelled": ("Cancelled (raised in error)", "已撤销（误报）"),
-}
-
-
-@lru_cache(maxsize=8)
-def _level_fields(level: int) -> tuple[str, str, str]:
-    """Roman numeral, colour and CAP severity of a level (asked for every notification)."""
-    lv = severity.Level(level)
-    return lv.roman, lv.colour.value, lv.cap_severity.value
-
-
-def content(
-    *,
-    alert_id: int,
-    values: Mapping[str, Any],
-    reason: str,
-    indicator: IndicatorInfo | None,
-    place: Place | None,
-    cap_identifier: str,
-    settings: AlertingSettings,
-    step: int | None = None,
-) -> tuple[str, str, dict[str, Any]]:
-    """Subject, plain-text body and webhook payload of a notification."""
-    roman, colour, cap_severity = _level_fields(values["level"])
-    reason_en, reason_zh = REASON_TEXT[reason]
-    alert_url = settings.alert_url(alert_id)
-    cap_url = settings.cap_url(cap_identifier)
-    headline = values.get("headline") or f"Alert {alert_id}"
-    headline_zh = values.get("headline_zh") or headline
-    subject = f"[tocsin] {reason_en}: {headline}"
-    body = (
-        f"{reason_en}\n{headline}\n\n{reason_zh}\n{headline_zh}\n\n"
-        f"Alert / 预警: {alert_url}\nCAP 1.2: {cap_url}\n"
-    )
-    payload = {
-        "alert_id": alert_id,
-        "reason": reason,
-        "status": values.get("status"),
-        "level": roman,
-        "colour": colour,
-        "severity": cap_severity,
-        "indicator": indicator.code if indicator else None,
-        "jurisdiction": place.code if place else None,
-        "headline": headline,
-        "headline_zh": headline_zh,
-        "escalation_step": step,
-        "alert_url": alert_url,
-        "cap_url": cap_url,
-        "cap_identifier": cap_identifier,
-    }
-    return subject, body, payload
+from tocsin.alerting.settings import AlertingSettings
 
 
 def rows_for_contacts(

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting.channels import DeliveryError, Notification, WebhookSender, send_email
+from tocsin.alerting.batch import lock_signals
 from tocsin.alerting.clock import Clock, SystemClock
-from tocsin.alerting.config import AlertingSettings, get_alerting_settings
+from tocsin.alerting.grouping import SignalIn, process_signals
+from tocsin.alerting.lifecycle import escalate_due
 from tocsin.alerting.models import AlertingCursor
-from tocsin.alerting.outbox import Claimed, Outcome, claim, record
-from tocsin.alerting.service import SignalIn, escalate_due, lock_signals, process_signals
+from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
+from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
+from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Signal
 from tocsin.store.engine import write_session
 
