@@ -126,3 +126,19 @@ def test_rendering_never_fails_on_what_is_already_stored(client: TestClient, wor
     page = client.get(f"/alerts/{alert_id}")
     assert page.status_code == 200
     assert client.get("/alerts").status_code == 200
+
+
+def test_the_page_says_it_in_the_readers_language(client: TestClient, world: World) -> None:
+    from tocsin.accounts.models import User
+
+    with world.engine.begin() as conn:
+        conn.execute(update(User).where(User.username == "admin").values(locale="zh_CN"))
+    _, token = browser_login(client, "admin")
+    response = client.post(
+        f"/alerts/{world.alerts['9162']}/acknowledge",
+        data={"comment": "收到\x01", "csrf_token": token},
+        headers={"Accept": "text/html", "Accept-Language": "zh-CN"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    assert "U+0001" in response.text and "不允许使用" in response.text

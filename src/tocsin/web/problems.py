@@ -113,6 +113,19 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
+def _text_error_page(request: Request, exc: TextError) -> str:
+    """A :class:`TextError` in the language of the page's reader."""
+    from tocsin.web import i18n
+    from tocsin.web.templating import request_locale
+
+    i18n.set_locale(request_locale(request))
+    return i18n.gettext(
+        "%(field)s: the character U+%(code)s at position %(position)d is not allowed "
+        "(control characters other than tab and line breaks cannot appear in alerts or "
+        "CAP messages); remove it."
+    ) % {"field": exc.field, "code": f"{ord(exc.char):04X}", "position": exc.position + 1}
+
+
 def install(app: FastAPI) -> None:
     """Register the problem details handlers on ``app``."""
 
@@ -122,7 +135,8 @@ def install(app: FastAPI) -> None:
             return problem(422, str(exc), instance=request.url.path, report=report.model_dump())
         if isinstance(exc, TextError):
             errors = [{"field": exc.field, "message": exc.reason}]
-            return await _render(request, status_of(exc), str(exc), errors=errors)
+            detail = _text_error_page(request, exc) if _wants_html(request) else str(exc)
+            return await _render(request, status_of(exc), detail, errors=errors)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         return await _render(request, status_of(exc), str(exc), headers=headers)
