@@ -51,6 +51,13 @@ def xml_document(media_type: str, description: str) -> dict[int | str, dict[str,
     }
 
 
+#: How a route that answers one CAP message is documented.
+CAP_DOCUMENT: dict[str, Any] = {
+    "response_class": Response,
+    "responses": xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+}
+
+
 class AlertOut(BaseModel):
     id: int
     status: str
@@ -294,8 +301,7 @@ def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
 @router.get(
     "/alerts/{alert_id}/cap",
     summary="The alert's newest CAP 1.2 message",
-    response_class=Response,
-    responses=xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+    **CAP_DOCUMENT,
 )
 def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     xml = alert_cap_xml(db, scope, alert_id)
@@ -307,8 +313,7 @@ def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
 @router.get(
     "/cap/{identifier}.xml",
     summary="A CAP message by identifier",
-    response_class=Response,
-    responses=xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+    **CAP_DOCUMENT,
 )
 def get_cap(identifier: str, scope: ApiScope, db: Db) -> Response:
     from tocsin.alerting.models import CapMessageRow
@@ -345,8 +350,7 @@ def feed(db: Db) -> Response:
 @public_router.get(
     "/cap/{identifier}.xml",
     summary="A public CAP message (public)",
-    response_class=Response,
-    responses=xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+    **CAP_DOCUMENT,
 )
 def public_cap(identifier: str, db: Db) -> Response:
     xml = cap_xml(db, identifier, get_alerting_settings(), public_only=True)
