@@ -38,8 +38,12 @@ MAX_LEVELS_UP = 20
 MAX_REPEATS = 1000
 
 
-def _check_contact(name: str, email: str | None, webhook_url: str | None) -> None:
-    """The rules of a duty contact, on creation and on every change."""
+def _check_contact(
+    name: str, email: str | None, webhook_url: str | None, *, new_url: bool = True
+) -> None:
+    """The rules of a duty contact, on creation and on every change; the webhook's host
+    when the URL is new (so that a contact can always be renamed or deactivated; its
+    deliveries are checked again anyway)."""
     check_texts({"name": name, "email": email, "webhook_url": webhook_url})
     if not name.strip():
         raise UserError("a contact needs a name")
@@ -47,7 +51,7 @@ def _check_contact(name: str, email: str | None, webhook_url: str | None) -> Non
         raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
         raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
-    if webhook_url:
+    if webhook_url and new_url:
         try:
             check_destination(webhook_url, get_alerting_settings().allowed_webhook_hosts())
         except ForbiddenDestinationError as exc:
@@ -151,7 +155,7 @@ def update_contact(
     new_name = contact.name if name is None else name
     new_email = contact.email if email is None else email or None
     new_url = contact.webhook_url if webhook_url is None else webhook_url or None
-    _check_contact(new_name, new_email, new_url)
+    _check_contact(new_name, new_email, new_url, new_url=new_url != contact.webhook_url)
     check_texts({"webhook_secret": webhook_secret})
     contact.name, contact.email, contact.webhook_url = new_name, new_email, new_url
     if webhook_secret is not None:
