@@ -37,6 +37,7 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator
 from tocsin.store.bulk import allocate_ids, insert_rows
+from tocsin.text import check_texts
 
 #: CAP ``note`` of the messages that close an alert (no user name, no comment).
 PUBLIC_NOTES = {"resolved": "The hazard is over.", "cancelled": "Raised in error."}
@@ -220,6 +221,7 @@ def _human_change(
 ) -> Alert:
     if not by or not by.strip():
         raise UserError("say who makes the change (--by USER)")
+    check_texts({"by": by, "comment": comment})
     alert = get_alert(session, alert_id)
     if alert.status not in allowed:
         raise ConflictError(
@@ -318,6 +320,9 @@ def raise_alert(
     """Open an alert by hand; it escalates like any other."""
     if not by or not by.strip():
         raise UserError("say who raises the alert (--by USER)")
+    check_texts(
+        {"headline": headline, "headline_zh": headline_zh, "description": description, "by": by}
+    )
     if not headline.strip():
         raise UserError("a hand-raised alert needs a headline")
     try:

@@ -43,6 +43,7 @@ from tocsin.alerting.lifecycle import close, open_new
 from tocsin.alerting.models import ACTIVE_STATUSES, IDENTIFIER_MAX, Alert, CapMessageRow
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import UserError
+from tocsin.text import check_text, check_texts
 
 _LEVEL_OF_SEVERITY = {"Extreme": 1, "Severe": 2, "Moderate": 3}
 #: CAP ``status`` values that are not about a real hazard.
@@ -103,6 +104,9 @@ def _all_clear(message: cap.CapMessage) -> bool:
 
 
 def _check(message: cap.CapMessage, source: str, settings: AlertingSettings) -> None:
+    """Refuse what tocsin cannot keep: forbidden characters, overlong identifiers, a
+    message in tocsin's own name."""
+    _check_texts(message)
     for what, value in (("identifier", message.identifier), ("sender", message.sender)):
         if len(value) > IDENTIFIER_MAX:
             raise UserError(
@@ -263,6 +267,20 @@ def _update(ctx: Batch, alert: Alert, message: cap.CapMessage, by: str) -> None:
         actor=by,
         comment=f"update from {message.sender} ({message.identifier})",
     )
+
+
+def _check_texts(message: cap.CapMessage) -> None:
+    """The texts tocsin stores from a message, checked as every input is (a parser that
+    let a forbidden character through would otherwise poison the feed)."""
+    check_texts({"identifier": message.identifier, "sender": message.sender})
+    for info in message.infos:
+        check_texts(
+            {"headline": info.headline, "event": info.event, "description": info.description}
+        )
+        for area in info.areas:
+            check_text(area.description, "areaDesc")
+        for category in info.categories:
+            check_text(category, "category")
 
 
 def _referenced_alert(session: Session, message: cap.CapMessage) -> Alert | None:

@@ -33,6 +33,7 @@ import numpy as np
 from lxml import etree
 
 from tocsin.errors import UserError
+from tocsin.text import xml_safe
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _C = f"{{{CAP_NS}}}"
@@ -277,7 +278,7 @@ def polygons_from_geojson(
 def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
     element = etree.SubElement(parent, _C + tag)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)  # a text stored before inputs were checked
     return element
 
 
@@ -415,7 +416,8 @@ def _document(xml: bytes | str, source: str) -> etree._Element:
                 CapProblem(
                     1,
                     "!DOCTYPE",
-                    "a DOCTYPE (with its entities) is refused: CAP messages carry none",
+                    "a DOCTYPE (and any entity it declares) is not allowed in a CAP message; "
+                    "CAP is defined by its XML schema alone: remove the DOCTYPE",
                 )
             ],
         )

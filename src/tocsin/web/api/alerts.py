@@ -30,7 +30,15 @@ from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.web.api.caching import document
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ApiInput,
+    ItemId,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
 
 router = APIRouter(tags=["alerts"])
@@ -38,6 +46,23 @@ public_router = APIRouter(tags=["CAP (public)"])
 
 CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
+
+
+def xml_document(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that answers an XML document."""
+    return {
+        200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+    }
+
+
+#: A conditional GET of a document that has not changed (RFC 9110, 15.4.5).
+NOT_MODIFIED = {304: {"description": "Not Modified: the ETag or date the client sent matches"}}
+
+#: How a route that answers one CAP message is documented.
+CAP_DOCUMENT: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {**xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"), **NOT_MODIFIED},
+}
 
 
 class AlertOut(BaseModel):
@@ -95,11 +120,11 @@ class AlertDetailOut(AlertOut):
     cap_messages: list[CapRef]
 
 
-class Comment(BaseModel):
+class Comment(ApiInput):
     comment: str = Field(default="", max_length=4000)
 
 
-class RaiseIn(BaseModel):
+class RaiseIn(ApiInput):
     jurisdiction: str
     level: str = Field(description="I..IV, 1..4, a colour or a CAP severity")
     headline: str = Field(min_length=1, max_length=500)
@@ -214,7 +239,7 @@ def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
 @router.get(
     "/alerts/{alert_id}", response_model=AlertDetailOut, summary="An alert and its timeline"
 )
-def get_alert(alert_id: int, scope: ApiScope, db: Db) -> AlertDetailOut:
+def get_alert(alert_id: ItemId, scope: ApiScope, db: Db) -> AlertDetailOut:
     return alert_detail(db, scope, alert_id)
 
 
@@ -236,7 +261,7 @@ def transition(request: Request, scope: Scope, alert_id: int, action: str, comme
 
 def _transition_route(action: str) -> None:
     def route(
-        alert_id: int, body: Comment, request: Request, scope: ApiScope, db: Db
+        alert_id: ItemId, body: Comment, request: Request, scope: ApiScope, db: Db
     ) -> AlertDetailOut:
         transition(request, scope, alert_id, action, body.comment)
         return alert_detail(db, scope, alert_id)
@@ -281,8 +306,12 @@ def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
     return xml_of(db, row, get_alerting_settings()) if row else None
 
 
-@router.get("/alerts/{alert_id}/cap", summary="The alert's newest CAP 1.2 message")
-def get_alert_cap(alert_id: int, scope: ApiScope, db: Db) -> Response:
+@router.get(
+    "/alerts/{alert_id}/cap",
+    summary="The alert's newest CAP 1.2 message",
+    **CAP_DOCUMENT,
+)
+def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     xml = alert_cap_xml(db, scope, alert_id)
     if xml is None:
         raise NotFoundError(f"alert {alert_id} has no CAP message yet")
@@ -341,7 +370,9 @@ def _get_and_head(router: APIRouter, path: str, **options: Any):
     return register
 
 
-@_get_and_head(router, "/cap/{identifier}.xml", summary="A CAP message by identifier")
+@_get_and_head(
+    router, "/cap/{identifier}.xml", summary="A CAP message by identifier", **CAP_DOCUMENT
+)
 def get_cap(
     identifier: str,
     request: Request,
@@ -366,7 +397,11 @@ def _feed(request: Request, db: Session) -> Response:
 
 
 @_get_and_head(
-    public_router, "/api/v1/cap/feed.atom", summary="Atom feed of current public alerts (public)"
+    public_router,
+    "/api/v1/cap/feed.atom",
+    summary="Atom feed of current public alerts (public)",
+    response_class=Response,
+    responses={**xml_document(ATOM_MEDIA_TYPE, "the Atom feed (RFC 4287)"), **NOT_MODIFIED},
 )
 def api_feed(request: Request, db: Db) -> Response:
     return _feed(request, db)
@@ -381,6 +416,7 @@ def feed(request: Request, db: Db) -> Response:
     public_router,
     "/cap/message.xml",
     summary="A CAP message of any sender (public ones without credentials)",
+    **CAP_DOCUMENT,
 )
 def any_sender_cap(request: Request, db: Db, sender: str, identifier: str) -> Response:
     return cap_document(request, db, _optional_scope(request, db), sender, identifier)
@@ -390,6 +426,7 @@ def any_sender_cap(request: Request, db: Db, sender: str, identifier: str) -> Re
     public_router,
     "/cap/{identifier}.xml",
     summary="A CAP message of tocsin (public ones without credentials)",
+    **CAP_DOCUMENT,
 )
 def public_cap(identifier: str, request: Request, db: Db) -> Response:
     sender = get_alerting_settings().cap_sender

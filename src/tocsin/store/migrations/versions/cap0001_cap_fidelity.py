@@ -4,7 +4,7 @@ CAP status and expiry, and imported messages that open no alert are recorded wit
 their outcome and signature report.
 
 Revision ID: cap0001
-Revises: 0002
+Revises: acc0001
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "cap0001"
-down_revision = "0002"
+down_revision = "acc0001"
 branch_labels = None
 depends_on = None
 
