@@ -1,6 +1,7 @@
 """Alerting throughput: signals to alerts to queued notifications; webhook delivery.
 
     .venv/bin/python benchmarks/bench_alerting.py [--signals 10000] [--postgres URL]
+        [--areas-frozen]
 
 1. ``process_signals``: N signals on N distinct series (10 indicators x N/10 counties
    under 10 prefectures under one region, one webhook contact per county), in one
@@ -28,7 +29,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.grouping import SignalIn, process_signals
@@ -40,6 +41,8 @@ from tocsin.store.scratch import scratch_schema
 from tocsin.worker import Worker
 
 T0 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)
+#: ``--areas-frozen``: the CAP areas of the jurisdictions are frozen before the timing.
+FREEZE_AREAS_FIRST = False
 SQUARE = {
     "type": "Polygon",
     "coordinates": [[[116.0, 39.0], [116.5, 39.0], [116.5, 39.5], [116.0, 39.5], [116.0, 39.0]]],
@@ -104,11 +107,25 @@ def populate(engine, n_series: int, hook_url: str) -> list[int]:
     return [r["id"] for r in rows]
 
 
+def freeze_areas(engine) -> None:
+    """Freeze every jurisdiction's CAP area in a transaction of its own, as a running
+    system has done for the jurisdictions it alerted before (versions without frozen
+    areas have nothing to do)."""
+    try:
+        from tocsin.alerting.cap.frozen import area_ids
+    except ImportError:
+        return
+    with write_session(engine) as session:
+        area_ids(session, session.scalars(select(Jurisdiction.id)).all())
+
+
 def process_once(url: str, n_signals: int, alarm_every: int, hook_url: str, settings):
     """A fresh store, N signals of which every ``alarm_every``-th alarms; timed processing."""
     engine = make_engine(url, lock_timeout=60)
     upgrade(engine)
     series = populate(engine, n_signals, hook_url)
+    if FREEZE_AREAS_FIRST:
+        freeze_areas(engine)
     signals = [SignalIn(s, 2830, s % alarm_every == 0, 15.0 + s % 30, 5.0, 10.0) for s in series]
     start, cpu = time.perf_counter(), time.process_time()
     with write_session(engine) as session:
@@ -176,7 +193,14 @@ def main() -> None:
         default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"),
         help="PostgreSQL URL (default: TOCSIN_TEST_POSTGRES_URL; none: SQLite only)",
     )
+    parser.add_argument(
+        "--areas-frozen",
+        action="store_true",
+        help="freeze the jurisdictions' CAP areas before timing (a system's steady state)",
+    )
     args = parser.parse_args()
+    global FREEZE_AREAS_FIRST
+    FREEZE_AREAS_FIRST = args.areas_frozen
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     server.daemon_threads = True

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerting.batch import lock_signals
 from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
-from tocsin.alerting.lifecycle import escalate_due
+from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
@@ -184,6 +184,8 @@ class Worker:
             result.opened += opened
         with write_session(self.engine) as session:
             result.escalated = escalate_due(session, now=self.clock.now(), settings=self.settings)
+        with write_session(self.engine) as session:
+            renew_expiring(session, now=self.clock.now(), settings=self.settings)
         result.delivered, result.failed = self.deliver()
         return result
 

@@ -58,7 +58,7 @@ def test_alert_is_valid_and_read_back_by_capparselib() -> None:
     cap.validate(xml)
     (alert,) = CAPParser(xml.decode()).as_dict()
     assert str(alert["cap_id"]) == "tocsin.alert.1.2"
-    assert str(alert["cap_sent"]) == "2024-02-12T08:30:15+00:00"
+    assert str(alert["cap_sent"]) == "2024-02-12T08:30:15-00:00"
     assert str(alert["cap_message_type"]) == "Alert"
     languages = [str(info["cap_language"]) for info in alert["cap_info"]]
     assert languages == ["en-US", "zh-CN"]
@@ -74,7 +74,7 @@ def test_update_references_earlier_messages_and_round_trips() -> None:
     update = _message("Update", references=(first.reference(),))
     xml = cap.to_xml(update)
     cap.validate(xml)
-    assert b"<references>tocsin@example.org,tocsin.alert.1.2,2024-02-12T08:30:15+00:00<" in xml
+    assert b"<references>tocsin@example.org,tocsin.alert.1.2,2024-02-12T08:30:15-00:00<" in xml
     parsed = cap.parse(xml)
     assert parsed.references == (
         cap.Reference("tocsin@example.org", "tocsin.alert.1.2", SENT.replace(microsecond=0)),
@@ -89,14 +89,14 @@ def test_update_references_earlier_messages_and_round_trips() -> None:
 def test_sent_uses_numeric_offset() -> None:
     other_zone = SENT.astimezone(dt.timezone(dt.timedelta(hours=8)))
     assert cap.format_datetime(other_zone) == "2024-02-12T16:30:15+08:00"
-    assert cap.format_datetime(SENT) == "2024-02-12T08:30:15+00:00"
+    assert cap.format_datetime(SENT) == "2024-02-12T08:30:15-00:00"
     with pytest.raises(ValueError):
         cap.format_datetime(SENT.replace(tzinfo=None))
 
 
 def test_schema_errors_name_line_and_element() -> None:
     xml = cap.to_xml(_message()).replace(b"<severity>Severe<", b"<severity>Terrible<")
-    xml = xml.replace(b"+00:00</sent>", b"Z</sent>")
+    xml = xml.replace(b"-00:00</sent>", b"Z</sent>")
     with pytest.raises(cap.CapSchemaError) as caught:
         cap.parse(xml, source="other.xml")
     found = {p.element for p in caught.value.problems}

@@ -63,7 +63,7 @@ def test_webhook_delivery_retries_with_backoff_then_succeeds(world, settings, we
     assert verify("secret-C1", request["body"], request["headers"]["X-Tocsin-Signature"])
     body = inbox.bodies()[0]
     assert body["idempotency_key"] == request["headers"]["Idempotency-Key"] == row.idempotency_key
-    assert body["cap_url"].startswith("http://tocsin.test/cap/tocsin-alert-")
+    assert body["cap_url"].startswith("http://tocsin.test/cap/tocsin.")
     assert body["alert_url"].startswith("http://tocsin.test/alerts/")
 
 
@@ -97,7 +97,7 @@ def test_email_contact_receives_mail(world, settings, smtp) -> None:
     (message,) = inbox.messages
     assert message["To"] == "duty@c2.test"
     text = message.get_payload(decode=True).decode()
-    assert "http://tocsin.test/alerts/" in text and "/cap/tocsin-alert-" in text
+    assert "http://tocsin.test/alerts/" in text and "/cap/tocsin." in text
 
 
 def test_several_workers_never_send_twice(world, settings, webhook) -> None:

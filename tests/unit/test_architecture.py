@@ -160,7 +160,7 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-GROUND_FLOOR = ("tocsin.errors", "tocsin.periods", "tocsin.settings")
+GROUND_FLOOR = ("tocsin.errors", "tocsin.periods", "tocsin.settings", "tocsin.catalogs")
 
 
 def test_the_ground_floor_imports_nothing_of_tocsin_above_it():

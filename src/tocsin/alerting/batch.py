@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.alerting.cap.render import identifier, snapshot
+from tocsin.alerting.cap.frozen import area_ids, context_ids
+from tocsin.alerting.cap.render import context_of, expires_at, freeze, identifier
 from tocsin.alerting.directory import Contact, Directory
 from tocsin.alerting.escalation import due_steps
 from tocsin.alerting.models import AlertTransition, CapMessageRow, Notification
@@ -56,8 +57,13 @@ class Writes:
     transitions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    #: Context of the new messages, per indicator (see ``render.context_of``); kept for
+    #: the batch, since most messages of the next flush share them.
+    contexts: dict[int | None, dict[str, Any]] = field(default_factory=dict)
 
     def flush(self, session: Session) -> None:
+        self._freeze_areas(session)
+        self._freeze_contexts(session)
         # Core inserts (executemany): no ORM bookkeeping for rows nobody reads back here.
         for model, rows in (
             (AlertTransition, self.transitions),
@@ -66,6 +72,29 @@ class Writes:
         ):
             insert_rows(session, model.__table__, rows)
         self.transitions, self.messages, self.notifications = [], [], []
+
+    def _mine(self) -> list[dict[str, Any]]:
+        """The snapshots of the new messages of tocsin (imported ones have none)."""
+        return [m["snapshot"] for m in self.messages if m.get("snapshot")]
+
+    def _freeze_areas(self, session: Session) -> None:
+        """Name in each new message of tocsin's the area of its jurisdiction as it is now."""
+        pending = [s for s in self._mine() if s.get("jurisdiction_id") is not None]
+        if not pending:
+            return
+        found = area_ids(session, (s["jurisdiction_id"] for s in pending))
+        for snapshot in pending:
+            snapshot["area"] = found.get(snapshot.pop("jurisdiction_id"))
+
+    def _freeze_contexts(self, session: Session) -> None:
+        """Name in each new message the context (indicator, settings) it was issued in."""
+        pending = self._mine()
+        if not pending:
+            return
+        keys = sorted({s["context"] for s in pending}, key=lambda k: (k is None, k or 0))
+        ids = dict(zip(keys, context_ids(session, [self.contexts[k] for k in keys]), strict=True))
+        for snapshot in pending:
+            snapshot["context"] = ids[snapshot["context"]]
 
 
 class Batch:
@@ -115,12 +144,21 @@ class Batch:
     def message(
         self, alert_id: int, values: Mapping[str, Any], msg_type: str, note: str = ""
     ) -> str:
-        """Queue the CAP message of a transition; returns its identifier."""
+        """Queue the CAP message of a transition, frozen now; returns its identifier."""
         if alert_id not in self.published:
             self.history([alert_id])
         earlier = self.published[alert_id]
-        ident = identifier(alert_id, len(earlier) + 1)
-        public = values.get("public", True)
+        ident = identifier(
+            self.settings.cap_identifier_prefix, alert_id, len(earlier) + 1, self.now
+        )
+        snapshot = freeze(values, references=earlier, note=note)
+        indicator_id = values.get("indicator_id")
+        if indicator_id not in self.writes.contexts:
+            indicator = self.directory.indicator(indicator_id)
+            self.writes.contexts[indicator_id] = context_of(indicator, self.settings)
+        # Replaced by the ids of the frozen context and area when the rows are written.
+        snapshot["context"] = indicator_id
+        snapshot["jurisdiction_id"] = values.get("jurisdiction_id")
         self.writes.messages.append(
             {
                 "alert_id": alert_id,
@@ -128,8 +166,10 @@ class Batch:
                 "sender": self.settings.cap_sender,
                 "sent": self.now,
                 "msg_type": msg_type,
-                "scope": "Public" if public else "Restricted",
-                "snapshot": snapshot(values, list(earlier), note),
+                "scope": "Public" if snapshot["public"] else "Restricted",
+                "status": "Actual",
+                "expires": expires_at(values, self.now, self.settings),
+                "snapshot": snapshot,
             }
         )
         earlier.append([self.settings.cap_sender, ident, self._now_iso])
@@ -159,6 +199,19 @@ class Batch:
             }
         )
 
+    def remark(self, alert: Any, *, action: str, actor: str, comment: str) -> None:
+        """Record a transition that keeps the alert's status (an update, an escalation
+        step, a renewal)."""
+        self.transition(
+            alert.id,
+            action=action,
+            from_status=alert.status,
+            to_status=alert.status,
+            level=alert.level,
+            actor=actor,
+            comment=comment,
+        )
+
     def notify(
         self,
         alert_id: int,
@@ -179,6 +232,11 @@ class Batch:
         muted = (
             self.mutes.reason(indicator_id, jurisdiction_id, values["level"]) if mutable else None
         )
+        # The message linked may be another agency's (an imported alert): its sender.
+        cap_sender = next(
+            (s for s, i, _ in reversed(self.published.get(alert_id, ())) if i == cap_identifier),
+            self.settings.cap_sender,
+        )
         subject, body, payload = content(
             alert_id=alert_id,
             values=values,
@@ -186,6 +244,7 @@ class Batch:
             indicator=self.directory.indicator(indicator_id),
             place=self.directory.place(jurisdiction_id),
             cap_identifier=cap_identifier,
+            cap_sender=cap_sender,
             settings=self.settings,
             step=step,
         )

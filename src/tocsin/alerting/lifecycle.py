@@ -8,9 +8,12 @@ open --acknowledge--> acknowledged --resolve--> resolved
   +--------cancel----------+--> cancelled   (raised in error)
 ```
 
-Every change records a transition (actor, time, comment), publishes a CAP message,
-queues the notifications it causes and is audited, in the caller's transaction through
-a :class:`~tocsin.alerting.batch.Batch`.
+Every change records a transition (actor, time, comment), queues the notifications it
+causes and is audited, in the caller's transaction through a
+:class:`~tocsin.alerting.batch.Batch`. Changes of what the public should know publish a
+CAP message: opening (``Alert``), a higher level (``Update``), resolution (an all-clear
+``Update``) and cancellation (``Cancel``). Acknowledging and escalating are internal:
+they publish nothing, and no message names a user or carries a comment.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin import audit
@@ -27,7 +30,7 @@ from tocsin.alerting import severity
 from tocsin.alerting.batch import SYSTEM_ACTOR, Batch, BatchResult, settings_or_default
 from tocsin.alerting.cap.render import values_of
 from tocsin.alerting.directory import Contact
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert, Notification
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow, Notification
 from tocsin.alerting.notify.texts import headlines
 from tocsin.alerting.queries import get_alert
 from tocsin.alerting.settings import AlertingSettings
@@ -35,6 +38,9 @@ from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator
 from tocsin.store.bulk import allocate_ids, insert_rows
 from tocsin.text import check_texts
+
+#: CAP ``note`` of the messages that close an alert (no user name, no comment).
+PUBLIC_NOTES = {"resolved": "The hazard is over.", "cancelled": "Raised in error."}
 
 
 def open_new(
@@ -155,9 +161,20 @@ def _notified_contacts(ctx: Batch, alert_id: int) -> list[Contact]:
 
 
 def close(
-    ctx: Batch, alert: Alert, *, to_status: str, action: str, actor: str, comment: str
+    ctx: Batch,
+    alert: Alert,
+    *,
+    to_status: str,
+    action: str,
+    actor: str,
+    comment: str,
+    published: str | None = None,
 ) -> None:
-    """Resolve or cancel: stop escalation, record, publish, tell those who were told."""
+    """Resolve or cancel: stop escalation, record, publish, tell those who were told.
+
+    ``published`` names a message already published elsewhere that closes the alert (an
+    imported Cancel or all-clear), which tocsin then does not publish again.
+    """
     previous = alert.status
     alert.status = to_status
     alert.closed_at = ctx.now
@@ -175,8 +192,8 @@ def close(
         comment=comment,
     )
     msg_type = "Cancel" if to_status == "cancelled" else "Update"
-    note = f"{to_status} by {actor}" + (f": {comment}" if comment else "")
-    ident = ctx.message(alert.id, values, msg_type, note=note)
+    # Who closed it and why stay in the transition: the message says only what happened.
+    ident = published or ctx.message(alert.id, values, msg_type, note=PUBLIC_NOTES[to_status])
     ctx.notify(
         alert.id,
         values,
@@ -230,8 +247,7 @@ def _human_change(
             actor=by,
             comment=comment,
         )
-        note = f"acknowledged by {by}" + (f": {comment}" if comment else "")
-        ctx.message(alert.id, values_of(alert), "Update", note=note)
+        # Acknowledging is internal: recorded and audited, never published (no CAP).
     ctx.finish()
     audit.record(
         session,
@@ -399,12 +415,9 @@ def escalate_due(
             cap_identifier=latest,
         )
         if steps:
-            ctx.transition(
-                alert.id,
+            ctx.remark(
+                alert,
                 action="escalate",
-                from_status=alert.status,
-                to_status=alert.status,
-                level=alert.level,
                 actor=SYSTEM_ACTOR,
                 comment="step " + ", ".join(str(i) for i, _ in steps),
             )
@@ -424,12 +437,9 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
         place = ctx.directory.place(alert.jurisdiction_id)
         alert.headline, alert.headline_zh = headlines(alert.level, indicator, place)
     values = values_of(alert)
-    ctx.transition(
-        alert.id,
+    ctx.remark(
+        alert,
         action="update",
-        from_status=alert.status,
-        to_status=alert.status,
-        level=alert.level,
         actor=SYSTEM_ACTOR,
         comment=f"level {severity.Level(previous).roman} -> {severity.Level(alert.level).roman}",
     )
@@ -446,3 +456,52 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
             cap_identifier=ident,
         )
     result.updated.append(alert.id)
+
+
+def renew_expiring(
+    session: Session,
+    *,
+    now: dt.datetime,
+    limit: int = 500,
+    settings: AlertingSettings | None = None,
+) -> int:
+    """Publish a CAP Update for active alerts whose newest message of tocsin expires
+    within a quarter of ``TOCSIN_CAP_EXPIRES_HOURS``; return how many.
+
+    CAP consumers drop a message once it expires, so an alert still in force is
+    published again before then. Nobody is notified: the hazard did not change.
+    """
+    settings = settings_or_default(settings)
+    margin = dt.timedelta(hours=settings.cap_expires_hours / 4)
+    newest = (
+        select(func.max(CapMessageRow.id))
+        .where(CapMessageRow.alert_id == Alert.id)
+        .correlate(Alert)
+        .scalar_subquery()
+    )
+    alerts = session.scalars(
+        select(Alert)
+        .join(CapMessageRow, CapMessageRow.id == newest)
+        .where(
+            Alert.status.in_(ACTIVE_STATUSES),
+            CapMessageRow.sender == settings.cap_sender,
+            CapMessageRow.expires <= now + margin,
+        )
+        .order_by(Alert.id)
+        .limit(limit)
+        .with_for_update(of=Alert, skip_locked=True)
+    ).all()
+    if not alerts:
+        return 0
+    ctx = Batch(session, now, settings)
+    ctx.history([a.id for a in alerts])
+    for alert in alerts:
+        ctx.remark(
+            alert,
+            action="renew",
+            actor=SYSTEM_ACTOR,
+            comment="CAP message published again before it expires",
+        )
+        ctx.message(alert.id, values_of(alert), "Update", note="Still in force.")
+    ctx.finish()
+    return len(alerts)

@@ -15,8 +15,8 @@
 ``notification``
     the transactional outbox: written in the same transaction as the alert change,
     delivered by ``tocsin worker`` with retries; ``idempotency_key`` is unique.
-``cap_message``
-    every CAP 1.2 message an alert produced (or that was imported).
+``cap_message``, ``cap_area``
+    every CAP message an alert produced (or that was imported); areas as issued.
 ``alerting_cursor``
     the last detection run whose signals became alerts.
 """
@@ -49,6 +49,8 @@ ALERT_SOURCES = ("detection", "manual", "external")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "suppressed")
 CHANNELS = ("email", "webhook")
 GROUPINGS = ("series", "indicator,jurisdiction", "indicator")
+#: Longest CAP identifier or sender tocsin stores.
+IDENTIFIER_MAX = 300
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -279,27 +281,77 @@ class Notification(Base):
 
 
 class CapMessageRow(Base):
-    """A CAP 1.2 message: produced by an alert transition, or imported.
+    """A CAP message: issued by tocsin for an alert transition, or imported.
 
-    tocsin's own messages keep the state of the alert at the transition in ``snapshot``
-    and are serialised to XML when read (:func:`tocsin.alerting.service.cap_xml`), which
-    keeps the hot path of alert creation free of XML work; imported messages keep the
-    agency's XML verbatim in ``xml``.
+    A message never changes once issued. tocsin's own messages keep in ``snapshot`` the
+    alert's state when it was issued, with the :class:`CapContext` and :class:`CapArea`
+    frozen with it, and are written from those alone when read
+    (:func:`tocsin.alerting.cap.render.cap_xml`), which keeps text and XML work off the
+    hot path of alert creation. Imported messages keep the agency's XML
+    verbatim in ``xml``; those that open or change no alert (a test, an Ack, an expired
+    message, a Cancel of an unknown message) have no ``alert_id`` and say why in
+    ``outcome``. A message is found by sender and identifier (CAP 1.2, 3.2.1).
     """
 
     __tablename__ = "cap_message"
-    # (identifier, sender): identifier first, so that it also serves lookups by identifier.
-    __table_args__ = (UniqueConstraint("identifier", "sender"), Index(None, "alert_id", "id"))
+    # (identifier, sender): identifier first, the more selective of the two.
+    __table_args__ = (
+        UniqueConstraint("identifier", "sender"),
+        Index(None, "alert_id", "id"),
+        Index(None, "expires"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
-    identifier: Mapped[str] = mapped_column(String(300))
-    sender: Mapped[str] = mapped_column(String(300))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
+    sender: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     sent: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     msg_type: Mapped[str] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(String(16), default="Public")
+    #: CAP ``status`` (Actual, Exercise, System, Test, Draft).
+    status: Mapped[str] = mapped_column(String(16), default="Actual")
+    #: The latest ``expires`` of the message's ``info`` blocks (None: never).
+    expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Imported messages: what tocsin did with it, and what its XML signature said.
+    outcome: Mapped[str | None] = mapped_column(Text)
+    signature: Mapped[str | None] = mapped_column(Text)
+
+
+class CapArea(Base):
+    """A jurisdiction's CAP ``area`` (names, code, polygons) as it was at a moment.
+
+    Messages refer to it instead of the jurisdiction, so renaming or redrawing a
+    jurisdiction leaves messages already issued unchanged. One row per jurisdiction and
+    ``jurisdiction_updated_at``: a change of the jurisdiction makes a new row.
+    """
+
+    __tablename__ = "cap_area"
+    __table_args__ = (UniqueConstraint("jurisdiction_id", "jurisdiction_updated_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jurisdiction.id", ondelete="SET NULL")
+    )
+    jurisdiction_updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    name_zh: Mapped[str] = mapped_column(String(300))
+    polygons: Mapped[list[str]] = mapped_column(JSONType)
+
+
+class CapContext(Base):
+    """What messages take from outside their alert -- the indicator's names, code, unit,
+    frequency and domain, the sender name, the base of links, contact, instruction, the
+    small-count rule -- frozen once for every message issued with the same (``digest``:
+    SHA-256 of the canonical JSON of ``data``)."""
+
+    __tablename__ = "cap_context"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
 class AlertingCursor(Base):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from urllib.parse import quote, urlencode
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tocsin.alerting.notify.channels.email import SmtpSettings
+
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,99}")
+_PLAIN = re.compile(r"[A-Za-z0-9.:_-]+")
 
 
 class AlertingSettings(BaseSettings):
@@ -21,6 +26,24 @@ class AlertingSettings(BaseSettings):
     cap_sender: str = "tocsin@localhost"
     #: Name shown as CAP ``senderName``.
     cap_sender_name: str = "tocsin"
+    #: Start of every CAP ``identifier`` tocsin issues, e.g. the sender's WMO register
+    #: OID (``urn:oid:2.49.0.0.276.0``); letters, digits and ``.:_-`` only.
+    cap_identifier_prefix: str = "tocsin"
+    #: Hours an active alert's CAP message stays valid (``expires``).
+    cap_expires_hours: float = 168.0
+    #: Hours a closed alert's Cancel or all-clear Update stays in the feed (and valid).
+    cap_feed_closed_hours: float = 48.0
+    #: CAP ``contact`` and ``instruction`` (English, Chinese) of every message; empty: none.
+    cap_contact: str = ""
+    cap_instruction: str = ""
+    cap_instruction_zh: str = ""
+    #: Public outputs publish counts from 1 to this number as "fewer than N+1" (0: never).
+    public_small_count_max: int = 4
+    #: CAP import: geocode ``valueName`` -> template of a tocsin jurisdiction code
+    #: (``{value}`` is the geocode's value); geocodes of other schemes are not mapped.
+    cap_geocode_schemes: dict[str, str] = {"tocsin:jurisdiction": "{value}"}
+    #: CAP import: PEM file of the certificates whose XML signatures are trusted.
+    cap_trusted_certificates: str = ""
 
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -59,11 +82,28 @@ class AlertingSettings(BaseSettings):
             starttls=self.smtp_starttls,
         )
 
+    @field_validator("cap_identifier_prefix")
+    @classmethod
+    def _plain_prefix(cls, value: str) -> str:
+        if not _PREFIX.fullmatch(value):
+            raise ValueError(
+                "TOCSIN_CAP_IDENTIFIER_PREFIX must be letters, digits and '.', ':', '_', '-' "
+                "(e.g. urn:oid:2.49.0.0.276.0), at most 100 characters"
+            )
+        return value
+
     def alert_url(self, alert_id: int) -> str:
         return f"{self.public_url.rstrip('/')}/alerts/{alert_id}"
 
-    def cap_url(self, identifier: str) -> str:
-        return f"{self.public_url.rstrip('/')}/cap/{identifier}.xml"
+    def cap_url(self, sender: str, identifier: str) -> str:
+        """Where a CAP message is served: ``/cap/IDENTIFIER.xml`` for tocsin's own, with
+        the sender in the query for another agency's (identifiers are unique per sender)."""
+        base = f"{self.public_url.rstrip('/')}/cap"
+        if sender == self.cap_sender and _PLAIN.fullmatch(identifier):
+            return f"{base}/{identifier}.xml"  # tocsin's identifiers need no escaping
+        if sender == self.cap_sender:
+            return f"{base}/{quote(identifier, safe=':')}.xml"
+        return f"{base}/message.xml?{urlencode({'sender': sender, 'identifier': identifier})}"
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tocsin.alerting import duty, lifecycle, queries, rules, silences
-from tocsin.alerting.cap.render import cap_xml, latest_message
+from tocsin.alerting.cap.render import cap_xml, latest_message, xml_of
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
 from tocsin.alerting.settings import get_alerting_settings
@@ -133,7 +133,12 @@ def show_command(
         for n in detail.notifications
     ]
     data["cap_messages"] = [
-        {"identifier": m.identifier, "msg_type": m.msg_type, "sent": m.sent.isoformat()}
+        {
+            "identifier": m.identifier,
+            "sender": m.sender,
+            "msg_type": m.msg_type,
+            "sent": m.sent.isoformat(),
+        }
         for m in detail.messages
     ]
     if as_json:
@@ -217,15 +222,20 @@ def cap_command(
     identifier: Annotated[
         str | None, typer.Option(help="This message instead of the newest.")
     ] = None,
+    sender: Annotated[
+        str | None, typer.Option(help="Sender of --identifier (default: tocsin's own).")
+    ] = None,
 ) -> None:
-    """Print the alert's newest CAP 1.2 message (XML)."""
+    """Print the alert's newest CAP 1.2 message (XML), or the message --identifier."""
+    settings = get_alerting_settings()
     with session_factory()() as session:
         if identifier is None:
             row = latest_message(session, alert_id)
             if row is None:
                 raise NotFoundError(f"alert {alert_id} has no CAP message")
-            identifier = row.identifier
-        xml = cap_xml(session, identifier, get_alerting_settings())
+            xml = xml_of(session, row, settings)
+        else:
+            xml = cap_xml(session, sender or settings.cap_sender, identifier, settings)
     typer.echo(xml.decode("utf-8"), nl=False)
 
 

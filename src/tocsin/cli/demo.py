@@ -47,8 +47,10 @@ def demo(
     if summary:
         print_summary(top)
         return
+    from tocsin.cli.web import use_public_url
     from tocsin.demo import site as demo_site
 
+    public_url = use_public_url(host, port)  # before the alerts are raised: their links
     console = Console()
     console.print(f"[bold]tocsin demo[/]: building {database} (a fresh database)", highlight=False)
     site = demo_site.build(database, log=lambda step: err_console.print(f"  {step}"))
@@ -69,7 +71,10 @@ def demo(
     get_engine.cache_clear()
     if not serve:
         console.print(
-            f"Serve it with: TOCSIN_DATABASE_URL={site.url} tocsin serve", highlight=False
+            f"Serve it with: TOCSIN_DATABASE_URL={site.url} TOCSIN_PUBLIC_URL={public_url} "
+            f"tocsin serve --port {port} (links in notifications and CAP messages point at "
+            "TOCSIN_PUBLIC_URL)",
+            highlight=False,
         )
         return
     from tocsin.cli.web import serve as run_server

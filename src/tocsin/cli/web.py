@@ -29,6 +29,22 @@ def serve_command(
     serve(host, port, workers)
 
 
+def use_public_url(host: str, port: int) -> str:
+    """The base URL of links in notifications and CAP messages: ``TOCSIN_PUBLIC_URL`` when
+    set, else the address served here (set for this process, so that it follows
+    ``--port``)."""
+    import os
+
+    from tocsin.alerting.settings import get_alerting_settings
+
+    if not os.environ.get("TOCSIN_PUBLIC_URL"):
+        shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        os.environ["TOCSIN_PUBLIC_URL"] = f"http://{shown}:{port}"
+        get_alerting_settings.cache_clear()
+    return get_alerting_settings().public_url
+
+
 def serve(host: str, port: int, workers: int = 1) -> None:
     """Run uvicorn with the application on ``host:port`` until interrupted.
 
@@ -42,6 +58,10 @@ def serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     typer.echo(f"tocsin is serving on http://{host}:{port}/ (API documentation: /docs)")
+    typer.echo(
+        f"Links in notifications and CAP messages point at {use_public_url(host, port)} "
+        "(set TOCSIN_PUBLIC_URL to the address people reach, for the workers too)"
+    )
     if workers > 1:
         # Every worker must sign CSRF tokens with the same key.
         os.environ.setdefault("TOCSIN_SECRET_KEY", secrets.token_urlsafe(32))

@@ -99,8 +99,8 @@ def _problem_response(description: str) -> dict[str, Any]:
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The problem statuses an operation can answer."""
     public = "public" in " ".join(operation.get("tags", [])).lower()
-    if public:
-        return [404, 422] if "{" in path else []
+    if public:  # parameters (in the path or the query) can be missing, malformed, unknown
+        return [404, 422] if "{" in path or operation.get("parameters") else []
     statuses = [400, 401, 403, 404, 422]
     if method in _UNSAFE:
         statuses.append(409)

@@ -22,7 +22,8 @@ CAP_MEDIA_TYPE = "application/cap+xml"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One current alert in the feed."""
+    """One alert in the feed; ``identifier`` is the entry's ``id`` (an IRI: the URL of
+    its CAP message)."""
 
     identifier: str
     title: str
@@ -69,18 +70,17 @@ def build_feed(
     updated: dt.datetime,
     author: str = "tocsin",
 ) -> bytes:
-    """The feed document (UTF-8 XML); ``updated`` is the newest change, or now if none."""
+    """The feed document (UTF-8 XML); ``updated`` is when it last changed."""
     entries = list(entries)
     root = etree.Element(_A + "feed", nsmap={None: ATOM_NS})
     _sub(root, "id", feed_id)
     _sub(root, "title", title)
-    newest = max((e.updated for e in entries), default=updated)
-    _sub(root, "updated", _rfc3339(newest))
+    _sub(root, "updated", _rfc3339(max([updated, *(e.updated for e in entries)])))
     _sub(root, "link", rel="self", href=self_url, type="application/atom+xml")
     _sub(_sub(root, "author"), "name", author)
     for entry in entries:
         node = _sub(root, "entry")
-        _sub(node, "id", f"urn:tocsin:cap:{entry.identifier}")
+        _sub(node, "id", entry.identifier)
         _sub(node, "title", entry.title)
         _sub(node, "updated", _rfc3339(entry.updated))
         _sub(node, "link", rel="alternate", href=entry.cap_url, type=CAP_MEDIA_TYPE)

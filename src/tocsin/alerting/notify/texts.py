@@ -7,25 +7,42 @@ from here, so an alert says the same thing everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from tocsin.alerting import severity
 from tocsin.alerting.directory import IndicatorInfo, Place
 from tocsin.alerting.settings import AlertingSettings
-from tocsin.periods import PeriodKind, format_periods
+from tocsin.catalogs import gettext_in
+from tocsin.periods import PeriodKind, format_periods, period_dates
 
 
 def period_label(indicator: IndicatorInfo | None, ordinal: int | None) -> str:
     if ordinal is None:
         return ""
+    return _period_label(indicator.frequency if indicator else "", int(ordinal))
+
+
+@lru_cache(maxsize=65536)
+def _period_label(frequency: str, ordinal: int) -> str:
+    """The label of a period (asked for every alert of a batch, mostly the same few)."""
     try:
-        kind = PeriodKind(indicator.frequency) if indicator else PeriodKind.INDEX
+        kind = PeriodKind(frequency) if frequency else PeriodKind.INDEX
     except ValueError:
         kind = PeriodKind.INDEX
     return format_periods(kind, [ordinal])[0]
+
+
+@lru_cache(maxsize=256)
+def _text(locale: str, message: str) -> str:
+    """``message`` from the catalog of ``locale`` (asked for every alert of a batch)."""
+    return gettext_in(locale, message)
 
 
 def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) -> tuple[str, str]:
@@ -41,28 +58,94 @@ def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) 
     )
 
 
-def _number(value: float | None) -> str:
+def _number(value: float | None, locale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        _ = functools.partial(_text, locale)
+        return _("n/a")
     return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
 
 
-def descriptions(values: Mapping[str, Any], indicator: IndicatorInfo | None) -> tuple[str, str]:
-    """What was observed, in English and Chinese."""
+def small_count(
+    observed: float | None, indicator: IndicatorInfo | None, small_count_max: int
+) -> bool:
+    """Whether a public output must not show ``observed``: a count from 1 to
+    ``small_count_max`` (public-health practice suppresses small cells in releases)."""
+    if observed is None or not math.isfinite(observed) or small_count_max < 1:
+        return False
+    if indicator is not None and indicator.value_kind != "count":
+        return False
+    return 1 <= observed <= small_count_max
+
+
+def _description(
+    locale: str, values: Mapping[str, Any], indicator: IndicatorInfo | None, hide_below: int
+) -> str:
+    _ = functools.partial(_text, locale)
+    fields = {
+        "period": period_label(indicator, values.get("last_alarm_period")),
+        "unit": f" {indicator.unit}" if indicator and indicator.unit else "",
+        "expected": _number(values.get("expected"), locale),
+        "upper": _number(values.get("upperbound"), locale),
+    }
+    if hide_below:
+        fields["observed"] = _("fewer than %(limit)s") % {"limit": hide_below}
+        # Without the exceedance ratio, which times the threshold gives the count back.
+        return (
+            _(
+                "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
+                "threshold %(upper)s."
+            )
+            % fields
+        )
+    fields["observed"] = _number(values.get("observed"), locale)
+    fields["ratio"] = _number(values.get("exceedance"), locale)
+    return (
+        _(
+            "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
+            "threshold %(upper)s (exceedance %(ratio)s)."
+        )
+        % fields
+    )
+
+
+def descriptions(
+    values: Mapping[str, Any],
+    indicator: IndicatorInfo | None,
+    *,
+    public: bool = False,
+    small_count_max: int = 0,
+) -> tuple[str, str]:
+    """What was observed, in English and Chinese (from the catalogs). In a ``public``
+    output a count from 1 to ``small_count_max`` reads "fewer than N+1" (issue 10)."""
     if values.get("source") != "detection":
         text = values.get("description") or ""
         return text, text
-    period = period_label(indicator, values.get("last_alarm_period"))
-    unit = f" {indicator.unit}" if indicator and indicator.unit else ""
-    observed, expected, upper = (
-        _number(values.get(k)) for k in ("observed", "expected", "upperbound")
-    )
-    ratio = _number(values.get("exceedance"))
+    hide = public and small_count(values.get("observed"), indicator, small_count_max)
+    hide_below = small_count_max + 1 if hide else 0
     return (
-        f"Observed {observed}{unit} in {period}; expected {expected}, alarm threshold "
-        f"{upper} (exceedance {ratio}).",
-        f"{period}观测值 {observed}{unit}，预期 {expected}，报警阈值 {upper}（超出比 {ratio}）。",
+        _description("en", values, indicator, hide_below),
+        _description("zh_CN", values, indicator, hide_below),
     )
+
+
+def period_start(indicator: IndicatorInfo | None, ordinal: int | None) -> dt.datetime | None:
+    """The first moment (UTC) of a period of the indicator, None for integer indices."""
+    if ordinal is None or indicator is None:
+        return None
+    return _period_start(indicator.frequency, int(ordinal))
+
+
+@lru_cache(maxsize=65536)
+def _period_start(frequency: str, ordinal: int) -> dt.datetime | None:
+    try:
+        kind = PeriodKind(frequency)
+    except ValueError:
+        return None
+    dates = period_dates(kind, np.asarray([ordinal]))
+    if dates is None:
+        return None
+    day = dates[0].astype(dt.date)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 REASON_TEXT = {
@@ -90,13 +173,15 @@ def content(
     place: Place | None,
     cap_identifier: str,
     settings: AlertingSettings,
+    cap_sender: str | None = None,
     step: int | None = None,
 ) -> tuple[str, str, dict[str, Any]]:
     """Subject, plain-text body and webhook payload of a notification."""
     roman, colour, cap_severity = _level_fields(values["level"])
     reason_en, reason_zh = REASON_TEXT[reason]
     alert_url = settings.alert_url(alert_id)
-    cap_url = settings.cap_url(cap_identifier)
+    cap_sender = cap_sender or settings.cap_sender
+    cap_url = settings.cap_url(cap_sender, cap_identifier)
     headline = values.get("headline") or f"Alert {alert_id}"
     headline_zh = values.get("headline_zh") or headline
     subject = f"[tocsin] {reason_en}: {headline}"
@@ -119,5 +204,6 @@ def content(
         "alert_url": alert_url,
         "cap_url": cap_url,
         "cap_identifier": cap_identifier,
+        "cap_sender": cap_sender,
     }
     return subject, body, payload

@@ -1,9 +1,12 @@
 """JSON API: alerts (list, filter, acknowledge, resolve, cancel, raise by hand), CAP
 messages and the public Atom feed.
 
-The feed (``/cap/feed.atom``, also under ``/api/v1/cap/``) and the public CAP messages
-(``/cap/{identifier}.xml``) are the only routes open without credentials: they are what
-partner systems and the public consume (CAP 1.2; Atom, RFC 4287).
+The feed (``/cap/feed.atom``, also under ``/api/v1/cap/``) and the CAP messages
+(``/cap/{identifier}.xml`` for tocsin's own, ``/cap/message.xml?sender=..&identifier=..``
+for any sender's) are the only routes open without credentials: they are what partner
+systems and the public consume (CAP 1.2; Atom, RFC 4287). A restricted message opens
+there too for a caller whose credentials (session cookie or API token) read its
+jurisdiction, so the links of e-mails and webhooks work for their recipients.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting import lifecycle, queries
-from tocsin.alerting.cap.feed import public_feed
-from tocsin.alerting.cap.render import cap_xml, latest_message
-from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert
+from tocsin.alerting.cap.feed import build_public_feed
+from tocsin.alerting.cap.render import find, latest_message, xml_of
+from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.web.api.caching import document
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
@@ -35,7 +39,7 @@ from tocsin.web.api.common import (
     page_params,
     paginate,
 )
-from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
 
 router = APIRouter(tags=["alerts"])
 public_router = APIRouter(tags=["CAP (public)"])
@@ -51,10 +55,13 @@ def xml_document(media_type: str, description: str) -> dict[int | str, dict[str,
     }
 
 
+#: A conditional GET of a document that has not changed (RFC 9110, 15.4.5).
+NOT_MODIFIED = {304: {"description": "Not Modified: the ETag or date the client sent matches"}}
+
 #: How a route that answers one CAP message is documented.
 CAP_DOCUMENT: dict[str, Any] = {
     "response_class": Response,
-    "responses": xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+    "responses": {**xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"), **NOT_MODIFIED},
 }
 
 
@@ -101,6 +108,7 @@ class NotificationOut(BaseModel):
 
 class CapRef(BaseModel):
     identifier: str
+    sender: str
     sent: dt.datetime
     msg_type: str
     scope: str
@@ -295,7 +303,7 @@ def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
     """The newest CAP message of an alert the caller may read (None: none yet)."""
     alert_in_scope(db, scope, alert_id, Capability.READ)
     row = latest_message(db, alert_id)
-    return cap_xml(db, row.identifier, get_alerting_settings()) if row else None
+    return xml_of(db, row, get_alerting_settings()) if row else None
 
 
 @router.get(
@@ -310,48 +318,116 @@ def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
-@router.get(
-    "/cap/{identifier}.xml",
-    summary="A CAP message by identifier",
-    **CAP_DOCUMENT,
-)
-def get_cap(identifier: str, scope: ApiScope, db: Db) -> Response:
-    from tocsin.alerting.models import CapMessageRow
+def _readable(db: Session, scope: Scope | None, row: CapMessageRow) -> bool:
+    """Whether the caller may read a message: anyone a public one of an alert; otherwise
+    a caller who reads the alert's jurisdiction (or, for a message of no jurisdiction,
+    every top-level jurisdiction)."""
+    if row.alert_id is not None and row.scope == "Public" and row.status == "Actual":
+        return True
+    if scope is None:
+        return False
+    alert = db.get(Alert, row.alert_id) if row.alert_id is not None else None
+    if alert is not None and alert.jurisdiction_id is not None:
+        return scope.allows(Capability.READ, alert.jurisdiction_id)
+    roots = set(scope.tree.children.get(None, ()))
+    return bool(roots) and roots <= scope.ids(Capability.READ)
 
-    row = db.scalar(select(CapMessageRow).where(CapMessageRow.identifier == identifier))
-    if row is None:
-        raise NotFoundError(f"no CAP message with identifier {identifier!r}")
-    alert_in_scope(db, scope, row.alert_id, Capability.READ)
-    return Response(cap_xml(db, identifier, get_alerting_settings()), media_type=CAP_MEDIA_TYPE)
 
-
-def _feed(db: Session) -> Response:
-    xml = public_feed(db, get_alerting_settings(), dt.datetime.now(dt.UTC))
-    return Response(
-        xml, media_type=ATOM_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=60"}
+def cap_document(
+    request: Request, db: Session, scope: Scope | None, sender: str, identifier: str
+) -> Response:
+    """A CAP message, found by sender and identifier, for a caller who may read it (404
+    otherwise: the existence of a restricted message is not revealed)."""
+    settings = get_alerting_settings()
+    row = find(db, sender, identifier)
+    if not _readable(db, scope, row):
+        raise NotFoundError(f"no CAP message of sender {sender!r} with identifier {identifier!r}")
+    public = row.scope == "Public" and row.status == "Actual" and row.alert_id is not None
+    return document(
+        request,
+        xml_of(db, row, settings),
+        media_type=CAP_MEDIA_TYPE,
+        # A message never changes: caches may keep it (private ones only for the caller).
+        cache_control="public, max-age=86400" if public else "private, max-age=300",
+        last_modified=row.sent,
     )
 
 
-@public_router.get(
+def _optional_scope(request: Request, db: Session) -> Scope | None:
+    """The caller's scope when credentials come with the request (a signed-in browser
+    following a link of an e-mail, or an API token); None for anonymous callers."""
+    principal = resolve_principal(request, db)
+    return None if principal is None else scope_for(principal, db, request)
+
+
+def _get_and_head(router: APIRouter, path: str, **options: Any):
+    """Register a route for GET (documented) and HEAD (the same answer without a body)."""
+
+    def register(route):
+        router.head(path, include_in_schema=False)(route)
+        return router.get(path, **options)(route)
+
+    return register
+
+
+@_get_and_head(
+    router, "/cap/{identifier}.xml", summary="A CAP message by identifier", **CAP_DOCUMENT
+)
+def get_cap(
+    identifier: str,
+    request: Request,
+    scope: ApiScope,
+    db: Db,
+    sender: Annotated[str | None, Query(description="default: tocsin's own sender")] = None,
+) -> Response:
+    return cap_document(
+        request, db, scope, sender or get_alerting_settings().cap_sender, identifier
+    )
+
+
+def _feed(request: Request, db: Session) -> Response:
+    feed = build_public_feed(db, get_alerting_settings(), dt.datetime.now(dt.UTC))
+    return document(
+        request,
+        feed.xml,
+        media_type=ATOM_MEDIA_TYPE,
+        cache_control="public, max-age=60",
+        last_modified=feed.updated,
+    )
+
+
+@_get_and_head(
+    public_router,
     "/api/v1/cap/feed.atom",
     summary="Atom feed of current public alerts (public)",
     response_class=Response,
-    responses=xml_document(ATOM_MEDIA_TYPE, "the Atom feed (RFC 4287)"),
+    responses={**xml_document(ATOM_MEDIA_TYPE, "the Atom feed (RFC 4287)"), **NOT_MODIFIED},
 )
-def api_feed(db: Db) -> Response:
-    return _feed(db)
+def api_feed(request: Request, db: Db) -> Response:
+    return _feed(request, db)
 
 
-@public_router.get("/cap/feed.atom", include_in_schema=False)
-def feed(db: Db) -> Response:
-    return _feed(db)
+@_get_and_head(public_router, "/cap/feed.atom", include_in_schema=False)
+def feed(request: Request, db: Db) -> Response:
+    return _feed(request, db)
 
 
-@public_router.get(
-    "/cap/{identifier}.xml",
-    summary="A public CAP message (public)",
+@_get_and_head(
+    public_router,
+    "/cap/message.xml",
+    summary="A CAP message of any sender (public ones without credentials)",
     **CAP_DOCUMENT,
 )
-def public_cap(identifier: str, db: Db) -> Response:
-    xml = cap_xml(db, identifier, get_alerting_settings(), public_only=True)
-    return Response(xml, media_type=CAP_MEDIA_TYPE)
+def any_sender_cap(request: Request, db: Db, sender: str, identifier: str) -> Response:
+    return cap_document(request, db, _optional_scope(request, db), sender, identifier)
+
+
+@_get_and_head(
+    public_router,
+    "/cap/{identifier}.xml",
+    summary="A CAP message of tocsin (public ones without credentials)",
+    **CAP_DOCUMENT,
+)
+def public_cap(identifier: str, request: Request, db: Db) -> Response:
+    sender = get_alerting_settings().cap_sender
+    return cap_document(request, db, _optional_scope(request, db), sender, identifier)

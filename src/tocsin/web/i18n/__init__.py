@@ -13,34 +13,12 @@ environment (shared by all requests) translates each request in its own language
 from __future__ import annotations
 
 import contextvars
-import io
-from functools import cache
-from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from tocsin.catalogs import DEFAULT_LOCALE, LOCALES, translations
 
-#: Locales with a catalog, and the name each is offered under in the language switch.
-LOCALES: dict[str, str] = {"en": "English", "zh_CN": "中文（简体）"}
-DEFAULT_LOCALE = "en"
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "gettext", "negotiate", "ngettext", "translations"]
 
-_DIR = Path(__file__).parent
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default=DEFAULT_LOCALE)
-
-
-@cache
-def translations(locale: str) -> NullTranslations:
-    """The compiled catalog of ``locale`` (identity for a locale without one)."""
-    po = _DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
 
 
 def negotiate(accept_language: str | None) -> str:
