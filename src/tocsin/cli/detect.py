@@ -16,10 +16,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tocsin.files import detection as detection_file
 from tocsin.cli import app, err_console
 from tocsin.detect import DetectionResult, Parameters, registry
 from tocsin.errors import UserError
+from tocsin.files import detection as detection_file
 from tocsin.files.tables import write_table
 
 #: Runs with at least this many series show a progress bar on a terminal.
