@@ -174,6 +174,14 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert cli("alerts", "rule", "--indicator", "measles", "--group-by", "indicator")[0] == 0
     code, _, err = cli("alerts", "rule", "--indicator", "measles", "--group-by", "nation")
     assert code == 2 and "group_by" in err
+    severity = ("--cutoffs", "0.01,0.001,0.0001", "--min-counts", "2,4,8,16")
+    assert cli("alerts", "rule", "--indicator", "measles", *severity)[0] == 0
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--min-counts", "0,5,10,20")
+    assert code == 2 and "a zero count never raises an alert" in err
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--cutoffs", "0.1,0.5,0.01")
+    assert code == 2 and "decrease from level III to level I" in err
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--min-counts", "1,five")
+    assert code == 2 and "--min-counts '1,five': expected numbers" in err
     code, out, _ = cli("alerts", "silence", "--by", "duty", "--hours", "2", "--level", "blue")
     assert code == 0 and "silence" in out
     (silence,) = json.loads(cli("alerts", "silences", "--json")[1])

@@ -51,6 +51,7 @@ class IndicatorInfo:
     domain: str
     unit: str
     frequency: str
+    value_kind: str = "count"
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class Directory:
                     Indicator.domain,
                     Indicator.unit,
                     Indicator.frequency,
+                    Indicator.value_kind,
                 ).where(member_of(Indicator.id, part))
             ):
                 self._indicators[row.id] = IndicatorInfo(
@@ -143,6 +145,7 @@ class Directory:
                     row.domain,
                     row.unit,
                     row.frequency,
+                    row.value_kind,
                 )
         return self._indicators
 

@@ -6,6 +6,11 @@ alert exists per key; a partial unique index on ``alert.fingerprint`` enforces i
 an alarm for a key with an active alert updates that alert instead of opening another.
 An alert resolves by itself when ``resolve_after_periods`` evaluated periods have passed
 since its last alarm without a new one.
+
+Each alarm is graded by the rule's :class:`~tocsin.alerting.severity.SeverityRule`
+(:func:`tocsin.alerting.severity.grade`): an alarm on a count below the minimum of
+level IV (a zero count always) opens and raises nothing and counts as a quiet period.
+The alert records why it has its level (:func:`severity_basis`).
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ class SignalIn:
     observed: float | None = None
     expected: float | None = None
     upperbound: float | None = None
-    score: float | None = None
+    tail_probability: float | None = None
+    method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class RuleView:
     min_level: int = 4
     group_by: str = "series"
     resolve_after_periods: int = 2
-    thresholds: severity.SeverityThresholds = severity.DEFAULT_THRESHOLDS
+    severity: severity.SeverityRule = severity.DEFAULT_RULE
     public: bool = True
 
     @classmethod
@@ -72,7 +78,10 @@ class RuleView:
             row.min_level,
             row.group_by,
             row.resolve_after_periods,
-            severity.SeverityThresholds(row.level_iii, row.level_ii, row.level_i),
+            severity.SeverityRule(
+                (row.cutoff_iii, row.cutoff_ii, row.cutoff_i),
+                (row.min_count_iv, row.min_count_iii, row.min_count_ii, row.min_count_i),
+            ),
             row.public,
         )
 
@@ -103,6 +112,33 @@ def _rules(
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def severity_basis(
+    signal: SignalIn, grade: severity.Grade, rule: severity.SeverityRule
+) -> dict[str, Any]:
+    """Why an alert has its level: the signal that set it (method, period, observed,
+    expected, bound, tail probability), the level the tail probability alone gives, the
+    cut-off and minimum count of the level, and the rule (JSON for ``alert``)."""
+    return {
+        "method": signal.method,
+        "period": signal.period,
+        "observed": _finite(signal.observed),
+        "expected": _finite(signal.expected),
+        "upperbound": _finite(signal.upperbound),
+        "tail_probability": _finite(signal.tail_probability),
+        "level": None if grade.level is None else int(grade.level),
+        "level_by_probability": int(grade.by_probability),
+        "cutoff": grade.cutoff,
+        "min_count": grade.min_count,
+        "capped": grade.capped,
+        "cutoffs": list(rule.cutoffs),
+        "min_counts": None if grade.min_count is None else list(rule.min_counts),
+    }
+
+
+#: An alarm and its grade.
+Graded = tuple[SignalIn, severity.Grade]
 
 
 def process_signals(
@@ -175,20 +211,29 @@ def _process_signals(
         rule, series_id, indicator_id, jurisdiction_id = group_rule[key]
         items = groups[key]
         after = covered.get(key)
-        alarms = []
+        indicator_info = ctx.directory.indicator(indicator_id)
+        counts = indicator_info is None or indicator_info.value_kind == "count"
+        alarms: list[Graded] = []
+        too_small: set[int] = set()
         for s in items:
             if not s.alarm or (after is not None and s.period <= after):
                 continue
-            ratio = severity.exceedance(s.observed, s.upperbound, s.score)
-            level = severity.level_for(ratio, rule.thresholds)
-            if level <= rule.min_level:
-                alarms.append((s, ratio, level))
-        alarm_periods = {s.period for s, _, _ in alarms}
-        quiet = [s.period for s in items if s.alarm is False and s.period not in alarm_periods]
+            grade = severity.grade(s.observed, s.tail_probability, rule.severity, counts=counts)
+            if grade.level is None:
+                too_small.add(s.period)
+            elif grade.level <= rule.min_level:
+                alarms.append((s, grade))
+        alarm_periods = {s.period for s, _ in alarms}
+        quiet = [
+            s.period
+            for s in items
+            if (s.alarm is False or s.period in too_small) and s.period not in alarm_periods
+        ]
         alert = active.get(key)
         if alarms:
-            latest = max(alarms, key=lambda a: a[0].period)
-            worst = min(level for _, _, level in alarms)
+            latest = max(alarms, key=lambda a: a[0].period)[0]
+            worst = min(grade.level for _, grade in alarms)
+            deciding = max((a for a in alarms if a[1].level == worst), key=lambda a: a[0].period)
             if alert is None:
                 indicator = ctx.directory.indicator(indicator_id)
                 place = ctx.directory.place(jurisdiction_id)
@@ -203,12 +248,13 @@ def _process_signals(
                         "series_id": series_id if rule.group_by == "series" else None,
                         "rule_id": rule.id,
                         "level": int(worst),
-                        "exceedance": _finite(latest[1]),
-                        "observed": _finite(latest[0].observed),
-                        "expected": _finite(latest[0].expected),
-                        "upperbound": _finite(latest[0].upperbound),
+                        "tail_probability": _finite(latest.tail_probability),
+                        "observed": _finite(latest.observed),
+                        "expected": _finite(latest.expected),
+                        "upperbound": _finite(latest.upperbound),
+                        "severity_basis": severity_basis(*deciding, rule.severity),
                         "first_period": min(alarm_periods),
-                        "last_alarm_period": latest[0].period,
+                        "last_alarm_period": latest.period,
                         "resolve_after_periods": rule.resolve_after_periods,
                         "public": rule.public,
                         "headline": headline,
@@ -221,7 +267,7 @@ def _process_signals(
                 )
                 new_quiet.append(max(quiet, default=None))
                 continue
-            _update_from_alarms(ctx, alert, latest, worst, result)
+            _update_from_alarms(ctx, alert, latest, deciding, rule.severity, result)
         if alert is not None and quiet_long_enough(alert, max(quiet, default=None)):
             auto_resolve(ctx, alert, result)
 
@@ -268,16 +314,19 @@ def _closed_until(session: Session, keys: Sequence[str]) -> dict[str, int]:
 def _update_from_alarms(
     ctx: Batch,
     alert: Alert,
-    latest: tuple[SignalIn, float, int],
-    worst: int,
+    latest: SignalIn,
+    deciding: Graded,
+    rule: severity.SeverityRule,
     result: BatchResult,
 ) -> None:
-    signal, ratio, _ = latest
-    if alert.last_alarm_period is None or signal.period >= alert.last_alarm_period:
-        alert.last_alarm_period = signal.period
-        alert.exceedance = _finite(ratio)
-        alert.observed = _finite(signal.observed)
-        alert.expected = _finite(signal.expected)
-        alert.upperbound = _finite(signal.upperbound)
-    if worst < alert.level:  # a higher level; at the same or a lower one the alert stands
-        raise_level(ctx, alert, worst, result)
+    if alert.last_alarm_period is None or latest.period >= alert.last_alarm_period:
+        alert.last_alarm_period = latest.period
+        alert.tail_probability = _finite(latest.tail_probability)
+        alert.observed = _finite(latest.observed)
+        alert.expected = _finite(latest.expected)
+        alert.upperbound = _finite(latest.upperbound)
+    signal, grade = deciding
+    assert grade.level is not None
+    if grade.level < alert.level:  # a higher level; at the same or a lower one it stands
+        alert.severity_basis = severity_basis(signal, grade, rule)
+        raise_level(ctx, alert, grade.level, result)

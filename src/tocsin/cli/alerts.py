@@ -17,7 +17,7 @@ from tocsin.alerting.cap.render import cap_xml, latest_message
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
 from tocsin.alerting.settings import get_alerting_settings
-from tocsin.alerting.severity import Level, SeverityThresholds
+from tocsin.alerting.severity import DEFAULT_RULE, Level, SeverityRule
 from tocsin.cli import app
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store import session_factory, write_session
@@ -506,6 +506,25 @@ def policy_command(
     console.print(f"{jurisdiction}: {len(steps)} escalation steps", highlight=False)
 
 
+def _numbers(option: str, text: str, kind: type) -> tuple:
+    try:
+        return tuple(kind(part) for part in text.split(","))
+    except ValueError:
+        example = "0.001,0.0001,0.00001" if kind is float else "1,5,10,20"
+        raise UserError(
+            f"{option} {text!r}: expected numbers separated by commas, e.g. {example}"
+        ) from None
+
+
+def _severity_rule(cutoffs: str, min_counts: str) -> SeverityRule:
+    try:
+        return SeverityRule(
+            _numbers("--cutoffs", cutoffs, float), _numbers("--min-counts", min_counts, int)
+        )
+    except ValueError as exc:
+        raise UserError(f"--cutoffs {cutoffs} --min-counts {min_counts}: {exc}") from None
+
+
 @alerts_app.command("rule")
 def rule_command(
     indicator: Annotated[str, typer.Option(help="Indicator code.")],
@@ -517,18 +536,19 @@ def rule_command(
     resolve_after: Annotated[
         int, typer.Option(min=1, help="Periods without alarm before an alert resolves.")
     ] = 2,
-    thresholds: Annotated[
-        str, typer.Option(help="Exceedance ratios where levels III, II, I begin.")
-    ] = "1.5,2,3",
+    cutoffs: Annotated[
+        str,
+        typer.Option(help="Tail probabilities that levels III, II, I must be below."),
+    ] = ",".join(f"{c:g}" for c in DEFAULT_RULE.cutoffs),
+    min_counts: Annotated[
+        str, typer.Option(help="Smallest counts of levels IV, III, II, I (at least 1).")
+    ] = ",".join(str(c) for c in DEFAULT_RULE.min_counts),
     disabled: Annotated[bool, typer.Option("--disabled", help="Open no alerts.")] = False,
     private: Annotated[bool, typer.Option("--private", help="Alerts not public.")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who sets it.")] = None,
 ) -> None:
     """Set the alert rule of an indicator (or one of its series)."""
-    try:
-        cutoffs = SeverityThresholds(*(float(x) for x in thresholds.split(",")))
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"--thresholds {thresholds!r}: {exc}; expected e.g. 1.5,2,3") from None
+    severity_rule = _severity_rule(cutoffs, min_counts)
     with write_session() as session:
         rule = rules.set_rule(
             session,
@@ -538,7 +558,7 @@ def rule_command(
             min_level=min_level,
             group_by=group_by,
             resolve_after_periods=resolve_after,
-            thresholds=cutoffs,
+            severity_rule=severity_rule,
             public=not private,
             by=by,
         )

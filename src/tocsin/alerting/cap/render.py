@@ -30,7 +30,7 @@ SNAPSHOT_FIELDS = (
     "status",
     "source",
     "level",
-    "exceedance",
+    "tail_probability",
     "observed",
     "expected",
     "upperbound",
@@ -58,7 +58,7 @@ def snapshot(
 ) -> dict[str, Any]:
     """What a CAP message row keeps: the alert's fields, references and a note."""
     data = {name: values.get(name) for name in SNAPSHOT_FIELDS}
-    for key in ("exceedance", "observed", "expected", "upperbound"):
+    for key in ("tail_probability", "observed", "expected", "upperbound"):
         if isinstance(data[key], float) and not math.isfinite(data[key]):
             data[key] = None
     data["references"] = references
@@ -113,8 +113,8 @@ def render(
         ("tocsin:colour", level.colour.value),
         ("tocsin:status", data.get("status") or alert.status),
     ]
-    if data.get("exceedance") is not None:
-        parameters.append(("tocsin:exceedance", f"{data['exceedance']:.3f}"))
+    if data.get("tail_probability") is not None:
+        parameters.append(("tocsin:tail_probability", f"{data['tail_probability']:.3g}"))
     common: dict[str, Any] = {
         "categories": (category,),
         "response_types": ("Monitor",) if active else ("AllClear",),

@@ -47,21 +47,31 @@ def _number(value: float | None) -> str:
     return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
 
 
+def probability(value: float | None) -> str:
+    """A tail probability in two significant digits (``0.00012``, ``3.4e-09``)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.2g}"
+
+
 def descriptions(values: Mapping[str, Any], indicator: IndicatorInfo | None) -> tuple[str, str]:
-    """What was observed, in English and Chinese."""
+    """What was observed, in English and Chinese; an alert without a finite upper bound
+    says "no bound" (never ``-inf``)."""
     if values.get("source") != "detection":
         text = values.get("description") or ""
         return text, text
     period = period_label(indicator, values.get("last_alarm_period"))
     unit = f" {indicator.unit}" if indicator and indicator.unit else ""
-    observed, expected, upper = (
-        _number(values.get(k)) for k in ("observed", "expected", "upperbound")
-    )
-    ratio = _number(values.get("exceedance"))
+    observed, expected = (_number(values.get(k)) for k in ("observed", "expected"))
+    bound = values.get("upperbound")
+    finite = bound is not None and math.isfinite(bound)
+    upper_en = f"upper bound {_number(bound)}" if finite else "no bound"
+    upper_zh = f"上限 {_number(bound)}" if finite else "无上限"
+    tail = probability(values.get("tail_probability"))
     return (
-        f"Observed {observed}{unit} in {period}; expected {expected}, alarm threshold "
-        f"{upper} (exceedance {ratio}).",
-        f"{period}观测值 {observed}{unit}，预期 {expected}，报警阈值 {upper}（超出比 {ratio}）。",
+        f"Observed {observed}{unit} in {period}; expected {expected}, {upper_en} "
+        f"(tail probability {tail}).",
+        f"{period}观测值 {observed}{unit}，期望值 {expected}，{upper_zh}（尾部概率 {tail}）。",
     )
 
 

@@ -1,0 +1,97 @@
+"""Migration sev0001: infinite upper bounds stored before become "no bound" (NULL); alert
+rules trade their exceedance-ratio thresholds for tail-probability cut-offs and minimum
+counts (the defaults: a ratio has no tail probability to convert to); the downgrade
+gives the old columns back."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tocsin.store import make_engine, upgrade
+from tocsin.store.migrate import current_revision, downgrade
+from tocsin.store.scratch import scratch_engine
+
+POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of its own (this test migrates up and down)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL store tests are skipped")
+    with scratch_engine(base, prefix="tocsin_mig") as engine:
+        yield engine
+
+
+_ROWS = (
+    "INSERT INTO jurisdiction (id, code, level, name, created_at, updated_at) "
+    "VALUES (1, 'A1', 'county', 'A1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    "INSERT INTO indicator (id, code, name, domain, unit, value_kind, frequency, created_at, "
+    "updated_at) VALUES (1, 'cases', 'Cases', 'health', 'cases', 'count', 'week', "
+    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    "INSERT INTO series (id, indicator_id, jurisdiction_id, stratum, version, created_at) "
+    "VALUES (1, 1, 1, '', 1, CURRENT_TIMESTAMP)",
+    "INSERT INTO detector (id, indicator_id, method, parameters, enabled, created_at, "
+    "updated_at) VALUES (1, 1, 'ears_c3', '{}', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+)
+
+
+def test_infinite_bounds_become_no_bound_and_rules_get_the_new_columns(fresh_engine):
+    upgrade(fresh_engine, "0002")
+    with fresh_engine.begin() as conn:
+        for statement in _ROWS:
+            conn.execute(text(statement))
+        conn.execute(
+            text(
+                "INSERT INTO signal (series_id, detector_id, period, observed, upperbound, "
+                "alarm, score, computed_at) VALUES (1, 1, :p, 0, :u, true, :s, "
+                "CURRENT_TIMESTAMP)"
+            ),
+            [
+                {"p": 1, "u": -math.inf, "s": math.inf},
+                {"p": 2, "u": math.inf, "s": 1.0},
+                {"p": 3, "u": 4.5, "s": 2.0},
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO alert_rule (id, indicator_id, enabled, min_level, group_by, "
+                "resolve_after_periods, level_iii, level_ii, level_i, public, created_at) "
+                "VALUES (1, 1, true, 3, 'series', 2, 1.2, 1.5, 2.5, true, CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        bounds = conn.execute(text("SELECT upperbound FROM signal ORDER BY period")).scalars()
+        assert list(bounds) == [None, None, 4.5]
+        rule = conn.execute(text("SELECT * FROM alert_rule")).mappings().one()
+    assert (rule["min_level"], rule["group_by"]) == (3, "series")
+    assert (rule["cutoff_iii"], rule["cutoff_ii"], rule["cutoff_i"]) == (1e-3, 1e-4, 1e-5)
+    counts = (
+        rule["min_count_iv"],
+        rule["min_count_iii"],
+        rule["min_count_ii"],
+        rule["min_count_i"],
+    )
+    assert counts == (1, 5, 10, 20)
+    assert "level_iii" not in rule
+    downgrade(fresh_engine, "0002")
+    assert current_revision(fresh_engine) == "0002"
+    with fresh_engine.connect() as conn:
+        rule = conn.execute(text("SELECT * FROM alert_rule")).mappings().one()
+        alert_columns = conn.execute(text("SELECT * FROM alert")).keys()
+    assert (rule["level_iii"], rule["level_ii"], rule["level_i"]) == (1.5, 2.0, 3.0)
+    assert "exceedance" in alert_columns and "tail_probability" not in alert_columns
+    upgrade(fresh_engine)
