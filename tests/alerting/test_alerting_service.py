@@ -187,6 +187,47 @@ def test_ears_c3_statistic_never_makes_a_small_count_red(world, settings) -> Non
         assert "inf" not in zh.description.lower()
 
 
+def test_history_loaded_at_once_gives_one_alert_per_episode(world, settings) -> None:
+    """A season's alarms, quiet weeks, then the next season's: two alerts, each with the
+    level of its own alarms (before, one alert spanned both seasons and kept the level
+    of last year's peak while showing this year's count)."""
+    last_season = [sig(world, "C1", WEEK, 40.0), sig(world, "C1", WEEK + 1, 25.0)]
+    summer = [sig(world, "C1", WEEK + k, 3.0) for k in range(2, 40)]
+    this_season = [sig(world, "C1", WEEK + 40, 11.0), sig(world, "C1", WEEK + 41, 12.0)]
+    result = process(world, [*last_season, *summer, *this_season], settings)
+    assert len(result.opened) == 2 and len(result.resolved) == 1
+    with write_session(world.engine) as session:
+        alerts = session.scalars(select(Alert).order_by(Alert.id)).all()
+        session.expunge_all()
+    old, new = alerts
+    assert (old.status, old.level, old.first_period, old.last_alarm_period) == (
+        "resolved", 1, WEEK, WEEK + 1
+    )
+    assert (new.status, new.level, new.first_period, new.last_alarm_period) == (
+        "open", 4, WEEK + 40, WEEK + 41
+    )
+    assert new.severity_basis["observed"] == 12.0 and new.observed == 12.0
+    # Only the alert that is still open called anyone.
+    assert notifications(world, old.id) == [] and notifications(world, new.id)
+    # The same history again changes nothing; the next season's end resolves the alert.
+    again = process(world, [*last_season, *summer, *this_season], settings)
+    assert again.opened == again.updated == again.resolved == []
+    quiet = [sig(world, "C1", WEEK + 42, 2.0), sig(world, "C1", WEEK + 43, 2.0)]
+    assert process(world, quiet, settings).resolved == [new.id]
+
+
+def test_an_active_alert_ends_when_a_batch_shows_its_episode_is_over(world, settings) -> None:
+    (first,) = process(world, [sig(world, "C1", WEEK, 25.0)], settings).opened
+    later = [sig(world, "C1", WEEK + k, 2.0) for k in (1, 2, 3)] + [
+        sig(world, "C1", WEEK + 4, 16.0)
+    ]
+    result = process(world, later, settings)
+    assert result.resolved == [first] and len(result.opened) == 1
+    with write_session(world.engine) as session:
+        levels = [(a.status, a.level) for a in session.scalars(select(Alert).order_by(Alert.id))]
+    assert levels == [("resolved", 2), ("open", 3)]
+
+
 def test_level_needs_both_the_tail_probability_and_the_count(world, settings) -> None:
     with write_session(world.engine) as session:
         rules.set_rule(
