@@ -181,10 +181,18 @@ def test_ears_c3_statistic_never_makes_a_small_count_red(world, settings) -> Non
     assert info.alert.severity_basis["method"] == "ears_c3"
     # A zero count alone opens nothing, whatever the detector says.
     assert process(world, [c3(WEEK, 0.0, -math.inf, 0.0, "C2")], settings).opened == []
-    for message in check_cap(world, settings, alert_id):
+    # 3 cases with the bound -inf, then quiet: the all-clear says "no bound", not "-inf".
+    quiet = [sig(world, "C1", WEEK + k, 0.0, alarm=False) for k in (3, 4)]
+    assert process(world, [c3(WEEK + 2, 3.0, -math.inf, 0.0), *quiet], settings).resolved
+    messages = check_cap(world, settings, alert_id)
+    for message in messages:
         en, zh = message.infos
         assert en.severity == "Minor" and "inf" not in en.description.lower()
-        assert "inf" not in zh.description.lower()
+        assert "inf" not in zh.description.lower() and "exceedance" not in en.description
+    en, zh = messages[-1].infos
+    assert "Observed 3 cases" in en.description and "no bound" in en.description
+    assert "无上限" in zh.description and "tail probability 0" in en.description
+    assert ("tocsin:tail_probability", "0") in en.parameters
 
 
 def test_history_loaded_at_once_gives_one_alert_per_episode(world, settings) -> None:
@@ -201,10 +209,16 @@ def test_history_loaded_at_once_gives_one_alert_per_episode(world, settings) -> 
         session.expunge_all()
     old, new = alerts
     assert (old.status, old.level, old.first_period, old.last_alarm_period) == (
-        "resolved", 1, WEEK, WEEK + 1
+        "resolved",
+        1,
+        WEEK,
+        WEEK + 1,
     )
     assert (new.status, new.level, new.first_period, new.last_alarm_period) == (
-        "open", 4, WEEK + 40, WEEK + 41
+        "open",
+        4,
+        WEEK + 40,
+        WEEK + 41,
     )
     assert new.severity_basis["observed"] == 12.0 and new.observed == 12.0
     # Only the alert that is still open called anyone.
