@@ -10,6 +10,7 @@ jurisdiction named in :data:`USERS`; each has an API token.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ USERS = {
     "analyst_bw": ("analyst", "DE-BW"),
     "viewer_8111": ("viewer", "8111"),
 }
+#: Seconds a test waits for a server at most: generous, so that a busy machine never
+#: turns into a failure (nothing is timed).
+SLOW = 300
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
 
 
@@ -164,11 +168,13 @@ def world(sqlite_store: tuple[str, Engine]) -> Iterator[World]:
     _empty(sqlite_store[1])
 
 
-def make_client(world: World) -> Iterator[TestClient]:
+def make_client(world: World, **settings: object) -> Iterator[TestClient]:
+    """A client of the application on ``world``; ``settings`` override WebSettings."""
     from tocsin.web.app import create_app
     from tocsin.web.settings import WebSettings
 
-    app = create_app(world.engine, WebSettings(secret_key="test-secret", max_body_bytes=200_000))
+    options = {"secret_key": "test-secret", "max_body_bytes": 200_000, **settings}
+    app = create_app(world.engine, WebSettings(**options))
     with TestClient(app, base_url="https://testserver") as client:
         yield client
 
@@ -211,3 +217,83 @@ def _cheap_argon2() -> Iterator[None]:
     old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     yield
     security.use_hasher(old)
+
+
+@contextlib.contextmanager
+def live_server(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread: its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SLOW
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def served_database(tmp_path) -> str:
+    """A SQLite file holding the world, for ``tocsin serve``: its URL."""
+    from tocsin.store import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    _build(engine)
+    engine.dispose()
+    return url
+
+
+@contextlib.contextmanager
+def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """``tocsin serve`` on ``database`` as a process, as deployed: (base URL, the lines
+    it wrote on standard error, complete once the block is left)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("tocsin")), "serve", "--port", str(port)],
+        env={**os.environ, "TOCSIN_DATABASE_URL": database, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base, stderr = f"http://127.0.0.1:{port}", []
+    try:
+        deadline = time.monotonic() + SLOW
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("tocsin serve did not start") from None
+                time.sleep(0.1)
+        yield base, stderr
+    finally:
+        process.terminate()
+        stderr.extend(process.communicate(timeout=SLOW)[1].splitlines())

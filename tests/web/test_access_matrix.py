@@ -191,6 +191,13 @@ def test_role_grants_cannot_exceed_the_granter(client: TestClient, world: World)
         status = client.post(
             "/api/v1/users/officer_9162/roles", json=body, headers=bearer(world, username)
         ).status_code
+        with world.engine.begin() as conn:  # back to the one grant, for the next caller
+            conn.execute(
+                text(
+                    "DELETE FROM role_grant WHERE role = 'viewer' AND user_id = "
+                    "(SELECT id FROM app_user WHERE username = 'officer_9162')"
+                )
+            )
         role, where = USERS[username]
         if status == 404 and ("9162" not in subtree(where) or role != "administrator"):
             # Users are invisible to whoever does not administer them: also a refusal.

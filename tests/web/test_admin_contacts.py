@@ -49,7 +49,11 @@ def _bw_admin(world: World) -> None:
 
     with Session(world.engine) as db, db.begin():
         user = service.create_user(
-            db, username="bw_admin", display_name="BW", password="x" * 12, actor="test"
+            db,
+            username="bw_admin",
+            display_name="BW",
+            password="a long enough passphrase",
+            actor="test",
         )
         service.grant_role(db, user, "administrator", world.jurisdictions["DE-BW"], actor="t")
         _, world.tokens["bw_admin"] = service.create_api_token(db, user, "t", actor="t")
@@ -227,7 +231,7 @@ def test_edit_deactivate_reactivate_on_the_page(client: TestClient, world: World
 def test_page_refuses_other_subtrees_and_missing_csrf(client: TestClient, world: World) -> None:
     ident = _add(client, world, "9162")
     _bw_admin(world)
-    _, bw = browser_login(client, "bw_admin", "x" * 12)
+    _, bw = browser_login(client, "bw_admin", "a long enough passphrase")
     assert f'data-contact="{ident}"' not in client.get("/admin").text
     form = {"csrf_token": bw, "name": "taken over", "email": "x@example.org"}
     assert client.post(f"/admin/contacts/{ident}", data=form).status_code == 404

@@ -188,10 +188,14 @@ def test_end_a_silence_from_the_page(client: TestClient, world: World) -> None:
     client.post("/logout", data={"csrf_token": token})
     with Session(world.engine) as db, db.begin():
         user = service.create_user(
-            db, username="bw_admin", display_name="BW", password="x" * 12, actor="test"
+            db,
+            username="bw_admin",
+            display_name="BW",
+            password="a long enough passphrase",
+            actor="test",
         )
         service.grant_role(db, user, "administrator", world.jurisdictions["DE-BW"], actor="t")
-    _, bw = browser_login(client, "bw_admin", "x" * 12)
+    _, bw = browser_login(client, "bw_admin", "a long enough passphrase")
     assert form not in client.get("/admin").text
     refused = client.post(f"/admin/silences/{silence_id}/expire", data={"csrf_token": bw})
     assert refused.status_code == 404

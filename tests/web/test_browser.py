@@ -8,14 +8,12 @@ kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import PASSWORD, World, _build
+from sqlalchemy import text
+from tests.web.conftest import PASSWORD, World, _build, live_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = (
@@ -28,16 +26,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
     """The application served by uvicorn on loopback: (base URL, world)."""
-    import uvicorn
     from argon2 import PasswordHasher
 
     from tocsin.accounts import security
@@ -49,18 +40,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
     upgrade(engine)
     world = _build(engine)
-    port = _free_port()
     app = create_app(engine, WebSettings(secret_key="browser-test"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base, world
     engine.dispose()
     security.use_hasher(old)
 
@@ -214,3 +196,54 @@ def test_edit_an_escalation_policy(page, live) -> None:
     page.click("a[href='/admin']")
     assert "after 20 min" in page.inner_text("#policies tr[data-jurisdiction='DE-BY']")
     shot(page, "admin-policies")
+
+
+def test_jurisdiction_names_are_text_in_the_map_tooltip(page, live) -> None:
+    """A name from GeoJSON holding HTML shows as text; no element is made of it."""
+    base, world = live
+    name = '<img src="x" id="injected" onerror="document.title=1">District <b>9184</b>'
+    with world.engine.begin() as conn:
+        conn.execute(text("UPDATE jurisdiction SET name = :n WHERE code = '9184'"), {"n": name})
+    try:
+        login(page, base, "by_coordinator")
+        page.wait_for_selector("#map[data-ready='1']")
+        page.hover("#map path.code-9184")
+        tooltip = page.wait_for_selector(".leaflet-tooltip")
+        assert tooltip.text_content() == f"{name} — II"
+        assert page.locator("#injected").count() == 0
+        assert page.locator(".leaflet-tooltip b").count() == 0
+        shot(page, "map-tooltip-escaped")
+    finally:
+        with world.engine.begin() as conn:
+            conn.execute(text("UPDATE jurisdiction SET name = 'District 9184' WHERE code = '9184'"))
+
+
+def test_manage_a_user_and_change_ones_own_password(page, live) -> None:
+    base, world = live
+    login(page, base, "by_admin")
+    page.goto(f"{base}/admin")
+    page.click("#users tr[data-user='officer_9162'] a")
+    page.wait_for_selector("#user-roles")
+    page.fill("#password-form input[name=password]", "password1234")
+    page.click("#password-form button")
+    assert "too easy to guess" in page.inner_text("#user-error")
+    page.fill("#password-form input[name=password]", "a new passphrase for the officer")
+    page.click("#password-form button")
+    page.wait_for_selector("#user-message")
+    shot(page, "admin-user")
+    page.click("header a.who")  # one's own account
+    page.fill("input[name=current_password]", PASSWORD)
+    page.fill("input[name=new_password]", "by admin's own new passphrase")
+    page.click("#password-form button")
+    page.wait_for_selector("#password-saved")
+    shot(page, "account")
+    with world.engine.begin() as conn:  # the other tests sign in with PASSWORD
+        from tocsin.accounts.security import hash_password
+
+        conn.execute(
+            text(
+                "UPDATE app_user SET password_hash = :h "
+                "WHERE username IN ('by_admin', 'officer_9162')"
+            ),
+            {"h": hash_password(PASSWORD)},
+        )

@@ -110,13 +110,19 @@ def test_browser_login_sets_secure_cookie_and_requires_csrf(client: TestClient) 
     assert no_csrf.status_code == 403
 
 
-def test_login_throttling(client: TestClient) -> None:
-    for _ in range(5):
-        response, _ = browser_login(client, "admin", "wrong password!")
-        assert response.status_code == 401
-    response, _ = browser_login(client, "admin", PASSWORD)  # right, but throttled
-    assert response.status_code == 429
-    assert "too many failed logins" in response.text
+def test_login_throttling(world: World) -> None:
+    from tests.web.conftest import make_client
+
+    # A first delay of an hour: the test cannot depend on how fast the machine is.
+    slow = {"login_first_delay_seconds": 3600, "login_account_max_delay_seconds": 3600}
+    for client in make_client(world, **slow):
+        for _ in range(5):
+            response, _ = browser_login(client, "admin", "wrong password!")
+            assert response.status_code == 401
+        response, _ = browser_login(client, "admin", PASSWORD)  # right, but throttled
+        assert response.status_code == 429
+        assert "Too many failed sign-ins" in response.text
+        assert 3590 <= int(response.headers["retry-after"]) <= 3600
 
 
 def test_api_token_shown_once_and_stored_hashed(any_client: TestClient, any_world: World) -> None:

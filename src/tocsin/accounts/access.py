@@ -71,6 +71,10 @@ class JurisdictionTree:
             children.setdefault(parent, []).append(jid)
         return cls({k: tuple(v) for k, v in children.items()})
 
+    def all_ids(self) -> frozenset[int]:
+        """Every jurisdiction."""
+        return frozenset(j for below in self.children.values() for j in below)
+
     def subtree(self, root: int) -> set[int]:
         """``root`` and every jurisdiction below it."""
         found = {root}
@@ -129,6 +133,11 @@ class Scope:
     def any(self, capability: Capability) -> bool:
         """Whether the principal holds ``capability`` anywhere."""
         return bool(self.ids(capability))
+
+    def administers_everything(self) -> bool:
+        """Whether the principal administers every jurisdiction (a root administrator)."""
+        administered = self.ids(Capability.ADMINISTER)
+        return bool(administered) and administered >= self.tree.all_ids()
 
     def require(
         self, capability: Capability, jurisdiction_ids: int | Iterable[int], what: str

@@ -12,14 +12,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
-    Index,
     Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tocsin.store.base import Base, BigIntKey, UTCDateTime, utcnow
+from tocsin.store.base import Base, UTCDateTime, utcnow
 
 #: Roles, from the least to the most powerful. What each may do is in
 #: :mod:`tocsin.accounts.access`.
@@ -32,7 +31,11 @@ class User(Base):
     __tablename__ = "app_user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The canonical form (:func:`tocsin.accounts.usernames.canonical_username`).
     username: Mapped[str] = mapped_column(String(100), unique=True)
+    #: :func:`tocsin.accounts.usernames.lookalike_key`: unique, so that two names people
+    #: could take for one another cannot both exist (None for accounts made before it).
+    username_key: Mapped[str | None] = mapped_column(String(400), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     #: argon2id in PHC string format; None for an account that may only use API tokens.
@@ -94,14 +97,14 @@ class BrowserSession(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-class LoginAttempt(Base):
-    """One login attempt, kept to throttle guessing (OWASP Authentication Cheat Sheet)."""
+class LoginThrottle(Base):
+    """Failed logins in a row of one account or one client address, to slow guessing
+    down (:mod:`tocsin.accounts.throttle`)."""
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (Index(None, "username", "at"), Index(None, "client", "at"))
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    username: Mapped[str] = mapped_column(String(100))
-    client: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    success: Mapped[bool] = mapped_column(Boolean)
+    #: ``account`` (the canonical user name as typed) or ``address`` (the client).
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

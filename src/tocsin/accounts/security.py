@@ -48,9 +48,6 @@ def _dummy_hash() -> str:
     return _dummy[key]
 
 
-MIN_PASSWORD_LENGTH = 10
-
-
 def hash_password(password: str) -> str:
     """The argon2id hash (PHC string format) of ``password``."""
     return _hasher.hash(password)

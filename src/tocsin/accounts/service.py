@@ -1,4 +1,4 @@
-"""Account services: users, role grants, API tokens, browser sessions, login.
+"""Account services: users, role grants, API tokens, browser sessions.
 
 Functions take the session first and write audit entries in the same transaction;
 callers commit. Secrets are returned once (a new API token, a new session token) and
@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 import tocsin.audit.chain  # noqa: F401 - the audit entries written here are chained
 from tocsin.accounts import security
-from tocsin.accounts.access import Principal
-from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, LoginAttempt, RoleGrant, User
+from tocsin.accounts.access import JurisdictionTree, Principal
+from tocsin.accounts.emails import normalized_email
+from tocsin.accounts.errors import N_, FieldConflictError, FieldError
+from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, RoleGrant, User
+from tocsin.accounts.passwords import check_password
+from tocsin.accounts.usernames import canonical_username, lookalike_key
 from tocsin.audit import record
-from tocsin.errors import ConflictError, NotFoundError, UserError
+from tocsin.errors import NotFoundError, UserError
 from tocsin.store.base import utcnow
 
-
-class LoginThrottledError(UserError):
-    """Too many failed logins; the caller must wait (HTTP 429)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after // 60 + 1} minutes")
-        self.retry_after = retry_after
-
-
-class LoginFailedError(UserError):
-    """Wrong user name or password (the message does not say which: OWASP)."""
+NAME_TAKEN = N_(
+    "%(name)r is taken or looks too much like the existing user %(other)r; choose another name"
+)
 
 
 def user_view(user: User) -> dict[str, object]:
@@ -45,8 +41,22 @@ def user_view(user: User) -> dict[str, object]:
     }
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user named ``username`` in any spelling of the canonical form, or None."""
+    try:
+        name = canonical_username(username)
+    except FieldError:
+        name = username.strip()  # a name stored before canonical forms, if any
+    typed = username.strip()
+    return session.scalar(
+        select(User)
+        .where(User.username.in_({name, typed}))
+        .order_by((User.username == typed).desc())  # an exact match first
+    )
+
+
 def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None:
         raise NotFoundError(f"user {username!r} does not exist")
     return user
@@ -62,19 +72,36 @@ def create_user(
     email: str | None = None,
     locale: str = "en",
 ) -> User:
-    """Add a user; ``password`` None makes an account for API tokens only."""
-    username = username.strip()
-    if not username or len(username) > 100:
-        raise UserError("username: expected 1 to 100 characters")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+    """Add a user; ``password`` None makes an account for API tokens only.
+
+    The name is stored in its canonical form and refused when it looks like an existing
+    one (:mod:`tocsin.accounts.usernames`); the password must satisfy
+    :mod:`tocsin.accounts.passwords`; the e-mail address is checked and normalised.
+    """
+    name = canonical_username(username)
+    key = lookalike_key(name)
+    email = normalized_email(email)
+    display_name = display_name.strip() or name
+    clash = session.scalar(
+        select(User.username).where(or_(User.username == name, User.username_key == key))
+    )
+    if clash is not None:
+        raise FieldConflictError(
+            "username",
+            NAME_TAKEN,
+            name=name,
+            other=clash,
+        )
+    if password is not None:
+        check_password(password, about=(name, display_name, email or ""))
     user = User(
-        username=username,
-        display_name=display_name or username,
+        username=name,
+        username_key=key,
+        display_name=display_name,
         email=email,
         locale=locale,
         active=True,
-        password_hash=_checked_hash(password) if password is not None else None,
+        password_hash=security.hash_password(password) if password is not None else None,
         grants=[],
     )
     session.add(user)
@@ -83,27 +110,45 @@ def create_user(
         session,
         action="user.create",
         object_type="user",
-        object_id=username,
+        object_id=name,
         after=user_view(user),
         actor=actor,
     )
     return user
 
 
-def _checked_hash(password: str) -> str:
-    if len(password) < security.MIN_PASSWORD_LENGTH:
-        raise UserError(
-            f"password: expected at least {security.MIN_PASSWORD_LENGTH} characters "
-            "(OWASP: length matters more than character classes)"
-        )
+def new_password_hash(user: User, password: str, field: str = "password") -> str:
+    """The hash of ``password`` for ``user``, if the password policy accepts it."""
+    check_password(password, field, about=(user.username, user.display_name, user.email or ""))
     return security.hash_password(password)
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    user.password_hash = _checked_hash(password)
-    session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+def _end_credentials(session: Session, user: User) -> dict[str, int]:
+    """End every browser session and revoke every API token of ``user``."""
+    sessions = session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+    tokens = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return {"sessions_ended": sessions.rowcount, "tokens_revoked": tokens.rowcount}
+
+
+def reset_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """An administrator (or the command line) sets ``user``'s password.
+
+    Every browser session of the user ends and every API token is revoked: whoever held
+    them, perhaps the reason for the reset, must sign in again with the new password.
+    """
+    user.password_hash = new_password_hash(user, password)
+    ended = _end_credentials(session, user)
     record(
-        session, action="user.password", object_type="user", object_id=user.username, actor=actor
+        session,
+        action="user.password_reset",
+        object_type="user",
+        object_id=user.username,
+        after=ended,
+        actor=actor,
     )
 
 
@@ -113,18 +158,23 @@ def update_user(
     *,
     actor: str,
     display_name: str | None = None,
+    email: str | None = None,
     locale: str | None = None,
     active: bool | None = None,
 ) -> User:
+    """Change a user's display name, e-mail address (``""`` removes it), language or
+    state; deactivating ends the user's sessions and revokes their API tokens."""
     before = user_view(user)
-    if display_name is not None:
-        user.display_name = display_name
+    if display_name is not None and display_name.strip():
+        user.display_name = display_name.strip()
+    if email is not None:
+        user.email = normalized_email(email)
     if locale is not None:
         user.locale = locale
     if active is not None:
         user.active = active
-        if not active:
-            session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+        if not active:  # reactivation must not bring old credentials back
+            _end_credentials(session, user)
     session.flush()
     record(
         session,
@@ -166,6 +216,20 @@ def grant_role(
         actor=actor,
     )
     return grant
+
+
+def grant_root_administrator(session: Session, user: User, *, actor: str) -> list[int]:
+    """Make ``user`` a root administrator: administrator on every top jurisdiction
+    (those without a parent), so on every jurisdiction. Returns the ids granted on."""
+    tops = JurisdictionTree.load(session).children.get(None, ())
+    if not tops:
+        raise UserError(
+            "the database has no jurisdictions yet, so there is nothing to administer: "
+            "load them first with `tocsin jurisdictions load FILE`"
+        )
+    for top in tops:
+        grant_role(session, user, "administrator", top, actor=actor)
+    return list(tops)
 
 
 def revoke_role(session: Session, user: User, grant: RoleGrant, *, actor: str) -> None:
@@ -288,52 +352,3 @@ def end_session(session: Session, raw: str, *, actor: str) -> None:
     )
     if deleted.rowcount:
         record(session, action="logout", object_type="session", object_id=actor, actor=actor)
-
-
-def login(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    client: str,
-    max_failures: int,
-    window: dt.timedelta,
-) -> User:
-    """Check a password, throttling guessing; record the attempt.
-
-    After ``max_failures`` failed attempts within ``window`` for the same user name, or
-    from the same client address, every attempt is refused until the window has moved
-    on (OWASP Authentication Cheat Sheet, "Protect against automated attacks"); the
-    refusal does not reveal whether the password was right.
-    """
-    now = utcnow()
-    since = now - window
-    username = username.strip()[:100]
-    failures = session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
-            LoginAttempt.at > since,
-            LoginAttempt.success.is_(False),
-            or_(LoginAttempt.username == username, LoginAttempt.client == client),
-        )
-    ).one()
-    if failures[0] >= max_failures:
-        retry = int((failures[1] + window - now).total_seconds()) if failures[1] else 60
-        raise LoginThrottledError(max(retry, 1))
-    user = session.scalar(select(User).where(User.username == username))
-    ok = (
-        security.verify_password(user.password_hash if user else None, password)
-        and user is not None
-        and user.active
-    )
-    session.add(LoginAttempt(username=username, client=client[:100], at=now, success=ok))
-    if not ok or user is None:
-        session.commit()  # the failed attempt must count even though we raise
-        raise LoginFailedError("wrong user name or password")
-    if security.needs_rehash(user.password_hash or ""):
-        user.password_hash = security.hash_password(password)
-    # Old attempts are of no further use: keep the table small.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 10 * window))
-    record(
-        session, action="login", object_type="user", object_id=username, actor=f"user:{username}"
-    )
-    return user

@@ -30,7 +30,12 @@ def serve_command(
 
 
 def serve(host: str, port: int, workers: int = 1) -> None:
-    """Run uvicorn with the application on ``host:port`` until interrupted."""
+    """Run uvicorn with the application on ``host:port`` until interrupted.
+
+    uvicorn's own handling of ``X-Forwarded-For`` is off (by default it believes any
+    client connecting from 127.0.0.1): the application believes only the proxies of
+    ``TOCSIN_TRUSTED_PROXIES``. Its access log goes to standard error.
+    """
     import os
     import secrets
 
@@ -48,7 +53,30 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,
+        log_config=log_config(),
     )
+
+
+def log_config() -> dict:
+    """uvicorn's logging configuration plus the ``tocsin.access`` logger on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["tocsin_access"] = {"format": "%(asctime)s %(message)s"}
+    config["handlers"]["tocsin_access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "tocsin_access",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["tocsin.access"] = {
+        "handlers": ["tocsin_access"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 @audit_app.command("verify")

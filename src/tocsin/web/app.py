@@ -14,9 +14,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tocsin import __version__
 from tocsin.web import problems
+from tocsin.web.access_log import AccessLogMiddleware
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from tocsin.web.settings import WebSettings
 from tocsin.web.templating import STATIC_DIR
@@ -44,7 +46,11 @@ def create_app(engine: Engine | None = None, settings: WebSettings | None = None
 
     problems.install(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)
+    if settings.trusted_proxy_list():  # outermost: every other part sees the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from tocsin.web import routes

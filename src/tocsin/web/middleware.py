@@ -1,7 +1,11 @@
 """ASGI middleware: request size limit and security headers.
 
 Both are plain ASGI middleware (no per-request task overhead), following the OWASP
-HTTP Security Response Headers and REST Security cheat sheets.
+HTTP Security Response Headers and REST Security cheat sheets. Responses to a signed-in
+user or an API token holder carry ``Cache-Control: no-store`` (no copy of what they show
+stays in a browser's or a proxy's cache); when cookies are ``Secure`` (the site is
+served over HTTPS) every response carries ``Strict-Transport-Security`` (RFC 6797), so
+that browsers never reach the site over plain HTTP again.
 """
 
 from __future__ import annotations
@@ -29,11 +33,19 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class SecurityHeadersMiddleware:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP response."""
+#: RFC 6797: one year, the value OWASP and the HSTS preload list ask for. Subdomains
+#: are left alone: tocsin does not know what else runs under its domain.
+STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
+NO_STORE = (b"cache-control", b"no-store")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response, HSTS when ``hsts``, and
+    ``Cache-Control: no-store`` to every response for an authenticated principal."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.headers = (*SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY) if hsts else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,9 +54,13 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = list(message.get("headers", []))
+                if scope.get("state", {}).get("principal") is not None:
+                    headers = [(n, v) for n, v in headers if n.lower() != NO_STORE[0]]
+                    headers.append(NO_STORE)
+                present = {name.lower() for name, _ in headers}
+                extra = [(n, v) for n, v in self.headers if n not in present]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

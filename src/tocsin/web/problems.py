@@ -61,7 +61,8 @@ def problem(
 def status_of(exc: Exception) -> int:
     """The HTTP status of a user error: 404 not found, 409 conflict, else 400."""
     from tocsin.accounts.access import ForbiddenError
-    from tocsin.accounts.service import LoginFailedError, LoginThrottledError
+    from tocsin.accounts.login import LoginFailedError
+    from tocsin.accounts.throttle import LoginThrottledError
 
     if isinstance(exc, NotFoundError):
         return 404
@@ -73,7 +74,7 @@ def status_of(exc: Exception) -> int:
         return 429
     if isinstance(exc, ConflictError):
         return 409
-    return 400
+    return getattr(exc, "http_status", 400)
 
 
 def _wants_html(request: Request) -> bool:
@@ -100,7 +101,9 @@ def install(app: FastAPI) -> None:
             return problem(422, str(exc), instance=request.url.path, report=report.model_dump())
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return await _render(request, status_of(exc), str(exc), headers=headers)
+        field = getattr(exc, "field", None)
+        extensions = {"errors": [{"field": field, "message": str(exc)}]} if field else {}
+        return await _render(request, status_of(exc), str(exc), headers=headers, **extensions)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -7,6 +7,8 @@ import secrets
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tocsin.accounts.throttle import ThrottlePolicy
+
 
 class WebSettings(BaseSettings):
     """Web settings; each field ``x`` is read from ``TOCSIN_X``."""
@@ -25,7 +27,36 @@ class WebSettings(BaseSettings):
     secure_cookies: bool = True
     #: How long a browser session lasts without use (seconds).
     session_idle_seconds: int = 8 * 3600
-    #: Failed logins of one user name (or from one client address) within
-    #: ``login_window_seconds`` after which further attempts are refused.
-    login_max_failures: int = 5
+    #: Login throttling (:mod:`tocsin.accounts.throttle`): failures in a row that cost
+    #: nothing, per account and per client address; the first wait (seconds), doubled
+    #: with each further failure up to the ceilings; failures are forgotten after
+    #: ``login_window_seconds`` without a new one.
+    login_account_free_failures: int = 5
+    login_address_free_failures: int = 20
+    login_first_delay_seconds: float = 1.0
+    login_account_max_delay_seconds: float = 60.0
+    login_address_max_delay_seconds: float = 15 * 60.0
     login_window_seconds: int = 15 * 60
+    #: Addresses (or networks, comma-separated) of the reverse proxies whose
+    #: ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are believed, as uvicorn's
+    #: ``--forwarded-allow-ips``. Empty (the default): none; the client is the peer of
+    #: the connection. ``*`` trusts every peer: only behind a proxy that is the sole
+    #: way in.
+    trusted_proxies: str = ""
+    #: Write one line per request to the ``tocsin.access`` logger (``tocsin serve``
+    #: prints it on standard error).
+    access_log: bool = True
+
+    def throttle_policy(self) -> ThrottlePolicy:
+        """The login throttling policy of these settings."""
+        return ThrottlePolicy(
+            account_free_failures=self.login_account_free_failures,
+            address_free_failures=self.login_address_free_failures,
+            first_delay_seconds=self.login_first_delay_seconds,
+            account_max_delay_seconds=self.login_account_max_delay_seconds,
+            address_max_delay_seconds=self.login_address_max_delay_seconds,
+            forget_after_seconds=self.login_window_seconds,
+        )
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -1,7 +1,8 @@
 """JSON API: the caller, users and role grants, API tokens.
 
-Administrators manage users whose grants lie in their subtree, and grant roles only on
-jurisdictions of that subtree (no one can grant more than they hold).
+Administrators manage only users whose every grant lies in the subtrees they
+administer (:mod:`tocsin.accounts.authority`), and grant roles only on jurisdictions of
+those subtrees (no one can grant more than they hold).
 """
 
 from __future__ import annotations
@@ -9,17 +10,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from tocsin.accounts import login as sign_in
 from tocsin.accounts import service
 from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
-from tocsin.accounts.models import ROLES, ApiToken, RoleGrant, User
+from tocsin.accounts.authority import manageable_users, managed_user
+from tocsin.accounts.models import ROLES, ApiToken, User
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
-from tocsin.web.deps import ApiScope, Db, api_principal, writer
+from tocsin.web.deps import (
+    SESSION_COOKIE,
+    ApiScope,
+    Db,
+    api_principal,
+    client_address,
+    principal_cache,
+    settings_of,
+    writer,
+)
 from tocsin.web.i18n import LOCALES
 
 router = APIRouter(tags=["accounts"])
@@ -40,24 +52,30 @@ class UserOut(BaseModel):
     roles: list[GrantOut]
 
 
+class GrantIn(BaseModel):
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    jurisdiction: str = Field(description="jurisdiction code; the grant covers its subtree")
+
+
 class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=100)
     display_name: str = ""
     email: str | None = None
     password: str | None = Field(default=None, description="at least 10 characters")
     locale: str = "en"
+    roles: list[GrantIn] = Field(
+        default_factory=list,
+        description="roles granted with the new user; at least one on a jurisdiction the "
+        "caller administers, unless the caller administers every jurisdiction",
+    )
 
 
 class UserPatch(BaseModel):
     display_name: str | None = None
+    email: str | None = Field(default=None, description='"" removes the address')
     locale: str | None = None
     active: bool | None = None
     password: str | None = None
-
-
-class GrantIn(BaseModel):
-    role: str = Field(description=f"one of {', '.join(ROLES)}")
-    jurisdiction: str = Field(description="jurisdiction code; the grant covers its subtree")
 
 
 class TokenIn(BaseModel):
@@ -106,36 +124,65 @@ def me(scope: ApiScope, db: Db) -> UserOut:
     return _user_out(db, service.get_user(db, scope.principal.username))
 
 
-def _managed_user(db, scope: Scope, username: str) -> User:
-    """A user the caller administers: one with a grant in the caller's admin subtree."""
-    user = db.scalar(select(User).where(User.username == username))
-    admin = scope.ids(Capability.ADMINISTER)
-    if user is None or not admin:
-        raise NotFoundError(f"user {username!r} does not exist")
-    if user.grants and not any(g.jurisdiction_id in admin for g in user.grants):
-        raise NotFoundError(f"user {username!r} does not exist")
-    return user
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str = Field(description="at least 10 characters, not easy to guess")
+
+
+@router.put(
+    "/me/password",
+    status_code=204,
+    summary="Change the caller's own password",
+    responses={
+        422: {"description": "current password wrong, or new password refused"},
+        429: {"description": "too many wrong passwords in a row: wait (Retry-After)"},
+    },
+)
+def change_own_password(body: PasswordChange, request: Request, scope: ApiScope) -> Response:
+    """The caller changes their password, proving the current one (wrong passwords are
+    throttled like sign-ins). The caller's other browser sessions end; API tokens stay
+    valid."""
+    principal = scope.principal
+    keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    sign_in.change_own_password(
+        request.app.state.engine,
+        principal.username,
+        body.current_password,
+        body.new_password,
+        client=client_address(request),
+        policy=settings_of(request).throttle_policy(),
+        keep_session=keep,
+    )
+    principal_cache(request).clear()
+    return Response(status_code=204)
 
 
 @router.get("/users", response_model=Page[UserOut], summary="Users the caller administers")
 def list_users(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[UserOut]:
-    admin = scope.ids(Capability.ADMINISTER)
-    query = (
-        select(User)
-        .where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.jurisdiction_id.in_(admin))))
-        .order_by(User.username)
-    )
-    rows, total = paginate(db, query, params)
+    rows, total = paginate(db, manageable_users(scope), params)
     return Page(items=[_user_out(db, r[0]) for r in rows], total=total, **params.model_dump())
+
+
+def _administered_place(db, scope: Scope, code: str) -> int:
+    """The id of jurisdiction ``code`` if the caller administers it (404 / 403 otherwise)."""
+    where = jurisdiction_by_code(db, code, scope.ids(Capability.READ))
+    scope.require(Capability.ADMINISTER, where.id, f"jurisdiction {where.code}")
+    return where.id
 
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Add a user")
 def create_user(body: UserIn, request: Request, scope: ApiScope) -> UserOut:
     if not scope.any(Capability.ADMINISTER):
         raise ForbiddenError("adding users needs the administrator role on a jurisdiction")
+    if not body.roles and not scope.administers_everything():
+        raise ForbiddenError(
+            "roles: give the new user at least one role on a jurisdiction you administer "
+            "(only an administrator of every jurisdiction may add a user without roles)"
+        )
     with writer(request) as db:
+        places = [_administered_place(db, scope, g.jurisdiction) for g in body.roles]
         user = service.create_user(
             db,
             username=body.username,
@@ -145,28 +192,31 @@ def create_user(body: UserIn, request: Request, scope: ApiScope) -> UserOut:
             locale=body.locale if body.locale in LOCALES else "en",
             actor=scope.principal.actor,
         )
+        for grant_in, place in zip(body.roles, places, strict=True):
+            service.grant_role(db, user, grant_in.role, place, actor=scope.principal.actor)
         return _user_out(db, user)
 
 
 @router.get("/users/{username}", response_model=UserOut, summary="One user")
 def get_user(username: str, scope: ApiScope, db: Db) -> UserOut:
-    return _user_out(db, _managed_user(db, scope, username))
+    return _user_out(db, managed_user(db, scope, username))
 
 
 @router.patch("/users/{username}", response_model=UserOut, summary="Change a user")
 def patch_user(username: str, body: UserPatch, request: Request, scope: ApiScope) -> UserOut:
     with writer(request) as db:
-        user = _managed_user(db, scope, username)
+        user = managed_user(db, scope, username)
         service.update_user(
             db,
             user,
             actor=scope.principal.actor,
             display_name=body.display_name,
+            email=body.email,
             locale=body.locale if body.locale in LOCALES else None,
             active=body.active,
         )
         if body.password:
-            service.set_password(db, user, body.password, actor=scope.principal.actor)
+            service.reset_password(db, user, body.password, actor=scope.principal.actor)
         return _user_out(db, user)
 
 
@@ -175,10 +225,9 @@ def patch_user(username: str, body: UserPatch, request: Request, scope: ApiScope
 )
 def grant(username: str, body: GrantIn, request: Request, scope: ApiScope) -> UserOut:
     with writer(request) as db:
-        user = _managed_user(db, scope, username)
-        where = jurisdiction_by_code(db, body.jurisdiction, scope.ids(Capability.READ))
-        scope.require(Capability.ADMINISTER, where.id, f"jurisdiction {where.code}")
-        service.grant_role(db, user, body.role, where.id, actor=scope.principal.actor)
+        user = managed_user(db, scope, username)
+        place = _administered_place(db, scope, body.jurisdiction)
+        service.grant_role(db, user, body.role, place, actor=scope.principal.actor)
         return _user_out(db, user)
 
 
@@ -187,7 +236,7 @@ def grant(username: str, body: GrantIn, request: Request, scope: ApiScope) -> Us
 )
 def revoke(username: str, grant_id: int, request: Request, scope: ApiScope) -> UserOut:
     with writer(request) as db:
-        user = _managed_user(db, scope, username)
+        user = managed_user(db, scope, username)
         found = next((g for g in user.grants if g.id == grant_id), None)
         if found is None:
             raise NotFoundError(f"user {username!r} has no role grant {grant_id}")

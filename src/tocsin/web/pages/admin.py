@@ -1,5 +1,7 @@
 """Page: administration (users and roles, duty contacts, escalation policies, silences).
 
+The forms of users and roles are in :mod:`tocsin.web.pages.users`.
+
 Everything shown and changed is limited to the jurisdictions the user administers; the
 forms call the same services as the JSON API (and are audited by them).
 
@@ -23,9 +25,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts import service
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
-from tocsin.accounts.models import ROLES, RoleGrant, User
+from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.authority import manageable_users
+from tocsin.accounts.models import ROLES
 from tocsin.alerting import duty, silences
 from tocsin.alerting.directory import Directory
 from tocsin.alerting.duty import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
@@ -51,11 +53,7 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
         .order_by(Jurisdiction.code)
     ).all()
     codes = {p.id: p.code for p in places}
-    users = db.scalars(
-        select(User)
-        .where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.jurisdiction_id.in_(ids))))
-        .order_by(User.username)
-    ).all()
+    users = db.scalars(manageable_users(scope)).all()
     contacts = db.scalars(
         select(DutyContact).where(DutyContact.jurisdiction_id.in_(ids)).order_by(DutyContact.id)
     ).all()
@@ -87,6 +85,7 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
             "silences": silences,
             "roles": ROLES,
             "message": request.query_params.get("message"),
+            "error": request.query_params.get("error"),
         },
     )
 
@@ -101,59 +100,6 @@ def _done(message: str) -> Response:
     from urllib.parse import quote
 
     return RedirectResponse(f"/admin?message={quote(message)}", status_code=303)
-
-
-@router.post("/admin/users")
-def add_user(
-    request: Request,
-    scope: PageScope,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-    jurisdiction: Annotated[str, Form()],
-    display_name: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    with writer(request) as db:
-        where = _require_admin_of(scope, db, jurisdiction)
-        user = service.create_user(
-            db,
-            username=username,
-            display_name=display_name,
-            password=password,
-            actor=scope.principal.actor,
-        )
-        service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
-    _ = _translator(request)
-    return _done(
-        _("User “%(name)s” added with the role %(role)s on %(jurisdiction)s.")
-        % {"name": username, "role": role, "jurisdiction": jurisdiction}
-    )
-
-
-@router.post("/admin/roles")
-def add_role(
-    request: Request,
-    scope: PageScope,
-    username: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-    jurisdiction: Annotated[str, Form()],
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    with writer(request) as db:
-        where = _require_admin_of(scope, db, jurisdiction)
-        user = service.get_user(db, username)
-        admin_ids = scope.ids(Capability.ADMINISTER)
-        if user.grants and not any(g.jurisdiction_id in admin_ids for g in user.grants):
-            raise ForbiddenError(f"user {username} is not one you administer")
-        service.grant_role(db, user, role, where.id, actor=scope.principal.actor)
-    _ = _translator(request)
-    return _done(
-        _("Role %(role)s granted to “%(name)s” on %(jurisdiction)s.")
-        % {"name": username, "role": role, "jurisdiction": jurisdiction}
-    )
 
 
 class ContactForm(BaseModel):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tocsin.accounts import login as sign_in
 from tocsin.accounts import service
+from tocsin.accounts.throttle import LoginThrottledError
 from tocsin.web import i18n
 from tocsin.web.deps import (
     SESSION_COOKIE,
@@ -20,7 +21,7 @@ from tocsin.web.deps import (
     settings_of,
     writer,
 )
-from tocsin.web.templating import LOCALE_COOKIE, render
+from tocsin.web.templating import LOCALE_COOKIE, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,20 +49,22 @@ def login(
     check_csrf(request, csrf_token)
     settings = settings_of(request)
     try:
-        with writer(request) as db:
-            user = service.login(
-                db,
-                username,
-                password,
-                client=client_address(request),
-                max_failures=settings.login_max_failures,
-                window=dt.timedelta(seconds=settings.login_window_seconds),
-            )
-            token = service.start_session(db, user, session_lifetime(request))
-    except (service.LoginFailedError, service.LoginThrottledError) as exc:
-        status = 429 if isinstance(exc, service.LoginThrottledError) else 401
-        context = {"next": safe_next(next), "error": str(exc), "username": username}
-        return render(request, "login.html", context, status=status)
+        _, token = sign_in.login(
+            request.app.state.engine,
+            username,
+            password,
+            client=client_address(request),
+            policy=settings.throttle_policy(),
+            lifetime=session_lifetime(request),
+        )
+    except (sign_in.LoginFailedError, LoginThrottledError) as exc:
+        i18n.set_locale(request_locale(request))
+        context = {"next": safe_next(next), "error": login_refusal(exc), "username": username}
+        if isinstance(exc, LoginThrottledError):
+            response = render(request, "login.html", context, status=429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return render(request, "login.html", context, status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -72,6 +75,17 @@ def login(
         samesite="lax",
     )
     return response
+
+
+def login_refusal(exc: Exception) -> str:
+    """Why a password was refused, in the current language."""
+    _ = i18n.gettext
+    if isinstance(exc, LoginThrottledError):
+        return _(
+            "Too many failed sign-ins in a row for this user or from this address: "
+            "wait %(seconds)d seconds, then try again."
+        ) % {"seconds": exc.retry_after}
+    return _("Wrong user name or password.")
 
 
 @router.post("/logout")

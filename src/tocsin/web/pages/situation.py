@@ -103,7 +103,8 @@ def data_version(db: Session) -> tuple[Any, ...]:
 
 
 class SituationCache:
-    """The expensive parts of the situation page, per area, until the data change.
+    """The expensive parts of the situation page, per set of jurisdictions, until the
+    data change.
 
     Bounded (least recently used entries go first); a change of :func:`data_version`
     empties it.
@@ -218,9 +219,10 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
     """The situation of the user's area (or of ``?j=CODE`` inside it).
 
-    The page body depends only on the area, the language and the data, so it is
-    rendered once per data version (and at most a minute old, for the alert ages) and
-    shared by every user who sees the same area.
+    The page body depends on the focus, the user's whole read scope (the breadcrumb
+    and the drill-down list show the readable ancestors and children), the language and
+    the data, so it is rendered once per data version (and at most a minute old, for the
+    alert ages) and shared only by users with the same read scope.
     """
     focus = focus_of(db, scope, j)
     if focus is None:
@@ -230,7 +232,7 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
     ids = area_ids(scope, focus)
     locale = request_locale(request)
 
-    def body(db: Session, ids: frozenset[int]) -> Markup:
+    def body(db: Session, _readable: frozenset[int]) -> Markup:
         i18n.set_locale(locale)
         return Markup(
             templates.get_template("situation_body.html").render(
@@ -241,10 +243,11 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
     cache, version = cache_of(request), data_version(db)
     minute = int(time.time() // 60)
     name = f"body:{focus.code if focus else ''}:{locale}:{minute}"
+    readable = scope.ids(Capability.READ)
     return render(
         request,
         "situation.html",
-        {"focus": focus, "body": cache.get(db, name, ids, body, version)},
+        {"focus": focus, "body": cache.get(db, name, readable, body, version)},
     )
 
 
@@ -313,7 +316,4 @@ def map_data(request: Request, scope: PageScope, db: Db, j: str | None = None) -
         for jid, code, name, geometry in rows
         if geometry
     ]
-    return JSONResponse(
-        {"type": "FeatureCollection", "features": features},
-        headers={"Cache-Control": "private, max-age=30"},
-    )
+    return JSONResponse({"type": "FeatureCollection", "features": features})

@@ -19,7 +19,11 @@
             };
           },
           onEachFeature: function (f, l) {
-            l.bindTooltip(f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : ""));
+            // Names come from uploaded GeoJSON: a text node, never HTML (Leaflet would
+            // parse a string as HTML).
+            var label = document.createElement("span");
+            label.textContent = f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : "");
+            l.bindTooltip(label);
             l.on("click", function () { window.location = f.properties.url; });
           }
         }).addTo(map);
