@@ -26,7 +26,7 @@ _ROWS = (
 
 
 def test_infinite_bounds_become_no_bound_and_rules_get_the_new_columns(fresh_engine):
-    upgrade(fresh_engine, "0002")
+    upgrade(fresh_engine, "acc0001")
     with fresh_engine.begin() as conn:
         for statement in _ROWS:
             conn.execute(text(statement))
@@ -64,8 +64,8 @@ def test_infinite_bounds_become_no_bound_and_rules_get_the_new_columns(fresh_eng
     )
     assert counts == (1, 5, 10, 20)
     assert "level_iii" not in rule
-    downgrade(fresh_engine, "0002")
-    assert current_revision(fresh_engine) == "0002"
+    downgrade(fresh_engine, "acc0001")
+    assert current_revision(fresh_engine) == "acc0001"
     with fresh_engine.connect() as conn:
         rule = conn.execute(text("SELECT * FROM alert_rule")).mappings().one()
         alert_columns = conn.execute(text("SELECT * FROM alert")).keys()

@@ -12,7 +12,7 @@ minimum counts; no infinite upper bounds stored.
   (why the alert has its level).
 
 Revision ID: sev0001
-Revises: 0002
+Revises: acc0001
 Create Date: 2026-12-07
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "sev0001"
-down_revision = "0002"
+down_revision = "acc0001"
 branch_labels = None
 depends_on = None
 
