@@ -58,6 +58,22 @@ def _alert_dict(alert: Alert, codes: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def _why(basis: dict[str, Any], level: str) -> str:
+    """Why an alert has its level, in one line (docs/alerting.md, Severity)."""
+    tail, cutoff, observed = basis.get("tail_probability"), basis.get("cutoff"), basis["observed"]
+    parts = [
+        f"level {level} from {basis.get('method') or 'a detector'}",
+        "observed " + ("-" if observed is None else f"{observed:g}"),
+        "no tail probability" if tail is None else f"tail probability {tail:.2g}",
+        "the detector's alarm" if cutoff is None else f"below {cutoff:g}",
+    ]
+    if basis.get("min_count") is not None:
+        parts.append(f"count at least {basis['min_count']}")
+    if basis.get("capped"):
+        parts.append(f"held below level {Level(basis['level_by_probability']).roman} by the count")
+    return "Why: " + ", ".join(parts)
+
+
 def _codes(session: Any) -> dict[int, str]:
     from sqlalchemy import select
 
@@ -109,6 +125,7 @@ def show_command(
     with session_factory()() as session:
         detail = queries.alert_detail(session, alert_id)
         data = _alert_dict(detail.alert, _codes(session))
+    data["severity_basis"] = detail.alert.severity_basis
     data["transitions"] = [
         {
             "at": t.at.isoformat(),
@@ -146,6 +163,8 @@ def show_command(
     )
     console.print(escape(data["headline"]), highlight=False)
     console.print(escape(data["headline_zh"]), highlight=False)
+    if data["severity_basis"]:
+        console.print(_why(data["severity_basis"], data["level"]), highlight=False)
     history = Table("at (UTC)", "actor", "action", "status", "comment", title="Transitions")
     for t in data["transitions"]:
         history.add_row(
