@@ -25,6 +25,18 @@ class Settings(BaseSettings):
     #: Who is named as the actor in the audit log for command-line changes
     #: (default: ``cli:<login name>``).
     actor: str | None = None
+    #: Largest size a gzip file (``.csv.gz``, ``.jsonl.gz``) may decompress to, in bytes;
+    #: checked while streaming, before the file is read, on the command line and in the API.
+    max_decompressed_bytes: int = 1024**3
+    #: Largest ratio of decompressed to compressed size of a gzip file (checked once more
+    #: than 16 MiB have come out): ordinary tables compress 3 to 30 times, a "gzip bomb"
+    #: a thousand times.
+    max_compression_ratio: float = 200.0
+    #: Periods an ingest accepts: from January of ``earliest_period_year`` to December of
+    #: the current year plus ``periods_years_ahead``. A row dated 1900 or 0001 would make
+    #: every detection run of its series span centuries.
+    earliest_period_year: int = 1950
+    periods_years_ahead: int = 1
 
 
 @lru_cache(maxsize=1)

@@ -114,7 +114,7 @@ class Worker:
         self.detect = detect
         self.detect_every = detect_every
         self._next_detection: dt.datetime | None = None
-        self.webhooks = WebhookSender()
+        self.webhooks = WebhookSender(allowed_hosts=self.settings.allowed_webhook_hosts())
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, self.settings.notify_concurrency),
             thread_name_prefix="tocsin-deliver",

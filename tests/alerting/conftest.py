@@ -157,6 +157,7 @@ def settings(webhook):
         notify_max_attempts=4,
         notify_lease_seconds=60,
         notify_concurrency=4,
+        webhook_allowed_hosts="127.0.0.1",  # the receivers of these tests run on loopback
     )
 
 

@@ -51,7 +51,7 @@ def test_email_server_down_is_transient(unused_port) -> None:
 
 def test_webhook_is_signed_with_hmac_sha256_and_carries_idempotency_key(webhook) -> None:
     inbox, url = webhook
-    sender = WebhookSender()
+    sender = WebhookSender(allowed_hosts=["127.0.0.1"])
     assert sender.send(url + "/hook?x=1", "topsecret", NOTE) == 200
     assert sender.send(url + "/hook?x=1", "topsecret", NOTE) == 200  # kept-alive connection
     sender.close()
@@ -66,7 +66,7 @@ def test_webhook_is_signed_with_hmac_sha256_and_carries_idempotency_key(webhook)
 
 def test_webhook_status_classification(webhook) -> None:
     inbox, url = webhook
-    sender = WebhookSender(timeout=2)
+    sender = WebhookSender(timeout=2, allowed_hosts=["127.0.0.1"])
     inbox.fail_next = 1
     with pytest.raises(DeliveryError) as caught:
         sender.send(url, "", NOTE)
@@ -85,3 +85,40 @@ def test_sign_is_rfc_2104_hmac() -> None:
     digest = sign("Jefe", b"what do ya want for nothing?")
     assert digest == "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     assert encode_payload({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://0.0.0.0/hook",
+        "http://2130706433/hook",
+    ],
+)
+def test_a_webhook_to_an_internal_address_is_refused_before_any_connection(url) -> None:
+    """Server-side request forgery: refused at delivery (nothing is sent) unless the host
+    is in TOCSIN_WEBHOOK_ALLOWED_HOSTS."""
+    from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, check_destination
+
+    with pytest.raises(ForbiddenDestinationError, match="TOCSIN_WEBHOOK_ALLOWED_HOSTS"):
+        check_destination(url)
+    with pytest.raises(DeliveryError) as caught:
+        WebhookSender(timeout=2).send(url, "", NOTE)
+    assert not caught.value.transient and "internal address" in str(caught.value)
+
+
+def test_the_allow_list_lets_named_hosts_and_networks_through(webhook) -> None:
+    from tocsin.alerting.notify.channels.webhook import check_destination
+
+    inbox, url = webhook
+    check_destination("http://10.1.2.3/x", ["10.0.0.0/8"])
+    check_destination("http://localhost:1/x", ["localhost"])
+    check_destination("https://hooks.example/x")  # public (or unknown) names pass
+    assert WebhookSender(allowed_hosts=["127.0.0.0/8"]).send(url, "", NOTE) == 200
+    assert len(inbox.requests) == 1

@@ -24,6 +24,7 @@ SENT = dt.datetime(2024, 5, 1, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 def cli(world, store_url, monkeypatch, capsys):
     """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
     monkeypatch.setenv("TOCSIN_PUBLIC_URL", "http://tocsin.test")
+    monkeypatch.setenv("TOCSIN_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     get_alerting_settings.cache_clear()
 
     def run(*args: str) -> tuple[int, str, str]:

@@ -26,6 +26,7 @@ def start_worker(store_url: str) -> subprocess.Popen:
         **os.environ,
         "TOCSIN_DATABASE_URL": store_url,
         "TOCSIN_PUBLIC_URL": "http://tocsin.test",
+        "TOCSIN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "COLUMNS": "200",
     }
     process = subprocess.Popen(

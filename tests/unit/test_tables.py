@@ -81,7 +81,7 @@ def test_json_lines_with_mixed_types_fall_back_to_the_exact_reader(tmp_path):
 
 def test_malformed_json_line_is_located(tmp_path):
     path = write(tmp_path / "d.jsonl", '{"period": 1, "series": "a", "value": 2}\n{"period": \n')
-    with pytest.raises(TableError, match=r"d\.jsonl:2: not valid JSON"):
+    with pytest.raises(TableError, match=r"d\.jsonl:2:12: not valid JSON"):
         read_table(path, required=COLUMNS)
 
 
@@ -275,3 +275,49 @@ def test_text_column_of_the_exact_json_reader_with_nulls(tmp_path):
     labels, problems = text_column(table, "series")
     assert labels.tolist() == [None, "b"]
     assert [str(p) for p in problems] == [f"{path}:1:series: missing series"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path) -> None:
+    """OWASP CSV Injection: text cells starting with = + - @ tab or CR get a leading
+    quote in every CSV tocsin writes; numbers, also negative ones, are left alone."""
+    import pandas as pd
+
+    from tocsin.files.tables import write_table
+
+    frame = pd.DataFrame(
+        {
+            "text": ["=1+2", "-5", "+1.5e3", "@SUM(A1)", "-1+2", "ok", None, "\tx", "\rx"],
+            "value": [-1.5, -2, 3, 4, 5, 6, 7, 8, 9],
+        }
+    )
+    path = tmp_path / "out.csv"
+    write_table(frame, path)
+    import csv
+
+    rows = list(csv.reader(path.open(newline="")))
+    assert [r[0] for r in rows[1:]] == [
+        "'=1+2", "-5", "+1.5e3", "'@SUM(A1)", "'-1+2", "ok", "", "'\tx", "'\rx",
+    ]  # fmt: skip
+    assert [r[1] for r in rows[1:3]] == ["-1.5", "-2"]
+    jsonl = tmp_path / "out.jsonl"
+    write_table(frame, jsonl)
+    assert '"=1+2"' in jsonl.read_text()  # programs read JSON lines: kept as written
+
+
+def test_the_rejects_file_writes_no_formula(tmp_path) -> None:
+    import pandas as pd
+
+    from tocsin.files.tables import Problems, numeric_column, read_table
+
+    source = tmp_path / "in.csv"
+    source.write_text('period,series,value\n2015-W01,=HYPERLINK("x"),=1+2\n')
+    table = read_table(source, required=("period", "series", "value"))
+    problems = Problems()
+    numeric_column(table, "value", problems=problems)
+    assert problems
+    from tocsin.files.tables import write_table
+
+    out = tmp_path / "rejects.csv"
+    write_table(table.frame, out)
+    assert "'=HYPERLINK" in out.read_text() and "'=1+2" in out.read_text()
+    assert pd.read_csv(out)["value"].tolist() == ["'=1+2"]

@@ -23,6 +23,7 @@ from tocsin.accounts.usernames import canonical_username, lookalike_key
 from tocsin.audit import record
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store.base import utcnow
+from tocsin.text import check_texts
 
 NAME_TAKEN = N_(
     "%(name)r is taken or looks too much like the existing user %(other)r; choose another name"
@@ -78,6 +79,7 @@ def create_user(
     one (:mod:`tocsin.accounts.usernames`); the password must satisfy
     :mod:`tocsin.accounts.passwords`; the e-mail address is checked and normalised.
     """
+    check_texts({"username": username, "display_name": display_name, "email": email})
     name = canonical_username(username)
     key = lookalike_key(name)
     email = normalized_email(email)
@@ -164,6 +166,7 @@ def update_user(
 ) -> User:
     """Change a user's display name, e-mail address (``""`` removes it), language or
     state; deactivating ends the user's sessions and revokes their API tokens."""
+    check_texts({"display_name": display_name})
     before = user_view(user)
     if display_name is not None and display_name.strip():
         user.display_name = display_name.strip()
@@ -270,6 +273,7 @@ def create_api_token(
     expires_at: dt.datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A new API token for ``user``: the row and the token itself, to show once."""
+    check_texts({"name": name})
     raw = security.new_api_token()
     token = ApiToken(
         user_id=user.id,

@@ -20,8 +20,11 @@ from tocsin import audit
 from tocsin.alerting.directory import jurisdiction_id_of
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow
+from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, check_destination
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
+from tocsin.text import check_texts
 
 #: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
 MAX_MINUTES = 366 * 24 * 60
@@ -35,14 +38,24 @@ MAX_LEVELS_UP = 20
 MAX_REPEATS = 1000
 
 
-def _check_contact(name: str, email: str | None, webhook_url: str | None) -> None:
-    """The rules of a duty contact, on creation and on every change."""
+def _check_contact(
+    name: str, email: str | None, webhook_url: str | None, *, new_url: bool = True
+) -> None:
+    """The rules of a duty contact, on creation and on every change; the webhook's host
+    when the URL is new (so that a contact can always be renamed or deactivated; its
+    deliveries are checked again anyway)."""
+    check_texts({"name": name, "email": email, "webhook_url": webhook_url})
     if not name.strip():
         raise UserError("a contact needs a name")
     if not email and not webhook_url:
         raise UserError(f"contact {name!r} needs an e-mail address or a webhook URL")
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
         raise UserError(f"webhook URL {webhook_url!r} must start with http:// or https://")
+    if webhook_url and new_url:
+        try:
+            check_destination(webhook_url, get_alerting_settings().allowed_webhook_hosts())
+        except ForbiddenDestinationError as exc:
+            raise UserError(str(exc)) from None
 
 
 def _contact_state(contact: DutyContact, jurisdiction: str) -> dict[str, Any]:
@@ -69,6 +82,7 @@ def add_contact(
 ) -> DutyContact:
     """A duty contact of a jurisdiction, reached by e-mail and/or webhook."""
     _check_contact(name, email, webhook_url)
+    check_texts({"webhook_secret": webhook_secret})
     contact = DutyContact(
         jurisdiction_id=jurisdiction_id_of(session, jurisdiction),
         name=name,
@@ -141,7 +155,8 @@ def update_contact(
     new_name = contact.name if name is None else name
     new_email = contact.email if email is None else email or None
     new_url = contact.webhook_url if webhook_url is None else webhook_url or None
-    _check_contact(new_name, new_email, new_url)
+    _check_contact(new_name, new_email, new_url, new_url=new_url != contact.webhook_url)
+    check_texts({"webhook_secret": webhook_secret})
     contact.name, contact.email, contact.webhook_url = new_name, new_email, new_url
     if webhook_secret is not None:
         contact.webhook_secret = webhook_secret or None

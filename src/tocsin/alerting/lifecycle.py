@@ -34,6 +34,7 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator
 from tocsin.store.bulk import allocate_ids, insert_rows
+from tocsin.text import check_texts
 
 
 def open_new(
@@ -203,6 +204,7 @@ def _human_change(
 ) -> Alert:
     if not by or not by.strip():
         raise UserError("say who makes the change (--by USER)")
+    check_texts({"by": by, "comment": comment})
     alert = get_alert(session, alert_id)
     if alert.status not in allowed:
         raise ConflictError(
@@ -302,6 +304,9 @@ def raise_alert(
     """Open an alert by hand; it escalates like any other."""
     if not by or not by.strip():
         raise UserError("say who raises the alert (--by USER)")
+    check_texts(
+        {"headline": headline, "headline_zh": headline_zh, "description": description, "by": by}
+    )
     if not headline.strip():
         raise UserError("a hand-raised alert needs a headline")
     try:

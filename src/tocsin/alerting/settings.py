@@ -40,6 +40,13 @@ class AlertingSettings(BaseSettings):
     notify_concurrency: int = 8
     #: Wait between levels of the default escalation policy (minutes).
     escalation_wait_minutes: int = 30
+    #: Hosts (names, addresses or networks, comma-separated) that webhooks may call
+    #: although they are loopback, private or link-local; by default none.
+    webhook_allowed_hosts: str = ""
+
+    def allowed_webhook_hosts(self) -> tuple[str, ...]:
+        """:attr:`webhook_allowed_hosts` as a list."""
+        return tuple(h.strip() for h in self.webhook_allowed_hosts.split(",") if h.strip())
 
     def smtp(self) -> SmtpSettings:
         """The SMTP settings of the e-mail channel."""

@@ -20,6 +20,7 @@ from tocsin.alerting import severity
 from tocsin.alerting.directory import Directory, indicator_id_of, jurisdiction_id_of
 from tocsin.alerting.models import Silence
 from tocsin.errors import NotFoundError, UserError
+from tocsin.text import check_texts
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def add_silence(
     comment: str = "",
 ) -> Silence:
     """Mute notifications of matching alerts between ``starts_at`` and ``ends_at``."""
+    check_texts({"comment": comment, "by": by})
     if ends_at <= starts_at:
         raise UserError("a silence must end after it starts")
     try:

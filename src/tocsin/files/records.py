@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tocsin.files.tables import Problem, Problems, TableError, read_table, table_format
+from tocsin.files.tables import Problem, Problems, TableError, not_utf8, read_table, table_format
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,10 +40,12 @@ def _yaml_records(path: Path, key: str) -> list[Record]:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TableError(f"{path}: cannot read the file: {exc}") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    except OSError as exc:
+        raise TableError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise TableError(f"{path}: not valid YAML: {exc}") from None
+        raise TableError(_yaml_error(path, exc)) from None
     if isinstance(data, dict) and key in data:
         data = data[key]
         node = next(v for k, v in node.value if k.value == key)
@@ -58,14 +60,25 @@ def _yaml_records(path: Path, key: str) -> list[Record]:
     return records
 
 
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: what`` from PyYAML's marks."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+
+
 def _geojson_records(path: Path) -> list[Record]:
     """One record per feature: its properties, with the geometry kept aside."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TableError(f"{path}: cannot read the file: {exc}") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    except OSError as exc:
+        raise TableError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise TableError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise TableError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise TableError(f"{path}: expected a GeoJSON FeatureCollection with a 'features' list")

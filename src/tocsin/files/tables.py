@@ -25,6 +25,7 @@ import json
 import re
 import sys
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import pyarrow.csv as pa_csv
 
 from tocsin.errors import UserError
 from tocsin.periods import ParsedPeriods, PeriodError, PeriodKind, parse_periods
+from tocsin.settings import get_settings
 
 #: Texts that mean "no value" in a numeric column (as written by R, pandas, databases).
 MISSING_TOKENS = frozenset({"", "na", "nan", "null", "none", "n/a"})
@@ -151,6 +153,66 @@ class Table:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
+#: Decompressed bytes after which the compression ratio of a gzip file is checked.
+RATIO_FLOOR = 16 * 1024 * 1024
+
+
+def check_gzip(path: Path) -> int:
+    """Stream ``path`` through gzip once, counting, and return its decompressed size.
+
+    Raises :class:`TableError` for a file that is not gzip, is truncated, decompresses
+    to more than ``TOCSIN_MAX_DECOMPRESSED_BYTES`` or, past :data:`RATIO_FLOOR`, more
+    than ``TOCSIN_MAX_COMPRESSION_RATIO`` times its size: nothing more than one chunk is
+    ever held in memory, so a "gzip bomb" is refused before it inflates.
+    """
+    settings = get_settings()
+    limit, ratio = settings.max_decompressed_bytes, settings.max_compression_ratio
+    compressed = max(path.stat().st_size, 1)
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise TableError(
+                        f"{path}: decompresses to more than {limit} bytes, the limit set by "
+                        "TOCSIN_MAX_DECOMPRESSED_BYTES; split the file or raise the limit"
+                    )
+                if total > RATIO_FLOOR and total > ratio * compressed:
+                    raise TableError(
+                        f"{path}: decompresses to more than {ratio:g} times its size, the "
+                        "limit set by TOCSIN_MAX_COMPRESSION_RATIO; this looks like a "
+                        "decompression bomb (raise the limit if the file is genuine)"
+                    )
+    except EOFError:
+        raise TableError(
+            f"{path}: the gzip file is truncated (it ends before its end-of-stream marker); "
+            "copy or upload the whole file again"
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise TableError(f"{path}: not a valid gzip file ({exc})") from None
+    return total
+
+
+def not_utf8(path: Path) -> TableError:
+    """The error for a file that is not UTF-8, at the line and column of its first bad
+    byte (a reader's own offset counts from the start of its buffer, not the file)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as raw:
+        data = raw.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        return TableError(
+            f"{path}:{line}:{column}: not UTF-8 text (byte {data[exc.start]:#04x}: "
+            f"{exc.reason}); save the file as UTF-8"
+        )
+    return TableError(f"{path}: not UTF-8 text; save the file as UTF-8")  # pragma: no cover
+
+
 def _open_text(path: Path) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
@@ -220,6 +282,8 @@ def read_table(
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
         raise TableError(f"{path}: the file {what}; expected a {fmt.upper()} table")
+    if path.name.lower().endswith(".gz"):
+        check_gzip(path)
     try:
         if fmt == "csv":
             frame = _read_csv(path)
@@ -229,8 +293,8 @@ def read_table(
             frame = _read_parquet(path)
     except TableError:
         raise
-    except UnicodeDecodeError as exc:
-        raise TableError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise TableError(f"{path}: cannot read the {fmt.upper()} file: {exc}") from None
     _check_columns(path, list(frame.columns), required, optional, allow_extra)
@@ -336,7 +400,8 @@ def _read_jsonl_exactly(path: Path) -> pd.DataFrame:
             try:
                 record = json.loads(text, parse_int=str, parse_float=str)
             except json.JSONDecodeError as exc:
-                raise TableError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                column = min(exc.pos, len(text.rstrip("\r\n"))) + 1
+                raise TableError(f"{path}:{number}:{column}: not valid JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise TableError(f"{path}:{number}: expected a JSON object {{...}} on each line")
             records.append({k: _json_text(v) for k, v in record.items()})
@@ -592,14 +657,47 @@ def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> N
 
 _NEEDS_QUOTES = r'[,"\r\n]'
 
+#: A text cell a spreadsheet would run as a formula (OWASP, "CSV Injection").
+_FORMULA_START = r"^[=+\-@\t\r]"
+#: ... unless it is a plain number such as ``-5`` or ``+1.5e3``, which it reads as one.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every *text* cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return prefixed with ``'``, so that a spreadsheet shows it instead of
+    running it (OWASP CSV Injection). Numeric columns, and text cells that are plain
+    numbers (``-5``), are kept as they are. Only CSV output is neutralised: JSON lines
+    and Parquet are read by programs, which take the text as it is.
+    """
+    out = None
+    for name in frame.columns:
+        column = frame[name]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            continue
+        try:
+            starts = column.str.match(_FORMULA_START, na=False)
+        except AttributeError:  # an object column without text
+            continue
+        if not starts.any():
+            continue
+        risky = starts & ~column.str.match(_PLAIN_NUMBER, na=False)
+        if risky.any():
+            out = frame.copy() if out is None else out
+            out[name] = column.where(~risky, "'" + column.astype(str))
+    return frame if out is None else out
+
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as UTF-8 CSV, missing values empty, numbers in their shortest exact form.
+    """``frame`` as UTF-8 CSV, missing values empty, numbers in their shortest exact form,
+    text cells that a spreadsheet would run as formulas neutralised
+    (:func:`neutralise_formulas`).
 
     Arrow's writer is used for speed (pandas formats floats many times slower); it quotes
     text only when some text needs quotes. Columns Arrow cannot hold
     (mixed Python objects) fall back to pandas.
     """
+    frame = neutralise_formulas(frame)
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):

@@ -47,10 +47,12 @@ from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
 from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
-from tocsin.periods import PeriodError, PeriodKind, parse_periods
+from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
+from tocsin.settings import get_settings
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of, write_session
 from tocsin.store.sql import advisory_xact_lock
+from tocsin.text import TextError, check_text
 
 #: ``progress(stage, done, total)``: stage is "write".
 ProgressCallback = Callable[[str, int, int], None]
@@ -185,6 +187,17 @@ def _value_findings(
     return findings
 
 
+def _text_findings(coded: _Coded, column: str) -> list[Finding]:
+    """Rows whose text holds a character XML 1.0 forbids (:mod:`tocsin.text`)."""
+    findings = []
+    for k, value in enumerate(coded.values):
+        try:
+            check_text(value, column)
+        except TextError as exc:
+            findings.append(Finding(coded.rows_of(np.array([k])), column, exc.reason, False))
+    return findings
+
+
 def _period_findings(
     labels: _Coded, indicator_ids: np.ndarray, indicators: dict[int, Indicator]
 ) -> tuple[np.ndarray, list[Finding]]:
@@ -204,6 +217,7 @@ def _period_findings(
         present = np.unique(labels.codes[rows])
         ordinal_of = np.zeros(len(values), dtype=np.int64)
         kind = PERIOD_KIND[indicator.frequency]
+        good = np.arange(present.size)
         try:
             ordinal_of[present] = parse_periods(values[present], kind=kind).ordinals
         except PeriodError:
@@ -223,7 +237,39 @@ def _period_findings(
                     )
                 )
         ordinals[rows] = ordinal_of[labels.codes[rows]]
+        low, high = period_window(kind)
+        parsed = present[good]
+        outside = parsed[(ordinal_of[parsed] < low) | (ordinal_of[parsed] > high)]
+        if outside.size:
+            first, last = format_periods(kind, [low, high])
+            findings.append(
+                Finding(
+                    rows[np.isin(labels.codes[rows], outside)],
+                    "period",
+                    f"is outside the periods ingest accepts, {first} to {last} (set "
+                    "TOCSIN_EARLIEST_PERIOD_YEAR or TOCSIN_PERIODS_YEARS_AHEAD to widen them)",
+                )
+            )
     return ordinals, findings
+
+
+def period_window(kind: PeriodKind, today: dt.date | None = None) -> tuple[int, int]:
+    """The first and last ordinals of ``kind`` that ingest accepts: from January of
+    ``TOCSIN_EARLIEST_PERIOD_YEAR`` to December ``TOCSIN_PERIODS_YEARS_AHEAD`` years
+    after this one."""
+    settings = get_settings()
+    last_year = (today or dt.date.today()).year + settings.periods_years_ahead
+    first_year = settings.earliest_period_year
+    labels = {
+        PeriodKind.WEEK: (f"{first_year:04d}-W01", f"{last_year:04d}-12-28"),
+        PeriodKind.MONTH: (f"{first_year:04d}-01", f"{last_year:04d}-12"),
+        PeriodKind.DAY: (f"{first_year:04d}-01-01", f"{last_year:04d}-12-31"),
+    }[kind]
+    low = int(parse_periods([labels[0]], kind=kind).ordinals[0])
+    if kind is PeriodKind.WEEK:  # the ISO week of 28 December is the year's last
+        day = dt.date.fromisoformat(labels[1]).isocalendar()
+        labels = (labels[0], f"{day.year:04d}-W{day.week:02d}")
+    return low, int(parse_periods([labels[1]], kind=kind).ordinals[0])
 
 
 def _period_reasons(labels: np.ndarray, kind: PeriodKind) -> dict[int, str]:
@@ -328,6 +374,7 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
             findings.append(
                 Finding(coded.rows_of(np.array(long)), "stratum", "is longer than 100 characters")
             )
+        findings += _text_findings(coded, "stratum")
         stratum_values = [*coded.values, ""]
         strata = np.where(coded.codes >= 0, coded.codes, len(coded.values))
     else:

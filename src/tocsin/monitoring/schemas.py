@@ -6,10 +6,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from tocsin.errors import UserError
 from tocsin.periods import PeriodKind
+from tocsin.text import TextError, check_text
 
 Domain = Literal[
     "health",
@@ -52,7 +54,12 @@ class _Input(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
+    def _empty_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            try:
+                check_text(value, info.field_name or "value")
+            except TextError as exc:
+                raise PydanticCustomError("xml_character", exc.reason) from None
         return _strip(value)
 
 

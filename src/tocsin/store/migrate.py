@@ -50,3 +50,22 @@ def current_revision(engine: Engine | None = None) -> str | None:
 def head_revision() -> str | None:
     """The newest revision shipped with this version of tocsin."""
     return ScriptDirectory.from_config(_script_config()).get_current_head()
+
+
+def schema_problem(engine: Engine | None = None) -> str | None:
+    """What is wrong with the schema of the database for this tocsin, if anything: empty
+    (never migrated) or at an older revision; both are fixed by ``tocsin db upgrade``."""
+    engine = engine or get_engine()
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        current, head = current_revision(engine), head_revision()
+    except Exception:  # the database cannot even be asked: not a schema problem
+        return None
+    if current == head:
+        return None
+    state = (
+        "is empty (its schema was never created)"
+        if current is None
+        else f"has the schema of an older tocsin (revision {current}; this one needs {head})"
+    )
+    return f"the database {where} {state}; run `tocsin db upgrade` first"

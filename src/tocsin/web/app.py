@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tocsin import __version__
-from tocsin.web import problems
+from tocsin.web import openapi, problems
 from tocsin.web.access_log import AccessLogMiddleware
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from tocsin.web.settings import WebSettings
@@ -45,6 +45,7 @@ def create_app(engine: Engine | None = None, settings: WebSettings | None = None
     app.state.sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     if settings.access_log:

@@ -19,10 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from tocsin.detect.errors import DetectError
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.periods import PeriodError
+from tocsin.text import TextError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -59,11 +61,14 @@ def problem(
 
 
 def status_of(exc: Exception) -> int:
-    """The HTTP status of a user error: 404 not found, 409 conflict, else 400."""
+    """The HTTP status of a user error: 404 not found, 409 conflict, 422 a text with a
+    character XML forbids, else 400."""
     from tocsin.accounts.access import ForbiddenError
     from tocsin.accounts.login import LoginFailedError
     from tocsin.accounts.throttle import LoginThrottledError
 
+    if isinstance(exc, TextError):
+        return 422
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ForbiddenError):
@@ -92,6 +97,36 @@ async def _render(request: Request, status: int, detail: str | None, **ext: Any)
     return problem(status, detail, instance=request.url.path, headers=headers, **ext)
 
 
+#: Methods probed for the ``Allow`` header of a 405.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path (Starlette names only the
+    first route's in ``Allow``, while FastAPI makes one route per method)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+def _text_error_page(request: Request, exc: TextError) -> str:
+    """A :class:`TextError` in the language of the page's reader."""
+    from tocsin.web import i18n
+    from tocsin.web.templating import request_locale
+
+    i18n.set_locale(request_locale(request))
+    return i18n.gettext(
+        "%(field)s: the character U+%(code)s at position %(position)d is not allowed "
+        "(control characters other than tab and line breaks cannot appear in alerts or "
+        "CAP messages); remove it."
+    ) % {"field": exc.field, "code": f"{ord(exc.char):04X}", "position": exc.position + 1}
+
+
 def install(app: FastAPI) -> None:
     """Register the problem details handlers on ``app``."""
 
@@ -99,6 +134,10 @@ def install(app: FastAPI) -> None:
         report = getattr(exc, "report", None)
         if report is not None and hasattr(report, "model_dump"):
             return problem(422, str(exc), instance=request.url.path, report=report.model_dump())
+        if isinstance(exc, TextError):
+            errors = [{"field": exc.field, "message": exc.reason}]
+            detail = _text_error_page(request, exc) if _wants_html(request) else str(exc)
+            return await _render(request, status_of(exc), detail, errors=errors)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         field = getattr(exc, "field", None)
@@ -107,7 +146,10 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return await _render(request, exc.status_code, exc.detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # RFC 9110 15.5.6: every method of the resource
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return await _render(request, exc.status_code, exc.detail, headers=headers)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from tocsin.text import xml_safe
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _A = f"{{{ATOM_NS}}}"
 CAP_MEDIA_TYPE = "application/cap+xml"
@@ -39,10 +41,23 @@ def _rfc3339(value: dt.datetime) -> str:
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str):
-    element = etree.SubElement(parent, _A + tag, attributes)
+    safe = {name: xml_safe(value) for name, value in attributes.items()}
+    element = etree.SubElement(parent, _A + tag, safe)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)  # a text stored before inputs were checked
     return element
+
+
+#: Reads embedded CAP messages without expanding entities or touching the network.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _embedded(cap_xml: bytes) -> etree._Element | None:
+    """The CAP message to embed, or None when a stored message cannot be read."""
+    try:
+        return etree.fromstring(cap_xml, _PARSER)
+    except etree.XMLSyntaxError:
+        return None
 
 
 def build_feed(
@@ -74,7 +89,7 @@ def build_feed(
         if entry.category:
             _sub(node, "category", term=entry.category)
         _sub(node, "summary", entry.summary)
-        if entry.cap_xml is not None:
-            content = _sub(node, "content", type=CAP_MEDIA_TYPE)
-            content.append(etree.fromstring(entry.cap_xml))
+        embedded = _embedded(entry.cap_xml) if entry.cap_xml is not None else None
+        if embedded is not None:
+            _sub(node, "content", type=CAP_MEDIA_TYPE).append(embedded)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

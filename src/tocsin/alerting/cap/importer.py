@@ -22,6 +22,7 @@ from tocsin.alerting.lifecycle import close, open_new
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import UserError
+from tocsin.text import check_text, check_texts
 
 _LEVEL_OF_SEVERITY = {"Extreme": 1, "Severe": 2, "Moderate": 3}
 
@@ -63,6 +64,7 @@ def import_cap(
 ) -> Alert:
     """Turn one CAP message into an external alert (or a change of one); return it."""
     message = cap.parse(xml, source)
+    _check_texts(message)
     existing = session.scalar(
         select(CapMessageRow.alert_id).where(
             CapMessageRow.sender == message.sender,
@@ -122,6 +124,20 @@ def import_cap(
         )
     ctx.finish()
     return referenced
+
+
+def _check_texts(message: cap.CapMessage) -> None:
+    """The texts tocsin stores from a message, checked as every input is (a parser that
+    let a forbidden character through would otherwise poison the feed)."""
+    check_texts({"identifier": message.identifier, "sender": message.sender})
+    for info in message.infos:
+        check_texts(
+            {"headline": info.headline, "event": info.event, "description": info.description}
+        )
+        for area in info.areas:
+            check_text(area.description, "areaDesc")
+        for category in info.categories:
+            check_text(category, "category")
 
 
 def _referenced_alert(session: Session, message: cap.CapMessage) -> Alert | None:

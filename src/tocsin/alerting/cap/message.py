@@ -33,6 +33,7 @@ import numpy as np
 from lxml import etree
 
 from tocsin.errors import UserError
+from tocsin.text import xml_safe
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _C = f"{{{CAP_NS}}}"
@@ -273,7 +274,7 @@ def polygons_from_geojson(
 def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
     element = etree.SubElement(parent, _C + tag)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)  # a text stored before inputs were checked
     return element
 
 
@@ -375,15 +376,31 @@ def _short_message(entry: Any) -> str:
     return re.sub(r"^Element '[^']+'(?:, attribute '[^']+')?: ", "", entry.message)
 
 
+#: Reads a message without expanding entities, loading a DTD or touching the network
+#: (OWASP XML External Entity Prevention); a DOCTYPE is then refused outright.
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
 def problems(xml: bytes | str) -> list[CapProblem]:
     """Every CAP 1.2 schema violation in ``xml`` (empty when valid)."""
     if isinstance(xml, str):
         xml = xml.encode("utf-8")
     try:
-        document = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        document = etree.fromstring(xml, _SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         return [CapProblem(line, "?", f"not well-formed XML: {exc.msg}")]
+    if document.getroottree().docinfo.doctype:
+        return [
+            CapProblem(
+                1,
+                "!DOCTYPE",
+                "a DOCTYPE (and any entity it declares) is not allowed in a CAP message; "
+                "CAP 1.2 is defined by its XML schema alone: remove the DOCTYPE",
+            )
+        ]
     if document.tag != _C + "alert":
         return [
             CapProblem(

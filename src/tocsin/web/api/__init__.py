@@ -5,7 +5,7 @@ Every route but the public CAP feed needs credentials (see :mod:`tocsin.web.deps
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 PREFIX = "/api/v1"
 
@@ -13,8 +13,9 @@ PREFIX = "/api/v1"
 def router() -> APIRouter:
     """All API routes, under :data:`PREFIX`."""
     from tocsin.web.api import accounts, administration, alerts, audit, ingest, monitoring
+    from tocsin.web.openapi import refuse_forbidden_parameters
 
-    api = APIRouter(prefix=PREFIX)
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_forbidden_parameters)])
     for module in (accounts, monitoring, ingest, alerts, administration, audit):
         api.include_router(module.router)
     return api
@@ -23,5 +24,8 @@ def router() -> APIRouter:
 def public_router() -> APIRouter:
     """The routes open without credentials: the CAP feed and public CAP messages."""
     from tocsin.web.api import alerts
+    from tocsin.web.openapi import refuse_forbidden_parameters
 
-    return alerts.public_router
+    public = APIRouter(dependencies=[Depends(refuse_forbidden_parameters)])
+    public.include_router(alerts.public_router)
+    return public

@@ -15,13 +15,22 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from tocsin.accounts import login as sign_in
-from tocsin.accounts import service
+from tocsin.accounts import passwords, service
 from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
 from tocsin.accounts.authority import manageable_users, managed_user
 from tocsin.accounts.models import ROLES, ApiToken, User
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ApiInput,
+    ItemId,
+    Moment,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.deps import (
     SESSION_COOKIE,
     ApiScope,
@@ -52,16 +61,20 @@ class UserOut(BaseModel):
     roles: list[GrantOut]
 
 
-class GrantIn(BaseModel):
+class GrantIn(ApiInput):
     role: str = Field(description=f"one of {', '.join(ROLES)}")
     jurisdiction: str = Field(description="jurisdiction code; the grant covers its subtree")
 
 
-class UserIn(BaseModel):
+class UserIn(ApiInput):
     username: str = Field(min_length=1, max_length=100)
     display_name: str = ""
     email: str | None = None
-    password: str | None = Field(default=None, description="at least 10 characters")
+    password: str | None = Field(
+        default=None,
+        min_length=passwords.MIN_LENGTH,
+        description=f"at least {passwords.MIN_LENGTH} characters",
+    )
     locale: str = "en"
     roles: list[GrantIn] = Field(
         default_factory=list,
@@ -70,17 +83,17 @@ class UserIn(BaseModel):
     )
 
 
-class UserPatch(BaseModel):
+class UserPatch(ApiInput):
     display_name: str | None = None
     email: str | None = Field(default=None, description='"" removes the address')
     locale: str | None = None
     active: bool | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, min_length=passwords.MIN_LENGTH)
 
 
-class TokenIn(BaseModel):
+class TokenIn(ApiInput):
     name: str = Field(min_length=1, max_length=200)
-    expires_at: dt.datetime | None = None
+    expires_at: Moment | None = None
 
 
 class TokenOut(BaseModel):
@@ -124,7 +137,7 @@ def me(scope: ApiScope, db: Db) -> UserOut:
     return _user_out(db, service.get_user(db, scope.principal.username))
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(ApiInput):
     current_password: str
     new_password: str = Field(description="at least 10 characters, not easy to guess")
 
@@ -234,7 +247,7 @@ def grant(username: str, body: GrantIn, request: Request, scope: ApiScope) -> Us
 @router.delete(
     "/users/{username}/roles/{grant_id}", response_model=UserOut, summary="Revoke a role"
 )
-def revoke(username: str, grant_id: int, request: Request, scope: ApiScope) -> UserOut:
+def revoke(username: str, grant_id: ItemId, request: Request, scope: ApiScope) -> UserOut:
     with writer(request) as db:
         user = managed_user(db, scope, username)
         found = next((g for g in user.grants if g.id == grant_id), None)
@@ -269,7 +282,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke an API token")
 def revoke_token(
-    token_id: int, request: Request, principal: Annotated[Principal, Depends(api_principal)]
+    token_id: ItemId, request: Request, principal: Annotated[Principal, Depends(api_principal)]
 ) -> TokenOut:
     with writer(request) as db:
         token = db.get(ApiToken, token_id)

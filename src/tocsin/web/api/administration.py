@@ -24,14 +24,23 @@ from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
 from tocsin.monitoring.indicators import get as get_indicator
 from tocsin.monitoring.models import Indicator, Jurisdiction, Series
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ApiInput,
+    ItemId,
+    Moment,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.api.monitoring import DetectorOut, detector_out
 from tocsin.web.deps import ApiScope, Db, writer
 
 router = APIRouter(tags=["administration"])
 
 
-class DetectorIn(BaseModel):
+class DetectorIn(ApiInput):
     indicator: str
     method: str
     series: str | None = Field(default=None, description="JURISDICTION[/STRATUM]; none: all")
@@ -39,7 +48,7 @@ class DetectorIn(BaseModel):
     enabled: bool | None = None
 
 
-class ContactIn(BaseModel):
+class ContactIn(ApiInput):
     jurisdiction: str
     name: str = Field(min_length=1, max_length=200)
     email: str | None = None
@@ -47,7 +56,7 @@ class ContactIn(BaseModel):
     webhook_secret: str | None = Field(default=None, description="write-only")
 
 
-class ContactChange(BaseModel):
+class ContactChange(ApiInput):
     """The fields to change; absent ones are kept, ``null`` or ``""`` clears an e-mail
     address, webhook URL or secret."""
 
@@ -67,12 +76,12 @@ class ContactOut(BaseModel):
     active: bool
 
 
-class StepIn(BaseModel):
+class StepIn(ApiInput):
     wait_minutes: int = Field(ge=0, le=duty.MAX_MINUTES, description="whole minutes")
     levels_up: int = Field(default=0, ge=0, le=duty.MAX_LEVELS_UP)
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(ApiInput):
     steps: list[StepIn] = Field(min_length=1)
     repeats: int = Field(default=0, ge=0, le=duty.MAX_REPEATS)
     repeat_interval_minutes: int = Field(default=60, ge=1, le=duty.MAX_MINUTES)
@@ -82,9 +91,9 @@ class PolicyOut(PolicyIn):
     jurisdiction: str
 
 
-class SilenceIn(BaseModel):
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+class SilenceIn(ApiInput):
+    starts_at: Moment
+    ends_at: Moment
     jurisdiction: str
     indicator: str | None = None
     levels: list[int] | None = None
@@ -182,7 +191,7 @@ def add_contact(body: ContactIn, request: Request, scope: ApiScope) -> ContactOu
 
 @router.patch("/contacts/{contact_id}", response_model=ContactOut, summary="Change a contact")
 def change_contact(
-    contact_id: int, body: ContactChange, request: Request, scope: ApiScope
+    contact_id: ItemId, body: ContactChange, request: Request, scope: ApiScope
 ) -> ContactOut:
     """Edit, deactivate (``"active": false``) or reactivate a duty contact."""
     with writer(request) as db:

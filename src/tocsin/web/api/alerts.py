@@ -26,7 +26,15 @@ from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ApiInput,
+    ItemId,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.deps import ApiScope, Db, writer
 
 router = APIRouter(tags=["alerts"])
@@ -34,6 +42,20 @@ public_router = APIRouter(tags=["CAP (public)"])
 
 CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
+
+
+def xml_document(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that answers an XML document."""
+    return {
+        200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+    }
+
+
+#: How a route that answers one CAP message is documented.
+CAP_DOCUMENT: dict[str, Any] = {
+    "response_class": Response,
+    "responses": xml_document(CAP_MEDIA_TYPE, "the CAP 1.2 message"),
+}
 
 
 class AlertOut(BaseModel):
@@ -97,11 +119,11 @@ class AlertDetailOut(AlertOut):
     cap_messages: list[CapRef]
 
 
-class Comment(BaseModel):
+class Comment(ApiInput):
     comment: str = Field(default="", max_length=4000)
 
 
-class RaiseIn(BaseModel):
+class RaiseIn(ApiInput):
     jurisdiction: str
     level: str = Field(description="I..IV, 1..4, a colour or a CAP severity")
     headline: str = Field(min_length=1, max_length=500)
@@ -218,7 +240,7 @@ def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
 @router.get(
     "/alerts/{alert_id}", response_model=AlertDetailOut, summary="An alert and its timeline"
 )
-def get_alert(alert_id: int, scope: ApiScope, db: Db) -> AlertDetailOut:
+def get_alert(alert_id: ItemId, scope: ApiScope, db: Db) -> AlertDetailOut:
     return alert_detail(db, scope, alert_id)
 
 
@@ -240,7 +262,7 @@ def transition(request: Request, scope: Scope, alert_id: int, action: str, comme
 
 def _transition_route(action: str) -> None:
     def route(
-        alert_id: int, body: Comment, request: Request, scope: ApiScope, db: Db
+        alert_id: ItemId, body: Comment, request: Request, scope: ApiScope, db: Db
     ) -> AlertDetailOut:
         transition(request, scope, alert_id, action, body.comment)
         return alert_detail(db, scope, alert_id)
@@ -285,15 +307,23 @@ def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
     return cap_xml(db, row.identifier, get_alerting_settings()) if row else None
 
 
-@router.get("/alerts/{alert_id}/cap", summary="The alert's newest CAP 1.2 message")
-def get_alert_cap(alert_id: int, scope: ApiScope, db: Db) -> Response:
+@router.get(
+    "/alerts/{alert_id}/cap",
+    summary="The alert's newest CAP 1.2 message",
+    **CAP_DOCUMENT,
+)
+def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     xml = alert_cap_xml(db, scope, alert_id)
     if xml is None:
         raise NotFoundError(f"alert {alert_id} has no CAP message yet")
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
-@router.get("/cap/{identifier}.xml", summary="A CAP message by identifier")
+@router.get(
+    "/cap/{identifier}.xml",
+    summary="A CAP message by identifier",
+    **CAP_DOCUMENT,
+)
 def get_cap(identifier: str, scope: ApiScope, db: Db) -> Response:
     from tocsin.alerting.models import CapMessageRow
 
@@ -311,7 +341,12 @@ def _feed(db: Session) -> Response:
     )
 
 
-@public_router.get("/api/v1/cap/feed.atom", summary="Atom feed of current public alerts (public)")
+@public_router.get(
+    "/api/v1/cap/feed.atom",
+    summary="Atom feed of current public alerts (public)",
+    response_class=Response,
+    responses=xml_document(ATOM_MEDIA_TYPE, "the Atom feed (RFC 4287)"),
+)
 def api_feed(db: Db) -> Response:
     return _feed(db)
 
@@ -321,7 +356,11 @@ def feed(db: Db) -> Response:
     return _feed(db)
 
 
-@public_router.get("/cap/{identifier}.xml", summary="A public CAP message (public)")
+@public_router.get(
+    "/cap/{identifier}.xml",
+    summary="A public CAP message (public)",
+    **CAP_DOCUMENT,
+)
 def public_cap(identifier: str, db: Db) -> Response:
     xml = cap_xml(db, identifier, get_alerting_settings(), public_only=True)
     return Response(xml, media_type=CAP_MEDIA_TYPE)

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.errors import UserError
-from tocsin.files.tables import TableError
+from tocsin.files.tables import TableError, table_format
 from tocsin.monitoring import ingest as ingest_service
+from tocsin.text import check_text
 from tocsin.web.deps import ApiScope, writer
 
 router = APIRouter(tags=["ingest"])
@@ -53,9 +54,10 @@ class IngestReport(BaseModel):
 class IngestProblemsError(UserError):
     """The upload has bad rows and nothing was stored (HTTP 422 with the report)."""
 
-    def __init__(self, report: IngestReport) -> None:
+    def __init__(self, report: IngestReport, message: str | None = None) -> None:
         super().__init__(
-            f"{report.file}: {report.problems_total} problems in the data; nothing was stored"
+            message
+            or f"{report.file}: {report.problems_total} problems in the data; nothing was stored"
         )
         self.report = report
 
@@ -95,6 +97,20 @@ def _exclude_outside(prepared: ingest_service.PreparedIngest, allowed: frozenset
     prepared.rows = prepared.rows[keep]
 
 
+def upload_name(file_name: str | None) -> str:
+    """The base name of an uploaded file, checked: its text (:mod:`tocsin.text`) and that it
+    names a file (not ``..``), whose extension says the format."""
+    name = PurePath((file_name or "upload.csv").replace("\\", "/")).name
+    check_text(name, "file")
+    if name in ("", ".", ".."):
+        raise TableError(
+            f"file name {file_name!r} names no file; expected a name ending in "
+            ".csv, .csv.gz, .jsonl, .jsonl.gz or .parquet"
+        )
+    table_format(name)  # the format error before anything is written
+    return name
+
+
 def ingest_upload(
     request: Request,
     scope: Scope,
@@ -105,7 +121,7 @@ def ingest_upload(
     skip_invalid: bool = False,
 ) -> IngestReport:
     """Check and store an uploaded file as the caller; see the module docstring."""
-    name = PurePath(file_name or "upload.csv").name or "upload.csv"
+    name = upload_name(file_name)
     allowed = scope.ids(Capability.INGEST)
     with tempfile.TemporaryDirectory(prefix="tocsin-upload-") as folder:
         path = Path(folder) / name
@@ -116,7 +132,8 @@ def ingest_upload(
         except TableError as exc:
             report = IngestReport(file=name, stored=False, rows=0)
             report.problems, report.problems_total = _problems(exc, folder), exc.total
-            raise IngestProblemsError(report) from exc
+            message = None if exc.problems else str(exc).replace(folder.rstrip("/") + "/", "")
+            raise IngestProblemsError(report, message) from exc
         finally:
             session.close()
         _exclude_outside(prepared, allowed)

@@ -16,7 +16,14 @@ from tocsin.accounts.access import Capability, Scope
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Observation, Series, Signal
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
-from tocsin.web.api.common import Page, PageParams, jurisdiction_by_code, page_params, paginate
+from tocsin.web.api.common import (
+    ItemId,
+    Page,
+    PageParams,
+    jurisdiction_by_code,
+    page_params,
+    paginate,
+)
 from tocsin.web.deps import ApiScope, Db
 
 router = APIRouter(tags=["monitoring"])
@@ -273,7 +280,7 @@ def series_window(
 
 @router.get("/series/{series_id}", response_model=SeriesDetail, summary="A series with its data")
 def get_series(
-    series_id: int,
+    series_id: ItemId,
     scope: ApiScope,
     db: Db,
     start: Annotated[

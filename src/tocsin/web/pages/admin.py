@@ -37,7 +37,7 @@ from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web import i18n
-from tocsin.web.api.common import jurisdiction_by_code
+from tocsin.web.api.common import ItemId, jurisdiction_by_code
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
 from tocsin.web.templating import render, request_locale
 
@@ -150,7 +150,7 @@ def _administered_contact(scope: Scope, db: Session, contact_id: int) -> DutyCon
 
 @router.post("/admin/contacts/{contact_id}")
 def edit_contact(
-    request: Request, scope: PageScope, contact_id: int, form: Annotated[ContactForm, Form()]
+    request: Request, scope: PageScope, contact_id: ItemId, form: Annotated[ContactForm, Form()]
 ) -> Response:
     """Change a contact's name, e-mail address and webhook URL (blank removes them)."""
     check_csrf(request, form.csrf_token)
@@ -172,7 +172,7 @@ def edit_contact(
 def activate_contact(
     request: Request,
     scope: PageScope,
-    contact_id: int,
+    contact_id: ItemId,
     active: Annotated[bool, Form()],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -217,7 +217,7 @@ def add_silence(
 def expire_silence(
     request: Request,
     scope: PageScope,
-    silence_id: int,
+    silence_id: ItemId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)

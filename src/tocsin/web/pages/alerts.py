@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from tocsin.web.api.alerts import (
     alerts_query,
     transition,
 )
+from tocsin.web.api.common import MAX_ID, ItemId
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.pages.situation import cache_of, data_version
 from tocsin.web.templating import render, request_locale, templates
@@ -42,9 +43,9 @@ def alerts_page(
     scope: PageScope,
     db: Db,
     status: str | None = None,
-    level: int | None = None,
+    level: Annotated[int | None, Query(ge=1, le=4)] = None,
     j: str | None = None,
-    page: int = 0,
+    page: Annotated[int, Query(ge=0, le=MAX_ID // PAGE_SIZE)] = 0,
 ) -> Response:
     status = status if status in ALERT_STATUSES else None
     page = max(page, 0)
@@ -96,7 +97,7 @@ def alerts_page(
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: int, scope: PageScope, db: Db) -> Response:
+def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> Response:
     detail = alert_detail(db, scope, alert_id)
     alert = alert_in_scope(db, scope, alert_id, Capability.READ)
     xml = alert_cap_xml(db, scope, alert_id)
@@ -188,7 +189,7 @@ def alert_signals(db: Session, alert: Alert) -> list[dict[str, Any]]:
 @router.post("/alerts/{alert_id}/{action}")
 def alert_action(
     request: Request,
-    alert_id: int,
+    alert_id: ItemId,
     action: str,
     scope: PageScope,
     csrf_token: Annotated[str, Form()] = "",

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.accounts.access import Capability
 from tocsin.monitoring.models import Detector, Jurisdiction
 from tocsin.periods import PeriodKind
+from tocsin.web.api.common import ItemId
 from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
 from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
@@ -24,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/series/{series_id}")
 def series_page(
     request: Request,
-    series_id: int,
+    series_id: ItemId,
     scope: PageScope,
     db: Db,
 ) -> Response:

@@ -8,6 +8,12 @@ Headers sent with every POST:
 ``Idempotency-Key`` (and ``X-Tocsin-Idempotency-Key``)
     the same for every attempt at one notification; delivery is at least once.
 
+Server-side request forgery (OWASP SSRF Prevention Cheat Sheet): a webhook whose host is,
+or resolves to, a loopback, private, link-local, multicast, reserved or unspecified
+address is refused, when the contact is saved and again before every delivery (a name
+may resolve elsewhere later), unless the host or its network is in
+``TOCSIN_WEBHOOK_ALLOWED_HOSTS`` (e.g. ``127.0.0.1,hooks.internal,10.8.0.0/16``).
+
 :class:`WebhookSender` keeps one HTTP/1.1 connection per host alive, so that one worker
 delivers hundreds of notifications a second.
 """
@@ -17,8 +23,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
+import socket
 import threading
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +35,67 @@ from tocsin.alerting.notify.channels.base import DeliveryError, Notification
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class ForbiddenDestinationError(ValueError):
+    """A webhook URL that must not be called; the message says why and what to do."""
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _internal(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def _allowed(host: str, addresses: list[Address], allowed: Collection[str]) -> list[Address]:
+    """The internal addresses that ``allowed`` (names, addresses, networks) does not cover."""
+    names = {a.strip().lower() for a in allowed if a.strip()}
+    if host in names:
+        return []
+    networks = []
+    for name in names:
+        try:
+            networks.append(ipaddress.ip_network(name, strict=False))
+        except ValueError:
+            continue
+    return [a for a in addresses if _internal(a) and not any(a in n for n in networks)]
+
+
+def check_destination(url: str, allowed: Collection[str] = (), *, resolve: bool = True) -> None:
+    """Raise :class:`ForbiddenDestinationError` unless ``url`` is an http(s) URL whose host
+    is public, or allowed by ``allowed`` (``TOCSIN_WEBHOOK_ALLOWED_HOSTS``).
+
+    A host name is resolved (``resolve``) and every address it has is checked; a name
+    that does not resolve passes here and fails at delivery as unreachable.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ForbiddenDestinationError(
+            f"webhook URL {url!r} must be http:// or https:// with a host"
+        )
+    host = parts.hostname.lower()
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        addresses = []
+        if resolve:
+            try:
+                found = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError):
+                found = []
+            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+        if host == "localhost" or host.endswith(".localhost"):
+            addresses.append(ipaddress.ip_address("127.0.0.1"))
+    refused = _allowed(host, addresses, allowed)
+    if refused:
+        raise ForbiddenDestinationError(
+            f"webhook URL {url!r} points to the internal address {refused[0]} (loopback, "
+            "private or link-local); tocsin calls only public hosts unless an administrator "
+            "lists the host in TOCSIN_WEBHOOK_ALLOWED_HOSTS"
+        )
 
 
 def sign(secret: str | bytes, body: bytes) -> str:
@@ -47,8 +117,9 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
 class WebhookSender:
     """POSTs notifications, reusing one connection per (scheme, host, port) and thread."""
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    def __init__(self, timeout: float = 10.0, allowed_hosts: Collection[str] = ()) -> None:
         self.timeout = timeout
+        self.allowed_hosts = tuple(allowed_hosts)
         self._local = threading.local()
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
@@ -77,6 +148,10 @@ class WebhookSender:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise DeliveryError(f"webhook URL {url!r} is not http(s)", transient=False)
+        try:  # again at every delivery: the name may resolve elsewhere by now
+            check_destination(url, self.allowed_hosts)
+        except ForbiddenDestinationError as exc:
+            raise DeliveryError(str(exc), transient=False) from None
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = encode_payload(notification.payload)
         headers = {
