@@ -126,7 +126,11 @@ def process_once(url: str, n_signals: int, alarm_every: int, hook_url: str, sett
     series = populate(engine, n_signals, hook_url)
     if FREEZE_AREAS_FIRST:
         freeze_areas(engine)
-    signals = [SignalIn(s, 2830, s % alarm_every == 0, 15.0 + s % 30, 5.0, 10.0) for s in series]
+    # Counts 15..44 with tail probabilities from 1e-3 to 1e-6: every level occurs.
+    signals = [
+        SignalIn(s, 2830, s % alarm_every == 0, 15.0 + s % 30, 5.0, 10.0, 10.0 ** -(3 + s % 4))
+        for s in series
+    ]
     start, cpu = time.perf_counter(), time.process_time()
     with write_session(engine) as session:
         result = process_signals(session, signals, now=T0, settings=settings)

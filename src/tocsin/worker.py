@@ -35,7 +35,7 @@ from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
-from tocsin.monitoring.models import DetectionRun, Signal
+from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.store.engine import write_session
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ def alerts_from_new_runs(
     if run_id is None:
         return 0, 0
     signals = [
-        SignalIn(r.series_id, r.period, r.alarm, r.observed, r.expected, r.upperbound, r.score)
-        for r in session.execute(
+        SignalIn(*row)
+        for row in session.execute(
             select(
                 Signal.series_id,
                 Signal.period,
@@ -76,8 +76,10 @@ def alerts_from_new_runs(
                 Signal.observed,
                 Signal.expected,
                 Signal.upperbound,
-                Signal.score,
+                Signal.tail_probability,
+                Detector.method,
             )
+            .join(Detector, Detector.id == Signal.detector_id)
             .where(Signal.run_id == run_id)
             .order_by(Signal.series_id, Signal.period)
         )

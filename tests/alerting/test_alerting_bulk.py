@@ -101,11 +101,20 @@ def _many_series(world, n_indicators: int = 12) -> list[int]:
 
 
 def _signals(series_ids: list[int]) -> list[SignalIn]:
-    values = [11.0, 16.0, 25.0, 31.0, math.nan, math.inf, 1e6]
+    # (observed, tail probability): every level, unknown and odd tail probabilities.
+    values = [
+        (11.0, 5e-3),
+        (16.0, 5e-4),
+        (25.0, 5e-5),
+        (31.0, 5e-6),
+        (12.0, math.nan),
+        (13.0, None),
+        (1e6, 0.0),
+    ]
     signals = []
     for k, sid in enumerate(series_ids):
-        observed = values[k % len(values)]
-        signals.append(SignalIn(sid, WEEK, True, observed, 5.0, 10.0, None))
+        observed, tail = values[k % len(values)]
+        signals.append(SignalIn(sid, WEEK, True, observed, 5.0, 10.0, tail))
         if k % 5 == 0 and k >= len(series_ids) // 2:
             # Opened and over at once (in the counties: such an alert inhibits the
             # counties below it for the rest of its batch, which differs by design from

@@ -178,6 +178,14 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert cli("alerts", "rule", "--indicator", "measles", "--group-by", "indicator")[0] == 0
     code, _, err = cli("alerts", "rule", "--indicator", "measles", "--group-by", "nation")
     assert code == 2 and "group_by" in err
+    severity = ("--cutoffs", "0.01,0.001,0.0001", "--min-counts", "2,4,8,16")
+    assert cli("alerts", "rule", "--indicator", "measles", *severity)[0] == 0
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--min-counts", "0,5,10,20")
+    assert code == 2 and "a zero count never raises an alert" in err
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--cutoffs", "0.1,0.5,0.01")
+    assert code == 2 and "decrease from level III to level I" in err
+    code, _, err = cli("alerts", "rule", "--indicator", "measles", "--min-counts", "1,five")
+    assert code == 2 and "--min-counts '1,five': expected numbers" in err
     code, out, _ = cli("alerts", "silence", "--by", "duty", "--hours", "2", "--level", "blue")
     assert code == 0 and "silence" in out
     (silence,) = json.loads(cli("alerts", "silences", "--json")[1])
@@ -229,3 +237,25 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     assert "n3w" not in out  # secrets are never printed
     code, out, _ = cli("alerts", "contacts", "--jurisdiction", "NOWHERE")
     assert code == 2 and "NOWHERE" in out + _
+
+
+def test_show_says_why_a_detected_alert_has_its_level(cli, world) -> None:
+    from tocsin.alerting import grouping
+    from tocsin.alerting.grouping import SignalIn
+    from tocsin.store import write_session
+
+    signal = SignalIn(
+        world.series["C1"], 2830, True, 12.0, 2.0, 6.0, tail_probability=5e-9, method="bayes"
+    )
+    with write_session(world.engine) as session:
+        (alert_id,) = grouping.process_signals(
+            session, [signal], now=dt.datetime.now(dt.UTC), settings=get_alerting_settings()
+        ).opened
+    code, out, _ = cli("alerts", "show", str(alert_id))
+    assert code == 0
+    assert (
+        "Why: level II from bayes, observed 12, tail probability 5e-09, below 0.0001, count "
+        "at least 10, held below level I by the count" in " ".join(out.split())
+    )
+    shown = json.loads(cli("alerts", "show", str(alert_id), "--json")[1])
+    assert shown["severity_basis"]["level_by_probability"] == 1

@@ -6,6 +6,7 @@ Runs on SQLite and PostgreSQL (the ``store_engine`` fixture of tests/conftest.py
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from capparselib.parsers import CAPParser
@@ -19,6 +20,7 @@ from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.grouping import SignalIn
 from tocsin.alerting.models import Alert, CapMessageRow, Notification
+from tocsin.alerting.severity import SeverityRule
 from tocsin.errors import ConflictError, UserError
 from tocsin.store import write_session
 
@@ -27,7 +29,15 @@ MIN = dt.timedelta(minutes=1)
 WEEK = 2830  # an ISO week ordinal
 
 
+#: Tail probabilities that give levels IV, III, II and I under the default rule.
+TAIL = {4: 5e-3, 3: 5e-4, 2: 5e-5, 1: 5e-6}
+
+
 def sig(world, code, period, observed, upper=10.0, alarm=None):
+    """A signal whose tail probability grows with ``observed / upper`` (below 1.5: the
+    level IV of its alarm; 1.5, 2, 3 times the bound: levels III, II, I)."""
+    ratio = observed / upper
+    level = 1 if ratio >= 3 else 2 if ratio >= 2 else 3 if ratio >= 1.5 else 4
     return SignalIn(
         world.series[code],
         period,
@@ -35,6 +45,8 @@ def sig(world, code, period, observed, upper=10.0, alarm=None):
         observed,
         5.0,
         upper,
+        tail_probability=TAIL[level],
+        method="farrington_flexible",
     )
 
 
@@ -146,6 +158,113 @@ def test_open_and_resolve_in_one_batch_and_rule_grouping(world, settings) -> Non
     assert info.alert.level == 2
     assert info.notifications == []  # over before anyone could act: recorded, not called
     assert [m.msg_type for m in info.messages] == ["Alert", "Update"]
+
+
+def test_ears_c3_statistic_never_makes_a_small_count_red(world, settings) -> None:
+    """EARS C3 off a constant baseline: statistic 7.8 (read as an exceedance ratio
+    before, so level I), 2 cases; then the lagged terms alone alarm with 0 cases and an
+    upper bound of -inf. The level comes from the tail probability, capped by the
+    minimum counts; the zero count raises nothing."""
+
+    def c3(period, observed, upper, tail, code="C1"):
+        return SignalIn(
+            world.series[code], period, True, observed, 0.1, upper,
+            tail_probability=tail, method="ears_c3",
+        )  # fmt: skip
+
+    (alert_id,) = process(world, [c3(WEEK, 2.0, 0.78, 0.0)], settings).opened
+    assert process(world, [c3(WEEK + 1, 0.0, -math.inf, 1.0)], settings).updated == []
+    info = detail(world, alert_id)
+    assert info.alert.level == 4 and info.alert.observed == 2.0
+    assert info.alert.severity_basis["level_by_probability"] == 1
+    assert info.alert.severity_basis["min_count"] == 1
+    assert info.alert.severity_basis["method"] == "ears_c3"
+    # A zero count alone opens nothing, whatever the detector says.
+    assert process(world, [c3(WEEK, 0.0, -math.inf, 0.0, "C2")], settings).opened == []
+    # 3 cases with the bound -inf, then quiet: the all-clear says "no bound", not "-inf".
+    quiet = [sig(world, "C1", WEEK + k, 0.0, alarm=False) for k in (3, 4)]
+    assert process(world, [c3(WEEK + 2, 3.0, -math.inf, 0.0), *quiet], settings).resolved
+    messages = check_cap(world, settings, alert_id)
+    for message in messages:
+        en, zh = message.infos
+        assert en.severity == "Minor" and "inf" not in en.description.lower()
+        assert "inf" not in zh.description.lower() and "exceedance" not in en.description
+    en, zh = messages[-1].infos
+    assert "Observed 3 cases" in en.description and "no bound" in en.description
+    assert "无上限" in zh.description and "tail probability 0" in en.description
+    assert ("tocsin:tail_probability", "0") in en.parameters
+
+
+def test_history_loaded_at_once_gives_one_alert_per_episode(world, settings) -> None:
+    """A season's alarms, quiet weeks, then the next season's: two alerts, each with the
+    level of its own alarms (before, one alert spanned both seasons and kept the level
+    of last year's peak while showing this year's count)."""
+    last_season = [sig(world, "C1", WEEK, 40.0), sig(world, "C1", WEEK + 1, 25.0)]
+    summer = [sig(world, "C1", WEEK + k, 3.0) for k in range(2, 40)]
+    this_season = [sig(world, "C1", WEEK + 40, 11.0), sig(world, "C1", WEEK + 41, 12.0)]
+    result = process(world, [*last_season, *summer, *this_season], settings)
+    assert len(result.opened) == 2 and len(result.resolved) == 1
+    with write_session(world.engine) as session:
+        alerts = session.scalars(select(Alert).order_by(Alert.id)).all()
+        session.expunge_all()
+    old, new = alerts
+    assert (old.status, old.level, old.first_period, old.last_alarm_period) == (
+        "resolved",
+        1,
+        WEEK,
+        WEEK + 1,
+    )
+    assert (new.status, new.level, new.first_period, new.last_alarm_period) == (
+        "open",
+        4,
+        WEEK + 40,
+        WEEK + 41,
+    )
+    assert new.severity_basis["observed"] == 12.0 and new.observed == 12.0
+    # Only the alert that is still open called anyone.
+    assert notifications(world, old.id) == [] and notifications(world, new.id)
+    # The same history again changes nothing; the next season's end resolves the alert.
+    again = process(world, [*last_season, *summer, *this_season], settings)
+    assert again.opened == again.updated == again.resolved == []
+    quiet = [sig(world, "C1", WEEK + 42, 2.0), sig(world, "C1", WEEK + 43, 2.0)]
+    assert process(world, quiet, settings).resolved == [new.id]
+
+
+def test_an_active_alert_ends_when_a_batch_shows_its_episode_is_over(world, settings) -> None:
+    (first,) = process(world, [sig(world, "C1", WEEK, 25.0)], settings).opened
+    later = [sig(world, "C1", WEEK + k, 2.0) for k in (1, 2, 3)] + [
+        sig(world, "C1", WEEK + 4, 16.0)
+    ]
+    result = process(world, later, settings)
+    assert result.resolved == [first] and len(result.opened) == 1
+    with write_session(world.engine) as session:
+        levels = [(a.status, a.level) for a in session.scalars(select(Alert).order_by(Alert.id))]
+    assert levels == [("resolved", 2), ("open", 3)]
+
+
+def test_level_needs_both_the_tail_probability_and_the_count(world, settings) -> None:
+    with write_session(world.engine) as session:
+        rules.set_rule(
+            session,
+            indicator="measles",
+            severity_rule=SeverityRule(cutoffs=(0.01, 1e-3, 1e-4), min_counts=(2, 5, 8, 50)),
+            by="analyst",
+        )
+
+    def signal(code, observed, tail):
+        return SignalIn(world.series[code], WEEK, True, observed, 1.0, 4.0, tail_probability=tail)
+
+    result = process(
+        world,
+        [signal("C1", 1.0, 1e-9), signal("C2", 12.0, 1e-9), signal("P", 60.0, 0.005)],
+        settings,
+    )
+    levels = {}
+    with write_session(world.engine) as session:
+        for alert_id in result.opened:
+            alert = session.get(Alert, alert_id)
+            levels[alert.series_id] = (alert.level, alert.tail_probability)
+    assert levels == {world.series["C2"]: (2, 1e-9), world.series["P"]: (3, 0.005)}
 
 
 def test_escalation_climbs_until_acknowledged(world, settings) -> None:

@@ -17,39 +17,78 @@ from tocsin.alerting.severity import Level
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
+#: The default rule: tail probability below 1e-3, 1e-4, 1e-5 for levels III, II, I;
+#: at least 1, 5, 10, 20 cases for levels IV, III, II, I.
+RULE = severity.SeverityRule()
+
+
 @pytest.mark.parametrize(
-    ("observed", "upper", "score", "level", "colour", "cap_severity"),
+    ("observed", "tail", "level", "by_probability"),
     [
-        (11, 10, None, Level.IV, "blue", "Minor"),
-        (15, 10, None, Level.III, "yellow", "Moderate"),
-        (25, 10, None, Level.II, "orange", "Severe"),
-        (30, 10, None, Level.I, "red", "Extreme"),
-        (11, 10, 3.5, Level.I, "red", "Extreme"),
-        (None, None, None, Level.IV, "blue", "Minor"),
-        (5, 0, None, Level.IV, "blue", "Minor"),
+        (12, 0.004, Level.IV, Level.IV),
+        (12, 5e-4, Level.III, Level.III),
+        (12, 5e-5, Level.II, Level.II),
+        (25, 5e-6, Level.I, Level.I),
+        (25, None, Level.IV, Level.IV),  # a method without a model: the lowest level
+        (25, math.nan, Level.IV, Level.IV),
+        # Never a high level from a small count, however improbable it is:
+        (12, 1e-30, Level.II, Level.I),
+        (7, 0.0, Level.III, Level.I),
+        (3, 0.0, Level.IV, Level.I),
+        (1, 0.0, Level.IV, Level.I),
     ],
 )
-def test_levels(observed, upper, score, level, colour, cap_severity) -> None:
-    ratio = severity.exceedance(observed, upper, score)
-    assert severity.level_for(ratio) is level
-    assert level.colour == colour and level.cap_severity == cap_severity
+def test_level_from_tail_probability_capped_by_minimum_counts(
+    observed, tail, level, by_probability
+) -> None:
+    grade = severity.grade(observed, tail, RULE)
+    assert grade.level is level and grade.by_probability is by_probability
+    assert grade.capped == (level is not by_probability)
+    assert grade.cutoff == RULE.cutoff(level) and grade.min_count == RULE.min_count(level)
 
 
-def test_custom_thresholds_and_parsing() -> None:
-    strict = severity.SeverityThresholds(1.2, 1.4, 1.6)
-    assert severity.level_for(1.5, strict) is Level.II
-    assert math.isnan(severity.exceedance(None, 3))
+@pytest.mark.parametrize("observed", [0, 0.0, -1, None, math.nan])
+def test_a_zero_or_missing_count_raises_no_alert(observed) -> None:
+    grade = severity.grade(observed, 0.0, RULE)
+    assert grade.level is None
+
+
+def test_values_that_are_not_counts_have_no_minimum() -> None:
+    assert severity.grade(0.4, 1e-9, RULE, counts=False).level is Level.I
+    assert severity.grade(-3.0, 0.5, RULE, counts=False).level is Level.IV
+    assert severity.grade(-3.0, 0.5, RULE, counts=False).min_count is None
+
+
+def test_rules_are_checked_and_levels_parsed() -> None:
+    strict = severity.SeverityRule(cutoffs=(0.01, 0.001, 1e-4), min_counts=(2, 3, 4, 5))
+    assert severity.grade(4, 0.0005, strict).level is Level.II
+    assert strict.cutoff(Level.IV) is None and strict.min_count(Level.IV) == 2
+    for bad in (
+        {"cutoffs": (1e-4, 1e-3, 1e-5)},  # not decreasing
+        {"cutoffs": (1.5, 0.1, 0.01)},
+        {"cutoffs": (0.1, 0.01, 0.0)},
+        {"min_counts": (0, 5, 10, 20)},  # a zero count would raise an alert
+        {"min_counts": (1, 10, 5, 20)},
+        {"min_counts": (1, 2.5, 5, 20)},
+        {"cutoffs": (0.1, 0.01)},
+    ):
+        with pytest.raises(ValueError, match=r"level"):
+            severity.SeverityRule(**bad)
     assert severity.parse_level("orange") is Level.II
     assert severity.parse_level("extreme") is Level.I
     assert severity.parse_level("iii") is Level.III
     assert severity.parse_level("4") is Level.IV
     with pytest.raises(ValueError):
         severity.parse_level("purple")
-    with pytest.raises(ValueError):
-        severity.SeverityThresholds(2, 1, 3)
 
 
 def test_urgency_certainty_category() -> None:
+    assert [(lv.colour, lv.cap_severity) for lv in Level] == [
+        ("red", "Extreme"),
+        ("orange", "Severe"),
+        ("yellow", "Moderate"),
+        ("blue", "Minor"),
+    ]
     assert severity.urgency_for(Level.I) == "Immediate"
     assert severity.urgency_for(Level.IV) == "Expected"
     assert severity.urgency_for(Level.I, active=False) == "Past"

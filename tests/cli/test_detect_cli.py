@@ -82,10 +82,11 @@ def test_round_trip_on_the_reference_data_equals_the_registry(cli, ha_sts, tmp_p
         "upperbound",
         "alarm",
         "score",
+        "tail_probability",
     ]
     assert got["period"].tolist() == rows.tolist() * len(series)
     assert got["series"].tolist() == [s for s in series for _ in rows]
-    for name in ("observed", "expected", "upperbound", "alarm", "score"):
+    for name in ("observed", "expected", "upperbound", "alarm", "score", "tail_probability"):
         want = getattr(expected, name).ravel(order="F")
         np.testing.assert_allclose(got[name].to_numpy(dtype=float), want, rtol=1e-15, err_msg=name)
 
@@ -104,8 +105,9 @@ def test_other_formats_in_and_out_give_the_same_table(cli, ha_sts, tmp_path, suf
     assert cli("detect", csv_path, *args, "-o", tmp_path / "a.csv")[0] == 0
     assert cli("detect", other, *args, "-o", tmp_path / f"b{suffix}")[0] == 0
     columns = ("period", "series", "observed", "upperbound", "alarm", "score")
-    a = read_table(tmp_path / "a.csv", required=columns, optional=("expected",)).frame
-    b = read_table(tmp_path / f"b{suffix}", required=columns, optional=("expected",)).frame
+    optional = ("expected", "tail_probability")
+    a = read_table(tmp_path / "a.csv", required=columns, optional=optional).frame
+    b = read_table(tmp_path / f"b{suffix}", required=columns, optional=optional).frame
     assert len(a) == 20 * 12
     np.testing.assert_allclose(a["upperbound"].astype(float), b["upperbound"].astype(float))
     assert a["alarm"].tolist() == b["alarm"].tolist()
@@ -287,7 +289,9 @@ def test_a_real_process_exits_2_without_traceback_and_0_on_success(tmp_path):
     assert "Traceback" not in failed.stderr and failed.stdout == ""
     good = _tocsin("detect", save(weekly(n=10), tmp_path / "ok.csv"), "-m", METHOD)
     assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("period,series,observed,expected,upperbound,alarm,score\n")
+    assert good.stdout.startswith(
+        "period,series,observed,expected,upperbound,alarm,score,tail_probability\n"
+    )
     assert len(good.stdout.splitlines()) == 1 + 2 * 3
 
 

@@ -112,6 +112,7 @@ def _assert_same(actual: DetectionResult, expected: DetectionResult, what: str) 
         "expected": (actual.expected, expected.expected),
         "upperbound": (actual.upperbound, expected.upperbound),
         "score": (actual.score, expected.score),
+        "tail_probability": (actual.tail_probability, expected.tail_probability),
     }
     assert actual.diagnostics.keys() == expected.diagnostics.keys()
     for key in actual.diagnostics:

@@ -77,7 +77,7 @@ def _reference(data: pd.DataFrame, figures=POPULATION) -> pd.DataFrame:
             "period": np.repeat([labels[r] for r in result.range], len(codes)),
         }
     )
-    for column in ("observed", "expected", "upperbound", "alarm", "score"):
+    for column in ("observed", "expected", "upperbound", "alarm", "score", "tail_probability"):
         frame[column] = getattr(result, column).ravel()
     return frame
 

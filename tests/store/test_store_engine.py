@@ -105,3 +105,18 @@ def test_a_write_that_cannot_get_its_lock_is_a_conflict(store):
             s.flush()
         holder.rollback()
     impatient.dispose()
+
+
+def test_the_migrations_form_one_chain():
+    """Several branches add revisions at once; merged, they must stay one linear chain
+    (one head, one base), or `tocsin db upgrade` cannot choose."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tocsin.store.migrate import SCRIPT_LOCATION
+
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1, script.get_heads()
+    assert len(script.get_bases()) == 1, script.get_bases()

@@ -3,34 +3,12 @@ downgrade keeps the rows, naming the series' last ingest."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tocsin.store import make_engine, upgrade
+from tocsin.store import upgrade
 from tocsin.store.migrate import current_revision, downgrade
-from tocsin.store.scratch import scratch_engine
-
-POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of its own (this test migrates up and down)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-        yield engine
-        engine.dispose()
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL store tests are skipped")
-    with scratch_engine(base, prefix="tocsin_mig") as engine:
-        yield engine
 
 
 def test_population_changes_survive_a_downgrade_and_upgrade(fresh_engine):

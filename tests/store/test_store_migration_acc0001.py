@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect, text
-from tests.store.test_store_migration_0002 import fresh_engine  # noqa: F401 - a fixture
 
 from tocsin.store import upgrade
 from tocsin.store.migrate import current_revision, downgrade
 
 
-def test_older_user_names_are_made_canonical_and_keyed(fresh_engine) -> None:  # noqa: F811
+def test_older_user_names_are_made_canonical_and_keyed(fresh_engine) -> None:
     engine = fresh_engine
     upgrade(engine, revision="0002")
     with engine.begin() as conn:

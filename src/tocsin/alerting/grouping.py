@@ -6,6 +6,14 @@ alert exists per key; a partial unique index on ``alert.fingerprint`` enforces i
 an alarm for a key with an active alert updates that alert instead of opening another.
 An alert resolves by itself when ``resolve_after_periods`` evaluated periods have passed
 since its last alarm without a new one.
+
+Each alarm is graded by the rule's :class:`~tocsin.alerting.severity.SeverityRule`
+(:func:`tocsin.alerting.severity.grade`): an alarm on a count below the minimum of
+level IV (a zero count always) opens and raises nothing and counts as a quiet period.
+The alert records why it has its level (:func:`severity_basis`). A batch that holds
+several episodes of a group (history loaded at once) gives one alert per episode
+(:mod:`tocsin.alerting.episodes`); those already over are recorded and published, and
+nobody is called about them.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin import audit
-from tocsin.alerting import severity
+from tocsin.alerting import episodes, severity
 from tocsin.alerting.batch import (
     SYSTEM_ACTOR,
     Batch,
@@ -29,6 +37,7 @@ from tocsin.alerting.batch import (
     lock_signals,
     settings_or_default,
 )
+from tocsin.alerting.episodes import Graded
 from tocsin.alerting.lifecycle import auto_resolve, open_new, quiet_long_enough, raise_level
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertRule
 from tocsin.alerting.notify.texts import headlines
@@ -49,7 +58,8 @@ class SignalIn:
     observed: float | None = None
     expected: float | None = None
     upperbound: float | None = None
-    score: float | None = None
+    tail_probability: float | None = None
+    method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,7 @@ class RuleView:
     min_level: int = 4
     group_by: str = "series"
     resolve_after_periods: int = 2
-    thresholds: severity.SeverityThresholds = severity.DEFAULT_THRESHOLDS
+    severity: severity.SeverityRule = severity.DEFAULT_RULE
     public: bool = True
 
     @classmethod
@@ -72,7 +82,10 @@ class RuleView:
             row.min_level,
             row.group_by,
             row.resolve_after_periods,
-            severity.SeverityThresholds(row.level_iii, row.level_ii, row.level_i),
+            severity.SeverityRule(
+                (row.cutoff_iii, row.cutoff_ii, row.cutoff_i),
+                (row.min_count_iv, row.min_count_iii, row.min_count_ii, row.min_count_i),
+            ),
             row.public,
         )
 
@@ -103,6 +116,29 @@ def _rules(
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def severity_basis(
+    signal: SignalIn, grade: severity.Grade, rule: severity.SeverityRule
+) -> dict[str, Any]:
+    """Why an alert has its level: the signal that set it (method, period, observed,
+    expected, bound, tail probability), the level the tail probability alone gives, the
+    cut-off and minimum count of the level, and the rule (JSON for ``alert``)."""
+    return {
+        "method": signal.method,
+        "period": signal.period,
+        "observed": _finite(signal.observed),
+        "expected": _finite(signal.expected),
+        "upperbound": _finite(signal.upperbound),
+        "tail_probability": _finite(signal.tail_probability),
+        "level": None if grade.level is None else int(grade.level),
+        "level_by_probability": int(grade.by_probability),
+        "cutoff": grade.cutoff,
+        "min_count": grade.min_count,
+        "capped": grade.capped,
+        "cutoffs": list(rule.cutoffs),
+        "min_counts": None if grade.min_count is None else list(rule.min_counts),
+    }
 
 
 def process_signals(
@@ -164,69 +200,44 @@ def _process_signals(
             active[alert.fingerprint] = alert
 
     # Alarms already covered by an earlier, closed alert of the group (e.g. a detection
-    # run that re-evaluates old periods) must not open a new one.
-    covered = _closed_until(session, [k for k in keys if k not in active])
+    # run that re-evaluates old periods) neither open a new alert nor count for the
+    # active one.
+    covered = _closed_until(session, keys)
 
     ctx = Batch(session, now, settings)
     ctx.directory.indicators(ind for _, _, ind, _ in group_rule.values())  # one query
-    new_rows: list[dict[str, Any]] = []
-    new_quiet: list[int | None] = []
+    # New alerts by round: the k-th new episode of every group opens in round k, after
+    # the earlier ones of its group have resolved (one active alert per group key).
+    rounds: list[tuple[list[dict[str, Any]], list[int | None]]] = []
     for key in keys:
         rule, series_id, indicator_id, jurisdiction_id = group_rule[key]
-        items = groups[key]
-        after = covered.get(key)
-        alarms = []
-        for s in items:
-            if not s.alarm or (after is not None and s.period <= after):
-                continue
-            ratio = severity.exceedance(s.observed, s.upperbound, s.score)
-            level = severity.level_for(ratio, rule.thresholds)
-            if level <= rule.min_level:
-                alarms.append((s, ratio, level))
-        alarm_periods = {s.period for s, _, _ in alarms}
-        quiet = [s.period for s in items if s.alarm is False and s.period not in alarm_periods]
+        alarms, quiet = _graded(ctx, rule, indicator_id, groups[key], covered.get(key))
         alert = active.get(key)
-        if alarms:
-            latest = max(alarms, key=lambda a: a[0].period)
-            worst = min(level for _, _, level in alarms)
-            if alert is None:
-                indicator = ctx.directory.indicator(indicator_id)
-                place = ctx.directory.place(jurisdiction_id)
-                headline, headline_zh = headlines(worst, indicator, place)
-                new_rows.append(
-                    {
-                        "fingerprint": key,
-                        "status": "open",
-                        "source": "detection",
-                        "indicator_id": indicator_id,
-                        "jurisdiction_id": jurisdiction_id,
-                        "series_id": series_id if rule.group_by == "series" else None,
-                        "rule_id": rule.id,
-                        "level": int(worst),
-                        "exceedance": _finite(latest[1]),
-                        "observed": _finite(latest[0].observed),
-                        "expected": _finite(latest[0].expected),
-                        "upperbound": _finite(latest[0].upperbound),
-                        "first_period": min(alarm_periods),
-                        "last_alarm_period": latest[0].period,
-                        "resolve_after_periods": rule.resolve_after_periods,
-                        "public": rule.public,
-                        "headline": headline,
-                        "headline_zh": headline_zh,
-                        "description": "",
-                        "opened_at": now,
-                        "updated_at": now,
-                        "escalation_step": 0,
-                    }
-                )
-                new_quiet.append(max(quiet, default=None))
+        found = episodes.split(
+            alarms,
+            quiet,
+            rule.resolve_after_periods,
+            active=alert is not None,
+            active_until=alert.last_alarm_period if alert is not None else None,
+        )
+        fresh = 0
+        for episode in found:
+            if episode.continues:
+                assert alert is not None
+                if episode.alarms:
+                    _update_from_alarms(ctx, alert, episode, rule.severity, result)
+                if quiet_long_enough(alert, episode.last_quiet):
+                    auto_resolve(ctx, alert, result)
                 continue
-            _update_from_alarms(ctx, alert, latest, worst, result)
-        if alert is not None and quiet_long_enough(alert, max(quiet, default=None)):
-            auto_resolve(ctx, alert, result)
+            if fresh == len(rounds):
+                rounds.append(([], []))
+            rows, last_quiet = rounds[fresh]
+            rows.append(_new_row(ctx, key, rule, series_id, indicator_id, jurisdiction_id, episode))
+            last_quiet.append(episode.last_quiet)
+            fresh += 1
 
-    if new_rows:
-        open_new(ctx, new_rows, new_quiet, result)
+    for rows, last_quiet in rounds:
+        open_new(ctx, rows, last_quiet, result)
     session.flush()
     result.notifications += len(ctx.writes.notifications)
     ctx.writes.flush(session)
@@ -265,19 +276,91 @@ def _closed_until(session: Session, keys: Sequence[str]) -> dict[str, int]:
     return found
 
 
+def _graded(
+    ctx: Batch, rule: RuleView, indicator_id: int, items: list[SignalIn], covered: int | None
+) -> tuple[list[Graded], list[int]]:
+    """The alarms of a group that open or raise alerts, graded, and its quiet periods
+    (no alarm, or an alarm on a count too small for any level). Alarms for periods an
+    earlier, closed alert already covered (``covered``) are neither."""
+    indicator = ctx.directory.indicator(indicator_id)
+    counts = indicator is None or indicator.value_kind == "count"
+    alarms: list[Graded] = []
+    too_small: set[int] = set()
+    for s in items:
+        if not s.alarm or (covered is not None and s.period <= covered):
+            continue
+        grade = severity.grade(s.observed, s.tail_probability, rule.severity, counts=counts)
+        if grade.level is None:
+            too_small.add(s.period)
+        elif grade.level <= rule.min_level:
+            alarms.append((s, grade))
+    alarm_periods = {s.period for s, _ in alarms}
+    quiet = [
+        s.period
+        for s in items
+        if (s.alarm is False or s.period in too_small) and s.period not in alarm_periods
+    ]
+    return alarms, quiet
+
+
+def _new_row(
+    ctx: Batch,
+    key: str,
+    rule: RuleView,
+    series_id: int,
+    indicator_id: int,
+    jurisdiction_id: int,
+    episode: episodes.Episode,
+) -> dict[str, Any]:
+    """The ``alert`` row of a new episode."""
+    latest = episode.latest
+    level = episode.level
+    headline, headline_zh = headlines(
+        level, ctx.directory.indicator(indicator_id), ctx.directory.place(jurisdiction_id)
+    )
+    return {
+        "fingerprint": key,
+        "status": "open",
+        "source": "detection",
+        "indicator_id": indicator_id,
+        "jurisdiction_id": jurisdiction_id,
+        "series_id": series_id if rule.group_by == "series" else None,
+        "rule_id": rule.id,
+        "level": int(level),
+        "tail_probability": _finite(latest.tail_probability),
+        "observed": _finite(latest.observed),
+        "expected": _finite(latest.expected),
+        "upperbound": _finite(latest.upperbound),
+        "severity_basis": severity_basis(*episode.deciding, rule.severity),
+        "first_period": episode.first_period,
+        "last_alarm_period": latest.period,
+        "resolve_after_periods": rule.resolve_after_periods,
+        "public": rule.public,
+        "headline": headline,
+        "headline_zh": headline_zh,
+        "description": "",
+        "opened_at": ctx.now,
+        "updated_at": ctx.now,
+        "escalation_step": 0,
+    }
+
+
 def _update_from_alarms(
     ctx: Batch,
     alert: Alert,
-    latest: tuple[SignalIn, float, int],
-    worst: int,
+    episode: episodes.Episode,
+    rule: severity.SeverityRule,
     result: BatchResult,
 ) -> None:
-    signal, ratio, _ = latest
-    if alert.last_alarm_period is None or signal.period >= alert.last_alarm_period:
-        alert.last_alarm_period = signal.period
-        alert.exceedance = _finite(ratio)
-        alert.observed = _finite(signal.observed)
-        alert.expected = _finite(signal.expected)
-        alert.upperbound = _finite(signal.upperbound)
-    if worst < alert.level:  # a higher level; at the same or a lower one the alert stands
-        raise_level(ctx, alert, worst, result)
+    latest = episode.latest
+    if alert.last_alarm_period is None or latest.period >= alert.last_alarm_period:
+        alert.last_alarm_period = latest.period
+        alert.tail_probability = _finite(latest.tail_probability)
+        alert.observed = _finite(latest.observed)
+        alert.expected = _finite(latest.expected)
+        alert.upperbound = _finite(latest.upperbound)
+    signal, grade = episode.deciding
+    assert grade.level is not None
+    if grade.level < alert.level:  # a higher level; at the same or a lower one it stands
+        alert.severity_basis = severity_basis(signal, grade, rule)
+        raise_level(ctx, alert, grade.level, result)

@@ -7,7 +7,8 @@
     every lifecycle change with actor, time and comment.
 ``alert_rule``
     which signals open alerts for an indicator (or one series), how they are grouped,
-    after how many quiet periods they resolve, and the severity thresholds.
+    after how many quiet periods they resolve, and the severity rule (tail-probability
+    cut-offs and minimum counts of the levels).
 ``silence``
     matchers (indicator, jurisdiction subtree, levels) and a time window.
 ``duty_contact``, ``escalation_policy``, ``escalation_step``
@@ -83,9 +84,16 @@ class AlertRule(Base):
     min_level: Mapped[int] = mapped_column(Integer, default=4)
     group_by: Mapped[str] = mapped_column(String(32), default="series")
     resolve_after_periods: Mapped[int] = mapped_column(Integer, default=2)
-    level_iii: Mapped[float] = mapped_column(Double, default=1.5)
-    level_ii: Mapped[float] = mapped_column(Double, default=2.0)
-    level_i: Mapped[float] = mapped_column(Double, default=3.0)
+    #: Severity (:class:`tocsin.alerting.severity.SeverityRule`): the tail probability a
+    #: signal must be below for levels III, II, I ...
+    cutoff_iii: Mapped[float] = mapped_column(Double, default=1e-3)
+    cutoff_ii: Mapped[float] = mapped_column(Double, default=1e-4)
+    cutoff_i: Mapped[float] = mapped_column(Double, default=1e-5)
+    #: ... and the smallest count each level accepts (below level IV's: no alert).
+    min_count_iv: Mapped[int] = mapped_column(Integer, default=1)
+    min_count_iii: Mapped[int] = mapped_column(Integer, default=5)
+    min_count_ii: Mapped[int] = mapped_column(Integer, default=10)
+    min_count_i: Mapped[int] = mapped_column(Integer, default=20)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -125,10 +133,14 @@ class Alert(Base):
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rule.id", ondelete="SET NULL"))
     #: 1 (I, red) .. 4 (IV, blue); see :mod:`tocsin.alerting.severity`.
     level: Mapped[int] = mapped_column(Integer, default=4)
-    exceedance: Mapped[float | None] = mapped_column(Double)
+    #: The latest alarm: its tail probability, observed and expected values, upper bound.
+    tail_probability: Mapped[float | None] = mapped_column(Double)
     observed: Mapped[float | None] = mapped_column(Double)
     expected: Mapped[float | None] = mapped_column(Double)
     upperbound: Mapped[float | None] = mapped_column(Double)
+    #: Why the alert has its level: the signal that set it and the rule applied
+    #: (:func:`tocsin.alerting.grouping.severity_basis`); None for alerts not detected.
+    severity_basis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     first_period: Mapped[int | None] = mapped_column(Integer)
     last_alarm_period: Mapped[int | None] = mapped_column(Integer)
     resolve_after_periods: Mapped[int] = mapped_column(Integer, default=2)

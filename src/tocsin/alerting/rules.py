@@ -1,4 +1,5 @@
-"""Alert rules: which signals of an indicator open alerts, grouped how, at which levels.
+"""Alert rules: which signals of an indicator open alerts, grouped how, at which levels
+(the severity rule: :class:`tocsin.alerting.severity.SeverityRule`).
 
 A rule belongs to an indicator (or to one of its series, which then takes precedence);
 without one, :data:`tocsin.alerting.grouping.DEFAULT_RULE` applies. Changes are audited.
@@ -25,7 +26,7 @@ def set_rule(
     min_level: str | int = 4,
     group_by: str = "series",
     resolve_after_periods: int = 2,
-    thresholds: severity.SeverityThresholds = severity.DEFAULT_THRESHOLDS,
+    severity_rule: severity.SeverityRule = severity.DEFAULT_RULE,
     public: bool = True,
     by: str | None = None,
 ) -> AlertRule:
@@ -51,10 +52,9 @@ def set_rule(
     rule.min_level = level
     rule.group_by = group_by
     rule.resolve_after_periods = resolve_after_periods
-    rule.level_iii, rule.level_ii, rule.level_i = (
-        thresholds.level_iii,
-        thresholds.level_ii,
-        thresholds.level_i,
+    rule.cutoff_iii, rule.cutoff_ii, rule.cutoff_i = severity_rule.cutoffs
+    rule.min_count_iv, rule.min_count_iii, rule.min_count_ii, rule.min_count_i = (
+        severity_rule.min_counts
     )
     rule.public = public
     session.flush()
@@ -70,6 +70,8 @@ def set_rule(
             "min_level": level,
             "group_by": group_by,
             "resolve_after_periods": resolve_after_periods,
+            "cutoffs": list(severity_rule.cutoffs),
+            "min_counts": list(severity_rule.min_counts),
             "public": public,
         },
         actor=by,

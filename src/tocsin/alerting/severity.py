@@ -1,26 +1,39 @@
 """Severity, urgency, certainty and category of an alert (OASIS CAP 1.2, section 3.2.2).
 
-A detector's signal carries the observed count, the expected count, the upper bound of
-the detection interval and, for some methods, a score. tocsin measures how far the
-observation lies beyond the bound as an *exceedance ratio*::
+**Level.** A detector's alarm says that an observation is unusual; how unusual is its
+*tail probability*: the probability of a value at least as extreme under the detector's
+own in-control model (:mod:`tocsin.detect.tails`; the p-value of the observation), a
+quantity with the same meaning for every method, unlike scores and bounds (EARS C3's
+statistic is infinite off a constant baseline). The level is the most serious one whose
+cut-off the tail probability passes *and* whose minimum count the observation reaches
+(for indicators that are counts):
 
-    exceedance = max(score, observed / upper_bound)
+=======  ==========  ========  =======================  ============
+level    colour      CAP       tail probability below   at least
+=======  ==========  ========  =======================  ============
+IV       blue        Minor     (the detector's alarm)   1 case
+III      yellow      Moderate  0.001                    5 cases
+II       orange      Severe    0.0001                   10 cases
+I        red         Extreme   0.00001                  20 cases
+=======  ==========  ========  =======================  ============
 
-(either term is skipped when it is unknown; a score is read on the same scale, 1 at the
-threshold, as R ``surveillance`` reports for its methods). The ratio maps to one of
-four levels, shown both as a CAP ``severity`` and as the colour scale that Chinese
-emergency plans use (level IV blue is the lowest, level I red the highest):
+The cut-offs and minimum counts are a :class:`SeverityRule` per alert rule (the table
+shows the defaults). A count below the minimum of level IV -- a zero count always --
+raises no alert at all. Why these defaults (docs/alerting.md, *Severity*):
 
-=============  =======  ==========  ==========
-exceedance     level    colour      CAP
-=============  =======  ==========  ==========
-< 1.5          IV       blue        Minor
-1.5 .. < 2     III      yellow      Moderate
-2 .. < 3       II       orange      Severe
->= 3           I        red         Extreme
-=============  =======  ==========  ==========
-
-The cut-offs are a :class:`SeverityThresholds` per alert rule.
+- grading by the p-value of the observation is what CDC's ESSENCE does (its detectors
+  report p-values, Burkom 2003, Johns Hopkins APL Technical Digest 24(4):335-342; CDC's
+  Rnssp ``alert_ewma`` and ``alert_regression`` colour them red below 0.01, yellow
+  below 0.05). tocsin's levels start
+  where the detector alarms and each level is ten times less likely by chance: in a
+  territory of 140 districts watched weekly (7,300 tests a year), a calibrated model
+  passes 0.0001 by chance less than once a year and 0.00001 about once in 14 years;
+- statistical surprise is not size: a handful of cases where none are expected is very
+  improbable, yet no reason for the highest level. Farrington et al. (1996, JRSS A
+  159:547-563) raise no alarm with fewer than 5 cases in 4 weeks; China's
+  National Emergency Plan for Public Health Emergencies (2006) and the ECDC's rapid
+  risk assessment methodology (2019) grade events by size and impact as well as by
+  likelihood. The minimum counts say which size each level needs, per indicator.
 
 Urgency (CAP ``urgency``): an alarm describes a period already observed, so the hazard is
 present: ``Immediate`` at levels I and II, ``Expected`` at levels III and IV; ``Past``
@@ -147,53 +160,116 @@ def parse_level(value: str | int | Level) -> Level:
 
 
 @dataclass(frozen=True)
-class SeverityThresholds:
-    """Exceedance ratios at which levels III, II and I begin (increasing)."""
+class SeverityRule:
+    """Tail-probability cut-offs of levels III, II, I (decreasing) and minimum counts of
+    levels IV, III, II, I (increasing, at least 1): see the module docstring."""
 
-    level_iii: float = 1.5
-    level_ii: float = 2.0
-    level_i: float = 3.0
+    cutoffs: tuple[float, float, float] = (1e-3, 1e-4, 1e-5)
+    min_counts: tuple[int, int, int, int] = (1, 5, 10, 20)
 
     def __post_init__(self) -> None:
-        if not 0 < self.level_iii <= self.level_ii <= self.level_i:
+        tails = tuple(self.cutoffs)
+        counts = tuple(self.min_counts)
+        if len(tails) != 3 or not all(isinstance(t, int | float) for t in tails):
             raise ValueError(
-                "severity thresholds must be positive and increasing "
-                f"(level III <= II <= I); got {self.level_iii}, {self.level_ii}, {self.level_i}"
+                "tail-probability cut-offs: expected three numbers, for levels III, II and "
+                f"I; got {self.cutoffs!r}"
             )
+        if not 1 > tails[0] >= tails[1] >= tails[2] > 0:
+            raise ValueError(
+                "tail-probability cut-offs must lie between 0 and 1 and decrease from level "
+                f"III to level I (e.g. 0.001, 0.0001, 0.00001); got {', '.join(map(str, tails))}"
+            )
+        if len(counts) != 4 or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in counts
+        ):
+            raise ValueError(
+                "minimum counts: expected four whole numbers, for levels IV, III, II and I; "
+                f"got {self.min_counts!r}"
+            )
+        if not 1 <= counts[0] <= counts[1] <= counts[2] <= counts[3]:
+            raise ValueError(
+                "minimum counts must be at least 1 at level IV (a zero count never raises "
+                "an alert) and grow from level IV to level I (e.g. 1, 5, 10, 20); got "
+                f"{', '.join(map(str, counts))}"
+            )
+        object.__setattr__(self, "cutoffs", tuple(float(t) for t in tails))
+        object.__setattr__(self, "min_counts", counts)
+
+    def cutoff(self, level: Level) -> float | None:
+        """The tail probability a signal must be below for ``level`` (None at IV: the
+        detector's alarm is the cut-off)."""
+        return None if level is Level.IV else self.cutoffs[3 - int(level)]
+
+    def min_count(self, level: Level) -> int:
+        """The smallest count ``level`` accepts."""
+        return self.min_counts[4 - int(level)]
 
 
-DEFAULT_THRESHOLDS = SeverityThresholds()
+DEFAULT_RULE = SeverityRule()
 
 
-def exceedance(
-    observed: float | None, upper_bound: float | None, score: float | None = None
-) -> float:
-    """How far beyond the threshold a signal lies (1 at the threshold); NaN if unknown."""
-    candidates: list[float] = []
-    if score is not None and math.isfinite(score):
-        candidates.append(float(score))
-    if (
-        observed is not None
-        and upper_bound is not None
-        and math.isfinite(observed)
-        and math.isfinite(upper_bound)
-        and upper_bound > 0
-    ):
-        candidates.append(float(observed) / float(upper_bound))
-    return max(candidates) if candidates else math.nan
+@dataclass(frozen=True)
+class Grade:
+    """The level a rule gives a signal, and why.
+
+    ``level`` is None when the signal raises no alert (a count below the minimum of
+    level IV); ``by_probability`` is the level of the tail probability alone;
+    ``cutoff`` and ``min_count`` are those of ``level`` (``min_count`` None when the
+    values are not counts); ``capped`` says that the count held the level below
+    ``by_probability``.
+    """
+
+    level: Level | None
+    by_probability: Level
+    cutoff: float | None
+    min_count: int | None
+    capped: bool
 
 
-def level_for(ratio: float, thresholds: SeverityThresholds = DEFAULT_THRESHOLDS) -> Level:
-    """The level of an exceedance ratio; an unknown ratio (NaN) is the lowest level."""
-    if math.isnan(ratio):
+def _finite(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def level_of_tail(tail_probability: float | None, rule: SeverityRule = DEFAULT_RULE) -> Level:
+    """The level a tail probability alone gives (IV when it is unknown)."""
+    tail = _finite(tail_probability)
+    if tail is None:
         return Level.IV
-    if ratio >= thresholds.level_i:
-        return Level.I
-    if ratio >= thresholds.level_ii:
-        return Level.II
-    if ratio >= thresholds.level_iii:
-        return Level.III
+    for level in (Level.I, Level.II, Level.III):
+        if tail < rule.cutoff(level):
+            return level
     return Level.IV
+
+
+def grade(
+    observed: float | None,
+    tail_probability: float | None,
+    rule: SeverityRule = DEFAULT_RULE,
+    *,
+    counts: bool = True,
+) -> Grade:
+    """The level of a detector's alarm on ``observed`` (see the module docstring);
+    ``counts`` False for indicators that are not counts (no minimum counts)."""
+    by_probability = level_of_tail(tail_probability, rule)
+    if not counts:
+        return Grade(by_probability, by_probability, rule.cutoff(by_probability), None, False)
+    count = _finite(observed)
+    if count is None or count < rule.min_count(Level.IV):
+        return Grade(None, by_probability, None, rule.min_count(Level.IV), False)
+    level = by_probability
+    while level is not Level.IV and count < rule.min_count(level):
+        level = Level(int(level) + 1)
+    return Grade(
+        level,
+        by_probability,
+        rule.cutoff(level),
+        rule.min_count(level),
+        level is not by_probability,
+    )
 
 
 def urgency_for(level: Level, *, active: bool = True) -> CapUrgency:

@@ -17,7 +17,7 @@ from tocsin.alerting.cap.render import cap_xml, latest_message, xml_of
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
 from tocsin.alerting.settings import get_alerting_settings
-from tocsin.alerting.severity import Level, SeverityThresholds
+from tocsin.alerting.severity import DEFAULT_RULE, Level, SeverityRule
 from tocsin.cli import app
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store import session_factory, write_session
@@ -56,6 +56,22 @@ def _alert_dict(alert: Alert, codes: dict[int, str]) -> dict[str, Any]:
             alert.next_escalation_at.isoformat() if alert.next_escalation_at else None
         ),
     }
+
+
+def _why(basis: dict[str, Any], level: str) -> str:
+    """Why an alert has its level, in one line (docs/alerting.md, Severity)."""
+    tail, cutoff, observed = basis.get("tail_probability"), basis.get("cutoff"), basis["observed"]
+    parts = [
+        f"level {level} from {basis.get('method') or 'a detector'}",
+        "observed " + ("-" if observed is None else f"{observed:g}"),
+        "no tail probability" if tail is None else f"tail probability {tail:.2g}",
+        "the detector's alarm" if cutoff is None else f"below {cutoff:g}",
+    ]
+    if basis.get("min_count") is not None:
+        parts.append(f"count at least {basis['min_count']}")
+    if basis.get("capped"):
+        parts.append(f"held below level {Level(basis['level_by_probability']).roman} by the count")
+    return "Why: " + ", ".join(parts)
 
 
 def _codes(session: Any) -> dict[int, str]:
@@ -109,6 +125,7 @@ def show_command(
     with session_factory()() as session:
         detail = queries.alert_detail(session, alert_id)
         data = _alert_dict(detail.alert, _codes(session))
+    data["severity_basis"] = detail.alert.severity_basis
     data["transitions"] = [
         {
             "at": t.at.isoformat(),
@@ -151,6 +168,8 @@ def show_command(
     )
     console.print(escape(data["headline"]), highlight=False)
     console.print(escape(data["headline_zh"]), highlight=False)
+    if data["severity_basis"]:
+        console.print(_why(data["severity_basis"], data["level"]), highlight=False)
     history = Table("at (UTC)", "actor", "action", "status", "comment", title="Transitions")
     for t in data["transitions"]:
         history.add_row(
@@ -516,6 +535,25 @@ def policy_command(
     console.print(f"{jurisdiction}: {len(steps)} escalation steps", highlight=False)
 
 
+def _numbers(option: str, text: str, kind: type) -> tuple:
+    try:
+        return tuple(kind(part) for part in text.split(","))
+    except ValueError:
+        example = "0.001,0.0001,0.00001" if kind is float else "1,5,10,20"
+        raise UserError(
+            f"{option} {text!r}: expected numbers separated by commas, e.g. {example}"
+        ) from None
+
+
+def _severity_rule(cutoffs: str, min_counts: str) -> SeverityRule:
+    try:
+        return SeverityRule(
+            _numbers("--cutoffs", cutoffs, float), _numbers("--min-counts", min_counts, int)
+        )
+    except ValueError as exc:
+        raise UserError(f"--cutoffs {cutoffs} --min-counts {min_counts}: {exc}") from None
+
+
 @alerts_app.command("rule")
 def rule_command(
     indicator: Annotated[str, typer.Option(help="Indicator code.")],
@@ -527,18 +565,19 @@ def rule_command(
     resolve_after: Annotated[
         int, typer.Option(min=1, help="Periods without alarm before an alert resolves.")
     ] = 2,
-    thresholds: Annotated[
-        str, typer.Option(help="Exceedance ratios where levels III, II, I begin.")
-    ] = "1.5,2,3",
+    cutoffs: Annotated[
+        str,
+        typer.Option(help="Tail probabilities that levels III, II, I must be below."),
+    ] = ",".join(f"{c:g}" for c in DEFAULT_RULE.cutoffs),
+    min_counts: Annotated[
+        str, typer.Option(help="Smallest counts of levels IV, III, II, I (at least 1).")
+    ] = ",".join(str(c) for c in DEFAULT_RULE.min_counts),
     disabled: Annotated[bool, typer.Option("--disabled", help="Open no alerts.")] = False,
     private: Annotated[bool, typer.Option("--private", help="Alerts not public.")] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who sets it.")] = None,
 ) -> None:
     """Set the alert rule of an indicator (or one of its series)."""
-    try:
-        cutoffs = SeverityThresholds(*(float(x) for x in thresholds.split(",")))
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"--thresholds {thresholds!r}: {exc}; expected e.g. 1.5,2,3") from None
+    severity_rule = _severity_rule(cutoffs, min_counts)
     with write_session() as session:
         rule = rules.set_rule(
             session,
@@ -548,7 +587,7 @@ def rule_command(
             min_level=min_level,
             group_by=group_by,
             resolve_after_periods=resolve_after,
-            thresholds=cutoffs,
+            severity_rule=severity_rule,
             public=not private,
             by=by,
         )

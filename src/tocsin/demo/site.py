@@ -8,10 +8,12 @@ accounts, ready for ``tocsin serve``.
 3. indicators ``influenza`` and ``measles`` (weekly counts) and the bundled counts
    (influenza in Bavaria and Baden-Wuerttemberg 2001-2008, measles in Weser-Ems
    2001-2002; provenance in ``tocsin/data/README``), district population;
-4. detectors: ``farrington_flexible`` with the settings of Noufaily et al. (2013) for
-   influenza (as the interim demo), and EARS C3 (CDC's short-baseline method) for both
-   indicators (two years of measles data are too few for Farrington's five years of
-   history);
+4. detectors whose false-alarm rate is known (:data:`DETECTORS`):
+   ``farrington_flexible`` with the settings of Noufaily et al. (2013) for influenza, and
+   for measles, whose two years of data are too few for Farrington's five years of
+   history, the Bayes system (Höhle 2007; its bound is a quantile of a predictive
+   negative binomial fitted to the six weeks before, so it needs no past years). Not
+   EARS: on weekly counts it raises many times the false alarms of its nominal level;
 5. a detection run, alerts raised from its signals, duty contacts and an escalation
    policy per state;
 6. demo accounts of every role, on the country, a state and a district.
@@ -38,6 +40,12 @@ DEMO_ACTOR = "demo"
 #: 2007/08 season), so that the situation shows the alerts open at that moment. The
 #: later weeks can be loaded afterwards as new data (``tocsin ingest`` or the ingest page).
 PRESENT = "2008-W08"
+
+#: (indicator, method, settings) of the demo's detectors.
+DETECTORS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("influenza", "farrington_flexible", NOUFAILY),
+    ("measles", "bayes", {"alpha": 0.01}),
+)
 
 #: (username, display name, role, jurisdiction, password)
 DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -128,15 +136,14 @@ def build(path: Path, *, log=print) -> DemoSite:
             ingest.ingest_file(engine, source, indicator=indicator, actor=DEMO_ACTOR)
     log(f"observations ingested (influenza up to {PRESENT})")
     with write_session(engine) as db:
-        detectors.set_detector(
-            db,
-            indicator="influenza",
-            method="farrington_flexible",
-            settings={k: str(v) for k, v in NOUFAILY.items()},
-            actor=DEMO_ACTOR,
-        )
-        for indicator in ("influenza", "measles"):
-            detectors.set_detector(db, indicator=indicator, method="ears_c3", actor=DEMO_ACTOR)
+        for indicator, method, settings in DETECTORS:
+            detectors.set_detector(
+                db,
+                indicator=indicator,
+                method=method,
+                settings={k: str(v) for k, v in settings.items()},
+                actor=DEMO_ACTOR,
+            )
     with write_session(engine) as db:
         runs.run_detection(db, actor=DEMO_ACTOR)
     log("detection run")

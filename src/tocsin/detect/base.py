@@ -4,7 +4,8 @@ Like R's ``surveillance`` package, where every algorithm returns the same ``sts`
 (upper bound and alarm per time point), every tocsin method takes a :class:`SeriesBatch`
 and returns a :class:`DetectionResult` whose arrays have one row per evaluated period and
 one column per series. Missing values are ``NaN`` throughout; ``alarm`` is ``1.0``,
-``0.0`` or ``NaN`` (no decision, e.g. too little history).
+``0.0`` or ``NaN`` (no decision, e.g. too little history). ``tail_probability`` is the
+one quantity with the same meaning for every method (:mod:`tocsin.detect.tails`).
 """
 
 from __future__ import annotations
@@ -111,8 +112,12 @@ class DetectionResult:
 
     ``score`` is the method's own measure of how far an observation lies beyond what is
     expected (R's ``score`` for Farrington; the statistic for CUSUM and GLR; a z-score
-    for EARS); ``diagnostics`` holds further per-cell arrays named as the method documents
-    (for Farrington: ``mu0``, ``phi``, ``trend_coef``, ``pvalue``).
+    for EARS): its scale differs from method to method. ``tail_probability`` is the
+    probability of a value at least as extreme as the observed one under the method's
+    in-control model for that period (:mod:`tocsin.detect.tails`; NaN where the method
+    has no such model or no decision): the same meaning for every method.
+    ``diagnostics`` holds further per-cell arrays named as the method documents (for
+    Farrington: ``mu0``, ``phi``, ``trend_coef``, ``pvalue``).
     """
 
     range: np.ndarray
@@ -122,10 +127,13 @@ class DetectionResult:
     alarm: np.ndarray
     score: np.ndarray
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+    tail_probability: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         shape = self.observed.shape
-        for name in ("expected", "upperbound", "alarm", "score"):
+        if self.tail_probability is None:
+            self.tail_probability = np.full(shape, np.nan)
+        for name in ("expected", "upperbound", "alarm", "score", "tail_probability"):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}; expected {shape}")
@@ -173,6 +181,7 @@ class DetectionResult:
             alarm=field("alarm"),
             score=field("score"),
             diagnostics={k: join([r.diagnostics[k] for r in parts]) for k in parts[0].diagnostics},
+            tail_probability=field("tail_probability"),
         )
 
     def select_series(self, columns: np.ndarray | list[int]) -> DetectionResult:
@@ -185,4 +194,5 @@ class DetectionResult:
             alarm=self.alarm[:, cols],
             score=self.score[:, cols],
             diagnostics={k: v[:, cols] for k, v in self.diagnostics.items()},
+            tail_probability=self.tail_probability[:, cols],
         )

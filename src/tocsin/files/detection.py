@@ -45,7 +45,16 @@ from tocsin.periods import (
 )
 
 #: Columns of the output, before the method's diagnostics.
-RESULT_COLUMNS = ("period", "series", "observed", "expected", "upperbound", "alarm", "score")
+RESULT_COLUMNS = (
+    "period",
+    "series",
+    "observed",
+    "expected",
+    "upperbound",
+    "alarm",
+    "score",
+    "tail_probability",
+)
 
 #: How many groups of missing periods a warning lists before "... and N more".
 SHOWN_GAPS = 5
@@ -529,24 +538,7 @@ def run_detection(
                 on_progress(hi, n)
     except InsufficientHistoryError as exc:
         raise history_error(data, method, exc.needed, int(rows[0])) from None
-    return parts[0] if len(parts) == 1 else _concatenate(parts)
-
-
-def _concatenate(parts: Sequence[DetectionResult]) -> DetectionResult:
-    """Results of groups of series side by side."""
-
-    def join(get: Callable[[DetectionResult], np.ndarray]) -> np.ndarray:
-        return np.concatenate([get(p) for p in parts], axis=1)
-
-    return DetectionResult(
-        range=parts[0].range,
-        observed=join(lambda r: r.observed),
-        expected=join(lambda r: r.expected),
-        upperbound=join(lambda r: r.upperbound),
-        alarm=join(lambda r: r.alarm),
-        score=join(lambda r: r.score),
-        diagnostics={k: join(lambda r, k=k: r.diagnostics[k]) for k in parts[0].diagnostics},
-    )
+    return parts[0] if len(parts) == 1 else DetectionResult.concatenate(parts, axis=1)
 
 
 def _integers_if_whole(values: np.ndarray) -> np.ndarray | pd.arrays.IntegerArray:
@@ -568,8 +560,8 @@ def result_frame(
     series_column: str = "series",
 ) -> pd.DataFrame:
     """The result as a long table, series by series: ``period, series, observed,
-    expected, upperbound, alarm, score`` and the method's diagnostics; ``alarm`` is 0/1
-    (missing where the method made no decision)."""
+    expected, upperbound, alarm, score, tail_probability`` and the method's diagnostics;
+    ``alarm`` is 0/1 (missing where the method made no decision)."""
     n_rows, n_series = result.observed.shape
 
     def column(values: np.ndarray) -> np.ndarray:
@@ -585,6 +577,7 @@ def result_frame(
         "upperbound": column(result.upperbound),
         "alarm": pd.arrays.IntegerArray(np.nan_to_num(alarm).astype(np.int64), np.isnan(alarm)),
         "score": column(result.score),
+        "tail_probability": column(result.tail_probability),
     }
     for name, values in result.diagnostics.items():
         frame[name if name not in frame else f"diagnostic_{name}"] = column(values)

@@ -235,7 +235,11 @@ class DetectionState(Base):
 
 
 class Signal(Base):
-    """What a detector found for one series in one period."""
+    """What a detector found for one series in one period.
+
+    ``upperbound`` is NULL where the method has no finite bound (EARS C3 gives ``-inf``
+    when every value alarms): "no bound", never an infinite number shown to people.
+    """
 
     __tablename__ = "signal"
     __table_args__ = ({"sqlite_with_rowid": False},)
@@ -252,6 +256,8 @@ class Signal(Base):
     upperbound: Mapped[float | None] = mapped_column(Double)
     alarm: Mapped[bool | None] = mapped_column(Boolean)
     score: Mapped[float | None] = mapped_column(Double)
+    #: ``tocsin.detect``'s tail probability: one meaning for every method.
+    tail_probability: Mapped[float | None] = mapped_column(Double)
     diagnostics: Mapped[dict[str, float | None] | None] = mapped_column(JSONType)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("detection_run.id"), index=True)

@@ -125,6 +125,12 @@ def _nan_to_none(values: np.ndarray) -> list[float | None]:
     return [None if math.isnan(v) else v for v in values.tolist()]
 
 
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    """NaN and infinite values as None: an upper bound of ``-inf`` (EARS C3 when every
+    value alarms) is stored as "no bound", never as a number people would read."""
+    return [v if math.isfinite(v) else None for v in values.tolist()]
+
+
 def _evaluate(
     session: Session,
     work: _Work,
@@ -238,8 +244,8 @@ def _write_signals(
         set_={
             name: insert.excluded[name]
             for name in (
-                "observed", "expected", "upperbound", "alarm", "score", "diagnostics",
-                "computed_at", "run_id",
+                "observed", "expected", "upperbound", "alarm", "score", "tail_probability",
+                "diagnostics", "computed_at", "run_id",
             )
         },
     )  # fmt: skip
@@ -253,18 +259,20 @@ def _write_signals(
             "upperbound": u,
             "alarm": None if a is None else a > 0,
             "score": sc,
+            "tail_probability": tp,
             "diagnostics": d,
             "computed_at": now,
             "run_id": run_id,
         }
-        for s, p, o, e, u, a, sc, d in zip(
+        for s, p, o, e, u, a, sc, tp, d in zip(
             work.series_ids[cols[c]].tolist(),
             (lo + result.range[r]).tolist(),
             _nan_to_none(result.observed[r, c]),
             _nan_to_none(result.expected[r, c]),
-            _nan_to_none(result.upperbound[r, c]),
+            _finite_or_none(result.upperbound[r, c]),
             _nan_to_none(alarm),
             _nan_to_none(result.score[r, c]),
+            _nan_to_none(result.tail_probability[r, c]),
             diagnostics,
             strict=True,
         )

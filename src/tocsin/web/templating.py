@@ -7,6 +7,7 @@ cookie (set by the language switch before signing in), the ``Accept-Language`` h
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,33 @@ def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return f"{rest // 60} min"
 
 
+def bound(value: float | None) -> str:
+    """An upper bound, or "no bound" (translated) where the method has none: never
+    ``-inf`` (EARS C3 when every value alarms) or an empty cell."""
+    if value is None or not math.isfinite(value):
+        return i18n.gettext("no bound")
+    return f"{value:.1f}"
+
+
+def probability(value: float | None) -> str:
+    """A tail probability in two significant digits (``0.00012``, ``1.7e-05``)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2g}"
+
+
+def once_in(value: float | None) -> str:
+    """``1 / value`` periods, rounded to two significant digits (``59,000``); empty when
+    the probability is 0, unknown, or 1 in more than a billion."""
+    if value is None or not math.isfinite(value) or value <= 0 or value < 1e-9:
+        return ""
+    return f"{float(f'{1.0 / value:.2g}'):,.0f}"
+
+
 _env.filters["age"] = age
+_env.filters["bound"] = bound
+_env.filters["probability"] = probability
+_env.filters["once_in"] = once_in
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

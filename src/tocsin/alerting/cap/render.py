@@ -44,7 +44,7 @@ ALERT_FIELDS = (
     "status",
     "source",
     "level",
-    "exceedance",
+    "tail_probability",
     "observed",
     "expected",
     "upperbound",
@@ -63,7 +63,7 @@ ALERT_FIELDS = (
 #: The alert fields a message keeps in its snapshot.
 SNAPSHOT_FIELDS = tuple(f for f in ALERT_FIELDS if f not in ("indicator_id", "jurisdiction_id"))
 
-_MEASURES = ("exceedance", "observed", "expected", "upperbound")
+_MEASURES = ("tail_probability", "observed", "expected", "upperbound")
 
 #: CAP ``restriction`` of tocsin's non-public messages.
 RESTRICTION = "for the duty officers of the jurisdiction"
@@ -164,11 +164,11 @@ def compose(
         ("tocsin:colour", level.colour.value),
         ("tocsin:status", data.get("status") or ""),
     ]
-    exceedance = data.get("exceedance")
-    if exceedance is not None and not (
-        public and small_count(data.get("observed"), indicator, small)
-    ):
-        parameters.append(("tocsin:exceedance", f"{exceedance:.3f}"))
+    # Not in a public message of a small count: with the expected value it gives the
+    # count back.
+    tail = data.get("tail_probability")
+    if tail is not None and not (public and small_count(data.get("observed"), indicator, small)):
+        parameters.append(("tocsin:tail_probability", f"{tail:.3g}"))
     headline = data.get("headline") or ""
     instruction_en, instruction_zh = context.get("instruction") or ("", "")
     return {

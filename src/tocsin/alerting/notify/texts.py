@@ -77,32 +77,41 @@ def small_count(
     return 1 <= observed <= small_count_max
 
 
+def probability(value: float | None) -> str:
+    """A tail probability in two significant digits (``0.00012``, ``3.4e-09``)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.2g}"
+
+
 def _description(
     locale: str, values: Mapping[str, Any], indicator: IndicatorInfo | None, hide_below: int
 ) -> str:
     _ = functools.partial(_text, locale)
+    bound = values.get("upperbound")
     fields = {
         "period": period_label(indicator, values.get("last_alarm_period")),
         "unit": f" {indicator.unit}" if indicator and indicator.unit else "",
         "expected": _number(values.get("expected"), locale),
-        "upper": _number(values.get("upperbound"), locale),
+        "bound": (
+            _("upper bound %(value)s") % {"value": _number(bound, locale)}
+            if bound is not None and math.isfinite(bound)
+            else _("no bound")
+        ),
     }
     if hide_below:
         fields["observed"] = _("fewer than %(limit)s") % {"limit": hide_below}
-        # Without the exceedance ratio, which times the threshold gives the count back.
+        # Without the tail probability, which with the expected value gives the count back.
         return (
-            _(
-                "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
-                "threshold %(upper)s."
-            )
+            _("Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, %(bound)s.")
             % fields
         )
     fields["observed"] = _number(values.get("observed"), locale)
-    fields["ratio"] = _number(values.get("exceedance"), locale)
+    fields["tail"] = probability(values.get("tail_probability"))
     return (
         _(
-            "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, alarm "
-            "threshold %(upper)s (exceedance %(ratio)s)."
+            "Observed %(observed)s%(unit)s in %(period)s; expected %(expected)s, %(bound)s "
+            "(tail probability %(tail)s)."
         )
         % fields
     )
@@ -115,8 +124,9 @@ def descriptions(
     public: bool = False,
     small_count_max: int = 0,
 ) -> tuple[str, str]:
-    """What was observed, in English and Chinese (from the catalogs). In a ``public``
-    output a count from 1 to ``small_count_max`` reads "fewer than N+1" (issue 10)."""
+    """What was observed, in English and Chinese (from the catalogs); an alert without a
+    finite upper bound says "no bound" (never ``-inf``). In a ``public`` output a count
+    from 1 to ``small_count_max`` reads "fewer than N+1" (issue 10)."""
     if values.get("source") != "detection":
         text = values.get("description") or ""
         return text, text

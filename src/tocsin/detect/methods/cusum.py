@@ -47,6 +47,7 @@ from tocsin.detect.errors import ParameterError
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
 from tocsin.detect.seasonal import seasonal_mean
+from tocsin.detect.tails import negbin_upper, poisson_upper
 
 TRANSFORMS = (
     "standard",
@@ -239,4 +240,14 @@ def cusum(batch: SeriesBatch, p: CusumParameters) -> DetectionResult:
         alarm=alarm,
         score=current,
         diagnostics={"standardized": z},
+        tail_probability=_tail_probability(observed, m, p),
     )
+
+
+def _tail_probability(observed: np.ndarray, m: np.ndarray, p: CusumParameters) -> np.ndarray:
+    """The count under the in-control model the transform standardises for: negative
+    binomial with mean ``m`` and dispersion ``alpha`` for the ``*_negbin`` transforms,
+    Poisson with mean ``m`` otherwise (Rossi et al. 1999)."""
+    if p.trans.endswith("_negbin") and p.alpha > 0:
+        return negbin_upper(observed, m, 1.0 / p.alpha)
+    return poisson_upper(observed, m)

@@ -40,6 +40,7 @@ from scipy import stats
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
+from tocsin.detect.tails import normal_upper
 
 # Offset (in periods before t) of the most recent baseline period of C1 and C2.
 _GUARD = {"C1": 1, "C2": 3}
@@ -175,6 +176,7 @@ def _c1_c2(batch: SeriesBatch, p: EarsC1Parameters, variant: str) -> DetectionRe
         upperbound=upper,
         alarm=_alarm(observed, upper, check),
         score=_z_score(observed, mean, sigma),
+        tail_probability=normal_upper(observed, mean, sigma),
     )
 
 
@@ -267,4 +269,5 @@ def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
         upperbound=upper,
         alarm=alarm,
         score=statistic,
+        tail_probability=normal_upper(obs_t, mean_t, sigma_t),
     )

@@ -471,6 +471,7 @@ def _flexible_cells(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> Dete
     res.diagnostics["phi"] = np.where(ok, phi, np.nan)
     res.diagnostics["trend_coef"] = np.where(ok, trend_coef, np.nan)
     res.diagnostics["pvalue"] = np.where(ok, prob, np.nan)
+    res.tail_probability = res.diagnostics["pvalue"].copy()
     return res
 
 
@@ -545,4 +546,5 @@ def _classic_cells(batch: SeriesBatch, p: FarringtonParameters) -> DetectionResu
     res.diagnostics["phi"] = np.where(ok, phi, np.nan)
     res.diagnostics["trend_coef"] = np.where(ok & do_trend, fit.coefficients[..., _WTIME], np.nan)
     res.diagnostics["pvalue"] = np.where(ok, prob, np.nan)
+    res.tail_probability = res.diagnostics["pvalue"].copy()
     return res

@@ -60,6 +60,7 @@ from tocsin.detect.errors import InputDataError, ParameterError
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
 from tocsin.detect.seasonal import seasonal_mean
+from tocsin.detect.tails import negbin_upper, poisson_upper
 
 _NO_VALUE = -1e99  # R's initial maximum: no change point evaluated
 
@@ -508,6 +509,12 @@ def _glr(batch: SeriesBatch, p: GlrPoissonParameters) -> DetectionResult:
     result.upperbound = upper
     result.alarm = alarm
     result.score = upper if p.ret == "value" else np.full(upper.shape, np.nan)
+    # The period's count under the in-control model (Poisson or negative binomial, mu0).
+    result.tail_probability = (
+        negbin_upper(result.observed, mu0, 1.0 / alpha)
+        if alpha > 0
+        else poisson_upper(result.observed, mu0)
+    )
     return result
 
 

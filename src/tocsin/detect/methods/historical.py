@@ -28,6 +28,7 @@ from tocsin.detect.errors import InputDataError, ParameterError
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.reference_periods import window_positions
 from tocsin.detect.registry import register
+from tocsin.detect.tails import normal_upper, poisson_upper
 
 # Upper limits of R's internal table ``surveillance:::CIdata`` (column ``O``) for the
 # floored mean 0, 1, ..., 20 of the reference values: the table the RKI's system used
@@ -169,6 +170,7 @@ def bayes(batch: SeriesBatch, p: BayesParameters) -> DetectionResult:
         )
     result.alarm[:] = _alarm(observed, result.upperbound)
     result.score[:] = _relative_score(observed, result.expected, result.upperbound)
+    result.tail_probability = result.diagnostics["pvalue"].copy()
     return result
 
 
@@ -236,6 +238,8 @@ def rki(batch: SeriesBatch, p: RkiParameters) -> DetectionResult:
     bound is ``mean + 2 * sd`` (sample standard deviation); otherwise the mean is floored
     and the bound read from the RKI's table of upper limits for Poisson counts
     (:data:`RKI_UPPER_LIMITS`). An alarm is raised when the count exceeds the bound.
+    ``tail_probability`` reads the count with the same two models: Poisson with the
+    reference mean (mean 20 or less), normal with its mean and sd (above 20).
 
     Deviation from R: R stops with an error when a reference value is missing; tocsin
     leaves missing reference values out, and gives NaN when none is left (or when the mean
@@ -263,6 +267,10 @@ def rki(batch: SeriesBatch, p: RkiParameters) -> DetectionResult:
         bound[np.isnan(mean)] = np.nan
         result.upperbound[rows] = bound
         result.expected[rows] = mean
+        observed = result.observed[rows]
+        result.tail_probability[rows] = np.where(
+            small, poisson_upper(observed, mean), normal_upper(observed, mean, sd)
+        )
     result.alarm[:] = _alarm(result.observed, result.upperbound)
     result.score[:] = _relative_score(result.observed, result.expected, result.upperbound)
     return result
@@ -315,7 +323,9 @@ def cdc(batch: SeriesBatch, p: CdcParameters) -> DetectionResult:
     Outputs: ``upperbound`` and ``expected`` (the mean of ``x``) are on the scale of
     4-week totals; ``observed`` stays the weekly count and the diagnostic ``aggregate``
     holds the current 4-week total that is compared with the bound (R's ``aggr``);
-    ``score`` is ``(aggregate - expected) / (upperbound - expected)``.
+    ``score`` is ``(aggregate - expected) / (upperbound - expected)``;
+    ``tail_probability`` reads the 4-week total under the normal model of the bound
+    (mean ``mean(x)``, standard deviation ``sd(x) sqrt(1 + 1/len(x))``).
 
     References:
         Stroup, D. F., Williamson, G. D., Herndon, J. L. and Karon, J. M. (1989).
@@ -335,12 +345,13 @@ def cdc(batch: SeriesBatch, p: CdcParameters) -> DetectionResult:
     result = DetectionResult.empty(batch, diagnostics=("aggregate",))
     z = stats.norm.ppf(1.0 - p.alpha / 2.0)
     index = batch.range[:, None] + offsets[None, :]
+    aggregate = totals[batch.range]
     for rows, window in gather_reference(totals, index):
         mean = window.mean(axis=-1)
-        sd = window.std(axis=-1, ddof=1)
+        spread = window.std(axis=-1, ddof=1) * np.sqrt(1.0 + 1.0 / offsets.size)
         result.expected[rows] = mean
-        result.upperbound[rows] = mean + z * sd * np.sqrt(1.0 + 1.0 / offsets.size)
-    aggregate = totals[batch.range]
+        result.upperbound[rows] = mean + z * spread
+        result.tail_probability[rows] = normal_upper(aggregate[rows], mean, spread)
     result.diagnostics["aggregate"][:] = aggregate
     result.alarm[:] = _alarm(aggregate, result.upperbound)
     result.score[:] = _relative_score(aggregate, result.expected, result.upperbound)

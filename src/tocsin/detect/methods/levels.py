@@ -17,6 +17,7 @@ from tocsin.detect.errors import ParameterError
 from tocsin.detect.methods.historical import gather_reference, reference_positions
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
+from tocsin.detect.tails import normal_upper
 
 #: ``1 / qnorm(0.75)``: makes the median absolute deviation a consistent estimator of the
 #: standard deviation of normal data.
@@ -148,7 +149,19 @@ def seasonal_z(batch: SeriesBatch, p: SeasonalZParameters) -> DetectionResult:
     )
     result.score[:] = z
     result.alarm[:] = _alarm_of(band)
+    result.tail_probability = _normal_tail(result.observed, result.expected, spread, p.direction)
     return result
+
+
+def _normal_tail(
+    observed: np.ndarray, median: np.ndarray, spread: np.ndarray, direction: str
+) -> np.ndarray:
+    """A value at least as far out, in the direction watched, under Normal(m, s)."""
+    if direction == "up":
+        return normal_upper(observed, median, spread)
+    if direction == "down":
+        return normal_upper(-observed, -median, spread)
+    return np.minimum(2.0 * normal_upper(np.abs(observed - median), 0.0, spread), 1.0)
 
 
 # ---------------------------------------------------------------------- threshold

@@ -78,7 +78,10 @@ class AlertOut(BaseModel):
     headline: str
     observed: float | None
     expected: float | None
-    upperbound: float | None
+    upperbound: float | None = Field(description="null: no bound")
+    tail_probability: float | None = Field(
+        description="of the latest alarm under its detector's model (docs/methods.md)"
+    )
     opened_at: dt.datetime
     updated_at: dt.datetime
     acknowledged_at: dt.datetime | None
@@ -115,6 +118,10 @@ class CapRef(BaseModel):
 
 
 class AlertDetailOut(AlertOut):
+    severity_basis: dict[str, Any] | None = Field(
+        description="why the alert has its level: the alarm that set it and the rule "
+        "(docs/alerting.md, Severity); null for alerts not raised by a detector"
+    )
     transitions: list[TransitionOut]
     notifications: list[NotificationOut]
     cap_messages: list[CapRef]
@@ -158,6 +165,7 @@ def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> 
         observed=alert.observed,
         expected=alert.expected,
         upperbound=alert.upperbound,
+        tail_probability=alert.tail_probability,
         opened_at=alert.opened_at,
         updated_at=alert.updated_at,
         acknowledged_at=alert.acknowledged_at,
@@ -226,6 +234,7 @@ def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
     detail = queries.alert_detail(db, alert_id)
     return AlertDetailOut(
         **alert_out(*row).model_dump(),
+        severity_basis=row[0].severity_basis,
         transitions=[
             TransitionOut.model_validate(t, from_attributes=True) for t in detail.transitions
         ],

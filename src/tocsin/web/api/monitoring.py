@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -68,9 +68,12 @@ class SignalOut(BaseModel):
     method: str
     observed: float | None
     expected: float | None
-    upperbound: float | None
+    upperbound: float | None = Field(description="null: no bound")
     alarm: bool | None
     score: float | None
+    tail_probability: float | None = Field(
+        description="under the detector's model, one meaning for every method"
+    )
 
 
 class SeriesDetail(SeriesOut):
@@ -268,6 +271,7 @@ def series_window(
                 upperbound=s.upperbound,
                 alarm=s.alarm,
                 score=s.score,
+                tail_probability=s.tail_probability,
             )
             for s, method in signals
         ],

@@ -106,6 +106,7 @@ def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> 
         "alert.html",
         {
             "a": detail,
+            "why": why_level(db, alert),
             "signals": alert_signals(db, alert),
             "may_respond": scope.allows(Capability.RESPOND, alert.jurisdiction_id),
             "cap_xml": xml.decode() if xml else None,
@@ -114,6 +115,36 @@ def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> 
             "error": request.query_params.get("error"),
         },
     )
+
+
+def why_level(db: Session, alert: Alert) -> dict[str, Any] | None:
+    """What the "why this level" block shows (``alert_severity.html``): the alarm that
+    set the level and the rule applied, from ``alert.severity_basis``; None for alerts
+    raised by hand or imported."""
+    basis = alert.severity_basis
+    if not basis or basis.get("level") is None:
+        return None
+    level = Level(basis["level"])
+    frequency = db.scalar(select(Indicator.frequency).where(Indicator.id == alert.indicator_id))
+    period = basis.get("period")
+    if period is not None and frequency is not None:
+        period = format_periods(PeriodKind(frequency), [period])[0]
+    cutoffs, min_counts = basis.get("cutoffs") or [], basis.get("min_counts")
+    following = None
+    if level is not Level.I and len(cutoffs) == 3:
+        above = Level(int(level) - 1)
+        following = {
+            "level": above,
+            "cutoff": cutoffs[3 - int(above)],
+            "min_count": min_counts[4 - int(above)] if min_counts else None,
+        }
+    return {
+        **basis,
+        "period": period,
+        "level": level,
+        "by_probability": Level(basis["level_by_probability"]),
+        "next": following,
+    }
 
 
 #: Periods of signals shown before the alert's first alarm period.
