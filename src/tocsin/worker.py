@@ -5,8 +5,10 @@ One tick of :class:`Worker`:
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
 2. runs the escalation steps that have fallen due;
-3. claims due notifications in batches, delivers them (several at once) and records the
-   outcomes, retrying failures with exponential backoff.
+3. claims due notifications in batches and delivers them (several at once): each one's
+   lease is renewed just before it is sent and its outcome recorded as soon as it is
+   known, both fenced by the claim's token (:mod:`tocsin.alerting.notify.outbox`);
+   failures are retried with exponential backoff.
 
 Every deadline and delivery lives in the database, so a worker killed and restarted (or
 another worker) picks up exactly where it stopped. All times come from a
@@ -33,10 +35,11 @@ from tocsin.alerting.grouping import SignalIn, process_signals
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
-from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
+from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.store.engine import write_session
+from tocsin.store.pause import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ class Worker:
         clock: Clock | None = None,
         settings: AlertingSettings | None = None,
         name: str | None = None,
-        batch: int = 200,
+        batch: int | None = None,
         detect: Callable[[], object] | None = None,
         detect_every: dt.timedelta | None = None,
     ) -> None:
@@ -110,7 +113,11 @@ class Worker:
         self.clock = clock or SystemClock()
         self.settings = settings or get_alerting_settings()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.batch = batch
+        #: Rows per claim: by default what the delivery threads send in about four
+        #: rounds, so that several workers share a backlog instead of one claiming it all.
+        self.batch = (
+            batch or self.settings.notify_batch or 4 * max(1, self.settings.notify_concurrency)
+        )
         self.detect = detect
         self.detect_every = detect_every
         self._next_detection: dt.datetime | None = None
@@ -143,28 +150,49 @@ class Worker:
             return Outcome(item.id, False, f"internal error: {type(exc).__name__}: {exc}")
         return Outcome(item.id, True)
 
+    def _deliver_claimed(self, item: Claimed) -> Outcome | None:
+        """Renew the lease, send, record at once; None when the claim was lost (another
+        worker took the row after this one's lease ran out) or the outcome was fenced."""
+        lease = dt.timedelta(seconds=self.settings.notify_lease_seconds)
+        with write_session(self.engine) as session:
+            if not take(session, item, now=self.clock.now(), lease=lease):
+                log.info("notification %s: claim lost to another worker; skipped", item.id)
+                return None
+        outcome = self._deliver_one(item)
+        pause_point("deliver.after-send")  # sent, not recorded: the at-least-once window
+        with write_session(self.engine) as session:
+            fenced = record(
+                session,
+                [outcome],
+                {item.id: item},
+                now=self.clock.now(),
+                settings=self.settings,
+            )
+        if fenced:
+            log.warning(
+                "notification %s: the lease ran out during the send and another worker "
+                "claimed it; outcome not recorded (raise TOCSIN_NOTIFY_LEASE_SECONDS above "
+                "the longest send)",
+                item.id,
+            )
+            return None
+        return outcome
+
     def deliver(self) -> tuple[int, int]:
         """Claim and deliver due notifications until none is due: (delivered, failed)."""
         delivered = failed = 0
         lease = dt.timedelta(seconds=self.settings.notify_lease_seconds)
         while True:
-            now = self.clock.now()
             with write_session(self.engine) as session:
-                claimed = claim(session, now=now, worker=self.name, limit=self.batch, lease=lease)
+                claimed = claim(
+                    session, now=self.clock.now(), worker=self.name, limit=self.batch, lease=lease
+                )
             if not claimed:
                 return delivered, failed
-            outcomes = list(self._pool.map(self._deliver_one, claimed))
-            with write_session(self.engine) as session:
-                record(
-                    session,
-                    outcomes,
-                    {c.id: c for c in claimed},
-                    now=self.clock.now(),
-                    worker=self.name,
-                    settings=self.settings,
-                )
-            delivered += sum(o.ok for o in outcomes)
-            failed += sum(not o.ok for o in outcomes)
+            for outcome in self._pool.map(self._deliver_claimed, claimed):
+                if outcome is not None:
+                    delivered += outcome.ok
+                    failed += not outcome.ok
 
     # -- the loop
     def tick(self) -> TickResult:

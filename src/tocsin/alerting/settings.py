@@ -61,6 +61,9 @@ class AlertingSettings(BaseSettings):
     notify_lease_seconds: float = 120.0
     #: Deliveries in flight at once in one worker.
     notify_concurrency: int = 8
+    #: Notifications a worker claims at a time; 0: four per delivery thread, so that
+    #: several workers share a backlog.
+    notify_batch: int = 0
     #: Wait between levels of the default escalation policy (minutes).
     escalation_wait_minutes: int = 30
     #: Hosts (names, addresses or networks, comma-separated) that webhooks may call
