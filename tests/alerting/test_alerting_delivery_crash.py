@@ -94,8 +94,8 @@ def _stop(processes) -> None:
 def test_slow_workers_send_each_notification_once(world, store_url, smtp, webhook, outbox):
     """Three healthy workers, each taking far longer for its claimed batch than the
     lease: every notification arrives exactly once (issue 18: 6,080 messages for 160)."""
-    smtp[0].delay = webhook[0].delay = 0.05  # a batch: 162 sends / 2 x 0.05 s > 2 s lease
-    env = _env(smtp, lease=2, concurrency=2, batch=200)
+    smtp[0].delay = webhook[0].delay = 0.1  # a batch: 162 sends / 2 x 0.1 s >> 3 s lease
+    env = _env(smtp, lease=3, concurrency=2, batch=200)
     workers = [start_worker(store_url, env, wait=False) for _ in range(3)]
     try:
         wait_for(lambda: _unsent(world.engine) == 0, timeout=120, what="every delivery")
