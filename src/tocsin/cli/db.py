@@ -5,11 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy.engine import make_url
 
-from tocsin.cli import app
 from tocsin.store import current_revision, get_engine, head_revision, upgrade
 
 db_app = typer.Typer(no_args_is_help=True, help="The database: create and upgrade its schema.")
-app.add_typer(db_app, name="db")
 
 
 def _where() -> str:
