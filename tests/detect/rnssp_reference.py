@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tocsin.detect.base import SeriesBatch
+
 RNSSP_DIR = Path(__file__).resolve().parents[1] / "data" / "rnssp-0.3.1"
 TEXT_COLUMNS = ("alert", "detector", "split", "alarm", "time_term", "epidemic_period", "t")
 
@@ -88,3 +90,31 @@ def series_columns(dataset: str, series: tuple[str, ...]) -> list[int]:
 
 def manifest() -> list[dict[str, str]]:
     return _rows(RNSSP_DIR / "manifest.csv")
+
+
+COLOUR = {"grey": 0.0, "blue": 1.0, "yellow": 2.0, "red": 3.0}
+FREQ = {"imdepi_daily": 365, "synthetic_dow_daily": 365, "fluBYBW_weekly": 52}
+
+
+def rnssp_arguments(args: str) -> dict[str, float]:
+    """``"B=14; g=0; w1=0.3"`` -> ``{"b": 14, "g": 0, "w1": 0.3}`` (tocsin's names)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (a.strip() for a in args.split(";"))):
+        key, value = part.split("=")
+        out[key.lower()] = int(value) if key in ("B", "g") else float(value)
+    return out
+
+
+def full_batch(dataset: str, first: int = 0) -> SeriesBatch:
+    """Every series of ``dataset``, evaluated from period ``first`` on."""
+    data = load_data(dataset)
+    return SeriesBatch(
+        counts=np.array(data.counts),
+        freq=FREQ[dataset],
+        range=np.arange(first, data.dates.size),
+        dates=data.dates,
+    )
+
+
+def colour_codes(text: np.ndarray) -> np.ndarray:
+    return np.vectorize(COLOUR.__getitem__, otypes=[float])(text)

@@ -5,33 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reference import assert_matches_reference
-from rnssp_reference import load_data, load_output, manifest
+from rnssp_reference import (
+    colour_codes,
+    full_batch,
+    load_data,
+    load_output,
+    manifest,
+    rnssp_arguments,
+)
 
 from tocsin.detect import registry
 from tocsin.detect.base import SeriesBatch
-
-COLOUR = {"grey": 0.0, "blue": 1.0, "yellow": 2.0, "red": 3.0}
-FREQ = {"imdepi_daily": 365, "synthetic_dow_daily": 365, "fluBYBW_weekly": 52}
-
-
-def rnssp_arguments(args: str) -> dict[str, float]:
-    """``"B=14; g=0; w1=0.3"`` -> ``{"b": 14, "g": 0, "w1": 0.3}`` (tocsin's names)."""
-    out: dict[str, float] = {}
-    for part in filter(None, (a.strip() for a in args.split(";"))):
-        key, value = part.split("=")
-        out[key.lower()] = int(value) if key in ("B", "g") else float(value)
-    return out
-
-
-def full_batch(dataset: str, first: int = 0) -> SeriesBatch:
-    """Every series of ``dataset``, evaluated from period ``first`` on."""
-    data = load_data(dataset)
-    return SeriesBatch(
-        counts=np.array(data.counts),
-        freq=FREQ[dataset],
-        range=np.arange(first, data.dates.size),
-        dates=data.dates,
-    )
 
 
 def configs(function: str) -> list[tuple[str, str, str]]:
@@ -40,10 +24,6 @@ def configs(function: str) -> list[tuple[str, str, str]]:
         for m in manifest()
         if m["r_function"] == function and m["mode"] == "per_series"
     ]
-
-
-def colour_codes(text: np.ndarray) -> np.ndarray:
-    return np.vectorize(COLOUR.__getitem__, otypes=[float])(text)
 
 
 @pytest.mark.parametrize(("dataset", "config", "args"), configs("alert_ewma"))
