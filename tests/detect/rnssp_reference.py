@@ -43,7 +43,7 @@ class RnsspOutput:
         return self.columns[name]
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def read_table(path: Path) -> list[dict[str, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", newline="") as fh:
         return list(csv.DictReader(io.StringIO(fh.read())))
@@ -55,7 +55,7 @@ def _float(text: str) -> float:
 
 @cache
 def load_data(dataset: str) -> RnsspData:
-    rows = _rows(RNSSP_DIR / f"{dataset}__data.csv.gz")
+    rows = read_table(RNSSP_DIR / f"{dataset}__data.csv.gz")
     series = tuple(dict.fromkeys(r["series"] for r in rows))
     dates = np.array([r["date"] for r in rows if r["series"] == series[0]], dtype="datetime64[D]")
     counts = np.array([_float(r["count"]) for r in rows]).reshape(len(series), -1).T
@@ -66,7 +66,7 @@ def load_data(dataset: str) -> RnsspData:
 @cache
 def load_output(dataset: str, config: str) -> RnsspOutput:
     data = load_data(dataset)
-    rows = _rows(RNSSP_DIR / f"{dataset}__{config}.csv.gz")
+    rows = read_table(RNSSP_DIR / f"{dataset}__{config}.csv.gz")
     series = tuple(dict.fromkeys(r["series"] for r in rows))
     n = data.dates.size
     names = [k for k in rows[0] if k not in ("date", "series")]
@@ -89,7 +89,7 @@ def series_columns(dataset: str, series: tuple[str, ...]) -> list[int]:
 
 
 def manifest() -> list[dict[str, str]]:
-    return _rows(RNSSP_DIR / "manifest.csv")
+    return read_table(RNSSP_DIR / "manifest.csv")
 
 
 COLOUR = {"grey": 0.0, "blue": 1.0, "yellow": 2.0, "red": 3.0}

@@ -63,6 +63,10 @@ class Method:
     lookback: HistoryFunction | None = None
     frequencies: tuple[int, ...] | None = None
 
+    def supports(self, freq: int) -> bool:
+        """Whether the method works on data of frequency ``freq``."""
+        return self.frequencies is None or freq in self.frequencies
+
 
 _METHODS: dict[str, Method] = {}
 
@@ -155,7 +159,7 @@ def run(
     """Validate and run method ``name`` on ``batch``."""
     method = get(name)
     p = make_parameters(name, params)
-    if method.frequencies is not None and batch.freq not in method.frequencies:
+    if not method.supports(batch.freq):
         raise InputDataError(
             f"method {name!r} works on data of frequency "
             f"{', '.join(str(f) for f in method.frequencies)}; the data has frequency {batch.freq}"
