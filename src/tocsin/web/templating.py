@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from tocsin.web import i18n
-from tocsin.web.i18n.names import method_name
 from tocsin.web.deps import CSRF_COOKIE, csrf_expected, settings_of
+from tocsin.web.i18n.names import method_name
 
 #: The web package: templates/ and static/ live beside this module.
 WEB_DIR = Path(__file__).parent
