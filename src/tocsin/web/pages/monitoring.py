@@ -98,4 +98,7 @@ async def ingest_post(
         )
     except IngestProblemsError as exc:
         report, status = exc.report, 422
-    return render(request, "ingest.html", {"report": report, "may_ingest": True}, status=status)
+    form = {"indicator": indicator, "skip_invalid": skip_invalid}
+    return render(
+        request, "ingest.html", {"report": report, "may_ingest": True, "form": form}, status=status
+    )
