@@ -80,8 +80,9 @@ class Problem:
 class TableError(UserError):
     """A table that cannot be used; ``problems`` lists the first bad cells found.
 
-    ``missing_columns`` names the required columns it lacks. ``total`` counts every problem, including those not kept in ``problems``. The message
-    shows the first :data:`SHOWN_PROBLEMS` of them and how many more there are.
+    ``missing_columns`` names the required columns it lacks. ``total`` counts every
+    problem, including those not kept in ``problems``. The message shows the first
+    :data:`SHOWN_PROBLEMS` of them and how many more there are.
     """
 
     def __init__(
