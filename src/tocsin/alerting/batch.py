@@ -118,7 +118,7 @@ class Batch:
     @property
     def mutes(self) -> Mutes:
         if self._mutes is None:
-            self._mutes = Mutes(self.session, self.directory, self.now)
+            self._mutes = Mutes(self.session, self.directory, self.now, self.settings.inhibit_rules)
         return self._mutes
 
     def history(self, alert_ids: Sequence[int]) -> None:
@@ -230,7 +230,9 @@ class Batch:
         if not contacts:
             return 0
         muted = (
-            self.mutes.reason(indicator_id, jurisdiction_id, values["level"]) if mutable else None
+            self.mutes.reason(indicator_id, jurisdiction_id, values["level"], alert_id=alert_id)
+            if mutable
+            else None
         )
         # The message linked may be another agency's (an imported alert): its sender.
         cap_sender = next(

@@ -76,7 +76,9 @@ def open_new(
         row["id"] = alert_id
     insert_rows(ctx.session, Alert.__table__, rows)
     for alert_id, row in zip(ids, rows, strict=True):
-        ctx.mutes.add_active(alert_id, row["indicator_id"], row["jurisdiction_id"])
+        ctx.mutes.inhibition.add_active(
+            alert_id, row["indicator_id"], row["jurisdiction_id"], row["level"], row["source"]
+        )
         ctx.published[alert_id] = []
     for position, (alert_id, row, steps, (actor, comment)) in enumerate(
         zip(ids, rows, plans, actors, strict=True)
@@ -437,6 +439,9 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
         place = ctx.directory.place(alert.jurisdiction_id)
         alert.headline, alert.headline_zh = headlines(alert.level, indicator, place)
     values = values_of(alert)
+    ctx.mutes.inhibition.add_active(
+        alert.id, alert.indicator_id, alert.jurisdiction_id, alert.level, alert.source
+    )
     ctx.remark(
         alert,
         action="update",
