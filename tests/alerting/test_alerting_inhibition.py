@@ -10,11 +10,10 @@ import datetime as dt
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from tests.alerting.conftest import outbox_of
 
 from tocsin.alerting import lifecycle
 from tocsin.alerting.inhibit_rules import InhibitRule, Matcher
-from tocsin.alerting.models import Notification
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.store import write_session
 
@@ -36,11 +35,7 @@ def raise_(world, settings, code, level, now=T0, indicator="measles"):
 
 
 def outbox(world, alert_id):
-    with write_session(world.engine) as session:
-        rows = session.scalars(
-            select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
-        ).all()
-        return [(n.target.rsplit("/", 1)[1], n.status, n.last_error) for n in rows]
+    return outbox_of(world, alert_id, "status", "last_error")
 
 
 def escalate(world, settings, now):

@@ -403,8 +403,12 @@ def escalate_due(
     ctx.history([a.id for a in alerts])
     queued = 0
     for alert in alerts:
+        if _exhausted(ctx, alert):
+            continue
         steps, following, deadline = ctx.escalation_plan(
-            alert.jurisdiction_id, alert.opened_at, alert.escalation_step
+            alert.jurisdiction_id,
+            alert.escalation_started_at or alert.opened_at,
+            alert.escalation_step,
         )
         earlier = ctx.published[alert.id]
         latest = earlier[-1][1] if earlier else ""
@@ -415,6 +419,7 @@ def escalate_due(
             indicator_id=alert.indicator_id,
             jurisdiction_id=alert.jurisdiction_id,
             cap_identifier=latest,
+            round_=alert.ack_timeouts,
         )
         if steps:
             ctx.remark(
@@ -427,6 +432,26 @@ def escalate_due(
         alert.next_escalation_at = deadline
     ctx.finish()
     return queued
+
+
+def _exhausted(ctx: Batch, alert: Alert) -> bool:
+    """Mark an alert whose every escalation step has run, unacknowledged, for one more
+    repeat interval: nobody else will be told, which the alert shows from now on."""
+    place = alert.jurisdiction_id
+    if place not in ctx.directory.places:
+        return False
+    if alert.escalation_step < ctx.directory.policy(place).total_steps:
+        return False
+    alert.escalation_exhausted_at = ctx.now
+    alert.next_escalation_at = None
+    ctx.remark(
+        alert,
+        action="escalation-exhausted",
+        actor=SYSTEM_ACTOR,
+        comment=f"every step of the escalation policy has run ({alert.escalation_step}); "
+        "nobody acknowledged",
+    )
+    return True
 
 
 def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> None:

@@ -64,6 +64,9 @@ class AlertingSettings(BaseSettings):
     notify_concurrency: int = 8
     #: Wait between levels of the default escalation policy (minutes).
     escalation_wait_minutes: int = 30
+    #: Minutes an acknowledged alert may stay neither resolved nor updated before its
+    #: escalation starts again (PagerDuty's acknowledgement timeout); 0: never.
+    ack_timeout_minutes: int = 240
     #: Which active alerts mute which others (JSON list, as Alertmanager's
     #: ``inhibit_rules``); never a more serious alert. ``[]`` turns inhibition off.
     inhibit_rules: list[InhibitRule] = list(DEFAULT_RULES)
