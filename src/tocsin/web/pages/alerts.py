@@ -61,6 +61,7 @@ def alerts_page(
             Alert.headline,
             Alert.headline_zh,
             Alert.opened_at,
+            Alert.escalation_exhausted_at,
             Jurisdiction.code,
             maintain_column_froms=True,
         )
