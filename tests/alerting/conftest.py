@@ -259,4 +259,4 @@ def outbox_of(world: World, alert_id: int, *fields: str) -> list[tuple[Any, ...]
         rows = session.scalars(
             select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
         ).all()
-        return [(n.target.rsplit("/", 1)[1], *(getattr(n, f) for f in fields)) for n in rows]
+        return [(n.target.rsplit("/", 1)[-1], *(getattr(n, f) for f in fields)) for n in rows]
