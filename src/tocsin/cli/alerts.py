@@ -18,12 +18,10 @@ from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import DEFAULT_RULE, Level, SeverityRule
-from tocsin.cli import app
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store import session_factory, write_session
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts: list, act on them, set up duty.")
-app.add_typer(alerts_app, name="alerts")
 console = Console()
 
 By = Annotated[str, typer.Option("--by", help="Who acts (recorded with the change).")]

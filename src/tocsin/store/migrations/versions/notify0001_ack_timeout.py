@@ -1,4 +1,4 @@
-"""Acknowledgement timeout, exhausted escalation, notification grouping (issue 9).
+"""Acknowledgement timeout and exhausted escalation (issue 9).
 
 - ``alert.escalation_started_at``: when the current round of escalation started (NULL:
   when the alert opened); set anew when an acknowledgement times out.
@@ -6,10 +6,9 @@
   their own idempotency keys).
 - ``alert.escalation_exhausted_at``: when every step of the policy had run and nobody
   had acknowledged the alert.
-- ``ix_notification_sent_at``: recipients' latest messages, for the group interval.
 
 Revision ID: notify0001
-Revises: sev0001
+Revises: aud0001
 Create Date: 2026-12-07
 """
 
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notify0001"
-down_revision = "sev0001"
+down_revision = "aud0001"
 branch_labels = None
 depends_on = None
 
@@ -34,17 +33,8 @@ def upgrade() -> None:
         sa.Column("ack_timeouts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     )
     op.add_column("alert", sa.Column("escalation_exhausted_at", sa.DateTime(timezone=True)))
-    sent = sa.text("sent_at IS NOT NULL")
-    op.create_index(
-        "ix_notification_sent_at",
-        "notification",
-        ["sent_at"],
-        sqlite_where=sent,
-        postgresql_where=sent,
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_notification_sent_at", table_name="notification")
     for column in ("escalation_exhausted_at", "ack_timeouts", "escalation_started_at"):
         op.execute(_DROP.format(column=column))
