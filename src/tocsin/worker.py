@@ -34,6 +34,7 @@ from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
+from tocsin.alerting.notify import digest
 from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
@@ -155,7 +156,8 @@ class Worker:
                 claimed = claim(session, now=now, worker=self.name, limit=self.batch, lease=lease)
             if not claimed:
                 return delivered, failed
-            outcomes = list(self._pool.map(self._deliver_one, claimed))
+            # One message per recipient: a digest when several are due for one desk.
+            outcomes = digest.deliver(claimed, self._deliver_one, self._pool.map, self.settings)
             with write_session(self.engine) as session:
                 record(
                     session,

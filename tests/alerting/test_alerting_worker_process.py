@@ -27,6 +27,8 @@ def start_worker(store_url: str) -> subprocess.Popen:
         "TOCSIN_DATABASE_URL": store_url,
         "TOCSIN_PUBLIC_URL": "http://tocsin.test",
         "TOCSIN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "TOCSIN_NOTIFY_GROUP_WAIT_SECONDS": "0",  # each message at once
+        "TOCSIN_NOTIFY_GROUP_INTERVAL_SECONDS": "0",
         "COLUMNS": "200",
     }
     process = subprocess.Popen(
@@ -58,13 +60,14 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook) -> None:
+def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook, settings) -> None:
     inbox, _ = webhook
     now = dt.datetime.now(dt.UTC)
     with write_session(world.engine) as session:
         alert = lifecycle.raise_alert(
-            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now
-        )
+            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now,
+            settings=settings,
+        )  # fmt: skip
     first = start_worker(store_url)
     try:
         wait_for(lambda: len(inbox.requests) == 1)  # step 0: the county
@@ -79,7 +82,11 @@ def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook)
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert.id)
-                .values(opened_at=due - dt.timedelta(minutes=30), next_escalation_at=due)
+                .values(
+                    opened_at=due - dt.timedelta(minutes=30),
+                    escalation_started_at=due - dt.timedelta(minutes=30),
+                    next_escalation_at=due,
+                )
             )
         wait_for(lambda: len(inbox.requests) == 2)
         arrived = dt.datetime.now(dt.UTC)
