@@ -78,9 +78,7 @@ def test_a_regular_expression_matches_the_whole_value(world):
     assert _muted(world, "9162") is None
 
 
-@pytest.mark.parametrize(
-    "bad", ['colour="red"', 'level=~"("', "level", 'level=="II"', 'level="V"']
-)
+@pytest.mark.parametrize("bad", ['colour="red"', 'level=~"("', "level", 'level=="II"', 'level="V"'])
 def test_malformed_matchers_are_refused_naming_them(world, bad):
     with pytest.raises(UserError, match=re.escape(bad.split("=")[0])):
         _silence(world, matchers=[bad])
@@ -165,3 +163,33 @@ def test_a_silenced_alert_says_so_on_its_page_and_in_the_api(
     page = client.get(f"/alerts/{alert}").text
     assert "Silenced" in page and f"silence {silence}" in page.lower() and "cli:operator" in page
     assert "Silenced" not in client.get(f"/alerts/{world.alerts['8111']}").text
+
+
+def test_the_page_adds_silences_with_matchers_and_refuses_one_without(
+    client: TestClient, world: World
+) -> None:
+    from sqlalchemy import select
+
+    from tocsin.alerting.models import Silence
+
+    _, token = browser_login(client, "admin")
+    added = client.post(
+        "/admin/silences",
+        data={"csrf_token": token, "hours": "2", "matchers": 'level=~"I|II"\njurisdiction!="8111"'},
+    )
+    assert added.status_code == 200 and "whole territory" in added.text
+    with Session(world.engine) as db:
+        (silence,) = db.scalars(select(Silence)).all()
+        assert silence.jurisdiction_id is None and silence.created_by == "user:admin"
+        assert silence.matchers == ['level=~"I|II"', 'jurisdiction!="8111"']
+    assert _muted(world, "9162") is not None and _muted(world, "8111") is None
+    refused = client.post("/admin/silences", data={"csrf_token": token, "hours": "2"})
+    assert "matcher" in refused.text
+    client.post("/logout", data={"csrf_token": token})
+    _, token = browser_login(client, "by_admin")
+    refused = client.post(
+        "/admin/silences", data={"csrf_token": token, "hours": "2", "matchers": 'level="I"'}
+    )
+    assert "Name a jurisdiction" in refused.text
+    with Session(world.engine) as db:
+        assert len(db.scalars(select(Silence)).all()) == 1
