@@ -191,6 +191,15 @@ class ChainReport:
         return not self.problems
 
 
+def snapshot_session(engine: Engine) -> Session:
+    """A session that reads the log, its head and its checkpoints as of one moment
+    (PostgreSQL: REPEATABLE READ; SQLite's transactions are snapshots already), so that a
+    write committed during a long :func:`verify` is not mistaken for tampering."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    return Session(engine)
+
+
 def head(session: Session) -> Anchor | None:
     """The chain's head now (``None`` for an empty log): the point a checkpoint records."""
     row = session.execute(select(_head).where(_head.c.id == 1)).first()
