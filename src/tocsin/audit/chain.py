@@ -123,6 +123,8 @@ class Anchor:
     last_hash: str
     at: dt.datetime
     source: str
+    #: A row of ``audit_checkpoint`` (its problems are summarised), not a file.
+    stored: bool = False
 
 
 #: Which chain tables each engine's database has (asked once per engine).
@@ -222,6 +224,7 @@ def _stored_anchors(session: Session, present: bool) -> Iterator[Anchor]:
             row.last_hash,
             row.at,
             f"the checkpoint of {row.at:%Y-%m-%d %H:%M:%S} UTC",
+            stored=True,
         )
 
 
@@ -237,7 +240,7 @@ class _AnchorCheck:
         self.problems: list[str] = []
 
     def _report(self, anchor: Anchor, problem: str) -> None:
-        if anchor.source.startswith("the checkpoint of"):
+        if anchor.stored:
             self._stored_problems += 1
             if self._stored_problems > 1:
                 return
@@ -273,8 +276,8 @@ class _AnchorCheck:
         while self._next is not None:
             beyond.append(self._next)
             self._advance()
-        files = [a for a in beyond if not a.source.startswith("the checkpoint of")]
-        stored = [a for a in beyond if a.source.startswith("the checkpoint of")]
+        files = [a for a in beyond if not a.stored]
+        stored = [a for a in beyond if a.stored]
         ends = f"ends at entry {last_id} of {checked}" if checked else "is empty"
         for anchor, more in [(a, 0) for a in files] + [(a, len(stored) - 1) for a in stored[-1:]]:
             self.problems.append(
