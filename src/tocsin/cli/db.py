@@ -9,14 +9,12 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from tocsin.cli import app
 from tocsin.store import current_revision, get_engine, head_revision, upgrade
 
 db_app = typer.Typer(
     no_args_is_help=True,
     help="The database: create and upgrade its schema, back it up and restore it.",
 )
-app.add_typer(db_app, name="db")
 
 
 def _where() -> str:

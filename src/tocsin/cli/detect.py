@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tocsin.cli import app, err_console
+from tocsin.cli import err_console
 from tocsin.detect import DetectionResult, Parameters, registry
 from tocsin.errors import UserError
 from tocsin.files import detection as detection_file
@@ -26,7 +26,6 @@ from tocsin.files.tables import write_table
 PROGRESS_MIN_SERIES = 20
 
 
-@app.command()
 def detect(
     data: Annotated[
         Path | None,
@@ -132,7 +131,7 @@ def detect(
     if show:
         result = _run_with_progress(loaded, found.name, params, rows)
     else:
-        result = detection_file.run_detection(loaded, found.name, params, rows)
+        result = detection_file.detect_table(loaded, found.name, params, rows)
     write_table(detection_file.result_frame(loaded, result), output)
 
 
@@ -150,7 +149,7 @@ def _run_with_progress(
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(method, total=n_series)
-        return detection_file.run_detection(
+        return detection_file.detect_table(
             loaded,
             method,
             params,

@@ -7,15 +7,11 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import app
-
 audit_app = typer.Typer(
     no_args_is_help=True, help="The audit log: check its hash chain, write signed checkpoints."
 )
-app.add_typer(audit_app, name="audit")
 
 
-@app.command("serve")
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
