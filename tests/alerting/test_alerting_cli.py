@@ -196,6 +196,15 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert len(json.loads(cli("alerts", "silences", "--all", "--json")[1])) == 1
     code, _, err = cli("alerts", "unsilence", "999", "--by", "duty")
     assert code == 2 and "no silence with id 999" in err
+    code, _, err = cli("alerts", "silence", "--by", "duty", "--hours", "2")
+    assert code == 2 and "matcher" in err  # it would mute every notification
+    code, _, err = cli("alerts", "silence", "--by", "duty", "--hours", "1", "--matcher", "level=~(")
+    assert code == 2 and "level=~(" in err
+    code, _, _ = cli(
+        "alerts", "silence", "--by", "duty", "--hours", "1", "--matcher", 'jurisdiction!~"DE-.*"'
+    )
+    (silence,) = json.loads(cli("alerts", "silences", "--json")[1])
+    assert silence["matchers"] == ['jurisdiction!~"DE-.*"'] and silence["created_by"] == "duty"
 
 
 def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:

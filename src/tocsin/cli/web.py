@@ -113,9 +113,8 @@ def verify_command(
 ) -> None:
     """Recompute the audit log's hash chain and compare it with its checkpoints; exit 1
     if an entry was edited or deleted, or the log was truncated or wiped."""
-    from sqlalchemy.orm import Session
-
     from tocsin.audit import verify
+    from tocsin.audit.chain import snapshot_session
     from tocsin.audit.checkpoint import configured_key, read_checkpoint
     from tocsin.store import get_engine
 
@@ -123,7 +122,7 @@ def verify_command(
     if checkpoint:
         key = configured_key()
         anchors = [read_checkpoint(path, key) for path in checkpoint]
-    with Session(get_engine()) as session:
+    with snapshot_session(get_engine()) as session, session.begin():
         report = verify(session, checkpoints=anchors)
     if report.intact:
         against = f", and matches {len(anchors)} checkpoint file(s)" if anchors else ""
@@ -142,15 +141,22 @@ def checkpoint_command(
         typer.Argument(help="Where to write it (keep a copy away from the database server)."),
     ],
 ) -> None:
-    """Write the chain's head to FILE, signed with TOCSIN_AUDIT_KEY (HMAC-SHA256)."""
-    from sqlalchemy.orm import Session
-
+    """Write the chain's head to FILE, signed with TOCSIN_AUDIT_KEY (HMAC-SHA256), after
+    verifying the log (a log that is not intact is never signed: exit 1)."""
+    from tocsin.audit import verify
+    from tocsin.audit.chain import snapshot_session
     from tocsin.audit.checkpoint import configured_key, take_checkpoint, write_checkpoint
     from tocsin.store import get_engine
 
     key = configured_key()
-    with Session(get_engine()) as session:
+    with snapshot_session(get_engine()) as session, session.begin():
         anchor = take_checkpoint(session)
+        report = verify(session)
+    if not report.intact:  # never sign a log that was already tampered with
+        for problem in report.problems:
+            typer.echo(f"audit log: {problem}", err=True)
+        typer.echo(f"audit log NOT intact: no checkpoint written to {file}", err=True)
+        raise typer.Exit(1)
     write_checkpoint(file, anchor, key)
     typer.echo(
         f"{file}: checkpoint of the audit log at {anchor.entry_count} entries (last entry "
