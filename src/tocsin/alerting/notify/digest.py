@@ -10,7 +10,8 @@ number of messages it gets, whatever alerts they are about:
   ``TOCSIN_NOTIFY_GROUP_INTERVAL_SECONDS`` after the recipient's last message, whichever
   is latest (:class:`Schedule`, used when the rows are written);
 - the worker delivers the due notifications of one recipient that it claimed together as
-  one message listing them (:func:`deliver`); each row keeps its own status, so the
+  one message listing them (:func:`groups`, :func:`message_for`); each row keeps its own
+  status, so the
   alert pages still say who was told what.
 
 The outbox rows stay one per alert, contact and channel: grouping changes how they are
@@ -24,14 +25,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.models import Notification
-from tocsin.alerting.notify.outbox import Claimed, Outcome
+from tocsin.alerting.notify.outbox import Claimed
 from tocsin.alerting.notify.texts import REASON_TEXT
 from tocsin.alerting.settings import AlertingSettings
 
@@ -168,17 +169,7 @@ def merge(members: list[Claimed], settings: AlertingSettings) -> Claimed:
     )
 
 
-def deliver(
-    claimed: list[Claimed],
-    deliver_one: Callable[[Claimed], Outcome],
-    map_: Callable[[Callable[[Claimed], Outcome], Iterable[Claimed]], Iterator[Outcome]],
-    settings: AlertingSettings,
-) -> list[Outcome]:
-    """Deliver ``claimed`` one message per recipient (``map_`` runs the deliveries, e.g.
-    a thread pool's); every member of a digest gets the digest's outcome."""
-    batches = groups(claimed)
-    messages = [merge(b, settings) if len(b) > 1 else b[0] for b in batches]
-    outcomes: list[Outcome] = []
-    for members, outcome in zip(batches, map_(deliver_one, messages), strict=True):
-        outcomes += [dataclasses.replace(outcome, id=m.id) for m in members]
-    return outcomes
+def message_for(members: list[Claimed], settings: AlertingSettings) -> Claimed:
+    """What is sent for the claimed notifications of one recipient: the one notification
+    itself, or a digest that lists them (every member then gets the digest's outcome)."""
+    return merge(members, settings) if len(members) > 1 else members[0]
