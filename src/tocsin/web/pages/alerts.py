@@ -12,10 +12,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability
+from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
-from tocsin.errors import UserError
+from tocsin.errors import ConflictError, UserError
 from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Signal
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.web import i18n
@@ -101,6 +101,20 @@ def alerts_page(
 
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> Response:
+    return alert_view(request, db, scope, alert_id)
+
+
+def alert_view(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    alert_id: int,
+    *,
+    action_error: str | None = None,
+    comment: str = "",
+    status: int = 200,
+) -> Response:
+    """The alert page; after a refused action, its message and the comment typed."""
     detail = alert_detail(db, scope, alert_id)
     alert = alert_in_scope(db, scope, alert_id, Capability.READ)
     xml = alert_cap_xml(db, scope, alert_id)
@@ -116,7 +130,10 @@ def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> 
             "Level": Level,
             "now": dt.datetime.now(dt.UTC),
             "error": request.query_params.get("error"),
+            "action_error": action_error,
+            "comment": comment,
         },
+        status=status,
     )
 
 
@@ -195,11 +212,26 @@ def alert_action(
     alert_id: ItemId,
     action: str,
     scope: PageScope,
+    db: Db,
     csrf_token: Annotated[str, Form()] = "",
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     if action not in TRANSITIONS:
         raise UserError(f"unknown action {action!r}; expected one of {', '.join(TRANSITIONS)}")
-    transition(request, scope, alert_id, action, comment)
+    try:
+        transition(request, scope, alert_id, action, comment)
+    except ConflictError:
+        # Changed meanwhile (another tab, another person): the current state, the comment kept.
+        db.rollback()
+        i18n.set_locale(request_locale(request))
+        current = alert_in_scope(db, scope, alert_id, Capability.READ).status
+        message = i18n.gettext(
+            "Not done: this alert was changed meanwhile (in another tab or by someone "
+            "else) and is now “%(status)s”. Its current state is shown below and your "
+            "comment is kept: choose again."
+        ) % {"status": i18n.gettext(current)}
+        return alert_view(
+            request, db, scope, alert_id, action_error=message, comment=comment, status=409
+        )
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
