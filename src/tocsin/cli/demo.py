@@ -79,7 +79,7 @@ def demo(
         return
     from tocsin.cli.web import serve as run_server
 
-    run_server(host, port)
+    run_server(host, port, detect_every=1.0)  # the worker beside the server
 
 
 def print_summary(top: int) -> None:

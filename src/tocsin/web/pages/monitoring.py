@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.accounts.access import Capability
 from tocsin.errors import UserError
+from tocsin.monitoring import runs
 from tocsin.monitoring.models import Detector, Jurisdiction
 from tocsin.periods import PeriodKind
 from tocsin.web import i18n
@@ -132,6 +133,9 @@ async def ingest_post(
     except IngestProblemsError as exc:
         report, status = exc.report, 422
     form = {"indicator": indicator, "skip_invalid": skip_invalid}
+    if report.stored:
+        with request.app.state.sessions() as db:
+            report.pending = runs.pending_series(db, scope.ids(Capability.READ))
     return render(
         request, "ingest.html", {"report": report, "may_ingest": True, "form": form}, status=status
     )

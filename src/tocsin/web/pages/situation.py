@@ -19,6 +19,7 @@ from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertTransition
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
+from tocsin.monitoring import runs
 from tocsin.monitoring.models import (
     DetectionRun,
     Detector,
@@ -247,7 +248,13 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
     return render(
         request,
         "situation.html",
-        {"focus": focus, "body": cache.get(db, name, readable, body, version)},
+        {
+            "focus": focus,
+            "body": cache.get(db, name, readable, body, version),
+            "last_run": runs.last_run(db),
+            "pending": runs.pending_series(db, ids),
+            "now": dt.datetime.now(dt.UTC),
+        },
     )
 
 
