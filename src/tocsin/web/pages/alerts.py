@@ -132,6 +132,9 @@ def alert_view(
             "error": request.query_params.get("error"),
             "action_error": action_error,
             "comment": comment,
+            "headline_zh": alert.headline_zh,
+            "place": db.get(Jurisdiction, alert.jurisdiction_id),
+            "indicator": db.get(Indicator, alert.indicator_id) if alert.indicator_id else None,
         },
         status=status,
     )

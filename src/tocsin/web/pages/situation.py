@@ -78,7 +78,9 @@ def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN
                 Alert.opened_at,
                 Jurisdiction.code,
                 Jurisdiction.name,
+                Jurisdiction.name_zh,
                 Indicator.name.label("indicator"),
+                Indicator.name_zh.label("indicator_zh"),
             )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
@@ -168,6 +170,8 @@ def newest_detections(
             Jurisdiction.name,
             Indicator.name,
             Indicator.frequency,
+            Jurisdiction.name_zh,
+            Indicator.name_zh,
         )
         .join(Series, Series.id == Signal.series_id)
         .join(Detector, Detector.id == Signal.detector_id)
@@ -186,6 +190,8 @@ def newest_detections(
             "series_id": r[5],
             "jurisdiction": r[6],
             "indicator": r[7],
+            "jurisdiction_zh": r[9],
+            "indicator_zh": r[10],
         }
         for r in rows
     ]
@@ -276,7 +282,7 @@ def situation_context(
     series = []
     if focus is not None and not scope.tree.children.get(focus.id):
         series = db.execute(
-            select(Series.id, Indicator.name, Series.stratum)
+            select(Series.id, Indicator.name, Series.stratum, Indicator.name_zh)
             .join(Indicator, Indicator.id == Series.indicator_id)
             .where(Series.jurisdiction_id == focus.id)
             .order_by(Indicator.name)
