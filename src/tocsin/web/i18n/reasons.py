@@ -29,8 +29,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"is not an integer; expected a non-negative integer \(indicator (?P<code>\S+) is a "
             r"count\)$",
             N_(
-                "is not a whole number; indicator %(code)s counts, so a whole number of 0 or more is "
-                "expected"
+                "is not a whole number; indicator %(code)s counts, so a whole number of 0 "
+                "or more is expected"
             ),
         ),
         (
