@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.service import actor_names
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, UserError
@@ -62,9 +63,13 @@ def alerts_page(
             Alert.headline_zh,
             Alert.opened_at,
             Jurisdiction.code,
+            Alert.first_period,
+            Alert.last_alarm_period,
+            Alert.indicator_id,
             maintain_column_froms=True,
         )
-        return db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+        rows = db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+        return [{**r._asdict(), "period": period_label(db, r)} for r in rows]
 
     locale = request_locale(request)
 
@@ -133,11 +138,37 @@ def alert_view(
             "action_error": action_error,
             "comment": comment,
             "headline_zh": alert.headline_zh,
+            "actors": actor_names(db, [t.actor for t in detail.transitions]),
+            "period": alert_period(db, alert),
             "place": db.get(Jurisdiction, alert.jurisdiction_id),
             "indicator": db.get(Indicator, alert.indicator_id) if alert.indicator_id else None,
         },
         status=status,
     )
+
+
+def period_label(db: Session, row: Any) -> str:
+    """The newest period of an alert row (its last alarm), or "" without one."""
+    period = row.last_alarm_period if row.last_alarm_period is not None else row.first_period
+    if period is None or row.indicator_id is None:
+        return ""
+    frequency = frequency_of(db, row.indicator_id)
+    return format_periods(PeriodKind(frequency), [period])[0]
+
+
+def frequency_of(db: Session, indicator_id: int) -> str:
+    return db.scalar(select(Indicator.frequency).where(Indicator.id == indicator_id))
+
+
+def alert_period(db: Session, alert: Alert) -> str | None:
+    """The periods an alert concerns, ``2008-W07`` or ``2008-W05 – 2008-W07`` (None for
+    an alert without periods: raised by hand, imported)."""
+    if alert.first_period is None or alert.indicator_id is None:
+        return None
+    frequency = db.scalar(select(Indicator.frequency).where(Indicator.id == alert.indicator_id))
+    last = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
+    labels = format_periods(PeriodKind(frequency), sorted({alert.first_period, last}))
+    return " – ".join(labels)
 
 
 def why_level(db: Session, alert: Alert) -> dict[str, Any] | None:

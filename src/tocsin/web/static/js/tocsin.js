@@ -25,6 +25,16 @@
             label.textContent = f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : "");
             l.bindTooltip(label);
             l.on("click", function () { window.location = f.properties.url; });
+            // Leaflet makes the district focusable; Enter opens it, as a click does.
+            l.on("add", function () {
+              var path = l.getElement && l.getElement();
+              if (!path) return;
+              path.setAttribute("role", "link");
+              path.setAttribute("aria-label", label.textContent);
+              path.addEventListener("keydown", function (e) {
+                if (e.key === "Enter") { window.location = f.properties.url; }
+              });
+            });
           }
         }).addTo(map);
         if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
@@ -84,7 +94,10 @@
         var opts = {
           width: el.clientWidth || 900, height: 380,
           scales: { x: { time: false } },
-          axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
+          // Whole periods only, far enough apart for a label such as 2008-W07 not to
+          // overlap its neighbour (uPlot's default spacing is for numbers).
+          axes: [{ space: 90, incrs: [1, 2, 4, 5, 10, 13, 26, 52, 104, 260, 520],
+                   values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
           series: series
         };
         el.uplot = new uPlot(opts, data, el);
