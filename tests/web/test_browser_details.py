@@ -14,7 +14,7 @@ pytestmark = requires_chromium
 
 
 def test_landmarks_skip_link_and_keyboard_map(page, live) -> None:
-    base, world = live
+    base, _ = live
     login(page, base, "by_coordinator")
     page.wait_for_selector("#map[data-ready='1']")
     names = page.eval_on_selector_all("nav", "ns => ns.map(n => n.getAttribute('aria-label'))")
