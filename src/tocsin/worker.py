@@ -245,3 +245,42 @@ class Worker:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.webhooks.close()
+
+
+def detection_of_new_data(engine: Engine) -> Callable[[], None]:
+    """The ``detect`` of a :class:`Worker`: every enabled detector on the data it has not
+    evaluated yet (incremental, :func:`tocsin.monitoring.runs.run_detection`). A store
+    without any enabled detector is not an error here: nothing to do."""
+    from tocsin.errors import UserError
+    from tocsin.monitoring.runs import pending_series, run_detection
+
+    def detect() -> None:
+        with write_session(engine) as session:
+            if not pending_series(session):
+                return
+            try:
+                run_detection(session, indicators=None)
+            except UserError as exc:
+                log.info("detection skipped: %s", exc)
+
+    return detect
+
+
+def start_in_thread(
+    engine: Engine, *, detect_every: dt.timedelta, poll_seconds: float = 1.0
+) -> Callable[[], None]:
+    """A :class:`Worker` with detection every ``detect_every`` running in a thread of
+    this process (``tocsin serve --worker``, the demo): the function that stops it."""
+    runner = Worker(engine, detect=detection_of_new_data(engine), detect_every=detect_every)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=runner.run, args=(stop, poll_seconds), name="tocsin-worker", daemon=True
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        runner.close()
+
+    return halt

@@ -21,6 +21,7 @@ from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertTransition
 from tocsin.alerting.severity import Level
 from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError
+from tocsin.monitoring import runs
 from tocsin.monitoring.models import (
     DetectionRun,
     Detector,
@@ -79,7 +80,9 @@ def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN
                 Alert.opened_at,
                 Jurisdiction.code,
                 Jurisdiction.name,
+                Jurisdiction.name_zh,
                 Indicator.name.label("indicator"),
+                Indicator.name_zh.label("indicator_zh"),
             )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
@@ -172,6 +175,8 @@ def newest_detections(
             Jurisdiction.name,
             Indicator.name,
             Indicator.frequency,
+            Jurisdiction.name_zh,
+            Indicator.name_zh,
         )
         .join(Series, Series.id == Signal.series_id)
         .join(Detector, Detector.id == Signal.detector_id)
@@ -190,6 +195,8 @@ def newest_detections(
             "series_id": r[5],
             "jurisdiction": r[6],
             "indicator": r[7],
+            "jurisdiction_zh": r[9],
+            "indicator_zh": r[10],
         }
         for r in rows
     ]
@@ -232,7 +239,7 @@ def shown_places(db: Session, scope: Scope, focus: Jurisdiction | None) -> dict[
     series = []
     if focus is not None and not scope.tree.children.get(focus.id):
         series = db.execute(
-            select(Series.id, Indicator.name, Series.stratum)
+            select(Series.id, Indicator.name, Series.stratum, Indicator.name_zh)
             .join(Indicator, Indicator.id == Series.indicator_id)
             .where(Series.jurisdiction_id == focus.id)
             .order_by(Indicator.name)
@@ -286,7 +293,13 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
     return render(
         request,
         "situation.html",
-        {"focus": focus, "body": cache.get(db, name, readable, body, version)},
+        {
+            "focus": focus,
+            "body": cache.get(db, name, readable, body, version),
+            "last_run": runs.last_run(db),
+            "pending": runs.pending_series(db, ids),
+            "now": dt.datetime.now(dt.UTC),
+        },
     )
 
 
