@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [s for s in chosen if s.number in wanted]
     print(f"# bench_quality: {len(chosen)} scenarios, {args.series} series each, "
           f"seed {args.seed}, {EVALUATED} evaluated weeks of {WEEKS}")  # fmt: skip
-    print("method\tfpr_median\tfpr_max\tover_0.005\tfpr0_median\tpod_median\tpod_min"
-          "\tsens_median\tdelay_median\tseconds" + ("\tpod_at_common_fpr" if args.common_fpr else ""))  # fmt: skip
+    header = "method\tfpr_median\tfpr_max\tover_0.005\tfpr0_median\tpod_median\tpod_min"
+    header += "\tsens_median\tdelay_median\tseconds"
+    print(header + ("\tpod_at_common_fpr" if args.common_fpr else ""))
     for name in names:
         method, params = configs[name]
         started = time.perf_counter()
