@@ -34,9 +34,13 @@ def test_baseline_mean_and_variance_follow_the_model() -> None:
 def test_the_seasonal_trend_mean_is_the_papers_formula() -> None:
     s = scenarios()[40]  # biannual with trend
     t = np.arange(1, WEEKS + 1)
-    log_mu = s.theta + s.beta * t + sum(
-        s.gamma1 * np.cos(2 * np.pi * j * t / 52) + s.gamma2 * np.sin(2 * np.pi * j * t / 52)
-        for j in (1, 2)
+    log_mu = (
+        s.theta
+        + s.beta * t
+        + sum(
+            s.gamma1 * np.cos(2 * np.pi * j * t / 52) + s.gamma2 * np.sin(2 * np.pi * j * t / 52)
+            for j in (1, 2)
+        )
     )
     np.testing.assert_allclose(s.mean(t), np.exp(log_mu))
 

@@ -16,7 +16,6 @@ from tests.detect.reference import load_dataset, load_reference
 from tests.detect.test_farrington import flexible_parameters
 
 from tocsin.detect import SeriesBatch, available_methods, make_parameters, run
-from tocsin.detect.methods.two_week import RECOMMENDED_WEIGHTS_THRESHOLD
 
 WEEKLY = ("ha.sts", "salmNewport")
 
@@ -82,7 +81,7 @@ def test_recommended_is_registered_with_the_measured_settings() -> None:
     methods = available_methods()
     assert "recommended" in methods
     p = make_parameters("recommended")
-    assert p.weights_threshold == RECOMMENDED_WEIGHTS_THRESHOLD
+    assert p.weights_threshold == 2.58 and p.week_share == 0.5
     assert p.alpha == 0.005 and p.no_periods == 10 and p.past_weeks_not_included == 26
     ds = load_dataset("ha.sts")
     n = ds.counts.shape[0]
