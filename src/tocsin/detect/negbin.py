@@ -25,6 +25,8 @@ from scipy import special
 
 #: ``theta`` beyond which the counts are Poisson to double precision.
 THETA_MAX = 1e10
+#: Iteration limits: IRLS steps per fit, Newton steps for theta, alternations.
+MAX_IRLS, MAX_THETA, MAX_ALTERNATIONS = 50, 50, 50
 
 
 @dataclass
@@ -49,14 +51,16 @@ class NegbinFit:
 
 def _predict(beta: np.ndarray, Xs: np.ndarray) -> np.ndarray:
     """``X beta`` of every series, as plain sums."""
-    return (beta[:, None, :] * Xs[None]).sum(axis=2)
+    return np.einsum("sp,np->sn", beta, Xs)
 
 
 def _wls(Xs: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares of every series: ``(X'WX)^-1 X'Wz`` and ``(X'WX)^-1``."""
     # Plain sums over the rows (no BLAS): a series' result does not depend on the others.
-    A = (w[:, :, None, None] * (Xs[:, :, None] * Xs[:, None, :])[None]).sum(axis=1)
-    rhs = ((w * z)[:, :, None] * Xs[None]).sum(axis=1)
+    p = Xs.shape[1]
+    pairs = (Xs[:, :, None] * Xs[:, None, :]).reshape(-1, p * p)
+    A = np.einsum("sn,nk->sk", w, pairs).reshape(-1, p, p)
+    rhs = np.einsum("sn,nk->sk", w * z, Xs)
     with np.errstate(invalid="ignore"):
         try:
             inv = np.linalg.inv(A)
@@ -73,7 +77,7 @@ def _irls(
     beta = np.full((y.shape[0], Xs.shape[1]), np.nan)
     eta = eta.copy()
     active = np.arange(y.shape[0])
-    for iteration in range(100):
+    for iteration in range(MAX_IRLS):
         mu = np.exp(eta[active])
         u = used[active]
         w = np.where(u, mu / (1.0 + mu / theta[active, None]), 0.0)
@@ -93,37 +97,36 @@ def _theta_ml(
     y: np.ndarray, mu: np.ndarray, used: np.ndarray, theta: np.ndarray, tol: float
 ) -> np.ndarray:
     """Newton's method on the score of ``theta`` at fixed ``mu`` (``MASS::theta.ml``), each
-    series until its own convergence."""
+    series until its own convergence (or until ``theta`` reaches :data:`THETA_MAX`).
+
+    The digamma and trigamma terms vanish where the count is 0, so they are evaluated on
+    the positive counts only (surveillance counts are mostly zeros)."""
     theta = theta.copy()
     active = np.flatnonzero(np.isfinite(theta))
-    for _ in range(100):
+    for _ in range(MAX_THETA):
+        if not active.size:
+            break
         t = theta[active, None]
         yy, mm, u = y[active], mu[active], used[active]
-        score = np.where(
-            u,
-            special.digamma(t + yy)
-            - special.digamma(t)
-            + np.log(t)
-            + 1
-            - np.log(t + mm)
-            - (yy + t) / (mm + t),
-            0.0,
+        row, col = np.nonzero(u & (yy > 0))
+        ty = theta[active][row]
+        yp = yy[row, col]
+        n = active.size
+        digamma = np.bincount(row, special.digamma(ty + yp) - special.digamma(ty), minlength=n)
+        trigamma = np.bincount(
+            row, special.polygamma(1, ty) - special.polygamma(1, ty + yp), minlength=n
+        )
+        score = digamma + np.where(
+            u, np.log(t) + 1 - np.log(t + mm) - (yy + t) / (mm + t), 0.0
         ).sum(axis=1)
-        info = np.where(
-            u,
-            -special.polygamma(1, t + yy)
-            + special.polygamma(1, t)
-            - 1 / t
-            + 2 / (mm + t)
-            - (yy + t) / (mm + t) ** 2,
-            0.0,
-        ).sum(axis=1)
+        info = trigamma + np.where(u, -1 / t + 2 / (mm + t) - (yy + t) / (mm + t) ** 2, 0.0).sum(
+            axis=1
+        )
         old = theta[active]
         new = np.clip(old + score / info, old / 10, THETA_MAX)
         theta[active] = new
-        active = active[(np.abs(new - old) > tol * np.abs(old)) & np.isfinite(new)]
-        if not active.size:
-            break
+        moving = (np.abs(new - old) > tol * np.abs(old)) & np.isfinite(new) & (new < THETA_MAX)
+        active = active[moving]
     return theta
 
 
@@ -136,15 +139,22 @@ def fit_negbin(X: np.ndarray, y: np.ndarray, used: np.ndarray, tol: float = 1e-1
     norms = np.sqrt(np.einsum("ni,ni->i", X, X))
     Xs = X / norms
     n_used = used.sum(axis=1)
+    # Only zeros: the likelihood has no maximum (the mean tends to 0); no fit.
+    active = np.flatnonzero((y0 * used).sum(axis=1) > 0)
+    beta = np.full((n_series, p), np.nan)
+    eta = np.full(y.shape, np.nan)
+    converged = np.zeros(n_series, dtype=bool)
     with np.errstate(all="ignore"):
-        poisson = np.full(n_series, np.inf)
-        beta, eta = _irls(Xs, y0, used, np.log(y0 + 0.1), poisson, tol)
+        poisson = np.full(active.size, np.inf)
+        beta[active], eta[active] = _irls(
+            Xs, y0[active], used[active], np.log(y0[active] + 0.1), poisson, tol
+        )
         mu = np.exp(eta)
         theta = n_used / np.where(used, (y0 / mu - 1.0) ** 2, 0.0).sum(axis=1)
         theta = np.clip(np.where(np.isfinite(theta), theta, 1.0), 1e-6, THETA_MAX)
-        converged = np.zeros(n_series, dtype=bool)
-        active = np.arange(n_series)
-        for _ in range(50):
+        for _ in range(MAX_ALTERNATIONS):
+            if not active.size:
+                break
             theta[active] = _theta_ml(
                 y0[active], np.exp(eta[active]), used[active], theta[active], tol
             )

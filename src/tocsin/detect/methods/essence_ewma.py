@@ -31,8 +31,8 @@ Deviations from Rnssp, each an option or a documented choice:
 
 ``upperbound`` is the smallest count that makes either p-value fall below 0.05 (the
 yellow cut-off), from the averages of the previous day. Everything is computed for all
-series at once; the averages are linear filters (``scipy.signal.lfilter``) and each
-clipping adds a geometrically decaying correction, applied to all series in lockstep.
+series at once: baselines from cumulative sums, the recursion one row at a time over all
+series.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal, stats
+from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.essence import (
@@ -55,8 +55,6 @@ from tocsin.detect.registry import register
 
 #: Rnssp's shortest EWMA baseline.
 MIN_BASELINE = 7
-#: A clipping correction is carried until it has decayed by this factor.
-_DECAY = 1e-30
 
 
 @dataclass(frozen=True)
@@ -110,72 +108,43 @@ def _smoothed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The clipped EWMA ``z`` and its statistic ``T`` (NaN on untested rows).
 
-    ``z`` is first the plain linear filter; then, series by series in lockstep, each
-    *event* in time order (a tested row with ``|T| > ucl``, or a missing value) changes
-    ``z`` at that row by ``delta``, which changes every later row by ``delta (1-w)^k``.
-    The correction is applied over the rows where it is not yet below ``1e-30`` of
-    ``delta``; rows beyond them are unaffected to double precision, so the events found
-    there by the first pass stay valid.
+    The recursion runs over the rows, each step on all series at once (a handful of
+    array operations per row): clipping makes every row depend on the clipped value of
+    the row before. A missing value carries ``z`` over unchanged.
     """
     n_rows, n_series = y.shape
     a = 1.0 - w
     missing = np.isnan(y)
-    filled = np.where(missing, 0.0, y)
+    any_missing = bool(missing.any())
     z = np.empty_like(y)
-    start = filled[0].copy()
-    first_seen = np.argmax(~missing, axis=0)  # a leading gap starts at the first value
-    start[missing[0]] = y[first_seen[missing[0]], np.flatnonzero(missing[0])]
-    z[0] = start
-    if n_rows > 1:
-        z[1:] = signal.lfilter([w], [1.0, -a], filled[1:], axis=0, zi=(a * start)[None, :])[0]
-    tested = np.zeros(n_rows, dtype=bool)
-    tested[first:] = True
-    with np.errstate(invalid="ignore"):
-        statistic = (z - mean) / sigma
-    statistic[missing | ~tested[:, None]] = np.nan
-    with np.errstate(invalid="ignore"):
-        event = (np.abs(statistic) > ucl[:, None]) | missing
-    event[0] = False
-    # next_event[r, s]: the first event row >= r of series s as found by the first pass.
-    index = np.where(event, np.arange(n_rows)[:, None], n_rows)
-    next_event = np.minimum.accumulate(index[::-1], axis=0)[::-1]
-    next_event = np.vstack([next_event, np.full((1, n_series), n_rows)])
-    length = 1 if a == 0 else int(min(n_rows, np.ceil(np.log(_DECAY) / np.log(a)) + 1))
-    decay = a ** np.arange(length)
-    offsets = np.arange(length)
-    k = next_event[0].copy()
-    active = np.flatnonzero(k < n_rows)
-    while active.size:
-        rows = k[active]
-        cols = active
-        gap = missing[rows, cols]
-        target = np.where(
-            gap,
-            z[rows - 1, cols],
-            mean[rows, cols] + np.sign(statistic[rows, cols]) * ucl[rows] * sigma[rows, cols],
-        )
-        delta = target - z[rows, cols]
-        window = rows[:, None] + offsets[None, :]
-        inside = window < n_rows
-        wr = np.where(inside, window, n_rows - 1)
-        wc = np.broadcast_to(cols[:, None], wr.shape)
-        update = z[wr, wc] + delta[:, None] * decay[None, :]
-        z[wr[inside], wc[inside]] = update[inside]
-        later = inside.copy()
-        later[:, 0] = False
-        lr, lc = wr[later], wc[later]
-        with np.errstate(invalid="ignore"):
-            t_new = (z[lr, lc] - mean[lr, lc]) / sigma[lr, lc]
-        t_new[missing[lr, lc] | ~tested[lr]] = np.nan
-        statistic[lr, lc] = t_new
-        with np.errstate(invalid="ignore"):
-            new_event = (np.abs(t_new) > ucl[lr]) | missing[lr, lc]
-        flags = np.zeros(wr.shape, dtype=bool)
-        flags[later] = new_event
-        has = flags.any(axis=1)
-        beyond = np.minimum(rows + length, n_rows)
-        k[active] = np.where(has, rows + np.argmax(flags, axis=1), next_event[beyond, cols])
-        active = active[k[active] < n_rows]
+    statistic = np.full(y.shape, np.nan)
+    current = y[0].copy()
+    if missing[0].any():  # a leading gap: start at the first value
+        first_seen = np.argmax(~missing, axis=0)
+        gap = np.flatnonzero(missing[0])
+        current[gap] = y[first_seen[gap], gap]
+    z[0] = current
+    scratch = np.empty(n_series)
+    limit = np.empty(n_series)
+    for i in range(1, n_rows):
+        np.multiply(current, a, out=current)
+        np.multiply(y[i], w, out=scratch)
+        if any_missing:
+            np.add(current, scratch, out=scratch)
+            current = np.where(missing[i], z[i - 1], scratch)
+        else:
+            np.add(current, scratch, out=current)
+        if i >= first:
+            t = statistic[i]
+            np.subtract(current, mean[i], out=t)
+            np.divide(t, sigma[i], out=t)
+            if any_missing:
+                t[missing[i]] = np.nan
+            np.multiply(sigma[i], ucl[i], out=limit)
+            clip = np.abs(t) > ucl[i]
+            if clip.any():
+                current[clip] = mean[i, clip] + np.sign(t[clip]) * limit[clip]
+        z[i] = current
     return z, statistic
 
 
