@@ -48,18 +48,7 @@ REQUIRED: dict[str, dict[str, object]] = {
 NO_ALARM_AT_MISSING = {"farrington_flexible"}
 
 # (method, property) -> reason; see the module docstring.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("glr_poisson", "alone"): (
-        "with mu0=None and the minimum history (3 periods) the seasonal Poisson GLM fitted "
-        "on the periods before the range diverges on sparse counts (expected up to 1e+200) "
-        "and the diverged values differ between a series alone and inside a batch; "
-        "with 30 or more periods of history they agree"
-    ),
-    ("glr_negbin", "alone"): (
-        "as glr_poisson: the seasonal GLM for mu0 diverges with 3 periods of history and "
-        "gives different values alone and inside a batch"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 PROPERTIES = ("order", "alone", "zeros", "nan")
 

@@ -141,3 +141,13 @@ def test_users_are_found_by_any_spelling_of_their_name(client: TestClient, world
     found = client.get("/api/v1/users/OFFICER_9162", headers=bearer(world, "by_admin"))
     assert found.status_code == 200 and found.json()["username"] == "officer_9162"
     assert browser_login(client, "Officer_9162")[0].status_code == 303
+
+
+def test_an_api_token_records_its_last_use(client: TestClient, world: World) -> None:
+    """``last_used_at`` was returned by the API but never written (issue 13, step 6)."""
+    headers = bearer(world, "admin")
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    (token,) = [
+        t for t in client.get("/api/v1/tokens", headers=headers).json() if not t["revoked_at"]
+    ]
+    assert token["last_used_at"] is not None

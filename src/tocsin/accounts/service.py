@@ -322,6 +322,38 @@ def user_for_api_token(session: Session, raw: str) -> User | None:
     return row
 
 
+#: A token's last use is recorded to the minute: a write on every call would queue every
+#: API read behind the write lock.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def api_token_use_is_stale(session: Session, raw: str, now: dt.datetime | None = None) -> bool:
+    """Whether token ``raw``'s recorded last use is missing or older than the resolution
+    (read-only: decides whether :func:`note_api_token_use` needs a write at all)."""
+    last = session.execute(
+        select(ApiToken.last_used_at).where(ApiToken.token_digest == security.token_digest(raw))
+    ).scalar_one_or_none()
+    return last is None or last < (now or utcnow()) - LAST_USED_RESOLUTION
+
+
+def note_api_token_use(session: Session, raw: str, now: dt.datetime | None = None) -> None:
+    """Record that token ``raw`` was used now (``ApiToken.last_used_at``, shown to its
+    holder and to administrators so that unused tokens can be revoked). A timestamp of
+    use, not a change of state: it is not audited."""
+    now = now or utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_digest == security.token_digest(raw),
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at < now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+
+
 # --- browser sessions and login ----------------------------------------------------
 
 

@@ -7,21 +7,112 @@ code 2, so that no traceback reaches a user.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
-import pkgutil
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
+from typer.core import TyperCommand, TyperGroup
 
-from tocsin.detect.errors import DetectError
-from tocsin.errors import UserError
-from tocsin.periods import PeriodError
 from tocsin.text import check_text
 
+#: Every command of tocsin, in the order ``tocsin --help`` lists them: its name, the
+#: module of this package that defines it, the attribute there (a ``typer.Typer`` for a
+#: group of commands, a function for a single command) and its one-line help. A module is
+#: imported only when its command runs, so ``tocsin --help`` loads no service, no
+#: database layer and no numerical library (issue 16: a fast command line).
+#: tests/cli/test_cli_startup.py checks this table against the modules.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": (
+        "demo",
+        "demo",
+        "Build the demonstration site (real influenza and measles data, detections, alerts, "
+        "accounts of every role) in a fresh SQLite file and serve it on http://127.0.0.1:8000.",
+    ),
+    "detect": (
+        "detect",
+        "detect",
+        "Detect aberrations in the series of DATA with a method of the registry.",
+    ),
+    "ingest": (
+        "monitoring",
+        "ingest",
+        "Load observations: columns period, jurisdiction, indicator, value [, stratum].",
+    ),
+    "run-detection": (
+        "monitoring",
+        "run_detection",
+        "Evaluate the periods that are new or whose history changed, and store the signals.",
+    ),
+    "serve": (
+        "web",
+        "serve_command",
+        "Serve the web application and the JSON API on an existing database.",
+    ),
+    "worker": (
+        "worker",
+        "worker",
+        "Turn detection runs into alerts, escalate unacknowledged alerts, deliver notifications.",
+    ),
+    "alerts": ("alerts", "alerts_app", "Alerts: list, act on them, set up duty."),
+    "cap": ("cap", "cap_app", "CAP 1.2 messages (OASIS Common Alerting Protocol)."),
+    "db": (
+        "db",
+        "db_app",
+        "The database: create and upgrade its schema, back it up and restore it.",
+    ),
+    "jurisdictions": ("monitoring", "jurisdictions_app", "Jurisdictions: the tree of areas."),
+    "indicators": ("monitoring", "indicators_app", "Indicators: what is watched."),
+    "detectors": ("monitoring", "detectors_app", "Detection configurations."),
+    "series": ("monitoring", "series_app", "Read series and their signals."),
+    "users": ("users", "users_app", "Users: create them, set passwords, list."),
+    "audit": ("web", "audit_app", "The audit log: check its hash chain, write signed checkpoints."),
+}
+
+
+def load_command(name: str) -> TyperCommand | TyperGroup:
+    """Import the module of command ``name`` and build its Click command."""
+    module_name, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(f"{__name__}.{module_name}"), attribute)
+    holder = typer.Typer(add_completion=False)  # as if added to the root, no completion options
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    built = typer.main.get_command(holder)
+    return built.commands[name] if isinstance(built, TyperGroup) else built
+
+
+class LazyCommands(TyperGroup):
+    """The root group: lists every command of :data:`COMMANDS` from the table and loads
+    one only when it is resolved to run (Click's "lazily loading subcommands" pattern)."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | TyperGroup | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            # A summary for the help listing; resolve_command loads the real one.
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+        return command
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name in COMMANDS and name not in self.commands:
+            self.add_command(load_command(name), name)
+        elif name and not name.startswith("-") and name not in self.commands:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
+    cls=LazyCommands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,12 +120,21 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-USER_ERRORS = (UserError, DetectError, PeriodError)
+#: Errors meant for people, as (module, class): checked only once their module is loaded.
+USER_ERRORS = (
+    ("tocsin.errors", "UserError"),
+    ("tocsin.detect.errors", "DetectError"),
+    ("tocsin.periods", "PeriodError"),
+)
 
 
-def _load_commands() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+def _is_loaded_instance(exc: BaseException, names: tuple[tuple[str, str], ...]) -> bool:
+    """Whether ``exc`` is an instance of one of the classes ``names`` whose module is
+    already imported (an exception of a module never imported cannot have been raised)."""
+    return any(
+        module in sys.modules and isinstance(exc, getattr(sys.modules[module], cls))
+        for module, cls in names
+    )
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -71,15 +171,24 @@ def check_arguments(arguments: list[str]) -> None:
 
 def main() -> None:
     """Entry point of the ``tocsin`` console script."""
-    _load_commands()
     try:
         check_arguments(sys.argv[1:])
         # Typer's standalone mode reports usage errors itself (exit 2).
         app()
-    except USER_ERRORS as exc:
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        _report(exc)
+
+
+def _report(exc: Exception) -> None:
+    """Print an error meant for people as a message (exit 2); a database that is empty
+    or older than the code as the command that fixes it; anything else as a bug."""
+    if _is_loaded_instance(exc, USER_ERRORS):
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except DBAPIError as exc:
+    if _is_loaded_instance(exc, (("sqlalchemy.exc", "DBAPIError"),)):
         from tocsin.store.migrate import schema_problem
 
         problem = schema_problem()
@@ -87,11 +196,7 @@ def main() -> None:
             _internal_error(exc)
         err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so plainly, traceback only on request
-        _internal_error(exc)
+    _internal_error(exc)  # a bug: say so plainly, traceback only on request
 
 
 def _internal_error(exc: Exception) -> None:

@@ -18,12 +18,10 @@ from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import Alert
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import DEFAULT_RULE, Level, SeverityRule
-from tocsin.cli import app
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store import session_factory, write_session
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts: list, act on them, set up duty.")
-app.add_typer(alerts_app, name="alerts")
 console = Console()
 
 By = Annotated[str, typer.Option("--by", help="Who acts (recorded with the change).")]
@@ -377,7 +375,7 @@ SecretEnv = Annotated[
     str | None,
     typer.Option(
         help="Name of an environment variable holding the webhook's HMAC secret "
-        "(kept out of the shell history)."
+        "(kept out of the shell history): whsec_ and 24-64 random bytes in base64."
     ),
 ]
 
@@ -464,6 +462,13 @@ def contact_update_command(
     email: Annotated[str | None, typer.Option(help='E-mail address ("" removes it).')] = None,
     webhook: Annotated[str | None, typer.Option(help='Webhook URL ("" removes it).')] = None,
     secret_env: SecretEnv = None,
+    keep_previous_secret: Annotated[
+        bool,
+        typer.Option(
+            "--keep-previous-secret",
+            help="Rotate: sign with the new and the previous secret until it is set again.",
+        ),
+    ] = False,
     active: Annotated[
         bool | None,
         typer.Option(
@@ -483,6 +488,7 @@ def contact_update_command(
             webhook_url=webhook,
             webhook_secret=_secret_from(secret_env),
             active=active,
+            keep_previous_secret=keep_previous_secret,
             by=by,
         )
         state = "active" if contact.active else "inactive"

@@ -13,13 +13,11 @@ from tocsin.alerting.cap.feed import public_feed
 from tocsin.alerting.cap.importer import import_messages, read_source
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.audit import default_actor
-from tocsin.cli import app
 from tocsin.store import session_factory, write_session
 
 cap_app = typer.Typer(
     no_args_is_help=True, help="CAP 1.2 messages (OASIS Common Alerting Protocol)."
 )
-app.add_typer(cap_app, name="cap")
 console = Console()
 
 

@@ -19,14 +19,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tocsin.cli import app, err_console
+from tocsin.cli import err_console
 from tocsin.demo import summary as service
 from tocsin.files.detection import chunk_count
 from tocsin.settings import get_settings
 from tocsin.store.engine import get_engine
 
 
-@app.command()
 def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the site after building it.")

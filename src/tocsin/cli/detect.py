@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tocsin.cli import app, err_console
+from tocsin.cli import err_console
 from tocsin.detect import DetectionResult, Parameters, registry
 from tocsin.errors import UserError
 from tocsin.files import detection as detection_file
@@ -26,7 +26,6 @@ from tocsin.files.tables import write_table
 PROGRESS_MIN_SERIES = 20
 
 
-@app.command()
 def detect(
     data: Annotated[
         Path | None,

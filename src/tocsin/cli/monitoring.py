@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tocsin.cli import app, err_console
+from tocsin.cli import err_console
 from tocsin.detect import registry
 from tocsin.errors import UserError
 from tocsin.monitoring import detectors as detector_service
@@ -31,10 +31,6 @@ jurisdictions_app = typer.Typer(no_args_is_help=True, help="Jurisdictions: the t
 indicators_app = typer.Typer(no_args_is_help=True, help="Indicators: what is watched.")
 detectors_app = typer.Typer(no_args_is_help=True, help="Detection configurations.")
 series_app = typer.Typer(no_args_is_help=True, help="Read series and their signals.")
-app.add_typer(jurisdictions_app, name="jurisdictions")
-app.add_typer(indicators_app, name="indicators")
-app.add_typer(detectors_app, name="detectors")
-app.add_typer(series_app, name="series")
 
 FileArgument = Annotated[Path, typer.Argument(show_default=False)]
 
@@ -115,7 +111,6 @@ def _progress_bar() -> Progress:
     )
 
 
-@app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, JSON lines or Parquet file.")],
     indicator: Annotated[
@@ -237,7 +232,6 @@ def _plain(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-@app.command("run-detection")
 def run_detection(
     indicator: Annotated[
         list[str] | None, typer.Option(help="Run this indicator's configurations; repeatable.")

@@ -22,14 +22,12 @@ from sqlalchemy import select
 from tocsin.accounts import service
 from tocsin.accounts.models import User
 from tocsin.audit import default_actor
-from tocsin.cli import app
 from tocsin.errors import UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.store import session_factory, write_session
 
 console = Console(soft_wrap=True)
 users_app = typer.Typer(no_args_is_help=True, help="Users: create them, set passwords, list.")
-app.add_typer(users_app, name="users")
 
 
 def read_password(prompt: str = "Password") -> str:

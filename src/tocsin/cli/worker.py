@@ -11,12 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tocsin.cli import app
-
 console = Console(stderr=True)
 
 
-@app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between idle rounds.")] = 1.0,

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts import security, service
 from tocsin.accounts.access import JurisdictionTree, Principal, Scope
+from tocsin.errors import ConflictError
 from tocsin.store import write_session
 from tocsin.web.settings import WebSettings
 
@@ -150,8 +151,22 @@ def resolve_principal(request: Request, db: Session) -> Principal | None:
             if user is not None:
                 principal = service.principal_of(user, via)
                 cache.put(digest, principal)
+                if via == "token":
+                    _note_token_use(request, db, raw)
     request.state.principal = principal
     return principal
+
+
+def _note_token_use(request: Request, db: Session, raw: str) -> None:
+    """Write the token's last use (to the minute) in a transaction of its own; a busy
+    store only delays the timestamp, never the request."""
+    if not service.api_token_use_is_stale(db, raw):
+        return
+    try:
+        with write_session(request.app.state.engine) as session:
+            service.note_api_token_use(session, raw)
+    except ConflictError:
+        return
 
 
 def csrf_expected(request: Request) -> str:

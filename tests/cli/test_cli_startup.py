@@ -1,0 +1,82 @@
+"""The command line loads only what a command needs (issue 16, "a fast command line").
+
+The speed itself is measured by benchmarks/bench_cli_startup.py and recorded in
+docs/performance.md; these tests hold the structure that makes it possible: the table of
+commands in :mod:`tocsin.cli` agrees with the modules that define them, and the root help
+imports no database layer and no numerical library.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+
+import pytest
+import typer
+
+import tocsin.cli
+from tocsin.cli import COMMANDS, load_command
+
+HEAVY = ("sqlalchemy", "numpy", "pandas", "scipy", "pydantic", "tocsin.store", "tocsin.detect")
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.split("\n\n")[0].split())
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_each_listed_command_loads_with_the_listed_help(name: str) -> None:
+    command = load_command(name)
+    assert command.name == name
+    assert _first_paragraph(command.help or "") == _first_paragraph(COMMANDS[name][2])
+
+
+def test_every_command_group_of_the_package_is_listed() -> None:
+    """A group of commands added to a module of tocsin.cli but not to the table would be
+    unreachable: this test names it."""
+    listed = {(module, attribute) for module, attribute, _ in COMMANDS.values()}
+    for info in pkgutil.iter_modules(tocsin.cli.__path__):
+        module = importlib.import_module(f"tocsin.cli.{info.name}")
+        for attribute, value in vars(module).items():
+            if isinstance(value, typer.Typer):
+                assert (info.name, attribute) in listed, f"tocsin.cli.{info.name}.{attribute}"
+
+
+def _modules_loaded_by(*arguments: str) -> list[str]:
+    code = (
+        "import json, sys\n"
+        f"sys.argv = ['tocsin', *{list(arguments)!r}]\n"
+        "from tocsin.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_root_help_loads_no_service_and_no_numerical_library() -> None:
+    loaded = _modules_loaded_by("--help")
+    heavy = [m for m in loaded if any(re.match(rf"{re.escape(h)}(\.|$)", m) for h in HEAVY)]
+    assert heavy == []
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    loaded = _modules_loaded_by("db", "--help")
+    assert "tocsin.cli.db" in loaded
+    others = {f"tocsin.cli.{m}" for m, _, _ in COMMANDS.values()} - {"tocsin.cli.db"}
+    assert sorted(others & set(loaded)) == []
+
+
+def test_a_mistyped_command_suggests_the_right_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from tocsin.cli import main; main()", "detec"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Did you mean 'detect'?" in done.stderr
