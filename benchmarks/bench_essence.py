@@ -14,7 +14,7 @@ README shows.
 
 Two workloads, the same counts for both sides (written to a CSV that R reads):
 
-- **daily**: 40 synthetic emergency-department-like series of 730 days (Poisson counts
+- **daily**: 20 synthetic emergency-department-like series of 730 days (Poisson counts
   with weekday factors, an annual cycle and a trend; numpy seed 2016), for
   ``essence_ewma``, ``essence_regression`` and ``essence_switch`` (Rnssp defaults);
 - **weekly**: the 140 districts of ``fluBYBW`` (influenza, Bavaria and
@@ -26,7 +26,9 @@ R runs each Rnssp function on each series alone (as ``make_reference.R``'s per-s
 mode; a series on which R stops with an error is left out and counted), timed inside R
 around the calls only (R's start-up and package loading are not counted). tocsin runs
 every series in one batch, after one warm-up call, timed around ``tocsin.detect.run``
-(median of ``--repeat`` runs). The script prints both times, the ratio, and whether the
+(median of ``--repeat`` runs). The script prints both CPU times (R's ``user + system`` of
+``system.time``, Python's ``time.process_time``: on a shared machine they depend less on
+the load than elapsed times), their ratio, the ratio of elapsed times, and whether the
 alert colours (alarms for nbinom and serfling) are identical on every series R finished.
 """
 
@@ -64,6 +66,12 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Seconds:
+    wall: float
+    cpu: float
+
+
+@dataclass(frozen=True)
 class Case:
     workload: str
     method: str
@@ -94,7 +102,7 @@ CASES = (
 )
 
 
-def daily_workload(n_series: int = 40, n_days: int = 730, seed: int = 2016) -> Workload:
+def daily_workload(n_series: int = 20, n_days: int = 730, seed: int = 2016) -> Workload:
     rng = np.random.default_rng(seed)
     dates = np.datetime64("2021-01-04") + np.arange(n_days)
     weekday = (dates.astype(np.int64) + 3) % 7
@@ -142,12 +150,13 @@ call <- parse(text = call_text)[[1]]
 series <- unique(data$series)
 failed <- 0L
 results <- vector("list", length(series))
-elapsed <- system.time(for (k in seq_along(series)) {
+took <- system.time(for (k in seq_along(series)) {
   d <- data[data$series == series[k], c("date", "count")]
   results[[k]] <- tryCatch(suppressWarnings(eval(call)), error = function(e) NULL)
-})[["elapsed"]]
+})
 out <- file(out_csv, "w")
-writeLines(sprintf("elapsed,%.6f,%d", elapsed, sum(vapply(results, is.null, TRUE))), out)
+writeLines(sprintf("took,%.6f,%.6f,%d", took[["elapsed"]], took[["user.self"]] + took[["sys.self"]],
+                   sum(vapply(results, is.null, TRUE))), out)
 for (k in seq_along(series)) {
   r <- results[[k]]
   if (is.null(r)) next
@@ -162,8 +171,8 @@ def have_r(rnssp: Path | None) -> bool:
     return shutil.which("Rscript") is not None and rnssp is not None and rnssp.is_dir()
 
 
-def run_r(case: Case, work: Workload, rnssp: Path, tmp: Path) -> tuple[float, int, dict]:
-    """R's elapsed seconds, the number of series R failed on, and its outputs by series."""
+def run_r(case: Case, work: Workload, rnssp: Path, tmp: Path) -> tuple[Seconds, int, dict]:
+    """R's times, the number of series R failed on, and its outputs by series."""
     data_csv = tmp / f"{work.name}.csv"
     if not data_csv.exists():
         with data_csv.open("w", newline="") as fh:
@@ -183,14 +192,14 @@ def run_r(case: Case, work: Workload, rnssp: Path, tmp: Path) -> tuple[float, in
     if proc.returncode != 0:
         raise RuntimeError(f"R failed:\n{proc.stderr}")
     lines = out_csv.read_text().splitlines()
-    _, elapsed, failed = lines[0].split(",")
+    _, elapsed, cpu, failed = lines[0].split(",")
     outputs: dict[str, dict[str, list[str]]] = {}
     for line in lines[1:]:
         s, _date, *values = line.split(",")
         per = outputs.setdefault(s, {c: [] for c in case.r_columns})
         for c, v in zip(case.r_columns, values, strict=True):
             per[c].append(v)
-    return float(elapsed), int(failed), outputs
+    return Seconds(float(elapsed), float(cpu)), int(failed), outputs
 
 
 def run_tocsin(case: Case, work: Workload, repeat: int):
@@ -199,12 +208,13 @@ def run_tocsin(case: Case, work: Workload, repeat: int):
     method = registry.get(case.method)
     params = registry.make_parameters(case.method, case.params)
     result = method.function(batch, params)  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         result = method.function(batch, params)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return Seconds(statistics.median(wall), statistics.median(cpu)), result
 
 
 def identical(case: Case, work: Workload, result, outputs: dict) -> tuple[bool, int]:
@@ -233,8 +243,8 @@ def main() -> int:
     if not args.no_r and not use_r:
         print("Rscript or the Rnssp files (--rnssp DIR) not found: timing tocsin only")
     works = {"daily": daily_workload(), "weekly": weekly_workload()}
-    header = f"{'workload':8} {'method':19} {'series x periods':>16} {'Rnssp s':>9} "
-    header += f"{'tocsin s':>9} {'ratio':>7}  identical"
+    header = f"{'workload':8} {'method':19} {'series x periods':>16} {'Rnssp cpu s':>11} "
+    header += f"{'tocsin cpu s':>12} {'ratio':>6} {'wall ratio':>10}  identical"
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
@@ -250,11 +260,15 @@ def main() -> int:
                 if failed:
                     note += f" (R failed on {failed} series)"
                 print(
-                    f"{work.name:8} {case.method:19} {shape:>16} {r_seconds:9.3f} "
-                    f"{seconds:9.4f} {r_seconds / seconds:7.0f}  {note}"
+                    f"{work.name:8} {case.method:19} {shape:>16} {r_seconds.cpu:11.3f} "
+                    f"{seconds.cpu:12.4f} {r_seconds.cpu / seconds.cpu:6.0f} "
+                    f"{r_seconds.wall / seconds.wall:10.0f}  {note}"
                 )
             else:
-                print(f"{work.name:8} {case.method:19} {shape:>16} {'':>9} {seconds:9.4f}")
+                print(
+                    f"{work.name:8} {case.method:19} {shape:>16} {'':>11} {seconds.cpu:12.4f} "
+                    f"(wall {seconds.wall:.4f})"
+                )
             sys.stdout.flush()
     return 0
 

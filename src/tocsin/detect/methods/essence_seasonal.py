@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
+from tocsin.detect.discrete import nbinom_quantile
 from tocsin.detect.errors import InputDataError, ParameterError
 from tocsin.detect.negbin import fit_negbin
 from tocsin.detect.params import Parameters, param
@@ -53,8 +54,6 @@ HARMONIC_PERIOD = 52.18
 #: Rnssp's shortest baseline: two years of weeks.
 MIN_BASELINE_WEEKS = 104
 _EPIDEMIC_MONTHS = (10, 11, 12, 1, 2, 3, 4, 5)
-#: Counts up to here are exact in double precision.
-_EXACT_COUNTS = 1e15
 
 
 def _check_date(p: Parameters, value: str | None) -> None:
@@ -146,27 +145,6 @@ def _result(
     )
 
 
-def _negbin_quantile(q: float, mean: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """R's ``qnbinom(q, size, mu = mean)``; NaN where the model is missing.
-
-    scipy's quantile is only asked where it is defined and representable (a mean up to
-    1e15): on non-finite input, or on the astronomical means of a fit extrapolated far
-    beyond its baseline, its search fails and aborts the process. Beyond 1e15 (counts no
-    longer exact in double precision) the normal approximation
-    ``ceil(mean + z_q sd)`` is used, and an infinite mean gives ``inf``.
-    """
-    out = np.full(mean.shape, np.nan)
-    valid = np.isfinite(size) & (size > 0) & (mean >= 0)
-    exact = valid & (mean <= _EXACT_COUNTS)
-    out[exact] = stats.nbinom.ppf(q, size[exact], size[exact] / (size[exact] + mean[exact]))
-    large = valid & (mean > _EXACT_COUNTS)
-    m, n = mean[large], size[large]
-    with np.errstate(over="ignore", invalid="ignore"):
-        approx = np.ceil(m + stats.norm.ppf(q) * np.sqrt(m + m * (m / n)))
-    out[large] = np.where(np.isposinf(m), np.inf, approx)
-    return out
-
-
 def _history(p: EssenceSerflingParameters, freq: int) -> int:
     return MIN_BASELINE_WEEKS if p.baseline_end is None else 0
 
@@ -255,7 +233,10 @@ def essence_nbinom(batch: SeriesBatch, p: EssenceNbinomParameters) -> DetectionR
     theta = fit.theta[:, None]
     with np.errstate(invalid="ignore", over="ignore"):
         upper = np.exp(eta + stats.t.ppf(0.95, fit.df_residual)[:, None] * se)
-    threshold = _negbin_quantile(0.95, upper, np.broadcast_to(theta, upper.shape))
+    # R's qnbinom (a bounded search: scipy's nbinom.ppf aborts on the astronomical means
+    # of a fit extrapolated far beyond its baseline); an infinite mean gives inf.
+    threshold = nbinom_quantile(0.95, upper, np.broadcast_to(theta, upper.shape))
+    threshold[np.isposinf(upper) & (theta > 0)] = np.inf
     tail = negbin_upper(y, upper, theta)
     rows = batch.range
     return _result(
