@@ -100,22 +100,25 @@ def _sigma(w: float, g: int, n: np.ndarray, sd: np.ndarray, ucl_warning: np.ndar
 
 def _smoothed(
     y: np.ndarray,
-    w: float,
+    w: np.ndarray,
     mean: np.ndarray,
     sigma: np.ndarray,
     ucl: np.ndarray,
     first: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The clipped EWMA ``z`` and its statistic ``T`` (NaN on untested rows).
+    """The clipped EWMAs ``z`` and their statistics ``T`` (NaN on untested rows), for
+    columns ``y`` with weights ``w`` (one per column; both averages of every series are
+    columns of one matrix).
 
-    The recursion runs over the rows, each step on all series at once (a handful of
+    The recursion runs over the rows, each step on all columns at once (a handful of
     array operations per row): clipping makes every row depend on the clipped value of
     the row before. A missing value carries ``z`` over unchanged.
     """
-    n_rows, n_series = y.shape
+    n_rows, n_cols = y.shape
     a = 1.0 - w
     missing = np.isnan(y)
     any_missing = bool(missing.any())
+    weighted = np.where(missing, 0.0, y) * w
     z = np.empty_like(y)
     statistic = np.full(y.shape, np.nan)
     current = y[0].copy()
@@ -124,26 +127,26 @@ def _smoothed(
         gap = np.flatnonzero(missing[0])
         current[gap] = y[first_seen[gap], gap]
     z[0] = current
-    scratch = np.empty(n_series)
-    limit = np.empty(n_series)
+    magnitude = np.empty(n_cols)
     for i in range(1, n_rows):
-        np.multiply(current, a, out=current)
-        np.multiply(y[i], w, out=scratch)
-        if any_missing:
-            np.add(current, scratch, out=scratch)
-            current = np.where(missing[i], z[i - 1], scratch)
+        if any_missing and missing[i].any():
+            kept = current.copy()
+            current *= a
+            current += weighted[i]
+            current[missing[i]] = kept[missing[i]]
         else:
-            np.add(current, scratch, out=current)
+            current *= a
+            current += weighted[i]
         if i >= first:
             t = statistic[i]
             np.subtract(current, mean[i], out=t)
-            np.divide(t, sigma[i], out=t)
+            t /= sigma[i]
             if any_missing:
-                t[missing[i]] = np.nan
-            np.multiply(sigma[i], ucl[i], out=limit)
-            clip = np.abs(t) > ucl[i]
-            if clip.any():
-                current[clip] = mean[i, clip] + np.sign(t[clip]) * limit[clip]
+                t[missing[i]] = np.nan  # no decision, and no clipping, on a missing day
+            np.abs(t, out=magnitude)
+            if (magnitude > ucl[i]).any():
+                clip = magnitude > ucl[i]
+                current[clip] = mean[i, clip] + np.sign(t[clip]) * ucl[i] * sigma[i, clip]
         z[i] = current
     return z, statistic
 
@@ -153,26 +156,36 @@ def ewma_rows(
 ) -> EwmaOutput:
     """Rnssp's ``ewma_loop`` for every row of every series (columns of ``counts``)."""
     y, scale = scaled_counts(counts)
+    n_series = y.shape[1]
     first = MIN_BASELINE + g
     mean, sd, n = baseline_mean_sd(y, first, b, g)
     ucl_alert, ucl_warning, q95 = _limits(n)
-    best_stat = best_p = bound = None
-    for w in (w1, w2):
-        sigma = _sigma(w, g, n, sd, ucl_warning)
-        z, statistic = _smoothed(y, w, mean, sigma, ucl_alert, first)
-        p = upper_p_value(statistic, (n - 1)[:, None], r_compatible)
-        previous = np.vstack([np.full((1, y.shape[1]), np.nan), z[:-1]])
-        with np.errstate(invalid="ignore"):
-            limit = (mean + q95[:, None] * sigma - (1 - w) * previous) / w
-        if best_stat is None:
-            best_stat, best_p, bound = statistic, p, limit
-        else:
-            # Rnssp: the w1 values where p1 < p2, else the w2 values (ties included).
-            with np.errstate(invalid="ignore"):
-                keep_first = best_p < p
-            best_stat = np.where(keep_first, best_stat, statistic)
-            best_p = np.where(keep_first, best_p, p)
-            bound = np.fmin(bound, limit)
+    # Both averages of every series side by side: columns [w1 | w2].
+    w = np.repeat([w1, w2], n_series)
+    sigma = np.hstack([_sigma(w1, g, n, sd, ucl_warning), _sigma(w2, g, n, sd, ucl_warning)])
+    mean2 = np.hstack([mean, mean])
+    z, statistic = _smoothed(np.hstack([y, y]), w, mean2, sigma, ucl_alert, first)
+    previous = np.vstack([np.full((1, 2 * n_series), np.nan), z[:-1]])
+    with np.errstate(invalid="ignore"):
+        limit = (mean2 + q95[:, None] * sigma - (1 - w) * previous) / w
+    # Rnssp reports the w1 values where p1 < p2, else the w2 values (ties included). Both
+    # p-values have the same degrees of freedom, so p1 < p2 where T1 > T2; only the
+    # p-values reported are computed, and where R's 1 - pt() gives p1 = 0 the tie is
+    # checked (p2 = 0 too: R reports w2).
+    t1, t2 = statistic[:, :n_series], statistic[:, n_series:]
+    df = np.broadcast_to((n - 1)[:, None], t1.shape)
+    with np.errstate(invalid="ignore"):
+        keep_first = t1 > t2
+    best_stat = np.where(keep_first, t1, t2)
+    best_p = np.full(best_stat.shape, np.nan)
+    tested = ~np.isnan(best_stat)
+    best_p[tested] = upper_p_value(best_stat[tested], df[tested], r_compatible)
+    if r_compatible:
+        tie = keep_first & (best_p == 0)
+        if tie.any():
+            second = upper_p_value(t2[tie], df[tie], r_compatible)
+            best_stat[tie] = np.where(second == 0, t2[tie], best_stat[tie])
+    bound = np.fmin(limit[:, :n_series], limit[:, n_series:])
     bound[np.isnan(best_p)] = np.nan
     return EwmaOutput(mean * scale, best_stat, best_p, bound * scale, scale)
 
