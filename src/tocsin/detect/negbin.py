@@ -28,7 +28,7 @@ THETA_MAX = 1e10
 #: Iteration limits: IRLS steps per fit, Newton steps for theta, alternations.
 MAX_IRLS, MAX_THETA, MAX_ALTERNATIONS = 50, 50, 50
 #: Newton steps that finish a fit, from an alternation run to ``START_TOL``.
-MAX_NEWTON, START_TOL = 20, 1e-6
+MAX_NEWTON, START_TOL = 20, 1e-2
 
 
 @dataclass
@@ -71,14 +71,28 @@ def _wls(Xs: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.n
     return (inv * rhs[:, None, :]).sum(axis=2), inv
 
 
+def _loglik_beta(y: np.ndarray, eta: np.ndarray, used: np.ndarray, theta: np.ndarray):
+    """The part of the log-likelihood that depends on ``beta`` (``theta`` fixed)."""
+    mu = np.exp(eta)
+    t = theta[:, None]
+    poisson = np.isinf(t)
+    with np.errstate(invalid="ignore"):
+        tail = np.where(poisson, mu, (y + t) * np.log1p(mu / np.where(poisson, 1.0, t)))
+    return np.where(used, y * eta - tail, 0.0).sum(axis=1)
+
+
 def _irls(
     Xs: np.ndarray, y: np.ndarray, used: np.ndarray, eta: np.ndarray, theta: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """IRLS for ``beta`` at fixed ``theta`` (``inf``: Poisson), from ``eta``; each series
-    stops at its own convergence, so that its result does not depend on the others."""
+    stops at its own convergence, so that its result does not depend on the others:
+    when its coefficients change by at most ``tol`` relative, or its log-likelihood does
+    (as R's ``glm.fit`` stops on the deviance; a coefficient that drifts towards a mean
+    of 0 on a sparse series then stops the fit as in R)."""
     beta = np.full((y.shape[0], Xs.shape[1]), np.nan)
     eta = eta.copy()
     active = np.arange(y.shape[0])
+    loglik = np.full(y.shape[0], np.nan)
     for iteration in range(MAX_IRLS):
         mu = np.exp(eta[active])
         u = used[active]
@@ -88,8 +102,11 @@ def _irls(
         change = np.max(np.abs(new - beta[active]) / (np.abs(new) + 1e-3), axis=1)
         beta[active] = new
         eta[active] = _predict(new, Xs)
+        ll = _loglik_beta(y[active], eta[active], u, theta[active])
+        flat = np.abs(ll - loglik[active]) <= tol * (np.abs(ll) + 0.1)
+        loglik[active] = ll
         if iteration:
-            active = active[change > tol]
+            active = active[(change > tol) & ~flat]
             if not active.size:
                 break
     return beta, eta
@@ -213,7 +230,7 @@ def _newton(
 def fit_negbin(X: np.ndarray, y: np.ndarray, used: np.ndarray, tol: float = 1e-11) -> NegbinFit:
     """ML fits of ``y`` (S, n_obs) on the shared design ``X`` (n_obs, p), rows ``used``.
 
-    The alternation of ``glm.nb`` converges linearly; it is run to ``1e-6`` and finished
+    The alternation of ``glm.nb`` converges linearly; it is run to ``1e-2`` and finished
     by joint Newton steps, which converge quadratically. A series where Newton's steps do
     not converge (or whose ``theta`` reaches :data:`THETA_MAX`, the Poisson limit) is
     finished by the alternation instead."""
