@@ -51,6 +51,28 @@ class NegbinFit:
         return eta, np.sqrt(np.maximum(var, 0.0))
 
 
+def inverses(A: np.ndarray) -> np.ndarray:
+    """The inverse of every symmetric positive definite matrix of the stack ``A`` (S, p, p)
+    by Gauss-Jordan elimination written as array operations: each matrix's result is
+    the same whatever else is in the stack (a stacked LAPACK call may round differently
+    by position, and a sparse series' fit amplifies such differences); NaN where a pivot
+    is 0."""
+    M = np.array(A, dtype=np.float64)
+    p = M.shape[-1]
+    inv = np.broadcast_to(np.eye(p), M.shape).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(p):
+            pivot = M[:, k, k][:, None].copy()
+            M[:, k, :] /= pivot
+            inv[:, k, :] /= pivot
+            for i in range(p):
+                if i != k:
+                    factor = M[:, i, k][:, None].copy()
+                    M[:, i, :] -= factor * M[:, k, :]
+                    inv[:, i, :] -= factor * inv[:, k, :]
+    return inv
+
+
 def _predict(beta: np.ndarray, Xs: np.ndarray) -> np.ndarray:
     """``X beta`` of every series, as plain sums."""
     return np.einsum("sp,np->sn", beta, Xs)
@@ -64,10 +86,7 @@ def _wls(Xs: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.n
     A = np.einsum("sn,nk->sk", w, pairs).reshape(-1, p, p)
     rhs = np.einsum("sn,nk->sk", w * z, Xs)
     with np.errstate(invalid="ignore"):
-        try:
-            inv = np.linalg.inv(A)
-        except np.linalg.LinAlgError:
-            inv = np.linalg.pinv(A)
+        inv = inverses(A)
     return (inv * rhs[:, None, :]).sum(axis=2), inv
 
 
@@ -236,8 +255,9 @@ def fit_negbin(X: np.ndarray, y: np.ndarray, used: np.ndarray, tol: float = 1e-1
     finished by the alternation instead."""
     n_series = y.shape[0]
     p = X.shape[1]
-    used = used & np.isfinite(y)
-    y0 = np.where(used, y, 0.0)
+    # C order: sums along a series then run in the same order whatever the batch.
+    used = np.ascontiguousarray(used & np.isfinite(y))
+    y0 = np.ascontiguousarray(np.where(used, y, 0.0))
     norms = np.sqrt(np.einsum("ni,ni->i", X, X))
     Xs = X / norms
     n_used = used.sum(axis=1)
