@@ -25,6 +25,7 @@ def cli(world, store_url, monkeypatch, capsys):
     """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
     monkeypatch.setenv("TOCSIN_PUBLIC_URL", "http://tocsin.test")
     monkeypatch.setenv("TOCSIN_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("TOCSIN_NOTIFY_GROUP_WAIT_SECONDS", "0")  # deliver at once
     get_alerting_settings.cache_clear()
 
     def run(*args: str) -> tuple[int, str, str]:

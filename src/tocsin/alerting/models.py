@@ -261,8 +261,10 @@ class Notification(Base):
     """The outbox: one message to one contact over one channel.
 
     A worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
-    writer) by setting a lease (``claimed_until``); a worker that dies leaves the lease to
-    expire, so another delivers the row again: at least once, same idempotency key.
+    writer) by setting a lease (``claimed_until``) and a new ``claim_token``; it renews
+    the lease just before each send and records the outcome only while the row still
+    carries its token. A worker that dies leaves the lease to expire, so another delivers
+    the row again: at least once, same idempotency key (see ``notify/outbox.py``).
     """
 
     __tablename__ = "notification"
@@ -274,6 +276,13 @@ class Notification(Base):
             "next_attempt_at",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
+        ),
+        # Recipients' latest messages, for the group interval (alerting/notify/digest.py).
+        Index(
+            "ix_notification_sent_at",
+            "sent_at",
+            sqlite_where=text("sent_at IS NOT NULL"),
+            postgresql_where=text("sent_at IS NOT NULL"),
         ),
     )
 
@@ -297,6 +306,8 @@ class Notification(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: Random token of the current claim: only its holder may renew or settle the row.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -25,7 +25,8 @@ def worker(
 ) -> None:
     """Turn detection runs into alerts, escalate unacknowledged alerts, deliver notifications.
 
-    Run several at once for throughput; they never send the same notification twice.
+    Run several at once for throughput; healthy workers never send a notification twice
+    (a worker killed between a send and its record makes that one message go out again).
     """
     from tocsin.store import get_engine, write_session
     from tocsin.worker import Worker

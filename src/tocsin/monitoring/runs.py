@@ -50,6 +50,7 @@ from tocsin.periods import FREQUENCY, PeriodKind, period_dates
 from tocsin.progress import ProgressCallback, StageProgressCallback
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
+from tocsin.store.pause import pause_point
 
 #: Cells (periods x series) per call of a method, to bound memory on first runs.
 CELLS_PER_CALL = 400_000
@@ -341,6 +342,7 @@ def run_detection(
         except DetectError as exc:
             summary.skipped.append(f"{label} (configuration {item.detector.id}): {exc}")
             continue
+        pause_point("detect.mid-write")  # one configuration's signals written (tests)
         summary.detectors += 1
         summary.series += int(item.series_ids.size)
         summary.periods += periods
@@ -359,4 +361,5 @@ def run_detection(
         at=now,
     )
     session.flush()
+    pause_point("detect.before-commit")  # the whole run written, not committed (tests)
     return summary

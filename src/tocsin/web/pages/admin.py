@@ -85,6 +85,7 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
             "admin_codes": codes,
             "users": users,
             "contacts": contacts,
+            "uncovered": duty.without_contacts(db, list(codes)),
             "policies": sorted(policies.values(), key=lambda p: all_codes[p[0].jurisdiction_id]),
             "silences": silences,
             "administers_everything": scope.administers_everything(),

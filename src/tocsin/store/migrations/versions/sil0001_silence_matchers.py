@@ -3,7 +3,7 @@
 matchers of their indicator and levels.
 
 Revision ID: sil0001
-Revises: notify0001
+Revises: notify0002
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "sil0001"
-down_revision = "notify0001"
+down_revision = "notify0002"
 branch_labels = None
 depends_on = None
 
