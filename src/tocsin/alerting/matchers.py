@@ -1,11 +1,13 @@
 """Label matchers, as Alertmanager's
-(https://prometheus.io/docs/alerting/latest/configuration/#matcher): ``label=value``,
-``label!=value``, ``label=~regex``, ``label!~regex``, the value optionally in double
-quotes; a regular expression must match the whole value (anchored, as Alertmanager's).
+(https://prometheus.io/docs/alerting/latest/configuration/#matcher), shared by silences
+(:mod:`tocsin.alerting.silences`) and inhibition rules
+(:mod:`tocsin.alerting.inhibit_rules`): ``label=value``, ``label!=value``,
+``label=~regex``, ``label!~regex``, the value optionally in double quotes; a regular
+expression must match the whole value (anchored, as Alertmanager's).
 
-The labels of an alert that silences match are ``indicator`` (code), ``jurisdiction``
-(code) and ``level`` (``I`` .. ``IV``; ``level="2"`` or ``level="orange"`` are read as
-``II``). This module is pure: it parses, checks and matches.
+The labels of an alert are ``indicator`` (code), ``jurisdiction`` (code), ``level``
+(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``). This module is
+pure: it parses, checks and matches.
 """
 
 from __future__ import annotations
@@ -14,16 +16,33 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tocsin.alerting.severity import parse_level
-
-#: The labels of an alert a silence can match.
-LABELS = ("indicator", "jurisdiction", "level")
+#: The labels an alert has.
+LABELS = ("indicator", "jurisdiction", "level", "source")
 OPERATORS = ("=", "!=", "=~", "!~")
 _SYNTAX = re.compile(r'\s*([a-z_]+)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"=~!]*?))\s*')
 
 
 class MatcherError(ValueError):
     """A matcher that cannot be read; the message names it and says what is expected."""
+
+
+def unknown_label(label: str, where: str) -> MatcherError:
+    """The error for a label an alert does not have, found in ``where``."""
+    return MatcherError(
+        f"{where}: unknown label {label!r}; the labels of an alert are {', '.join(LABELS)}"
+    )
+
+
+def _check(label: str, op: str, value: str, where: str) -> None:
+    if label not in LABELS:
+        raise unknown_label(label, where)
+    if op not in OPERATORS:
+        raise MatcherError(f"{where}: the operator must be one of {OPERATORS}")
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise MatcherError(f"{where}: {value!r} is not a regular expression ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -35,13 +54,30 @@ class Matcher:
     op: str
     value: str
 
+    def __post_init__(self) -> None:
+        _check(self.label, self.op, self.value, f"matcher {self}")
+
     def __str__(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{self.label}{self.op}"{escaped}"'
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        """Whether ``labels`` satisfy this matcher (a missing label reads as "")."""
-        value = labels.get(self.label, "")
+    @classmethod
+    def parse(cls, text: str) -> Matcher:
+        """A matcher from its text, e.g. ``level=~"I|II"``; :class:`MatcherError` names
+        what is wrong."""
+        found = _SYNTAX.fullmatch(text)
+        if found is None:
+            raise MatcherError(
+                f'matcher {text!r} must read label="value" (or !=, =~, !~), e.g. '
+                f'level=~"I|II" or jurisdiction!="DE-BY"; labels: {", ".join(LABELS)}'
+            )
+        label, op, quoted, plain = found.groups()
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain
+        _check(label, op, value, f"matcher {text!r}")  # errors name the text as written
+        return cls(label, op, value)
+
+    def matches(self, value: str) -> bool:
+        """Whether a label's ``value`` satisfies this matcher."""
         if self.op == "=":
             return value == self.value
         if self.op == "!=":
@@ -50,41 +86,7 @@ class Matcher:
         return hit if self.op == "=~" else not hit
 
 
-def parse(text: str) -> Matcher:
-    """A matcher from its text, e.g. ``level=~"I|II"``; :class:`MatcherError` names what
-    is wrong."""
-    found = _SYNTAX.fullmatch(text)
-    if found is None:
-        raise MatcherError(
-            f'matcher {text!r}: write label="value" (or !=, =~, !~), e.g. level=~"I|II" '
-            f'or jurisdiction!="DE-BY"; labels: {", ".join(LABELS)}'
-        )
-    label, op, quoted, plain = found.groups()
-    value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain
-    if label not in LABELS:
-        raise MatcherError(
-            f"matcher {text!r}: unknown label {label!r}; labels: {', '.join(LABELS)}"
-        )
-    if op in ("=~", "!~"):
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise MatcherError(
-                f"matcher {text!r}: {value!r} is not a regular expression ({exc})"
-            ) from None
-    elif label == "level":
-        try:
-            value = parse_level(value).roman
-        except ValueError as exc:
-            raise MatcherError(f"matcher {text!r}: {exc}") from None
-    return Matcher(label, op, value)
-
-
-def parse_all(texts: Iterable[str]) -> list[Matcher]:
-    """Every matcher of ``texts`` (blank ones skipped)."""
-    return [parse(t) for t in texts if t.strip()]
-
-
 def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
-    """Whether ``labels`` satisfy every matcher (Alertmanager: matchers are ANDed)."""
-    return all(m.matches(labels) for m in matchers)
+    """Whether ``labels`` satisfy every matcher (Alertmanager ANDs them); a label that is
+    missing reads as ``""``."""
+    return all(m.matches(labels.get(m.label, "")) for m in matchers)

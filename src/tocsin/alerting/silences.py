@@ -46,7 +46,7 @@ class Silences:
             SilenceRule(
                 s.id,
                 s.jurisdiction_id,
-                tuple(matching.parse_all(s.matchers or ())),
+                tuple(matching.Matcher.parse(text) for text in s.matchers or ()),
                 s.ends_at,
                 s.created_by,
                 s.comment,
@@ -104,6 +104,32 @@ def silences_of_alert(session: Session, alert: Alert, now: dt.datetime) -> list[
     )
 
 
+#: The labels silences match (an alert's ``source`` is not known where silences are
+#: asked).
+SILENCE_LABELS = ("indicator", "jurisdiction", "level")
+
+
+def parse_matcher(text: str) -> matching.Matcher:
+    """A silence's matcher from its text; a level is read as its roman numeral
+    (``level="2"`` and ``level="orange"`` mean ``level="II"``)."""
+    try:
+        matcher = matching.Matcher.parse(text)
+    except matching.MatcherError as exc:
+        raise UserError(str(exc)) from None
+    if matcher.label not in SILENCE_LABELS:
+        raise UserError(
+            f"matcher {text!r}: silences match the labels {', '.join(SILENCE_LABELS)}, "
+            f"not {matcher.label!r}"
+        )
+    if matcher.label == "level" and matcher.op in ("=", "!="):
+        try:
+            roman = severity.parse_level(matcher.value).roman
+        except ValueError as exc:
+            raise UserError(f"matcher {text!r}: {exc}") from None
+        matcher = matching.Matcher("level", matcher.op, roman)
+    return matcher
+
+
 def _matchers_of(
     indicator: str | None, levels: list[int] | None, texts: Sequence[str]
 ) -> list[str]:
@@ -111,11 +137,7 @@ def _matchers_of(
     found = [f'indicator="{indicator}"'] if indicator else []
     if levels:
         found.append('level=~"' + "|".join(severity.Level(v).roman for v in levels) + '"')
-    try:
-        found += [str(m) for m in matching.parse_all(texts)]
-    except matching.MatcherError as exc:
-        raise UserError(str(exc)) from None
-    return found
+    return found + [str(parse_matcher(t)) for t in texts if t.strip()]
 
 
 def add_silence(
