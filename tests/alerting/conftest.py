@@ -167,6 +167,9 @@ def settings(webhook):
         notify_max_attempts=4,
         notify_lease_seconds=60,
         notify_concurrency=4,
+        # Delivered at once unless a test groups them (tests/alerting/test_alerting_digest.py).
+        notify_group_wait_seconds=0,
+        notify_group_interval_seconds=0,
         webhook_allowed_hosts="127.0.0.1",  # the receivers of these tests run on loopback
     )
 
@@ -266,4 +269,4 @@ def outbox_of(world: World, alert_id: int, *fields: str) -> list[tuple[Any, ...]
         rows = session.scalars(
             select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
         ).all()
-        return [(n.target.rsplit("/", 1)[1], *(getattr(n, f) for f in fields)) for n in rows]
+        return [(n.target.rsplit("/", 1)[-1], *(getattr(n, f) for f in fields)) for n in rows]

@@ -16,13 +16,14 @@ from tocsin.store import write_session
 pytestmark = pytest.mark.slow
 
 
-def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook) -> None:
+def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook, settings) -> None:
     inbox, _ = webhook
     now = dt.datetime.now(dt.UTC)
     with write_session(world.engine) as session:
         alert = lifecycle.raise_alert(
-            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now
-        )
+            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now,
+            settings=settings,
+        )  # fmt: skip
     first = start_worker(store_url)
     try:
         wait_for(lambda: len(inbox.requests) == 1)  # step 0: the county
@@ -37,7 +38,11 @@ def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook)
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert.id)
-                .values(opened_at=due - dt.timedelta(minutes=30), next_escalation_at=due)
+                .values(
+                    opened_at=due - dt.timedelta(minutes=30),
+                    escalation_started_at=due - dt.timedelta(minutes=30),
+                    next_escalation_at=due,
+                )
             )
         wait_for(lambda: len(inbox.requests) == 2)
         arrived = dt.datetime.now(dt.UTC)

@@ -19,6 +19,8 @@ def start_worker(
         "TOCSIN_DATABASE_URL": store_url,
         "TOCSIN_PUBLIC_URL": "http://tocsin.test",
         "TOCSIN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "TOCSIN_NOTIFY_GROUP_WAIT_SECONDS": "0",  # each message at once, unless a test
+        "TOCSIN_NOTIFY_GROUP_INTERVAL_SECONDS": "0",  # sets the grouping itself
         "COLUMNS": "200",
         **(env or {}),
     }

@@ -188,9 +188,11 @@ class AlertTransition(Base):
 class Silence(Base):
     """Mutes notifications of matching alerts between ``starts_at`` and ``ends_at``.
 
-    A matcher left empty matches everything: ``indicator_id`` one indicator,
-    ``jurisdiction_id`` that jurisdiction and every one below it, ``levels`` a list of
-    levels (1-4).
+    ``jurisdiction_id``: that jurisdiction and every one below it (none: the whole
+    territory, administered by root administrators only); ``matchers``: Alertmanager
+    matchers on the labels of an alert (:mod:`tocsin.alerting.matchers`), all of which
+    must match. ``indicator_id`` and ``levels`` record the indicator and levels given
+    when the silence was made (they are also among its matchers).
     """
 
     __tablename__ = "silence"
@@ -201,6 +203,7 @@ class Silence(Base):
         ForeignKey("jurisdiction.id", ondelete="CASCADE")
     )
     levels: Mapped[list[int] | None] = mapped_column(JSONType)
+    matchers: Mapped[list[str] | None] = mapped_column(JSONType)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -273,6 +276,13 @@ class Notification(Base):
             "next_attempt_at",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
+        ),
+        # Recipients' latest messages, for the group interval (alerting/notify/digest.py).
+        Index(
+            "ix_notification_sent_at",
+            "sent_at",
+            sqlite_where=text("sent_at IS NOT NULL"),
+            postgresql_where=text("sent_at IS NOT NULL"),
         ),
     )
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from tocsin.cli import err_console
-from tocsin.detect import DetectionResult, Parameters, registry
+from tocsin.detect import DetectionResult, Parameters, measured, registry
 from tocsin.errors import UserError
 from tocsin.files import detection as detection_file
 from tocsin.files.tables import write_table
@@ -185,4 +185,7 @@ def _print_methods(only: str | None) -> None:
                 escape(spec.help),
             )
         console.print(table)
+        quality = measured.describe(method.name)
+        if quality:
+            console.print(f"  [dim]{escape(quality)}[/]", highlight=False)
         console.print()

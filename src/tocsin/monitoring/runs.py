@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,7 @@ from tocsin.monitoring.models import (
     DetectionState,
     Detector,
     Indicator,
+    Series,
     Signal,
 )
 from tocsin.monitoring.population import check_population, population_matrix
@@ -363,3 +365,32 @@ def run_detection(
     session.flush()
     pause_point("detect.before-commit")  # the whole run written, not committed (tests)
     return summary
+
+
+def last_run(session: Session) -> DetectionRun | None:
+    """The newest detection run (it is written in one transaction: once visible, it has
+    finished), or None before the first."""
+    return session.scalar(select(DetectionRun).order_by(DetectionRun.id.desc()).limit(1))
+
+
+def pending_series(session: Session, jurisdiction_ids: Collection[int] | None = None) -> int:
+    """How many series (of ``jurisdiction_ids``, default all) have data that an enabled
+    detector has not evaluated yet: what the next detection run will take up."""
+    query = (
+        select(func.count(func.distinct(Series.id)))
+        .select_from(Series)
+        .join(
+            Detector,
+            (Detector.indicator_id == Series.indicator_id)
+            & Detector.enabled.is_(True)
+            & (Detector.series_id.is_(None) | (Detector.series_id == Series.id)),
+        )
+        .outerjoin(
+            DetectionState,
+            (DetectionState.series_id == Series.id) & (DetectionState.detector_id == Detector.id),
+        )
+        .where(Series.version > func.coalesce(DetectionState.seen_version, 0))
+    )
+    if jurisdiction_ids is not None:
+        query = query.where(Series.jurisdiction_id.in_(list(jurisdiction_ids)))
+    return int(session.scalar(query) or 0)

@@ -124,6 +124,7 @@ def claim(
     ids = list(session.scalars(due))
     if not ids:
         return []
+    ids = _with_companions(session, ids, now)
     token = secrets.token_hex(16)
     session.execute(
         update(Notification)
@@ -150,6 +151,36 @@ def claim(
         .order_by(Notification.id)
     )
     return [Claimed(*row, token=token) for row in rows]
+
+
+#: Most rows of one claim: the first ``limit`` due rows and the other due rows of their
+#: recipients, so that a recipient's storm is claimed together and sent as one digest
+#: (:mod:`tocsin.alerting.notify.digest`).
+CLAIM_MAX = 500
+
+
+def _with_companions(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
+    """``ids`` and the other due, unclaimed rows for the same recipients (channel and
+    target), up to :data:`CLAIM_MAX` rows in all."""
+    recipients = session.execute(
+        select(Notification.channel, Notification.target).where(Notification.id.in_(ids)).distinct()
+    ).all()
+    companions = session.scalars(
+        select(Notification.id)
+        .where(
+            Notification.status == "pending",
+            Notification.next_attempt_at <= now,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+            or_(
+                *(and_(Notification.channel == c, Notification.target == t) for c, t in recipients)
+            ),
+            Notification.id.not_in(ids),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(max(CLAIM_MAX - len(ids), 0))
+        .with_for_update(skip_locked=True)
+    )
+    return [*ids, *companions]
 
 
 def _held(item: Claimed) -> Any:

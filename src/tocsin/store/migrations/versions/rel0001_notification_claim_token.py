@@ -6,7 +6,7 @@ whose lease expired (and whose row another worker claimed since) can therefore n
 send it again nor report success over the other worker's delivery.
 
 Revision ID: rel0001
-Revises: notify0001
+Revises: sil0001
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "rel0001"
-down_revision = "notify0001"
+down_revision = "sil0001"
 branch_labels = None
 depends_on = None
 
