@@ -480,6 +480,8 @@ class IncidentDetail:
     alerts: list[Alert]
     tasks: list[IncidentTask]
     events: list[IncidentEvent]
+    #: Codes of the bodies the tasks are assigned to, by id.
+    body_codes: dict[int, str]
 
 
 def detail(session: Session, incident_id: int) -> IncidentDetail:
@@ -492,6 +494,13 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
         else None
     )
     ids = linked_alert_ids(session, incident.id)
+    work = tasks.for_incident(session, incident.id)
+    assigned = {t.assignee_body_id for t in work if t.assignee_body_id}
+    codes = dict(
+        session.execute(
+            select(ResponseBody.id, ResponseBody.code).where(ResponseBody.id.in_(assigned))
+        ).all()
+    )
     return IncidentDetail(
         incident=incident,
         jurisdiction=directory.places[incident.jurisdiction_id].code,
@@ -499,8 +508,9 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
         commander=commander,
         plan=plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard),
         alerts=_alerts(session, ids) if ids else [],
-        tasks=tasks.for_incident(session, incident.id),
+        tasks=work,
         events=timeline.events(session, incident.id),
+        body_codes=codes,
     )
 
 
