@@ -169,7 +169,7 @@ def open_incident(
     or proposed) the incident is verified and its response activated at once.
     """
     check_texts({"title": title, "description": description, "first_figures": first_figures})
-    if not title.strip():
+    if not title:
         raise UserError("an incident needs a title (what happened)")
     if occurred_at is not None and occurred_at.tzinfo is None:
         raise UserError("the time of the event needs a time zone (e.g. 2026-12-07T06:00:00Z)")
@@ -184,9 +184,11 @@ def open_incident(
     if not hazard:
         raise UserError("say which hazard the incident is about")
     if hazard not in plans.known_hazards(session):
-        raise UserError(f"{hazard!r} is not an indicator, an indicator domain or a kind of event")
+        raise NotFoundError(
+            f"no hazard {hazard!r}: expected an indicator, an indicator domain or a kind of event"
+        )
     incident = Incident(
-        title=title.strip(),
+        title=title,
         description=description,
         hazard=hazard,
         jurisdiction_id=place_id,
@@ -256,8 +258,10 @@ def set_level(
     if incident.status == "closed":
         raise TransitionError(f"incident {incident.id} is closed; its level cannot change")
     if old == new and incident.status == "response_active":
-        raise UserError(f"incident {incident.id} is already at response level {Level(new).roman}")
-    if not reason.strip():
+        raise ConflictError(
+            f"incident {incident.id} is already at response level {Level(new).roman}"
+        )
+    if not reason:
         raise UserError("say why the level is declared or changed (a reason)")
     if incident.status != "response_active":
         _move(session, incident, "response_active", reason, by=by, now=now)
@@ -427,9 +431,9 @@ def comment(
     session: Session, incident_id: int, text: str, *, by: str, now: dt.datetime
 ) -> IncidentEvent:
     check_texts({"comment": text})
-    if not text.strip():
+    if not text:
         raise UserError("a comment needs some text")
-    return timeline.log(session, get(session, incident_id), "comment", text.strip(), by=by, now=now)
+    return timeline.log(session, get(session, incident_id), "comment", text, by=by, now=now)
 
 
 def assign(

@@ -198,12 +198,18 @@ class PlanIn(_Input):
         return codes
 
 
-class ReviewAction(_Input):
+class _Text(_Input):
+    """Texts kept as typed (the API's schema says what is accepted, exactly)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ReviewAction(_Text):
     action: str = Field(min_length=1, max_length=2000)
     owner: str = Field(min_length=1, max_length=300)
 
 
-class ReviewIn(_Input):
+class ReviewIn(_Text):
     """The after-action review that closing an incident needs."""
 
     worked: str = Field(min_length=1, max_length=8000)

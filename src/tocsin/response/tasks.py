@@ -170,10 +170,10 @@ def update(
     if status is not None:
         if status not in TASK_STATUSES:
             raise UserError(f"unknown task status {status!r}; expected {', '.join(TASK_STATUSES)}")
-        if status == "not_applicable" and not reason.strip():
+        if status == "not_applicable" and not reason:
             raise UserError(f"task {task_id}: say why it is not applicable (a reason)")
         task.status = status
-        task.reason = reason.strip() if status == "not_applicable" else ""
+        task.reason = reason if status == "not_applicable" else ""
         task.done_at = now if status == "done" else None
     if assignee_user is not None:
         task.assignee_user_id = _user_id(session, assignee_user) if assignee_user else None
@@ -220,13 +220,13 @@ def add(
         raise NotFoundError(f"incident {incident_id} does not exist")
     if incident.status == "closed":
         raise ConflictError(f"incident {incident_id} is closed; it takes no new tasks")
-    if not title.strip():
+    if not title:
         raise UserError("a task needs a title")
     if due_at is not None and due_at.tzinfo is None:
         raise UserError("a due time needs a time zone (e.g. 2026-12-07T18:00:00Z)")
     task = IncidentTask(
         incident_id=incident.id,
-        title=title.strip(),
+        title=title,
         body=body,
         due_at=due_at,
         status="open",

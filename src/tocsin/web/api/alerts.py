@@ -38,6 +38,7 @@ from tocsin.web.api.common import (
     jurisdiction_by_code,
     page_params,
     paginate,
+    readable_subtree,
 )
 from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
 
@@ -185,9 +186,7 @@ def alerts_query(
     indicator: str | None = None,
 ) -> Any:
     """Alerts in the caller's read scope, filtered, most serious and newest first."""
-    ids = scope.ids(Capability.READ)
-    if jurisdiction:
-        ids = frozenset(scope.tree.subtree(jurisdiction_by_code(db, jurisdiction, ids).id) & ids)
+    ids = readable_subtree(db, scope, jurisdiction)
     query = alert_rows(select(Alert)).where(Alert.jurisdiction_id.in_(ids))
     if status:
         query = query.where(Alert.status == status)
