@@ -246,3 +246,9 @@ def test_task_updates_need_a_reason_for_not_applicable(any_world) -> None:
             "Activate the surge plan of hospitals: in_progress",
             "Activate the surge plan of hospitals: not_applicable (no hospital)",
         ]
+
+
+def test_the_example_plan_of_the_docs_is_the_one_the_tests_load() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "response.md").read_text()
+    example = docs.split("### The plan format", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert example == (DATA / "plan-flu.yaml").read_text()
