@@ -208,14 +208,14 @@ def test_the_status_machine_refuses_illegal_moves_and_closing_needs_a_review(any
         assert incident.status == "reported" and incident.level is None
         with pytest.raises(TransitionError, match=r"it cannot go to stood_down\. From reported it "
                            r"can go to: verified, response_active"):  # fmt: skip
-            incidents.stand_down(db, incident_id, by=BY, now=NOW)
-        incidents.verify(db, incident_id, by=BY, now=NOW)
+            incidents.move(db, incident_id, "stood_down", by=BY, now=NOW)
+        incidents.move(db, incident_id, "verified", by=BY, now=NOW)
         incidents.set_level(db, incident_id, 4, reason="declared", by=BY, now=NOW)
         # No plan covers accidents here: the timeline says so.
         assert incidents.detail(db, incident_id).events[-1].kind == "no_plan"
         with pytest.raises(TransitionError, match="it cannot go to closed"):
             incidents.close(db, incident_id, {"worked": "a", "did_not_work": "b"}, by=BY, now=NOW)
-        incidents.stand_down(db, incident_id, by=BY, now=NOW)
+        incidents.move(db, incident_id, "stood_down", by=BY, now=NOW)
         with pytest.raises(UserError, match="closing needs an after-action review: did_not_work"):
             incidents.close(db, incident_id, {"worked": "radio"}, by=BY, now=NOW)
         review = {"worked": "radio", "did_not_work": "maps",

@@ -324,22 +324,24 @@ def incidents_level(
     _print_incident(incident_id)
 
 
-def _move_command(name: str, action: Any, help_text: str) -> None:
+def _move_command(name: str, to: str, help_text: str) -> None:
     def command(
         incident_id: IncidentId,
         comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
         by: By = None,
     ) -> None:
         with write_session() as session:
-            action(session, incident_id, comment=comment, by=by or default_actor(), now=_now())
+            incidents.move(
+                session, incident_id, to, comment=comment, by=by or default_actor(), now=_now()
+            )
         _print_incident(incident_id)
 
     command.__doc__ = help_text
     incidents_app.command(name)(command)
 
 
-_move_command("verify", incidents.verify, "The report is confirmed.")
-_move_command("stand-down", incidents.stand_down, "End the response (the review comes next).")
+_move_command("verify", "verified", "The report is confirmed.")
+_move_command("stand-down", "stood_down", "End the response (the review comes next).")
 
 
 @incidents_app.command("close")

@@ -34,6 +34,14 @@ from tocsin.response.schemas import BodyIn
 _FIELDS = ("code", "jurisdiction", "name", "name_zh", "members")
 
 
+def active_user_id(session: Session, username: str) -> int:
+    """The id of an active user (a member, a commander, an assignee)."""
+    found = session.scalar(select(User.id).where(User.username == username, User.active))
+    if found is None:
+        raise NotFoundError(f"no active user {username!r}")
+    return found
+
+
 def members_of(session: Session, body_ids: list[int]) -> dict[int, list[str]]:
     """User names of the members of each body, sorted."""
     found: dict[int, list[str]] = {b: [] for b in body_ids}

@@ -138,13 +138,6 @@ def _hazard_of(session: Session, alerts: list[Alert]) -> str:
     return codes.pop()  # type: ignore[return-value]
 
 
-def _user_id(session: Session, username: str) -> int:
-    found = session.scalar(select(User.id).where(User.username == username, User.active))
-    if found is None:
-        raise NotFoundError(f"no active user {username!r}")
-    return found
-
-
 def open_incident(
     session: Session,
     *,
@@ -196,7 +189,7 @@ def open_incident(
         exercise=exercise,
         occurred_at=occurred_at,
         first_figures=first_figures,
-        commander_id=_user_id(session, commander) if commander else None,
+        commander_id=bodies.active_user_id(session, commander) if commander else None,
         opened_at=now,
         opened_by=by,
         updated_at=now,
@@ -344,21 +337,19 @@ def _activate(
     )
 
 
-def verify(
-    session: Session, incident_id: int, *, comment: str = "", by: str, now: dt.datetime
-) -> Incident:
-    """The report is confirmed."""
-    incident = get(session, incident_id)
-    _move(session, incident, "verified", comment, by=by, now=now)
-    return incident
+#: The moves made by hand (the others come with a level or the review).
+MOVES = {"verified": "the report is confirmed", "stood_down": "the response ends"}
 
 
-def stand_down(
-    session: Session, incident_id: int, *, comment: str = "", by: str, now: dt.datetime
+def move(
+    session: Session, incident_id: int, to: str, *, comment: str = "", by: str, now: dt.datetime
 ) -> Incident:
-    """The response ends; the incident waits for its after-action review."""
+    """Verify a reported incident (``verified``) or stand its response down
+    (``stood_down``: it then waits for its after-action review)."""
+    if to not in MOVES:
+        raise UserError(f"an incident is moved by hand to {' or '.join(MOVES)}, not {to!r}")
     incident = get(session, incident_id)
-    _move(session, incident, "stood_down", comment, by=by, now=now)
+    _move(session, incident, to, comment, by=by, now=now)
     return incident
 
 
@@ -453,7 +444,7 @@ def assign(
         select(Jurisdiction.code).where(Jurisdiction.id == incident.jurisdiction_id)
     )
     if commander is not None:
-        incident.commander_id = _user_id(session, commander)
+        incident.commander_id = bodies.active_user_id(session, commander)
         timeline.log(session, incident, "commander", commander, by=by, now=now)
     if lead_body is not None:
         incident.lead_body_id = bodies.get(session, code or "", lead_body).id

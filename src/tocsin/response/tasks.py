@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.models import User
 from tocsin.alerting.directory import Directory
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, NotFoundError, UserError
@@ -137,13 +136,6 @@ def close_not_applicable(
     return closed
 
 
-def _user_id(session: Session, username: str) -> int:
-    found = session.scalar(select(User.id).where(User.username == username, User.active))
-    if found is None:
-        raise NotFoundError(f"no active user {username!r}")
-    return found
-
-
 def _open_incident(session: Session, task: IncidentTask) -> Incident:
     incident = session.get(Incident, task.incident_id)
     assert incident is not None
@@ -176,7 +168,9 @@ def update(
         task.reason = reason if status == "not_applicable" else ""
         task.done_at = now if status == "done" else None
     if assignee_user is not None:
-        task.assignee_user_id = _user_id(session, assignee_user) if assignee_user else None
+        task.assignee_user_id = (
+            bodies.active_user_id(session, assignee_user) if assignee_user else None
+        )
     if assignee_body is not None:
         found = (
             bodies.get(session, _code_of(session, incident), assignee_body)
@@ -237,7 +231,7 @@ def add(
     if assignee_body:
         task.assignee_body_id = bodies.get(session, _code_of(session, incident), assignee_body).id
     if assignee_user:
-        task.assignee_user_id = _user_id(session, assignee_user)
+        task.assignee_user_id = bodies.active_user_id(session, assignee_user)
     session.add(task)
     session.flush()
     timeline.log(session, incident, "task_added", task.title, by=by, now=now, data=_state(task))

@@ -35,6 +35,7 @@ from tocsin.web.api.common import (
     ItemId,
     Page,
     PageParams,
+    in_scope,
     jurisdiction_by_code,
     page_params,
     paginate,
@@ -220,11 +221,7 @@ def list_alerts(
 
 def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capability) -> Alert:
     """The alert ``alert_id`` if the caller holds ``capability`` on its jurisdiction."""
-    alert = db.get(Alert, alert_id)
-    if alert is None or alert.jurisdiction_id is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
-    scope.require(capability, alert.jurisdiction_id, f"alert {alert_id}")
-    return alert
+    return in_scope(db, scope, Alert, alert_id, capability, f"alert {alert_id}")
 
 
 def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:

@@ -113,3 +113,16 @@ def readable_subtree(session: Session, scope: Scope, jurisdiction: str | None) -
             scope.tree.subtree(jurisdiction_by_code(session, jurisdiction, ids).id) & ids
         )
     return ids
+
+
+def in_scope(
+    session: Session, scope: Scope, model: Any, object_id: int, capability: Capability, what: str
+) -> Any:
+    """The object ``object_id`` of ``model`` (anything with a ``jurisdiction_id``) if the
+    caller holds ``capability`` on its jurisdiction: 404 outside the read scope (its
+    existence is not revealed), 403 when readable but not allowed."""
+    found = session.get(model, object_id)
+    if found is None or found.jurisdiction_id is None:
+        raise NotFoundError(f"{what} does not exist")
+    scope.require(capability, found.jurisdiction_id, what)
+    return found

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.errors import NotFoundError
 from tocsin.response import bodies, incidents, plans, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, Incident
 from tocsin.web.api.alerts import alert_in_scope
@@ -27,6 +26,7 @@ from tocsin.web.api.common import (
     Moment,
     Page,
     PageParams,
+    in_scope,
     jurisdiction_by_code,
     page_params,
     paginate,
@@ -244,11 +244,7 @@ def incident_in_scope(
 ) -> Incident:
     """The incident if the caller holds ``capability`` on its jurisdiction (404 outside
     the read scope, 403 when readable but not allowed)."""
-    incident = db.get(Incident, incident_id)
-    if incident is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
-    scope.require(capability, incident.jurisdiction_id, f"incident {incident_id}")
-    return incident
+    return in_scope(db, scope, Incident, incident_id, capability, f"incident {incident_id}")
 
 
 def incident_detail(db: Session, scope: Scope, incident_id: int) -> IncidentOut:
@@ -306,7 +302,7 @@ def get_incident(incident_id: ItemId, scope: ApiScope, db: Db) -> IncidentOut:
     return incident_detail(db, scope, incident_id)
 
 
-def _act(
+def act(
     request: Request, scope: Scope, incident_id: int, action: Any, *args: Any, **kwargs: Any
 ) -> None:
     """Run a service ``action`` on an incident the caller may respond to."""
@@ -323,15 +319,15 @@ def _act(
 def set_level(
     incident_id: ItemId, body: LevelIn, request: Request, scope: ApiScope, db: Db
 ) -> IncidentOut:
-    _act(request, scope, incident_id, incidents.set_level, body.level, reason=body.reason)
+    act(request, scope, incident_id, incidents.set_level, body.level, reason=body.reason)
     return incident_detail(db, scope, incident_id)
 
 
-def _move_route(path: str, action: Any, summary: str) -> None:
+def _move_route(path: str, to: str, summary: str) -> None:
     def route(
         incident_id: ItemId, body: Comment, request: Request, scope: ApiScope, db: Db
     ) -> IncidentOut:
-        _act(request, scope, incident_id, action, comment=body.comment)
+        act(request, scope, incident_id, incidents.move, to, comment=body.comment)
         return incident_detail(db, scope, incident_id)
 
     route.__name__ = f"{path.replace('-', '_')}_incident"
@@ -340,8 +336,8 @@ def _move_route(path: str, action: Any, summary: str) -> None:
     )
 
 
-_move_route("verify", incidents.verify, "Confirm a reported incident")
-_move_route("stand-down", incidents.stand_down, "End the response")
+_move_route("verify", "verified", "Confirm a reported incident")
+_move_route("stand-down", "stood_down", "End the response")
 
 
 @router.post(
@@ -352,7 +348,7 @@ _move_route("stand-down", incidents.stand_down, "End the response")
 def close_incident(
     incident_id: ItemId, body: ReviewIn, request: Request, scope: ApiScope, db: Db
 ) -> IncidentOut:
-    _act(request, scope, incident_id, incidents.close, body.model_dump())
+    act(request, scope, incident_id, incidents.close, body.model_dump())
     return incident_detail(db, scope, incident_id)
 
 
@@ -360,7 +356,7 @@ def close_incident(
 def comment_incident(
     incident_id: ItemId, body: CommentIn, request: Request, scope: ApiScope, db: Db
 ) -> IncidentOut:
-    _act(request, scope, incident_id, incidents.comment, body.text)
+    act(request, scope, incident_id, incidents.comment, body.text)
     return incident_detail(db, scope, incident_id)
 
 
@@ -371,7 +367,7 @@ def link_alerts(
     with writer(request) as wdb:
         for alert_id in body.alerts:
             alert_in_scope(wdb, scope, alert_id, Capability.READ)
-    _act(request, scope, incident_id, incidents.link_alerts, body.alerts)
+    act(request, scope, incident_id, incidents.link_alerts, body.alerts)
     return incident_detail(db, scope, incident_id)
 
 
@@ -383,7 +379,7 @@ def link_alerts(
 def assign_incident(
     incident_id: ItemId, body: AssignIn, request: Request, scope: ApiScope, db: Db
 ) -> IncidentOut:
-    _act(
+    act(
         request,
         scope,
         incident_id,
@@ -406,7 +402,7 @@ def assign_incident(
 def add_task(
     incident_id: ItemId, body: TaskIn, request: Request, scope: ApiScope, db: Db
 ) -> IncidentOut:
-    _act(
+    act(
         request,
         scope,
         incident_id,
