@@ -265,7 +265,7 @@ def set_level(
         session,
         incident,
         "level",
-        reason,
+        f"{old_name or '-'} → {Level(new).roman}: {reason}",
         by=by,
         now=now,
         data={"from": old_name, "to": Level(new).roman, "change": change},
