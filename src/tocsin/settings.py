@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     #: every detection run of its series span centuries.
     earliest_period_year: int = 1950
     periods_years_ahead: int = 1
+    #: Secret key (at least 32 characters) that signs audit checkpoint files
+    #: (``tocsin audit checkpoint``, HMAC-SHA256). Keep it off the database server: whoever
+    #: holds it can forge a checkpoint.
+    audit_key: SecretStr | None = None
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,8 @@ One tick of :class:`Worker`:
 
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
-2. runs the escalation steps that have fallen due;
+2. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
+   escalation steps that have fallen due;
 3. claims due notifications in batches, delivers them (several at once) and records the
    outcomes, retrying failures with exponential backoff.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from tocsin.alerting.acknowledgement import reopen_timed_out
 from tocsin.alerting.batch import lock_signals
 from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
@@ -184,6 +186,8 @@ class Worker:
                 break
             result.runs += runs
             result.opened += opened
+        with write_session(self.engine) as session:  # acknowledgements that timed out
+            reopen_timed_out(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:
             result.escalated = escalate_due(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:

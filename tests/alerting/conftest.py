@@ -242,3 +242,18 @@ def every_cap_message_is_checked(monkeypatch):
 
     monkeypatch.setattr(cap, "to_xml", checked)
     return produced
+
+
+def outbox_of(world: World, alert_id: int, *fields: str) -> list[tuple[Any, ...]]:
+    """The jurisdiction of the contact (the receiver's path) and ``fields`` of each
+    notification of an alert, in order."""
+    from sqlalchemy import select
+
+    from tocsin.alerting.models import Notification
+    from tocsin.store import write_session
+
+    with write_session(world.engine) as session:
+        rows = session.scalars(
+            select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
+        ).all()
+        return [(n.target.rsplit("/", 1)[1], *(getattr(n, f) for f in fields)) for n in rows]

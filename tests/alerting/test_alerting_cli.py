@@ -165,7 +165,7 @@ def test_worker_once_delivers(cli, webhook) -> None:
 
 
 def test_duty_setup_commands(cli, monkeypatch) -> None:
-    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    monkeypatch.setenv("HOOK_SECRET", "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0")
     code, out, _ = cli(
         "alerts", "contact", "--jurisdiction", "C1", "--name", "night desk",
         "--webhook", "http://127.0.0.1:9/x", "--secret-env", "HOOK_SECRET",
@@ -204,7 +204,8 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     from tocsin.audit.models import AuditEntry
 
     ident = str(world.contacts["C2"])
-    monkeypatch.setenv("NEW_SECRET", "n3w")
+    new_secret = "whsec_bjN3LW4zdy1uM3ctbjN3LW4zdy1uM3ctbjN3"  # 27 bytes
+    monkeypatch.setenv("NEW_SECRET", new_secret)
     code, out, _ = cli(
         "alerts", "contact-update", ident, "--name", "day desk", "--email", "day@c2.example",
         "--webhook", "", "--secret-env", "NEW_SECRET", "--by", "admin",
@@ -219,7 +220,7 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
             "day@c2.example",
             None,
         )
-        assert contact.webhook_secret == "n3w" and not contact.active
+        assert contact.webhook_secret == new_secret and not contact.active
         actions = db.scalars(
             select(AuditEntry.action).where(AuditEntry.object_type == "duty_contact")
         ).all()
@@ -234,7 +235,7 @@ def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:
     listed = {row["id"]: row for row in json.loads(out)}
     assert code == 0 and listed[int(ident)]["name"] == "day desk"
     assert listed[int(ident)]["active"] and listed[int(ident)]["signed"]
-    assert "n3w" not in out  # secrets are never printed
+    assert new_secret not in out and new_secret[6:] not in out  # secrets are never printed
     code, out, _ = cli("alerts", "contacts", "--jurisdiction", "NOWHERE")
     assert code == 2 and "NOWHERE" in out + _
 

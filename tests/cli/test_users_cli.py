@@ -71,12 +71,19 @@ def _typed(env: dict[str, str], args: list[str], answers: list[str]) -> tuple[in
     if pid == 0:  # the child: tocsin on the terminal
         os.execve(TOCSIN, [TOCSIN, *args], env)
     shown = b""
+    output = b""
     for answer in answers:
         while not shown.rstrip().endswith(b":"):
-            shown += os.read(fd, 1024)
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child ended without asking: report what it printed
+                chunk = b""
+            if not chunk:
+                _, status = os.waitpid(pid, 0)
+                return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+            shown += chunk
         os.write(fd, answer.encode() + b"\n")
         shown = b""
-    output = b""
     while True:
         try:
             chunk = os.read(fd, 1024)

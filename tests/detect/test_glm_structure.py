@@ -144,3 +144,13 @@ def test_blocked_inverse_equals_the_full_inverse() -> None:
     np.testing.assert_allclose(
         _inverse_blocked(A_q, blocks, aliased), _inverse(A, aliased), rtol=1e-8, atol=1e-14
     )
+
+
+def test_a_batch_with_no_active_fit_returns_failed_fits() -> None:
+    """Farrington's reweighted refit of a batch of all-zero series has no active fit
+    (every first model is null); it used to fail reshaping an empty design (issue 12)."""
+    X = np.stack([np.ones(20), np.arange(20.0)], axis=1)[None]
+    y = np.zeros((1, 3, 20))
+    fit = fit_poisson_glm(X, y, active=np.zeros((1, 3), bool))
+    assert fit.failed.all() and not fit.converged.any()
+    assert np.isnan(fit.coefficients).all() and fit.iterations.dtype == np.int64

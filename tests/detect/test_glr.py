@@ -99,3 +99,27 @@ def test_parameters_and_history() -> None:
     with pytest.raises(InsufficientHistoryError, match="needs 3"):
         run("glr_poisson", SeriesBatch(np.ones(20), 52, np.arange(2, 20)))
     run("glr_poisson", SeriesBatch(np.ones(20), 52, np.arange(0, 20)), {"mu0": (1.0,)})
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_seasonal_mu0_is_the_same_alone_and_in_a_batch_when_the_fit_diverges(alpha) -> None:
+    """With the minimum history (3 periods for one harmonic) the seasonal GLM is saturated
+    and has no maximum likelihood estimate where a count is 0: its coefficients drift.
+    Each series must still get bitwise the same mu0 alone as inside a batch (issue 12;
+    the Cholesky-based batched fit gave values differing by a factor of 10)."""
+    from tocsin.detect.seasonal import seasonal_mean
+
+    train = np.array([[0.0, 3.0, 1.0, 2.0], [0.0, 0.0, 0.0, 5.0], [1.0, 2.0, 0.0, 4.0]])
+    t, t_new = np.arange(1, 4), np.arange(4, 10)
+    whole = seasonal_mean(train, t, t_new, 52, negbin_alpha=alpha)
+    for j in range(train.shape[1]):
+        alone = seasonal_mean(train[:, [j]], t, t_new, 52, negbin_alpha=alpha)
+        np.testing.assert_array_equal(alone[:, 0], whole[:, j])
+    name = "glr_poisson" if alpha == 0 else "glr_negbin"
+    params = {} if alpha == 0 else {"alpha": alpha}
+    counts = np.vstack([train, np.ones((6, 4))])
+    batch = SeriesBatch(counts, freq=52, range=np.arange(3, 9))
+    res = run(name, batch, params)
+    for j in range(4):
+        one = run(name, batch.select_series([j]), params)
+        np.testing.assert_array_equal(one.upperbound[:, 0], res.upperbound[:, j])

@@ -37,7 +37,9 @@ def _batch(name: str) -> SeriesBatch:
     else:
         counts = np.round(rng.normal(50.0, 2.0, size=(n, 2)), 1)
     counts[-1, 0] += SPIKE
-    return SeriesBatch(counts, freq=52, range=np.arange(history, n))
+    freq = 52 if method.supports(52) else 365  # daily for day-of-week methods
+    dates = np.datetime64("2015-01-05") + (7 if freq == 52 else 1) * np.arange(n)
+    return SeriesBatch(counts, freq=freq, range=np.arange(history, n), dates=dates)
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))

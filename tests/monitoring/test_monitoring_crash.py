@@ -1,13 +1,16 @@
 """A real ``tocsin ingest`` killed with SIGKILL leaves the whole file or none of it; two
-ingests at once both succeed (or one fails cleanly) and leave no lock behind."""
+ingests at once both succeed (or one fails cleanly) and leave no lock behind.
+
+The kills are deterministic: the ingest is started with ``TOCSIN_PAUSE_AT`` (see
+:mod:`tocsin.store.pause`), stops at a named step of its transaction and is killed there,
+whatever the speed of the machine."""
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,13 +18,16 @@ import pytest
 from monitoring_helpers import TOCSIN, cli_env, weekly_counts
 from sqlalchemy import text
 
-#: Kill rounds per backend: at least MIN_ROUNDS, then more while the time budget lasts
-#: (so the test stays bounded on a busy machine and kills more often on a fast one).
-MIN_ROUNDS = 3
-MAX_ROUNDS = int(os.environ.get("TOCSIN_KILL_ROUNDS", "12"))
-BUDGET_SECONDS = 20.0
 STRATA = 24
 N_ROWS = 500 * 3 * STRATA
+
+#: (pause point, what a kill -9 there must leave: the file before or the file after).
+KILL_POINTS = (
+    ("ingest.before-write", "before"),
+    ("ingest.mid-write", "before"),
+    ("ingest.before-commit", "before"),
+    ("ingest.after-commit", "after"),
+)
 
 
 def _big_file(tmp_path, name: str, shift: int) -> tuple[str, float]:
@@ -41,64 +47,72 @@ def _state(engine) -> tuple[int, float]:
     return int(n), float(total or 0.0)
 
 
-def _ingest(url: str, path: str) -> subprocess.Popen:
+def _ingest(url: str, path: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [*TOCSIN, "ingest", path, "--indicator", "cases"],
-        env=cli_env(url),
+        env={**cli_env(url), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
 
 
-def _wait_for_write(process: subprocess.Popen) -> None:
-    """Block until the process says it starts its write transaction."""
-    for line in process.stderr:
-        if b"writing" in line:
-            return
-    raise AssertionError(f"the ingest ended before writing (exit {process.wait()})")
+def _kill_at(url: str, path: str, point: str, marker: Path) -> None:
+    """Run an ingest of ``path`` until it stops at ``point``, then kill -9 it there."""
+    marker.unlink(missing_ok=True)
+    process = _ingest(url, path, {"TOCSIN_PAUSE_AT": point, "TOCSIN_PAUSE_FILE": str(marker)})
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the ingest ended (exit {process.returncode}) before {point}: "
+                + process.stderr.read().decode()
+            )
+        assert time.monotonic() < deadline, f"the ingest never reached {point}"
+        time.sleep(0.02)
+    assert marker.read_text().split()[0] == point
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+
+
+def _check_integrity(engine) -> None:
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_leaves_all_or_nothing(engine, store, tmp_path):
+    """Kill -9 before, in the middle of and after the write of a first file (inserts)
+    and of a second one (revisions of every value): all or nothing each time."""
     url = store[0]
-    files = [_big_file(tmp_path, "a.csv", 0), _big_file(tmp_path, "b.csv", 1)]
-    n_rows = N_ROWS
-    rng = random.Random(20241128)
-    process = _ingest(url, files[0][0])
-    _wait_for_write(process)
-    started = time.monotonic()
+    marker = tmp_path / "paused"
+    (a, sum_a), (b, sum_b) = _big_file(tmp_path, "a.csv", 0), _big_file(tmp_path, "b.csv", 1)
+    # Inserts into an empty store, killed in the middle of the write.
+    _kill_at(url, a, "ingest.mid-write", marker)
+    assert _state(engine) == (0, 0.0)
+    _check_integrity(engine)
+    process = _ingest(url, a)
     assert process.wait(timeout=120) == 0, process.stderr.read().decode()
-    duration = time.monotonic() - started  # of the write transaction
-    assert _state(engine) == (n_rows, files[0][1])
-    current = files[0][1]
-    outcomes = {"none": 0, "whole": 0}
-    deadline = time.monotonic() + BUDGET_SECONDS
-    attempt = 0
-    while attempt < MIN_ROUNDS or (attempt < MAX_ROUNDS and time.monotonic() < deadline):
-        attempt += 1
-        # Always the file whose values differ from what is stored, so that it writes.
-        path, target = files[1] if current == files[0][1] else files[0]
-        process = _ingest(url, path)
-        # Kill at a random moment of the write transaction (or just after it).
-        _wait_for_write(process)
-        time.sleep(rng.uniform(0.0, 1.2) * duration)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        n, total = _state(engine)
-        assert n == n_rows, f"attempt {attempt}: {n} rows after kill -9"
-        assert total in (current, target), f"attempt {attempt}: a partial file ({total})"
-        outcomes["whole" if total == target else "none"] += 1
-        current = total
-        if engine.dialect.name == "sqlite":
-            with engine.connect() as conn:
-                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert _state(engine) == (N_ROWS, sum_a)
+    # Revisions of every stored value, killed at each step of the transaction.
+    current, files = sum_a, {sum_a: (b, sum_b), sum_b: (a, sum_a)}
+    for point, outcome in KILL_POINTS:
+        path, target = files[current]
+        _kill_at(url, path, point, marker)
+        expected = target if outcome == "after" else current
+        assert _state(engine) == (N_ROWS, expected), f"kill -9 at {point}"
+        _check_integrity(engine)
+        current = expected
     # No lock was left behind: a last ingest completes, and the file is whole.
-    path, target = files[0] if current != files[0][1] else files[1]
+    path, target = files[current]
     process = _ingest(url, path)
     assert process.wait(timeout=120) == 0, process.stderr.read().decode()
-    assert _state(engine) == (n_rows, target)
-    assert sum(outcomes.values()) == attempt
-    print(f"kill -9 outcomes: {outcomes}")
+    assert _state(engine) == (N_ROWS, target)
+    with engine.connect() as conn:
+        ingests = conn.execute(text("SELECT count(*) FROM ingest")).scalar()
+        revisions = conn.execute(text("SELECT count(*) FROM observation_revision")).scalar()
+    assert ingests == 3  # the first file, the one committed before the kill, the last one
+    assert revisions == 2 * N_ROWS
 
 
 @pytest.mark.slow

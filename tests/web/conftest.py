@@ -297,3 +297,48 @@ def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list
     finally:
         process.terminate()
         stderr.extend(process.communicate(timeout=SLOW)[1].splitlines())
+
+
+# The browser tests' fixtures (helpers in tests/web/browsing.py).
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
+    """The application served by uvicorn on loopback: (base URL, world)."""
+    from argon2 import PasswordHasher
+
+    from tocsin.accounts import security
+    from tocsin.store import make_engine, upgrade
+    from tocsin.web.app import create_app
+    from tocsin.web.settings import WebSettings
+
+    old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
+    upgrade(engine)
+    world = _build(engine)
+    app = create_app(engine, WebSettings(secret_key="browser-test"))
+    with live_server(app) as base:
+        yield base, world
+    engine.dispose()
+    security.use_hasher(old)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"

@@ -147,5 +147,7 @@ def test_an_api_token_records_its_last_use(client: TestClient, world: World) -> 
     """``last_used_at`` was returned by the API but never written (issue 13, step 6)."""
     headers = bearer(world, "admin")
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    (token,) = [t for t in client.get("/api/v1/tokens", headers=headers).json() if not t["revoked_at"]]
+    (token,) = [
+        t for t in client.get("/api/v1/tokens", headers=headers).json() if not t["revoked_at"]
+    ]
     assert token["last_used_at"] is not None

@@ -7,79 +7,13 @@ kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
-from tests.web.conftest import PASSWORD, World, _build, live_server
+from tests.web.browsing import login, requires_chromium, shot
+from tests.web.conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = (
-    Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
-    / "browser"
-)
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
-    """The application served by uvicorn on loopback: (base URL, world)."""
-    from argon2 import PasswordHasher
-
-    from tocsin.accounts import security
-    from tocsin.store import make_engine, upgrade
-    from tocsin.web.app import create_app
-    from tocsin.web.settings import WebSettings
-
-    old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
-    upgrade(engine)
-    world = _build(engine)
-    app = create_app(engine, WebSettings(secret_key="browser-test"))
-    with live_server(app) as base:
-        yield base, world
-    engine.dispose()
-    security.use_hasher(old)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    shot(page, "login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/")
+pytestmark = requires_chromium
 
 
 def test_map_alert_and_acknowledge(page, live) -> None:

@@ -133,3 +133,12 @@ def test_ingest_skip_invalid_stores_only_rows_in_scope(client: TestClient, world
             {"j": world.jurisdictions["9162"]},
         ).scalar()
     assert periods == 10  # the fixture's ten weeks: nothing added outside the scope
+
+
+def test_empty_fields_of_the_alert_list_mean_any(client: TestClient, world: World) -> None:
+    """A GET form sends its empty fields (``level=``): the list answers, never 422."""
+    browser_login(client, "admin")
+    response = client.get("/alerts?status=&level=&j=&page=")
+    assert response.status_code == 200
+    assert response.text.count('class="alert-row"') == 4
+    assert client.get("/alerts?level=9").status_code == 422  # a wrong value still is one

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerting.cap.frozen import area_ids, context_ids
 from tocsin.alerting.cap.render import context_of, expires_at, freeze, identifier
 from tocsin.alerting.directory import Contact, Directory
-from tocsin.alerting.escalation import due_steps
+from tocsin.alerting.escalation import due_steps, exhausted_at
 from tocsin.alerting.models import AlertTransition, CapMessageRow, Notification
 from tocsin.alerting.muting import Mutes
 from tocsin.alerting.notify.outbox import rows_for_contacts
@@ -118,7 +118,7 @@ class Batch:
     @property
     def mutes(self) -> Mutes:
         if self._mutes is None:
-            self._mutes = Mutes(self.session, self.directory, self.now)
+            self._mutes = Mutes(self.session, self.directory, self.now, self.settings.inhibit_rules)
         return self._mutes
 
     def history(self, alert_ids: Sequence[int]) -> None:
@@ -230,7 +230,9 @@ class Batch:
         if not contacts:
             return 0
         muted = (
-            self.mutes.reason(indicator_id, jurisdiction_id, values["level"]) if mutable else None
+            self.mutes.reason(indicator_id, jurisdiction_id, values["level"], alert_id=alert_id)
+            if mutable
+            else None
         )
         # The message linked may be another agency's (an imported alert): its sender.
         cap_sender = next(
@@ -283,7 +285,7 @@ class Batch:
         return (
             [(d.index, chain[d.target]) for d in due],
             following,
-            policy.due_at(opened_at, following),
+            policy.due_at(opened_at, following) or exhausted_at(policy, opened_at),
         )
 
     def run_steps(
@@ -295,8 +297,12 @@ class Batch:
         indicator_id: int | None,
         jurisdiction_id: int | None,
         cap_identifier: str,
+        round_: int = 0,
     ) -> int:
+        """Notify the targets of due steps; ``round_`` counts the rounds started again
+        after an acknowledgement timed out (their notifications have keys of their own)."""
         count = 0
+        first = "reopened" if round_ else "opened"
         for index, target in steps:
             count += self.notify(
                 alert_id,
@@ -304,8 +310,8 @@ class Batch:
                 indicator_id=indicator_id,
                 jurisdiction_id=jurisdiction_id,
                 contacts=self.directory.contacts(target),
-                reason="opened" if index == 0 else "escalated",
-                key=f"step-{index}",
+                reason=first if index == 0 else "escalated",
+                key=f"reopen-{round_}/step-{index}" if round_ else f"step-{index}",
                 cap_identifier=cap_identifier,
                 step=index,
             )

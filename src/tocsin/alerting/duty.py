@@ -20,6 +20,7 @@ from tocsin import audit
 from tocsin.alerting.directory import jurisdiction_id_of
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow
+from tocsin.alerting.notify.channels import signing
 from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, check_destination
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
@@ -58,6 +59,40 @@ def _check_contact(
             raise UserError(str(exc)) from None
 
 
+def _check_secret(secret: str | None) -> None:
+    """A new webhook secret follows Standard Webhooks (``whsec_``, 24 to 64 bytes)."""
+    check_texts({"webhook_secret": secret})
+    if secret:
+        try:
+            signing.check_secret(secret)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+
+#: Room for the stored secrets (``duty_contact.webhook_secret``).
+_SECRET_ROOM = 200
+
+
+def _rotated(new: str, current: str | None) -> str:
+    """``new`` and the secret in force now, which keeps signing while receivers switch."""
+    previous = current.split()[0] if current and current.split() else None
+    if previous is None or previous == new:
+        return new
+    both = f"{new} {previous}"
+    if len(both) > _SECRET_ROOM:
+        raise UserError(
+            "the new and the previous webhook secret together are too long to keep both; "
+            "set the new secret without keeping the previous one"
+        )
+    return both
+
+
+def _secrets_in_force(stored: str | None) -> str | None:
+    """What the audit log says of the secrets: set or not, and how many during rotation."""
+    count = len(stored.split()) if stored else 0
+    return None if not count else "(set)" if count == 1 else f"({count} set, rotating)"
+
+
 def _contact_state(contact: DutyContact, jurisdiction: str) -> dict[str, Any]:
     """What the audit log keeps of a contact (the webhook secret only as set or not)."""
     return {
@@ -65,7 +100,7 @@ def _contact_state(contact: DutyContact, jurisdiction: str) -> dict[str, Any]:
         "name": contact.name,
         "email": contact.email,
         "webhook_url": contact.webhook_url,
-        "webhook_secret": "(set)" if contact.webhook_secret else None,
+        "webhook_secret": _secrets_in_force(contact.webhook_secret),
         "active": contact.active,
     }
 
@@ -82,7 +117,7 @@ def add_contact(
 ) -> DutyContact:
     """A duty contact of a jurisdiction, reached by e-mail and/or webhook."""
     _check_contact(name, email, webhook_url)
-    check_texts({"webhook_secret": webhook_secret})
+    _check_secret(webhook_secret)
     contact = DutyContact(
         jurisdiction_id=jurisdiction_id_of(session, jurisdiction),
         name=name,
@@ -135,10 +170,15 @@ def update_contact(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     active: bool | None = None,
+    keep_previous_secret: bool = False,
     by: str | None = None,
 ) -> DutyContact:
     """Change a duty contact; ``None`` keeps a value, ``""`` clears an e-mail address,
     webhook URL or secret.
+
+    A new secret replaces those in force, or, with ``keep_previous_secret``, is added
+    before the one in force: webhooks are then signed with both (Standard Webhooks'
+    secret rotation) until the secret is set again without it.
 
     The rules are those of :func:`add_contact`. A deactivated contact stays (past
     notifications refer to it) but escalation no longer notifies it
@@ -156,9 +196,11 @@ def update_contact(
     new_email = contact.email if email is None else email or None
     new_url = contact.webhook_url if webhook_url is None else webhook_url or None
     _check_contact(new_name, new_email, new_url, new_url=new_url != contact.webhook_url)
-    check_texts({"webhook_secret": webhook_secret})
+    _check_secret(webhook_secret)
     contact.name, contact.email, contact.webhook_url = new_name, new_email, new_url
-    if webhook_secret is not None:
+    if webhook_secret and keep_previous_secret:
+        contact.webhook_secret = _rotated(webhook_secret, contact.webhook_secret)
+    elif webhook_secret is not None:
         contact.webhook_secret = webhook_secret or None
     if active is not None:
         contact.active = active

@@ -8,7 +8,10 @@ last step the policy may start again ``repeats`` times, ``repeat_interval`` afte
 previous round's last step -- Alertmanager's *repeat interval*.
 
 Acknowledging, resolving or cancelling an alert stops its escalation: the service simply
-stops asking for the next step. A jurisdiction without a policy of its own inherits its
+stops asking for the next step. When every step has run and nobody acknowledged within
+one more repeat interval, the escalation is *exhausted* (:func:`exhausted_at`), which the
+alert shows; an acknowledgement that times out starts a new round
+(:mod:`tocsin.alerting.acknowledgement`). A jurisdiction without a policy of its own inherits its
 parent's; when no ancestor has one, :func:`default_policy` climbs one level every
 30 minutes up to the root.
 
@@ -119,6 +122,14 @@ def due_steps(
         due.append(DueStep(index, at, target_index(chain_length, step.levels_up)))
         index += 1
     return due
+
+
+def exhausted_at(policy: EscalationPolicy, opened_at: dt.datetime) -> dt.datetime:
+    """When a policy is exhausted: its last step has run and nobody acknowledged within
+    one more repeat interval (the time a further round would have waited)."""
+    last = policy.due_at(opened_at, policy.total_steps - 1)
+    assert last is not None
+    return last + policy.repeat_interval
 
 
 def default_policy(chain_length: int, wait: dt.timedelta = DEFAULT_CLIMB_WAIT) -> EscalationPolicy:

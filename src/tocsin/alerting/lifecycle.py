@@ -76,7 +76,9 @@ def open_new(
         row["id"] = alert_id
     insert_rows(ctx.session, Alert.__table__, rows)
     for alert_id, row in zip(ids, rows, strict=True):
-        ctx.mutes.add_active(alert_id, row["indicator_id"], row["jurisdiction_id"])
+        ctx.mutes.inhibition.add_active(
+            alert_id, row["indicator_id"], row["jurisdiction_id"], row["level"], row["source"]
+        )
         ctx.published[alert_id] = []
     for position, (alert_id, row, steps, (actor, comment)) in enumerate(
         zip(ids, rows, plans, actors, strict=True)
@@ -401,8 +403,12 @@ def escalate_due(
     ctx.history([a.id for a in alerts])
     queued = 0
     for alert in alerts:
+        if _exhausted(ctx, alert):
+            continue
         steps, following, deadline = ctx.escalation_plan(
-            alert.jurisdiction_id, alert.opened_at, alert.escalation_step
+            alert.jurisdiction_id,
+            alert.escalation_started_at or alert.opened_at,
+            alert.escalation_step,
         )
         earlier = ctx.published[alert.id]
         latest = earlier[-1][1] if earlier else ""
@@ -413,6 +419,7 @@ def escalate_due(
             indicator_id=alert.indicator_id,
             jurisdiction_id=alert.jurisdiction_id,
             cap_identifier=latest,
+            round_=alert.ack_timeouts,
         )
         if steps:
             ctx.remark(
@@ -427,6 +434,26 @@ def escalate_due(
     return queued
 
 
+def _exhausted(ctx: Batch, alert: Alert) -> bool:
+    """Mark an alert whose every escalation step has run, unacknowledged, for one more
+    repeat interval: nobody else will be told, which the alert shows from now on."""
+    place = alert.jurisdiction_id
+    if place not in ctx.directory.places:
+        return False
+    if alert.escalation_step < ctx.directory.policy(place).total_steps:
+        return False
+    alert.escalation_exhausted_at = ctx.now
+    alert.next_escalation_at = None
+    ctx.remark(
+        alert,
+        action="escalation-exhausted",
+        actor=SYSTEM_ACTOR,
+        comment=f"every step of the escalation policy has run ({alert.escalation_step}); "
+        "nobody acknowledged",
+    )
+    return True
+
+
 def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> None:
     """An alert's level rises: record, publish a CAP Update, tell its jurisdiction."""
     previous = alert.level
@@ -437,6 +464,9 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
         place = ctx.directory.place(alert.jurisdiction_id)
         alert.headline, alert.headline_zh = headlines(alert.level, indicator, place)
     values = values_of(alert)
+    ctx.mutes.inhibition.add_active(
+        alert.id, alert.indicator_id, alert.jurisdiction_id, alert.level, alert.source
+    )
     ctx.remark(
         alert,
         action="update",

@@ -156,6 +156,13 @@ class Alert(Base):
     #: Escalation: index of the next step and when it falls due (None: stopped).
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the current round of escalation started (None: when the alert opened); set
+    #: anew when an acknowledgement times out (:mod:`tocsin.alerting.acknowledgement`).
+    escalation_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: How many times an acknowledgement timed out and escalation started again.
+    ack_timeouts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: When every step of the policy had run and nobody had acknowledged the alert.
+    escalation_exhausted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: For alerts imported from another agency's CAP: category and area as published.
     external_category: Mapped[str | None] = mapped_column(String(32))
     external_area: Mapped[Any | None] = mapped_column(JSONType)

@@ -8,11 +8,13 @@ batch asks :class:`Mutes`, which asks each in turn, silences first.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.directory import Directory
+from tocsin.alerting.inhibit_rules import DEFAULT_RULES, InhibitRule
 from tocsin.alerting.inhibition import Inhibition
 from tocsin.alerting.silences import Silences
 
@@ -28,21 +30,29 @@ class Muter(Protocol):
 class Mutes:
     """Silences in force and inhibiting alerts, asked in that order."""
 
-    def __init__(self, session: Session, directory: Directory, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        directory: Directory,
+        now: dt.datetime,
+        inhibit_rules: Sequence[InhibitRule] = DEFAULT_RULES,
+    ) -> None:
         self.silences = Silences(session, directory, now)
-        self.inhibition = Inhibition(session, directory, now)
-        self.muters: tuple[Muter, ...] = (self.silences, self.inhibition)
-
-    def add_active(self, alert_id: int, indicator_id: int | None, jurisdiction_id: int | None):
-        """An alert opened in this batch inhibits from now on."""
-        self.inhibition.add_active(alert_id, indicator_id, jurisdiction_id)
+        self.inhibition = Inhibition(session, directory, now, inhibit_rules)
+        self.muters: tuple[Muter, ...] = (self.silences,)
 
     def reason(
-        self, indicator_id: int | None, jurisdiction_id: int | None, level: int
+        self,
+        indicator_id: int | None,
+        jurisdiction_id: int | None,
+        level: int,
+        *,
+        alert_id: int | None = None,
     ) -> str | None:
-        """Why an alert's notifications are muted now, or None."""
+        """Why an alert's notifications are muted now, or None (silences first, then
+        inhibition, which needs the alert's id: an alert never inhibits itself)."""
         for muter in self.muters:
             found = muter.reason(indicator_id, jurisdiction_id, level)
             if found is not None:
                 return found
-        return None
+        return self.inhibition.reason(indicator_id, jurisdiction_id, level, alert_id=alert_id)

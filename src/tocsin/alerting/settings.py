@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tocsin.alerting.inhibit_rules import DEFAULT_RULES, InhibitRule
 from tocsin.alerting.notify.channels.email import SmtpSettings
 
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,99}")
@@ -63,6 +64,12 @@ class AlertingSettings(BaseSettings):
     notify_concurrency: int = 8
     #: Wait between levels of the default escalation policy (minutes).
     escalation_wait_minutes: int = 30
+    #: Minutes an acknowledged alert may stay neither resolved nor updated before its
+    #: escalation starts again (PagerDuty's acknowledgement timeout); 0: never.
+    ack_timeout_minutes: int = 240
+    #: Which active alerts mute which others (JSON list, as Alertmanager's
+    #: ``inhibit_rules``); never a more serious alert. ``[]`` turns inhibition off.
+    inhibit_rules: list[InhibitRule] = list(DEFAULT_RULES)
     #: Hosts (names, addresses or networks, comma-separated) that webhooks may call
     #: although they are loopback, private or link-local; by default none.
     webhook_allowed_hosts: str = ""

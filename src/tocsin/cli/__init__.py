@@ -27,40 +27,54 @@ from tocsin.text import check_text
 #: tests/cli/test_cli_startup.py checks this table against the modules.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": (
-        "demo", "demo",
+        "demo",
+        "demo",
         "Build the demonstration site (real influenza and measles data, detections, alerts, "
         "accounts of every role) in a fresh SQLite file and serve it on http://127.0.0.1:8000.",
     ),
     "detect": (
-        "detect", "detect", "Detect aberrations in the series of DATA with a method of the registry."
+        "detect",
+        "detect",
+        "Detect aberrations in the series of DATA with a method of the registry.",
     ),
     "ingest": (
-        "monitoring", "ingest",
+        "monitoring",
+        "ingest",
         "Load observations: columns period, jurisdiction, indicator, value [, stratum].",
     ),
     "run-detection": (
-        "monitoring", "run_detection",
+        "monitoring",
+        "run_detection_command",
         "Evaluate the periods that are new or whose history changed, and store the signals.",
     ),
-    "serve": ("web", "serve_command", "Serve the web application and the JSON API on an existing database."),
+    "serve": (
+        "web",
+        "serve_command",
+        "Serve the web application and the JSON API on an existing database.",
+    ),
     "worker": (
-        "worker", "worker",
+        "worker",
+        "worker",
         "Turn detection runs into alerts, escalate unacknowledged alerts, deliver notifications.",
     ),
     "alerts": ("alerts", "alerts_app", "Alerts: list, act on them, set up duty."),
     "cap": ("cap", "cap_app", "CAP 1.2 messages (OASIS Common Alerting Protocol)."),
-    "db": ("db", "db_app", "The database: create and upgrade its schema."),
+    "db": (
+        "db",
+        "db_app",
+        "The database: create and upgrade its schema, back it up and restore it.",
+    ),
     "jurisdictions": ("monitoring", "jurisdictions_app", "Jurisdictions: the tree of areas."),
     "indicators": ("monitoring", "indicators_app", "Indicators: what is watched."),
     "detectors": ("monitoring", "detectors_app", "Detection configurations."),
     "series": ("monitoring", "series_app", "Read series and their signals."),
     "users": ("users", "users_app", "Users: create them, set passwords, list."),
-    "audit": ("web", "audit_app", "The audit log: check its hash chain."),
+    "audit": ("web", "audit_app", "The audit log: check its hash chain, write signed checkpoints."),
     "bodies": ("response", "bodies_app", "Bodies: the departments that respond."),
     "plans": ("response", "plans_app", "Contingency plans with response levels I-IV."),
     "incidents": ("response", "incidents_app", "Incidents: open, run and close a response."),
     "tasks": ("response", "tasks_app", "Tasks of incidents: add, update, list."),
-}  # fmt: skip
+}
 
 
 def load_command(name: str) -> TyperCommand | TyperGroup:

@@ -375,7 +375,7 @@ SecretEnv = Annotated[
     str | None,
     typer.Option(
         help="Name of an environment variable holding the webhook's HMAC secret "
-        "(kept out of the shell history)."
+        "(kept out of the shell history): whsec_ and 24-64 random bytes in base64."
     ),
 ]
 
@@ -462,6 +462,13 @@ def contact_update_command(
     email: Annotated[str | None, typer.Option(help='E-mail address ("" removes it).')] = None,
     webhook: Annotated[str | None, typer.Option(help='Webhook URL ("" removes it).')] = None,
     secret_env: SecretEnv = None,
+    keep_previous_secret: Annotated[
+        bool,
+        typer.Option(
+            "--keep-previous-secret",
+            help="Rotate: sign with the new and the previous secret until it is set again.",
+        ),
+    ] = False,
     active: Annotated[
         bool | None,
         typer.Option(
@@ -481,6 +488,7 @@ def contact_update_command(
             webhook_url=webhook,
             webhook_secret=_secret_from(secret_env),
             active=active,
+            keep_previous_secret=keep_previous_secret,
             by=by,
         )
         state = "active" if contact.active else "inactive"

@@ -131,7 +131,7 @@ def detect(
     if show:
         result = _run_with_progress(loaded, found.name, params, rows)
     else:
-        result = detection_file.run_detection(loaded, found.name, params, rows)
+        result = detection_file.detect_table(loaded, found.name, params, rows)
     write_table(detection_file.result_frame(loaded, result), output)
 
 
@@ -149,7 +149,7 @@ def _run_with_progress(
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(method, total=n_series)
-        return detection_file.run_detection(
+        return detection_file.detect_table(
             loaded,
             method,
             params,

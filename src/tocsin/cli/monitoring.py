@@ -232,7 +232,7 @@ def _plain(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def run_detection(
+def run_detection_command(
     indicator: Annotated[
         list[str] | None, typer.Option(help="Run this indicator's configurations; repeatable.")
     ] = None,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-
-audit_app = typer.Typer(no_args_is_help=True, help="The audit log: check its hash chain.")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The audit log: check its hash chain, write signed checkpoints."
+)
 
 
 def serve_command(
@@ -97,19 +101,59 @@ def log_config() -> dict:
 
 
 @audit_app.command("verify")
-def verify_command() -> None:
-    """Recompute the audit log's hash chain; exit 1 if an entry was edited or deleted."""
+def verify_command(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint file (`tocsin audit checkpoint`) the log must still "
+            "contain; repeat for several. Needs TOCSIN_AUDIT_KEY.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the audit log's hash chain and compare it with its checkpoints; exit 1
+    if an entry was edited or deleted, or the log was truncated or wiped."""
     from sqlalchemy.orm import Session
 
     from tocsin.audit import verify
+    from tocsin.audit.checkpoint import configured_key, read_checkpoint
     from tocsin.store import get_engine
 
+    anchors = []
+    if checkpoint:
+        key = configured_key()
+        anchors = [read_checkpoint(path, key) for path in checkpoint]
     with Session(get_engine()) as session:
-        report = verify(session)
+        report = verify(session, checkpoints=anchors)
     if report.intact:
-        typer.echo(f"audit log intact: {report.checked} entries, hash chain verified")
+        against = f", and matches {len(anchors)} checkpoint file(s)" if anchors else ""
+        typer.echo(f"audit log intact: {report.checked} entries, hash chain verified{against}")
         return
     for problem in report.problems:
         typer.echo(f"audit log: {problem}", err=True)
     typer.echo(f"audit log NOT intact ({report.checked} entries checked)", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="Where to write it (keep a copy away from the database server)."),
+    ],
+) -> None:
+    """Write the chain's head to FILE, signed with TOCSIN_AUDIT_KEY (HMAC-SHA256)."""
+    from sqlalchemy.orm import Session
+
+    from tocsin.audit.checkpoint import configured_key, take_checkpoint, write_checkpoint
+    from tocsin.store import get_engine
+
+    key = configured_key()
+    with Session(get_engine()) as session:
+        anchor = take_checkpoint(session)
+    write_checkpoint(file, anchor, key)
+    typer.echo(
+        f"{file}: checkpoint of the audit log at {anchor.entry_count} entries (last entry "
+        f"{anchor.last_id}, hash {anchor.last_hash[:16]}...); check it later with "
+        f"`tocsin audit verify --checkpoint {file}`"
+    )

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-
 console = Console(stderr=True)
 
 

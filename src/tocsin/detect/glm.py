@@ -442,6 +442,10 @@ def _inverse_blocked(A_q: np.ndarray, blocks: _Blocks, aliased: np.ndarray) -> n
     return np.where(sc.bad[..., None, None], np.nan, inv)
 
 
+_FIELD_TYPES = {"aliased": bool, "used": bool, "converged": bool, "failed": bool,
+                "iterations": np.int64}  # fmt: skip
+
+
 def _fit_few(
     X: np.ndarray,
     y: np.ndarray,
@@ -461,14 +465,19 @@ def _fit_few(
     cols = None
     if columns is not None:
         cols = np.broadcast_to(np.asarray(columns, bool), (G, S, p))[gi, si]
-    sub = _fit_poisson_glm(
-        X[gi],
-        y[gi, si],
-        None if prior is None else prior[gi, si],
-        None if off is None else off[gi, si],
-        columns=cols,
-        threads=threads,
-        **control,  # type: ignore[arg-type]
+    # Nothing to fit when no fit is active (every model of a batch of zeros is null).
+    sub = (
+        None
+        if gi.size == 0
+        else _fit_poisson_glm(
+            X[gi],
+            y[gi, si],
+            None if prior is None else prior[gi, si],
+            None if off is None else off[gi, si],
+            columns=cols,
+            threads=threads,
+            **control,  # type: ignore[arg-type]
+        )
     )
     nan = np.nan
     full = {
@@ -481,9 +490,9 @@ def _fit_few(
     }  # fmt: skip
     fields = {}
     for name, (fill, tail) in full.items():
-        value = getattr(sub, name)
-        arr = np.full((G, S, *tail), fill, dtype=value.dtype)
-        arr[gi, si] = value
+        arr = np.full((G, S, *tail), fill, dtype=_FIELD_TYPES.get(name, np.float64))
+        if sub is not None:
+            arr[gi, si] = getattr(sub, name)
         fields[name] = arr[:, 0] if single else arr
     return PoissonGLMFit(**fields, X=X)
 

@@ -48,6 +48,8 @@ class Method:
         lookback: ``lookback(params, freq)``: how many periods before an evaluated
             period its result may read, for methods that read a bounded window (such as
             Farrington's reference windows); None when it may read the whole history.
+        frequencies: the frequencies (periods per year) the method works on; None for
+            every supported frequency.
     """
 
     name: str
@@ -59,6 +61,11 @@ class Method:
     min_history: HistoryFunction
     incremental: bool
     lookback: HistoryFunction | None = None
+    frequencies: tuple[int, ...] | None = None
+
+    def supports(self, freq: int) -> bool:
+        """Whether the method works on data of frequency ``freq``."""
+        return self.frequencies is None or freq in self.frequencies
 
 
 _METHODS: dict[str, Method] = {}
@@ -74,6 +81,7 @@ def register(
     diagnostics: tuple[str, ...] = (),
     min_history: HistoryFunction = lambda params, freq: 0,
     lookback: HistoryFunction | None = None,
+    frequencies: tuple[int, ...] | None = None,
 ) -> Callable[[MethodFunction], MethodFunction]:
     """Decorator that adds a method function to the registry under ``name``.
 
@@ -97,6 +105,7 @@ def register(
             min_history,
             incremental,
             lookback,
+            frequencies,
         )
         return function
 
@@ -150,6 +159,11 @@ def run(
     """Validate and run method ``name`` on ``batch``."""
     method = get(name)
     p = make_parameters(name, params)
+    if not method.supports(batch.freq):
+        raise InputDataError(
+            f"method {name!r} works on data of frequency "
+            f"{', '.join(str(f) for f in method.frequencies)}; the data has frequency {batch.freq}"
+        )
     if method.counts_only:
         finite = batch.counts[np.isfinite(batch.counts)]
         if finite.size and (finite.min() < 0 or np.any(finite != np.round(finite))):

@@ -82,3 +82,22 @@ def normal_upper(observed: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.n
         z = (observed - mean) / np.where(positive, sd, 1.0)
         out = np.where(positive, stats.norm.sf(z), _degenerate(observed, mean))
     return _with_missing(np.array(out, dtype=np.float64), observed, mean, sd)
+
+
+def student_t_upper(
+    observed: np.ndarray, mean: np.ndarray, scale: np.ndarray, df: np.ndarray
+) -> np.ndarray:
+    """``P(Y >= observed)`` for ``Y = mean + scale * T`` with ``T`` Student's t on ``df``
+    degrees of freedom (a regression's predictive distribution); a zero ``scale`` is
+    degenerate."""
+    observed, mean, scale, df = np.broadcast_arrays(
+        np.asarray(observed, dtype=np.float64),
+        np.asarray(mean, dtype=np.float64),
+        np.asarray(scale, dtype=np.float64),
+        np.asarray(df, dtype=np.float64),
+    )
+    positive = scale > 0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        t = (observed - mean) / np.where(positive, scale, 1.0)
+        out = np.where(positive, special.stdtr(df, -t), _degenerate(observed, mean))
+    return _with_missing(np.array(out, dtype=np.float64), observed, mean, scale, df)

@@ -80,12 +80,21 @@ class Problem:
 class TableError(UserError):
     """A table that cannot be used; ``problems`` lists the first bad cells found.
 
-    ``total`` counts every problem, including those not kept in ``problems``. The message
-    shows the first :data:`SHOWN_PROBLEMS` of them and how many more there are.
+    ``missing_columns`` names the required columns it lacks. ``total`` counts every
+    problem, including those not kept in ``problems``. The message shows the first
+    :data:`SHOWN_PROBLEMS` of them and how many more there are.
     """
 
-    def __init__(self, message: str, problems: Sequence[Problem] = (), total: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[Problem] = (),
+        total: int | None = None,
+        missing_columns: Sequence[str] = (),
+    ):
         self.problems = list(problems)
+        #: Required columns the table lacks (a form can then offer its own field).
+        self.missing_columns = list(missing_columns)
         self.total = len(self.problems) if total is None else total
         self.headline = message
         lines = [message]
@@ -333,7 +342,8 @@ def _check_columns(
         if extra:
             parts.append("unknown column" + ("s " if len(extra) > 1 else " ") + ", ".join(extra))
         raise TableError(
-            f"{path}: {' and '.join(parts)}; {expected} (found {', '.join(columns) or 'none'})"
+            f"{path}: {' and '.join(parts)}; {expected} (found {', '.join(columns) or 'none'})",
+            missing_columns=missing,
         )
 
 

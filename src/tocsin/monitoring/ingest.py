@@ -48,14 +48,15 @@ from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
 from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
+from tocsin.progress import StageProgressCallback
 from tocsin.settings import get_settings
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of, write_session
+from tocsin.store.pause import pause_point
 from tocsin.store.sql import advisory_xact_lock
 from tocsin.text import TextError, check_text
 
 #: ``progress(stage, done, total)``: stage is "write".
-ProgressCallback = Callable[[str, int, int], None]
 
 #: Rows per executemany call / COPY chunk (and per progress step).
 BATCH_ROWS = 100_000
@@ -551,17 +552,23 @@ def _insert_observations(
     per: np.ndarray,
     val: np.ndarray,
     ingest_id: int,
-    progress: ProgressCallback | None,
+    progress: StageProgressCallback | None,
 ) -> None:
     """Bulk-insert new observations: binary COPY (PostgreSQL) or executemany (SQLite)."""
     total = int(sid.size)
+
+    def on_batch(stop: int) -> None:
+        if progress:
+            progress("write", stop, total)
+        pause_point("ingest.mid-write")  # test instrumentation (tocsin.store.pause)
+
     if dialect_of(session) is Dialect.POSTGRESQL:
         _copy_in(
             session,
             "observation",
             ("series_id", "period", "value", "ingest_id"),
             (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
-            (lambda stop: progress("write", stop, total)) if progress else None,
+            on_batch,
         )
         return
     cursor = session.connection().connection.driver_connection.cursor()
@@ -571,7 +578,7 @@ def _insert_observations(
             "observation",
             ("series_id", "period", "value", "ingest_id"),
             (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
-            (lambda stop: progress("write", stop, total)) if progress else None,
+            on_batch,
         )
     finally:
         cursor.close()
@@ -640,6 +647,7 @@ def _revise(
             ),
             {"i": ingest_id},
         )
+        pause_point("ingest.mid-write")  # revisions kept, values not yet replaced
         session.execute(
             text(
                 "UPDATE observation o SET value = t.value, ingest_id = :i FROM tocsin_revised t "
@@ -657,6 +665,7 @@ def _revise(
             zip(sid.tolist(), per.tolist(), old_value.tolist(), old_ingest.tolist(),
                 [ingest_id] * sid.size, strict=True),
         )  # fmt: skip
+        pause_point("ingest.mid-write")  # revisions kept, values not yet replaced
         cursor.executemany(
             "UPDATE observation SET value = ?, ingest_id = ? WHERE series_id = ? AND period = ?",
             zip(new_value.tolist(), [ingest_id] * sid.size, sid.tolist(), per.tolist(),
@@ -673,7 +682,7 @@ def write(
     source: str,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: ProgressCallback | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> IngestSummary:
     """Store the valid rows of ``prepared`` in ``session``'s transaction.
 
@@ -729,6 +738,7 @@ def write(
 
     if progress:
         progress("write", 0, summary.inserted + summary.revised)
+    pause_point("ingest.before-write")  # test instrumentation (tocsin.store.pause)
     _insert_observations(
         session, series_id[inserted], period[inserted], value[inserted], ingest.id, progress
     )
@@ -793,7 +803,7 @@ def ingest_file(
     rejects: str | Path | None = None,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: ProgressCallback | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> IngestSummary:
     """Check ``path`` and store it in one transaction (see the module docstring).
 
@@ -820,5 +830,7 @@ def ingest_file(
             now=now,
             progress=progress,
         )
+        pause_point("ingest.before-commit")  # everything written, nothing committed
+    pause_point("ingest.after-commit")
     summary.rejects_file = rejects_path
     return summary

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +47,7 @@ from tocsin.monitoring.models import (
 from tocsin.monitoring.population import check_population, population_matrix
 from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
 from tocsin.periods import FREQUENCY, PeriodKind, period_dates
+from tocsin.progress import ProgressCallback, StageProgressCallback
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
 
@@ -57,7 +57,6 @@ CELLS_PER_CALL = 400_000
 WRITE_BATCH = 20_000
 
 #: ``progress(done, total)`` in series, per configuration.
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
@@ -304,7 +303,7 @@ def run_detection(
     rebuild: bool = False,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> RunSummary:
     """Run every enabled configuration (of ``indicators``, default all) on what is new.
 

@@ -161,6 +161,10 @@ def _period_start(frequency: str, ordinal: int) -> dt.datetime | None:
 REASON_TEXT = {
     "opened": ("New alert", "新预警"),
     "escalated": ("Escalated: still not acknowledged", "升级：仍未确认"),
+    "reopened": (
+        "Re-opened: acknowledged, but neither resolved nor updated in time",
+        "重新开启：已确认，但未在时限内解除或更新",
+    ),
     "updated": ("Alert raised to a higher level", "预警级别提高"),
     "resolved": ("Resolved", "已解除"),
     "cancelled": ("Cancelled (raised in error)", "已撤销（误报）"),

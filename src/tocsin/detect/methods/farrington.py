@@ -36,6 +36,7 @@ from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.cell_chunks import run_in_cell_chunks
+from tocsin.detect.discrete import nbinom_quantile_phi, poisson_quantile
 from tocsin.detect.errors import InputDataError, InsufficientHistoryError, ParameterError
 from tocsin.detect.glm import EPS, PoissonGLMFit, fit_poisson_glm
 from tocsin.detect.params import Parameters, param
@@ -282,25 +283,18 @@ def _power_threshold(
 
 def _discrete_upper_quantile(q: float, mean: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """R's ``qnbinom(q, size = mean/(phi-1), prob = 1/phi)`` (``qpois`` when phi <= 1):
-    the smallest count whose distribution function reaches ``q (1 - 64 eps)``."""
+    the smallest count whose distribution function reaches ``q (1 - 64 eps)``, by the
+    bounded search of :mod:`tocsin.detect.discrete` (SciPy's ``ppf`` hangs or aborts
+    for the means of 1e52 that sparse series give)."""
     out = np.full(mean.shape, np.nan)
-    target = q * (1.0 - 64.0 * EPS)
     ok = np.isfinite(mean) & np.isfinite(phi)
     nb = ok & (phi > 1) & (mean > 0)
     po = ok & (phi <= 1) & (mean > 0)
     out[ok & (mean == 0)] = 0.0
     if nb.any():
-        n, pr = mean[nb] / (phi[nb] - 1.0), 1.0 / phi[nb]
-        x = np.maximum(stats.nbinom.ppf(q, n, pr), 0.0)
-        x = np.where(stats.nbinom.cdf(x - 1, n, pr) >= target, x - 1, x)
-        x = np.where(stats.nbinom.cdf(x, n, pr) < target, x + 1, x)
-        out[nb] = x
+        out[nb] = nbinom_quantile_phi(q, mean[nb], phi[nb])
     if po.any():
-        m = mean[po]
-        x = np.maximum(stats.poisson.ppf(q, m), 0.0)
-        x = np.where(stats.poisson.cdf(x - 1, m) >= target, x - 1, x)
-        x = np.where(stats.poisson.cdf(x, m) < target, x + 1, x)
-        out[po] = x
+        out[po] = poisson_quantile(q, mean[po])
     return out
 
 

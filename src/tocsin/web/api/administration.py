@@ -64,6 +64,9 @@ class ContactChange(ApiInput):
     email: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, description="write-only")
+    keep_previous_secret: bool | None = Field(
+        default=None, description="rotation: sign with the new and the previous secret"
+    )
     active: bool | None = Field(default=None, description="false: escalation skips it")
 
 

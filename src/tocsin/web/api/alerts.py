@@ -89,6 +89,12 @@ class AlertOut(BaseModel):
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     closed_at: dt.datetime | None
+    escalation_exhausted_at: dt.datetime | None = Field(
+        description="when every escalation step had run and nobody acknowledged"
+    )
+    ack_timeouts: int = Field(
+        description="times an acknowledgement timed out and escalation started again"
+    )
 
 
 class TransitionOut(BaseModel):
@@ -173,6 +179,8 @@ def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> 
         acknowledged_at=alert.acknowledged_at,
         acknowledged_by=alert.acknowledged_by,
         closed_at=alert.closed_at,
+        escalation_exhausted_at=alert.escalation_exhausted_at,
+        ack_timeouts=alert.ack_timeouts or 0,
     )
 
 

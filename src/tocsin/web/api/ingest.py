@@ -20,8 +20,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.errors import UserError
+from tocsin.errors import NotFoundError, UserError
 from tocsin.files.tables import TableError, table_format
+from tocsin.monitoring import indicators
 from tocsin.monitoring import ingest as ingest_service
 from tocsin.text import check_text
 from tocsin.web.deps import ApiScope, writer
@@ -49,6 +50,14 @@ class IngestReport(BaseModel):
     series_created: int = 0
     problems: list[RowProblem] = []
     problems_total: int = 0
+    #: What is wrong with the file as a whole (a missing column, an unknown format),
+    #: when nothing row by row is: the same message as the CLI's.
+    message: str | None = None
+    missing_columns: list[str] = []
+    #: The indicator given for every row when no indicator has that code, and the codes
+    #: of the stored indicators.
+    unknown_indicator: str | None = None
+    known_indicators: list[str] = []
 
 
 class IngestProblemsError(UserError):
@@ -129,11 +138,19 @@ def ingest_upload(
         session: Session = request.app.state.sessions()
         try:
             prepared = ingest_service.prepare(session, path, indicator=indicator)
+        except NotFoundError as exc:
+            # The only unknown name prepare raises for: the indicator given for every row.
+            report = IngestReport(file=name, stored=False, rows=0, message=str(exc))
+            report.unknown_indicator = indicator
+            report.known_indicators = [i.code for i in indicators.get_all(session)]
+            raise IngestProblemsError(report, report.message) from exc
         except TableError as exc:
             report = IngestReport(file=name, stored=False, rows=0)
             report.problems, report.problems_total = _problems(exc, folder), exc.total
-            message = None if exc.problems else str(exc).replace(folder.rstrip("/") + "/", "")
-            raise IngestProblemsError(report, message) from exc
+            if not exc.problems:
+                report.message = str(exc).replace(folder.rstrip("/") + "/", "")
+                report.missing_columns = exc.missing_columns
+            raise IngestProblemsError(report, report.message) from exc
         finally:
             session.close()
         _exclude_outside(prepared, allowed)

@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from tocsin.web.api.alerts import (
 )
 from tocsin.web.api.common import MAX_ID, ItemId
 from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.pages.params import FormLevel, FormPage, query_string
 from tocsin.web.pages.situation import cache_of, data_version
 from tocsin.web.templating import render, request_locale, templates
 
@@ -43,12 +44,12 @@ def alerts_page(
     scope: PageScope,
     db: Db,
     status: str | None = None,
-    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    level: FormLevel = None,
     j: str | None = None,
-    page: Annotated[int, Query(ge=0, le=MAX_ID // PAGE_SIZE)] = 0,
+    page: FormPage = None,
 ) -> Response:
     status = status if status in ALERT_STATUSES else None
-    page = max(page, 0)
+    page = min(page or 0, MAX_ID // PAGE_SIZE)
 
     def compute(db: Session, _ids: frozenset[int]) -> list[Any]:
         query = alerts_query(
@@ -60,6 +61,7 @@ def alerts_page(
             Alert.headline,
             Alert.headline_zh,
             Alert.opened_at,
+            Alert.escalation_exhausted_at,
             Jurisdiction.code,
             maintain_column_froms=True,
         )
@@ -78,6 +80,8 @@ def alerts_page(
                 rows=rows[:PAGE_SIZE],
                 more=len(rows) > PAGE_SIZE,
                 page=page,
+                newer=query_string(status=status, level=level, j=j, page=page - 1 or None),
+                older=query_string(status=status, level=level, j=j, page=page + 1),
                 status=status,
                 level=level,
                 j=j or "",

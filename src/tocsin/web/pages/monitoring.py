@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -17,6 +19,7 @@ from tocsin.web.api.common import ItemId
 from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
 from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.i18n.names import method_name
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,8 +51,17 @@ def series_page(
             "end": end or "",
             "data_url": f"/api/v1/series/{series.id}" + (f"?{query}" if query else ""),
             "detectors": detectors,
+            "detector_names": json.dumps(detector_names(detectors)),
         },
     )
+
+
+def detector_names(detectors: Sequence[Detector]) -> dict[int, str]:
+    """The legend name of each detector's lines on the chart: its method's name, with
+    its number where two detectors use the same method."""
+    names = {d.id: method_name(d.method) for d in detectors}
+    repeated = {n for n in names.values() if list(names.values()).count(n) > 1}
+    return {i: f"{n} #{i}" if n in repeated else n for i, n in names.items()}
 
 
 @router.get("/ingest")
@@ -86,4 +98,7 @@ async def ingest_post(
         )
     except IngestProblemsError as exc:
         report, status = exc.report, 422
-    return render(request, "ingest.html", {"report": report, "may_ingest": True}, status=status)
+    form = {"indicator": indicator, "skip_invalid": skip_invalid}
+    return render(
+        request, "ingest.html", {"report": report, "may_ingest": True, "form": form}, status=status
+    )

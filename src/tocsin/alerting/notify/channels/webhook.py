@@ -1,10 +1,14 @@
-"""Webhook notifications: HTTP POST of JSON, signed with HMAC-SHA256 (RFC 2104).
+"""Webhook notifications: HTTP POST of JSON, signed as the Standard Webhooks
+specification asks (:mod:`tocsin.alerting.notify.channels.signing`).
 
 Headers sent with every POST:
 
+``webhook-id``, ``webhook-timestamp``, ``webhook-signature``
+    Standard Webhooks: ``v1,`` base64 HMAC-SHA256 of ``id.timestamp.body`` under each
+    secret in force (the id is the idempotency key; the timestamp is this attempt's).
 ``X-Tocsin-Signature: sha256=<hex>``
-    HMAC-SHA256 of the exact request body under the contact's secret. A receiver
-    recomputes it and compares in constant time (:func:`hmac.compare_digest`).
+    only for a secret stored before Standard Webhooks (without ``whsec_``): HMAC-SHA256
+    of the body alone, tocsin's former header, until the secret is replaced.
 ``Idempotency-Key`` (and ``X-Tocsin-Idempotency-Key``)
     the same for every attempt at one notification; delivery is at least once.
 
@@ -27,10 +31,12 @@ import ipaddress
 import json
 import socket
 import threading
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
+from tocsin.alerting.notify.channels import signing
 from tocsin.alerting.notify.channels.base import DeliveryError, Notification
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
@@ -117,9 +123,16 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
 class WebhookSender:
     """POSTs notifications, reusing one connection per (scheme, host, port) and thread."""
 
-    def __init__(self, timeout: float = 10.0, allowed_hosts: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        allowed_hosts: Collection[str] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.timeout = timeout
         self.allowed_hosts = tuple(allowed_hosts)
+        #: Seconds since the epoch of ``webhook-timestamp`` (the wall clock receivers share).
+        self.clock = clock
         self._local = threading.local()
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
@@ -160,8 +173,12 @@ class WebhookSender:
             IDEMPOTENCY_HEADER: notification.idempotency_key,
             "X-Tocsin-Idempotency-Key": notification.idempotency_key,
         }
-        if secret:
-            headers[SIGNATURE_HEADER] = sign(secret, body)
+        if secret and secret.strip():
+            key = notification.idempotency_key
+            headers.update(signing.headers(secret, key, int(self.clock()), body))
+            former = signing.legacy(secret)
+            if former is not None:
+                headers[SIGNATURE_HEADER] = sign(former, body)
         for attempt in (1, 2):
             connection = self._connection(parts.scheme, parts.netloc)
             try:

@@ -2,7 +2,7 @@
 levels), incidents with their alerts and timeline, tasks.
 
 Revision ID: resp0001
-Revises: sev0001
+Revises: notify0001
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "resp0001"
-down_revision = "sev0001"
+down_revision = "notify0001"
 branch_labels = None
 depends_on = None
 

@@ -33,36 +33,63 @@
       });
   }
 
+  // Line colours of the detectors on one chart: [expected, upper bound] per detector.
+  var DETECTOR_COLOURS = [["#2c7bb6", "#f48c06"], ["#6a3d9a", "#b15928"], ["#1b7837", "#c51b7d"],
+                          ["#35978f", "#8c510a"]];
+
+  // One expected / upper-bound pair and one set of alarm dots per detector (a series
+  // can have several: each alarm sits on its own method's bound, never on another's).
   function drawChart(el) {
+    var names = JSON.parse(el.dataset.detectors || "{}");
     fetch(el.dataset.seriesUrl, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (s) {
         var labels = s.observations.map(function (p) { return p.period; });
         var index = {}; labels.forEach(function (l, i) { index[l] = i; });
-        var n = labels.length, x = [], obs = [], exp = [], ub = [], alarm = [];
-        for (var i = 0; i < n; i++) { x.push(i); obs.push(s.observations[i].value); exp.push(null); ub.push(null); alarm.push(null); }
+        var n = labels.length, x = [], obs = [];
+        for (var i = 0; i < n; i++) { x.push(i); obs.push(s.observations[i].value); }
+        function empty() { return labels.map(function () { return null; }); }
+        var detectors = {}, order = [];
         s.signals.forEach(function (g) {
           var i = index[g.period]; if (i === undefined) return;
-          if (g.expected !== null) exp[i] = g.expected;
-          if (g.upperbound !== null) ub[i] = g.upperbound;
-          if (g.alarm) alarm[i] = g.observed !== null ? g.observed : obs[i];
+          var d = detectors[g.detector_id];
+          if (!d) {
+            d = detectors[g.detector_id] = {
+              name: names[g.detector_id] || g.method, exp: empty(), ub: empty(), alarm: empty()
+            };
+            order.push(g.detector_id);
+          }
+          if (g.expected !== null) d.exp[i] = g.expected;
+          if (g.upperbound !== null) d.ub[i] = g.upperbound;
+          if (g.alarm) d.alarm[i] = g.observed !== null ? g.observed : obs[i];
+        });
+        order.sort(function (a, b) { return detectors[a].name < detectors[b].name ? -1 : 1; });
+        var series = [
+          { label: el.dataset.periodLabel || "period", value: function (u, v) { return v === null ? "" : labels[v]; } },
+          { label: el.dataset.observedLabel || "observed", stroke: "#1d2329", width: 1.5 }
+        ];
+        var data = [x, obs], alarms = 0;
+        order.forEach(function (id, k) {
+          var d = detectors[id], colour = DETECTOR_COLOURS[k % DETECTOR_COLOURS.length];
+          var suffix = " · " + d.name;
+          series.push(
+            { label: (el.dataset.expectedLabel || "expected") + suffix, stroke: colour[0], dash: [4, 4] },
+            { label: (el.dataset.upperLabel || "upper bound") + suffix, stroke: colour[1] },
+            { label: (el.dataset.alarmLabel || "alarm") + suffix, stroke: "#d7191c", width: 0,
+              points: { show: true, size: 9 + 3 * k, fill: colour[1], stroke: "#d7191c", width: 2 } }
+          );
+          data.push(d.exp, d.ub, d.alarm);
+          alarms += d.alarm.filter(function (v) { return v !== null; }).length;
         });
         var opts = {
           width: el.clientWidth || 900, height: 380,
           scales: { x: { time: false } },
           axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
-          series: [
-            { label: el.dataset.periodLabel || "period", value: function (u, v) { return v === null ? "" : labels[v]; } },
-            { label: el.dataset.observedLabel || "observed", stroke: "#1d2329", width: 1.5 },
-            { label: el.dataset.expectedLabel || "expected", stroke: "#2c7bb6", dash: [4, 4] },
-            { label: el.dataset.upperLabel || "upper bound", stroke: "#f48c06" },
-            { label: el.dataset.alarmLabel || "alarm", stroke: "#d7191c", width: 0,
-              points: { show: true, size: 9, fill: "#d7191c" } }
-          ]
+          series: series
         };
-        new uPlot(opts, [x, obs, exp, ub, alarm], el);
+        el.uplot = new uPlot(opts, data, el);
         el.dataset.ready = "1";
-        el.dataset.alarms = String(alarm.filter(function (v) { return v !== null; }).length);
+        el.dataset.alarms = String(alarms);
       });
   }
 

@@ -1,0 +1,140 @@
+"""Whole commands as a user runs them: the command line's start-up, and ``tocsin detect``
+against ``Rscript`` running R surveillance's ``farringtonFlexible`` (issue 16).
+
+    .venv/bin/python benchmarks/bench_cli.py                 # every case, 7 runs each
+    .venv/bin/python benchmarks/bench_cli.py --runs 3 --no-r  # without R
+
+Each command is started as a new process, as from a shell, several times after one
+warm-up run; the script prints the median, minimum and maximum wall time of each. The
+Farrington case runs tocsin and R in turn (A B A B ...) on the same long CSV (the 140
+influenza districts of Bavaria and Baden-Wuerttemberg, the last 104 weeks evaluated, the
+settings of Noufaily et al. 2013), prints the ratio of the medians and checks that both
+raise the same alarms. Targets of the issue: ``tocsin --help`` under 0.3 s, ``tocsin
+detect`` on one short series under 0.5 s, Farrington at least 100x faster than R.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLU_CSV = ROOT / "src" / "tocsin" / "data" / "fluBYBW_observed.csv"
+TOCSIN = [sys.executable, "-c", "from tocsin.cli import main; main()"]
+
+NOUFAILY = {
+    "b": "5", "w": "3", "no_periods": "10", "weights_threshold": "2.58",
+    "past_weeks_not_included": "26", "p_threshold_trend": "1",
+    "threshold_method": "nb_plugin", "alpha": "0.01",
+}  # fmt: skip
+
+R_FARRINGTON = r"""
+suppressMessages(library(surveillance))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], colClasses = c("character", "character", "numeric"))
+periods <- sort(unique(d$period)); series <- sort(unique(d$series))
+obs <- matrix(NA_real_, length(periods), length(series))
+obs[cbind(match(d$period, periods), match(d$series, series))] <- d$value
+start <- c(as.integer(substr(periods[1], 1, 4)), as.integer(substr(periods[1], 7, 8)))
+x <- sts(observed = obs, start = start, frequency = 52)
+n <- nrow(obs); rng <- (n - 103):n
+res <- suppressWarnings(farringtonFlexible(x, control = list(range = rng, b = 5, w = 3,
+  noPeriods = 10, weightsThreshold = 2.58, pastWeeksNotIncluded = 26, pThresholdTrend = 1,
+  thresholdMethod = "nbPlugin", alpha = 0.01, glmWarnings = FALSE)))
+out <- data.frame(period = rep(periods[rng], length(series)),
+                  series = rep(series, each = length(rng)),
+                  alarm = as.integer(as.vector(alarms(res))))
+write.csv(out, args[2], row.names = FALSE)
+"""
+
+
+def wall_times(command: list[str], runs: int) -> list[float]:
+    """Wall seconds of ``runs`` runs of ``command`` after one warm-up run."""
+    times = []
+    for number in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if number:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def summary(times: list[float]) -> str:
+    return (
+        f"median {statistics.median(times):7.3f} s  "
+        f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs)"
+    )
+
+
+def alarms_of(path: Path) -> dict[tuple[str, str], int]:
+    with path.open(newline="") as fh:
+        return {(r["period"], r["series"]): int(float(r["alarm"])) for r in csv.DictReader(fh)}
+
+
+def write_inputs(folder: Path) -> tuple[Path, Path]:
+    """The influenza data as tocsin detect's long table, and one short weekly series."""
+    flu = folder / "flu.csv"
+    with FLU_CSV.open(newline="") as src, flu.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["period", "series", "value"])
+        for row in csv.DictReader(src):
+            writer.writerow([row["period"], row["jurisdiction"], row["value"]])
+    short = folder / "short.csv"
+    with short.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["period", "series", "value"])
+        for week in range(1, 53):
+            writer.writerow([f"2024-W{week:02d}", "A", (week * 7) % 5])
+    return flu, short
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="counted runs per command")
+    parser.add_argument("--no-r", action="store_true", help="leave out the R comparison")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        flu, short = write_inputs(folder)
+        print("tocsin --help             ", summary(wall_times([*TOCSIN, "--help"], args.runs)))
+        detect_short = [*TOCSIN, "detect", str(short), "-m", "ears_c1", "--last", "1"]
+        print("tocsin detect, one series ", summary(wall_times(detect_short, args.runs)))
+        ours = folder / "tocsin.csv"
+        settings = [f"{k}={v}" for k, v in NOUFAILY.items()]
+        detect_flu = [
+            *TOCSIN, "detect", str(flu), "-m", "farrington_flexible", "--last", "104",
+            "--consecutive", "--no-progress", "-o", str(ours),
+            *(arg for setting in settings for arg in ("-s", setting)),
+        ]  # fmt: skip
+        if args.no_r or shutil.which("Rscript") is None:
+            print("tocsin detect, Farrington ", summary(wall_times(detect_flu, args.runs)))
+            return
+        script = folder / "farrington.R"
+        script.write_text(R_FARRINGTON)
+        theirs = folder / "r.csv"
+        r_command = ["Rscript", str(script), str(flu), str(theirs)]
+        tocsin_times, r_times = [], []
+        for _ in range(args.runs):  # in turn, so that a drift of the machine hits both
+            tocsin_times += wall_times(detect_flu, 1)
+            r_times += wall_times(r_command, 1)
+        print("tocsin detect, Farrington ", summary(tocsin_times))
+        print("Rscript farringtonFlexible", summary(r_times))
+        ratio = statistics.median(r_times) / statistics.median(tocsin_times)
+        print(f"R / tocsin (medians): {ratio:.1f}x")
+        mine, reference = alarms_of(ours), alarms_of(theirs)
+        differ = sorted(k for k in reference if mine.get(k) != reference[k])
+        print(
+            f"alarms: {sum(reference.values())} in R, {sum(mine.values())} in tocsin, "
+            f"{len(differ)} of {len(reference)} cells differ"
+        )
+
+
+if __name__ == "__main__":
+    main()

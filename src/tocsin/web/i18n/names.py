@@ -1,0 +1,39 @@
+"""Names people read for the codes the data holds: detection methods.
+
+The registry (:mod:`tocsin.detect.registry`) names methods in snake_case for files and
+the API (``farrington_flexible``); pages show these names, translated. A method without
+an entry shows its code.
+"""
+
+from __future__ import annotations
+
+from tocsin.web.i18n import gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext marker pybabel extracts)
+    return message
+
+
+#: Display names of the registry's methods (R ``surveillance`` and ESSENCE usage).
+METHOD_NAMES: dict[str, str] = {
+    "bayes": N_("Bayes"),
+    "cdc": N_("CDC historical limits"),
+    "cusum": N_("CUSUM"),
+    "ears_c1": N_("EARS C1"),
+    "ears_c2": N_("EARS C2"),
+    "ears_c3": N_("EARS C3"),
+    "farrington": N_("Farrington"),
+    "farrington_flexible": N_("Farrington (flexible)"),
+    "glr_negbin": N_("GLR (negative binomial)"),
+    "glr_poisson": N_("GLR (Poisson)"),
+    "outbreak_p": N_("OutbreakP"),
+    "rki": N_("RKI"),
+    "seasonal_z": N_("Seasonal z-score"),
+    "threshold": N_("Fixed thresholds"),
+}
+
+
+def method_name(code: str) -> str:
+    """The name of detection method ``code`` in the current locale (its code if none)."""
+    name = METHOD_NAMES.get(code)
+    return gettext(name) if name else code
