@@ -252,3 +252,35 @@ def test_the_example_plan_of_the_docs_is_the_one_the_tests_load() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "response.md").read_text()
     example = docs.split("### The plan format", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     assert example == (DATA / "plan-flu.yaml").read_text()
+
+
+def test_two_officers_raising_at_once_activate_the_level_once(any_world) -> None:
+    """Concurrent changes of one incident run one after the other (the incident's row is
+    locked on PostgreSQL; SQLite's write transactions are serial): one raises, the other
+    is told the level is already I, and the checklist's tasks exist once."""
+    import threading
+
+    from tocsin.errors import ConflictError
+
+    _setup(any_world.engine)
+    incident_id = _open_from_alert(any_world)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def raise_to_i(who: str) -> None:
+        barrier.wait()
+        try:
+            with write_session(any_world.engine) as db:
+                incidents.set_level(db, incident_id, "I", reason=who, by=who, now=NOW)
+            outcomes.append("raised")
+        except ConflictError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=raise_to_i, args=(f"user:{n}",)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == [f"incident {incident_id} is already at response level I", "raised"]
+    with write_session(any_world.engine) as db:
+        level_i = [t for t in tasks.for_incident(db, incident_id) if t.plan_level == 1]
+        assert len(level_i) == 3

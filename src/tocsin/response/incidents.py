@@ -63,8 +63,11 @@ class TransitionError(ConflictError):
     """A move the status machine does not allow."""
 
 
-def get(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
+def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident:
+    """An incident; ``for_update`` locks its row until the transaction ends (PostgreSQL;
+    SQLite's write transactions are serial anyway), so that two officers changing one
+    incident at once change it one after the other."""
+    incident = session.get(Incident, incident_id, with_for_update=for_update)
     if incident is None:
         raise NotFoundError(f"incident {incident_id} does not exist")
     return incident
@@ -245,7 +248,7 @@ def set_level(
 ) -> Incident:
     """Declare or change the response level and activate the plan in force for it."""
     check_texts({"reason": reason})
-    incident = get(session, incident_id)
+    incident = get(session, incident_id, for_update=True)
     new = _level(level)
     old = incident.level
     if incident.status == "closed":
@@ -348,7 +351,7 @@ def move(
     (``stood_down``: it then waits for its after-action review)."""
     if to not in MOVES:
         raise UserError(f"an incident is moved by hand to {' or '.join(MOVES)}, not {to!r}")
-    incident = get(session, incident_id)
+    incident = get(session, incident_id, for_update=True)
     _move(session, incident, to, comment, by=by, now=now)
     return incident
 
@@ -365,7 +368,7 @@ def close(
     as not applicable."""
     from pydantic import ValidationError
 
-    incident = get(session, incident_id)
+    incident = get(session, incident_id, for_update=True)
     if incident.status != "stood_down":
         _move(session, incident, "closed", "", by=by, now=now)  # raises the clear error
     try:
@@ -397,7 +400,7 @@ def link_alerts(
     session: Session, incident_id: int, alert_ids: Sequence[int], *, by: str, now: dt.datetime
 ) -> Incident:
     """Link more alerts to an incident (those already linked are left)."""
-    incident = get(session, incident_id)
+    incident = get(session, incident_id, for_update=True)
     if incident.status == "closed":
         raise TransitionError(f"incident {incident.id} is closed; it takes no more alerts")
     present = set(linked_alert_ids(session, incident.id))
@@ -437,7 +440,7 @@ def assign(
     now: dt.datetime,
 ) -> Incident:
     """Name the incident commander (a user) and/or the lead body (a body code)."""
-    incident = get(session, incident_id)
+    incident = get(session, incident_id, for_update=True)
     if incident.status == "closed":
         raise TransitionError(f"incident {incident.id} is closed")
     code = session.scalar(

@@ -177,6 +177,8 @@ class IncidentTask(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", TASK_STATUSES), name="status"),
         Index(None, "incident_id", "id"),
+        # One task per checklist item (tasks added by hand have no item: NULLs differ).
+        UniqueConstraint("incident_id", "plan_level", "item"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -137,7 +137,7 @@ def close_not_applicable(
 
 
 def _open_incident(session: Session, task: IncidentTask) -> Incident:
-    incident = session.get(Incident, task.incident_id)
+    incident = session.get(Incident, task.incident_id, with_for_update=True)
     assert incident is not None
     if incident.status == "closed":
         raise ConflictError(f"incident {incident.id} is closed; its tasks can no longer change")
@@ -209,7 +209,7 @@ def add(
     now: dt.datetime,
 ) -> IncidentTask:
     """A task added by hand to an incident."""
-    incident = session.get(Incident, incident_id)
+    incident = session.get(Incident, incident_id, with_for_update=True)
     if incident is None:
         raise NotFoundError(f"incident {incident_id} does not exist")
     if incident.status == "closed":

@@ -162,6 +162,12 @@ def upgrade() -> None:
             "status IN ('open', 'in_progress', 'done', 'not_applicable')",
             name="ck_incident_task_status",
         ),
+        sa.UniqueConstraint(
+            "incident_id",
+            "plan_level",
+            "item",
+            name="uq_incident_task_incident_id_plan_level_item",
+        ),
     )
     op.create_index("ix_incident_task_incident_id_id", "incident_task", ["incident_id", "id"])
 
