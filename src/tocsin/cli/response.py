@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tocsin.audit import default_actor
 from tocsin.errors import UserError
-from tocsin.response import bodies, incidents, plans, tasks, views
+from tocsin.response import bodies, incidents, plans, reports, tasks, views
 from tocsin.store import session_factory, write_session
 
 bodies_app = typer.Typer(no_args_is_help=True, help="Bodies: the departments that respond.")
@@ -476,3 +476,87 @@ def tasks_add(
             now=_now(),
         )
         console.print(f"task {task.id} added", highlight=False)
+
+
+# -- situation reports and the roll-up
+
+
+@incidents_app.command("report")
+def incidents_report(
+    incident_id: IncidentId,
+    situation: Annotated[str, typer.Option("--situation", help="The situation now.")],
+    actions: Annotated[str, typer.Option("--actions", help="Actions taken.")] = "",
+    needs: Annotated[str, typer.Option("--needs", help="What is needed.")] = "",
+    by: By = None,
+) -> None:
+    """Submit the incident's next situation report."""
+    with write_session() as session:
+        report = reports.submit(
+            session,
+            incident_id,
+            situation=situation,
+            actions=actions,
+            needs=needs,
+            by=by or default_actor(),
+            now=_now(),
+        )
+        late = " (late)" if report.submitted_at > report.due_at else ""
+        console.print(f"situation report {report.number}{late}", highlight=False)
+
+
+@incidents_app.command("reports")
+def incidents_reports(incident_id: IncidentId, as_json: Json = False) -> None:
+    """An incident's situation reports and the next deadline."""
+    now = _now()
+    with session_factory()() as session:
+        incident = incidents.get(session, incident_id)
+        data = views.reports_view(
+            incident_id,
+            reports.for_incident(session, incident_id),
+            reports.next_due(session, incident),
+            now,
+        )
+    if as_json:
+        _echo_json(data)
+        return
+    for r in data["reports"]:
+        console.print(
+            f"[bold]{r['number']}[/] {r['submitted_at']} {r['submitted_by']}"
+            f"{' (late)' if r['late'] else ''}: {escape(r['situation'])}",
+            highlight=False,
+        )
+    due = data["next_due"] or "none"
+    console.print(
+        f"next report due: {due}{' (overdue)' if data['overdue'] else ''}", highlight=False
+    )
+
+
+@incidents_app.command("rollup")
+def incidents_rollup(
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", help="Only this subtree.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Active incidents of a subtree and what is overdue (tasks, reports)."""
+    from tocsin.alerting.directory import subtree_ids
+    from tocsin.response.places import tree
+
+    with session_factory()() as session:
+        within = subtree_ids(session, jurisdiction) if jurisdiction else tree(session).places
+        rows = [views.rollup_view(r) for r in reports.rollup(session, within, _now())]
+    if as_json:
+        _echo_json(rows)
+        return
+    table = Table("id", "level", "jurisdiction", "title", "overdue tasks", "next report")
+    for row in rows:
+        report = (row["next_report_due"] or "-") + (" overdue" if row["report_overdue"] else "")
+        table.add_row(
+            str(row["id"]),
+            row["level"] or "-",
+            row["jurisdiction"],
+            escape(row["title"]),
+            f"{row['overdue_tasks']}/{row['open_tasks']}",
+            report,
+        )
+    console.print(table)

@@ -200,3 +200,25 @@ class IncidentTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SituationReport(Base):
+    """Report ``number`` of an incident, sent up from its jurisdiction: the situation,
+    the actions taken, what is needed, and the figures of its linked alerts when it was
+    submitted. ``due_at`` is the deadline it answered (:mod:`tocsin.response.reports`)."""
+
+    __tablename__ = "situation_report"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    #: The response level when it was submitted.
+    level: Mapped[int | None] = mapped_column(Integer)
+    situation: Mapped[str] = mapped_column(Text)
+    actions: Mapped[str] = mapped_column(Text, default="")
+    needs: Mapped[str] = mapped_column(Text, default="")
+    figures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)

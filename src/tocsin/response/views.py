@@ -8,8 +8,15 @@ from typing import Any
 
 from tocsin.alerting.severity import Level
 from tocsin.response.incidents import IncidentDetail
-from tocsin.response.models import ContingencyPlan, Incident, IncidentEvent, IncidentTask
+from tocsin.response.models import (
+    ContingencyPlan,
+    Incident,
+    IncidentEvent,
+    IncidentTask,
+    SituationReport,
+)
 from tocsin.response.plans import PlanInForce, level_of
+from tocsin.response.reports import RollupRow
 from tocsin.response.schemas import format_minutes
 
 
@@ -128,3 +135,41 @@ def incident_view(detail: IncidentDetail) -> dict[str, Any]:
         "timeline": [event_view(e) for e in detail.events],
         "review": incident.review,
     }  # fmt: skip
+
+
+def report_view(report: SituationReport) -> dict[str, Any]:
+    return {
+        "number": report.number,
+        "due_at": _time(report.due_at),
+        "submitted_at": _time(report.submitted_at),
+        "submitted_by": report.submitted_by,
+        "late": report.submitted_at > report.due_at,
+        "level": level_name(report.level),
+        "situation": report.situation,
+        "actions": report.actions,
+        "needs": report.needs,
+        "figures": report.figures,
+    }
+
+
+def reports_view(
+    incident_id: int, sent: list[SituationReport], due: dt.datetime | None, now: dt.datetime
+) -> dict[str, Any]:
+    """An incident's reports and its next deadline (the JSON export of its reports)."""
+    return {
+        "incident": incident_id,
+        "next_due": _time(due),
+        "overdue": due is not None and due < now,
+        "reports": [report_view(r) for r in sent],
+    }
+
+
+def rollup_view(row: RollupRow) -> dict[str, Any]:
+    return {
+        **incident_summary(row.incident, row.jurisdiction),
+        "open_tasks": row.open_tasks,
+        "overdue_tasks": row.overdue_tasks,
+        "next_report_due": _time(row.next_report_due),
+        "report_overdue": row.report_overdue,
+        "needs": row.last_needs,
+    }

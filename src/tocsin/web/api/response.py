@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.response import bodies, incidents, plans, tasks, views
+from tocsin.response import bodies, incidents, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, Incident
 from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import (
@@ -449,3 +449,91 @@ def task_not_applicable(
 ) -> IncidentOut:
     incident_id = _task_action(request, scope, task_id, status="not_applicable", reason=body.reason)
     return incident_detail(db, scope, incident_id)
+
+
+# -- situation reports and the roll-up
+
+
+class ReportIn(ApiInput):
+    situation: str = Field(min_length=1, max_length=16000)
+    actions: str = Field(default="", max_length=16000)
+    needs: str = Field(default="", max_length=16000)
+
+
+class ReportOut(BaseModel):
+    number: int
+    due_at: str
+    submitted_at: str
+    submitted_by: str
+    late: bool
+    level: Roman | None
+    situation: str
+    actions: str
+    needs: str
+    figures: list[dict[str, Any]] = Field(description="the linked alerts' figures then")
+
+
+class ReportsOut(BaseModel):
+    incident: int
+    next_due: str | None = Field(description="null: no report is due any more")
+    overdue: bool
+    reports: list[ReportOut]
+
+
+class RollupOut(IncidentSummaryOut):
+    open_tasks: int
+    overdue_tasks: int
+    next_report_due: str | None
+    report_overdue: bool
+    needs: str = Field(description="what the newest report asked for")
+
+
+def _reports(db: Session, scope: Scope, incident_id: int) -> ReportsOut:
+    incident = incident_in_scope(db, scope, incident_id, Capability.READ)
+    due = reports.next_due(db, incident)
+    sent = reports.for_incident(db, incident_id)
+    return ReportsOut(**views.reports_view(incident_id, sent, due, _now()))
+
+
+@router.get(
+    "/incidents/{incident_id}/reports",
+    response_model=ReportsOut,
+    summary="An incident's situation reports and the next deadline (JSON export)",
+)
+def list_reports(incident_id: ItemId, scope: ApiScope, db: Db) -> ReportsOut:
+    return _reports(db, scope, incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/reports",
+    response_model=ReportsOut,
+    status_code=201,
+    summary="Submit the next situation report",
+)
+def submit_report(
+    incident_id: ItemId, body: ReportIn, request: Request, scope: ApiScope, db: Db
+) -> ReportsOut:
+    act(
+        request,
+        scope,
+        incident_id,
+        reports.submit,
+        situation=body.situation,
+        actions=body.actions,
+        needs=body.needs,
+    )
+    return _reports(db, scope, incident_id)
+
+
+@router.get(
+    "/rollup",
+    response_model=list[RollupOut],
+    summary="Active incidents of a subtree and what is overdue",
+)
+def rollup(
+    scope: ApiScope,
+    db: Db,
+    jurisdiction: Annotated[str | None, Query(description="this subtree")] = None,
+) -> list[RollupOut]:
+    rows = reports.rollup(db, readable_subtree(db, scope, jurisdiction), _now())
+    return [RollupOut(**views.rollup_view(row)) for row in rows]

@@ -1,5 +1,5 @@
 """Response: bodies and their members, contingency plans (versioned, four response
-levels), incidents with their alerts and timeline, tasks.
+levels), incidents with their alerts and timeline, tasks, situation reports.
 
 Revision ID: resp0001
 Revises: notify0001
@@ -171,9 +171,30 @@ def upgrade() -> None:
     )
     op.create_index("ix_incident_task_incident_id_id", "incident_task", ["incident_id", "id"])
 
+    op.create_table(
+        "situation_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        _time("due_at"),
+        _time("submitted_at"),
+        sa.Column("submitted_by", sa.String(200), nullable=False),
+        sa.Column("level", sa.Integer()),
+        sa.Column("situation", sa.Text(), nullable=False),
+        sa.Column("actions", sa.Text(), nullable=False),
+        sa.Column("needs", sa.Text(), nullable=False),
+        sa.Column("figures", JSON, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_situation_report"),
+        _fk("situation_report", "incident_id", "incident", "CASCADE"),
+        sa.UniqueConstraint(
+            "incident_id", "number", name="uq_situation_report_incident_id_number"
+        ),
+    )
+
 
 def downgrade() -> None:
     for table in (
+        "situation_report",
         "incident_task",
         "incident_event",
         "incident_alert",
