@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.web.conftest import any_client, any_world, client, world  # noqa: F401
+from tests.web.conftest import (  # noqa: F401
+    any_client,
+    any_world,
+    browser,
+    client,
+    live,
+    page,
+    world,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "response"

@@ -1,17 +1,19 @@
 """An incident in a real browser (Playwright, Debian's Chromium), with screenshots in
 ``artifacts/browser/``: alert -> incident at level III -> plan tasks -> a task done ->
-raised to level II (new tasks) -> stood down -> review -> closed."""
+raised to level II (new tasks) -> a situation report -> stood down -> review -> closed."""
 
 from __future__ import annotations
 
 from tests.response.conftest import DATA
-from tests.web.test_browser import browser, live, login, page, pytestmark, shot  # noqa: F401
+from tests.web.browsing import login, requires_chromium, shot
 
 from tocsin.response import bodies, plans
 from tocsin.store import write_session
 
+pytestmark = requires_chromium
 
-def test_an_incident_from_an_alert_to_its_review(page, live) -> None:  # noqa: F811
+
+def test_an_incident_from_an_alert_to_its_review(page, live) -> None:
     base, world = live
     with write_session(world.engine) as db:
         bodies.load(db, DATA / "bodies.yaml", by="test")
@@ -35,6 +37,11 @@ def test_an_incident_from_an_alert_to_its_review(page, live) -> None:  # noqa: F
     assert page.locator("tr.task").count() == 4
     assert "cases double within a week" in page.inner_text("#incident-timeline")
     shot(page, "incident-level-ii")
+    page.fill("#report-form textarea[name=situation]", "120 cases this week, 3 wards full")
+    page.fill("#report-form textarea[name=needs]", "Antivirals for 2000 patients")
+    page.click("#submit-report")
+    page.wait_for_selector("article.report[data-number='1']")
+    shot(page, "incident-report")
     page.click("#move-stood_down")
     page.wait_for_selector("#incident-status[data-status='stood_down']")
     page.fill("#review-form textarea[name=worked]", "Laboratory confirmation within a day")

@@ -88,3 +88,28 @@ def test_incident_pages_in_chinese_and_out_of_scope(client: TestClient, world: W
     client.cookies.clear()
     browser_login(client, "viewer_8111")
     assert client.get(url).status_code == 404
+
+
+def test_a_situation_report_from_the_incident_page(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={
+            "csrf_token": token,
+            "jurisdiction": "9162",
+            "hazard": "accident",
+            "title": "Chemical spill",
+            "level": "II",
+        },
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    page = client.get(url).text
+    assert 'id="report-form"' in page and 'data-overdue="no"' in page
+    assert 'href="/static/css/print.css" media="print"' in page
+    client.post(
+        f"{url}/reports", data={"csrf_token": token, "situation": "River closed", "needs": "booms"}
+    )
+    page = client.get(url).text
+    assert 'data-number="1"' in page and "River closed" in page and "booms" in page
+    assert client.get("/static/css/print.css").status_code == 200

@@ -15,7 +15,7 @@ from tocsin.accounts.errors import N_
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import incidents, tasks
+from tocsin.response import incidents, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
 from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
@@ -30,12 +30,30 @@ PAGE_SIZE = 50
 #: Statuses and kinds of timeline event as the pages show them (``_(value)``), marked
 #: for the catalogs.
 LABELS = (
-    N_("reported"), N_("verified"), N_("response_active"), N_("stood_down"), N_("closed"),
-    N_("open"), N_("in_progress"), N_("done"), N_("not_applicable"),
-    N_("opened"), N_("status"), N_("level"), N_("plan_activated"), N_("no_plan"),
-    N_("tasks_closed"), N_("task"), N_("task_added"), N_("alert_linked"), N_("comment"),
-    N_("commander"), N_("lead_body"), N_("review"),
-)  # fmt: skip
+    N_("reported"),
+    N_("verified"),
+    N_("response_active"),
+    N_("stood_down"),
+    N_("closed"),
+    N_("open"),
+    N_("in_progress"),
+    N_("done"),
+    N_("not_applicable"),
+    N_("opened"),
+    N_("status"),
+    N_("level"),
+    N_("plan_activated"),
+    N_("no_plan"),
+    N_("tasks_closed"),
+    N_("task"),
+    N_("task_added"),
+    N_("alert_linked"),
+    N_("comment"),
+    N_("commander"),
+    N_("lead_body"),
+    N_("review"),
+    N_("report"),
+)
 Text = Annotated[str, Form(max_length=4000)]
 Csrf = Annotated[str, Form()]
 
@@ -76,11 +94,14 @@ def incidents_page(
 def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: Db) -> Response:
     detail = incident_detail(db, scope, incident_id)
     incident = incident_in_scope(db, scope, incident_id, Capability.READ)
+    sent = reports.for_incident(db, incident_id)
+    due = reports.next_due(db, incident)
     return render(
         request,
         "incident.html",
         {
             "i": detail,
+            "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],
             "levels": [lv.roman for lv in Level],
@@ -211,5 +232,28 @@ def task_status(
         lambda db, _i, **kw: tasks.update(db, task_id, **kw),
         status=status,
         reason=reason,
+    )
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/reports")
+def submit_report(
+    request: Request,
+    incident_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    situation: Annotated[str, Form(max_length=16000)] = "",
+    actions: Annotated[str, Form(max_length=16000)] = "",
+    needs: Annotated[str, Form(max_length=16000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    act(
+        request,
+        scope,
+        incident_id,
+        reports.submit,
+        situation=situation,
+        actions=actions,
+        needs=needs,
     )
     return _back(incident_id)
