@@ -83,3 +83,22 @@ def test_no_published_message_says_a_zero_count_or_an_infinite_bound(demo: Engin
     for snapshot in snapshots:
         assert snapshot["observed"] and snapshot["observed"] > 0, snapshot
         assert snapshot["tail_probability"] is not None, snapshot
+
+
+def test_the_demo_runs_an_influenza_incident_under_the_countrys_plan(demo: Engine) -> None:
+    from tocsin.response import incidents, plans
+
+    with write_session(demo) as db:
+        ((incident, _),) = incidents.get_all(db)
+        found = incidents.detail(db, incident.id)
+        assert incident.status == "response_active" and incident.level is not None
+        assert (found.plan.source, found.plan.inherited) == ("DE", True)
+        assert found.commander == "coordinator" and found.tasks
+        assert {t.status for t in found.tasks} == {"in_progress", "open"}
+        # Measles in Weser-Ems follows the region's own plan.
+        region = select(Jurisdiction.id).where(Jurisdiction.code == "DE-NI-WE").scalar_subquery()
+        district = db.scalar(
+            select(Jurisdiction.code).where(Jurisdiction.parent_id == region).limit(1)
+        )
+        measles = plans.in_force(db, district, "measles")
+        assert (measles.source, measles.inherited) == ("DE-NI-WE", True)
