@@ -12,10 +12,9 @@ serious). A blue regional alert must never silence a red county alert and its
 escalation (issue 9).
 
 The labels of an alert are ``indicator`` (code), ``jurisdiction`` (code), ``level``
-(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``). A matcher is
-written as Alertmanager's: ``label=value``, ``label!=value``, ``label=~regex``,
-``label!~regex``, the value optionally in double quotes; regular expressions match the
-whole value (anchored, as Alertmanager's).
+(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``). Matchers are
+those of silences (:mod:`tocsin.alerting.matchers`, Alertmanager's syntax), on these
+labels.
 
 This module is pure: it parses and checks the rules (for
 :mod:`tocsin.alerting.settings`) and matches label sets; the active alerts are read by
@@ -24,17 +23,16 @@ This module is pure: it parses and checks the rules (for
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-#: The labels an alert has for inhibition rules.
-LABELS = ("indicator", "jurisdiction", "level", "source")
-_MATCHER = re.compile(r'\s*([a-z_]+)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*')
-_OPERATORS = ("=", "!=", "=~", "!~")
+from tocsin.alerting import matchers
+from tocsin.alerting.matchers import Matcher
+
+#: The labels an alert has for inhibition rules: those of silences and its source.
+LABELS = (*matchers.LABELS, "source")
 
 
 def _unknown(label: str, where: str) -> ValueError:
@@ -43,56 +41,10 @@ def _unknown(label: str, where: str) -> ValueError:
     )
 
 
-@dataclass(frozen=True)
-class Matcher:
-    """``label op value``: ``=`` equal, ``!=`` not equal, ``=~`` / ``!~`` the whole value
-    matches / does not match a regular expression."""
-
-    label: str
-    op: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.label not in LABELS:
-            raise _unknown(self.label, f"matcher {self}")
-        if self.op not in _OPERATORS:
-            raise ValueError(f"matcher {self}: the operator must be one of {_OPERATORS}")
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(
-                    f"matcher {self}: {self.value!r} is not a regular expression ({exc})"
-                ) from None
-
-    def __str__(self) -> str:
-        return f'{self.label}{self.op}"{self.value}"'
-
-    @classmethod
-    def parse(cls, text: str) -> Matcher:
-        """A matcher from its text, e.g. ``level=~"I|II"``."""
-        found = _MATCHER.fullmatch(text)
-        if found is None:
-            raise ValueError(
-                f'matcher {text!r} must read label="value" (or !=, =~, !~), e.g. level=~"I|II"'
-            )
-        label, op, quoted, plain = found.groups()
-        value = quoted.replace('\\"', '"') if quoted is not None else plain
-        return cls(label, op, value)
-
-    def matches(self, value: str) -> bool:
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        hit = re.fullmatch(self.value, value) is not None
-        return hit if self.op == "=~" else not hit
-
-
 def _matchers(value: Any) -> Any:
     if isinstance(value, str | Matcher):
         value = [value]
-    return [Matcher.parse(v) if isinstance(v, str) else v for v in value or []]
+    return [matchers.parse(v, LABELS) if isinstance(v, str) else v for v in value or []]
 
 
 class InhibitRule(BaseModel):
@@ -124,8 +76,8 @@ class InhibitRule(BaseModel):
         """Whether this rule lets ``source`` inhibit ``target`` (labels only: the scope
         and the seriousness guard are checked by :mod:`tocsin.alerting.inhibition`)."""
         return (
-            all(m.matches(source[m.label]) for m in self.source_matchers)
-            and all(m.matches(target[m.label]) for m in self.target_matchers)
+            matchers.matches_all(self.source_matchers, source)
+            and matchers.matches_all(self.target_matchers, target)
             and all(source[k] and source[k] == target[k] for k in self.equal)
         )
 

@@ -11,7 +11,7 @@ The labels of an alert that silences match are ``indicator`` (code), ``jurisdict
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tocsin.alerting.severity import parse_level
@@ -50,20 +50,20 @@ class Matcher:
         return hit if self.op == "=~" else not hit
 
 
-def parse(text: str) -> Matcher:
-    """A matcher from its text, e.g. ``level=~"I|II"``; :class:`MatcherError` names what
-    is wrong."""
+def parse(text: str, labels: Sequence[str] = LABELS) -> Matcher:
+    """A matcher from its text, e.g. ``level=~"I|II"``, on one of ``labels`` (inhibition
+    rules add ``source``); :class:`MatcherError` names what is wrong."""
     found = _SYNTAX.fullmatch(text)
     if found is None:
         raise MatcherError(
             f'matcher {text!r}: write label="value" (or !=, =~, !~), e.g. level=~"I|II" '
-            f'or jurisdiction!="DE-BY"; labels: {", ".join(LABELS)}'
+            f'or jurisdiction!="DE-BY"; labels: {", ".join(labels)}'
         )
     label, op, quoted, plain = found.groups()
     value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain
-    if label not in LABELS:
+    if label not in labels:
         raise MatcherError(
-            f"matcher {text!r}: unknown label {label!r}; labels: {', '.join(LABELS)}"
+            f"matcher {text!r}: unknown label {label!r}; labels: {', '.join(labels)}"
         )
     if op in ("=~", "!~"):
         try:
