@@ -198,7 +198,8 @@ class Worker:
             if not claimed:
                 return delivered, failed
             # One message per recipient: a digest when several are due for one desk.
-            for outcomes in self._pool.map(self._deliver_group, digest.groups(claimed)):
+            groups = digest.groups(claimed, self.settings.notify_digests)
+            for outcomes in self._pool.map(self._deliver_group, groups):
                 delivered += sum(o.ok for o in outcomes)
                 failed += sum(not o.ok for o in outcomes)
 

@@ -77,6 +77,7 @@ def _unsent(engine) -> int:
 def _env(smtp, *, lease: float, concurrency: int, batch: int = 0) -> dict[str, str]:
     return {
         "TOCSIN_NOTIFY_BATCH": str(batch),
+        "TOCSIN_NOTIFY_DIGESTS": "false",  # one message per notification, counted by key
         "TOCSIN_SMTP_HOST": "127.0.0.1",
         "TOCSIN_SMTP_PORT": str(smtp[1]),
         "TOCSIN_NOTIFY_LEASE_SECONDS": str(lease),
