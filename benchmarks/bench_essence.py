@@ -14,8 +14,9 @@ README shows.
 
 Two workloads, the same counts for both sides (written to a CSV that R reads):
 
-- **daily**: 20 (``--daily-series``) synthetic emergency-department-like series of 730 days (Poisson counts
-  with weekday factors, an annual cycle and a trend; numpy seed 2016), for
+- **daily**: 20 (``--daily-series``) synthetic emergency-department-like series of 730
+  days (Poisson counts with weekday factors, an annual cycle and a trend; numpy seed
+  2016), for
   ``essence_ewma``, ``essence_regression`` and ``essence_switch`` (Rnssp defaults);
 - **weekly**: the 140 districts of ``fluBYBW`` (influenza, Bavaria and
   Baden-Wuerttemberg, 2001-2008, 416 weeks; ``src/tocsin/data/fluBYBW_observed.csv``),
