@@ -55,11 +55,17 @@ def _solve(Xs: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
 def _deviance(y: np.ndarray, mu: np.ndarray, used: np.ndarray, theta: np.ndarray):
     """``sum(dev.resids)`` of the Poisson (``theta`` inf) or negative binomial family."""
     t = theta[:, None]
+    poisson = np.isinf(theta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        poisson = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        ratio = np.log(np.maximum(1.0, y) / mu)
-        nb = 2 * (y * ratio - (y + t) * np.log((y + t) / (mu + t)))
-    return np.where(used, np.where(np.isinf(t), poisson, nb), 0.0).sum(axis=1)
+        if poisson.all():
+            terms = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+        else:
+            ratio = np.log(np.maximum(1.0, y) / mu)
+            terms = 2 * (y * ratio - (y + t) * np.log((y + t) / (mu + t)))
+            if poisson.any():
+                pois = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+                terms = np.where(poisson[:, None], pois, terms)
+    return np.where(used, terms, 0.0).sum(axis=1)
 
 
 def _glm_fit(Xs, y, used, eta, theta):
