@@ -8,7 +8,7 @@
   had acknowledged the alert.
 
 Revision ID: notify0001
-Revises: sev0001
+Revises: aud0001
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notify0001"
-down_revision = "sev0001"
+down_revision = "aud0001"
 branch_labels = None
 depends_on = None
 
