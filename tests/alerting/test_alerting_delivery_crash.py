@@ -26,9 +26,8 @@ pytestmark = pytest.mark.slow
 
 #: Extra duty contacts of county C1, each with an e-mail address and a webhook.
 CONTACTS = 40
-#: Alerts raised in C1; each notifies every contact of C1 on both channels. One: the
-#: notifications of several alerts due together for one contact are one digest
-#: (docs/alerting.md, grouping), and this test counts messages per notification.
+#: Alerts raised in C1; each notifies every contact of C1 on both channels (digests are
+#: off in these workers, so each notification is a message of its own, counted by key).
 ALERTS = 1
 
 
