@@ -124,9 +124,15 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
         "bearer": {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (tsn_...) from POST /api/v1/tokens; browsers "
-            "signed in use their session cookie instead.",
-        }
+            "description": "An API token (tsn_...) from POST /api/v1/tokens.",
+        },
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "tocsin_session",
+            "description": "The session of a browser signed in at /login (unsafe methods "
+            "also need the X-CSRF-Token header).",
+        },
     }
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -140,7 +146,7 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
             _with_text_rule(operation.get("parameters", []))
             _with_text_rule(operation.get("requestBody", {}))
             if not _public(operation):
-                operation["security"] = [{"bearer": []}]
+                operation["security"] = [{"bearer": []}, {"session": []}]
     for name in _request_schemas(openapi):
         _with_text_rule(components[name])
     return openapi
