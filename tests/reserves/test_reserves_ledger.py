@@ -20,15 +20,30 @@ NOW = dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)
 
 def _receive(engine, depot, item, quantity, **kw):
     with write_session(engine) as db:
-        lot = ledger.receive(db, depots.get(db, depot), catalogue.get(db, item), quantity,
-                             actor="test", now=NOW, **kw)  # fmt: skip
+        lot = ledger.receive(
+            db,
+            depots.get(db, depot),
+            catalogue.get(db, item),
+            quantity,
+            actor="test",
+            now=NOW,
+            **kw,
+        )
         return lot.code
 
 
 def _take(engine, depot, item, quantity, kind="dispatch", **kw):
     with write_session(engine) as db:
-        result, _ = dispatch.take(db, depots.get(db, depot), catalogue.get(db, item), quantity,
-                                  kind=kind, actor="test", now=NOW, **kw)  # fmt: skip
+        result, _ = dispatch.take(
+            db,
+            depots.get(db, depot),
+            catalogue.get(db, item),
+            quantity,
+            kind=kind,
+            actor="test",
+            now=NOW,
+            **kw,
+        )
         return result
 
 
@@ -65,9 +80,15 @@ def test_dispatch_takes_the_lot_that_expires_first(depots_):
 
 def test_a_dispatch_beyond_the_stock_is_refused_saying_what_is_available(depots_):
     lot = _receive(depots_.engine, "D11", "masks", 30, expires_on=dt.date(2028, 1, 1))
-    _receive(depots_.engine, "D11", "masks", 5, received_on=dt.date(2026, 1, 1),
-             expires_on=dt.date(2027, 2, 1))  # expired
-    with pytest.raises(dispatch.InsufficientStock) as refused:
+    _receive(
+        depots_.engine,
+        "D11",
+        "masks",
+        5,
+        received_on=dt.date(2026, 1, 1),
+        expires_on=dt.date(2027, 2, 1),
+    )  # expired
+    with pytest.raises(dispatch.InsufficientStockError) as refused:
         _take(depots_.engine, "D11", "masks", 31)
     message = str(refused.value)
     assert "cannot dispatch 31 pieces of masks from depot D11: only 30 pieces available" in message
@@ -87,18 +108,26 @@ def test_a_transfer_moves_lots_with_their_dates_in_one_operation(depots_):
     with write_session(depots_.engine) as db:
         legs = db.scalars(select(Movement).where(Movement.operation == result.operation)).all()
         assert sorted((m.kind, m.quantity) for m in legs) == [
-            ("transfer-in", 4), ("transfer-out", -4)
+            ("transfer-in", 4),
+            ("transfer-out", -4),
         ]
         arrived = db.get(Lot, next(m.lot_id for m in legs if m.kind == "transfer-in"))
         assert arrived.expires_on == dt.date(2028, 5, 1) and arrived.source_lot_id is not None
-    with pytest.raises(dispatch.InsufficientStock):
+    with pytest.raises(dispatch.InsufficientStockError):
         dispatch_transfer(depots_.engine, "D11", "D12", "wheat", 7)
 
 
 def dispatch_transfer(engine, source, destination, item, quantity):
     with write_session(engine) as db:
-        return dispatch.transfer(db, depots.get(db, source), depots.get(db, destination),
-                                 catalogue.get(db, item), quantity, actor="test", now=NOW)  # fmt: skip
+        return dispatch.transfer(
+            db,
+            depots.get(db, source),
+            depots.get(db, destination),
+            catalogue.get(db, item),
+            quantity,
+            actor="test",
+            now=NOW,
+        )
 
 
 def test_concurrent_dispatches_from_two_connections_never_go_negative(depots_):
@@ -117,7 +146,7 @@ def test_concurrent_dispatches_from_two_connections_never_go_negative(depots_):
             try:
                 _take(depots_.engine, "D11", "wheat", 7)
                 count += 1
-            except dispatch.InsufficientStock:
+            except dispatch.InsufficientStockError:
                 pass
             except ConflictError:  # the store was busy: try again
                 try:

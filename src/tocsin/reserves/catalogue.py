@@ -33,8 +33,9 @@ def get_all(session: Session) -> list[Item]:
 
 def load(session: Session, path: str | Path, *, actor: str | None = None) -> LoadSummary:
     """Create or update the items of a YAML or table file (all or nothing)."""
-    valid, problems = read_valid(path, ItemIn, key="items", required=("code", "name",
-                                 "category", "unit"))  # fmt: skip
+    valid, problems = read_valid(
+        path, ItemIn, key="items", required=("code", "name", "category", "unit")
+    )
     problems.raise_if_any(Path(path))
     rows = [(item.code, item.model_dump(exclude={"code"})) for _, item in valid]
     stored = {i.code: i for i in get_all(session)}

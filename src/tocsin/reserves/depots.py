@@ -25,7 +25,9 @@ def get(session: Session, code: str) -> Depot:
     """The depot with ``code``; :class:`NotFoundError` naming the fix if there is none."""
     found = session.scalar(select(Depot).where(Depot.code == code))
     if found is None:
-        raise NotFoundError(f"no depot with code {code!r}; load it with `tocsin reserves depots load`")
+        raise NotFoundError(
+            f"no depot with code {code!r}; load it with `tocsin reserves depots load`"
+        )
     return found
 
 
@@ -40,14 +42,21 @@ def get_all(session: Session, jurisdiction_ids: Iterable[int] | None = None) -> 
 def load(session: Session, path: str | Path, *, actor: str | None = None) -> LoadSummary:
     """Create or update the depots of a YAML or table file (all or nothing); the
     jurisdiction of each must be stored."""
-    valid, problems = read_valid(path, DepotIn, key="depots", required=("code", "name",
-                                 "jurisdiction"))  # fmt: skip
+    valid, problems = read_valid(
+        path, DepotIn, key="depots", required=("code", "name", "jurisdiction")
+    )
     places = {j.code: j.id for j in jurisdictions.get_all(session)}
     rows = []
     for rec, depot in valid:
         if depot.jurisdiction not in places:
-            problems.add(Problem(rec.location("jurisdiction"), "jurisdiction", depot.jurisdiction,
-                                 "is not a stored jurisdiction; load it first"))  # fmt: skip
+            problems.add(
+                Problem(
+                    rec.location("jurisdiction"),
+                    "jurisdiction",
+                    depot.jurisdiction,
+                    "is not a stored jurisdiction; load it first",
+                )
+            )
             continue
         values = depot.model_dump(exclude={"code", "jurisdiction"})
         values["location"] = values["location"] or ""

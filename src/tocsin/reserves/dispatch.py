@@ -8,7 +8,7 @@ date are never dispatched or transferred; they leave by rotation or write-off.
 A balance never goes negative: the lots of the (depot, item) are locked first
 (:func:`tocsin.reserves.ledger.lock_lots`), then balances are read from the ledger,
 then the movements are appended, all in the caller's transaction. An outflow larger
-than the stock is refused with what is available (:class:`InsufficientStock`).
+than the stock is refused with what is available (:class:`InsufficientStockError`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Available:
     quantity: float
 
 
-class InsufficientStock(ConflictError):
+class InsufficientStockError(ConflictError):
     """An outflow larger than the stock it may take from (HTTP 409)."""
 
     def __init__(self, message: str, available: float, lots: list[Taken]) -> None:
@@ -84,7 +84,12 @@ def _describe(lots: list[Taken], unit: str) -> str:
 
 
 def _candidates(
-    session: Session, depot: Depot, item: Item, *, lot: str | None, expired_ok: bool,
+    session: Session,
+    depot: Depot,
+    item: Item,
+    *,
+    lot: str | None,
+    expired_ok: bool,
     today: dt.date,
 ) -> tuple[list[Available], float]:
     """The lots an outflow may take from (locked) and the stock in expired lots left out."""
@@ -122,7 +127,7 @@ def take(
     """Take ``quantity`` of ``item`` out of ``depot`` (kind: an :data:`OUTFLOWS` key).
 
     Appends one movement per lot taken from, audits the operation and returns what was
-    taken; refuses with :class:`InsufficientStock` (nothing written) when the stock is
+    taken; refuses with :class:`InsufficientStockError` (nothing written) when the stock is
     short.
     """
     if kind not in OUTFLOWS:
@@ -131,8 +136,9 @@ def take(
     check_texts({"reference": reference, "comment": comment})
     if not actor or not actor.strip():
         raise UserError("say who moves the stock (--by USER)")
-    usable, expired = _candidates(session, depot, item, lot=lot,
-                                  expired_ok=OUTFLOWS[kind], today=now.date())  # fmt: skip
+    usable, expired = _candidates(
+        session, depot, item, lot=lot, expired_ok=OUTFLOWS[kind], today=now.date()
+    )
     plan = pick(usable, quantity)
     if not plan:
         _refuse(kind, depot, item, quantity, usable, expired, lot)
@@ -143,24 +149,39 @@ def take(
     session.flush()
     total = sum(a.quantity for a in usable)
     result = OutflowResult(
-        operation=operation, kind=kind, depot=depot.code, item=item.code, quantity=quantity,
+        operation=operation,
+        kind=kind,
+        depot=depot.code,
+        item=item.code,
+        quantity=quantity,
         taken=[Taken(lot=x.code, quantity=q, expires_on=x.expires_on) for x, q in plan],
         remaining=rounded(total - quantity),
-    )  # fmt: skip
+    )
     audit.record(
-        session, action=f"reserve.{kind}", object_type="reserve_depot", object_id=depot.code,
+        session,
+        action=f"reserve.{kind}",
+        object_type="reserve_depot",
+        object_id=depot.code,
         after=result.model_dump(mode="json") | {"reference": reference, "comment": comment},
-        actor=actor, at=now,
-    )  # fmt: skip
+        actor=actor,
+        at=now,
+    )
     return result, plan
 
 
 def _refuse(
-    kind: str, depot: Depot, item: Item, quantity: float, usable: list[Available],
-    expired: float, lot: str | None,
+    kind: str,
+    depot: Depot,
+    item: Item,
+    quantity: float,
+    usable: list[Available],
+    expired: float,
+    lot: str | None,
 ) -> None:
-    lots = [Taken(lot=a.lot.code, quantity=a.quantity, expires_on=a.lot.expires_on)
-            for a in sorted(usable, key=lambda a: _expiry_key(a.lot))]  # fmt: skip
+    lots = [
+        Taken(lot=a.lot.code, quantity=a.quantity, expires_on=a.lot.expires_on)
+        for a in sorted(usable, key=lambda a: _expiry_key(a.lot))
+    ]
     available = rounded(sum(t.quantity for t in lots))
     where = f"lot {lot} of depot {depot.code}" if lot else f"depot {depot.code}"
     verb = kind.replace("transfer-out", "transfer")
@@ -172,7 +193,7 @@ def _refuse(
         message += f" ({_describe(lots, item.unit)})"
     if expired:
         message += f"; {expired:g} {item.unit} more are in expired lots (write them off)"
-    raise InsufficientStock(message + "; nothing was moved", available, lots)
+    raise InsufficientStockError(message + "; nothing was moved", available, lots)
 
 
 def transfer(
@@ -193,22 +214,42 @@ def transfer(
         raise UserError(f"a transfer needs two different depots; both are {source.code}")
     operation = new_operation()
     result, plan = take(
-        session, source, item, quantity, kind="transfer-out", actor=actor, now=now, lot=lot,
-        reference=f"to {destination.code}", comment=comment, operation=operation,
-    )  # fmt: skip
+        session,
+        source,
+        item,
+        quantity,
+        kind="transfer-out",
+        actor=actor,
+        now=now,
+        lot=lot,
+        reference=f"to {destination.code}",
+        comment=comment,
+        operation=operation,
+    )
     entry = Entry("transfer-in", operation, actor, now, f"from {source.code}", comment)
     for chosen, amount in plan:
         arrived = new_lot(
-            session, destination, item, received_on=chosen.received_on,
-            expires_on=chosen.expires_on, code=f"{chosen.code[:40]}@{source.code[:14]}:{operation[:8]}",
+            session,
+            destination,
+            item,
+            received_on=chosen.received_on,
+            expires_on=chosen.expires_on,
+            code=f"{chosen.code[:40]}@{source.code[:14]}:{operation[:8]}",
             source_lot_id=chosen.id,
-        )  # fmt: skip
+        )
         append(session, arrived, amount, entry)
     audit.record(
-        session, action="reserve.transfer-in", object_type="reserve_depot",
+        session,
+        action="reserve.transfer-in",
+        object_type="reserve_depot",
         object_id=destination.code,
-        after={"operation": operation, "item": item.code, "quantity": result.quantity,
-               "from": source.code},
-        actor=actor, at=now,
-    )  # fmt: skip
+        after={
+            "operation": operation,
+            "item": item.code,
+            "quantity": result.quantity,
+            "from": source.code,
+        },
+        actor=actor,
+        at=now,
+    )
     return result

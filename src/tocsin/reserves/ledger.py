@@ -94,10 +94,17 @@ def append(session: Session, lot: Lot, quantity: float, entry: Entry) -> Movemen
     if quantity == 0 or (sign and math.copysign(1, quantity) != sign):
         raise ValueError(f"a {entry.kind} of {quantity} has the wrong sign")
     movement = Movement(
-        at=entry.at, kind=entry.kind, lot_id=lot.id, depot_id=lot.depot_id, item_id=lot.item_id,
-        quantity=quantity, operation=entry.operation, reference=entry.reference,
-        comment=entry.comment, actor=entry.actor,
-    )  # fmt: skip
+        at=entry.at,
+        kind=entry.kind,
+        lot_id=lot.id,
+        depot_id=lot.depot_id,
+        item_id=lot.item_id,
+        quantity=quantity,
+        operation=entry.operation,
+        reference=entry.reference,
+        comment=entry.comment,
+        actor=entry.actor,
+    )
     session.add(movement)
     return movement
 
@@ -132,9 +139,13 @@ def new_lot(
     if expires_on is None and item.shelf_life_days:
         expires_on = received_on + dt.timedelta(days=item.shelf_life_days)
     lot = Lot(
-        code=code or _lot_code(session, depot, received_on), item_id=item.id, depot_id=depot.id,
-        received_on=received_on, expires_on=expires_on, source_lot_id=source_lot_id,
-    )  # fmt: skip
+        code=code or _lot_code(session, depot, received_on),
+        item_id=item.id,
+        depot_id=depot.id,
+        received_on=received_on,
+        expires_on=expires_on,
+        source_lot_id=source_lot_id,
+    )
     session.add(lot)
     session.flush()
     return lot
@@ -160,23 +171,30 @@ def receive(
     received_on = received_on or now.date()
     if expires_on is not None and expires_on < received_on:
         raise UserError(f"the lot expires ({expires_on}) before it is received ({received_on})")
-    created = new_lot(session, depot, item, received_on=received_on, expires_on=expires_on,
-                      code=lot)  # fmt: skip
+    created = new_lot(
+        session, depot, item, received_on=received_on, expires_on=expires_on, code=lot
+    )
     operation = new_operation()
     append(session, created, quantity, Entry("receipt", operation, actor, now, reference, comment))
     audit.record(
-        session, action="reserve.receive", object_type="reserve_lot",
+        session,
+        action="reserve.receive",
+        object_type="reserve_lot",
         object_id=f"{depot.code}/{created.code}",
-        after={"item": item.code, "quantity": quantity, "expires_on": str(created.expires_on),
-               "operation": operation, "reference": reference},
-        actor=actor, at=now,
-    )  # fmt: skip
+        after={
+            "item": item.code,
+            "quantity": quantity,
+            "expires_on": str(created.expires_on),
+            "operation": operation,
+            "reference": reference,
+        },
+        actor=actor,
+        at=now,
+    )
     return created
 
 
-def adjust(
-    session: Session, lot: Lot, counted: float, *, entry: Entry
-) -> Movement | None:
+def adjust(session: Session, lot: Lot, counted: float, *, entry: Entry) -> Movement | None:
     """Bring ``lot`` to the ``counted`` quantity with one adjustment (None: it agrees).
 
     The caller holds the lot's lock (:func:`lock_lots`) and audits the operation.

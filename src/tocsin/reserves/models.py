@@ -170,9 +170,7 @@ class Minimum(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    jurisdiction_id: Mapped[int] = mapped_column(
-        ForeignKey("jurisdiction.id", ondelete="CASCADE")
-    )
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("reserve_item.id", ondelete="CASCADE"))
     quantity: Mapped[float | None] = mapped_column(Double)
     per_head: Mapped[float | None] = mapped_column(Double)

@@ -36,7 +36,9 @@ def read_valid(
         code = item.code  # type: ignore[attr-defined]
         if code in seen:
             problems.add(
-                Problem(rec.location("code"), "code", code, f"appears twice (first at {seen[code]})")
+                Problem(
+                    rec.location("code"), "code", code, f"appears twice (first at {seen[code]})"
+                )
             )
             continue
         seen[code] = rec.where
@@ -60,8 +62,14 @@ def upsert(
         if existing is None:
             session.add(make(code=code, **values))
             session.flush()
-            record(session, action=f"{object_type}.create", object_type=object_type,
-                   object_id=code, after=values, actor=actor)  # fmt: skip
+            record(
+                session,
+                action=f"{object_type}.create",
+                object_type=object_type,
+                object_id=code,
+                after=values,
+                actor=actor,
+            )
             summary.created += 1
             continue
         changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
@@ -72,7 +80,14 @@ def upsert(
         for key, value in changed.items():
             setattr(existing, key, value)
         session.flush()
-        record(session, action=f"{object_type}.update", object_type=object_type,
-               object_id=code, before=before, after=changed, actor=actor)  # fmt: skip
+        record(
+            session,
+            action=f"{object_type}.update",
+            object_type=object_type,
+            object_id=code,
+            before=before,
+            after=changed,
+            actor=actor,
+        )
         summary.updated += 1
     return summary

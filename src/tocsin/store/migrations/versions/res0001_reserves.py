@@ -30,12 +30,26 @@ BIGKEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 OLD_SOURCES = "source IN ('detection', 'manual', 'external')"
 NEW_SOURCES = "source IN ('detection', 'manual', 'external', 'reserve')"
 CATEGORIES = (
-    "grain", "seed", "edible-oil", "medicine", "vaccine", "protective-equipment", "fuel",
-    "shelter", "water", "other",
-)  # fmt: skip
+    "grain",
+    "seed",
+    "edible-oil",
+    "medicine",
+    "vaccine",
+    "protective-equipment",
+    "fuel",
+    "shelter",
+    "water",
+    "other",
+)
 KINDS = (
-    "receipt", "dispatch", "transfer-out", "transfer-in", "rotation", "write-off", "adjustment",
-)  # fmt: skip
+    "receipt",
+    "dispatch",
+    "transfer-out",
+    "transfer-in",
+    "rotation",
+    "write-off",
+    "adjustment",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -89,8 +103,9 @@ def upgrade() -> None:
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("name", sa.String(300), nullable=False),
         sa.Column("name_zh", sa.String(300)),
-        sa.Column("jurisdiction_id", sa.Integer(), sa.ForeignKey("jurisdiction.id"),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "jurisdiction_id", sa.Integer(), sa.ForeignKey("jurisdiction.id"), nullable=False
+        ),
         sa.Column("location", sa.Text(), nullable=False),
         sa.Column("latitude", sa.Double()),
         sa.Column("longitude", sa.Double()),
@@ -140,10 +155,18 @@ def upgrade() -> None:
     op.create_table(
         "reserve_minimum",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("jurisdiction_id", sa.Integer(),
-                  sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("item_id", sa.Integer(), sa.ForeignKey("reserve_item.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "jurisdiction_id",
+            sa.Integer(),
+            sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "item_id",
+            sa.Integer(),
+            sa.ForeignKey("reserve_item.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("quantity", sa.Double()),
         sa.Column("per_head", sa.Double()),
         sa.Column("daily_consumption", sa.Double()),
@@ -154,7 +177,7 @@ def upgrade() -> None:
         sa.CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
         sa.CheckConstraint("per_head IS NULL OR per_head >= 0", name="per_head"),
         sa.CheckConstraint("expiry_warning_days >= 0", name="expiry_warning_days"),
-    )  # fmt: skip
+    )
     _alert_sources(OLD_SOURCES, NEW_SOURCES)
 
 
@@ -163,6 +186,10 @@ def downgrade() -> None:
     op.execute("UPDATE alert SET source = 'manual' WHERE source = 'reserve'")
     _alert_sources(NEW_SOURCES, OLD_SOURCES)
     for table in (
-        "reserve_minimum", "reserve_movement", "reserve_lot", "reserve_depot", "reserve_item",
-    ):  # fmt: skip
+        "reserve_minimum",
+        "reserve_movement",
+        "reserve_lot",
+        "reserve_depot",
+        "reserve_item",
+    ):
         op.drop_table(table)
