@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from tocsin import audit
 from tocsin.errors import ConflictError, UserError
+from tocsin.monitoring.models import Jurisdiction
 from tocsin.reserves.models import MOVEMENT_SIGNS, Depot, Item, Lot, Movement
+from tocsin.reserves.schemas import LotBalance, StockLine
 from tocsin.text import check_texts
 
 #: Balances are rounded to this many decimals: sums of doubles must not leave a
@@ -205,3 +207,84 @@ def adjust(session: Session, lot: Lot, counted: float, *, entry: Entry) -> Movem
     if difference == 0:
         return None
     return append(session, lot, difference, entry)
+
+
+def stock(
+    session: Session,
+    *,
+    jurisdiction_ids: Iterable[int] | None = None,
+    depot_id: int | None = None,
+    item_id: int | None = None,
+) -> list[StockLine]:
+    """Stock on hand per depot and item (empty lines left out), ordered by depot, item.
+
+    ``jurisdiction_ids`` limits it to the depots of those jurisdictions (a caller's
+    scope, or a subtree).
+    """
+    per_lot = (
+        select(Movement.lot_id, func.sum(Movement.quantity).label("balance"))
+        .group_by(Movement.lot_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Depot.code, Jurisdiction.code, Item.code, Item.unit, per_lot.c.balance, Lot.expires_on
+        )
+        .join(Lot, Lot.id == per_lot.c.lot_id)
+        .join(Depot, Depot.id == Lot.depot_id)
+        .join(Item, Item.id == Lot.item_id)
+        .join(Jurisdiction, Jurisdiction.id == Depot.jurisdiction_id)
+    )
+    if jurisdiction_ids is not None:
+        query = query.where(Depot.jurisdiction_id.in_(sorted(jurisdiction_ids)))
+    if depot_id is not None:
+        query = query.where(Depot.id == depot_id)
+    if item_id is not None:
+        query = query.where(Item.id == item_id)
+    lines: dict[tuple[str, str], StockLine] = {}
+    for depot, place, item, unit, balance, expires in session.execute(query):
+        balance = rounded(balance)
+        if balance <= 0:
+            continue
+        line = lines.setdefault(
+            (depot, item),
+            StockLine(
+                depot=depot,
+                jurisdiction=place,
+                item=item,
+                unit=unit,
+                quantity=0,
+                lots=0,
+                next_expiry=None,
+            ),
+        )
+        line.quantity = rounded(line.quantity + balance)
+        line.lots += 1
+        if expires is not None and (line.next_expiry is None or expires < line.next_expiry):
+            line.next_expiry = expires
+    return [lines[k] for k in sorted(lines)]
+
+
+def lots(session: Session, *, depot_id: int, item_id: int | None = None) -> list[LotBalance]:
+    """The lots of a depot that hold stock, with their balances, soonest expiry first."""
+    query = (
+        select(Lot, Item.code).join(Item, Item.id == Lot.item_id).where(Lot.depot_id == depot_id)
+    )
+    if item_id is not None:
+        query = query.where(Lot.item_id == item_id)
+    rows = session.execute(query).all()
+    balances = lot_balances(session, [lot.id for lot, _ in rows])
+    depot = session.get(Depot, depot_id)
+    found = [
+        LotBalance(
+            lot=lot.code,
+            depot=depot.code if depot else "",
+            item=item,
+            quantity=balances[lot.id],
+            received_on=lot.received_on,
+            expires_on=lot.expires_on,
+        )
+        for lot, item in rows
+        if balances[lot.id] > 0
+    ]
+    return sorted(found, key=lambda b: (b.expires_on is None, b.expires_on or dt.date.max, b.lot))
