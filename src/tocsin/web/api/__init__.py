@@ -12,11 +12,19 @@ PREFIX = "/api/v1"
 
 def router() -> APIRouter:
     """All API routes, under :data:`PREFIX`."""
-    from tocsin.web.api import accounts, administration, alerts, audit, ingest, monitoring
+    from tocsin.web.api import (
+        accounts,
+        administration,
+        alerts,
+        audit,
+        ingest,
+        monitoring,
+        reserves,
+    )
     from tocsin.web.openapi import refuse_forbidden_parameters
 
     api = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_forbidden_parameters)])
-    for module in (accounts, monitoring, ingest, alerts, administration, audit):
+    for module in (accounts, monitoring, ingest, alerts, administration, audit, reserves):
         api.include_router(module.router)
     return api
 
