@@ -8,19 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tocsin.monitoring.schemas import CODE_PATTERN, RecordInput
+from tocsin.reserves.models import CATEGORIES
 
-Category = Literal[
-    "grain",
-    "seed",
-    "edible-oil",
-    "medicine",
-    "vaccine",
-    "protective-equipment",
-    "fuel",
-    "shelter",
-    "water",
-    "other",
-]
+#: The categories of items (:data:`tocsin.reserves.models.CATEGORIES`).
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
 class ItemIn(RecordInput):
