@@ -211,6 +211,7 @@ PAGES = {
     "situation": lambda w, p: f"/?j={p}",
     "alert page": lambda w, p: f"/alerts/{w.alerts[p]}",
     "series page": lambda w, p: f"/series/{w.series[p]}",
+    "reserves page": lambda w, p: f"/reserves?j={p}",
 }
 
 
