@@ -79,6 +79,7 @@ class DemoSite:
     signals: int = 0
     alarms: int = 0
     alerts: int = 0
+    reserve_alerts: int = 0
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -173,6 +174,10 @@ def build(path: Path, *, log=print) -> DemoSite:
         if not processed:
             break
     log("alerts raised")
+    from tocsin.demo import reserves
+
+    site.reserve_alerts = reserves.stock(engine, actor=DEMO_ACTOR, now=now)
+    log(f"reserves stocked ({site.reserve_alerts} reserve alerts)")
     with write_session(engine) as db:
         ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
         for username, display, role, where, password in DEMO_ACCOUNTS:
