@@ -12,8 +12,8 @@ serious). A blue regional alert must never silence a red county alert and its
 escalation (issue 9).
 
 The labels of an alert are ``indicator`` (code), ``jurisdiction`` (code), ``level``
-(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``, ``reserve``). A matcher is
-written as Alertmanager's: ``label=value``, ``label!=value``, ``label=~regex``,
+(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``, ``reserve``).
+A matcher is written as Alertmanager's: ``label=value``, ``label!=value``, ``label=~regex``,
 ``label!~regex``, the value optionally in double quotes; regular expressions match the
 whole value (anchored, as Alertmanager's).
 
