@@ -6,8 +6,10 @@ One tick of :class:`Worker`:
    ``last_detection_run`` lives in the database);
 2. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
    escalation steps that have fallen due;
-3. claims due notifications in batches, delivers them (several at once) and records the
-   outcomes, retrying failures with exponential backoff.
+3. claims due notifications in batches and delivers them (several at once): each one's
+   lease is renewed just before it is sent and its outcome recorded as soon as it is
+   known, both fenced by the claim's token (:mod:`tocsin.alerting.notify.outbox`);
+   failures are retried with exponential backoff.
 
 Every deadline and delivery lives in the database, so a worker killed and restarted (or
 another worker) picks up exactly where it stopped. All times come from a
@@ -16,6 +18,7 @@ another worker) picks up exactly where it stopped. All times come from a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -34,12 +37,14 @@ from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
+from tocsin.alerting.notify import digest
 from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
-from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record
+from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.reserves.minimums import check as check_reserves
 from tocsin.store.engine import write_session
+from tocsin.store.pause import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +110,7 @@ class Worker:
         clock: Clock | None = None,
         settings: AlertingSettings | None = None,
         name: str | None = None,
-        batch: int = 200,
+        batch: int | None = None,
         detect: Callable[[], object] | None = None,
         detect_every: dt.timedelta | None = None,
         reserves_every: dt.timedelta = dt.timedelta(minutes=5),
@@ -114,7 +119,11 @@ class Worker:
         self.clock = clock or SystemClock()
         self.settings = settings or get_alerting_settings()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.batch = batch
+        #: Rows per claim: by default what the delivery threads send in about four
+        #: rounds, so that several workers share a backlog instead of one claiming it all.
+        self.batch = (
+            batch or self.settings.notify_batch or 4 * max(1, self.settings.notify_concurrency)
+        )
         self.detect = detect
         self.detect_every = detect_every
         self._next_detection: dt.datetime | None = None
@@ -150,28 +159,53 @@ class Worker:
             return Outcome(item.id, False, f"internal error: {type(exc).__name__}: {exc}")
         return Outcome(item.id, True)
 
+    def _deliver_group(self, members: list[Claimed]) -> list[Outcome]:
+        """Renew the leases, send one message for the members (a digest when several are
+        for one recipient), record at once. Members whose claim was lost (another worker
+        took the row after this one's lease ran out) are not sent; outcomes that were
+        fenced (the lease ran out during the send) are not counted."""
+        lease = dt.timedelta(seconds=self.settings.notify_lease_seconds)
+        with write_session(self.engine) as session:
+            held = [m for m in members if take(session, m, now=self.clock.now(), lease=lease)]
+        for lost in {m.id for m in members} - {m.id for m in held}:
+            log.info("notification %s: claim lost to another worker; skipped", lost)
+        if not held:
+            return []
+        outcome = self._deliver_one(digest.message_for(held, self.settings))
+        pause_point("deliver.after-send")  # sent, not recorded: the at-least-once window
+        outcomes = [dataclasses.replace(outcome, id=m.id) for m in held]
+        with write_session(self.engine) as session:
+            fenced = record(
+                session,
+                outcomes,
+                {m.id: m for m in held},
+                now=self.clock.now(),
+                settings=self.settings,
+            )
+        if fenced:
+            log.warning(
+                "notifications %s: the lease ran out during the send and another worker "
+                "claimed them; outcome not recorded (raise TOCSIN_NOTIFY_LEASE_SECONDS above "
+                "the longest send)",
+                ", ".join(map(str, fenced)),
+            )
+        return [o for o in outcomes if o.id not in fenced]
+
     def deliver(self) -> tuple[int, int]:
         """Claim and deliver due notifications until none is due: (delivered, failed)."""
         delivered = failed = 0
         lease = dt.timedelta(seconds=self.settings.notify_lease_seconds)
         while True:
-            now = self.clock.now()
             with write_session(self.engine) as session:
-                claimed = claim(session, now=now, worker=self.name, limit=self.batch, lease=lease)
+                claimed = claim(
+                    session, now=self.clock.now(), worker=self.name, limit=self.batch, lease=lease
+                )
             if not claimed:
                 return delivered, failed
-            outcomes = list(self._pool.map(self._deliver_one, claimed))
-            with write_session(self.engine) as session:
-                record(
-                    session,
-                    outcomes,
-                    {c.id: c for c in claimed},
-                    now=self.clock.now(),
-                    worker=self.name,
-                    settings=self.settings,
-                )
-            delivered += sum(o.ok for o in outcomes)
-            failed += sum(not o.ok for o in outcomes)
+            # One message per recipient: a digest when several are due for one desk.
+            for outcomes in self._pool.map(self._deliver_group, digest.groups(claimed)):
+                delivered += sum(o.ok for o in outcomes)
+                failed += sum(not o.ok for o in outcomes)
 
     # -- the loop
     def tick(self) -> TickResult:
@@ -220,3 +254,42 @@ class Worker:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.webhooks.close()
+
+
+def detection_of_new_data(engine: Engine) -> Callable[[], None]:
+    """The ``detect`` of a :class:`Worker`: every enabled detector on the data it has not
+    evaluated yet (incremental, :func:`tocsin.monitoring.runs.run_detection`). A store
+    without any enabled detector is not an error here: nothing to do."""
+    from tocsin.errors import UserError
+    from tocsin.monitoring.runs import pending_series, run_detection
+
+    def detect() -> None:
+        with write_session(engine) as session:
+            if not pending_series(session):
+                return
+            try:
+                run_detection(session, indicators=None)
+            except UserError as exc:
+                log.info("detection skipped: %s", exc)
+
+    return detect
+
+
+def start_in_thread(
+    engine: Engine, *, detect_every: dt.timedelta, poll_seconds: float = 1.0
+) -> Callable[[], None]:
+    """A :class:`Worker` with detection every ``detect_every`` running in a thread of
+    this process (``tocsin serve --worker``, the demo): the function that stops it."""
+    runner = Worker(engine, detect=detection_of_new_data(engine), detect_every=detect_every)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=runner.run, args=(stop, poll_seconds), name="tocsin-worker", daemon=True
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        runner.close()
+
+    return halt

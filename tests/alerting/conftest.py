@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,10 +21,12 @@ from aiosmtpd.controller import Controller
 
 @dataclass
 class SmtpInbox:
-    """Messages an aiosmtpd server received; ``refuse`` makes it answer 550."""
+    """Messages an aiosmtpd server received; ``refuse`` makes it answer 550; ``delay``
+    (seconds) makes it slow to accept each message."""
 
     messages: list[Message] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    delay: float = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -31,6 +35,8 @@ class SmtpInbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
@@ -57,11 +63,13 @@ def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
 
 @dataclass
 class WebhookInbox:
-    """Requests an HTTP receiver got; ``fail_next`` answers that many 503s first."""
+    """Requests an HTTP receiver got; ``fail_next`` answers that many 503s first; ``delay``
+    (seconds) makes it slow to answer each request."""
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_next: int = 0
     status: int = 200
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -79,6 +87,8 @@ def http_receiver() -> Iterator[tuple[WebhookInbox, str]]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if inbox.delay:
+                time.sleep(inbox.delay)
             with inbox.lock:
                 if inbox.fail_next > 0:
                     inbox.fail_next -= 1
@@ -157,6 +167,9 @@ def settings(webhook):
         notify_max_attempts=4,
         notify_lease_seconds=60,
         notify_concurrency=4,
+        # Delivered at once unless a test groups them (tests/alerting/test_alerting_digest.py).
+        notify_group_wait_seconds=0,
+        notify_group_interval_seconds=0,
         webhook_allowed_hosts="127.0.0.1",  # the receivers of these tests run on loopback
     )
 
@@ -256,4 +269,4 @@ def outbox_of(world: World, alert_id: int, *fields: str) -> list[tuple[Any, ...]
         rows = session.scalars(
             select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id)
         ).all()
-        return [(n.target.rsplit("/", 1)[1], *(getattr(n, f) for f in fields)) for n in rows]
+        return [(n.target.rsplit("/", 1)[-1], *(getattr(n, f) for f in fields)) for n in rows]

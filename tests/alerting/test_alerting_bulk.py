@@ -150,8 +150,9 @@ def _dump(engine, settings) -> dict[str, list]:
 
 
 def _reset(engine) -> None:
-    """Empty the alerting tables and the audit log; ids start again at 1."""
-    tables = (*TABLES, "audit_log", "audit_chain_head")
+    """Empty the alerting tables and the audit log (with its chain head and checkpoints,
+    or verify reports the log wiped); ids start again at 1."""
+    tables = (*TABLES, "audit_log", "audit_chain_head", "audit_checkpoint")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))

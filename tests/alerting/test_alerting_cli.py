@@ -25,6 +25,7 @@ def cli(world, store_url, monkeypatch, capsys):
     """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
     monkeypatch.setenv("TOCSIN_PUBLIC_URL", "http://tocsin.test")
     monkeypatch.setenv("TOCSIN_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("TOCSIN_NOTIFY_GROUP_WAIT_SECONDS", "0")  # deliver at once
     get_alerting_settings.cache_clear()
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -195,6 +196,15 @@ def test_duty_setup_commands(cli, monkeypatch) -> None:
     assert len(json.loads(cli("alerts", "silences", "--all", "--json")[1])) == 1
     code, _, err = cli("alerts", "unsilence", "999", "--by", "duty")
     assert code == 2 and "no silence with id 999" in err
+    code, _, err = cli("alerts", "silence", "--by", "duty", "--hours", "2")
+    assert code == 2 and "matcher" in err  # it would mute every notification
+    code, _, err = cli("alerts", "silence", "--by", "duty", "--hours", "1", "--matcher", "level=~(")
+    assert code == 2 and "level=~(" in err
+    code, _, _ = cli(
+        "alerts", "silence", "--by", "duty", "--hours", "1", "--matcher", 'jurisdiction!~"DE-.*"'
+    )
+    (silence,) = json.loads(cli("alerts", "silences", "--json")[1])
+    assert silence["matchers"] == ['jurisdiction!~"DE-.*"'] and silence["created_by"] == "duty"
 
 
 def test_contact_update_deactivate_reactivate(cli, world, monkeypatch) -> None:

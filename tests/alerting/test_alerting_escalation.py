@@ -13,6 +13,8 @@ from tocsin.alerting.escalation import (
     default_policy,
     due_steps,
     effective_policy,
+    exhausted_at,
+    plan_steps,
 )
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -67,3 +69,20 @@ def test_invalid_policies() -> None:
         EscalationStep(-MIN)
     with pytest.raises(ValueError):
         EscalationStep(MIN, -1)
+
+
+def test_a_step_with_nobody_on_duty_brings_the_next_one_forward() -> None:
+    """The demo's policy: wait 30 minutes, notify the district; wait 2 hours, notify the
+    state; then the country an hour later. Nobody on duty in the district: the state is
+    told at once, and the country an hour after that."""
+    policy = EscalationPolicy(
+        (EscalationStep(30 * MIN, 0), EscalationStep(120 * MIN, 1), EscalationStep(60 * MIN, 2))
+    )
+    due, started = plan_steps(policy, T0, 0, T0 + 30 * MIN, 3, reachable=lambda at: at != 0)
+    assert [(d.index, d.target) for d in due] == [(0, 0), (1, 1)]
+    assert started == T0 - 120 * MIN
+    assert policy.due_at(started, 2) == T0 + 90 * MIN
+    assert exhausted_at(policy, started) == T0 + 150 * MIN  # plus the repeat interval
+    # Everyone on duty: the plan is the schedule.
+    due, same = plan_steps(policy, T0, 0, T0 + 30 * MIN, 3, reachable=lambda at: True)
+    assert [d.index for d in due] == [0] and same == T0

@@ -472,11 +472,18 @@ def test_deactivated_contact_gets_no_notification_until_reactivated(world, setti
     # C2's contact is still notified.
     (other,) = process(world, [sig(world, "C2", WEEK, 15.0)], settings, clock.now()).opened
     assert [n.target.rsplit("/", 1)[1] for n in notifications(world, other)] == ["C2"]
+    # Nobody on duty in C1: both rounds moved on at once (issue 9), as the timeline says.
+    skips = [t for t in detail(world, alert_id).transitions if t.action == "escalation-skip"]
+    assert [t.comment.split(":")[0] for t in skips] == ["step 0", "step 1"]
+    assert "nobody on duty in C1" in skips[0].comment
     with write_session(world.engine) as session:
         duty.update_contact(session, world.contacts["C1"], active=True, by="admin")
     clock.advance(60 * MIN)
     with write_session(world.engine) as session:
-        lifecycle.escalate_due(session, now=clock.now(), settings=settings)
+        alert_id = lifecycle.raise_alert(
+            session, jurisdiction="C1", level="I", headline="Measles", by="duty-C1",
+            now=clock.now(), settings=settings,
+        ).id  # fmt: skip
     (again,) = notifications(world, alert_id)
     assert again.contact_id == world.contacts["C1"] and again.target.endswith("/hook/C1")
     assert [(a, b["active"], c["active"]) for a, _, b, c in _contact_audit(world)] == [

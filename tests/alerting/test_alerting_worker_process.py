@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 from sqlalchemy import update
+from worker_processes import start_worker, wait_for
 
 from tocsin.alerting import lifecycle
 from tocsin.alerting.models import Alert
@@ -20,51 +16,14 @@ from tocsin.store import write_session
 pytestmark = pytest.mark.slow
 
 
-def start_worker(store_url: str) -> subprocess.Popen:
-    """Start ``tocsin worker`` and return once it is running (its start-up line)."""
-    env = {
-        **os.environ,
-        "TOCSIN_DATABASE_URL": store_url,
-        "TOCSIN_PUBLIC_URL": "http://tocsin.test",
-        "TOCSIN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-        "COLUMNS": "200",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from tocsin.cli import main; main()", "worker", "--poll", "0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    running = threading.Event()
-
-    def drain() -> None:  # read stderr to the end, so that the pipe never fills
-        for line in process.stderr:
-            if "running" in line:
-                running.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not running.wait(120):
-        process.kill()
-        raise AssertionError("tocsin worker did not start")
-    return process
-
-
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
-
-
-def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook) -> None:
+def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook, settings) -> None:
     inbox, _ = webhook
     now = dt.datetime.now(dt.UTC)
     with write_session(world.engine) as session:
         alert = lifecycle.raise_alert(
-            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now
-        )
+            session, jurisdiction="C1", level="I", headline="Dam leak", by="duty", now=now,
+            settings=settings,
+        )  # fmt: skip
     first = start_worker(store_url)
     try:
         wait_for(lambda: len(inbox.requests) == 1)  # step 0: the county
@@ -79,7 +38,11 @@ def test_killed_worker_restarts_and_escalates_on_time(world, store_url, webhook)
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert.id)
-                .values(opened_at=due - dt.timedelta(minutes=30), next_escalation_at=due)
+                .values(
+                    opened_at=due - dt.timedelta(minutes=30),
+                    escalation_started_at=due - dt.timedelta(minutes=30),
+                    next_escalation_at=due,
+                )
             )
         wait_for(lambda: len(inbox.requests) == 2)
         arrived = dt.datetime.now(dt.UTC)

@@ -186,3 +186,14 @@ def test_the_command_line_writes_and_checks_a_checkpoint(cli, store_engine, tmp_
     assert code == 1 and "NOT intact" in err
     code, _, err = cli("audit", "verify", "--checkpoint", tmp_path / "missing")
     assert code == 2 and "missing" in err and "Traceback" not in err
+
+
+def test_a_log_that_is_not_intact_is_never_signed(cli, store_engine, tmp_path, monkeypatch):
+    _write(store_engine)
+    monkeypatch.setenv("TOCSIN_AUDIT_KEY", KEY)
+    get_settings.cache_clear()
+    with store_engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'nobody' WHERE id = 2"))
+    path = tmp_path / "audit.checkpoint"
+    code, _, err = cli("audit", "checkpoint", path)
+    assert code == 1 and "entry 2 was edited" in err and not path.exists()

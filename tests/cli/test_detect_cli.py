@@ -162,6 +162,15 @@ def test_list_shows_methods_summaries_and_parameters(cli):
     assert code == 0 and "baseline" in out and "cusum" not in out
 
 
+def test_list_shows_measured_false_alarms_next_to_the_nominal_level(cli):
+    """Issue 12: a user who picks EARS for weekly counts sees its measured rate."""
+    code, out, _ = cli("detect", "--list", "--method", "ears_c1")
+    flat = " ".join(out.split())
+    assert code == 0 and "false alarms per week" in flat and "nominal 0.001 (alpha)" in flat
+    code, out, _ = cli("detect", "--list", "--method", "recommended")
+    assert code == 0 and "over 0.005 in 0 of 42" in " ".join(out.split())
+
+
 def counts_method() -> str:
     found = [m.name for m in registry.available_methods().values() if m.counts_only]
     if not found:

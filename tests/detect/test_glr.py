@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,26 @@ def test_seasonal_mu0_is_the_same_alone_and_in_a_batch_when_the_fit_diverges(alp
     for j in range(4):
         one = run(name, batch.select_series([j]), params)
         np.testing.assert_array_equal(one.upperbound[:, 0], res.upperbound[:, j])
+
+
+def test_flubybw_districts_match_r_including_sparse_ones() -> None:
+    """Issue 12's held-out check as a fixture: R's glrnb (Poisson, c.ARL = 5, intercept)
+    on every 7th fluBYBW district, last 104 weeks (make_flubybw_glr.R). Eight of the 20
+    seasonal fits give R's warning 'fitted rates numerically 0'."""
+    import pandas as pd
+
+    folder = Path(__file__).parents[1] / "data" / "surveillance-1.20.3-extra"
+    counts = pd.read_csv(folder / "fluBYBW20__data.csv").to_numpy(np.float64)
+    ref = pd.read_csv(folder / "fluBYBW20__glrnb_poisson.csv")
+    rows = np.sort(ref["row"].unique()) - 1
+    shape = (rows.size, counts.shape[1])
+
+    def matrix(column: str) -> np.ndarray:
+        return ref[column].to_numpy().reshape(shape[::-1]).T
+
+    batch = SeriesBatch(counts, freq=52, range=rows)
+    value = run("glr_poisson", batch, {"c_arl": 5.0})
+    np.testing.assert_array_equal(value.alarm, matrix("alarm"))
+    np.testing.assert_allclose(value.upperbound, matrix("upperbound"), rtol=1e-6, atol=1e-9)
+    cases = run("glr_poisson", batch, {"c_arl": 5.0, "ret": "cases"})
+    np.testing.assert_allclose(cases.upperbound, matrix("upperbound_cases"), rtol=1e-6)

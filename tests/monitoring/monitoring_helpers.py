@@ -126,7 +126,7 @@ def detect_file(engine, tmp_path, method, settings) -> pd.DataFrame:
     loaded, found, params, rows = detection_file.prepare(
         path, method, [f"{k}={v}" for k, v in settings.items()]
     )
-    result = detection_file.run_detection(loaded, found.name, params, rows)
+    result = detection_file.detect_table(loaded, found.name, params, rows)
     out = detection_file.result_frame(loaded, result)
     return out[out["observed"].notna()].reset_index(drop=True)
 

@@ -52,6 +52,9 @@ def test_the_monitoring_workflow_from_the_command_line(
         "farrington_flexible.alarm"
     )
     assert len(out.splitlines()) == 71
+    # Without --method, the calibrated default (issue 12).
+    code, out, _ = tocsin(monkeypatch, capsys, "detectors", "set", "--indicator", "flu")
+    assert code == 0 and "created" in out and "recommended on flu" in out
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """A real ``tocsin ingest`` killed with SIGKILL leaves the whole file or none of it; two
-ingests at once both succeed (or one fails cleanly) and leave no lock behind.
+ingests at once both succeed (or one fails cleanly) and leave no lock behind; a detection
+run (``tocsin run-detection`` or the worker's) killed with SIGKILL leaves all or nothing.
 
-The kills are deterministic: the ingest is started with ``TOCSIN_PAUSE_AT`` (see
+The kills are deterministic: the process is started with ``TOCSIN_PAUSE_AT`` (see
 :mod:`tocsin.store.pause`), stops at a named step of its transaction and is killed there,
 whatever the speed of the machine."""
 
@@ -15,8 +16,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from monitoring_helpers import TOCSIN, cli_env, weekly_counts
+from monitoring_helpers import (
+    TOCSIN,
+    assert_same_signals,
+    cli_env,
+    count,
+    detect_file,
+    read_signals,
+    snapshot,
+    weekly_counts,
+)
 from sqlalchemy import text
+
+from tocsin.monitoring import detectors
+from tocsin.monitoring.ingest import ingest_file
+from tocsin.monitoring.runs import run_detection
+from tocsin.store import write_session
+
+#: Two quick configurations, so that a run can be killed between them.
+CONFIGURATIONS = (
+    ("farrington_flexible", {"b": "1", "w": "2", "no_periods": "10",
+                             "past_weeks_not_included": "4"}),
+    ("ears_c1", {}),
+)  # fmt: skip
 
 STRATA = 24
 N_ROWS = 500 * 3 * STRATA
@@ -47,27 +69,33 @@ def _state(engine) -> tuple[int, float]:
     return int(n), float(total or 0.0)
 
 
-def _ingest(url: str, path: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+def _tocsin(url: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [*TOCSIN, "ingest", path, "--indicator", "cases"],
+        [*TOCSIN, *args],
         env={**cli_env(url), **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
 
-def _kill_at(url: str, path: str, point: str, marker: Path) -> None:
-    """Run an ingest of ``path`` until it stops at ``point``, then kill -9 it there."""
+def _ingest(url: str, path: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return _tocsin(url, ["ingest", path, "--indicator", "cases"], env)
+
+
+def _kill_at(url: str, path: str | list[str], point: str, marker: Path) -> None:
+    """Run an ingest of ``path`` (or the command ``path``) until it stops at ``point``,
+    then kill -9 it there."""
     marker.unlink(missing_ok=True)
-    process = _ingest(url, path, {"TOCSIN_PAUSE_AT": point, "TOCSIN_PAUSE_FILE": str(marker)})
+    args = path if isinstance(path, list) else ["ingest", path, "--indicator", "cases"]
+    process = _tocsin(url, args, {"TOCSIN_PAUSE_AT": point, "TOCSIN_PAUSE_FILE": str(marker)})
     deadline = time.monotonic() + 120
     while not marker.exists():
         if process.poll() is not None:
             raise AssertionError(
-                f"the ingest ended (exit {process.returncode}) before {point}: "
+                f"{args[0]} ended (exit {process.returncode}) before {point}: "
                 + process.stderr.read().decode()
             )
-        assert time.monotonic() < deadline, f"the ingest never reached {point}"
+        assert time.monotonic() < deadline, f"{args[0]} never reached {point}"
         time.sleep(0.02)
     assert marker.read_text().split()[0] == point
     process.send_signal(signal.SIGKILL)
@@ -139,3 +167,50 @@ def test_two_ingests_at_once_both_succeed_or_one_fails_cleanly(engine, store, tm
     third = _ingest(url, a if total == sum_b else b)
     assert third.wait(timeout=60) == 0, third.stderr.read().decode()
     assert np.isclose(_state(engine)[1], sum_a if total == sum_b else sum_b)
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_detection_run_leaves_all_or_nothing(engine, store, write_file, tmp_path):
+    """``tocsin run-detection`` and the worker's detection, killed -9 between two
+    configurations and before commit, store nothing; the next run stores the whole run,
+    equal to ``tocsin detect`` on the same data."""
+    url, marker = store[0], tmp_path / "paused"
+    data = weekly_counts(120)
+    ingest_file(engine, write_file(data[data["period"] < "2016-W20"], "a.csv"))
+    ids = []
+    with write_session(engine) as session:
+        for method, settings in CONFIGURATIONS:
+            detector, _ = detectors.set_detector(
+                session, indicator="cases", method=method, settings=settings, actor="t"
+            )
+            ids.append(detector.id)
+    with write_session(engine) as session:
+        run_detection(session, indicators=["cases"], actor="t")
+    ingest_file(engine, write_file(data, "b.csv"))  # new weeks: the next run has work
+    before = snapshot(engine)
+    worker = ["worker", "--poll", "0.1", "--detect-every", "0.01"]
+    for args, point in (
+        (["run-detection", "--all"], "detect.mid-write"),
+        (["run-detection", "--all"], "detect.before-commit"),
+        (worker, "detect.mid-write"),
+        (worker, "detect.before-commit"),
+    ):
+        _kill_at(url, args, point, marker)
+        assert snapshot(engine) == before, f"{args[0]} killed at {point} left a partial run"
+        _check_integrity(engine)
+    # A restarted worker runs detection in full, and turns the run into alerts.
+    process = _tocsin(url, worker)
+    try:
+        deadline = time.monotonic() + 120
+        while count(engine, "detection_run") < 2 or count(engine, "alerting_cursor") < 1:
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "the restarted worker did not run detection"
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert count(engine, "detection_run") == 2
+    for detector_id, (method, settings) in zip(ids, CONFIGURATIONS, strict=True):
+        assert_same_signals(
+            read_signals(engine, detector_id), detect_file(engine, tmp_path, method, settings)
+        )

@@ -19,7 +19,7 @@ _ALERT = (
 
 
 def test_reserve_alerts_are_allowed_and_nothing_else_changes(fresh_engine):
-    upgrade(fresh_engine, "notify0001")
+    upgrade(fresh_engine, "rel0001")
     with fresh_engine.begin() as conn:
         conn.execute(text(_ALERT), {"id": 1, "f": "manual:1", "s": "manual"})
         conn.execute(
@@ -38,7 +38,7 @@ def test_reserve_alerts_are_allowed_and_nothing_else_changes(fresh_engine):
         conn.execute(text(_ALERT), {"id": 3, "f": "reserve:1", "s": "reserve"})
     with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # still checked
         conn.execute(text(_ALERT), {"id": 3, "f": "other:1", "s": "rumour"})
-    downgrade(fresh_engine, "notify0001")
+    downgrade(fresh_engine, "rel0001")
     with fresh_engine.begin() as conn:
         sources = conn.execute(text("SELECT source FROM alert ORDER BY id")).scalars().all()
         assert sources == ["manual", "manual"]

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, SLOW
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = (
@@ -29,7 +29,7 @@ requires_chromium = pytest.mark.skipif(
 
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=SLOW * 1000)
 
 
 def login(page, base: str, username: str) -> None:

@@ -260,9 +260,11 @@ def served_database(tmp_path) -> str:
 
 
 @contextlib.contextmanager
-def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
-    """``tocsin serve`` on ``database`` as a process, as deployed: (base URL, the lines
-    it wrote on standard error, complete once the block is left)."""
+def tocsin_serve(
+    database: str, env: dict[str, str], *options: str
+) -> Iterator[tuple[str, list[str]]]:
+    """``tocsin serve [options]`` on ``database`` as a process, as deployed: (base URL,
+    the lines it wrote on standard error, complete once the block is left)."""
     import os
     import socket
     import subprocess
@@ -276,7 +278,7 @@ def tocsin_serve(database: str, env: dict[str, str]) -> Iterator[tuple[str, list
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("tocsin")), "serve", "--port", str(port)],
+        [str(Path(sys.executable).with_name("tocsin")), "serve", "--port", str(port), *options],
         env={**os.environ, "TOCSIN_DATABASE_URL": database, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

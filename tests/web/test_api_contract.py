@@ -31,8 +31,11 @@ EXAMPLES = 15
 #: items and counts) is checked row by row and a file with bad rows answers 422 with
 #: every problem located; a password is refused when it is easy to guess (zxcvbn) or the
 #: same as the current one, and a user name when it looks like another
-#: (docs/accounts.md).
+#: (docs/accounts.md); a silence must end after it starts and have a matcher or a
+#: jurisdiction, and its matchers must parse (regular expressions included;
+#: docs/alerting.md).
 CONTENT_RULES = {
+    ("POST", "/api/v1/silences"): [positive_data_acceptance],
     ("POST", "/api/v1/ingest"): [positive_data_acceptance],
     ("POST", "/api/v1/reserves/counts"): [positive_data_acceptance],
     ("PUT", "/api/v1/me/password"): [positive_data_acceptance],

@@ -47,7 +47,7 @@ def test_acknowledge_from_the_alert_page(client: TestClient, world: World) -> No
     page = client.get(f"/alerts/{alert}")
     assert 'id="acknowledge"' in page.text
     # The evidence: the signals from shortly before the alarm to the alarm, flagged.
-    assert page.text.count('<tr class="alarm"><td>2008-W10</td>') == 1
+    assert page.text.count('<tr class="alarm"><td>2008-W10<span class="narrow-only">') == 1
     assert "<td>2008-W06</td>" in page.text and "<td>2008-W05</td>" not in page.text
     done = client.post(
         f"/alerts/{alert}/acknowledge",

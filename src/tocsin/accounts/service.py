@@ -8,6 +8,7 @@ never stored or logged in clear.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -388,3 +389,15 @@ def end_session(session: Session, raw: str, *, actor: str) -> None:
     )
     if deleted.rowcount:
         record(session, action="logout", object_type="session", object_id=actor, actor=actor)
+
+
+def actor_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
+    """The display name of each actor ``user:NAME`` (the form audit and alert timelines
+    record) whose user exists; other actors (``tocsin``, a CLI user) are left out."""
+    usernames = {a.removeprefix("user:") for a in actors if a.startswith("user:")}
+    if not usernames:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(sorted(usernames)))
+    ).all()
+    return {f"user:{name}": shown or name for name, shown in rows}

@@ -78,7 +78,8 @@ def reopen_timed_out(
                 else "escalation starts again"
             ),
         )
-        steps, following, deadline = ctx.escalation_plan(alert.jurisdiction_id, now, 0)
+        steps, following, deadline, started = ctx.escalation_plan(alert.jurisdiction_id, now, 0)
+        alert.escalation_started_at = started
         earlier = ctx.published[alert.id]
         ctx.run_steps(
             alert.id,

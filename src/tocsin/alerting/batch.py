@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from tocsin.alerting.cap.frozen import area_ids, context_ids
 from tocsin.alerting.cap.render import context_of, expires_at, freeze, identifier
 from tocsin.alerting.directory import Contact, Directory
-from tocsin.alerting.escalation import due_steps, exhausted_at
+from tocsin.alerting.escalation import exhausted_at, plan_steps
 from tocsin.alerting.models import AlertTransition, CapMessageRow, Notification
 from tocsin.alerting.muting import Mutes
+from tocsin.alerting.notify.digest import Schedule
 from tocsin.alerting.notify.outbox import rows_for_contacts
 from tocsin.alerting.notify.texts import content
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
@@ -48,6 +49,16 @@ class BatchResult:
     updated: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     notifications: int = 0
+
+
+class Plan(NamedTuple):
+    """An alert's escalation now: the due steps as (index, target jurisdiction), the
+    next step's index and deadline, and when the round started."""
+
+    steps: list[tuple[int, int]]
+    following: int
+    deadline: dt.datetime | None
+    started_at: dt.datetime
 
 
 @dataclass
@@ -109,11 +120,18 @@ class Batch:
             session, default_wait=dt.timedelta(minutes=settings.escalation_wait_minutes)
         )
         self._mutes: Mutes | None = None
+        self._schedule: Schedule | None = None
         self.writes = Writes()
         #: Earlier CAP messages per alert as [sender, identifier, sent] (for references).
         self.published: dict[int, list[list[str]]] = {}
         self._plans: dict[tuple[int, dt.datetime, int], Any] = {}
         self._now_iso = now.isoformat()
+
+    @property
+    def schedule(self) -> Schedule:
+        if self._schedule is None:
+            self._schedule = Schedule(self.session, self.now, self.settings)
+        return self._schedule
 
     @property
     def mutes(self) -> Mutes:
@@ -261,31 +279,39 @@ class Batch:
             now=self.now,
             muted=muted,
         )
+        self.schedule.place(rows)  # grouping per recipient (group_wait, group_interval)
         self.writes.notifications.extend(rows)
         return len(rows)
 
     def escalation_plan(
-        self, jurisdiction_id: int | None, opened_at: dt.datetime, next_index: int
-    ) -> tuple[list[tuple[int, int]], int, dt.datetime | None]:
-        """Steps due now as (index, target jurisdiction), the next index and deadline."""
+        self, jurisdiction_id: int | None, started_at: dt.datetime, next_index: int
+    ) -> Plan:
+        """Steps due now as (index, target jurisdiction), the next index and deadline, and
+        the round's start (earlier when a step had nobody on duty to notify)."""
         if jurisdiction_id is None or jurisdiction_id not in self.directory.places:
-            return [], next_index, None
-        key = (jurisdiction_id, opened_at, next_index)
+            return Plan([], next_index, None, started_at)
+        key = (jurisdiction_id, started_at, next_index)
         if key not in self._plans:
-            self._plans[key] = self._plan(jurisdiction_id, opened_at, next_index)
+            self._plans[key] = self._plan(jurisdiction_id, started_at, next_index)
         return self._plans[key]
 
-    def _plan(
-        self, jurisdiction_id: int, opened_at: dt.datetime, next_index: int
-    ) -> tuple[list[tuple[int, int]], int, dt.datetime | None]:
+    def _plan(self, jurisdiction_id: int, started_at: dt.datetime, next_index: int) -> Plan:
         chain = self.directory.chain(jurisdiction_id)
         policy = self.directory.policy(jurisdiction_id)
-        due = due_steps(policy, opened_at, next_index, self.now, len(chain))
+        due, started_at = plan_steps(
+            policy,
+            started_at,
+            next_index,
+            self.now,
+            len(chain),
+            reachable=lambda position: bool(self.directory.contacts(chain[position])),
+        )
         following = next_index + len(due)
-        return (
+        return Plan(
             [(d.index, chain[d.target]) for d in due],
             following,
-            policy.due_at(opened_at, following) or exhausted_at(policy, opened_at),
+            policy.due_at(started_at, following) or exhausted_at(policy, started_at),
+            started_at,
         )
 
     def run_steps(
@@ -304,12 +330,26 @@ class Batch:
         count = 0
         first = "reopened" if round_ else "opened"
         for index, target in steps:
+            contacts = self.directory.contacts(target)
+            if not contacts:
+                place = self.directory.places[target]
+                self.transition(
+                    alert_id,
+                    action="escalation-skip",
+                    from_status=values.get("status", "open"),
+                    to_status=values.get("status", "open"),
+                    level=values["level"],
+                    actor=SYSTEM_ACTOR,
+                    comment=f"step {index}: nobody on duty in {place.code} (no active duty "
+                    "contact); the next step at once",
+                )
+                continue
             count += self.notify(
                 alert_id,
                 values,
                 indicator_id=indicator_id,
                 jurisdiction_id=jurisdiction_id,
-                contacts=self.directory.contacts(target),
+                contacts=contacts,
                 reason=first if index == 0 else "escalated",
                 key=f"reopen-{round_}/step-{index}" if round_ else f"step-{index}",
                 cap_identifier=cap_identifier,

@@ -25,6 +25,7 @@ from tocsin.alerting.notify.channels.webhook import ForbiddenDestinationError, c
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
+from tocsin.store.sql import chunked, member_of
 from tocsin.text import check_texts
 
 #: Longest wait (and repeat interval) of an escalation policy: a leap year, in minutes.
@@ -300,3 +301,16 @@ def remove_policy(session: Session, *, jurisdiction: str, by: str | None = None)
         object_id=jurisdiction,
         actor=by,
     )
+
+
+def without_contacts(session: Session, jurisdiction_ids: Sequence[int]) -> list[str]:
+    """Codes of the jurisdictions among ``jurisdiction_ids`` that have no active duty
+    contact: escalation skips their steps at once (the administration page warns)."""
+    covered = set(
+        session.scalars(select(DutyContact.jurisdiction_id).where(DutyContact.active.is_(True)))
+    )
+    wanted = [j for j in jurisdiction_ids if j not in covered]
+    codes: list[str] = []
+    for part in chunked(wanted):
+        codes += session.scalars(select(Jurisdiction.code).where(member_of(Jurisdiction.id, part)))
+    return sorted(codes)

@@ -23,7 +23,7 @@ database.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 DEFAULT_CLIMB_WAIT = dt.timedelta(minutes=30)
@@ -114,14 +114,36 @@ def due_steps(
 
     A worker that was down while several deadlines passed gets them all, in order.
     """
+    return plan_steps(policy, opened_at, next_index, now, chain_length)[0]
+
+
+def plan_steps(
+    policy: EscalationPolicy,
+    started_at: dt.datetime,
+    next_index: int,
+    now: dt.datetime,
+    chain_length: int,
+    reachable: Callable[[int], bool] | None = None,
+) -> tuple[list[DueStep], dt.datetime]:
+    """The due steps, and the start of the round as it then stands.
+
+    A step whose target (its position in the chain) is not ``reachable`` -- nobody on
+    duty there -- is due as usual but moves the next step to ``now``: the round's start
+    moves earlier by the time that step would still have waited, and every later step
+    with it, so nobody waits for a notification nobody receives (issue 9).
+    """
     due = []
     index = next_index
-    while (at := policy.due_at(opened_at, index)) is not None and at <= now:
+    while (at := policy.due_at(started_at, index)) is not None and at <= now:
         step = policy.step(index)
         assert step is not None
-        due.append(DueStep(index, at, target_index(chain_length, step.levels_up)))
+        target = target_index(chain_length, step.levels_up)
+        due.append(DueStep(index, at, target))
         index += 1
-    return due
+        following = policy.due_at(started_at, index)
+        if reachable is not None and not reachable(target) and following and following > now:
+            started_at -= following - now
+    return due, started_at
 
 
 def exhausted_at(policy: EscalationPolicy, opened_at: dt.datetime) -> dt.datetime:

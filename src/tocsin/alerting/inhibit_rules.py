@@ -11,11 +11,8 @@ target that is **at most as serious** (source level <= target level, I the most
 serious). A blue regional alert must never silence a red county alert and its
 escalation (issue 9).
 
-The labels of an alert are ``indicator`` (code), ``jurisdiction`` (code), ``level``
-(``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``, ``reserve``).
-A matcher is written as Alertmanager's: ``label=value``, ``label!=value``, ``label=~regex``,
-``label!~regex``, the value optionally in double quotes; regular expressions match the
-whole value (anchored, as Alertmanager's).
+The labels of an alert and the matchers on them are Alertmanager's, shared with
+silences: :mod:`tocsin.alerting.matchers`.
 
 This module is pure: it parses and checks the rules (for
 :mod:`tocsin.alerting.settings`) and matches label sets; the active alerts are read by
@@ -24,69 +21,12 @@ This module is pure: it parses and checks the rules (for
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-#: The labels an alert has for inhibition rules.
-LABELS = ("indicator", "jurisdiction", "level", "source")
-_MATCHER = re.compile(r'\s*([a-z_]+)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*')
-_OPERATORS = ("=", "!=", "=~", "!~")
-
-
-def _unknown(label: str, where: str) -> ValueError:
-    return ValueError(
-        f"{where}: unknown label {label!r}; the labels of an alert are {', '.join(LABELS)}"
-    )
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """``label op value``: ``=`` equal, ``!=`` not equal, ``=~`` / ``!~`` the whole value
-    matches / does not match a regular expression."""
-
-    label: str
-    op: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.label not in LABELS:
-            raise _unknown(self.label, f"matcher {self}")
-        if self.op not in _OPERATORS:
-            raise ValueError(f"matcher {self}: the operator must be one of {_OPERATORS}")
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(
-                    f"matcher {self}: {self.value!r} is not a regular expression ({exc})"
-                ) from None
-
-    def __str__(self) -> str:
-        return f'{self.label}{self.op}"{self.value}"'
-
-    @classmethod
-    def parse(cls, text: str) -> Matcher:
-        """A matcher from its text, e.g. ``level=~"I|II"``."""
-        found = _MATCHER.fullmatch(text)
-        if found is None:
-            raise ValueError(
-                f'matcher {text!r} must read label="value" (or !=, =~, !~), e.g. level=~"I|II"'
-            )
-        label, op, quoted, plain = found.groups()
-        value = quoted.replace('\\"', '"') if quoted is not None else plain
-        return cls(label, op, value)
-
-    def matches(self, value: str) -> bool:
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        hit = re.fullmatch(self.value, value) is not None
-        return hit if self.op == "=~" else not hit
+from tocsin.alerting.matchers import LABELS, Matcher, unknown_label
 
 
 def _matchers(value: Any) -> Any:
@@ -117,7 +57,7 @@ class InhibitRule(BaseModel):
     def _known(cls, value: list[str]) -> list[str]:
         for label in value:
             if label not in LABELS:
-                raise _unknown(label, "equal")
+                raise unknown_label(label, "equal")
         return value
 
     def applies(self, source: Mapping[str, str], target: Mapping[str, str]) -> bool:

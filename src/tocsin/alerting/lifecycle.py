@@ -64,11 +64,14 @@ def open_new(
         if _over(row.get("last_alarm_period"), row["resolve_after_periods"], last_quiet):
             # Opened and over within one batch (e.g. history loaded at once): recorded and
             # published, but nobody is called about a hazard that has already passed.
-            steps, following, deadline = [], 0, None
+            steps, following, deadline, started = [], 0, None, None
         else:
-            steps, following, deadline = ctx.escalation_plan(row["jurisdiction_id"], ctx.now, 0)
+            steps, following, deadline, started = ctx.escalation_plan(
+                row["jurisdiction_id"], ctx.now, 0
+            )
         row["escalation_step"] = following
         row["next_escalation_at"] = deadline
+        row["escalation_started_at"] = started
         plans.append(steps)
     # The ids first (the ones the database would give), then one executemany or COPY.
     ids = allocate_ids(ctx.session, Alert.__table__, len(rows))
@@ -405,11 +408,12 @@ def escalate_due(
     for alert in alerts:
         if _exhausted(ctx, alert):
             continue
-        steps, following, deadline = ctx.escalation_plan(
+        steps, following, deadline, started = ctx.escalation_plan(
             alert.jurisdiction_id,
             alert.escalation_started_at or alert.opened_at,
             alert.escalation_step,
         )
+        alert.escalation_started_at = started
         earlier = ctx.published[alert.id]
         latest = earlier[-1][1] if earlier else ""
         queued += ctx.run_steps(

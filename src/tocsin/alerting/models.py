@@ -188,9 +188,11 @@ class AlertTransition(Base):
 class Silence(Base):
     """Mutes notifications of matching alerts between ``starts_at`` and ``ends_at``.
 
-    A matcher left empty matches everything: ``indicator_id`` one indicator,
-    ``jurisdiction_id`` that jurisdiction and every one below it, ``levels`` a list of
-    levels (1-4).
+    ``jurisdiction_id``: that jurisdiction and every one below it (none: the whole
+    territory, administered by root administrators only); ``matchers``: Alertmanager
+    matchers on the labels of an alert (:mod:`tocsin.alerting.matchers`), all of which
+    must match. ``indicator_id`` and ``levels`` record the indicator and levels given
+    when the silence was made (they are also among its matchers).
     """
 
     __tablename__ = "silence"
@@ -201,6 +203,7 @@ class Silence(Base):
         ForeignKey("jurisdiction.id", ondelete="CASCADE")
     )
     levels: Mapped[list[int] | None] = mapped_column(JSONType)
+    matchers: Mapped[list[str] | None] = mapped_column(JSONType)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
@@ -258,8 +261,10 @@ class Notification(Base):
     """The outbox: one message to one contact over one channel.
 
     A worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
-    writer) by setting a lease (``claimed_until``); a worker that dies leaves the lease to
-    expire, so another delivers the row again: at least once, same idempotency key.
+    writer) by setting a lease (``claimed_until``) and a new ``claim_token``; it renews
+    the lease just before each send and records the outcome only while the row still
+    carries its token. A worker that dies leaves the lease to expire, so another delivers
+    the row again: at least once, same idempotency key (see ``notify/outbox.py``).
     """
 
     __tablename__ = "notification"
@@ -271,6 +276,13 @@ class Notification(Base):
             "next_attempt_at",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
+        ),
+        # Recipients' latest messages, for the group interval (alerting/notify/digest.py).
+        Index(
+            "ix_notification_sent_at",
+            "sent_at",
+            sqlite_where=text("sent_at IS NOT NULL"),
+            postgresql_where=text("sent_at IS NOT NULL"),
         ),
     )
 
@@ -294,6 +306,8 @@ class Notification(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: Random token of the current claim: only its holder may renew or settle the row.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

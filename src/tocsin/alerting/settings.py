@@ -62,6 +62,15 @@ class AlertingSettings(BaseSettings):
     notify_lease_seconds: float = 120.0
     #: Deliveries in flight at once in one worker.
     notify_concurrency: int = 8
+    #: Grouping per recipient (Alertmanager's ``group_wait`` / ``group_interval``): a new
+    #: notification waits this long so that others for the same recipient join it in one
+    #: digest ...
+    notify_group_wait_seconds: float = 30.0
+    #: ... and a recipient who had a message less than this long ago waits for the rest.
+    notify_group_interval_seconds: float = 300.0
+    #: Notifications a worker claims at a time; 0: four per delivery thread, so that
+    #: several workers share a backlog.
+    notify_batch: int = 0
     #: Wait between levels of the default escalation policy (minutes).
     escalation_wait_minutes: int = 30
     #: Minutes an acknowledged alert may stay neither resolved nor updated before its

@@ -123,6 +123,8 @@ class Anchor:
     last_hash: str
     at: dt.datetime
     source: str
+    #: A row of ``audit_checkpoint`` (its problems are summarised), not a file.
+    stored: bool = False
 
 
 #: Which chain tables each engine's database has (asked once per engine).
@@ -191,6 +193,15 @@ class ChainReport:
         return not self.problems
 
 
+def snapshot_session(engine: Engine) -> Session:
+    """A session that reads the log, its head and its checkpoints as of one moment
+    (PostgreSQL: REPEATABLE READ; SQLite's transactions are snapshots already), so that a
+    write committed during a long :func:`verify` is not mistaken for tampering."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    return Session(engine)
+
+
 def head(session: Session) -> Anchor | None:
     """The chain's head now (``None`` for an empty log): the point a checkpoint records."""
     row = session.execute(select(_head).where(_head.c.id == 1)).first()
@@ -213,6 +224,7 @@ def _stored_anchors(session: Session, present: bool) -> Iterator[Anchor]:
             row.last_hash,
             row.at,
             f"the checkpoint of {row.at:%Y-%m-%d %H:%M:%S} UTC",
+            stored=True,
         )
 
 
@@ -228,7 +240,7 @@ class _AnchorCheck:
         self.problems: list[str] = []
 
     def _report(self, anchor: Anchor, problem: str) -> None:
-        if anchor.source.startswith("the checkpoint of"):
+        if anchor.stored:
             self._stored_problems += 1
             if self._stored_problems > 1:
                 return
@@ -264,8 +276,8 @@ class _AnchorCheck:
         while self._next is not None:
             beyond.append(self._next)
             self._advance()
-        files = [a for a in beyond if not a.source.startswith("the checkpoint of")]
-        stored = [a for a in beyond if a.source.startswith("the checkpoint of")]
+        files = [a for a in beyond if not a.stored]
+        stored = [a for a in beyond if a.stored]
         ends = f"ends at entry {last_id} of {checked}" if checked else "is empty"
         for anchor, more in [(a, 0) for a in files] + [(a, len(stored) - 1) for a in stored[-1:]]:
             self.problems.append(

@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "run-detection": (
         "monitoring",
-        "run_detection",
+        "run_detection_command",
         "Evaluate the periods that are new or whose history changed, and store the signals.",
     ),
     "serve": (

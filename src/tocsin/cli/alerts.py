@@ -298,9 +298,18 @@ def silence_command(
     level: Annotated[
         list[str] | None, typer.Option(help="Only alerts of this level; repeatable.")
     ] = None,
+    matcher: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--matcher",
+            help="Alertmanager matcher on indicator, jurisdiction, level (=, !=, =~, !~), "
+            "e.g. --matcher 'level=~\"I|II\"'; repeatable, all must match.",
+        ),
+    ] = None,
     comment: CommentOpt = "",
 ) -> None:
-    """Mute the notifications (not the alerts) that match, for a while."""
+    """Mute the notifications (not the alerts) that match, for a while. A silence needs
+    at least one matcher, jurisdiction, indicator or level."""
     now = _now()
     with write_session() as session:
         silence = silences.add_silence(
@@ -311,6 +320,7 @@ def silence_command(
             indicator=indicator,
             jurisdiction=jurisdiction,
             levels=level,
+            matchers=matcher or (),
             comment=comment,
         )
         ident, ends = silence.id, silence.ends_at
@@ -337,6 +347,7 @@ def silences_command(
                 "indicator": indicators.get(s.indicator_id) if s.indicator_id else None,
                 "jurisdiction": codes.get(s.jurisdiction_id) if s.jurisdiction_id else None,
                 "levels": [Level(v).roman for v in s.levels] if s.levels else None,
+                "matchers": s.matchers or [],
                 "starts_at": s.starts_at.isoformat(),
                 "ends_at": s.ends_at.isoformat(),
                 "created_by": s.created_by,
@@ -347,13 +358,12 @@ def silences_command(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("id", "indicator", "jurisdiction", "levels", "until (UTC)", "by", "comment")
+    table = Table("id", "jurisdiction", "matchers", "until (UTC)", "by", "comment")
     for row in rows:
         table.add_row(
             str(row["id"]),
-            escape(row["indicator"] or "any"),
-            escape(row["jurisdiction"] or "any"),
-            ", ".join(row["levels"]) if row["levels"] else "any",
+            escape(row["jurisdiction"] or "all"),
+            escape(", ".join(row["matchers"]) or "-"),
             row["ends_at"][:16].replace("T", " "),
             escape(row["created_by"]),
             escape(row["comment"]),

@@ -69,16 +69,27 @@ def demo(
     get_settings.cache_clear()
     get_engine.cache_clear()
     if not serve:
-        console.print(
-            f"Serve it with: TOCSIN_DATABASE_URL={site.url} TOCSIN_PUBLIC_URL={public_url} "
-            f"tocsin serve --port {port} (links in notifications and CAP messages point at "
-            "TOCSIN_PUBLIC_URL)",
-            highlight=False,
-        )
+        print_serve_hint(console, site.url, public_url, port)
         return
     from tocsin.cli.web import serve as run_server
 
-    run_server(host, port)
+    run_server(host, port, detect_every=1.0)  # the worker beside the server
+
+
+def print_serve_hint(console: Console, url: str, public_url: str, port: int) -> None:
+    """How to serve the built database: the command on a line of its own, never wrapped
+    (it is copied as a whole), whatever the terminal's width."""
+    console.print(
+        "Serve it with (links in notifications and CAP messages point at TOCSIN_PUBLIC_URL):",
+        highlight=False,
+    )
+    console.print(
+        f"TOCSIN_DATABASE_URL={url} TOCSIN_PUBLIC_URL={public_url} "
+        f"tocsin serve --port {port} --worker",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def print_summary(top: int) -> None:

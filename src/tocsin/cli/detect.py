@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from tocsin.cli import err_console
-from tocsin.detect import DetectionResult, Parameters, registry
+from tocsin.detect import DetectionResult, Parameters, measured, registry
 from tocsin.errors import UserError
 from tocsin.files import detection as detection_file
 from tocsin.files.tables import write_table
@@ -131,7 +131,7 @@ def detect(
     if show:
         result = _run_with_progress(loaded, found.name, params, rows)
     else:
-        result = detection_file.run_detection(loaded, found.name, params, rows)
+        result = detection_file.detect_table(loaded, found.name, params, rows)
     write_table(detection_file.result_frame(loaded, result), output)
 
 
@@ -149,7 +149,7 @@ def _run_with_progress(
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(method, total=n_series)
-        return detection_file.run_detection(
+        return detection_file.detect_table(
             loaded,
             method,
             params,
@@ -185,4 +185,7 @@ def _print_methods(only: str | None) -> None:
                 escape(spec.help),
             )
         console.print(table)
+        quality = measured.describe(method.name)
+        if quality:
+            console.print(f"  [dim]{escape(quality)}[/]", highlight=False)
         console.print()

@@ -177,7 +177,13 @@ def _parse_settings(settings: list[str] | None) -> dict[str, str]:
 @detectors_app.command("set")
 def detectors_set(
     indicator: Annotated[str, typer.Option(help="Indicator code.", show_default=False)],
-    method: Annotated[str, typer.Option(help="Detection method.", show_default=False)],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="Detection method (default: recommended, the calibrated method for weekly "
+            "counts; see tocsin detect --list)."
+        ),
+    ] = "recommended",
     series: Annotated[
         str | None,
         typer.Option(help="Only this series: JURISDICTION or JURISDICTION/STRATUM."),
@@ -232,7 +238,7 @@ def _plain(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def run_detection(
+def run_detection_command(
     indicator: Annotated[
         list[str] | None, typer.Option(help="Run this indicator's configurations; repeatable.")
     ] = None,

@@ -18,8 +18,20 @@ def serve_command(
     workers: int = typer.Option(
         1, "--workers", min=1, help="Worker processes (set TOCSIN_SECRET_KEY when > 1)."
     ),
+    worker: bool = typer.Option(
+        False,
+        "--worker",
+        help="Also run the worker (detection of new data, alerts, escalation, notifications) "
+        "in this process, as `tocsin worker` would.",
+    ),
+    detect_every: float = typer.Option(
+        1.0, "--detect-every", min=0.01, help="With --worker: minutes between detection runs."
+    ),
 ) -> None:
-    """Serve the web application and the JSON API on an existing database."""
+    """Serve the web application and the JSON API on an existing database.
+
+    Without --worker nothing turns uploaded data into detections and alerts: run
+    `tocsin worker --detect-every 1` beside it, or serve with --worker."""
     from tocsin.store import current_revision, head_revision
 
     if current_revision() != head_revision():
@@ -27,7 +39,7 @@ def serve_command(
             "the database is not at the newest schema; run `tocsin db upgrade` first",
             param_hint="TOCSIN_DATABASE_URL",
         )
-    serve(host, port, workers)
+    serve(host, port, workers, detect_every=detect_every if worker else None)
 
 
 def use_public_url(host: str, port: int) -> str:
@@ -46,17 +58,17 @@ def use_public_url(host: str, port: int) -> str:
     return get_alerting_settings().public_url
 
 
-def serve(host: str, port: int, workers: int = 1) -> None:
-    """Run uvicorn with the application on ``host:port`` until interrupted.
+def serve(host: str, port: int, workers: int = 1, detect_every: float | None = None) -> None:
+    """Run uvicorn with the application on ``host:port`` until interrupted; with
+    ``detect_every`` (minutes) the worker runs in a thread beside it.
 
     uvicorn's own handling of ``X-Forwarded-For`` is off (by default it believes any
     client connecting from 127.0.0.1): the application believes only the proxies of
     ``TOCSIN_TRUSTED_PROXIES``. Its access log goes to standard error.
     """
+    import datetime as dt
     import os
     import secrets
-
-    import uvicorn
 
     typer.echo(f"tocsin is serving on http://{host}:{port}/ (API documentation: /docs)")
     typer.echo(
@@ -66,6 +78,31 @@ def serve(host: str, port: int, workers: int = 1) -> None:
     if workers > 1:
         # Every worker must sign CSRF tokens with the same key.
         os.environ.setdefault("TOCSIN_SECRET_KEY", secrets.token_urlsafe(32))
+    halt_worker = None
+    if detect_every is not None:
+        from tocsin.store import get_engine
+        from tocsin.worker import start_in_thread
+
+        halt_worker = start_in_thread(get_engine(), detect_every=dt.timedelta(minutes=detect_every))
+        typer.echo(
+            f"The worker runs beside the server: detection of new data every "
+            f"{detect_every:g} min, alerts, escalation and notifications"
+        )
+    else:
+        typer.echo(
+            "No worker: uploaded data are not detected on until `tocsin worker` runs "
+            "(or serve with --worker)"
+        )
+    try:
+        _run_uvicorn(host, port, workers)
+    finally:
+        if halt_worker is not None:
+            halt_worker()
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         "tocsin.web.app:create_app",
         factory=True,
@@ -113,9 +150,8 @@ def verify_command(
 ) -> None:
     """Recompute the audit log's hash chain and compare it with its checkpoints; exit 1
     if an entry was edited or deleted, or the log was truncated or wiped."""
-    from sqlalchemy.orm import Session
-
     from tocsin.audit import verify
+    from tocsin.audit.chain import snapshot_session
     from tocsin.audit.checkpoint import configured_key, read_checkpoint
     from tocsin.store import get_engine
 
@@ -123,7 +159,7 @@ def verify_command(
     if checkpoint:
         key = configured_key()
         anchors = [read_checkpoint(path, key) for path in checkpoint]
-    with Session(get_engine()) as session:
+    with snapshot_session(get_engine()) as session, session.begin():
         report = verify(session, checkpoints=anchors)
     if report.intact:
         against = f", and matches {len(anchors)} checkpoint file(s)" if anchors else ""
@@ -142,15 +178,22 @@ def checkpoint_command(
         typer.Argument(help="Where to write it (keep a copy away from the database server)."),
     ],
 ) -> None:
-    """Write the chain's head to FILE, signed with TOCSIN_AUDIT_KEY (HMAC-SHA256)."""
-    from sqlalchemy.orm import Session
-
+    """Write the chain's head to FILE, signed with TOCSIN_AUDIT_KEY (HMAC-SHA256), after
+    verifying the log (a log that is not intact is never signed: exit 1)."""
+    from tocsin.audit import verify
+    from tocsin.audit.chain import snapshot_session
     from tocsin.audit.checkpoint import configured_key, take_checkpoint, write_checkpoint
     from tocsin.store import get_engine
 
     key = configured_key()
-    with Session(get_engine()) as session:
+    with snapshot_session(get_engine()) as session, session.begin():
         anchor = take_checkpoint(session)
+        report = verify(session)
+    if not report.intact:  # never sign a log that was already tampered with
+        for problem in report.problems:
+            typer.echo(f"audit log: {problem}", err=True)
+        typer.echo(f"audit log NOT intact: no checkpoint written to {file}", err=True)
+        raise typer.Exit(1)
     write_checkpoint(file, anchor, key)
     typer.echo(
         f"{file}: checkpoint of the audit log at {anchor.entry_count} entries (last entry "

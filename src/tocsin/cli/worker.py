@@ -25,22 +25,17 @@ def worker(
 ) -> None:
     """Turn detection runs into alerts, escalate unacknowledged alerts, deliver notifications.
 
-    Run several at once for throughput; they never send the same notification twice.
+    Run several at once for throughput; healthy workers never send a notification twice
+    (a worker killed between a send and its record makes that one message go out again).
     """
-    from tocsin.store import get_engine, write_session
-    from tocsin.worker import Worker
+    from tocsin.store import get_engine
+    from tocsin.worker import Worker, detection_of_new_data
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = get_engine()
-
-    def detect() -> None:
-        from tocsin.monitoring.runs import run_detection
-
-        with write_session(engine) as session:
-            run_detection(session, indicators=None)
-
     every = dt.timedelta(minutes=detect_every) if detect_every else None
-    runner = Worker(engine, name=name, detect=detect if every else None, detect_every=every)
+    detect = detection_of_new_data(engine) if every else None
+    runner = Worker(engine, name=name, detect=detect, detect_every=every)
     try:
         if once:
             result = runner.tick()

@@ -23,9 +23,9 @@ from tocsin.errors import UserError
 from tocsin.files.detection import (
     LongSeries,
     ProgressCallback,
+    detect_table,
     evaluation_range,
     read_long_series,
-    run_detection,
 )
 
 METHOD = "farrington_flexible"
@@ -116,7 +116,7 @@ def run_demo(*, chunks: int = 1, on_progress: ProgressCallback | None = None) ->
     method = registry.get(METHOD)
     params = registry.make_parameters(METHOD, NOUFAILY)
     rows = evaluation_range(data, method, params, last=EVALUATED_WEEKS)
-    result = run_detection(data, METHOD, params, rows, chunks=chunks, on_progress=on_progress)
+    result = detect_table(data, METHOD, params, rows, chunks=chunks, on_progress=on_progress)
     seconds = time.perf_counter() - started
     return DemoRun(data, result, summarise(data, result), seconds)
 

@@ -6,14 +6,14 @@ one row per period and series (columns ``period``, ``series``, ``value`` and opt
 its ``FILE:LINE:COLUMN``, and builds the (periods x series) matrix the detection core
 works on, over the full span of periods: a period absent from a series is a missing value
 (``NaN``), reported as a warning. :func:`evaluation_range` turns ``--last``/``--from``
-(or the method's history needs) into positions, :func:`run_detection` runs a registered
+(or the method's history needs) into positions, :func:`detect_table` runs a registered
 method (in chunks of series, reporting progress, when asked), and :func:`result_frame`
 lays the result out as a long table with the file's own period labels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from tocsin.periods import (
     frequency_of_dates,
     parse_periods,
 )
+from tocsin.progress import ProgressCallback
 
 #: Columns of the output, before the method's diagnostics.
 RESULT_COLUMNS = (
@@ -59,7 +60,6 @@ RESULT_COLUMNS = (
 #: How many groups of missing periods a warning lists before "... and N more".
 SHOWN_GAPS = 5
 
-ProgressCallback = Callable[[int, int], None]
 
 _FREQUENCY_NAMES = {52: "weekly", 12: "monthly", 365: "daily", 7: "daily, weekly cycle"}
 
@@ -511,7 +511,7 @@ def batch_of(data: LongSeries, rows: np.ndarray) -> SeriesBatch:
     )
 
 
-def run_detection(
+def detect_table(
     data: LongSeries,
     method: str,
     params: Parameters | Mapping[str, object] | None,

@@ -48,6 +48,7 @@ from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
 from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
+from tocsin.progress import StageProgressCallback
 from tocsin.settings import get_settings
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of, write_session
@@ -56,7 +57,6 @@ from tocsin.store.sql import advisory_xact_lock
 from tocsin.text import TextError, check_text
 
 #: ``progress(stage, done, total)``: stage is "write".
-ProgressCallback = Callable[[str, int, int], None]
 
 #: Rows per executemany call / COPY chunk (and per progress step).
 BATCH_ROWS = 100_000
@@ -552,7 +552,7 @@ def _insert_observations(
     per: np.ndarray,
     val: np.ndarray,
     ingest_id: int,
-    progress: ProgressCallback | None,
+    progress: StageProgressCallback | None,
 ) -> None:
     """Bulk-insert new observations: binary COPY (PostgreSQL) or executemany (SQLite)."""
     total = int(sid.size)
@@ -682,7 +682,7 @@ def write(
     source: str,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: ProgressCallback | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> IngestSummary:
     """Store the valid rows of ``prepared`` in ``session``'s transaction.
 
@@ -803,7 +803,7 @@ def ingest_file(
     rejects: str | Path | None = None,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: ProgressCallback | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> IngestSummary:
     """Check ``path`` and store it in one transaction (see the module docstring).
 

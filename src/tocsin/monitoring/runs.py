@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,13 +43,16 @@ from tocsin.monitoring.models import (
     DetectionState,
     Detector,
     Indicator,
+    Series,
     Signal,
 )
 from tocsin.monitoring.population import check_population, population_matrix
 from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
 from tocsin.periods import FREQUENCY, PeriodKind, period_dates
+from tocsin.progress import ProgressCallback, StageProgressCallback
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
+from tocsin.store.pause import pause_point
 
 #: Cells (periods x series) per call of a method, to bound memory on first runs.
 CELLS_PER_CALL = 400_000
@@ -57,7 +60,6 @@ CELLS_PER_CALL = 400_000
 WRITE_BATCH = 20_000
 
 #: ``progress(done, total)`` in series, per configuration.
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
@@ -304,7 +306,7 @@ def run_detection(
     rebuild: bool = False,
     actor: str | None = None,
     now: dt.datetime | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: StageProgressCallback | None = None,
 ) -> RunSummary:
     """Run every enabled configuration (of ``indicators``, default all) on what is new.
 
@@ -342,6 +344,7 @@ def run_detection(
         except DetectError as exc:
             summary.skipped.append(f"{label} (configuration {item.detector.id}): {exc}")
             continue
+        pause_point("detect.mid-write")  # one configuration's signals written (tests)
         summary.detectors += 1
         summary.series += int(item.series_ids.size)
         summary.periods += periods
@@ -360,4 +363,34 @@ def run_detection(
         at=now,
     )
     session.flush()
+    pause_point("detect.before-commit")  # the whole run written, not committed (tests)
     return summary
+
+
+def last_run(session: Session) -> DetectionRun | None:
+    """The newest detection run (it is written in one transaction: once visible, it has
+    finished), or None before the first."""
+    return session.scalar(select(DetectionRun).order_by(DetectionRun.id.desc()).limit(1))
+
+
+def pending_series(session: Session, jurisdiction_ids: Collection[int] | None = None) -> int:
+    """How many series (of ``jurisdiction_ids``, default all) have data that an enabled
+    detector has not evaluated yet: what the next detection run will take up."""
+    query = (
+        select(func.count(func.distinct(Series.id)))
+        .select_from(Series)
+        .join(
+            Detector,
+            (Detector.indicator_id == Series.indicator_id)
+            & Detector.enabled.is_(True)
+            & (Detector.series_id.is_(None) | (Detector.series_id == Series.id)),
+        )
+        .outerjoin(
+            DetectionState,
+            (DetectionState.series_id == Series.id) & (DetectionState.detector_id == Detector.id),
+        )
+        .where(Series.version > func.coalesce(DetectionState.seen_version, 0))
+    )
+    if jurisdiction_ids is not None:
+        query = query.where(Series.jurisdiction_id.in_(list(jurisdiction_ids)))
+    return int(session.scalar(query) or 0)

@@ -178,7 +178,17 @@ def csrf_expected(request: Request) -> str:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse (403) an unsafe browser request without this browser's CSRF token."""
     nonce = request.cookies.get(CSRF_COOKIE)
-    if not security.csrf_valid(settings_of(request).secret_key, nonce, submitted):
+    settings = settings_of(request)
+    if not security.csrf_valid(settings.secret_key, nonce, submitted):
+        if not nonce and settings.secure_cookies and request.url.scheme == "http":
+            # The browser kept none of the Secure cookies: reloading never helps.
+            raise HTTPException(
+                403,
+                "this browser sent no cookies: the site is reached over plain http while "
+                "its cookies are Secure, which browsers keep for HTTPS only; use HTTPS "
+                "(a TLS-terminating proxy), or on a trusted network set "
+                "TOCSIN_SECURE_COOKIES=false for tocsin serve",
+            )
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
 
 

@@ -98,8 +98,9 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The problem statuses an operation can answer."""
-    public = "public" in " ".join(operation.get("tags", [])).lower()
-    if public:  # parameters (in the path or the query) can be missing, malformed, unknown
+    if _public(
+        operation
+    ):  # parameters (in the path or the query) can be missing, malformed, unknown
         return [404, 422] if "{" in path or operation.get("parameters") else []
     statuses = [400, 401, 403, 404, 422]
     if method in _UNSAFE:
@@ -109,10 +110,24 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     return statuses
 
 
+def _public(operation: dict[str, Any]) -> bool:
+    """Whether anyone may call the operation (its tag says "public")."""
+    return "public" in " ".join(operation.get("tags", [])).lower()
+
+
 def document(openapi: dict[str, Any]) -> dict[str, Any]:
     """``openapi`` with the problem responses and the text rule (in place)."""
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
+    # OpenAPI 3.1 section 4.8.27: the API token, so that /docs offers "Authorize".
+    openapi["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (tsn_...) from POST /api/v1/tokens; browsers "
+            "signed in use their session cookie instead.",
+        }
+    }
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, methods in openapi.get("paths", {}).items():
@@ -124,6 +139,8 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
                 given["content"] = problem["content"]
             _with_text_rule(operation.get("parameters", []))
             _with_text_rule(operation.get("requestBody", {}))
+            if not _public(operation):
+                operation["security"] = [{"bearer": []}]
     for name in _request_schemas(openapi):
         _with_text_rule(components[name])
     return openapi

@@ -2,11 +2,27 @@
 
 Rows are inserted in the same transaction as the alert transition that causes them (a
 transactional outbox), so a notification exists if and only if the change committed. A
-worker *claims* due rows by giving them a lease, delivers them outside any transaction,
-and records the outcome; a failed delivery is retried after an exponentially growing
-delay (``notify_backoff_seconds * 2**(attempts-1)``, capped at ``notify_backoff_max``)
-until ``notify_max_attempts``. A worker that dies leaves its lease to expire and another
-delivers the row again: delivery is at least once, always with the same idempotency key.
+worker *claims* due rows by giving them a lease and a fresh random token, then for each
+row, outside any long transaction:
+
+1. :func:`take`: renews the row's lease, only while the row still carries the claim's
+   token and is pending; otherwise another worker claimed it after the lease ran out (or
+   it is settled) and this worker skips it;
+2. sends it;
+3. :func:`record`: stores the outcome at once, again only under the claim's token, so a
+   worker whose lease ran out can never report over another worker's delivery.
+
+So a healthy worker never sends a row that another one holds, however long its batch
+takes, provided one send finishes within ``notify_lease_seconds``. A worker that dies
+between a send and its record leaves the lease to expire, and another worker sends that
+row again: delivery is at least once, always with the same idempotency key, and each
+death duplicates at most the deliveries it had in flight (``notify_concurrency``).
+A failed delivery is retried after an exponentially growing delay
+(``notify_backoff_seconds * 2**(attempts-1)``, capped at ``notify_backoff_max``) until
+``notify_max_attempts``.
+
+This is the fencing-token scheme of leases (Gray and Cheriton, "Leases", SOSP 1989;
+Kleppmann, *Designing Data-Intensive Applications*, 2017, ch. 8, "Fencing tokens").
 
 On PostgreSQL the claim selects rows ``FOR UPDATE SKIP LOCKED``, so several workers take
 disjoint batches; SQLite has a single writer (``BEGIN IMMEDIATE``), which serialises
@@ -16,6 +32,7 @@ claims.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,12 +101,15 @@ class Claimed:
     attempts: int
     contact_id: int | None
     secret: str | None = field(default=None, repr=False)
+    #: The claim's fencing token (``notification.claim_token``).
+    token: str = field(default="", repr=False)
 
 
 def claim(
     session: Session, *, now: dt.datetime, worker: str, limit: int, lease: dt.timedelta
 ) -> list[Claimed]:
-    """Take up to ``limit`` due notifications for ``worker`` until ``now + lease``."""
+    """Claim up to ``limit`` due notifications for ``worker`` until ``now + lease``, under
+    one new fencing token."""
     due = (
         select(Notification.id)
         .where(
@@ -104,10 +124,12 @@ def claim(
     ids = list(session.scalars(due))
     if not ids:
         return []
+    ids = _with_companions(session, ids, now)
+    token = secrets.token_hex(16)
     session.execute(
         update(Notification)
         .where(Notification.id.in_(ids))
-        .values(claimed_until=now + lease, claimed_by=worker),
+        .values(claimed_until=now + lease, claimed_by=worker, claim_token=token),
         execution_options={"synchronize_session": False},
     )
     rows = session.execute(
@@ -128,7 +150,59 @@ def claim(
         .where(Notification.id.in_(ids))
         .order_by(Notification.id)
     )
-    return [Claimed(*row) for row in rows]
+    return [Claimed(*row, token=token) for row in rows]
+
+
+#: Most rows of one claim: the first ``limit`` due rows and the other due rows of their
+#: recipients, so that a recipient's storm is claimed together and sent as one digest
+#: (:mod:`tocsin.alerting.notify.digest`).
+CLAIM_MAX = 500
+
+
+def _with_companions(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
+    """``ids`` and the other due, unclaimed rows for the same recipients (channel and
+    target), up to :data:`CLAIM_MAX` rows in all."""
+    recipients = session.execute(
+        select(Notification.channel, Notification.target).where(Notification.id.in_(ids)).distinct()
+    ).all()
+    companions = session.scalars(
+        select(Notification.id)
+        .where(
+            Notification.status == "pending",
+            Notification.next_attempt_at <= now,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+            or_(
+                *(and_(Notification.channel == c, Notification.target == t) for c, t in recipients)
+            ),
+            Notification.id.not_in(ids),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(max(CLAIM_MAX - len(ids), 0))
+        .with_for_update(skip_locked=True)
+    )
+    return [*ids, *companions]
+
+
+def _held(item: Claimed) -> Any:
+    """The rows ``item``'s claim still holds: its token, still pending."""
+    return and_(
+        Notification.id == item.id,
+        Notification.claim_token == item.token,
+        Notification.status == "pending",
+    )
+
+
+def take(session: Session, item: Claimed, *, now: dt.datetime, lease: dt.timedelta) -> bool:
+    """Renew ``item``'s lease to ``now + lease`` just before sending it.
+
+    False when the claim no longer holds the row (another worker claimed it after the
+    lease ran out, or it was settled): then the caller must not send it.
+    """
+    result = session.execute(
+        update(Notification).where(_held(item)).values(claimed_until=now + lease),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -153,39 +227,34 @@ def record(
     claimed: Mapping[int, Claimed],
     *,
     now: dt.datetime,
-    worker: str,
     settings: AlertingSettings,
-) -> None:
-    """Store the outcomes of ``worker``'s deliveries (rows it still holds the lease on)."""
-    mine = and_(Notification.claimed_by == worker, Notification.status == "pending")
-    sent = [o.id for o in outcomes if o.ok]
-    if sent:
-        session.execute(
-            update(Notification)
-            .where(Notification.id.in_(sent), mine)
-            .values(
-                status="sent",
-                sent_at=now,
-                attempts=Notification.attempts + 1,
-                claimed_until=None,
-                last_error=None,
-            ),
-            execution_options={"synchronize_session": False},
-        )
+) -> list[int]:
+    """Store the outcomes of deliveries whose claim still holds their row (see
+    :func:`take`); return the ids whose outcome was *not* stored because the claim had
+    been lost (another worker owns the row now)."""
+    fenced = []
     for outcome in outcomes:
+        item = claimed[outcome.id]
         if outcome.ok:
-            continue
-        attempts = claimed[outcome.id].attempts + 1
-        final = not outcome.transient or attempts >= settings.notify_max_attempts
-        session.execute(
-            update(Notification)
-            .where(Notification.id == outcome.id, mine)
-            .values(
-                status="failed" if final else "pending",
-                attempts=attempts,
-                next_attempt_at=now + backoff(attempts, settings),
-                claimed_until=None,
-                last_error=outcome.error[:2000],
-            ),
+            values: dict[str, Any] = {
+                "status": "sent",
+                "sent_at": now,
+                "attempts": item.attempts + 1,
+                "last_error": None,
+            }
+        else:
+            attempts = item.attempts + 1
+            final = not outcome.transient or attempts >= settings.notify_max_attempts
+            values = {
+                "status": "failed" if final else "pending",
+                "attempts": attempts,
+                "next_attempt_at": now + backoff(attempts, settings),
+                "last_error": outcome.error[:2000],
+            }
+        result = session.execute(
+            update(Notification).where(_held(item)).values(claimed_until=None, **values),
             execution_options={"synchronize_session": False},
         )
+        if result.rowcount != 1:
+            fenced.append(outcome.id)
+    return fenced

@@ -31,8 +31,8 @@ Deviations from Rnssp, each an option or a documented choice:
 
 ``upperbound`` is the smallest count that makes either p-value fall below 0.05 (the
 yellow cut-off), from the averages of the previous day. Everything is computed for all
-series at once; the averages are linear filters (``scipy.signal.lfilter``) and each
-clipping adds a geometrically decaying correction, applied to all series in lockstep.
+series at once: baselines from cumulative sums, the recursion one row at a time over all
+series.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal, stats
+from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.essence import (
@@ -55,8 +55,6 @@ from tocsin.detect.registry import register
 
 #: Rnssp's shortest EWMA baseline.
 MIN_BASELINE = 7
-#: A clipping correction is carried until it has decayed by this factor.
-_DECAY = 1e-30
 
 
 @dataclass(frozen=True)
@@ -102,80 +100,54 @@ def _sigma(w: float, g: int, n: np.ndarray, sd: np.ndarray, ucl_warning: np.ndar
 
 def _smoothed(
     y: np.ndarray,
-    w: float,
+    w: np.ndarray,
     mean: np.ndarray,
     sigma: np.ndarray,
     ucl: np.ndarray,
     first: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The clipped EWMA ``z`` and its statistic ``T`` (NaN on untested rows).
+    """The clipped EWMAs ``z`` and their statistics ``T`` (NaN on untested rows), for
+    columns ``y`` with weights ``w`` (one per column; both averages of every series are
+    columns of one matrix).
 
-    ``z`` is first the plain linear filter; then, series by series in lockstep, each
-    *event* in time order (a tested row with ``|T| > ucl``, or a missing value) changes
-    ``z`` at that row by ``delta``, which changes every later row by ``delta (1-w)^k``.
-    The correction is applied over the rows where it is not yet below ``1e-30`` of
-    ``delta``; rows beyond them are unaffected to double precision, so the events found
-    there by the first pass stay valid.
+    The recursion runs over the rows, each step on all columns at once (a handful of
+    array operations per row): clipping makes every row depend on the clipped value of
+    the row before. A missing value carries ``z`` over unchanged.
     """
-    n_rows, n_series = y.shape
+    n_rows, n_cols = y.shape
     a = 1.0 - w
     missing = np.isnan(y)
-    filled = np.where(missing, 0.0, y)
+    any_missing = bool(missing.any())
+    weighted = np.where(missing, 0.0, y) * w
     z = np.empty_like(y)
-    start = filled[0].copy()
-    first_seen = np.argmax(~missing, axis=0)  # a leading gap starts at the first value
-    start[missing[0]] = y[first_seen[missing[0]], np.flatnonzero(missing[0])]
-    z[0] = start
-    if n_rows > 1:
-        z[1:] = signal.lfilter([w], [1.0, -a], filled[1:], axis=0, zi=(a * start)[None, :])[0]
-    tested = np.zeros(n_rows, dtype=bool)
-    tested[first:] = True
-    with np.errstate(invalid="ignore"):
-        statistic = (z - mean) / sigma
-    statistic[missing | ~tested[:, None]] = np.nan
-    with np.errstate(invalid="ignore"):
-        event = (np.abs(statistic) > ucl[:, None]) | missing
-    event[0] = False
-    # next_event[r, s]: the first event row >= r of series s as found by the first pass.
-    index = np.where(event, np.arange(n_rows)[:, None], n_rows)
-    next_event = np.minimum.accumulate(index[::-1], axis=0)[::-1]
-    next_event = np.vstack([next_event, np.full((1, n_series), n_rows)])
-    length = 1 if a == 0 else int(min(n_rows, np.ceil(np.log(_DECAY) / np.log(a)) + 1))
-    decay = a ** np.arange(length)
-    offsets = np.arange(length)
-    k = next_event[0].copy()
-    active = np.flatnonzero(k < n_rows)
-    while active.size:
-        rows = k[active]
-        cols = active
-        gap = missing[rows, cols]
-        target = np.where(
-            gap,
-            z[rows - 1, cols],
-            mean[rows, cols] + np.sign(statistic[rows, cols]) * ucl[rows] * sigma[rows, cols],
-        )
-        delta = target - z[rows, cols]
-        window = rows[:, None] + offsets[None, :]
-        inside = window < n_rows
-        wr = np.where(inside, window, n_rows - 1)
-        wc = np.broadcast_to(cols[:, None], wr.shape)
-        update = z[wr, wc] + delta[:, None] * decay[None, :]
-        z[wr[inside], wc[inside]] = update[inside]
-        later = inside.copy()
-        later[:, 0] = False
-        lr, lc = wr[later], wc[later]
-        with np.errstate(invalid="ignore"):
-            t_new = (z[lr, lc] - mean[lr, lc]) / sigma[lr, lc]
-        t_new[missing[lr, lc] | ~tested[lr]] = np.nan
-        statistic[lr, lc] = t_new
-        with np.errstate(invalid="ignore"):
-            new_event = (np.abs(t_new) > ucl[lr]) | missing[lr, lc]
-        flags = np.zeros(wr.shape, dtype=bool)
-        flags[later] = new_event
-        has = flags.any(axis=1)
-        beyond = np.minimum(rows + length, n_rows)
-        k[active] = np.where(has, rows + np.argmax(flags, axis=1), next_event[beyond, cols])
-        active = active[k[active] < n_rows]
+    statistic = np.full(y.shape, np.nan)
+    current = y[0].copy()
+    if missing[0].any():  # a leading gap: start at the first value
+        first_seen = np.argmax(~missing, axis=0)
+        gap = np.flatnonzero(missing[0])
+        current[gap] = y[first_seen[gap], gap]
+    z[0] = current
+    magnitude = np.empty(n_cols)
+    for i in range(1, n_rows):
+        if any_missing and missing[i].any():
+            kept = current.copy()
+            current *= a
+            current += weighted[i]
+            current[missing[i]] = kept[missing[i]]
+        else:
+            current *= a
+            current += weighted[i]
+        if i >= first:
+            t = statistic[i]
+            np.subtract(current, mean[i], out=t)
+            t /= sigma[i]
+            if any_missing:
+                t[missing[i]] = np.nan  # no decision, and no clipping, on a missing day
+            np.abs(t, out=magnitude)
+            if (magnitude > ucl[i]).any():
+                clip = magnitude > ucl[i]
+                current[clip] = mean[i, clip] + np.sign(t[clip]) * ucl[i] * sigma[i, clip]
+        z[i] = current
     return z, statistic
 
 
@@ -184,26 +156,36 @@ def ewma_rows(
 ) -> EwmaOutput:
     """Rnssp's ``ewma_loop`` for every row of every series (columns of ``counts``)."""
     y, scale = scaled_counts(counts)
+    n_series = y.shape[1]
     first = MIN_BASELINE + g
     mean, sd, n = baseline_mean_sd(y, first, b, g)
     ucl_alert, ucl_warning, q95 = _limits(n)
-    best_stat = best_p = bound = None
-    for w in (w1, w2):
-        sigma = _sigma(w, g, n, sd, ucl_warning)
-        z, statistic = _smoothed(y, w, mean, sigma, ucl_alert, first)
-        p = upper_p_value(statistic, (n - 1)[:, None], r_compatible)
-        previous = np.vstack([np.full((1, y.shape[1]), np.nan), z[:-1]])
-        with np.errstate(invalid="ignore"):
-            limit = (mean + q95[:, None] * sigma - (1 - w) * previous) / w
-        if best_stat is None:
-            best_stat, best_p, bound = statistic, p, limit
-        else:
-            # Rnssp: the w1 values where p1 < p2, else the w2 values (ties included).
-            with np.errstate(invalid="ignore"):
-                keep_first = best_p < p
-            best_stat = np.where(keep_first, best_stat, statistic)
-            best_p = np.where(keep_first, best_p, p)
-            bound = np.fmin(bound, limit)
+    # Both averages of every series side by side: columns [w1 | w2].
+    w = np.repeat([w1, w2], n_series)
+    sigma = np.hstack([_sigma(w1, g, n, sd, ucl_warning), _sigma(w2, g, n, sd, ucl_warning)])
+    mean2 = np.hstack([mean, mean])
+    z, statistic = _smoothed(np.hstack([y, y]), w, mean2, sigma, ucl_alert, first)
+    previous = np.vstack([np.full((1, 2 * n_series), np.nan), z[:-1]])
+    with np.errstate(invalid="ignore"):
+        limit = (mean2 + q95[:, None] * sigma - (1 - w) * previous) / w
+    # Rnssp reports the w1 values where p1 < p2, else the w2 values (ties included). Both
+    # p-values have the same degrees of freedom, so p1 < p2 where T1 > T2; only the
+    # p-values reported are computed, and where R's 1 - pt() gives p1 = 0 the tie is
+    # checked (p2 = 0 too: R reports w2).
+    t1, t2 = statistic[:, :n_series], statistic[:, n_series:]
+    df = np.broadcast_to((n - 1)[:, None], t1.shape)
+    with np.errstate(invalid="ignore"):
+        keep_first = t1 > t2
+    best_stat = np.where(keep_first, t1, t2)
+    best_p = np.full(best_stat.shape, np.nan)
+    tested = ~np.isnan(best_stat)
+    best_p[tested] = upper_p_value(best_stat[tested], df[tested], r_compatible)
+    if r_compatible:
+        tie = keep_first & (best_p == 0)
+        if tie.any():
+            second = upper_p_value(t2[tie], df[tie], r_compatible)
+            best_stat[tie] = np.where(second == 0, t2[tie], best_stat[tie])
+    bound = np.fmin(limit[:, :n_series], limit[:, n_series:])
     bound[np.isnan(best_p)] = np.nan
     return EwmaOutput(mean * scale, best_stat, best_p, bound * scale, scale)
 

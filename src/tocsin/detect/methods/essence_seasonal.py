@@ -42,7 +42,9 @@ import numpy as np
 from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
+from tocsin.detect.discrete import nbinom_quantile
 from tocsin.detect.errors import InputDataError, ParameterError
+from tocsin.detect.glm_nb import fit_glm_nb
 from tocsin.detect.negbin import fit_negbin
 from tocsin.detect.params import Parameters, param
 from tocsin.detect.registry import register
@@ -88,8 +90,8 @@ class EssenceNbinomParameters(EssenceSerflingParameters):
     include_time: bool = param(True, help="include a linear time trend in the model")
     r_compatible: bool = param(
         True,
-        help="as Rnssp, fit the model with trend first and give no result where it fails, "
-        "also when include_time is false",
+        help="as Rnssp: MASS::glm.nb's iterations and stopping rules, and the model with "
+        "trend fitted first (no result where it fails); false: the exact maximum likelihood",
     )
 
 
@@ -221,18 +223,24 @@ def essence_nbinom(batch: SeriesBatch, p: EssenceNbinomParameters) -> DetectionR
     y = batch.counts.T
     used = np.broadcast_to(baseline, y.shape)
     X = _harmonics(batch.n_periods, p.include_time)
-    fit = fit_negbin(X, y, used)
-    if p.r_compatible and not p.include_time:
-        with_trend = fit_negbin(_harmonics(batch.n_periods, True), y, used)
-        failed = ~with_trend.converged
-        fit.coefficients[failed] = np.nan
-        fit.theta[failed] = np.nan
-        fit.cov_unscaled[failed] = np.nan
+    if p.r_compatible:
+        # MASS::glm.nb's own arithmetic, with the model with trend fitted first.
+        fit = fit_glm_nb(X, y, used)
+        if not p.include_time:
+            failed = ~fit_glm_nb(_harmonics(batch.n_periods, True), y, used).converged
+            fit.coefficients[failed] = np.nan
+            fit.theta[failed] = np.nan
+            fit.cov_unscaled[failed] = np.nan
+    else:
+        fit = fit_negbin(X, y, used)
     eta, se = fit.linear_predictor(X)
     theta = fit.theta[:, None]
     with np.errstate(invalid="ignore", over="ignore"):
         upper = np.exp(eta + stats.t.ppf(0.95, fit.df_residual)[:, None] * se)
-        threshold = stats.nbinom.ppf(0.95, theta, theta / (theta + upper))
+    # R's qnbinom (a bounded search: scipy's nbinom.ppf aborts on the astronomical means
+    # of a fit extrapolated far beyond its baseline); an infinite mean gives inf.
+    threshold = nbinom_quantile(0.95, upper, np.broadcast_to(theta, upper.shape))
+    threshold[np.isposinf(upper) & (theta > 0)] = np.inf
     tail = negbin_upper(y, upper, theta)
     rows = batch.range
     return _result(

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.alerting import duty, silences
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
-from tocsin.errors import UserError
+from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
 from tocsin.monitoring.indicators import get as get_indicator
@@ -97,17 +97,27 @@ class PolicyOut(PolicyIn):
 class SilenceIn(ApiInput):
     starts_at: Moment
     ends_at: Moment
-    jurisdiction: str
+    jurisdiction: str | None = Field(
+        default=None,
+        description="this jurisdiction and below; none: the whole territory (root "
+        "administrators only)",
+    )
     indicator: str | None = None
     levels: list[int] | None = None
+    matchers: list[str] = Field(
+        default_factory=list,
+        description="Alertmanager matchers on indicator, jurisdiction, level: =, !=, =~, !~ "
+        '(e.g. level=~"I|II"); a silence needs at least one matcher or a jurisdiction',
+    )
     comment: str = ""
 
 
 class SilenceOut(BaseModel):
     id: int
     jurisdiction: str | None
-    indicator_id: int | None
+    indicator: str | None
     levels: list[int] | None
+    matchers: list[str]
     starts_at: dt.datetime
     ends_at: dt.datetime
     created_by: str
@@ -261,26 +271,58 @@ def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiSc
     return PolicyOut(jurisdiction=where.code, **body.model_dump())
 
 
+def silences_visible(scope: Scope, capability: Capability = Capability.READ) -> Any:
+    """The condition on :class:`Silence` rows where the caller holds ``capability``: on
+    the silence's jurisdiction, or everywhere for a silence of the whole territory."""
+    ids = scope.ids(capability)
+    condition = Silence.jurisdiction_id.in_(ids)
+    if ids and ids >= scope.tree.all_ids():
+        condition = or_(condition, Silence.jurisdiction_id.is_(None))
+    return condition
+
+
+def require_silence(db: Any, scope: Scope, silence_id: int) -> Silence:
+    """The silence, if the caller administers it (404 if it cannot be seen, 403 if it can
+    be seen but not administered)."""
+    silence = silences.get_silence(db, silence_id)
+    what = f"silence {silence_id}"
+    if silence.jurisdiction_id is not None:
+        scope.require(Capability.ADMINISTER, silence.jurisdiction_id, what)
+    elif not scope.administers_everything():
+        if not scope.ids(Capability.READ) >= scope.tree.all_ids():
+            raise NotFoundError(f"{what} does not exist")
+        raise ForbiddenError(
+            f"{what} covers the whole territory: only an administrator of every "
+            "jurisdiction may change it"
+        )
+    return silence
+
+
 @router.get("/silences", response_model=Page[SilenceOut], summary="Silences")
 def list_silences(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[SilenceOut]:
-    query = (
-        select(Silence)
-        .where(Silence.jurisdiction_id.in_(scope.ids(Capability.READ)))
-        .order_by(Silence.ends_at.desc())
-    )
+    query = select(Silence).where(silences_visible(scope)).order_by(Silence.ends_at.desc())
     rows, total = paginate(db, query, params)
-    codes = _codes(db)
-    return Page(items=[silence_out(r[0], codes) for r in rows], total=total, **params.model_dump())
+    codes, indicators = _codes(db), _indicator_codes(db)
+    return Page(
+        items=[silence_out(r[0], codes, indicators) for r in rows],
+        total=total,
+        **params.model_dump(),
+    )
 
 
-def silence_out(s: Silence, codes: dict[int, str]) -> SilenceOut:
+def _indicator_codes(db: Any) -> dict[int, str]:
+    return dict(db.execute(select(Indicator.id, Indicator.code)).all())
+
+
+def silence_out(s: Silence, codes: dict[int, str], indicators: dict[int, str]) -> SilenceOut:
     return SilenceOut(
         id=s.id,
         jurisdiction=codes.get(s.jurisdiction_id or -1),
-        indicator_id=s.indicator_id,
+        indicator=indicators.get(s.indicator_id or -1),
         levels=s.levels,
+        matchers=s.matchers or [],
         starts_at=s.starts_at,
         ends_at=s.ends_at,
         created_by=s.created_by,
@@ -291,15 +333,36 @@ def silence_out(s: Silence, codes: dict[int, str]) -> SilenceOut:
 @router.post("/silences", response_model=SilenceOut, status_code=201, summary="Add a silence")
 def add_silence(body: SilenceIn, request: Request, scope: ApiScope) -> SilenceOut:
     with writer(request) as db:
-        where = _admin_place(db, scope, body.jurisdiction)
+        if body.jurisdiction is not None:
+            where = _admin_place(db, scope, body.jurisdiction).code
+        elif scope.administers_everything():
+            where = None
+        else:
+            raise ForbiddenError(
+                "a silence without a jurisdiction covers the whole territory: only an "
+                "administrator of every jurisdiction may add one; name a jurisdiction"
+            )
         silence = silences.add_silence(
             db,
             starts_at=body.starts_at,
             ends_at=body.ends_at,
             by=scope.principal.actor,
             indicator=body.indicator,
-            jurisdiction=where.code,
+            jurisdiction=where,
             levels=body.levels,
+            matchers=body.matchers,
             comment=body.comment,
         )
-        return silence_out(silence, {where.id: where.code})
+        return silence_out(silence, _codes(db), _indicator_codes(db))
+
+
+@router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="End a silence now")
+def expire_silence(silence_id: ItemId, request: Request, scope: ApiScope) -> SilenceOut:
+    """End the silence now (as Alertmanager's ``DELETE /silence/{id}``); it stays listed
+    as history."""
+    with writer(request) as db:
+        require_silence(db, scope, silence_id)
+        silence = silences.expire_silence(
+            db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC)
+        )
+        return silence_out(silence, _codes(db), _indicator_codes(db))

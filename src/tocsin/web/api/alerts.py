@@ -27,6 +27,7 @@ from tocsin.alerting.cap.render import find, latest_message, xml_of
 from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
+from tocsin.alerting.silences import silences_of_alert
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.web.api.caching import document
@@ -123,6 +124,15 @@ class CapRef(BaseModel):
     scope: str
 
 
+class SilenceRef(BaseModel):
+    """A silence in force that mutes an alert's notifications."""
+
+    id: int
+    ends_at: dt.datetime
+    created_by: str
+    comment: str
+
+
 class AlertDetailOut(AlertOut):
     severity_basis: dict[str, Any] | None = Field(
         description="why the alert has its level: the alarm that set it and the rule "
@@ -131,6 +141,10 @@ class AlertDetailOut(AlertOut):
     transitions: list[TransitionOut]
     notifications: list[NotificationOut]
     cap_messages: list[CapRef]
+    silenced_by: list[SilenceRef] = Field(
+        description="silences in force that mute this alert's notifications (active "
+        "alerts only); empty when none"
+    )
 
 
 class Comment(ApiInput):
@@ -250,7 +264,19 @@ def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
             NotificationOut.model_validate(n, from_attributes=True) for n in detail.notifications
         ],
         cap_messages=[CapRef.model_validate(m, from_attributes=True) for m in detail.messages],
+        silenced_by=silenced_by(db, row[0]),
     )
+
+
+def silenced_by(db: Session, alert: Alert) -> list[SilenceRef]:
+    """The silences in force now that match ``alert`` (if it is active)."""
+    if alert.status not in ACTIVE_STATUSES:
+        return []
+    found = silences_of_alert(db, alert, dt.datetime.now(dt.UTC))
+    return [
+        SilenceRef(id=s.id, ends_at=s.ends_at, created_by=s.created_by, comment=s.comment)
+        for s in found
+    ]
 
 
 @router.get(

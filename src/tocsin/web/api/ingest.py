@@ -58,6 +58,9 @@ class IngestReport(BaseModel):
     #: of the stored indicators.
     unknown_indicator: str | None = None
     known_indicators: list[str] = []
+    #: After storing: how many series of the caller's area wait for detection (the
+    #: worker's next run takes them up).
+    pending: int | None = None
 
 
 class IngestProblemsError(UserError):

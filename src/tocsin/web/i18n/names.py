@@ -37,3 +37,8 @@ def method_name(code: str) -> str:
     """The name of detection method ``code`` in the current locale (its code if none)."""
     name = METHOD_NAMES.get(code)
     return gettext(name) if name else code
+
+
+#: Actions of an alert's timeline (``alert_transition.action``) that no page names
+#: elsewhere; the others (acknowledge, resolve, ...) are in the catalogs already.
+TIMELINE_ACTIONS = (N_("auto-resolve"), N_("renew"), N_("update"), N_("open"))

@@ -1,4 +1,5 @@
-"""Server-rendered pages (Jinja2 + htmx): one module per page family."""
+"""Server-rendered pages (Jinja2, enhanced by static/js/tocsin.js): one module per page
+family."""
 
 from __future__ import annotations
 

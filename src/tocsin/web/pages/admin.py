@@ -34,9 +34,10 @@ from tocsin.alerting.duty import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
 from tocsin.alerting.escalation import EscalationPolicy, EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
 from tocsin.alerting.settings import get_alerting_settings
-from tocsin.errors import NotFoundError, UserError
+from tocsin.errors import UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web import i18n
+from tocsin.web.api.administration import require_silence, silences_visible
 from tocsin.web.api.common import ItemId, jurisdiction_by_code
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
 from tocsin.web.templating import render, request_locale
@@ -68,7 +69,10 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
         steps.append((step.wait_minutes, step.levels_up))
     silences = db.scalars(
         select(Silence)
-        .where(Silence.jurisdiction_id.in_(ids), Silence.ends_at > dt.datetime.now(dt.UTC))
+        .where(
+            silences_visible(scope, Capability.ADMINISTER),
+            Silence.ends_at > dt.datetime.now(dt.UTC),
+        )
         .order_by(Silence.ends_at)
     ).all()
     all_codes = dict(db.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
@@ -81,8 +85,10 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
             "admin_codes": codes,
             "users": users,
             "contacts": contacts,
+            "uncovered": duty.without_contacts(db, list(codes)),
             "policies": sorted(policies.values(), key=lambda p: all_codes[p[0].jurisdiction_id]),
             "silences": silences,
+            "administers_everything": scope.administers_everything(),
             "roles": ROLES,
             "message": request.query_params.get("message"),
             "error": request.query_params.get("error"),
@@ -192,25 +198,41 @@ def activate_contact(
 def add_silence(
     request: Request,
     scope: PageScope,
-    jurisdiction: Annotated[str, Form()],
     hours: Annotated[float, Form(gt=0, le=24 * 90)],
+    jurisdiction: Annotated[str, Form()] = "",
+    matchers: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    """Add a silence from now for ``hours``: within ``jurisdiction`` (blank: the whole
+    territory, root administrators only) and matching ``matchers`` (one per line)."""
     check_csrf(request, csrf_token)
+    _ = _translator(request)
     now = dt.datetime.now(dt.UTC)
     with writer(request) as db:
-        where = _require_admin_of(scope, db, jurisdiction)
+        if jurisdiction.strip():
+            where: str | None = _require_admin_of(scope, db, jurisdiction.strip()).code
+        elif scope.administers_everything():
+            where = None
+        else:
+            raise UserError(
+                _(
+                    "Name a jurisdiction: only an administrator of every "
+                    "jurisdiction may silence the whole territory."
+                )
+            )
         silences.add_silence(
             db,
             starts_at=now,
             ends_at=now + dt.timedelta(hours=hours),
             by=scope.principal.actor,
-            jurisdiction=where.code,
+            jurisdiction=where,
+            matchers=matchers.splitlines(),
             comment=comment,
         )
-    _ = _translator(request)
-    return _done(_("Silence on %(jurisdiction)s added.") % {"jurisdiction": jurisdiction})
+    if where is None:
+        return _done(_("Silence of the whole territory added."))
+    return _done(_("Silence on %(jurisdiction)s added.") % {"jurisdiction": where})
 
 
 @router.post("/admin/silences/{silence_id}/expire")
@@ -222,10 +244,7 @@ def expire_silence(
 ) -> Response:
     check_csrf(request, csrf_token)
     with writer(request) as db:
-        silence = db.get(Silence, silence_id)
-        if silence is None:
-            raise NotFoundError(f"silence {silence_id} does not exist")
-        scope.require(Capability.ADMINISTER, silence.jurisdiction_id, f"silence {silence_id}")
+        require_silence(db, scope, silence_id)
         silences.expire_silence(
             db, silence_id, by=scope.principal.actor, now=dt.datetime.now(dt.UTC)
         )

@@ -12,10 +12,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability
+from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.service import actor_names
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
-from tocsin.errors import UserError
+from tocsin.errors import ConflictError, UserError
 from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Signal
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.web import i18n
@@ -63,9 +64,13 @@ def alerts_page(
             Alert.opened_at,
             Alert.escalation_exhausted_at,
             Jurisdiction.code,
+            Alert.first_period,
+            Alert.last_alarm_period,
+            Alert.indicator_id,
             maintain_column_froms=True,
         )
-        return db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+        rows = db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+        return [{**r._asdict(), "period": period_label(db, r)} for r in rows]
 
     locale = request_locale(request)
 
@@ -102,6 +107,20 @@ def alerts_page(
 
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> Response:
+    return alert_view(request, db, scope, alert_id)
+
+
+def alert_view(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    alert_id: int,
+    *,
+    action_error: str | None = None,
+    comment: str = "",
+    status: int = 200,
+) -> Response:
+    """The alert page; after a refused action, its message and the comment typed."""
     detail = alert_detail(db, scope, alert_id)
     alert = alert_in_scope(db, scope, alert_id, Capability.READ)
     xml = alert_cap_xml(db, scope, alert_id)
@@ -117,8 +136,40 @@ def alert_page(request: Request, alert_id: ItemId, scope: PageScope, db: Db) -> 
             "Level": Level,
             "now": dt.datetime.now(dt.UTC),
             "error": request.query_params.get("error"),
+            "action_error": action_error,
+            "comment": comment,
+            "headline_zh": alert.headline_zh,
+            "actors": actor_names(db, [t.actor for t in detail.transitions]),
+            "period": alert_period(db, alert),
+            "place": db.get(Jurisdiction, alert.jurisdiction_id),
+            "indicator": db.get(Indicator, alert.indicator_id) if alert.indicator_id else None,
         },
+        status=status,
     )
+
+
+def period_label(db: Session, row: Any) -> str:
+    """The newest period of an alert row (its last alarm), or "" without one."""
+    period = row.last_alarm_period if row.last_alarm_period is not None else row.first_period
+    if period is None or row.indicator_id is None:
+        return ""
+    frequency = frequency_of(db, row.indicator_id)
+    return format_periods(PeriodKind(frequency), [period])[0]
+
+
+def frequency_of(db: Session, indicator_id: int) -> str:
+    return db.scalar(select(Indicator.frequency).where(Indicator.id == indicator_id))
+
+
+def alert_period(db: Session, alert: Alert) -> str | None:
+    """The periods an alert concerns, ``2008-W07`` or ``2008-W05 – 2008-W07`` (None for
+    an alert without periods: raised by hand, imported)."""
+    if alert.first_period is None or alert.indicator_id is None:
+        return None
+    frequency = db.scalar(select(Indicator.frequency).where(Indicator.id == alert.indicator_id))
+    last = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
+    labels = format_periods(PeriodKind(frequency), sorted({alert.first_period, last}))
+    return " – ".join(labels)
 
 
 def why_level(db: Session, alert: Alert) -> dict[str, Any] | None:
@@ -196,11 +247,26 @@ def alert_action(
     alert_id: ItemId,
     action: str,
     scope: PageScope,
+    db: Db,
     csrf_token: Annotated[str, Form()] = "",
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     if action not in TRANSITIONS:
         raise UserError(f"unknown action {action!r}; expected one of {', '.join(TRANSITIONS)}")
-    transition(request, scope, alert_id, action, comment)
+    try:
+        transition(request, scope, alert_id, action, comment)
+    except ConflictError:
+        # Changed meanwhile (another tab, another person): the current state, the comment kept.
+        db.rollback()
+        i18n.set_locale(request_locale(request))
+        current = alert_in_scope(db, scope, alert_id, Capability.READ).status
+        message = i18n.gettext(
+            "Not done: this alert was changed meanwhile (in another tab or by someone "
+            "else) and is now “%(status)s”. Its current state is shown below and your "
+            "comment is kept: choose again."
+        ) % {"status": i18n.gettext(current)}
+        return alert_view(
+            request, db, scope, alert_id, action_error=message, comment=comment, status=409
+        )
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)

@@ -13,14 +13,17 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.accounts.access import Capability
+from tocsin.errors import UserError
+from tocsin.monitoring import runs
 from tocsin.monitoring.models import Detector, Jurisdiction
 from tocsin.periods import PeriodKind
+from tocsin.web import i18n
 from tocsin.web.api.common import ItemId
 from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
 from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.i18n.names import method_name
-from tocsin.web.templating import render
+from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,9 +39,12 @@ def series_page(
     start = request.query_params.get("from") or None
     end = request.query_params.get("to") or None
     series, indicator = series_in_scope(db, scope, series_id)
-    period_bounds(PeriodKind(indicator.frequency), start, end)  # reject bad labels early
+    kind = PeriodKind(indicator.frequency)
+    window = {"from": start, "to": end}
+    i18n.set_locale(request_locale(request))
+    errors = window_errors(kind, window)
     jurisdiction = db.get(Jurisdiction, series.jurisdiction_id)
-    query = urlencode({k: v for k, v in (("from", start), ("to", end)) if v})
+    query = urlencode({k: v for k, v in window.items() if v and k not in errors})
     detectors = db.scalars(select(Detector).where(Detector.indicator_id == indicator.id)).all()
     return render(
         request,
@@ -52,8 +58,36 @@ def series_page(
             "data_url": f"/api/v1/series/{series.id}" + (f"?{query}" if query else ""),
             "detectors": detectors,
             "detector_names": json.dumps(detector_names(detectors)),
+            "window_errors": list(errors.values()),
         },
+        status=422 if errors else 200,
     )
+
+
+#: How a period of each kind is written, for the chart window's messages.
+PERIOD_EXAMPLES = {
+    PeriodKind.WEEK: "2008-W07",
+    PeriodKind.MONTH: "2008-02",
+    PeriodKind.DAY: "2008-02-12",
+    PeriodKind.INDEX: "42",
+}
+
+
+def window_errors(kind: PeriodKind, window: dict[str, str | None]) -> dict[str, str]:
+    """The fields of the chart window (``from``, ``to``) that are no period label of
+    ``kind``, each with its message (the chart is drawn without them)."""
+    _ = i18n.gettext
+    names = {"from": _("From"), "to": _("To")}
+    errors = {}
+    for field, label in window.items():
+        try:
+            period_bounds(kind, label, None)
+        except UserError:
+            errors[field] = _(
+                "%(field)s: “%(label)s” is not a period of this series; write it like "
+                "%(example)s, or leave it empty."
+            ) % {"field": names[field], "label": label, "example": PERIOD_EXAMPLES[kind]}
+    return errors
 
 
 def detector_names(detectors: Sequence[Detector]) -> dict[int, str]:
@@ -99,6 +133,9 @@ async def ingest_post(
     except IngestProblemsError as exc:
         report, status = exc.report, 422
     form = {"indicator": indicator, "skip_invalid": skip_invalid}
+    if report.stored:
+        with request.app.state.sessions() as db:
+            report.pending = runs.pending_series(db, scope.ids(Capability.READ))
     return render(
         request, "ingest.html", {"report": report, "may_ingest": True, "form": form}, status=status
     )

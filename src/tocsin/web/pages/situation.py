@@ -5,6 +5,7 @@ newest detections; drill-down from region to district) and its map data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import time
 from typing import Any
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertTransition
 from tocsin.alerting.severity import Level
+from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError
+from tocsin.monitoring import runs
 from tocsin.monitoring.models import (
     DetectionRun,
     Detector,
@@ -77,7 +80,9 @@ def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN
                 Alert.opened_at,
                 Jurisdiction.code,
                 Jurisdiction.name,
+                Jurisdiction.name_zh,
                 Indicator.name.label("indicator"),
+                Indicator.name_zh.label("indicator_zh"),
             )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
@@ -89,13 +94,16 @@ def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN
 
 
 def data_version(db: Session) -> tuple[Any, ...]:
-    """Changes whenever alerts or detections change (one cheap query): the key of the
-    situation cache. Every alert transition writes a row, every detection run too."""
+    """Changes whenever alerts, detections or anything audited change (one cheap query):
+    the key of the situation cache. Every alert transition writes a row, every detection
+    run too, and every other state change (a jurisdiction renamed, an ingest) an audit
+    entry."""
     return tuple(
         db.execute(
             select(
                 select(func.max(AlertTransition.id)).scalar_subquery(),
                 select(func.max(DetectionRun.id)).scalar_subquery(),
+                select(func.max(AuditEntry.id)).scalar_subquery(),
                 select(func.count(), func.max(Alert.updated_at)).select_from(Alert).subquery().c,
             )
         ).one()
@@ -167,6 +175,8 @@ def newest_detections(
             Jurisdiction.name,
             Indicator.name,
             Indicator.frequency,
+            Jurisdiction.name_zh,
+            Indicator.name_zh,
         )
         .join(Series, Series.id == Signal.series_id)
         .join(Detector, Detector.id == Signal.detector_id)
@@ -185,6 +195,8 @@ def newest_detections(
             "series_id": r[5],
             "jurisdiction": r[6],
             "indicator": r[7],
+            "jurisdiction_zh": r[9],
+            "indicator_zh": r[10],
         }
         for r in rows
     ]
@@ -215,14 +227,48 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
     return [j for j in rows if j.id in readable]
 
 
+def current_minute() -> int:
+    """The minute now: part of the cache key, so that alert ages are at most a minute old."""
+    return int(time.time() // 60)
+
+
+def shown_places(db: Session, scope: Scope, focus: Jurisdiction | None) -> dict[str, Any]:
+    """The cheap parts of the page that depend on the user's read scope and on the
+    jurisdictions and series (not on alerts): the breadcrumb, the drill-down list and
+    the series of a district."""
+    series = []
+    if focus is not None and not scope.tree.children.get(focus.id):
+        series = db.execute(
+            select(Series.id, Indicator.name, Series.stratum, Indicator.name_zh)
+            .join(Indicator, Indicator.id == Series.indicator_id)
+            .where(Series.jurisdiction_id == focus.id)
+            .order_by(Indicator.name)
+        ).all()
+    return {
+        "trail": breadcrumbs(db, scope, focus),
+        "children": children_of(db, scope, focus),
+        "series": series,
+    }
+
+
+def _fingerprint(places: dict[str, Any]) -> str:
+    """A digest of what :func:`shown_places` shows, for the cache key."""
+    shown = (
+        [(j.id, j.code, j.name, j.name_zh) for j in places["trail"]],
+        [(j.id, j.code, j.name, j.name_zh) for j in places["children"]],
+        [tuple(row) for row in places["series"]],
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
 @router.get("/")
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
     """The situation of the user's area (or of ``?j=CODE`` inside it).
 
-    The page body depends on the focus, the user's whole read scope (the breadcrumb
-    and the drill-down list show the readable ancestors and children), the language and
-    the data, so it is rendered once per data version (and at most a minute old, for the
-    alert ages) and shared only by users with the same read scope.
+    The page body is cached under everything it shows: the focus, the user's whole read
+    scope, the breadcrumb, drill-down list and series as read now (names included), the
+    language, the data of alerts and detections (:func:`data_version`) and the minute
+    (alert ages). It is shared only by users for whom all of these are the same.
     """
     focus = focus_of(db, scope, j)
     if focus is None:
@@ -231,23 +277,29 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
             focus = tops[0]
     ids = area_ids(scope, focus)
     locale = request_locale(request)
+    places = shown_places(db, scope, focus)
 
     def body(db: Session, _readable: frozenset[int]) -> Markup:
         i18n.set_locale(locale)
         return Markup(
             templates.get_template("situation_body.html").render(
-                situation_context(db, scope, focus, ids, cache, version)
+                situation_context(db, scope, focus, ids, cache, version, places)
             )
         )
 
     cache, version = cache_of(request), data_version(db)
-    minute = int(time.time() // 60)
-    name = f"body:{focus.code if focus else ''}:{locale}:{minute}"
+    name = f"body:{focus.code if focus else ''}:{locale}:{current_minute()}:{_fingerprint(places)}"
     readable = scope.ids(Capability.READ)
     return render(
         request,
         "situation.html",
-        {"focus": focus, "body": cache.get(db, name, readable, body, version)},
+        {
+            "focus": focus,
+            "body": cache.get(db, name, readable, body, version),
+            "last_run": runs.last_run(db),
+            "pending": runs.pending_series(db, ids),
+            "now": dt.datetime.now(dt.UTC),
+        },
     )
 
 
@@ -258,32 +310,25 @@ def situation_context(
     ids: frozenset[int],
     cache: SituationCache,
     version: tuple[Any, ...],
+    places: dict[str, Any],
 ) -> dict[str, Any]:
-    """What the body of the situation page shows."""
-    children = children_of(db, scope, focus)
+    """What the body of the situation page shows (``places``: :func:`shown_places`)."""
+    children = places["children"]
     levels = cache.get(db, "levels", ids, highest_levels, version)
     child_levels = {
         c.id: min((levels[x] for x in scope.tree.subtree(c.id) if x in levels), default=None)
         for c in children
     }
-    series = []
-    if focus is not None and not scope.tree.children.get(focus.id):
-        series = db.execute(
-            select(Series.id, Indicator.name, Series.stratum)
-            .join(Indicator, Indicator.id == Series.indicator_id)
-            .where(Series.jurisdiction_id == focus.id)
-            .order_by(Indicator.name)
-        ).all()
     return {
         "locale": i18n.current_locale(),
         "focus": focus,
-        "trail": breadcrumbs(db, scope, focus),
+        "trail": places["trail"],
         "children": children,
         "child_levels": child_levels,
         "alerts": cache.get(db, "alerts", ids, open_alerts, version),
         "open_count": cache.get(db, "open_count", ids, open_count, version),
         "detections": cache.get(db, "detections", ids, newest_detections, version),
-        "series": series,
+        "series": places["series"],
         "now": dt.datetime.now(dt.UTC),
         "Level": Level,
     }

@@ -11,7 +11,7 @@ minimum levels; alerts of source ``reserve``.
   Changes", https://sqlite.org/lang_altertable.html#otheralter).
 
 Revision ID: res0001
-Revises: notify0001
+Revises: rel0001
 Create Date: 2026-12-07
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "res0001"
-down_revision = "notify0001"
+down_revision = "rel0001"
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,16 @@
             label.textContent = f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : "");
             l.bindTooltip(label);
             l.on("click", function () { window.location = f.properties.url; });
+            // Leaflet makes the district focusable; Enter opens it, as a click does.
+            l.on("add", function () {
+              var path = l.getElement && l.getElement();
+              if (!path) return;
+              path.setAttribute("role", "link");
+              path.setAttribute("aria-label", label.textContent);
+              path.addEventListener("keydown", function (e) {
+                if (e.key === "Enter") { window.location = f.properties.url; }
+              });
+            });
           }
         }).addTo(map);
         if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
@@ -84,7 +94,10 @@
         var opts = {
           width: el.clientWidth || 900, height: 380,
           scales: { x: { time: false } },
-          axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
+          // Whole periods only, far enough apart for a label such as 2008-W07 not to
+          // overlap its neighbour (uPlot's default spacing is for numbers).
+          axes: [{ space: 90, incrs: [1, 2, 4, 5, 10, 13, 26, 52, 104, 260, 520],
+                   values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
           series: series
         };
         el.uplot = new uPlot(opts, data, el);
@@ -92,6 +105,68 @@
         el.dataset.alarms = String(alarms);
       });
   }
+
+  // Forms that post: sent with fetch, so that a refusal answered with the bare error
+  // page (409, 422, 404 ...) shows its message on the form and keeps what was typed.
+  // A full page in answer (the form re-rendered with its own errors, a redirect after
+  // success) replaces the document as a plain submission would. Without JavaScript the
+  // forms post as usual.
+  function showFormError(form, message) {
+    var slot = form.querySelector("[data-form-error]");
+    if (!slot) {
+      slot = document.createElement("p");
+      slot.className = "error";
+      slot.setAttribute("role", "alert");
+      slot.setAttribute("data-form-error", "");
+      slot.tabIndex = -1;
+      form.insertBefore(slot, form.firstChild);
+    }
+    slot.textContent = message;
+    slot.focus();
+  }
+
+  function replaceDocument(html) {
+    document.open();
+    document.write(html);
+    document.close();
+  }
+
+  function sendForm(event) {
+    var form = event.target;
+    // Attributes, not properties: a field named "action" or "method" shadows the latter.
+    if (!(form instanceof HTMLFormElement) ||
+        (form.getAttribute("method") || "").toLowerCase() !== "post" ||
+        form.hasAttribute("data-native") || event.defaultPrevented) { return; }
+    event.preventDefault();
+    var submitter = event.submitter || null;
+    var target = (submitter && submitter.getAttribute("formaction")) || form.getAttribute("action");
+    var action = new URL(target || window.location.href, window.location.href).href;
+    var body = new FormData(form, submitter);
+    if (submitter) { submitter.disabled = true; }
+    fetch(action, { method: "POST", body: body, credentials: "same-origin",
+                    headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        return response.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var bare = doc.getElementById("error-detail");
+          if (!response.ok && bare) { showFormError(form, bare.textContent.trim()); return; }
+          if (response.redirected) {
+            // A refusal sent back as "/page?error=..." (the administration page's way).
+            var refused = new URL(response.url).searchParams.get("error");
+            if (refused) { showFormError(form, refused); return; }
+            window.location.assign(response.url);
+            return;
+          }
+          replaceDocument(html);
+        });
+      })
+      .catch(function () {
+        showFormError(form, document.body.dataset.networkError || "The server could not be reached; try again.");
+      })
+      .finally(function () { if (submitter) { submitter.disabled = false; } });
+  }
+
+  document.addEventListener("submit", sendForm);
 
   document.addEventListener("DOMContentLoaded", function () {
     var map = document.getElementById("map"); if (map && window.L) drawMap(map);

@@ -1,0 +1,90 @@
+"""noufaily_two_week and the ``recommended`` alias (issue 12).
+
+The reference is R's ``farringtonFlexible`` with Noufaily's settings
+(``tests/data/surveillance-1.20.3``, config ``farrington_noufaily``): with the whole level
+on the current week the method is exactly R's alarm; the two-week test is recomputed
+here from R's own fitted means (``mu0``) and dispersions (``phi``) with SciPy's negative
+binomial, independently of tocsin's quantile search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from tests.detect.reference import load_dataset, load_reference
+from tests.detect.test_farrington import flexible_parameters
+
+from tocsin.detect import SeriesBatch, available_methods, make_parameters, run
+
+WEEKLY = ("ha.sts", "salmNewport")
+
+
+def _case(dataset: str):
+    ds = load_dataset(dataset)
+    ref = load_reference(dataset, "farrington_noufaily")
+    p = flexible_parameters("farrington_noufaily", ds.reference_b, ds.freq)
+    keys = ("b", "w", "no_periods", "weights_threshold", "past_weeks_not_included",
+            "p_threshold_trend", "alpha")  # fmt: skip
+    params = {k: p[k] for k in keys}
+    rng = ref.range[1:]  # the week before each evaluated week must be in R's range too
+    batch = SeriesBatch(ds.counts, ds.freq, rng, dates=ds.dates)
+    return ds, ref, params, batch
+
+
+@pytest.mark.parametrize("dataset", WEEKLY)
+def test_with_the_whole_level_on_the_week_it_is_rs_farrington_flexible(dataset: str) -> None:
+    _ds, ref, params, batch = _case(dataset)
+    res = run("noufaily_two_week", batch, {**params, "week_share": 1.0})
+    np.testing.assert_array_equal(np.nan_to_num(res.alarm, nan=-1),
+                                  np.nan_to_num(ref["alarm"][1:], nan=-1))  # fmt: skip
+    np.testing.assert_allclose(res.diagnostics["mu0"], ref["mu0"][1:], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dataset", WEEKLY)
+def test_the_two_week_test_follows_from_rs_fitted_means(dataset: str) -> None:
+    ds, ref, params, batch = _case(dataset)
+    share, alpha = 0.5, params["alpha"]
+    res = run("noufaily_two_week", batch, {**params, "week_share": share})
+    mu0, phi = ref["mu0"], ref["phi"]
+    m_t, m_prev, phi_t = mu0[1:], mu0[:-1], phi[1:]
+    y = ds.counts[ref.range]
+    y_t, y_prev = y[1:], y[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m2 = m_t + m_prev
+        q2 = np.where(phi_t > 1,
+                      stats.nbinom.ppf(1 - alpha * (1 - share), m2 / (phi_t - 1), 1 / phi_t),
+                      stats.poisson.ppf(1 - alpha * (1 - share), m2))  # fmt: skip
+        q1 = np.where(phi_t > 1,
+                      stats.nbinom.ppf(1 - alpha * share, m_t / (phi_t - 1), 1 / phi_t),
+                      stats.poisson.ppf(1 - alpha * share, m_t))  # fmt: skip
+    decided = ~np.isnan(ref["upperbound"][1:])  # R's limit54 rule and a model
+    week = y_t > q1
+    two = (y_t + y_prev > q2) & (y_t > m_t)
+    expected = decided & (week | two) & (y_t > 0)
+    got = np.nan_to_num(res.alarm) > 0
+    assert two[decided].any(), "the case must exercise the two-week test"
+    np.testing.assert_array_equal(got[decided], expected[decided])
+
+
+def test_the_level_is_split_so_alarms_only_grow_with_the_two_week_test() -> None:
+    _ds, _ref, params, batch = _case("ha.sts")
+    alone = run("noufaily_two_week", batch, {**params, "alpha": params["alpha"] / 2,
+                                             "week_share": 1.0})  # fmt: skip
+    split = run("noufaily_two_week", batch, {**params, "week_share": 0.5})
+    assert (np.nan_to_num(split.alarm) >= np.nan_to_num(alone.alarm)).all()
+    tail = split.tail_probability[~np.isnan(split.tail_probability)]
+    assert ((tail >= 0) & (tail <= 1)).all()
+
+
+def test_recommended_is_registered_with_the_measured_settings() -> None:
+    methods = available_methods()
+    assert "recommended" in methods
+    p = make_parameters("recommended")
+    assert p.weights_threshold == 2.58 and p.week_share == 0.5
+    assert p.alpha == 0.005 and p.no_periods == 10 and p.past_weeks_not_included == 26
+    ds = load_dataset("ha.sts")
+    n = ds.counts.shape[0]
+    batch = SeriesBatch(ds.counts, ds.freq, np.arange(n - 25, n))
+    same = run("noufaily_two_week", batch, p.as_dict())
+    np.testing.assert_array_equal(run("recommended", batch).alarm, same.alarm)
