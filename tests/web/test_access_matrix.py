@@ -355,3 +355,7 @@ def test_a_dispatch_beyond_the_stock_answers_409_with_what_is_available(
         headers=bearer(reserve_world, "officer_9162"),
     )
     assert ok.status_code == 201 and ok.json()["remaining"] == 0
+    misspelt = client.get(
+        "/api/v1/reserves/stock?jurisdicton=DE-BY", headers=bearer(reserve_world, "admin")
+    )
+    assert misspelt.status_code == 422 and "jurisdicton" in misspelt.text
