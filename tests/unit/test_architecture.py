@@ -173,6 +173,7 @@ DOMAINS = (
     "tocsin.alerting",
     "tocsin.accounts",
     "tocsin.response",
+    "tocsin.reserves",
 )
 SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
 
@@ -183,14 +184,17 @@ SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
         (("tocsin.store",), (*DOMAINS, *SHELLS, "tocsin.worker")),
         (
             ("tocsin.monitoring",),
-            ("tocsin.alerting", "tocsin.accounts", "tocsin.response", *SHELLS),
+            ("tocsin.alerting", "tocsin.accounts", "tocsin.response", "tocsin.reserves", *SHELLS),
         ),
-        (("tocsin.alerting",), ("tocsin.accounts", "tocsin.response", *SHELLS)),
-        (("tocsin.accounts",), ("tocsin.alerting", "tocsin.response", *SHELLS)),
+        (("tocsin.alerting",), ("tocsin.accounts", "tocsin.response", "tocsin.reserves", *SHELLS)),
+        (("tocsin.accounts",), ("tocsin.alerting", "tocsin.response", "tocsin.reserves", *SHELLS)),
         (("tocsin.audit",), tuple(d for d in DOMAINS if d != "tocsin.audit") + SHELLS),
         # Response builds on the domains below it (it opens incidents from alerts, names
         # users as commanders); none of them knows it.
         (("tocsin.response",), (*SHELLS, "tocsin.worker")),
+        # Reserves build on monitoring, accounts, audit and alerting, never on a shell
+        # or the worker.
+        (("tocsin.reserves",), (*SHELLS, "tocsin.worker")),
         # Nothing below the shells imports them; the shells do not import each other
         # except that the command line may start the web server and build the demo.
         (("tocsin.web",), ("tocsin.cli",)),

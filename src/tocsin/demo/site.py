@@ -83,6 +83,7 @@ class DemoSite:
     alerts: int = 0
     #: The incident opened from the most serious influenza alert (None: no alert).
     incident: int | None = None
+    reserve_alerts: int = 0
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -177,6 +178,10 @@ def build(path: Path, *, log=print) -> DemoSite:
         if not processed:
             break
     log("alerts raised")
+    from tocsin.demo import reserves
+
+    site.reserve_alerts = reserves.stock(engine, actor=DEMO_ACTOR, now=now)
+    log(f"reserves stocked ({site.reserve_alerts} reserve alerts)")
     with write_session(engine) as db:
         ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
         for username, display, role, where, password in DEMO_ACCOUNTS:

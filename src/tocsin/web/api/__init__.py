@@ -19,12 +19,13 @@ def router() -> APIRouter:
         audit,
         ingest,
         monitoring,
+        reserves,
         response,
     )
     from tocsin.web.openapi import refuse_forbidden_parameters
 
     api = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_forbidden_parameters)])
-    for module in (accounts, monitoring, ingest, alerts, administration, audit, response):
+    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
         api.include_router(module.router)
     return api
 
