@@ -73,6 +73,29 @@ def refuse_forbidden_parameters(request: Request) -> None:
                 raise RequestValidationError([error]) from None
 
 
+def refuse_unknown_parameters(request: Request) -> None:
+    """422 for a query parameter the operation does not declare: a misspelt filter
+    (``?jurisdicton=DE-BY``) would otherwise be ignored and answer more than was asked."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    known = _query_names(dependant) if dependant is not None else set()
+    for name in request.query_params:
+        if name not in known:
+            error = {
+                "loc": ("query", name),
+                "msg": "is not a parameter of this operation",
+                "type": "unknown_parameter",
+            }
+            raise RequestValidationError([error])
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return names
+
+
 def _with_text_rule(schema: Any) -> None:
     """Add the text rule to every free string of ``schema`` (in place, recursively)."""
     if isinstance(schema, list):

@@ -22,9 +22,12 @@ def router() -> APIRouter:
         reserves,
         response,
     )
-    from tocsin.web.openapi import refuse_forbidden_parameters
+    from tocsin.web.openapi import refuse_forbidden_parameters, refuse_unknown_parameters
 
-    api = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_forbidden_parameters)])
+    api = APIRouter(
+        prefix=PREFIX,
+        dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
+    )
     for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
         api.include_router(module.router)
     return api

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -32,35 +32,7 @@ from tocsin.web.api.ingest import RowProblem, _problems, upload_name
 from tocsin.web.deps import ApiScope, Db, writer
 from tocsin.web.problems import problem
 
-
-def refuse_unknown_parameters(request: Request) -> None:
-    """422 for a query parameter the route does not declare (a misspelt filter would
-    otherwise be ignored and answer more than was asked for)."""
-    from fastapi.exceptions import RequestValidationError
-
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    known = _query_names(dependant) if dependant is not None else set()
-    for name in request.query_params:
-        if name not in known:
-            error = {
-                "loc": ("query", name),
-                "msg": "is not a parameter of this operation",
-                "type": "unknown_parameter",
-            }
-            raise RequestValidationError([error])
-
-
-def _query_names(dependant: Any) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
-    for inner in dependant.dependencies:
-        names |= _query_names(inner)
-    return names
-
-
-router = APIRouter(
-    prefix="/reserves", tags=["reserves"], dependencies=[Depends(refuse_unknown_parameters)]
-)
+router = APIRouter(prefix="/reserves", tags=["reserves"])
 
 Quantity = Annotated[float, Field(gt=0, lt=1e15, description="in the item's unit")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
