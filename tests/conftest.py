@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +112,18 @@ def _empty(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             for table in tables:
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+@pytest.fixture
+def cli(store_url, monkeypatch, capsys):
+    """Run ``tocsin ARGS...`` in this process on the test store: (exit code, stdout, stderr)."""
+    from tocsin.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
+        with pytest.raises(SystemExit) as info:
+            main()
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out, out.err
+
+    return run

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,27 +14,19 @@ from sqlalchemy import select
 
 from tocsin.alerting.cap import message as cap
 from tocsin.alerting.settings import get_alerting_settings
-from tocsin.cli import main
 
 SENT = dt.datetime(2024, 5, 1, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @pytest.fixture
-def cli(world, store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
+def cli(world, cli, monkeypatch):
+    """``tocsin ARGS`` in this process (tests/conftest.py) on the alerting world, with
+    notifications delivered at once."""
     monkeypatch.setenv("TOCSIN_PUBLIC_URL", "http://tocsin.test")
     monkeypatch.setenv("TOCSIN_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     monkeypatch.setenv("TOCSIN_NOTIFY_GROUP_WAIT_SECONDS", "0")  # deliver at once
     get_alerting_settings.cache_clear()
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out = capsys.readouterr()
-        return int(info.value.code or 0), out.out, out.err
-
-    yield run
+    yield cli
     get_alerting_settings.cache_clear()
 
 

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-
-from tocsin.cli import main
 
 
 @pytest.fixture
-def cli(world, store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tocsin", *args])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out = capsys.readouterr()
-        return int(info.value.code or 0), out.out, out.err
-
-    return run
+def cli(world, cli):
+    """``tocsin ARGS`` in this process on the alerting world (tests/conftest.py)."""
+    return cli
 
 
 def test_an_option_with_a_control_character_is_refused_naming_it(cli, world) -> None:

@@ -5,7 +5,6 @@ by a signed checkpoint file exported off the database."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from sqlalchemy import select, text
@@ -152,20 +151,6 @@ def test_a_forged_checkpoint_file_is_refused(store_engine, tmp_path):
         read_checkpoint(path, KEY)
     with pytest.raises(UserError, match="signature"):
         read_checkpoint(tmp_path / "audit.checkpoint", "another-key-of-at-least-32-characters")
-
-
-@pytest.fixture
-def cli(store_url, monkeypatch, capsys):
-    from tocsin.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out = capsys.readouterr()
-        return int(info.value.code or 0), out.out, out.err
-
-    return run
 
 
 def test_the_command_line_writes_and_checks_a_checkpoint(cli, store_engine, tmp_path, monkeypatch):

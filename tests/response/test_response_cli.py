@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from tests.response.conftest import DATA
 
-from tocsin.cli import main
-
 
 @pytest.fixture
-def cli(any_world, store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS`` in this process: (exit code, stdout, stderr)."""
+def cli(any_world, cli, monkeypatch):
+    """``tocsin ARGS`` in this process (tests/conftest.py) on the response world."""
     monkeypatch.setenv("TOCSIN_ACTOR", "cli:test")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out = capsys.readouterr()
-        return int(info.value.code or 0), out.out, out.err
-
-    return run
+    return cli
 
 
 def test_load_bodies_and_plans_and_show_where_a_plan_comes_from(cli, any_world) -> None:

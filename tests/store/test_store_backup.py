@@ -4,28 +4,12 @@ PostgreSQL (pg_dump / pg_restore, custom format)."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tocsin.audit import record, verify
 from tocsin.store import write_session
-
-
-@pytest.fixture
-def cli(store_url, monkeypatch, capsys):
-    from tocsin.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out = capsys.readouterr()
-        return int(info.value.code or 0), out.out, out.err
-
-    return run
 
 
 def _write(engine, tag: str, n: int = 4) -> None:
