@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -314,6 +315,7 @@ def run_detection(
     every period. A configuration whose method fails on the data is reported in
     ``skipped`` and retried next time; the others go on.
     """
+    started = time.perf_counter()
     query = select(Detector, Indicator).join(Indicator, Indicator.id == Detector.indicator_id)
     query = query.where(Detector.enabled.is_(True)).order_by(Detector.id)
     if indicators:
@@ -352,6 +354,7 @@ def run_detection(
         summary.alarms += alarms
     run.detectors, run.series = summary.detectors, summary.series
     run.signals, run.alarms = summary.signals, summary.alarms
+    run.duration_seconds = time.perf_counter() - started
     summary.run_id = run.id
     record(
         session,
