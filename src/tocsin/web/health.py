@@ -5,7 +5,7 @@ The two probes of Kubernetes (and of any load balancer that checks a path):
 - ``/healthz`` (liveness): the process answers HTTP. It reads nothing, so a slow or
   unreachable database never makes an orchestrator restart healthy servers.
 - ``/readyz`` (readiness): this server can do its work: the database answers, its
-  schema is at the revision this tocsin needs (``tocsin db upgrade``), and a worker
+  schema is at the revision this tocsin needs (``tocsin db upgrade``) or a newer one, and a worker
   wrote its heartbeat within ``TOCSIN_READY_HEARTBEAT_SECONDS``
   (:mod:`tocsin.alerting.heartbeat`). Otherwise 503 as an RFC 9457 problem whose
   ``checks`` member names each check and what is wrong with it.
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerting import heartbeat
 from tocsin.alerting.clock import SystemClock
-from tocsin.store.migrate import current_revision, head_revision
+from tocsin.store.migrate import current_revision, head_revision, known_revision
 from tocsin.web.openapi import PROBLEM_JSON
 from tocsin.web.problems import ProblemResponse, problem
 
@@ -60,11 +60,16 @@ def _database(engine: Engine) -> str:
 
 
 def _schema(engine: Engine) -> str:
+    """``ok`` at this tocsin's head, and also at a revision this tocsin does not know: a
+    newer version ran ``tocsin db upgrade`` during a rolling upgrade, and migrations are
+    additive, so this server still works (docs/deployment.md, upgrades)."""
     current, head = current_revision(engine), head_revision()
     if current == head:
         return OK
     if current is None:
         return f"the database has no schema; run `tocsin db upgrade` (to revision {head})"
+    if not known_revision(current):
+        return OK
     return (
         f"the database schema is at revision {current}, this tocsin needs {head}; "
         "run `tocsin db upgrade`"
