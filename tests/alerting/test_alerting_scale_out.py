@@ -5,12 +5,14 @@ and one message per notification, whichever worker does what.
 The race that matters is forced, not hoped for: worker A is held (pause point
 ``detect.before-commit``, :mod:`tocsin.store.pause`) with its detection run written but
 not committed; worker B starts and reaches its own detection of the same new data while
-A holds it; then A is let go. Each effect is counted where it lands: detection runs and
-alerts in the database, messages at an aiosmtpd server and an HTTP receiver.
+A holds it; then A is let go, or killed with SIGKILL. Each effect is counted where it
+lands: detection runs and alerts in the database, messages at an aiosmtpd server and an
+HTTP receiver.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 
@@ -47,7 +49,12 @@ def _count(engine, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_two_workers_and_a_server_make_each_effect_once(world, store_url, smtp, webhook, tmp_path):
+@pytest.mark.parametrize("fate", ["released", "killed"])
+def test_two_workers_and_a_server_make_each_effect_once(
+    fate, world, store_url, smtp, webhook, tmp_path
+):
+    """Worker A, held before its commit, is let go (``released``: it records the run) or
+    killed with SIGKILL (``killed``: its run vanishes and B's is the one)."""
     engine = world.engine
     if engine.dialect.name != "postgresql":
         pytest.skip("several processes on one store: the PostgreSQL deployment")
@@ -92,6 +99,9 @@ def test_two_workers_and_a_server_make_each_effect_once(world, store_url, smtp, 
 
             wait_for(b_ticks, what="worker B ticking")
             time.sleep(1.0)  # B's detection now waits for A's (its first tick detects)
+            if fate == "killed":
+                workers[0].send_signal(signal.SIGKILL)
+                workers[0].wait(60)
             pause.unlink()
             wait_for(lambda: _count(engine, Alert) >= 2, what="the alerts")
             with write_session(engine) as session:
