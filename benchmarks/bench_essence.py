@@ -14,8 +14,9 @@ README shows.
 
 Two workloads, the same counts for both sides (written to a CSV that R reads):
 
-- **daily**: 20 synthetic emergency-department-like series of 730 days (Poisson counts
-  with weekday factors, an annual cycle and a trend; numpy seed 2016), for
+- **daily**: 20 (``--daily-series``) synthetic emergency-department-like series of 730
+  days (Poisson counts with weekday factors, an annual cycle and a trend; numpy seed
+  2016), for
   ``essence_ewma``, ``essence_regression`` and ``essence_switch`` (Rnssp defaults);
 - **weekly**: the 140 districts of ``fluBYBW`` (influenza, Bavaria and
   Baden-Wuerttemberg, 2001-2008, 416 weeks; ``src/tocsin/data/fluBYBW_observed.csv``),
@@ -238,11 +239,12 @@ def main() -> int:
     parser.add_argument("--no-r", action="store_true", help="time tocsin only")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--case", action="append", help="method name(s) to run")
+    parser.add_argument("--daily-series", type=int, default=20, help="series of the daily workload")
     args = parser.parse_args()
     use_r = not args.no_r and have_r(args.rnssp)
     if not args.no_r and not use_r:
         print("Rscript or the Rnssp files (--rnssp DIR) not found: timing tocsin only")
-    works = {"daily": daily_workload(), "weekly": weekly_workload()}
+    works = {"daily": daily_workload(args.daily_series), "weekly": weekly_workload()}
     header = f"{'workload':8} {'method':19} {'series x periods':>16} {'Rnssp cpu s':>11} "
     header += f"{'tocsin cpu s':>12} {'ratio':>6} {'wall ratio':>10}  identical"
     print(header)

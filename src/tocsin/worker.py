@@ -45,6 +45,7 @@ from tocsin.alerting.notify.channels import DeliveryError, Notification, Webhook
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
+from tocsin.reserves.minimums import check as check_reserves
 from tocsin.store.engine import write_session
 from tocsin.store.pause import pause_point
 
@@ -115,6 +116,7 @@ class Worker:
         batch: int | None = None,
         detect: Callable[[], object] | None = None,
         detect_every: dt.timedelta | None = None,
+        reserves_every: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
@@ -129,6 +131,9 @@ class Worker:
         self.detect_every = detect_every
         self._next_detection: dt.datetime | None = None
         self.started_at = self.clock.now()
+        #: How often reserves are checked against their minimums and expiry dates.
+        self.reserves_every = reserves_every
+        self._next_reserves: dt.datetime | None = None
         self.webhooks = WebhookSender(allowed_hosts=self.settings.allowed_webhook_hosts())
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, self.settings.notify_concurrency),
@@ -202,7 +207,8 @@ class Worker:
             if not claimed:
                 return delivered, failed
             # One message per recipient: a digest when several are due for one desk.
-            for outcomes in self._pool.map(self._deliver_group, digest.groups(claimed)):
+            groups = digest.groups(claimed, self.settings.notify_digests)
+            for outcomes in self._pool.map(self._deliver_group, groups):
                 delivered += sum(o.ok for o in outcomes)
                 failed += sum(not o.ok for o in outcomes)
 
@@ -231,6 +237,10 @@ class Worker:
                 break
             result.runs += runs
             result.opened += opened
+        if self._next_reserves is None or now >= self._next_reserves:
+            with write_session(self.engine) as session:  # reserves below minimum, expiring
+                check_reserves(session, now=self.clock.now(), settings=self.settings)
+            self._next_reserves = now + self.reserves_every
         with write_session(self.engine) as session:  # acknowledgements that timed out
             reopen_timed_out(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:

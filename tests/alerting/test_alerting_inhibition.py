@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from tests.alerting.conftest import outbox_of
 
 from tocsin.alerting import lifecycle
-from tocsin.alerting.inhibit_rules import InhibitRule, Matcher
+from tocsin.alerting.inhibit_rules import InhibitRule
+from tocsin.alerting.matchers import Matcher, parse
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.store import write_session
 
@@ -144,4 +145,8 @@ def test_rules_from_the_environment_and_their_errors(monkeypatch) -> None:
     ],
 )
 def test_matchers(text, value, matches) -> None:
-    assert Matcher.parse(text).matches(value) is matches
+    label = text.split("=")[0].rstrip("!")
+    assert (
+        parse(text, ("indicator", "jurisdiction", "level", "source")).matches({label: value})
+        is matches
+    )

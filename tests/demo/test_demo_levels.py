@@ -45,9 +45,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def _alerts(engine: Engine) -> list[tuple[Alert, str]]:
     with write_session(engine) as session:
         rows = session.execute(
-            select(Alert, Jurisdiction.name).join(
-                Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id
-            )
+            select(Alert, Jurisdiction.name)
+            .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+            .where(Alert.source == "detection")
         ).all()
         session.expunge_all()
     return [(alert, name) for alert, name in rows]
@@ -78,8 +78,38 @@ def test_no_level_above_what_the_count_allows_and_no_alert_on_a_zero_count(demo:
 
 def test_no_published_message_says_a_zero_count_or_an_infinite_bound(demo: Engine) -> None:
     with write_session(demo) as session:
-        snapshots = session.scalars(select(CapMessageRow.snapshot)).all()
+        snapshots = session.scalars(
+            select(CapMessageRow.snapshot)
+            .join(Alert, Alert.id == CapMessageRow.alert_id)
+            .where(Alert.source == "detection")
+        ).all()
     assert snapshots
     for snapshot in snapshots:
         assert snapshot["observed"] and snapshot["observed"] > 0, snapshot
         assert snapshot["tail_probability"] is not None, snapshot
+
+
+def test_the_demo_runs_an_influenza_incident_under_the_countrys_plan(demo: Engine) -> None:
+    from tocsin.response import incidents, plans
+
+    with write_session(demo) as db:
+        ((incident, _),) = incidents.get_all(db)
+        found = incidents.detail(db, incident.id)
+        assert incident.status == "response_active" and incident.level is not None
+        assert (found.plan.source, found.plan.inherited) == ("DE", True)
+        assert found.commander == "coordinator" and found.tasks
+        assert {t.status for t in found.tasks} == {"in_progress", "open"}
+        # Measles in Weser-Ems follows the region's own plan.
+        region = select(Jurisdiction.id).where(Jurisdiction.code == "DE-NI-WE").scalar_subquery()
+        district = db.scalar(
+            select(Jurisdiction.code).where(Jurisdiction.parent_id == region).limit(1)
+        )
+        measles = plans.in_force(db, district, "measles")
+        assert (measles.source, measles.inherited) == ("DE-NI-WE", True)
+
+
+def test_the_demo_reserves_raise_one_alert_of_each_kind(demo: Engine) -> None:
+    with write_session(demo) as session:
+        reserve = session.scalars(select(Alert).where(Alert.source == "reserve")).all()
+        kinds = sorted((a.fingerprint.rsplit(":", 2)[0], a.level) for a in reserve)
+    assert kinds == [("reserve:expiry", 4), ("reserve:minimum", 3)]

@@ -85,7 +85,9 @@ def test_no_method_hangs_or_errors_on_extreme_counts(
     history = int(method.min_history(params, FREQ))
     n = history + N_EVALUATED
     counts = _data(pattern, n, n_series, seed, huge)
-    batch = SeriesBatch(counts, freq=FREQ, range=np.arange(history, n))
+    freq = FREQ if method.supports(FREQ) else 365  # daily for day-of-week methods
+    dates = np.datetime64("2015-01-05") + (7 if freq == FREQ else 1) * np.arange(n)
+    batch = SeriesBatch(counts, freq=freq, range=np.arange(history, n), dates=dates)
     try:
         result = run(name, batch, params)
     except DetectError:

@@ -58,7 +58,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "not the password")
     page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_selector("main p.error[role=alert]")
     seen = {"login-refused": page.inner_text("body")}
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
@@ -108,7 +108,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.select_option("#grant-form select[name=role]", "analyst")
     page.fill("#grant-form input[name=jurisdiction]", "9162")
     page.click("#grant-form button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r".*message=.*"))
     seen["role-granted"] = page.inner_text("body")
     shot(page, "zh-role-granted")
 

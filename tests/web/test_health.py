@@ -52,10 +52,10 @@ def test_readyz_names_a_schema_that_is_behind(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with _client(engine) as client:
         empty = client.get("/readyz").json()
-        upgrade(engine, "rel0001")
+        upgrade(engine, "res0001")
         behind = client.get("/readyz").json()
     assert "no schema" in empty["checks"]["schema"]
-    assert "revision rel0001" in behind["checks"]["schema"]
+    assert "revision res0001" in behind["checks"]["schema"]
     assert "tocsin db upgrade" in behind["detail"]
     assert "worker" not in behind["checks"]  # its table may not exist before the upgrade
 

@@ -10,7 +10,7 @@ from tests.web.conftest import World, browser_login
 
 
 def _trail(page: str) -> list[str]:
-    nav = re.search(r'<nav class="trail">(.*?)</nav>', page, re.S).group(1)
+    nav = re.search(r'<nav class="trail"[^>]*>(.*?)</nav>', page, re.S).group(1)
     return re.findall(r">([^<]+)</a>", nav)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerting.escalation import (
     EscalationPolicy,
     EscalationStep,
-    effective_policy,
+    default_policy,
 )
 from tocsin.alerting.models import (
     DutyContact,
@@ -29,6 +29,8 @@ from tocsin.alerting.models import (
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.store.sql import chunked, member_of
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,16 @@ class Directory:
                 current = self.places[current].parent_id
             self._chains[jurisdiction_id] = chain
         return self._chains[jurisdiction_id]
+
+    def inherited(self, jurisdiction_id: int, own: Mapping[int, T]) -> tuple[int, T] | None:
+        """What a jurisdiction inherits from ``own`` (values set on some jurisdictions):
+        its own value, else the nearest ancestor's, with the id of the jurisdiction it
+        comes from; None when no jurisdiction of the chain has one. Escalation policies
+        and contingency plans are inherited this way."""
+        for place in self.chain(jurisdiction_id):
+            if place in own:
+                return place, own[place]
+        return None
 
     def within(self, jurisdiction_id: int | None, ancestor_id: int) -> bool:
         """Whether a jurisdiction is ``ancestor_id`` or lies below it."""
@@ -201,9 +213,9 @@ class Directory:
         """The jurisdiction's policy, inherited from the nearest ancestor that has one."""
         found = self._effective.get(jurisdiction_id)
         if found is None:
-            own = self._own_policies()
-            chain = self.chain(jurisdiction_id)
-            found = effective_policy([own.get(j) for j in chain], self.default_wait)
+            source = self.inherited(jurisdiction_id, self._own_policies())
+            chain_length = len(self.chain(jurisdiction_id))
+            found = source[1] if source else default_policy(chain_length, self.default_wait)
             self._effective[jurisdiction_id] = found
         return found
 

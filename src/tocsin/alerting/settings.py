@@ -68,6 +68,9 @@ class AlertingSettings(BaseSettings):
     notify_group_wait_seconds: float = 30.0
     #: ... and a recipient who had a message less than this long ago waits for the rest.
     notify_group_interval_seconds: float = 300.0
+    #: Notifications due together for one recipient go out as one digest; off: one
+    #: message each (for receivers that take one alert's document per request only).
+    notify_digests: bool = True
     #: Notifications a worker claims at a time; 0: four per delivery thread, so that
     #: several workers share a backlog.
     notify_batch: int = 0

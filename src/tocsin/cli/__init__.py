@@ -69,7 +69,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "detectors": ("monitoring", "detectors_app", "Detection configurations."),
     "series": ("monitoring", "series_app", "Read series and their signals."),
     "users": ("users", "users_app", "Users: create them, set passwords, list."),
+    "reserves": (
+        "reserves",
+        "reserves_app",
+        "Reserves: items, depots, stock movements, counts and minimum levels.",
+    ),
     "audit": ("web", "audit_app", "The audit log: check its hash chain, write signed checkpoints."),
+    "bodies": ("response", "bodies_app", "Bodies: the departments that respond."),
+    "plans": ("response", "plans_app", "Contingency plans with response levels I-IV."),
+    "incidents": ("response", "incidents_app", "Incidents: open, run and close a response."),
+    "tasks": ("response", "tasks_app", "Tasks of incidents: add, update, list."),
 }
 
 

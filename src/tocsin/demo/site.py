@@ -16,7 +16,9 @@ accounts, ready for ``tocsin serve``.
    EARS: on weekly counts it raises many times the false alarms of its nominal level;
 5. a detection run, alerts raised from its signals, duty contacts and an escalation
    policy per state;
-6. demo accounts of every role, on the country, a state and a district.
+6. demo accounts of every role, on the country, a state and a district;
+7. the response (:mod:`tocsin.demo.response`): bodies, a plan for influenza and one for
+   measles, and an incident from the most serious influenza alert.
 
 The accounts' passwords are printed for the demo; the site listens on loopback only.
 """
@@ -79,6 +81,9 @@ class DemoSite:
     signals: int = 0
     alarms: int = 0
     alerts: int = 0
+    #: The incident opened from the most serious influenza alert (None: no alert).
+    incident: int | None = None
+    reserve_alerts: int = 0
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -173,6 +178,10 @@ def build(path: Path, *, log=print) -> DemoSite:
         if not processed:
             break
     log("alerts raised")
+    from tocsin.demo import reserves
+
+    site.reserve_alerts = reserves.stock(engine, actor=DEMO_ACTOR, now=now)
+    log(f"reserves stocked ({site.reserve_alerts} reserve alerts)")
     with write_session(engine) as db:
         ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
         for username, display, role, where, password in DEMO_ACCOUNTS:
@@ -180,6 +189,10 @@ def build(path: Path, *, log=print) -> DemoSite:
                 db, username=username, display_name=display, password=password, actor=DEMO_ACTOR
             )
             accounts.grant_role(db, user, role, ids[where], actor=DEMO_ACTOR)
+    from tocsin.demo import response
+
+    site.incident = response.build(engine, actor=DEMO_ACTOR, now=now)
+    log("bodies, plans and an incident loaded")
     with write_session(engine) as db:
         site.jurisdictions = db.scalar(select(func.count()).select_from(Jurisdiction)) or 0
         site.observations = db.scalar(select(func.count()).select_from(Observation)) or 0

@@ -55,11 +55,17 @@ def _solve(Xs: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
 def _deviance(y: np.ndarray, mu: np.ndarray, used: np.ndarray, theta: np.ndarray):
     """``sum(dev.resids)`` of the Poisson (``theta`` inf) or negative binomial family."""
     t = theta[:, None]
+    poisson = np.isinf(theta)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        poisson = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        ratio = np.log(np.maximum(1.0, y) / mu)
-        nb = 2 * (y * ratio - (y + t) * np.log((y + t) / (mu + t)))
-    return np.where(used, np.where(np.isinf(t), poisson, nb), 0.0).sum(axis=1)
+        if poisson.all():
+            terms = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+        else:
+            ratio = np.log(np.maximum(1.0, y) / mu)
+            terms = 2 * (y * ratio - (y + t) * np.log((y + t) / (mu + t)))
+            if poisson.any():
+                pois = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+                terms = np.where(poisson[:, None], pois, terms)
+    return np.where(used, terms, 0.0).sum(axis=1)
 
 
 def _glm_fit(Xs, y, used, eta, theta):
@@ -111,7 +117,10 @@ def _glm_fit(Xs, y, used, eta, theta):
 
 
 def _theta_ml(y, mu, used, limit=MAXIT):
-    """``MASS::theta.ml(y, mu, sum(w), w, limit = 25)`` of every series."""
+    """``MASS::theta.ml(y, mu, sum(w), w, limit = 25)`` of every series.
+
+    The digamma and trigamma terms cancel where the count is 0 (``digamma(t + 0) -
+    digamma(t)``), so they are summed over the positive counts only."""
     n = used.sum(axis=1).astype(np.float64)
     with np.errstate(all="ignore"):
         t0 = n / np.where(used, (y / mu - 1.0) ** 2, 0.0).sum(axis=1)
@@ -121,14 +130,17 @@ def _theta_ml(y, mu, used, limit=MAXIT):
             it += 1
             t = np.abs(t0[active])[:, None]
             yy, mm, u = y[active], mu[active], used[active]
-            score = np.where(
-                u, special.digamma(t + yy) - special.digamma(t) + np.log(t) + 1
-                - np.log(t + mm) - (yy + t) / (mm + t), 0.0,
-            ).sum(axis=1)  # fmt: skip
-            info = np.where(
-                u, -special.polygamma(1, t + yy) + special.polygamma(1, t) - 1 / t
-                + 2 / (mm + t) - (yy + t) / (mm + t) ** 2, 0.0,
-            ).sum(axis=1)  # fmt: skip
+            row, col = np.nonzero(u & (yy > 0))
+            ty, yp = t[row, 0], yy[row, col]
+            k = active.size
+            digamma = np.bincount(row, special.digamma(ty + yp) - special.digamma(ty), minlength=k)
+            trigamma = np.bincount(row, special.zeta(2, ty) - special.zeta(2, ty + yp), minlength=k)
+            score = digamma + np.where(
+                u, np.log(t) + 1 - np.log(t + mm) - (yy + t) / (mm + t), 0.0
+            ).sum(axis=1)
+            info = trigamma + np.where(
+                u, -1 / t + 2 / (mm + t) - (yy + t) / (mm + t) ** 2, 0.0
+            ).sum(axis=1)
             delta = score / info
             t0[active] = t[:, 0] + delta
             # R's loop condition abs(del) > eps: NaN stops it with an error.

@@ -34,8 +34,12 @@ class Record:
         return f"{self.where}:{name}"
 
 
-def _yaml_records(path: Path, key: str) -> list[Record]:
-    """Mappings of a YAML list (or of the list under ``key``), with their line numbers."""
+def yaml_mappings(
+    path: Path, key: str, *, single: bool = False
+) -> list[tuple[dict[str, Any], yaml.Node]]:
+    """The mappings of a YAML list (or of the list under ``key``; with ``single``, also one
+    mapping on its own), each with its node, so that a problem deep inside can be placed
+    (:func:`yaml_line`)."""
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -49,15 +53,43 @@ def _yaml_records(path: Path, key: str) -> list[Record]:
     if isinstance(data, dict) and key in data:
         data = data[key]
         node = next(v for k, v in node.value if k.value == key)
+    elif single and isinstance(data, dict):
+        data, node = [data], yaml.SequenceNode("tag:yaml.org,2002:seq", [node])
     if not isinstance(data, list) or node is None:
         raise TableError(f"{path}: expected a list of {key} (or a mapping with the key {key!r})")
-    records = []
+    found = []
     for item, item_node in zip(data, node.value, strict=True):
-        where = f"{path}:{item_node.start_mark.line + 1}"
         if not isinstance(item, dict):
+            where = f"{path}:{item_node.start_mark.line + 1}"
             raise TableError(f"{where}: expected a mapping of fields (name: value)")
-        records.append(Record({str(k): item[k] for k in item}, where))
-    return records
+        found.append(({str(k): item[k] for k in item}, item_node))
+    return found
+
+
+def yaml_line(node: yaml.Node, loc: Sequence[Any]) -> int:
+    """The 1-based line of the deepest node of ``loc`` (keys and list positions, as in a
+    Pydantic error) found below ``node``."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if str(k.value) == str(part)), None)
+            if match is None:  # e.g. a level keyed "2" but reported as "II"
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1
+
+
+def _yaml_records(path: Path, key: str) -> list[Record]:
+    """Mappings of a YAML list (or of the list under ``key``), with their line numbers."""
+    return [
+        Record(item, f"{path}:{node.start_mark.line + 1}")
+        for item, node in yaml_mappings(path, key)
+    ]
 
 
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:

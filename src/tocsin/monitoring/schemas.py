@@ -154,3 +154,9 @@ def parse_series_key(key: str) -> tuple[str, str]:
 def series_key(jurisdiction: str, stratum: str) -> str:
     """The inverse of :func:`parse_series_key`."""
     return f"{jurisdiction}/{stratum}" if stratum else jurisdiction
+
+
+#: The base of models of records loaded from files (other domains' reference data too).
+RecordInput = _Input
+#: What a code of reference data may look like.
+CODE_PATTERN = _CODE

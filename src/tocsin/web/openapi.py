@@ -73,6 +73,29 @@ def refuse_forbidden_parameters(request: Request) -> None:
                 raise RequestValidationError([error]) from None
 
 
+def refuse_unknown_parameters(request: Request) -> None:
+    """422 for a query parameter the operation does not declare: a misspelt filter
+    (``?jurisdicton=DE-BY``) would otherwise be ignored and answer more than was asked."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    known = _query_names(dependant) if dependant is not None else set()
+    for name in request.query_params:
+        if name not in known:
+            error = {
+                "loc": ("query", name),
+                "msg": "is not a parameter of this operation",
+                "type": "unknown_parameter",
+            }
+            raise RequestValidationError([error])
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return names
+
+
 def _with_text_rule(schema: Any) -> None:
     """Add the text rule to every free string of ``schema`` (in place, recursively)."""
     if isinstance(schema, list):
@@ -124,9 +147,15 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
         "bearer": {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (tsn_...) from POST /api/v1/tokens; browsers "
-            "signed in use their session cookie instead.",
-        }
+            "description": "An API token (tsn_...) from POST /api/v1/tokens.",
+        },
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "tocsin_session",
+            "description": "The session of a browser signed in at /login (unsafe methods "
+            "also need the X-CSRF-Token header).",
+        },
     }
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -140,7 +169,7 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
             _with_text_rule(operation.get("parameters", []))
             _with_text_rule(operation.get("requestBody", {}))
             if not _public(operation):
-                operation["security"] = [{"bearer": []}]
+                operation["security"] = [{"bearer": []}, {"session": []}]
     for name in _request_schemas(openapi):
         _with_text_rule(components[name])
     return openapi

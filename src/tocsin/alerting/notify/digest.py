@@ -109,8 +109,11 @@ class Schedule:
                 )
 
 
-def groups(claimed: Iterable[Claimed]) -> list[list[Claimed]]:
-    """Claimed notifications by recipient, in the order they were claimed."""
+def groups(claimed: Iterable[Claimed], digests: bool = True) -> list[list[Claimed]]:
+    """Claimed notifications by recipient, in the order they were claimed (each alone
+    when ``digests`` is off, ``TOCSIN_NOTIFY_DIGESTS``)."""
+    if not digests:
+        return [[item] for item in claimed]
     found: dict[Recipient, list[Claimed]] = {}
     for item in claimed:
         found.setdefault((item.contact_id, item.channel, item.target), []).append(item)

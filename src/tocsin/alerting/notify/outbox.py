@@ -105,18 +105,52 @@ class Claimed:
     token: str = field(default="", repr=False)
 
 
+#: Most rows a claim adds for the recipients it took (each recipient's digest).
+DIGEST_MAX = 500
+
+
+def _due(now: dt.datetime) -> tuple[Any, ...]:
+    """Pending, due and not held by a live lease."""
+    return (
+        Notification.status == "pending",
+        Notification.next_attempt_at <= now,
+        or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+    )
+
+
+def _rest_of_recipients(session: Session, ids: list[int], *, now: dt.datetime) -> list[int]:
+    """The other due rows of the recipients of ``ids`` (up to :data:`DIGEST_MAX`), so
+    that a recipient's due notifications go out as one digest
+    (:mod:`tocsin.alerting.notify.digest`), not one per claim of ``limit`` rows."""
+    recipients = set(
+        session.execute(
+            select(Notification.contact_id, Notification.channel, Notification.target).where(
+                Notification.id.in_(ids)
+            )
+        ).all()
+    )
+    contacts = sorted({contact for contact, _, _ in recipients if contact is not None})
+    if not contacts:
+        return []
+    rows = session.execute(
+        select(Notification.id, Notification.contact_id, Notification.channel, Notification.target)
+        .where(*_due(now), Notification.contact_id.in_(contacts), Notification.id.not_in(ids))
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(DIGEST_MAX)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [row.id for row in rows if (row.contact_id, row.channel, row.target) in recipients]
+
+
 def claim(
     session: Session, *, now: dt.datetime, worker: str, limit: int, lease: dt.timedelta
 ) -> list[Claimed]:
     """Claim up to ``limit`` due notifications for ``worker`` until ``now + lease``, under
-    one new fencing token."""
+    one new fencing token, and with them the other due rows of the same recipients (at
+    most :data:`DIGEST_MAX`), which go out as one digest per recipient."""
     due = (
         select(Notification.id)
-        .where(
-            Notification.status == "pending",
-            Notification.next_attempt_at <= now,
-            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
-        )
+        .where(*_due(now))
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -124,7 +158,7 @@ def claim(
     ids = list(session.scalars(due))
     if not ids:
         return []
-    ids = _with_companions(session, ids, now)
+    ids += _rest_of_recipients(session, ids, now=now)
     token = secrets.token_hex(16)
     session.execute(
         update(Notification)
@@ -151,36 +185,6 @@ def claim(
         .order_by(Notification.id)
     )
     return [Claimed(*row, token=token) for row in rows]
-
-
-#: Most rows of one claim: the first ``limit`` due rows and the other due rows of their
-#: recipients, so that a recipient's storm is claimed together and sent as one digest
-#: (:mod:`tocsin.alerting.notify.digest`).
-CLAIM_MAX = 500
-
-
-def _with_companions(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
-    """``ids`` and the other due, unclaimed rows for the same recipients (channel and
-    target), up to :data:`CLAIM_MAX` rows in all."""
-    recipients = session.execute(
-        select(Notification.channel, Notification.target).where(Notification.id.in_(ids)).distinct()
-    ).all()
-    companions = session.scalars(
-        select(Notification.id)
-        .where(
-            Notification.status == "pending",
-            Notification.next_attempt_at <= now,
-            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
-            or_(
-                *(and_(Notification.channel == c, Notification.target == t) for c, t in recipients)
-            ),
-            Notification.id.not_in(ids),
-        )
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(max(CLAIM_MAX - len(ids), 0))
-        .with_for_update(skip_locked=True)
-    )
-    return [*ids, *companions]
 
 
 def _held(item: Claimed) -> Any:

@@ -6,11 +6,14 @@ number from the first period of the series; 52.18 weeks a year) to a baseline, t
 weeks up to ``baseline_end``, and give every week an expected value and a threshold.
 
 **Negative binomial regression** (Rnssp ``alert_nbinom``): ``MASS::glm.nb`` of the
-counts on ``obs`` (when ``include_time``), cos and sin, fitted by maximum likelihood
-(:mod:`tocsin.detect.negbin`). With ``eta`` the linear predictor, ``se`` its standard
-error and ``df`` the residual degrees of freedom, the threshold is the 95 % quantile of
-the negative binomial with the fitted ``theta`` and mean ``exp(eta + t_{0.95, df} se)``
-(the upper 95 % confidence limit of the mean); alarm when the count exceeds it.
+counts on ``obs`` (when ``include_time``), cos and sin, repeated step by step
+(:mod:`tocsin.detect.glm_nb`: on sparse series ``glm.nb`` stops far from the maximum of
+the likelihood, and Rnssp reports that fit), or with ``r_compatible=false`` the exact
+maximum likelihood fit (:mod:`tocsin.detect.negbin`). With ``eta`` the linear
+predictor, ``se`` its standard error and ``df`` the residual degrees of freedom, the
+threshold is the 95 % quantile of the negative binomial with the fitted ``theta`` and
+mean ``exp(eta + t_{0.95, df} se)`` (the upper 95 % confidence limit of the mean); alarm
+when the count exceeds it.
 ``tail_probability`` is ``P(Y >= count)`` under that same distribution, so the alarm is
 exactly ``tail_probability <= 0.05``.
 

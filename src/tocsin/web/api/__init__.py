@@ -12,11 +12,23 @@ PREFIX = "/api/v1"
 
 def router() -> APIRouter:
     """All API routes, under :data:`PREFIX`."""
-    from tocsin.web.api import accounts, administration, alerts, audit, ingest, monitoring
-    from tocsin.web.openapi import refuse_forbidden_parameters
+    from tocsin.web.api import (
+        accounts,
+        administration,
+        alerts,
+        audit,
+        ingest,
+        monitoring,
+        reserves,
+        response,
+    )
+    from tocsin.web.openapi import refuse_forbidden_parameters, refuse_unknown_parameters
 
-    api = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_forbidden_parameters)])
-    for module in (accounts, monitoring, ingest, alerts, administration, audit):
+    api = APIRouter(
+        prefix=PREFIX,
+        dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
+    )
+    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
         api.include_router(module.router)
     return api
 

@@ -36,9 +36,11 @@ from tocsin.web.api.common import (
     ItemId,
     Page,
     PageParams,
+    in_scope,
     jurisdiction_by_code,
     page_params,
     paginate,
+    readable_subtree,
 )
 from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
 
@@ -207,9 +209,7 @@ def alerts_query(
     indicator: str | None = None,
 ) -> Any:
     """Alerts in the caller's read scope, filtered, most serious and newest first."""
-    ids = scope.ids(Capability.READ)
-    if jurisdiction:
-        ids = frozenset(scope.tree.subtree(jurisdiction_by_code(db, jurisdiction, ids).id) & ids)
+    ids = readable_subtree(db, scope, jurisdiction)
     query = alert_rows(select(Alert)).where(Alert.jurisdiction_id.in_(ids))
     if status:
         query = query.where(Alert.status == status)
@@ -243,11 +243,7 @@ def list_alerts(
 
 def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capability) -> Alert:
     """The alert ``alert_id`` if the caller holds ``capability`` on its jurisdiction."""
-    alert = db.get(Alert, alert_id)
-    if alert is None or alert.jurisdiction_id is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
-    scope.require(capability, alert.jurisdiction_id, f"alert {alert_id}")
-    return alert
+    return in_scope(db, scope, Alert, alert_id, capability, f"alert {alert_id}")
 
 
 def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from tocsin.accounts.access import Capability, Scope
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.text import TextError, check_text
@@ -101,3 +102,27 @@ def jurisdiction_by_code(session: Session, code: str, readable: frozenset[int]) 
     if jurisdiction is None or jurisdiction.id not in readable:
         raise NotFoundError(f"jurisdiction {code!r} does not exist")
     return jurisdiction
+
+
+def readable_subtree(session: Session, scope: Scope, jurisdiction: str | None) -> frozenset[int]:
+    """The jurisdictions a list shows: those the caller reads, within the subtree of
+    ``jurisdiction`` when one is given (404 when the caller cannot read it)."""
+    ids = scope.ids(Capability.READ)
+    if jurisdiction:
+        ids = frozenset(
+            scope.tree.subtree(jurisdiction_by_code(session, jurisdiction, ids).id) & ids
+        )
+    return ids
+
+
+def in_scope(
+    session: Session, scope: Scope, model: Any, object_id: int, capability: Capability, what: str
+) -> Any:
+    """The object ``object_id`` of ``model`` (anything with a ``jurisdiction_id``) if the
+    caller holds ``capability`` on its jurisdiction: 404 outside the read scope (its
+    existence is not revealed), 403 when readable but not allowed."""
+    found = session.get(model, object_id)
+    if found is None or found.jurisdiction_id is None:
+        raise NotFoundError(f"{what} does not exist")
+    scope.require(capability, found.jurisdiction_id, what)
+    return found

@@ -13,7 +13,16 @@ from tocsin.web.deps import LoginRequiredError
 
 def install(app: FastAPI) -> None:
     """Add the page routes and the HTML rendering of errors."""
-    from tocsin.web.pages import admin, alerts, auth, monitoring, situation, users
+    from tocsin.web.pages import (
+        admin,
+        alerts,
+        auth,
+        incidents,
+        monitoring,
+        reserves,
+        situation,
+        users,
+    )
     from tocsin.web.templating import render
 
     async def login_required(request: Request, _exc: Exception) -> Response:
@@ -25,5 +34,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, admin, users):
+    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
         app.include_router(module.router)

@@ -8,7 +8,7 @@ Both are additive: servers of the previous version keep working while this revis
 is applied (docs/deployment.md, upgrades).
 
 Revision ID: ops0001
-Revises: rel0001
+Revises: res0001
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ops0001"
-down_revision = "rel0001"
+down_revision = "res0001"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,539 @@
+"""Incidents: a hazard that needs a response in a jurisdiction, from the first report to
+the after-action review.
+
+An incident is opened from one or more alerts or by hand (a reported disaster or
+accident: what, where, when, first figures). Its status moves one way through
+
+    reported -> verified -> response_active -> stood_down -> closed
+
+(declaring a level on a reported incident verifies it at once; a stood-down incident may
+be activated again by declaring a level). Any other move is refused with the moves that
+are possible.
+
+Declaring or changing the response level (I most serious ... IV, as alert levels)
+activates the plan in force for the incident's jurisdiction and hazard
+(:func:`tocsin.response.plans.in_force_by_id`): the level's lead body leads, its
+checklist becomes tasks due at their offsets from the activation. Lowering the level
+keeps the work done and closes as not applicable the open tasks of the more serious
+levels, with the reason on the timeline. Closing needs an after-action review: what
+worked, what did not, actions with owners. Every change is on the timeline and in the
+audit chain (:mod:`tocsin.response.timeline`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from tocsin.accounts.models import User
+from tocsin.alerting.models import Alert
+from tocsin.alerting.severity import Level, parse_level
+from tocsin.errors import ConflictError, NotFoundError, UserError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.response import bodies, plans, tasks, timeline
+from tocsin.response.models import (
+    Incident,
+    IncidentAlert,
+    IncidentEvent,
+    IncidentTask,
+    ResponseBody,
+)
+from tocsin.response.places import tree
+from tocsin.response.plans import PlanInForce
+from tocsin.response.schemas import ReviewIn
+from tocsin.text import check_texts
+
+#: The moves of the status machine (declaring a level moves to response_active).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("verified", "response_active"),
+    "verified": ("response_active",),
+    "response_active": ("stood_down",),
+    "stood_down": ("response_active", "closed"),
+    "closed": (),
+}
+ACTIVE_STATUSES = ("reported", "verified", "response_active", "stood_down")
+
+
+class TransitionError(ConflictError):
+    """A move the status machine does not allow."""
+
+
+def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident:
+    """An incident; ``for_update`` locks its row until the transaction ends (PostgreSQL;
+    SQLite's write transactions are serial anyway), so that two officers changing one
+    incident at once change it one after the other."""
+    incident = session.get(Incident, incident_id, with_for_update=for_update)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return incident
+
+
+def _move(
+    session: Session, incident: Incident, to: str, text: str, *, by: str, now: dt.datetime
+) -> None:
+    allowed = TRANSITIONS[incident.status]
+    if to not in allowed:
+        possible = ", ".join(allowed) or "nothing: a closed incident stays closed"
+        raise TransitionError(
+            f"incident {incident.id} is {incident.status}; it cannot go to {to}. "
+            f"From {incident.status} it can go to: {possible}"
+        )
+    before = incident.status
+    incident.status = to
+    if to == "closed":
+        incident.closed_at = now
+    timeline.log(
+        session,
+        incident,
+        "status",
+        text,
+        by=by,
+        now=now,
+        data={"from": before, "to": to},
+        before={"status": before},
+    )
+
+
+def suggested_level(plan: PlanInForce, alert_level: int) -> int | None:
+    """The most serious response level whose activation criterion an alert of
+    ``alert_level`` meets (an alert of the criterion's level or worse); None: none."""
+    for number in (1, 2, 3, 4):
+        wanted = plan.level(number).activation.alert_level
+        if wanted is not None and alert_level <= wanted:
+            return number
+    return None
+
+
+def _alerts(session: Session, alert_ids: Sequence[int]) -> list[Alert]:
+    found = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
+    missing = [i for i in alert_ids if i not in found]
+    if missing:
+        raise NotFoundError(f"alert {missing[0]} does not exist")
+    return [found[i] for i in dict.fromkeys(alert_ids)]
+
+
+def _common_place(session: Session, alerts: list[Alert]) -> int:
+    """The lowest jurisdiction that holds every alert's jurisdiction."""
+    directory = tree(session)
+    chains = [directory.chain(a.jurisdiction_id) for a in alerts if a.jurisdiction_id]
+    if not chains:
+        raise UserError("the alerts have no jurisdiction; give the incident's jurisdiction")
+    shared = set(chains[0]).intersection(*chains[1:])
+    found = next((j for j in chains[0] if j in shared), None)
+    if found is None:
+        raise UserError("the alerts lie in different trees; give the incident's jurisdiction")
+    return found
+
+
+def _hazard_of(session: Session, alerts: list[Alert]) -> str:
+    codes = {
+        session.scalar(select(Indicator.code).where(Indicator.id == a.indicator_id))
+        for a in alerts
+        if a.indicator_id is not None
+    }
+    if len(codes) != 1:
+        raise UserError("say which hazard the incident is about (the alerts name none or several)")
+    return codes.pop()  # type: ignore[return-value]
+
+
+def open_incident(
+    session: Session,
+    *,
+    title: str,
+    jurisdiction: str | None = None,
+    hazard: str | None = None,
+    alerts: Sequence[int] = (),
+    level: str | int | None = None,
+    description: str = "",
+    occurred_at: dt.datetime | None = None,
+    first_figures: str = "",
+    commander: str | None = None,
+    exercise: bool = False,
+    by: str,
+    now: dt.datetime,
+) -> Incident:
+    """Open an incident, by hand or from alerts.
+
+    From alerts, the jurisdiction defaults to the lowest one holding them all and the
+    hazard to their indicator; without a ``level``, the plan in force proposes the most
+    serious level whose activation criterion the worst alert meets. With a level (given
+    or proposed) the incident is verified and its response activated at once.
+    """
+    check_texts({"title": title, "description": description, "first_figures": first_figures})
+    if not title:
+        raise UserError("an incident needs a title (what happened)")
+    if occurred_at is not None and occurred_at.tzinfo is None:
+        raise UserError("the time of the event needs a time zone (e.g. 2026-12-07T06:00:00Z)")
+    linked = _alerts(session, alerts) if alerts else []
+    if jurisdiction:
+        place_id = tree(session).place_by_code(jurisdiction).id
+    elif linked:
+        place_id = _common_place(session, linked)
+    else:
+        raise UserError("say where: the incident's jurisdiction")
+    hazard = hazard or (_hazard_of(session, linked) if linked else None)
+    if not hazard:
+        raise UserError("say which hazard the incident is about")
+    if hazard not in plans.known_hazards(session):
+        raise NotFoundError(
+            f"no hazard {hazard!r}: expected an indicator, an indicator domain or a kind of event"
+        )
+    incident = Incident(
+        title=title,
+        description=description,
+        hazard=hazard,
+        jurisdiction_id=place_id,
+        status="reported",
+        exercise=exercise,
+        occurred_at=occurred_at,
+        first_figures=first_figures,
+        commander_id=bodies.active_user_id(session, commander) if commander else None,
+        opened_at=now,
+        opened_by=by,
+        updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    timeline.log(
+        session,
+        incident,
+        "opened",
+        incident.title,
+        by=by,
+        now=now,
+        data={
+            "hazard": hazard,
+            "jurisdiction": tree(session).places[place_id].code,
+            "alerts": [a.id for a in linked],
+            "exercise": exercise,
+        },
+    )
+    for alert in linked:
+        session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+    session.flush()
+    if level is None and linked:
+        found = plans.in_force_by_id(session, place_id, hazard)
+        proposed = suggested_level(found, min(a.level for a in linked)) if found else None
+        if proposed is not None:
+            reason = (
+                f"alert level {Level(min(a.level for a in linked)).roman} meets the activation "
+                f"criterion of response level {Level(proposed).roman}"
+            )
+            return set_level(session, incident.id, proposed, reason=reason, by=by, now=now)
+    if level is not None:
+        return set_level(session, incident.id, level, reason="declared on opening", by=by, now=now)
+    return incident
+
+
+def _level(value: str | int) -> int:
+    try:
+        return int(parse_level(value))
+    except ValueError as exc:
+        raise UserError(f"response level: {exc}") from None
+
+
+def set_level(
+    session: Session,
+    incident_id: int,
+    level: str | int,
+    *,
+    reason: str,
+    by: str,
+    now: dt.datetime,
+) -> Incident:
+    """Declare or change the response level and activate the plan in force for it."""
+    check_texts({"reason": reason})
+    incident = get(session, incident_id, for_update=True)
+    new = _level(level)
+    old = incident.level
+    if incident.status == "closed":
+        raise TransitionError(f"incident {incident.id} is closed; its level cannot change")
+    if old == new and incident.status == "response_active":
+        raise ConflictError(
+            f"incident {incident.id} is already at response level {Level(new).roman}"
+        )
+    if not reason:
+        raise UserError("say why the level is declared or changed (a reason)")
+    if incident.status != "response_active":
+        _move(session, incident, "response_active", reason, by=by, now=now)
+    incident.level = new
+    change = "declared" if old is None else ("raised" if new < old else "lowered")
+    old_name = Level(old).roman if old else None
+    timeline.log(
+        session,
+        incident,
+        "level",
+        f"{old_name or '-'} → {Level(new).roman}: {reason}",
+        by=by,
+        now=now,
+        data={"from": old_name, "to": Level(new).roman, "change": change},
+        before={"level": old_name},
+    )
+    _activate(session, incident, old, new, reason, by=by, now=now)
+    session.flush()
+    return incident
+
+
+def _activate(
+    session: Session,
+    incident: Incident,
+    old: int | None,
+    new: int,
+    reason: str,
+    *,
+    by: str,
+    now: dt.datetime,
+) -> None:
+    directory = tree(session)
+    plan = plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard)
+    if old is not None and new > old:
+        no_longer = [
+            t
+            for t in tasks.for_incident(session, incident.id)
+            if t.plan_level is not None and t.plan_level < new
+        ]
+        why = f"response lowered from {Level(old).roman} to {Level(new).roman}: {reason}"
+        tasks.close_not_applicable(session, incident, no_longer, why, by=by, now=now)
+    if plan is None:
+        timeline.log(
+            session,
+            incident,
+            "no_plan",
+            f"no plan for {incident.hazard} is in force "
+            f"in {directory.places[incident.jurisdiction_id].code} or above it",
+            by=by,
+            now=now,
+        )
+        return
+    checklist = plan.level(new)
+    lead = bodies.resolve(session, directory, incident.jurisdiction_id, checklist.lead_body)
+    incident.plan_id = plan.plan.id
+    if lead is not None:
+        incident.lead_body_id = lead.id
+    created, reopened = tasks.activate_checklist(
+        session, incident, plan, new, directory=directory, by=by, now=now
+    )
+    timeline.log(
+        session,
+        incident,
+        "plan_activated",
+        f"{plan.plan.title} (version {plan.plan.version}), level {Level(new).roman}",
+        by=by,
+        now=now,
+        data={
+            "plan": plan.plan.id,
+            "version": plan.plan.version,
+            "source": plan.source,
+            "inherited": plan.inherited,
+            "level": Level(new).roman,
+            "lead_body": checklist.lead_body,
+            "participating_bodies": checklist.participating_bodies,
+            "report_interval_minutes": checklist.report_interval,
+            "tasks_created": [t.id for t in created],
+            "tasks_reopened": [t.id for t in reopened],
+        },
+    )
+
+
+#: The moves made by hand (the others come with a level or the review).
+MOVES = {"verified": "the report is confirmed", "stood_down": "the response ends"}
+
+
+def move(
+    session: Session, incident_id: int, to: str, *, comment: str = "", by: str, now: dt.datetime
+) -> Incident:
+    """Verify a reported incident (``verified``) or stand its response down
+    (``stood_down``: it then waits for its after-action review)."""
+    if to not in MOVES:
+        raise UserError(f"an incident is moved by hand to {' or '.join(MOVES)}, not {to!r}")
+    incident = get(session, incident_id, for_update=True)
+    _move(session, incident, to, comment, by=by, now=now)
+    return incident
+
+
+def close(
+    session: Session,
+    incident_id: int,
+    review: ReviewIn | dict[str, Any],
+    *,
+    by: str,
+    now: dt.datetime,
+) -> Incident:
+    """Close a stood-down incident with its after-action review; open tasks are closed
+    as not applicable."""
+    from pydantic import ValidationError
+
+    incident = get(session, incident_id, for_update=True)
+    if incident.status != "stood_down":
+        _move(session, incident, "closed", "", by=by, now=now)  # raises the clear error
+    try:
+        checked = review if isinstance(review, ReviewIn) else ReviewIn.model_validate(review)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UserError(
+            f"closing needs an after-action review: {field}: {first['msg']} (what worked, "
+            "what did not, actions with owners)"
+        ) from None
+    incident.review = checked.model_dump()
+    timeline.log(
+        session, incident, "review", "after-action review", by=by, now=now, data=incident.review
+    )
+    tasks.close_not_applicable(
+        session,
+        incident,
+        tasks.for_incident(session, incident.id),
+        "incident closed",
+        by=by,
+        now=now,
+    )
+    _move(session, incident, "closed", "", by=by, now=now)
+    return incident
+
+
+def link_alerts(
+    session: Session, incident_id: int, alert_ids: Sequence[int], *, by: str, now: dt.datetime
+) -> Incident:
+    """Link more alerts to an incident (those already linked are left)."""
+    incident = get(session, incident_id, for_update=True)
+    if incident.status == "closed":
+        raise TransitionError(f"incident {incident.id} is closed; it takes no more alerts")
+    present = set(linked_alert_ids(session, incident.id))
+    for alert in _alerts(session, alert_ids):
+        if alert.id in present:
+            continue
+        session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+        timeline.log(
+            session,
+            incident,
+            "alert_linked",
+            alert.headline,
+            by=by,
+            now=now,
+            data={"alert": alert.id, "level": Level(alert.level).roman},
+        )
+    session.flush()
+    return incident
+
+
+def comment(
+    session: Session, incident_id: int, text: str, *, by: str, now: dt.datetime
+) -> IncidentEvent:
+    check_texts({"comment": text})
+    if not text:
+        raise UserError("a comment needs some text")
+    return timeline.log(session, get(session, incident_id), "comment", text, by=by, now=now)
+
+
+def assign(
+    session: Session,
+    incident_id: int,
+    *,
+    commander: str | None = None,
+    lead_body: str | None = None,
+    by: str,
+    now: dt.datetime,
+) -> Incident:
+    """Name the incident commander (a user) and/or the lead body (a body code)."""
+    incident = get(session, incident_id, for_update=True)
+    if incident.status == "closed":
+        raise TransitionError(f"incident {incident.id} is closed")
+    code = session.scalar(
+        select(Jurisdiction.code).where(Jurisdiction.id == incident.jurisdiction_id)
+    )
+    if commander is not None:
+        incident.commander_id = bodies.active_user_id(session, commander)
+        timeline.log(session, incident, "commander", commander, by=by, now=now)
+    if lead_body is not None:
+        incident.lead_body_id = bodies.get(session, code or "", lead_body).id
+        timeline.log(session, incident, "lead_body", lead_body, by=by, now=now)
+    session.flush()
+    return incident
+
+
+def linked_alert_ids(session: Session, incident_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(IncidentAlert.alert_id)
+            .where(IncidentAlert.incident_id == incident_id)
+            .order_by(IncidentAlert.alert_id)
+        )
+    )
+
+
+@dataclass
+class IncidentDetail:
+    """An incident with everything its page shows."""
+
+    incident: Incident
+    jurisdiction: str
+    lead_body: str | None
+    commander: str | None
+    plan: PlanInForce | None
+    alerts: list[Alert]
+    tasks: list[IncidentTask]
+    events: list[IncidentEvent]
+    #: Codes of the bodies the tasks are assigned to, by id.
+    body_codes: dict[int, str]
+
+
+def detail(session: Session, incident_id: int) -> IncidentDetail:
+    incident = get(session, incident_id)
+    directory = tree(session)
+    lead = session.get(ResponseBody, incident.lead_body_id) if incident.lead_body_id else None
+    commander = (
+        session.scalar(select(User.username).where(User.id == incident.commander_id))
+        if incident.commander_id
+        else None
+    )
+    ids = linked_alert_ids(session, incident.id)
+    work = tasks.for_incident(session, incident.id)
+    assigned = {t.assignee_body_id for t in work if t.assignee_body_id}
+    codes = dict(
+        session.execute(
+            select(ResponseBody.id, ResponseBody.code).where(ResponseBody.id.in_(assigned))
+        ).all()
+    )
+    return IncidentDetail(
+        incident=incident,
+        jurisdiction=directory.places[incident.jurisdiction_id].code,
+        lead_body=lead.code if lead else None,
+        commander=commander,
+        plan=plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard),
+        alerts=_alerts(session, ids) if ids else [],
+        tasks=work,
+        events=timeline.events(session, incident.id),
+        body_codes=codes,
+    )
+
+
+def query(
+    *,
+    within: frozenset[int] | set[int] | None = None,
+    status: str | None = None,
+    active: bool = False,
+) -> Select[Any]:
+    """Incidents with their jurisdiction's code, most serious and newest first;
+    ``within`` limits to those jurisdiction ids."""
+    found = (
+        select(Incident, Jurisdiction.code)
+        .join(Jurisdiction, Jurisdiction.id == Incident.jurisdiction_id)
+        .order_by(Incident.level.nulls_last(), Incident.opened_at.desc(), Incident.id.desc())
+    )
+    if within is not None:
+        found = found.where(Incident.jurisdiction_id.in_(within))
+    if status:
+        found = found.where(Incident.status == status)
+    if active:
+        found = found.where(Incident.status.in_(ACTIVE_STATUSES))
+    return found
+
+
+def get_all(session: Session, **filters: Any) -> list[tuple[Incident, str]]:
+    """The rows of :func:`query`."""
+    return [(incident, code) for incident, code in session.execute(query(**filters))]

@@ -1,0 +1,175 @@
+"""What response objects look like outside tocsin: the one JSON shape that the command
+line (``--json``) and the JSON API (``/api/v1/incidents``, ``/api/v1/plans``) both give."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tocsin.alerting.severity import Level
+from tocsin.response.incidents import IncidentDetail
+from tocsin.response.models import (
+    ContingencyPlan,
+    Incident,
+    IncidentEvent,
+    IncidentTask,
+    SituationReport,
+)
+from tocsin.response.plans import PlanInForce, level_of
+from tocsin.response.reports import RollupRow
+from tocsin.response.schemas import format_minutes
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def level_name(level: int | None) -> str | None:
+    return Level(level).roman if level else None
+
+
+def incident_summary(incident: Incident, jurisdiction: str) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "hazard": incident.hazard,
+        "jurisdiction": jurisdiction,
+        "level": level_name(incident.level),
+        "colour": Level(incident.level).colour.value if incident.level else None,
+        "status": incident.status,
+        "exercise": incident.exercise,
+        "opened_at": _time(incident.opened_at),
+        "opened_by": incident.opened_by,
+        "updated_at": _time(incident.updated_at),
+        "closed_at": _time(incident.closed_at),
+    }
+
+
+def task_view(task: IncidentTask, body_codes: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "body": task.body,
+        "plan_level": level_name(task.plan_level),
+        "assignee_body": body_codes.get(task.assignee_body_id) if task.assignee_body_id else None,
+        "assignee_user_id": task.assignee_user_id,
+        "due_at": _time(task.due_at),
+        "status": task.status,
+        "reason": task.reason,
+        "done_at": _time(task.done_at),
+    }
+
+
+def event_view(event: IncidentEvent) -> dict[str, Any]:
+    return {
+        "at": _time(event.at),
+        "actor": event.actor,
+        "kind": event.kind,
+        "text": event.text,
+        "data": event.data,
+    }
+
+
+def plan_summary(plan: ContingencyPlan, jurisdiction: str, today: dt.date) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "jurisdiction": jurisdiction,
+        "hazard": plan.hazard,
+        "version": plan.version,
+        "title": plan.title,
+        "title_zh": plan.title_zh,
+        "owner_body": plan.owner_body,
+        "review_date": plan.review_date.isoformat(),
+        "review_overdue": plan.review_date < today,
+        "first_report_after": format_minutes(plan.first_report_minutes),
+    }
+
+
+def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str, Any]:
+    """The plan in force for ``jurisdiction``, where it comes from, and its levels."""
+    levels = {}
+    for level in Level:
+        checklist = level_of(found.plan, int(level))
+        levels[level.roman] = {
+            "alert_level": level_name(checklist.activation.alert_level),
+            "criteria": checklist.activation.criteria,
+            "criteria_zh": checklist.activation.criteria_zh,
+            "lead_body": checklist.lead_body,
+            "participating_bodies": checklist.participating_bodies,
+            "notify": checklist.notify,
+            "report_interval": format_minutes(checklist.report_interval),
+            "tasks": [
+                {"title": t.title, "body": t.body, "due": format_minutes(t.due),
+                 "assignee": t.assignee or checklist.lead_body}
+                for t in checklist.tasks
+            ],
+        }  # fmt: skip
+    return {
+        **plan_summary(found.plan, found.source, today),
+        "in_force_for": jurisdiction,
+        "inherited_from": found.source if found.inherited else None,
+        "levels": levels,
+    }
+
+
+def incident_view(detail: IncidentDetail) -> dict[str, Any]:
+    incident = detail.incident
+    return {
+        **incident_summary(incident, detail.jurisdiction),
+        "description": incident.description,
+        "occurred_at": _time(incident.occurred_at),
+        "first_figures": incident.first_figures,
+        "lead_body": detail.lead_body,
+        "commander": detail.commander,
+        "plan": (
+            {"id": detail.plan.plan.id, "version": detail.plan.plan.version,
+             "title": detail.plan.plan.title, "source": detail.plan.source,
+             "inherited": detail.plan.inherited}
+            if detail.plan else None
+        ),
+        "alerts": [
+            {"id": a.id, "level": level_name(a.level), "status": a.status, "headline": a.headline}
+            for a in detail.alerts
+        ],
+        "tasks": [task_view(t, detail.body_codes) for t in detail.tasks],
+        "timeline": [event_view(e) for e in detail.events],
+        "review": incident.review,
+    }  # fmt: skip
+
+
+def report_view(report: SituationReport) -> dict[str, Any]:
+    return {
+        "number": report.number,
+        "due_at": _time(report.due_at),
+        "submitted_at": _time(report.submitted_at),
+        "submitted_by": report.submitted_by,
+        "late": report.submitted_at > report.due_at,
+        "level": level_name(report.level),
+        "situation": report.situation,
+        "actions": report.actions,
+        "needs": report.needs,
+        "figures": report.figures,
+    }
+
+
+def reports_view(
+    incident_id: int, sent: list[SituationReport], due: dt.datetime | None, now: dt.datetime
+) -> dict[str, Any]:
+    """An incident's reports and its next deadline (the JSON export of its reports)."""
+    return {
+        "incident": incident_id,
+        "next_due": _time(due),
+        "overdue": due is not None and due < now,
+        "reports": [report_view(r) for r in sent],
+    }
+
+
+def rollup_view(row: RollupRow) -> dict[str, Any]:
+    return {
+        **incident_summary(row.incident, row.jurisdiction),
+        "open_tasks": row.open_tasks,
+        "overdue_tasks": row.overdue_tasks,
+        "next_report_due": _time(row.next_report_due),
+        "report_overdue": row.report_overdue,
+        "needs": row.last_needs,
+    }

@@ -1,0 +1,195 @@
+"""Reserves of emergency supplies (issue 15): items, depots, lots, the movement ledger,
+minimum levels; alerts of source ``reserve``.
+
+- ``reserve_item``, ``reserve_depot``, ``reserve_lot``, ``reserve_movement`` (append-only),
+  ``reserve_minimum``: see :mod:`tocsin.reserves.models`.
+- ``alert.source`` may also be ``reserve`` (a reserve below its minimum, or lots close to
+  expiry). PostgreSQL replaces the check constraint. SQLite cannot alter a constraint;
+  copying the ``alert`` table would cascade-delete its transitions and drop its partial
+  indexes, so its stored definition is widened in place, as SQLite's documentation
+  allows for changes that leave stored rows valid ("Making Other Kinds Of Table Schema
+  Changes", https://sqlite.org/lang_altertable.html#otheralter).
+
+Revision ID: res0001
+Revises: resp0001
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "res0001"
+down_revision = "resp0001"
+branch_labels = None
+depends_on = None
+
+UTC = sa.DateTime(timezone=True)
+BIGKEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+OLD_SOURCES = "source IN ('detection', 'manual', 'external')"
+NEW_SOURCES = "source IN ('detection', 'manual', 'external', 'reserve')"
+CATEGORIES = (
+    "grain",
+    "seed",
+    "edible-oil",
+    "medicine",
+    "vaccine",
+    "protective-equipment",
+    "fuel",
+    "shelter",
+    "water",
+    "other",
+)
+KINDS = (
+    "receipt",
+    "dispatch",
+    "transfer-out",
+    "transfer-in",
+    "rotation",
+    "write-off",
+    "adjustment",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _alert_sources(old: str, new: str) -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # The name depends on the naming convention alert0001 ran under: look it up.
+        name = bind.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'alert'::regclass "
+            "AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%%source%%'"
+        ).scalar()
+        if name is None:
+            raise RuntimeError("alert has no check of its source; cannot change it")
+        op.execute(f'ALTER TABLE alert DROP CONSTRAINT "{name}"')
+        op.execute(f'ALTER TABLE alert ADD CONSTRAINT "{name}" CHECK ({new})')
+        return
+    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'alert'").scalar()
+    if old not in sql:
+        raise RuntimeError(f"alert's check of its source is not {old!r}; cannot change it")
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alert'",
+        (sql.replace(old, new),),
+    )
+    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reserve_item",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("name_zh", sa.String(300)),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("unit", sa.String(32), nullable=False),
+        sa.Column("shelf_life_days", sa.Integer()),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.CheckConstraint(_in("category", CATEGORIES), name="category"),
+        sa.CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life"),
+        sa.UniqueConstraint("code"),
+    )
+    op.create_table(
+        "reserve_depot",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("name_zh", sa.String(300)),
+        sa.Column(
+            "jurisdiction_id", sa.Integer(), sa.ForeignKey("jurisdiction.id"), nullable=False
+        ),
+        sa.Column("location", sa.Text(), nullable=False),
+        sa.Column("latitude", sa.Double()),
+        sa.Column("longitude", sa.Double()),
+        sa.Column("owner_body", sa.String(300)),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.UniqueConstraint("code"),
+    )
+    op.create_index("ix_reserve_depot_jurisdiction_id", "reserve_depot", ["jurisdiction_id"])
+    op.create_table(
+        "reserve_lot",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("item_id", sa.Integer(), sa.ForeignKey("reserve_item.id"), nullable=False),
+        sa.Column("depot_id", sa.Integer(), sa.ForeignKey("reserve_depot.id"), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("expires_on", sa.Date()),
+        sa.Column("source_lot_id", sa.Integer(), sa.ForeignKey("reserve_lot.id")),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.UniqueConstraint("depot_id", "code"),
+    )
+    op.create_index(
+        "ix_reserve_lot_item_id_depot_id_expires_on",
+        "reserve_lot",
+        ["item_id", "depot_id", "expires_on"],
+    )
+    op.create_table(
+        "reserve_movement",
+        sa.Column("id", BIGKEY, primary_key=True),
+        sa.Column("at", UTC, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("lot_id", sa.Integer(), sa.ForeignKey("reserve_lot.id"), nullable=False),
+        sa.Column("depot_id", sa.Integer(), sa.ForeignKey("reserve_depot.id"), nullable=False),
+        sa.Column("item_id", sa.Integer(), sa.ForeignKey("reserve_item.id"), nullable=False),
+        sa.Column("quantity", sa.Double(), nullable=False),
+        sa.Column("operation", sa.String(36), nullable=False),
+        sa.Column("reference", sa.String(300), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.CheckConstraint(_in("kind", KINDS), name="kind"),
+        sa.CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+    )
+    op.create_index("ix_reserve_movement_lot_id_id", "reserve_movement", ["lot_id", "id"])
+    op.create_index(
+        "ix_reserve_movement_depot_id_item_id", "reserve_movement", ["depot_id", "item_id"]
+    )
+    op.create_index("ix_reserve_movement_operation", "reserve_movement", ["operation"])
+    op.create_table(
+        "reserve_minimum",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "jurisdiction_id",
+            sa.Integer(),
+            sa.ForeignKey("jurisdiction.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "item_id",
+            sa.Integer(),
+            sa.ForeignKey("reserve_item.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("quantity", sa.Double()),
+        sa.Column("per_head", sa.Double()),
+        sa.Column("daily_consumption", sa.Double()),
+        sa.Column("expiry_warning_days", sa.Integer(), nullable=False),
+        sa.Column("updated_at", UTC, nullable=False),
+        sa.UniqueConstraint("jurisdiction_id", "item_id"),
+        sa.CheckConstraint("(quantity IS NULL) <> (per_head IS NULL)", name="one_basis"),
+        sa.CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity"),
+        sa.CheckConstraint("per_head IS NULL OR per_head >= 0", name="per_head"),
+        sa.CheckConstraint("expiry_warning_days >= 0", name="expiry_warning_days"),
+    )
+    _alert_sources(OLD_SOURCES, NEW_SOURCES)
+
+
+def downgrade() -> None:
+    # Alerts about reserves stay, as raised by hand, so that the narrower check holds.
+    op.execute("UPDATE alert SET source = 'manual' WHERE source = 'reserve'")
+    _alert_sources(NEW_SOURCES, OLD_SOURCES)
+    for table in (
+        "reserve_minimum",
+        "reserve_movement",
+        "reserve_lot",
+        "reserve_depot",
+        "reserve_item",
+    ):
+        op.drop_table(table)

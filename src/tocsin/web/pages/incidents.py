@@ -1,0 +1,259 @@
+"""Pages: incidents -- the list, an incident (level, tasks, timeline, the actions of its
+status machine, the after-action review), and opening one from an alert's page
+(docs/response.md). The routes call the JSON API's helpers and the response services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tocsin.accounts.access import Capability
+from tocsin.accounts.errors import N_
+from tocsin.alerting.severity import Level
+from tocsin.errors import UserError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.response import incidents, reports, tasks, views
+from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
+from tocsin.web.api.alerts import alert_in_scope
+from tocsin.web.api.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
+from tocsin.web.api.response import act, incident_detail, incident_in_scope
+from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+
+#: Statuses and kinds of timeline event as the pages show them (``_(value)``), marked
+#: for the catalogs.
+LABELS = (
+    N_("reported"),
+    N_("verified"),
+    N_("response_active"),
+    N_("stood_down"),
+    N_("closed"),
+    N_("open"),
+    N_("in_progress"),
+    N_("done"),
+    N_("not_applicable"),
+    N_("opened"),
+    N_("status"),
+    N_("level"),
+    N_("plan_activated"),
+    N_("no_plan"),
+    N_("tasks_closed"),
+    N_("task"),
+    N_("task_added"),
+    N_("alert_linked"),
+    N_("comment"),
+    N_("commander"),
+    N_("lead_body"),
+    N_("review"),
+    N_("report"),
+)
+Text = Annotated[str, Form(max_length=4000)]
+Csrf = Annotated[str, Form()]
+
+
+def _back(incident_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.get("/incidents")
+def incidents_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    status: str | None = None,
+    j: str | None = None,
+    page: Annotated[int, Query(ge=0, le=MAX_ID // PAGE_SIZE)] = 0,
+) -> Response:
+    status = status if status in INCIDENT_STATUSES else None
+    query = incidents.query(
+        within=readable_subtree(db, scope, j or None), status=status, active=status is None
+    )
+    rows = db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+    return render(
+        request,
+        "incidents.html",
+        {
+            "rows": rows[:PAGE_SIZE],
+            "more": len(rows) > PAGE_SIZE,
+            "page": page,
+            "status": status,
+            "statuses": INCIDENT_STATUSES,
+            "j": j or "",
+        },
+    )
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: Db) -> Response:
+    detail = incident_detail(db, scope, incident_id)
+    incident = incident_in_scope(db, scope, incident_id, Capability.READ)
+    sent = reports.for_incident(db, incident_id)
+    due = reports.next_due(db, incident)
+    return render(
+        request,
+        "incident.html",
+        {
+            "i": detail,
+            "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
+            "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
+            "moves": incidents.TRANSITIONS[detail.status],
+            "levels": [lv.roman for lv in Level],
+            "task_statuses": TASK_STATUSES,
+        },
+    )
+
+
+@router.post("/incidents")
+def open_incident(
+    request: Request,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    alert: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    title: Annotated[str, Form(max_length=500)] = "",
+    jurisdiction: Annotated[str, Form(max_length=64)] = "",
+    hazard: Annotated[str, Form(max_length=64)] = "",
+    level: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Open an incident, from an alert (the button on the alert's page) or by hand."""
+    check_csrf(request, csrf_token)
+    with writer(request) as db:
+        if alert is not None:
+            found = alert_in_scope(db, scope, alert, Capability.READ)
+            place = db.get(Jurisdiction, found.jurisdiction_id)
+            indicator = db.get(Indicator, found.indicator_id) if found.indicator_id else None
+            jurisdiction = jurisdiction or (place.code if place else "")
+            hazard = hazard or (indicator.code if indicator else "")
+            title = title or found.headline
+        if not jurisdiction:
+            raise UserError("say where: the incident's jurisdiction")
+        where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
+        scope.require(Capability.RESPOND, where.id, f"jurisdiction {where.code}")
+        incident = incidents.open_incident(
+            db,
+            title=title,
+            jurisdiction=jurisdiction,
+            hazard=hazard or None,
+            alerts=[alert] if alert else [],
+            level=level or None,
+            by=scope.principal.actor,
+            now=dt.datetime.now(dt.UTC),
+        )
+        incident_id = incident.id
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/level")
+def set_level(
+    request: Request,
+    incident_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    level: Annotated[str, Form(max_length=8)] = "",
+    reason: Text = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    act(request, scope, incident_id, incidents.set_level, level, reason=reason)
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/move/{to}")
+def move(
+    request: Request,
+    incident_id: ItemId,
+    to: str,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    comment: Text = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    act(request, scope, incident_id, incidents.move, to, comment=comment)
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/comment")
+def comment(
+    request: Request, incident_id: ItemId, scope: PageScope, csrf_token: Csrf = "", text: Text = ""
+) -> Response:
+    check_csrf(request, csrf_token)
+    act(request, scope, incident_id, incidents.comment, text)
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(
+    request: Request,
+    incident_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    worked: Text = "",
+    did_not_work: Text = "",
+    actions: Annotated[str, Form(max_length=16000)] = "",
+) -> Response:
+    """Close with the review; each line of ``actions`` is ``action; owner``."""
+    check_csrf(request, csrf_token)
+    listed = []
+    for number, line in enumerate(actions.splitlines(), 1):
+        if line.strip():
+            action, _, owner = line.rpartition(";")
+            if not action.strip() or not owner.strip():
+                raise UserError(f"actions, line {number}: write 'action; owner'")
+            listed.append({"action": action.strip(), "owner": owner.strip()})
+    review = {"worked": worked, "did_not_work": did_not_work, "actions": listed}
+    act(request, scope, incident_id, incidents.close, review)
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/tasks/{task_id}")
+def task_status(
+    request: Request,
+    incident_id: ItemId,
+    task_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    status: Annotated[str, Form(max_length=32)] = "",
+    reason: Text = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    with writer(request) as db:
+        task = tasks.get(db, task_id)
+        if task.incident_id != incident_id:
+            raise UserError(f"task {task_id} is not a task of incident {incident_id}")
+    act(
+        request,
+        scope,
+        incident_id,
+        lambda db, _i, **kw: tasks.update(db, task_id, **kw),
+        status=status,
+        reason=reason,
+    )
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/reports")
+def submit_report(
+    request: Request,
+    incident_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    situation: Annotated[str, Form(max_length=16000)] = "",
+    actions: Annotated[str, Form(max_length=16000)] = "",
+    needs: Annotated[str, Form(max_length=16000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    act(
+        request,
+        scope,
+        incident_id,
+        reports.submit,
+        situation=situation,
+        actions=actions,
+        needs=needs,
+    )
+    return _back(incident_id)

@@ -1,0 +1,115 @@
+"""Incident pages: open an incident from an alert's page, run it through its tasks,
+levels, stand-down and review, in English and in Chinese."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from tests.response.conftest import DATA
+from tests.web.conftest import World, browser_login
+
+from tocsin.response import bodies, plans
+from tocsin.store import write_session
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_from_the_alert_page_to_a_closed_incident(client: TestClient, world: World) -> None:
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    alert = world.alerts["9162"]
+    page = client.get(f"/alerts/{alert}").text
+    assert 'id="open-incident"' in page
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": alert, "level": "III"},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    url = opened.headers["location"]
+    page = client.get(url).text
+    assert 'data-status="response_active"' in page
+    assert "Confirm the cases in the laboratory" in page and "inherited from DE-BY" in page
+    task = re.search(r'data-task-id="(\d+)"', page).group(1)
+    client.post(f"{url}/tasks/{task}", data={"csrf_token": token, "status": "done"})
+    client.post(f"{url}/level", data={"csrf_token": token, "level": "II", "reason": "spreading"})
+    page = client.get(url).text
+    assert 'class="task task-done"' in page and "Activate the surge plan of hospitals" in page
+    assert client.post(f"{url}/move/stood_down", data={"csrf_token": token}).status_code == 200
+    refused = client.post(
+        f"{url}/close",
+        data={
+            "csrf_token": token,
+            "worked": "lab",
+            "did_not_work": "phones",
+            "actions": "no owner here",
+        },
+    )
+    assert refused.status_code == 400 and "write 'action; owner'" in refused.text
+    client.post(
+        f"{url}/close",
+        data={
+            "csrf_token": token,
+            "worked": "lab",
+            "did_not_work": "phones",
+            "actions": "new phones; health",
+        },
+    )
+    page = client.get(url).text
+    assert 'data-status="closed"' in page and "new phones — health" in page
+    listed = client.get("/incidents?status=closed").text
+    assert f'href="{url}"' in listed
+    # Without the CSRF token a change is refused.
+    assert client.post(f"{url}/comment", data={"text": "x"}).status_code == 403
+
+
+def test_incident_pages_in_chinese_and_out_of_scope(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={
+            "csrf_token": token,
+            "jurisdiction": "9162",
+            "hazard": "accident",
+            "title": "Bridge collapse",
+        },
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    page = client.get(url).text
+    assert "响应级别" in page and "已报告" in page
+    assert "事件" in client.get("/incidents").text
+    client.cookies.clear()
+    browser_login(client, "viewer_8111")
+    assert client.get(url).status_code == 404
+
+
+def test_a_situation_report_from_the_incident_page(client: TestClient, world: World) -> None:
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={
+            "csrf_token": token,
+            "jurisdiction": "9162",
+            "hazard": "accident",
+            "title": "Chemical spill",
+            "level": "II",
+        },
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    page = client.get(url).text
+    assert 'id="report-form"' in page and 'data-overdue="no"' in page
+    assert 'href="/static/css/print.css" media="print"' in page
+    client.post(
+        f"{url}/reports", data={"csrf_token": token, "situation": "River closed", "needs": "booms"}
+    )
+    page = client.get(url).text
+    assert 'data-number="1"' in page and "River closed" in page and "booms" in page
+    assert client.get("/static/css/print.css").status_code == 200
