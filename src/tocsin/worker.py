@@ -2,6 +2,8 @@
 
 One tick of :class:`Worker`:
 
+0. writes the worker's heartbeat (:mod:`tocsin.alerting.heartbeat`; read by ``/readyz``
+   and ``/metrics``), again after a detection run;
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
 2. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
@@ -35,6 +37,7 @@ from tocsin.alerting.acknowledgement import reopen_timed_out
 from tocsin.alerting.batch import lock_signals
 from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
+from tocsin.alerting.heartbeat import beat
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify import digest
@@ -127,6 +130,7 @@ class Worker:
         self.detect = detect
         self.detect_every = detect_every
         self._next_detection: dt.datetime | None = None
+        self.started_at = self.clock.now()
         #: How often reserves are checked against their minimums and expiry dates.
         self.reserves_every = reserves_every
         self._next_reserves: dt.datetime | None = None
@@ -209,14 +213,21 @@ class Worker:
                 failed += sum(not o.ok for o in outcomes)
 
     # -- the loop
+    def heartbeat(self) -> None:
+        """Write that this worker is alive now."""
+        with write_session(self.engine) as session:
+            beat(session, self.name, now=self.clock.now(), started_at=self.started_at)
+
     def tick(self) -> TickResult:
         """One round of detection (when due), alerting, escalation and delivery."""
         result = TickResult()
+        self.heartbeat()
         now = self.clock.now()
         detection_due = self._next_detection is None or now >= self._next_detection
         if self.detect is not None and self.detect_every is not None and detection_due:
             self.detect()
             self._next_detection = now + self.detect_every
+            self.heartbeat()  # a long run must not look like a dead worker
         while True:
             with write_session(self.engine) as session:
                 runs, opened = alerts_from_new_runs(

@@ -11,9 +11,14 @@ from collections.abc import Callable, Mapping
 
 
 def start_worker(
-    store_url: str, env: Mapping[str, str] | None = None, *, wait: bool = True
+    store_url: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    wait: bool = True,
+    options: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """Start ``tocsin worker``; with ``wait``, return once it is running (its start-up line)."""
+    """Start ``tocsin worker [options]``; with ``wait``, return once it is running (its
+    start-up line)."""
     full_env = {
         **os.environ,
         "TOCSIN_DATABASE_URL": store_url,
@@ -24,8 +29,9 @@ def start_worker(
         "COLUMNS": "200",
         **(env or {}),
     }
+    command = [sys.executable, "-c", "from tocsin.cli import main; main()", "worker"]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from tocsin.cli import main; main()", "worker", "--poll", "0.1"],
+        [*command, "--poll", "0.1", *options],
         env=full_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -20,6 +20,8 @@
     every CAP message an alert produced (or that was imported); areas as issued.
 ``alerting_cursor``
     the last detection run whose signals became alerts.
+``worker_heartbeat``
+    when each ``tocsin worker`` last began a tick (read by ``/readyz`` and ``/metrics``).
 """
 
 from __future__ import annotations
@@ -394,3 +396,13 @@ class AlertingCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigIntKey)
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of one worker process: written at every tick."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

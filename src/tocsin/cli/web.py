@@ -75,9 +75,17 @@ def serve(host: str, port: int, workers: int = 1, detect_every: float | None = N
         f"Links in notifications and CAP messages point at {use_public_url(host, port)} "
         "(set TOCSIN_PUBLIC_URL to the address people reach, for the workers too)"
     )
+    metrics_dir = None
     if workers > 1:
         # Every worker must sign CSRF tokens with the same key.
         os.environ.setdefault("TOCSIN_SECRET_KEY", secrets.token_urlsafe(32))
+        # ... and count its requests where /metrics of any of them sums all
+        # (prometheus-client's multiprocess mode; tocsin.web.metrics).
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            import tempfile
+
+            metrics_dir = tempfile.mkdtemp(prefix="tocsin-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     halt_worker = None
     if detect_every is not None:
         from tocsin.store import get_engine
@@ -98,6 +106,10 @@ def serve(host: str, port: int, workers: int = 1, detect_every: float | None = N
     finally:
         if halt_worker is not None:
             halt_worker()
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _run_uvicorn(host: str, port: int, workers: int) -> None:

@@ -275,3 +275,5 @@ class DetectionRun(Base):
     series: Mapped[int] = mapped_column(Integer, default=0)
     signals: Mapped[int] = mapped_column(Integer, default=0)
     alarms: Mapped[int] = mapped_column(Integer, default=0)
+    #: Wall-clock time of the run (seconds); NULL for runs older than revision ops0001.
+    duration_seconds: Mapped[float | None] = mapped_column(Double)

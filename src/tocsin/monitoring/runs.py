@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -53,6 +54,10 @@ from tocsin.progress import ProgressCallback, StageProgressCallback
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
 from tocsin.store.pause import pause_point
+from tocsin.store.sql import advisory_xact_lock
+
+#: The advisory lock that makes detection runs take turns (any bigint unused elsewhere).
+DETECTION_LOCK = 0x74646574
 
 #: Cells (periods x series) per call of a method, to bound memory on first runs.
 CELLS_PER_CALL = 400_000
@@ -313,7 +318,13 @@ def run_detection(
     Writes in ``session``'s transaction (the caller commits). ``rebuild`` re-evaluates
     every period. A configuration whose method fails on the data is reported in
     ``skipped`` and retried next time; the others go on.
+
+    Runs take turns across processes (a PostgreSQL advisory lock held until the caller
+    commits, taken before anything is read): a second worker that starts while a run is
+    being written waits, then finds the data evaluated and records no run of its own.
     """
+    started = time.perf_counter()
+    advisory_xact_lock(session, DETECTION_LOCK)
     query = select(Detector, Indicator).join(Indicator, Indicator.id == Detector.indicator_id)
     query = query.where(Detector.enabled.is_(True)).order_by(Detector.id)
     if indicators:
@@ -352,6 +363,7 @@ def run_detection(
         summary.alarms += alarms
     run.detectors, run.series = summary.detectors, summary.series
     run.signals, run.alarms = summary.signals, summary.alarms
+    run.duration_seconds = time.perf_counter() - started
     summary.run_id = run.id
     record(
         session,

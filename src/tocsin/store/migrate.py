@@ -52,6 +52,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_script_config()).get_current_head()
 
 
+def known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the revisions shipped with this version of tocsin
+    (a newer tocsin's revision is not)."""
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(_script_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def schema_problem(engine: Engine | None = None) -> str | None:
     """What is wrong with the schema of the database for this tocsin, if anything: empty
     (never migrated) or at an older revision; both are fixed by ``tocsin db upgrade``."""

@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from tocsin import __version__
 from tocsin.web import openapi, problems
 from tocsin.web.access_log import AccessLogMiddleware
+from tocsin.web.metrics import RequestMetricsMiddleware
 from tocsin.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from tocsin.web.settings import WebSettings
 from tocsin.web.templating import STATIC_DIR
@@ -50,6 +51,7 @@ def create_app(engine: Engine | None = None, settings: WebSettings | None = None
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)
     if settings.trusted_proxy_list():  # outermost: every other part sees the real client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

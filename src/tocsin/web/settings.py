@@ -46,6 +46,15 @@ class WebSettings(BaseSettings):
     #: Write one line per request to the ``tocsin.access`` logger (``tocsin serve``
     #: prints it on standard error).
     access_log: bool = True
+    #: ``/readyz`` answers 503 when no worker has written its heartbeat for this many
+    #: seconds (``tocsin worker`` beats at every tick: every ``--poll`` seconds when idle,
+    #: and before and after each detection run). 0: the worker is not checked (a site
+    #: whose alerts are handled elsewhere).
+    ready_heartbeat_seconds: float = 120.0
+    #: ``/metrics`` answers requests from the loopback interface that did not come
+    #: through a proxy without credentials (a Prometheus on the same machine); false:
+    #: only the API token of an administrator of the whole territory.
+    metrics_from_loopback: bool = True
 
     def throttle_policy(self) -> ThrottlePolicy:
         """The login throttling policy of these settings."""
