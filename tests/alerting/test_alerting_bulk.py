@@ -155,7 +155,7 @@ def _reset(engine) -> None:
     tables = (*TABLES, "audit_log", "audit_chain_head", "audit_checkpoint")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(tables):
                 conn.execute(text(f"DELETE FROM {table}"))

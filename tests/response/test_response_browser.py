@@ -33,7 +33,7 @@ def test_an_incident_from_an_alert_to_its_review(page, live) -> None:
     page.select_option("#incident-level-form select[name=level]", "II")
     page.fill("#incident-level-form input[name=reason]", "cases double within a week")
     page.click("#set-level")
-    page.wait_for_selector("#incident-level:has-text('II')")
+    page.wait_for_selector("#incident-level[data-level='II']")  # not a substring of III
     assert page.locator("tr.task").count() == 4
     assert "cases double within a week" in page.inner_text("#incident-timeline")
     shot(page, "incident-level-ii")
