@@ -9,9 +9,17 @@ from tests.web.browsing import login, requires_chromium, shot
 pytestmark = requires_chromium
 
 
-def _form_error(page, form: str) -> str:
-    error = page.wait_for_selector(f"{form} [data-form-error]")
-    return error.inner_text()
+def _form_error(page, form: str, before: str | None = None) -> str:
+    """The message shown on ``form``; with ``before``, wait until it is another one
+    (a second refusal replaces the first in the same place)."""
+    selector = f"{form} [data-form-error]"
+    if before is None:
+        return page.wait_for_selector(selector).inner_text()
+    page.wait_for_function(
+        "([s, b]) => { const e = document.querySelector(s); return e && e.innerText !== b; }",
+        arg=[selector, before],
+    )
+    return page.inner_text(selector)
 
 
 def test_admin_forms_keep_input_and_show_the_message(page, live) -> None:
@@ -43,7 +51,7 @@ def test_admin_forms_keep_input_and_show_the_message(page, live) -> None:
     page.fill(f"{contact} input[name=jurisdiction]", "9162")
     page.fill(f"{contact} input[name=email]", "")
     page.click(f"{contact} button[type=submit]")
-    message = _form_error(page, contact)
+    message = _form_error(page, contact, before=message)
     assert "e-mail" in message.lower() or "webhook" in message.lower()
     assert page.input_value(f"{contact} input[name=name]") == "Night desk"
     assert page.locator(f"{contact} [data-form-error]").count() == 1  # replaced, not stacked
