@@ -41,9 +41,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
-from tocsin.detect.discrete import nbinom_quantile_phi, poisson_quantile
 from tocsin.detect.methods.farrington import (
     FarringtonFlexibleParameters,
+    _discrete_upper_quantile,
     _discrete_upper_tail,
     _flexible_history,
     farrington_flexible,
@@ -80,15 +80,6 @@ def _history(p: NoufailyTwoWeekParameters, freq: int) -> int:
     return _flexible_history(p.flexible(p.alpha), freq) + 1
 
 
-def _quantile(q: float, mean: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    out = np.full(mean.shape, np.nan)
-    nb = np.isfinite(mean) & (phi > 1)
-    po = np.isfinite(mean) & (phi <= 1)
-    out[nb] = nbinom_quantile_phi(q, mean[nb], phi[nb])
-    out[po] = poisson_quantile(q, mean[po])
-    return out
-
-
 @register(
     "noufaily_two_week",
     NoufailyTwoWeekParameters,
@@ -115,7 +106,7 @@ def noufaily_two_week(batch: SeriesBatch, p: NoufailyTwoWeekParameters) -> Detec
     decided = ~np.isnan(q1)
     m2 = m_t + fit.diagnostics["mu0"][before]
     with np.errstate(invalid="ignore", divide="ignore"):
-        q2 = _quantile(1.0 - a2, m2, phi) if a2 > 0 else np.full(m2.shape, np.inf)
+        q2 = _discrete_upper_quantile(1.0 - a2, m2, phi) if a2 > 0 else np.full(m2.shape, np.inf)
         limit2 = np.maximum(q2 - np.where(np.isnan(y_prev), np.inf, y_prev), m_t)
         upper = np.where(np.isnan(limit2), q1, np.minimum(q1, limit2))
         upper = np.where(decided, upper, np.nan)
