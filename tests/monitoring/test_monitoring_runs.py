@@ -148,3 +148,21 @@ def test_a_run_is_audited_and_recorded(engine, write_file):
     assert tuple(run) == (summary.signals, summary.alarms, 3)
     assert audit == str(summary.run_id)
     assert count(engine, "detection_state") == 3
+
+
+def test_series_without_recorded_changes_are_evaluated_from_their_first_period(
+    engine, write_file, tmp_path
+):
+    """Observations written by anything but ingest (a restore, a database edit) leave no
+    ``series_change`` rows: the run evaluates such series from their first observation
+    instead of failing while it plans (it raised TypeError on the missing period)."""
+    ingest_file(engine, write_file(weekly_counts(70)))
+    detector_id = _set(engine)
+    with write_session(engine) as session:
+        session.execute(text("DELETE FROM series_change"))
+    summary = _run(engine)
+    assert summary.series == 3 and summary.signals > 0
+    assert_same_signals(
+        read_signals(engine, detector_id),
+        detect_file(engine, tmp_path, "farrington_flexible", FARRINGTON),
+    )

@@ -88,8 +88,10 @@ def _targets_sql(detector: Detector, rebuild: bool) -> str:
         "AND o.method = :method AND o.indicator_id = :indicator)"
     )
     return (
-        "SELECT s.id, s.version, (SELECT min(sc.from_period) FROM series_change sc "
-        f"  WHERE sc.series_id = s.id AND sc.version > {seen}) AS dirty_from "
+        "SELECT s.id, s.version, COALESCE("
+        "  (SELECT min(sc.from_period) FROM series_change sc "
+        f"   WHERE sc.series_id = s.id AND sc.version > {seen}), "
+        "  (SELECT min(ob.period) FROM observation ob WHERE ob.series_id = s.id), 0) AS dirty_from "
         "FROM series s LEFT JOIN detection_state ds "
         "  ON ds.series_id = s.id AND ds.detector_id = :detector "
         f"WHERE s.indicator_id = :indicator AND {own} AND s.version > {seen} "
@@ -111,17 +113,30 @@ def _plan(session: Session, detector: Detector, indicator: Indicator, rebuild: b
         params.pop("method")
     rows = session.execute(text(sql), params).all()
     arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    first = session.execute(
-        text(
-            "SELECT min(sc.from_period) FROM series_change sc JOIN series s "
-            "ON s.id = sc.series_id WHERE s.indicator_id = :i"
-            + (" AND s.id = :s" if detector.series_id is not None else "")
-        ),
-        {"i": indicator.id, **({"s": detector.series_id} if detector.series_id else {})},
-    ).scalar()
+    first = _first_period(session, indicator, detector, _CHANGED_PERIODS)
+    if first is None:  # observations written by anything but ingest record no changes
+        first = _first_period(session, indicator, detector, _OBSERVED_PERIODS)
     return _Work(
         detector, indicator, arr[:, 0], arr[:, 1], arr[:, 2], int(first if first is not None else 0)
     )
+
+
+#: The first period of the series of an indicator, from the changes ingest recorded, and
+#: from the observations themselves (for data written by anything but ingest).
+_CHANGED_PERIODS = "SELECT min(p.from_period) FROM series_change p"
+_OBSERVED_PERIODS = "SELECT min(p.period) FROM observation p"
+
+
+def _first_period(
+    session: Session, indicator: Indicator, detector: Detector, source: str
+) -> int | None:
+    """The first period of the configuration's series in ``source`` (one of the above)."""
+    own = " AND s.id = :s" if detector.series_id is not None else ""
+    params = {"i": indicator.id, **({"s": detector.series_id} if detector.series_id else {})}
+    return session.execute(
+        text(f"{source} JOIN series s ON s.id = p.series_id WHERE s.indicator_id = :i{own}"),
+        params,
+    ).scalar()
 
 
 def _frequency(kind: PeriodKind) -> int:
