@@ -15,7 +15,7 @@ def test_the_table_names_the_module_that_registers_each_method():
         name: method.function.__module__.rsplit(".", 1)[1]
         for name, method in registry.available_methods().items()
     }
-    assert registry.METHOD_MODULES == registered
+    assert registered == registry.METHOD_MODULES
 
 
 def test_getting_one_method_imports_only_its_module():
