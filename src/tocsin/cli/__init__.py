@@ -8,8 +8,8 @@ code 2, so that no traceback reaches a user.
 from __future__ import annotations
 
 import difflib
-import inspect
 import importlib
+import inspect
 import os
 import re
 import sys
