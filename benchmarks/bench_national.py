@@ -157,9 +157,10 @@ def main() -> None:
                     cluster.client.run(importlib.import_module, "tocsin.detect.methods.farrington")
                     on_dask = timed_run(engine, cluster)
             overhead = on_dask / in_process - 1
+            verdict = "met" if overhead <= DASK_OVERHEAD_TARGET else "NOT met"
             print(
-                f"Dask overhead: {overhead:+.0%} (target at most "
-                f"+{DASK_OVERHEAD_TARGET:.0%}: {'met' if overhead <= DASK_OVERHEAD_TARGET else 'NOT met'})"
+                f"Dask overhead: {overhead:+.0%} "
+                f"(target at most +{DASK_OVERHEAD_TARGET:.0%}: {verdict})"
             )
         engine.dispose()
         projection(in_process / args.series, os.cpu_count() or 1)
