@@ -100,9 +100,7 @@ def baseline_mean(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> np.nda
     series (its reference blocks, missing counts left out): ``(len(range), n_series)``,
     NaN where none is known."""
     points = reference_points(batch.range, p.b, batch.freq, batch.dates)
-    rows, _levels = farrington_blocks(
-        batch.n_periods, points, p.w, p.no_periods, p.past_excluded
-    )
+    rows, _levels = farrington_blocks(batch.n_periods, points, p.w, p.no_periods, p.past_excluded)
     out = np.full((batch.range.size, batch.n_series), np.nan)
     with np.errstate(invalid="ignore"):
         for i, at in enumerate(rows):
