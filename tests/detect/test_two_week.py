@@ -169,3 +169,24 @@ def test_recommended_keeps_its_level_on_sparse_overdispersed_series(number: int)
     assert fpr - 2 * se <= 0.005, (fpr, se)
     before, before_se = rate(run("recommended", batch, {"sparse_mean": 0.0}).alarm)
     assert before - 2 * before_se > 0.005, (before, before_se)
+
+
+def test_a_series_result_does_not_depend_on_the_other_series_of_the_batch() -> None:
+    """The sparse cells are refitted on a subset of the series and merged back."""
+    ds, _ref, params, batch = _case("ha.sts")
+    mean = baseline_mean(batch, make_parameters("noufaily_two_week", params).flexible(0.01))
+    settings = {**params, "sparse_mean": float(np.median(mean))}
+    together = run("noufaily_two_week", batch, settings)
+    for j in range(0, ds.counts.shape[1], 3):
+        alone = run(
+            "noufaily_two_week", SeriesBatch(ds.counts[:, [j]], ds.freq, batch.range), settings
+        )
+        np.testing.assert_array_equal(alone.alarm[:, 0], together.alarm[:, j])
+        np.testing.assert_array_equal(
+            alone.diagnostics["reweighted"][:, 0], together.diagnostics["reweighted"][:, j]
+        )
+        for name in ("upperbound", "expected", "tail_probability"):
+            # The batched GLM fit agrees to rounding, not bit for bit.
+            np.testing.assert_allclose(
+                getattr(alone, name)[:, 0], getattr(together, name)[:, j], rtol=1e-9
+            )
