@@ -204,10 +204,11 @@ class RecommendedParameters(NoufailyTwoWeekParameters):
     equally, and no down-weighting of baselines averaging fewer than one case a period
     (``sparse_mean = 1``), which lowers the false alarms of sparse, overdispersed series
     by a quarter to two fifths, to the level on the benchmark's draws (not on every
-    draw) at some loss of outbreaks found there. Of the variants measured, a higher Anscombe threshold everywhere (4 or
-    6 instead of 2.58) also lowers those false alarms but loses the gain in outbreaks
-    found on the other series. A separate class so that the settings of ``recommended``
-    can change with new evidence without changing ``noufaily_two_week``."""
+    draw) at some loss of outbreaks found there. Of the variants measured, a higher
+    Anscombe threshold everywhere (4 or 6 instead of 2.58) also lowers those false
+    alarms but loses the gain in outbreaks found on the other series. A separate class
+    so that the settings of ``recommended`` can change with new evidence without
+    changing ``noufaily_two_week``."""
 
     sparse_mean: float = param(
         1.0, ge=0, help="no down-weighting where the baseline averages fewer cases a period"
