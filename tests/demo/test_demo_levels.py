@@ -9,7 +9,10 @@ constant baseline) was read as an exceedance ratio, EARS on weekly counts alarms
 above its nominal rate, and one alert spanned several seasons with the level of an
 earlier peak.
 
-The distribution measured on the demo is recorded in :data:`RECORDED`. Changing the
+The distribution measured on the demo is recorded in :data:`RECORDED` (issue 12: with
+``recommended`` for influenza instead of ``farrington_flexible`` at Noufaily's settings,
+28 active alerts {I: 2, II: 9, III: 9, IV: 8} became 20 {I: 2, II: 7, III: 3, IV: 8};
+SK Muenchen, the largest outbreak, is now red). Changing the
 demo's detectors or the severity defaults changes it on purpose: check the shape
 assertions, then record the new figures here and in docs/alerting.md.
 """
@@ -30,7 +33,7 @@ from tocsin.monitoring.models import Jurisdiction
 from tocsin.store import make_engine, write_session
 
 #: Active (open or acknowledged) alerts of the demo by level, measured on this build.
-RECORDED = {1: 2, 2: 9, 3: 9, 4: 8}
+RECORDED = {1: 2, 2: 7, 3: 3, 4: 8}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,7 @@ def test_no_level_above_what_the_count_allows_and_no_alert_on_a_zero_count(demo:
         assert basis is not None and basis["observed"] is not None, alert.id
         assert basis["observed"] >= DEFAULT_RULE.min_count(Level(alert.level)), (name, basis)
         assert basis["observed"] > 0 and alert.observed and alert.observed > 0, (name, basis)
-        assert basis["method"] in ("farrington_flexible", "bayes")
+        assert basis["method"] in ("recommended", "bayes")
 
 
 def test_no_published_message_says_a_zero_count_or_an_infinite_bound(demo: Engine) -> None:

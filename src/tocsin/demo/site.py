@@ -9,7 +9,9 @@ accounts, ready for ``tocsin serve``.
    (influenza in Bavaria and Baden-Wuerttemberg 2001-2008, measles in Weser-Ems
    2001-2002; provenance in ``tocsin/data/README``), district population;
 4. detectors whose false-alarm rate is known (:data:`DETECTORS`):
-   ``farrington_flexible`` with the settings of Noufaily et al. (2013) for influenza, and
+   ``recommended`` for influenza (Noufaily et al. 2013's ``farringtonFlexible`` on the
+   week and the two-week sum, measured at most 0.005 false alarms a week:
+   docs/detection-quality.md), and
    for measles, whose two years of data are too few for Farrington's five years of
    history, the Bayes system (Höhle 2007; its bound is a quantile of a predictive
    negative binomial fitted to the six weeks before, so it needs no past years). Not
@@ -34,7 +36,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from tocsin.alerting import duty
-from tocsin.demo.summary import NOUFAILY, data_file
+from tocsin.demo.summary import data_file
 
 DEMO_ACTOR = "demo"
 
@@ -45,7 +47,7 @@ PRESENT = "2008-W08"
 
 #: (indicator, method, settings) of the demo's detectors.
 DETECTORS: tuple[tuple[str, str, dict[str, object]], ...] = (
-    ("influenza", "farrington_flexible", NOUFAILY),
+    ("influenza", "recommended", {}),
     ("measles", "bayes", {"alpha": 0.01}),
 )
 
