@@ -101,7 +101,10 @@ def alerts_page(
     return render(
         request,
         "alerts.html",
-        {"body": cache_of(request).get(db, name, ids, body, data_version(db))},
+        {
+            "body": cache_of(request).get(db, name, ids, body, data_version(db)),
+            "may_raise": scope.any(Capability.RESPOND),
+        },
     )
 
 
@@ -139,6 +142,7 @@ def alert_view(
             "action_error": action_error,
             "comment": comment,
             "headline_zh": alert.headline_zh,
+            "description": alert.description,
             "actors": actor_names(db, [t.actor for t in detail.transitions]),
             "period": alert_period(db, alert),
             "place": db.get(Jurisdiction, alert.jurisdiction_id),

@@ -73,6 +73,7 @@ def queue_view(
             "changed": changed,
             "now": dt.datetime.now(dt.UTC),
             "Level": Level,
+            "may_raise": bool(respond),
         },
         status=status,
     )
