@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.service import actor_names
 from tocsin.alerting.models import Alert
 from tocsin.alerting.queries import QUEUE_ORDERS
 from tocsin.alerting.severity import Level
@@ -56,6 +57,8 @@ def queue_view(
         alert = db.get(Alert, alert_id)
         if alert is not None and alert.jurisdiction_id in readable:
             changed.append((alert_id, alert.status, alert.acknowledged_by))
+    names = actor_names(db, [by for _, _, by in changed if by])
+    changed = [(i, status, names.get(by, by) if by else None) for i, status, by in changed]
     return render(
         request,
         "queue.html",
