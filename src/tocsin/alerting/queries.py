@@ -137,6 +137,18 @@ class QueueEntry:
     notified: tuple[Notified, ...]
 
 
+#: The codes and names (English, Chinese) of an alert's jurisdiction and indicator: shown
+#: in the queue and searched.
+_NAMES = (
+    Jurisdiction.code,
+    Jurisdiction.name,
+    Jurisdiction.name_zh,
+    Indicator.code,
+    Indicator.name,
+    Indicator.name_zh,
+)
+
+
 def _reached(mine: Collection[int], email: str | None) -> Any:
     """Whether an escalation step notified one of the jurisdictions ``mine`` (their duty
     contacts), or the address ``email`` (the caller as a duty contact)."""
@@ -184,12 +196,7 @@ def queue(
             Alert.next_escalation_at,
             Alert.escalation_exhausted_at,
             Alert.jurisdiction_id,
-            Jurisdiction.code,
-            Jurisdiction.name,
-            Jurisdiction.name_zh,
-            Indicator.code,
-            Indicator.name,
-            Indicator.name_zh,
+            *_NAMES,
         )
         .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
         .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
@@ -202,19 +209,7 @@ def queue(
     if search and search.strip():
         wanted = search.strip().lower()
         query = query.where(
-            or_(
-                *(
-                    func.lower(column).contains(wanted, autoescape=True)
-                    for column in (
-                        Jurisdiction.code,
-                        Jurisdiction.name,
-                        Jurisdiction.name_zh,
-                        Indicator.code,
-                        Indicator.name,
-                        Indicator.name_zh,
-                    )
-                )
-            )
+            or_(*(func.lower(column).contains(wanted, autoescape=True) for column in _NAMES))
         )
     oldest = (Alert.opened_at, Alert.id)
     orders = {
