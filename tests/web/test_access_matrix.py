@@ -359,3 +359,56 @@ def test_a_dispatch_beyond_the_stock_answers_409_with_what_is_available(
         "/api/v1/reserves/stock?jurisdicton=DE-BY", headers=bearer(reserve_world, "admin")
     )
     assert misspelt.status_code == 422 and "jurisdicton" in misspelt.text
+
+
+# -- my queue (issue 11) ------------------------------------------------------------
+
+
+def test_bulk_acknowledge_matrix(client: TestClient, world: World) -> None:
+    def call(username: str, place: str) -> int:
+        alert = world.alerts[place]
+        status = client.post(
+            "/api/v1/queue/acknowledge",
+            json={"alerts": [alert], "comment": "matrix"},
+            headers=bearer(world, username),
+        ).status_code
+        with world.engine.begin() as conn:  # back to open for the next caller
+            conn.execute(text("UPDATE alert SET status = 'open' WHERE id = :id"), {"id": alert})
+        return status
+
+    run_matrix(ALL_DISTRICTS, Capability.RESPOND, call)
+
+
+def test_queues_hold_only_readable_alerts(client: TestClient, world: World) -> None:
+    """Every user's queue, even with every alert escalated to every jurisdiction (a
+    notification row to each), holds only alerts the user may read; acknowledging is
+    offered only where the user may respond."""
+    from tocsin.alerting.models import Notification
+
+    with world.engine.begin() as conn:
+        for (place, alert), (target, jid) in itertools.product(
+            world.alerts.items(), world.jurisdictions.items()
+        ):
+            conn.execute(
+                Notification.__table__.insert().values(
+                    alert_id=alert, jurisdiction_id=jid, channel="email",
+                    target=f"{target}@example.org", idempotency_key=f"{place}/{target}",
+                    reason="escalated", subject="s", body="b", payload={},
+                    next_attempt_at=text("CURRENT_TIMESTAMP"),
+                )
+            )  # fmt: skip
+    for username, (role, where) in USERS.items():
+        items = client.get("/api/v1/queue", headers=bearer(world, username)).json()
+        places = {i["jurisdiction"] for i in items}
+        assert places == subtree(where) & set(ALL_DISTRICTS), username
+        respond = Capability.RESPOND in ROLE_CAPABILITIES[role]
+        assert {i["may_acknowledge"] for i in items} == {respond}, username
+
+
+def test_queue_page_matrix(client: TestClient, world: World) -> None:
+    for username, (_, where) in USERS.items():
+        client.cookies.clear()
+        browser_login(client, username)
+        page = client.get("/queue").text
+        shown = {p for p in ALL_DISTRICTS if f"District {p}" in page}
+        assert shown <= subtree(where), username

@@ -1,10 +1,14 @@
-"""Reading alerts: lists, one alert with its history, notifications and CAP messages."""
+"""Reading alerts: lists, one alert with its history, notifications and CAP messages,
+and a user's duty queue (the alerts escalation put before them)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.directory import subtree_ids
@@ -13,9 +17,12 @@ from tocsin.alerting.models import (
     Alert,
     AlertTransition,
     CapMessageRow,
+    DutyContact,
     Notification,
 )
-from tocsin.errors import NotFoundError
+from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.store.sql import member_of
 
 
 def get_alert(session: Session, alert_id: int, *, lock: bool = True) -> Alert:
@@ -81,3 +88,172 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail:
             )
         ),
     )
+
+
+# -- the duty queue ----------------------------------------------------------------
+
+#: Notification reasons that put an alert before someone (a step of its escalation).
+ESCALATION_REASONS = ("opened", "reopened", "escalated")
+
+#: How the queue may be sorted: the most serious, the oldest, the next to escalate.
+QUEUE_ORDERS = ("level", "age", "escalation")
+
+#: At most this many alerts in a queue.
+QUEUE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Notified:
+    """A duty contact an alert's escalation reached (one per contact and step)."""
+
+    #: None when the contact has since been removed.
+    name: str | None
+    jurisdiction: str
+    step: int | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """An active alert that escalation has put before the caller."""
+
+    id: int
+    level: int
+    status: str
+    headline: str
+    headline_zh: str
+    opened_at: dt.datetime
+    #: Steps of the escalation policy run so far (the next one's index).
+    escalation_step: int
+    next_escalation_at: dt.datetime | None
+    escalation_exhausted_at: dt.datetime | None
+    jurisdiction_id: int
+    jurisdiction: str
+    jurisdiction_name: str
+    jurisdiction_name_zh: str | None
+    indicator: str | None
+    indicator_name: str | None
+    indicator_name_zh: str | None
+    notified: tuple[Notified, ...]
+
+
+#: The codes and names (English, Chinese) of an alert's jurisdiction and indicator: shown
+#: in the queue and searched.
+_NAMES = (
+    Jurisdiction.code,
+    Jurisdiction.name,
+    Jurisdiction.name_zh,
+    Indicator.code,
+    Indicator.name,
+    Indicator.name_zh,
+)
+
+
+def _reached(mine: Collection[int], email: str | None) -> Any:
+    """Whether an escalation step notified one of the jurisdictions ``mine`` (their duty
+    contacts), or the address ``email`` (the caller as a duty contact)."""
+    to_me = Notification.jurisdiction_id.in_(list(mine))
+    if email:
+        to_me = or_(to_me, func.lower(Notification.target) == email.strip().lower())
+    return exists().where(
+        Notification.alert_id == Alert.id,
+        Notification.reason.in_(ESCALATION_REASONS),
+        to_me,
+    )
+
+
+def queue(
+    session: Session,
+    *,
+    mine: Collection[int],
+    readable: Collection[int],
+    email: str | None = None,
+    order: str = "level",
+    search: str | None = None,
+    limit: int = QUEUE_LIMIT,
+) -> list[QueueEntry]:
+    """The duty queue of a user: active alerts of the jurisdictions ``mine`` (those the
+    user's roles are granted on) or that an escalation step notified there (or notified
+    the user's ``email`` as a duty contact), among the jurisdictions ``readable``.
+
+    ``order``: ``level`` (most serious, then oldest), ``age`` (oldest first) or
+    ``escalation`` (next escalation first, those without one last). ``search``: part of
+    the jurisdiction's or indicator's name (English or Chinese) or code.
+    """
+    if order not in QUEUE_ORDERS:
+        raise UserError(f"unknown order {order!r}; expected one of {', '.join(QUEUE_ORDERS)}")
+    if not mine or not readable:
+        return []
+    query = (
+        select(
+            Alert.id,
+            Alert.level,
+            Alert.status,
+            Alert.headline,
+            Alert.headline_zh,
+            Alert.opened_at,
+            Alert.escalation_step,
+            Alert.next_escalation_at,
+            Alert.escalation_exhausted_at,
+            Alert.jurisdiction_id,
+            *_NAMES,
+        )
+        .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+        .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
+        .where(
+            Alert.status.in_(ACTIVE_STATUSES),
+            Alert.jurisdiction_id.in_(list(readable)),
+            or_(Alert.jurisdiction_id.in_(list(mine)), _reached(mine, email)),
+        )
+    )
+    if search and search.strip():
+        wanted = search.strip().lower()
+        query = query.where(
+            or_(*(func.lower(column).contains(wanted, autoescape=True) for column in _NAMES))
+        )
+    oldest = (Alert.opened_at, Alert.id)
+    orders = {
+        "level": (Alert.level, *oldest),
+        "age": oldest,
+        "escalation": (Alert.next_escalation_at.is_(None), Alert.next_escalation_at, *oldest),
+    }
+    rows = session.execute(query.order_by(*orders[order]).limit(limit)).all()
+    notified = _notified(session, [r[0] for r in rows])
+    return [QueueEntry(*r, notified=tuple(notified.get(r[0], ()))) for r in rows]
+
+
+def _notified(session: Session, alert_ids: Sequence[int]) -> dict[int, list[Notified]]:
+    """The duty contacts each alert's escalation steps notified, in the order notified
+    (one entry per contact and step, whatever the channels)."""
+    found: dict[int, list[Notified]] = {}
+    if not alert_ids:
+        return found
+    seen: set[tuple[Any, ...]] = set()
+    rows = session.execute(
+        select(
+            Notification.alert_id,
+            Notification.contact_id,
+            DutyContact.name,
+            Jurisdiction.code,
+            Notification.payload,
+            Notification.created_at,
+        )
+        .outerjoin(DutyContact, DutyContact.id == Notification.contact_id)
+        .outerjoin(Jurisdiction, Jurisdiction.id == Notification.jurisdiction_id)
+        .where(
+            member_of(Notification.alert_id, list(alert_ids)),
+            Notification.reason.in_(ESCALATION_REASONS),
+        )
+        .order_by(Notification.alert_id, Notification.id)
+    )
+    for alert_id, contact_id, name, code, payload, at in rows:
+        step = (payload or {}).get("escalation_step")
+        # One entry per contact and step: an e-mail and a webhook to one desk (written
+        # together, at one time) are one.
+        if (alert_id, contact_id, step, at) in seen:
+            continue
+        seen.add((alert_id, contact_id, step, at))
+        found.setdefault(alert_id, []).append(
+            Notified(name, code or "", step if isinstance(step, int) else None, at)
+        )
+    return found

@@ -19,6 +19,7 @@ def router() -> APIRouter:
         audit,
         ingest,
         monitoring,
+        queue,
         reserves,
         response,
     )
@@ -28,7 +29,9 @@ def router() -> APIRouter:
         prefix=PREFIX,
         dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
     )
-    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
+    for module in (
+        accounts, monitoring, ingest, alerts, queue, administration, audit, response, reserves,
+    ):  # fmt: skip
         api.include_router(module.router)
     return api
 

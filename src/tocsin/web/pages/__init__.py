@@ -19,6 +19,8 @@ def install(app: FastAPI) -> None:
         auth,
         incidents,
         monitoring,
+        queue,
+        raising,
         reserves,
         situation,
         users,
@@ -34,5 +36,8 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
+    # raising before alerts: /alerts/new before /alerts/{alert_id}.
+    for module in (
+        auth, situation, monitoring, raising, alerts, queue, incidents, reserves, admin, users,
+    ):  # fmt: skip
         app.include_router(module.router)

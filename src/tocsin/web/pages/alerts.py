@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.accounts.service import actor_names
+from tocsin.alerting.explanation import alarm_signals
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, UserError
@@ -30,6 +33,7 @@ from tocsin.web.api.alerts import (
 )
 from tocsin.web.api.common import MAX_ID, ItemId
 from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.i18n.names import method_name
 from tocsin.web.pages.params import FormLevel, FormPage, query_string
 from tocsin.web.pages.situation import cache_of, data_version
 from tocsin.web.templating import render, request_locale, templates
@@ -101,7 +105,10 @@ def alerts_page(
     return render(
         request,
         "alerts.html",
-        {"body": cache_of(request).get(db, name, ids, body, data_version(db))},
+        {
+            "body": cache_of(request).get(db, name, ids, body, data_version(db)),
+            "may_raise": scope.any(Capability.RESPOND),
+        },
     )
 
 
@@ -139,6 +146,8 @@ def alert_view(
             "action_error": action_error,
             "comment": comment,
             "headline_zh": alert.headline_zh,
+            "description": alert.description,
+            "explanation": explanation(db, alert),
             "actors": actor_names(db, [t.actor for t in detail.transitions]),
             "period": alert_period(db, alert),
             "place": db.get(Jurisdiction, alert.jurisdiction_id),
@@ -199,6 +208,38 @@ def why_level(db: Session, alert: Alert) -> dict[str, Any] | None:
         "level": level,
         "by_probability": Level(basis["level_by_probability"]),
         "next": following,
+    }
+
+
+#: Periods the explanation's chart shows before and after the alarm.
+CHART_BEFORE, CHART_AFTER = 12, 4
+
+
+def explanation(db: Session, alert: Alert) -> dict[str, Any] | None:
+    """What the "why this alarm" block shows (``_alarm_explanation.html``): the stored
+    alarms of the latest alarm period (:func:`tocsin.alerting.explanation.alarm_signals`)
+    with their periods as labels, and the chart of the weeks around it; None for an
+    alert without a series."""
+    alarms = alarm_signals(db, alert)
+    if alarms is None:
+        return None
+    assert alert.indicator_id is not None and alert.series_id is not None
+    kind = PeriodKind(frequency_of(db, alert.indicator_id))
+    period = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
+    assert period is not None
+
+    def label(ordinal: int | None) -> str | None:
+        return None if ordinal is None else format_periods(kind, [ordinal])[0]
+
+    start, end = label(period - CHART_BEFORE), label(period + CHART_AFTER)
+    return {
+        "period": label(period),
+        "alarms": [
+            {"a": a, "first": label(a.baseline.first), "last": label(a.baseline.last)}
+            for a in alarms
+        ],
+        "chart_url": f"/api/v1/series/{alert.series_id}?" + urlencode({"from": start, "to": end}),
+        "names": json.dumps({a.detector_id: method_name(a.method) for a in alarms}),
     }
 
 

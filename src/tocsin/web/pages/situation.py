@@ -263,7 +263,22 @@ def _fingerprint(places: dict[str, Any]) -> str:
 
 @router.get("/")
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
-    """The situation of the user's area (or of ``?j=CODE`` inside it).
+    """The situation of the user's area (or of ``?j=CODE`` inside it); its body refreshes
+    itself every minute from :func:`situation_live`."""
+    return render(request, "situation.html", live_context(request, scope, db, j))
+
+
+@router.get("/situation/live")
+def situation_live(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
+    """The part of the situation page that htmx polls (``situation_live.html``): the
+    body, the detection status and the time they were read."""
+    response = render(request, "situation_live.html", live_context(request, scope, db, j))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def live_context(request: Request, scope: Scope, db: Session, j: str | None) -> dict[str, Any]:
+    """What the situation shows of the user's area (or of ``?j=CODE`` inside it).
 
     The page body is cached under everything it shows: the focus, the user's whole read
     scope, the breadcrumb, drill-down list and series as read now (names included), the
@@ -290,17 +305,13 @@ def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) 
     cache, version = cache_of(request), data_version(db)
     name = f"body:{focus.code if focus else ''}:{locale}:{current_minute()}:{_fingerprint(places)}"
     readable = scope.ids(Capability.READ)
-    return render(
-        request,
-        "situation.html",
-        {
-            "focus": focus,
-            "body": cache.get(db, name, readable, body, version),
-            "last_run": runs.last_run(db),
-            "pending": runs.pending_series(db, ids),
-            "now": dt.datetime.now(dt.UTC),
-        },
-    )
+    return {
+        "focus": focus,
+        "body": cache.get(db, name, readable, body, version),
+        "last_run": runs.last_run(db),
+        "pending": runs.pending_series(db, ids),
+        "now": dt.datetime.now(dt.UTC),
+    }
 
 
 def situation_context(

@@ -6,41 +6,54 @@
 
   function drawMap(el) {
     var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
-    fetch(el.dataset.geojsonUrl, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        var layer = L.geoJSON(data, {
-          style: function (f) {
-            var level = f.properties.level;
-            return {
-              color: "#455", weight: 0.8, fillOpacity: level ? 0.85 : 0.5,
-              fillColor: level ? COLOURS[level] : "#d9e3d0",
-              className: "jurisdiction level-" + (level || "none") + " code-" + f.properties.code
-            };
-          },
-          onEachFeature: function (f, l) {
-            // Names come from uploaded GeoJSON: a text node, never HTML (Leaflet would
-            // parse a string as HTML).
-            var label = document.createElement("span");
-            label.textContent = f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : "");
-            l.bindTooltip(label);
-            l.on("click", function () { window.location = f.properties.url; });
-            // Leaflet makes the district focusable; Enter opens it, as a click does.
-            l.on("add", function () {
-              var path = l.getElement && l.getElement();
-              if (!path) return;
-              path.setAttribute("role", "link");
-              path.setAttribute("aria-label", label.textContent);
-              path.addEventListener("keydown", function (e) {
-                if (e.key === "Enter") { window.location = f.properties.url; }
-              });
-            });
+    var layer = null;
+    // Fetched when drawn, and again after each refresh of the situation (the colours
+    // follow the open alerts; the view the user chose stays).
+    el.reload = load;
+    load();
+    function load() {
+      fetch(el.dataset.geojsonUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (layer) {
+            layer.clearLayers();
+            layer.addData(data);
+            el.dataset.reloaded = String(Number(el.dataset.reloaded || 0) + 1);
+            return;
           }
-        }).addTo(map);
-        if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
-        else { map.setView([50, 10], 5); }
-        el.dataset.ready = "1";
-      });
+          layer = L.geoJSON(data, {
+            style: function (f) {
+              var level = f.properties.level;
+              return {
+                color: "#455", weight: 0.8, fillOpacity: level ? 0.85 : 0.5,
+                fillColor: level ? COLOURS[level] : "#d9e3d0",
+                className: "jurisdiction level-" + (level || "none") + " code-" + f.properties.code
+              };
+            },
+            onEachFeature: function (f, l) {
+              // Names come from uploaded GeoJSON: a text node, never HTML (Leaflet would
+              // parse a string as HTML).
+              var label = document.createElement("span");
+              label.textContent = f.properties.name + (f.properties.level ? " — " + ["", "I", "II", "III", "IV"][f.properties.level] : "");
+              l.bindTooltip(label);
+              l.on("click", function () { window.location = f.properties.url; });
+              // Leaflet makes the district focusable; Enter opens it, as a click does.
+              l.on("add", function () {
+                var path = l.getElement && l.getElement();
+                if (!path) return;
+                path.setAttribute("role", "link");
+                path.setAttribute("aria-label", label.textContent);
+                path.addEventListener("keydown", function (e) {
+                  if (e.key === "Enter") { window.location = f.properties.url; }
+                });
+              });
+            }
+          }).addTo(map);
+          if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
+          else { map.setView([50, 10], 5); }
+          el.dataset.ready = "1";
+        });
+    }
   }
 
   // Line colours of the detectors on one chart: [expected, upper bound] per detector.
@@ -167,6 +180,50 @@
   }
 
   document.addEventListener("submit", sendForm);
+
+  // The situation refreshes itself: htmx polls #situation-live every minute (and when
+  // the tab is shown again). No request while the tab is hidden, and none under a user
+  // who has focus or a text selection inside it, or is typing in a field anywhere: the
+  // next round tries again.
+  function mayRefresh(el) {
+    if (document.hidden) { return false; }
+    var active = document.activeElement;
+    if (active && active !== document.body && el.contains(active)) { return false; }
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) {
+      return false;
+    }
+    var selection = window.getSelection ? window.getSelection() : null;
+    return !(selection && !selection.isCollapsed && el.contains(selection.anchorNode));
+  }
+
+  function isLive(event) {
+    var el = event.detail && event.detail.elt;
+    return el && el.id === "situation-live" ? el : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = isLive(event);
+    if (el && !mayRefresh(el)) { event.preventDefault(); }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var el = isLive(event);
+    if (!el) { return; }
+    // Signed out meanwhile: the answer is the sign-in page, not the fragment; reload
+    // the page (which leads to the sign-in form) rather than nest one page in another.
+    var url = event.detail.xhr && event.detail.xhr.responseURL;
+    if (url && new URL(url).pathname !== "/situation/live") {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var el = isLive(event);
+    var map = el && document.getElementById("map");
+    if (map && map.reload) { map.reload(); }
+    if (el) { el.dataset.refreshed = String(Number(el.dataset.refreshed || 0) + 1); }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var map = document.getElementById("map"); if (map && window.L) drawMap(map);
