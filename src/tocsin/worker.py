@@ -146,7 +146,7 @@ class Worker:
             idempotency_key=item.idempotency_key,
             subject=item.subject,
             body=item.body,
-            alert_url=item.payload.get("alert_url", ""),
+            alert_url=item.payload.get("alert_url") or item.payload.get("incident_url", ""),
             cap_url=item.payload.get("cap_url", ""),
             payload=item.payload,
         )
