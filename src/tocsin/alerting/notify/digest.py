@@ -32,8 +32,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.models import Notification
-from tocsin.alerting.notify.outbox import Claimed
 from tocsin.alerting.notify.incident_texts import reason_text
+from tocsin.alerting.notify.outbox import Claimed
 from tocsin.alerting.notify.texts import REASON_TEXT
 from tocsin.alerting.settings import AlertingSettings
 
