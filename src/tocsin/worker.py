@@ -47,6 +47,7 @@ from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.reserves.minimums import check as check_reserves
+from tocsin.response.notice import renew_expiring as renew_notices
 from tocsin.response.overdue import escalate_overdue
 from tocsin.store.engine import write_session
 from tocsin.store.pause import pause_point
@@ -253,6 +254,8 @@ class Worker:
             )
         with write_session(self.engine) as session:
             renew_expiring(session, now=self.clock.now(), settings=self.settings)
+        with write_session(self.engine) as session:  # incidents' public notices, likewise
+            renew_notices(session, now=self.clock.now(), settings=self.settings)
         result.delivered, result.failed = self.deliver()
         return result
 

@@ -349,6 +349,11 @@ class CapMessageRow(Base):
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    #: An incident's public notice (``tocsin.response.notice``); the table is the
+    #: response domain's, loaded by ``tocsin.store.load_models``.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
     identifier: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     sender: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     sent: Mapped[dt.datetime] = mapped_column(UTCDateTime)

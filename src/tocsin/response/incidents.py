@@ -36,7 +36,7 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.alerting.severity import Level, parse_level
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import bodies, notices, plans, tasks, timeline
+from tocsin.response import bodies, notice, notices, plans, tasks, timeline
 from tocsin.response.models import (
     Incident,
     IncidentAlert,
@@ -284,6 +284,7 @@ def set_level(
         before={"level": old_name},
     )
     _activate(session, incident, old, new, reason, by=by, now=now, settings=settings)
+    notice.publish(session, incident, "active", by=by, now=now, settings=settings)
     session.flush()
     return incident
 
@@ -360,14 +361,25 @@ MOVES = {"verified": "the report is confirmed", "stood_down": "the response ends
 
 
 def move(
-    session: Session, incident_id: int, to: str, *, comment: str = "", by: str, now: dt.datetime
+    session: Session,
+    incident_id: int,
+    to: str,
+    *,
+    comment: str = "",
+    by: str,
+    now: dt.datetime,
+    settings: AlertingSettings | None = None,
 ) -> Incident:
     """Verify a reported incident (``verified``) or stand its response down
-    (``stood_down``: it then waits for its after-action review)."""
+    (``stood_down``: it then waits for its after-action review; a public notice issued
+    gets its all-clear, :mod:`tocsin.response.notice`)."""
     if to not in MOVES:
         raise UserError(f"an incident is moved by hand to {' or '.join(MOVES)}, not {to!r}")
     incident = get(session, incident_id, for_update=True)
     _move(session, incident, to, comment, by=by, now=now)
+    issued = notice.messages(session, incident.id)
+    if to == "stood_down" and issued and issued[-1].msg_type != "Cancel":
+        notice.publish(session, incident, "all_clear", by=by, now=now, settings=settings)
     return incident
 
 

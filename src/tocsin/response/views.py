@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from tocsin.alerting.models import CapMessageRow
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.response.incidents import IncidentDetail
 from tocsin.response.models import (
@@ -172,4 +174,17 @@ def rollup_view(row: RollupRow) -> dict[str, Any]:
         "next_report_due": _time(row.next_report_due),
         "report_overdue": row.report_overdue,
         "needs": row.last_needs,
+    }
+
+
+def notice_view(row: CapMessageRow) -> dict[str, Any]:
+    """An incident's CAP notice: identifier, type, status and where the message is."""
+    settings = get_alerting_settings()
+    return {
+        "identifier": row.identifier,
+        "sender": row.sender,
+        "sent": row.sent.isoformat(),
+        "msg_type": row.msg_type,
+        "status": row.status,
+        "url": settings.cap_url(row.sender, row.identifier),
     }

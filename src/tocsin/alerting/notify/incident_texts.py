@@ -148,3 +148,49 @@ def incident_content(
         **({"bodies": list(facts.bodies)} if reason == "activated" else {}),
     }
     return subject, body, payload
+
+
+# -- an incident's public notice (CAP 1.2, :mod:`tocsin.response.notice`): no user name,
+# no comment; what the public should know of the response.
+
+_NOTICE = {
+    "active": (
+        N_("Response level %(level)s in %(place)s: %(title)s"),
+        N_(
+            "The authorities of %(place)s have activated the emergency response at level %(level)s."
+        ),
+    ),
+    "all_clear": (
+        N_("Response stood down in %(place)s: %(title)s"),
+        N_("The emergency response in %(place)s has ended."),
+    ),
+    "cancel": (
+        N_("Notice withdrawn in %(place)s: %(title)s"),
+        N_("The earlier notice about this incident was issued in error."),
+    ),
+}
+_EVENT = N_("Emergency response: %(hazard)s")
+_EXERCISE = N_("Exercise: this is a drill, not a real emergency.")
+
+
+def notice_words(facts: IncidentFacts, kind: str, hazard_names: tuple[str, str]) -> dict[str, Any]:
+    """Event, headline and description of an incident's CAP notice, in English and
+    Chinese; ``kind`` is ``active``, ``all_clear`` or ``cancel``; ``hazard_names`` the
+    hazard's names (an indicator's, or its code)."""
+    headline, description = _NOTICE[kind]
+    found: dict[str, list[str]] = {"event": [], "headline": [], "description": []}
+    for index, locale in enumerate(("en", "zh_CN")):
+        _ = functools.partial(_text, locale)
+        fields = {
+            "level": severity.Level(facts.level).roman if facts.level else "-",
+            "place": facts.place_name_zh if locale == "zh_CN" else facts.place_name,
+            "title": facts.title,
+            "hazard": hazard_names[index],
+        }
+        text = _(description) % fields
+        if facts.exercise:
+            text = f"{_(_EXERCISE)} {text}"
+        found["event"].append(_(_EVENT) % fields)
+        found["headline"].append(_(headline) % fields)
+        found["description"].append(text)
+    return found

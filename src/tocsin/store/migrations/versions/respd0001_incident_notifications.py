@@ -7,6 +7,8 @@
 - ``incident_task.escalation_*``: the durable timer of an overdue task (the deadline
   being escalated, the next step and when it falls due).
 - ``incident.report_escalation_*``: the same for the incident's overdue situation report.
+- ``cap_message.incident_id``: the CAP notices of an incident (Alert, Update, all-clear
+  or Cancel), issued and frozen as an alert's are.
 
 Additive: servers of the previous version keep working while this revision is applied
 (they never write an incident's row, and read an alert's rows as before).
@@ -51,6 +53,16 @@ def upgrade() -> None:
         )
         batch.create_index("ix_notification_incident_id", ["incident_id"])
         batch.create_check_constraint("one_subject", ONE_SUBJECT)
+    with op.batch_alter_table("cap_message") as batch:
+        batch.add_column(sa.Column("incident_id", sa.Integer()))
+        batch.create_foreign_key(
+            "fk_cap_message_incident_id_incident",
+            "incident",
+            ["incident_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+        batch.create_index("ix_cap_message_incident_id", ["incident_id"])
     for column in _timer("escalation"):
         op.add_column("incident_task", column)
     for column in _timer("report_escalation"):
@@ -62,6 +74,11 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE incident DROP COLUMN {column}")
     for column in ("escalation_at", "escalation_due", "escalation_step"):
         op.execute(f"ALTER TABLE incident_task DROP COLUMN {column}")
+    op.execute("DELETE FROM cap_message WHERE incident_id IS NOT NULL")
+    with op.batch_alter_table("cap_message") as batch:
+        batch.drop_index("ix_cap_message_incident_id")
+        batch.drop_constraint("fk_cap_message_incident_id_incident", type_="foreignkey")
+        batch.drop_column("incident_id")
     op.execute("DELETE FROM notification WHERE alert_id IS NULL")
     with op.batch_alter_table("notification") as batch:
         batch.drop_constraint("one_subject", type_="check")
