@@ -187,9 +187,8 @@ def test_notice_matrix(client, world: World) -> None:
         bodies.load(db, DATA / "bodies.yaml", by="test")
         ids = {
             p: incidents.open_incident(
-                db, title="matrix", jurisdiction=p, hazard="accident", level="IV", by="test",
-                now=T0,
-            ).id  # fmt: skip
+                db, title="matrix", jurisdiction=p, hazard="accident", level="IV", by="t", now=T0
+            ).id
             for p in ALL_DISTRICTS
         }
 

@@ -170,9 +170,10 @@ def test_a_notification_is_about_an_alert_or_an_incident_never_both(any_world) -
     settings = _settings()
     _territory(any_world)
     incident_id = _open(any_world, "I", settings)
-    with pytest.raises(Exception, match="(?i)check|constraint"), write_session(
-        any_world.engine
-    ) as db:
+    with (
+        pytest.raises(Exception, match=r"(?i)check|constraint"),
+        write_session(any_world.engine) as db,
+    ):
         row = db.scalars(select(Notification).where(Notification.incident_id == incident_id))
         row.first().alert_id = any_world.alerts["9162"]
 
@@ -238,9 +239,7 @@ def test_overdue_reports_and_tasks_escalate_once_across_a_restart(any_world, smt
     assert len(overdue) == 5  # one e-mail per step, none twice
     steps = _events(any_world, incident_id, "report_overdue")
     assert [e.data["step"] for e in steps] == [0, 1, 0, 1]
-    assert [e.data["task_id"] for e in _events(any_world, incident_id, "task_overdue")] == [
-        late.id
-    ]
+    assert [e.data["task_id"] for e in _events(any_world, incident_id, "task_overdue")] == [late.id]
 
 
 def test_a_step_with_nobody_on_duty_moves_on_at_once(any_world) -> None:
@@ -252,9 +251,7 @@ def test_a_step_with_nobody_on_duty_moves_on_at_once(any_world) -> None:
     from tocsin.response.overdue import escalate_overdue
 
     with write_session(any_world.engine) as db:
-        db.query(DutyContact).filter(DutyContact.email == DESKS["DE-BY"]).update(
-            {"active": False}
-        )
+        db.query(DutyContact).filter(DutyContact.email == DESKS["DE-BY"]).update({"active": False})
     moment = T0 + dt.timedelta(hours=2, minutes=1)
     with write_session(any_world.engine) as db:
         escalate_overdue(db, now=moment, settings=settings)
