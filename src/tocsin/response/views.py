@@ -87,11 +87,11 @@ def plan_summary(plan: ContingencyPlan, jurisdiction: str, today: dt.date) -> di
     }
 
 
-def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str, Any]:
-    """The plan in force for ``jurisdiction``, where it comes from, and its levels."""
+def plan_levels(plan: ContingencyPlan) -> dict[str, dict[str, Any]]:
+    """What a plan version says for each response level I-IV."""
     levels = {}
     for level in Level:
-        checklist = level_of(found.plan, int(level))
+        checklist = level_of(plan, int(level))
         levels[level.roman] = {
             "alert_level": level_name(checklist.activation.alert_level),
             "criteria": checklist.activation.criteria,
@@ -106,11 +106,16 @@ def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str
                 for t in checklist.tasks
             ],
         }  # fmt: skip
+    return levels
+
+
+def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str, Any]:
+    """The plan in force for ``jurisdiction``, where it comes from, and its levels."""
     return {
         **plan_summary(found.plan, found.source, today),
         "in_force_for": jurisdiction,
         "inherited_from": found.source if found.inherited else None,
-        "levels": levels,
+        "levels": plan_levels(found.plan),
     }
 
 
