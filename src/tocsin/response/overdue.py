@@ -34,34 +34,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerting.batch import SYSTEM_ACTOR, settings_or_default
 from tocsin.alerting.directory import Directory
-from tocsin.alerting.escalation import EscalationPolicy, plan_steps
+from tocsin.alerting.escalation import plan_steps
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.response import notices, reports, timeline
 from tocsin.response.models import Incident, IncidentTask, ResponseBody
 from tocsin.response.tasks import OPEN_STATUSES
-
-
-@dataclass
-class Timer:
-    """A durable escalation timer: the deadline escalated, the next step's index and when
-    it falls due (None: every step has run)."""
-
-    due: dt.datetime | None
-    step: int
-    at: dt.datetime | None
-
-    def restart(self, due: dt.datetime) -> None:
-        """A new deadline: a new round from its first step."""
-        self.due, self.step, self.at = due, 0, due
-
-
-def _started(policy: EscalationPolicy, timer: Timer) -> dt.datetime:
-    """When the timer's round started, as stored: the time its next step falls due less
-    that step's offset (a step with nobody on duty moved the round earlier)."""
-    assert timer.at is not None and timer.due is not None
-    offset = policy.due_at(timer.due, timer.step)
-    assert offset is not None
-    return timer.at - (offset - timer.due)
 
 
 @dataclass(frozen=True)
@@ -70,24 +47,44 @@ class Step:
     jurisdiction_id: int
 
 
-def _advance(directory: Directory, timer: Timer, origin: int, now: dt.datetime) -> list[Step]:
-    """The steps of ``timer`` due at ``now`` from the chain above ``origin``; the timer
-    moves to the next step (or stops after the last)."""
-    if timer.at is None or timer.at > now:
-        return []
-    chain = directory.chain(origin)
-    policy = directory.policy(origin)
-    due, started = plan_steps(
-        policy,
-        _started(policy, timer),
-        timer.step,
-        now,
-        len(chain),
-        reachable=lambda position: bool(directory.contacts(chain[position])),
-    )
-    timer.step += len(due)
-    timer.at = policy.due_at(started, timer.step)
-    return [Step(d.index, chain[d.target]) for d in due]
+def _escalate(
+    row: Incident | IncidentTask,
+    timer: str,
+    directory: Directory,
+    deadline: dt.datetime,
+    origin: int,
+    now: dt.datetime,
+) -> list[Step]:
+    """The steps due at ``now`` of the durable timer ``timer`` of ``row`` (its columns
+    ``<timer>_due``, ``_step`` and ``_at``: the deadline escalated, the next step and when
+    it falls due, None after the last) on the chain above ``origin``; a new ``deadline``
+    starts a new round. The columns move on to the next step."""
+    due, step, at = (getattr(row, f"{timer}_{part}") for part in ("due", "step", "at"))
+    if due != deadline:
+        due, step, at = deadline, 0, deadline
+    if at is None or at > now:
+        found = []
+    else:
+        chain = directory.chain(origin)
+        policy = directory.policy(origin)
+        offset = policy.due_at(deadline, step)
+        assert offset is not None
+        # The round's start as stored: a step with nobody on duty moved it earlier.
+        started = at - (offset - deadline)
+        steps, started = plan_steps(
+            policy,
+            started,
+            step,
+            now,
+            len(chain),
+            reachable=lambda position: bool(directory.contacts(chain[position])),
+        )
+        step += len(steps)
+        at = policy.due_at(started, step)
+        found = [Step(d.index, chain[d.target]) for d in steps]
+    for part, value in (("due", due), ("step", step), ("at", at)):
+        setattr(row, f"{timer}_{part}", value)
+    return found
 
 
 def _stamp(moment: dt.datetime) -> int:
@@ -162,19 +159,9 @@ def _reports(
         deadline = reports.next_due(session, incident)
         if deadline is None or deadline > now:
             continue
-        timer = Timer(
-            incident.report_escalation_due,
-            incident.report_escalation_step,
-            incident.report_escalation_at,
-        )
-        if timer.due != deadline:
-            timer.restart(deadline)
         chain = directory.chain(incident.jurisdiction_id)
         origin = chain[1] if len(chain) > 1 else chain[0]  # the report is owed upward
-        steps = _advance(directory, timer, origin, now)
-        incident.report_escalation_due = timer.due
-        incident.report_escalation_step = timer.step
-        incident.report_escalation_at = timer.at
+        steps = _escalate(incident, "report_escalation", directory, deadline, origin, now)
         queued += _notify_steps(
             session,
             incident,
@@ -227,16 +214,8 @@ def _tasks(
     }
     for task, incident in found:
         assert task.due_at is not None
-        timer = Timer(task.escalation_due, task.escalation_step, task.escalation_at)
-        if timer.due != task.due_at:
-            timer.restart(task.due_at)
         origin = bodies.get(task.assignee_body_id or 0, incident.jurisdiction_id)
-        steps = _advance(directory, timer, origin, now)
-        task.escalation_due, task.escalation_step, task.escalation_at = (
-            timer.due,
-            timer.step,
-            timer.at,
-        )
+        steps = _escalate(task, "escalation", directory, task.due_at, origin, now)
         queued += _notify_steps(
             session,
             incident,

@@ -136,33 +136,36 @@ async def _upload(
     return done, [], 200
 
 
-@router.post("/admin/plans")
-async def load_plans(
-    request: Request,
-    scope: PageScope,
-    file: Annotated[UploadFile, File()],
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    ids = _administered(scope)
-    done, problems, status = await _upload(request, scope, file, PLAN_SUFFIXES, plans.load)
-    with request.app.state.sessions() as db:
-        context = _plans_context(db, ids)
-    context.update(problems=problems, loaded=done or [])
-    return render(request, "admin_plans.html", context, status=status)
+def _load_route(
+    path: str,
+    template: str,
+    suffixes: tuple[str, ...],
+    loader: Callable[..., Any],
+    context: Callable[[Any, frozenset[int]], dict[str, Any]],
+    result: str,
+) -> None:
+    """Register ``POST path``: load the uploaded file with ``loader`` and show the page
+    again with what it did (``result``) or the problems (422)."""
+
+    async def route(
+        request: Request,
+        scope: PageScope,
+        file: Annotated[UploadFile, File()],
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf_token)
+        ids = _administered(scope)
+        done, problems, status = await _upload(request, scope, file, suffixes, loader)
+        with request.app.state.sessions() as db:
+            shown = context(db, ids)
+        shown.update({"problems": problems, result: done})
+        return render(request, template, shown, status=status)
+
+    route.__name__ = f"load_{path.rsplit('/', 1)[-1]}"
+    router.post(path)(route)
 
 
-@router.post("/admin/bodies")
-async def load_bodies(
-    request: Request,
-    scope: PageScope,
-    file: Annotated[UploadFile, File()],
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf_token)
-    ids = _administered(scope)
-    done, problems, status = await _upload(request, scope, file, BODY_SUFFIXES, bodies.load)
-    with request.app.state.sessions() as db:
-        context = _bodies_context(db, ids)
-    context.update(problems=problems, summary=done)
-    return render(request, "admin_bodies.html", context, status=status)
+_load_route("/admin/plans", "admin_plans.html", PLAN_SUFFIXES, plans.load, _plans_context, "loaded")
+_load_route(
+    "/admin/bodies", "admin_bodies.html", BODY_SUFFIXES, bodies.load, _bodies_context, "summary"
+)
