@@ -259,3 +259,27 @@ def test_a_step_with_nobody_on_duty_moves_on_at_once(any_world) -> None:
     assert _outbox(any_world, incident_id) == [("desk-de@x.org", "report-overdue", "pending", 1)]
     (skipped, told) = _events(any_world, incident_id, "report_overdue")
     assert "nobody on duty" in skipped.text and told.data["jurisdiction"] == "DE"
+
+
+def test_a_desks_incident_notifications_go_out_as_one_digest(any_world, smtp) -> None:
+    inbox, port = smtp
+    settings = _settings(port).model_copy(update={"notify_group_wait_seconds": 30})
+    _territory(any_world)
+    first, second = _open(any_world, "I", settings), _open(any_world, "I", settings)
+    clock = ManualClock(T0)
+    worker = Worker(any_world.engine, clock=clock, settings=settings, name="digest")
+    try:
+        worker.tick()
+        assert inbox.messages == []  # the group wait: the second joins the first
+        _tick(worker, clock, T0 + dt.timedelta(seconds=30))
+    finally:
+        worker.close()
+    to_state = [m for m in inbox.messages if m["To"] == DESKS["DE-BY"]]
+    (digest,) = to_state
+    assert digest["Subject"] == "[tocsin] 2 notifications: 2 Response activated"
+    text = digest.get_payload(decode=True).decode("utf-8")
+    for incident_id in (first, second):
+        assert f"http://tocsin.test/incidents/{incident_id}" in text
+    assert "响应已启动 2" in text
+    statuses = {s for i in (first, second) for _, _, s, _ in _outbox(any_world, i)}
+    assert statuses == {"sent"}
