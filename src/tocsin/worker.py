@@ -7,7 +7,8 @@ One tick of :class:`Worker`:
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
 2. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
-   escalation steps that have fallen due;
+   escalation steps that have fallen due -- of alerts, and of overdue tasks and
+   situation reports of incidents (:mod:`tocsin.response.overdue`);
 3. claims due notifications in batches and delivers them (several at once): each one's
    lease is renewed just before it is sent and its outcome recorded as soon as it is
    known, both fenced by the claim's token (:mod:`tocsin.alerting.notify.outbox`);
@@ -46,6 +47,8 @@ from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
 from tocsin.reserves.minimums import check as check_reserves
+from tocsin.response.notice import renew_expiring as renew_notices
+from tocsin.response.overdue import escalate_overdue
 from tocsin.store.engine import write_session
 from tocsin.store.pause import pause_point
 
@@ -146,7 +149,7 @@ class Worker:
             idempotency_key=item.idempotency_key,
             subject=item.subject,
             body=item.body,
-            alert_url=item.payload.get("alert_url", ""),
+            alert_url=item.payload.get("alert_url") or item.payload.get("incident_url", ""),
             cap_url=item.payload.get("cap_url", ""),
             payload=item.payload,
         )
@@ -245,8 +248,14 @@ class Worker:
             reopen_timed_out(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:
             result.escalated = escalate_due(session, now=self.clock.now(), settings=self.settings)
+        with write_session(self.engine) as session:  # overdue tasks and situation reports
+            result.escalated += escalate_overdue(
+                session, now=self.clock.now(), settings=self.settings
+            )
         with write_session(self.engine) as session:
             renew_expiring(session, now=self.clock.now(), settings=self.settings)
+        with write_session(self.engine) as session:  # incidents' public notices, likewise
+            renew_notices(session, now=self.clock.now(), settings=self.settings)
         result.delivered, result.failed = self.deliver()
         return result
 

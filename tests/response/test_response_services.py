@@ -160,14 +160,17 @@ def test_an_incident_from_an_alert_activates_the_plan_in_force(any_world) -> Non
             == any_world.jurisdictions["DE-BY"]
         )
         kinds = [e.kind for e in found.events]
-        assert kinds == ["opened", "status", "level", "plan_activated"]
-        assert found.events[-1].data["source"] == "DE-BY" and found.events[-1].data["inherited"]
+        # Level II notifies no body; its public notice is a CAP Alert (response/notice.py).
+        assert kinds == ["opened", "status", "level", "plan_activated", "cap_notice"]
+        activated = found.events[-2].data
+        assert activated["source"] == "DE-BY" and activated["inherited"]
         audited = db.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "incident"))
         assert list(audited) == [
             "incident.opened",
             "incident.status",
             "incident.level",
             "incident.plan_activated",
+            "incident.cap_notice",
         ]
 
 
@@ -189,7 +192,7 @@ def test_raising_adds_tasks_and_lowering_keeps_done_work(any_world) -> None:
             assert found[key].reason == "response lowered from I to III: wave subsides"
         assert found[(3, 0)].status == "open" and found[(3, 1)].status == "open"
         kinds = [e.kind for e in incidents.detail(db, incident_id).events]
-        assert kinds[-3:] == ["level", "tasks_closed", "plan_activated"]
+        assert kinds[-4:] == ["level", "tasks_closed", "plan_activated", "cap_notice"]
     with write_session(any_world.engine) as db:  # raised again: the level II work reopens
         incidents.set_level(db, incident_id, "II", reason="second peak", by=BY, now=later)
         found = {(t.plan_level, t.item): t for t in tasks.for_incident(db, incident_id)}
@@ -211,8 +214,9 @@ def test_the_status_machine_refuses_illegal_moves_and_closing_needs_a_review(any
             incidents.move(db, incident_id, "stood_down", by=BY, now=NOW)
         incidents.move(db, incident_id, "verified", by=BY, now=NOW)
         incidents.set_level(db, incident_id, 4, reason="declared", by=BY, now=NOW)
-        # No plan covers accidents here: the timeline says so.
-        assert incidents.detail(db, incident_id).events[-1].kind == "no_plan"
+        # No plan covers accidents here: the timeline says so (and the level's notice).
+        kinds = [e.kind for e in incidents.detail(db, incident_id).events]
+        assert kinds[-2:] == ["no_plan", "cap_notice"]
         with pytest.raises(TransitionError, match="it cannot go to closed"):
             incidents.close(db, incident_id, {"worked": "a", "did_not_work": "b"}, by=BY, now=NOW)
         incidents.move(db, incident_id, "stood_down", by=BY, now=NOW)

@@ -273,6 +273,8 @@ class Notification(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", NOTIFICATION_STATUSES), name="status"),
         CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        # About an alert or an incident (tocsin.response.notices), never both or neither.
+        CheckConstraint("(alert_id IS NULL) <> (incident_id IS NULL)", name="one_subject"),
         Index(
             "ix_notification_due",
             "next_attempt_at",
@@ -289,7 +291,15 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert.id", ondelete="CASCADE"), index=True
+    )
+    #: An incident's notification (a response level declared, overdue work; written by
+    #: ``tocsin.response.notices``). The table is the response domain's, which alerting
+    #: never imports: the key names it, and ``tocsin.store.load_models`` loads it.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("duty_contact.id", ondelete="SET NULL")
     )
@@ -298,7 +308,8 @@ class Notification(Base):
     #: E-mail address or webhook URL.
     target: Mapped[str] = mapped_column(String(2000))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    #: What happened: opened, escalated, updated, resolved, cancelled.
+    #: What happened: opened, escalated, updated, resolved, cancelled; for incidents
+    #: activated, task-overdue, report-overdue.
     reason: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
@@ -338,6 +349,11 @@ class CapMessageRow(Base):
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    #: An incident's public notice (``tocsin.response.notice``); the table is the
+    #: response domain's, loaded by ``tocsin.store.load_models``.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
     identifier: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     sender: Mapped[str] = mapped_column(String(IDENTIFIER_MAX))
     sent: Mapped[dt.datetime] = mapped_column(UTCDateTime)

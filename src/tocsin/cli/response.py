@@ -17,7 +17,7 @@ from rich.table import Table
 
 from tocsin.audit import default_actor
 from tocsin.errors import UserError
-from tocsin.response import bodies, incidents, plans, reports, tasks, views
+from tocsin.response import bodies, incidents, notice, plans, reports, tasks, views
 from tocsin.store import session_factory, write_session
 
 bodies_app = typer.Typer(no_args_is_help=True, help="Bodies: the departments that respond.")
@@ -560,3 +560,41 @@ def incidents_rollup(
             report,
         )
     console.print(table)
+
+
+@incidents_app.command("notices")
+def incidents_notices(
+    incident_id: IncidentId,
+    xml: Annotated[
+        bool, typer.Option("--xml", help="Print the newest notice's CAP 1.2 XML.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """An incident's public notices (CAP 1.2 Alert, Update, Cancel), oldest first."""
+    from tocsin.alerting.cap.render import xml_of
+    from tocsin.alerting.settings import get_alerting_settings
+
+    with session_factory()() as session:
+        incidents.get(session, incident_id)
+        rows = notice.messages(session, incident_id)
+        if xml:
+            if not rows:
+                raise UserError(f"incident {incident_id} has issued no notice")
+            typer.echo(xml_of(session, rows[-1], get_alerting_settings()).decode("utf-8"))
+            return
+        data = [views.notice_view(row) for row in rows]
+    if as_json:
+        _echo_json(data)
+        return
+    for row in data:
+        console.print(
+            f"{row['sent']} {row['msg_type']} ({row['status']}) {row['url']}", highlight=False
+        )
+
+
+@incidents_app.command("withdraw")
+def incidents_withdraw(incident_id: IncidentId, by: By = None) -> None:
+    """Withdraw the incident's notice issued in error (a CAP Cancel)."""
+    with write_session() as session:
+        row = notice.withdraw(session, incident_id, by=by or default_actor(), now=_now())
+        console.print(f"CAP Cancel {row.identifier}", highlight=False)

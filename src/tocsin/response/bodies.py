@@ -13,6 +13,7 @@ its own body of that code, else the nearest ancestor's (inherited like the plans
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,15 @@ def _state(body: ResponseBody, jurisdiction: str, members: list[str]) -> dict[st
     }
 
 
-def load(session: Session, path: str | Path, *, by: str | None = None) -> LoadSummary:
-    """Create or update the bodies of a file (all or nothing)."""
+def load(
+    session: Session,
+    path: str | Path,
+    *,
+    by: str | None = None,
+    within: Collection[int] | None = None,
+) -> LoadSummary:
+    """Create or update the bodies of a file (all or nothing); ``within``: the
+    jurisdiction ids the loader administers (None: any, the CLI)."""
     records = read_records(
         path,
         key="bodies",
@@ -89,6 +97,15 @@ def load(session: Session, path: str | Path, *, by: str | None = None) -> LoadSu
                     "jurisdiction",
                     item.jurisdiction,
                     "is not a known jurisdiction; load it first with `tocsin jurisdictions load`",
+                )
+            )
+        elif within is not None and places[item.jurisdiction] not in within:
+            problems.add(
+                Problem(
+                    record.location("jurisdiction"),
+                    "jurisdiction",
+                    item.jurisdiction,
+                    "is not a jurisdiction you administer; ask an administrator of it",
                 )
             )
         for name in item.members:

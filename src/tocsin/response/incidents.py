@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.models import User
 from tocsin.alerting.models import Alert
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.alerting.severity import Level, parse_level
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import bodies, plans, tasks, timeline
+from tocsin.response import bodies, notice, notices, plans, tasks, timeline
 from tocsin.response.models import (
     Incident,
     IncidentAlert,
@@ -156,6 +157,7 @@ def open_incident(
     exercise: bool = False,
     by: str,
     now: dt.datetime,
+    settings: AlertingSettings | None = None,
 ) -> Incident:
     """Open an incident, by hand or from alerts.
 
@@ -224,9 +226,14 @@ def open_incident(
                 f"alert level {Level(min(a.level for a in linked)).roman} meets the activation "
                 f"criterion of response level {Level(proposed).roman}"
             )
-            return set_level(session, incident.id, proposed, reason=reason, by=by, now=now)
+            return set_level(
+                session, incident.id, proposed, reason=reason, by=by, now=now, settings=settings
+            )
     if level is not None:
-        return set_level(session, incident.id, level, reason="declared on opening", by=by, now=now)
+        return set_level(
+            session, incident.id, level, reason="declared on opening", by=by, now=now,
+            settings=settings,
+        )  # fmt: skip
     return incident
 
 
@@ -245,8 +252,10 @@ def set_level(
     reason: str,
     by: str,
     now: dt.datetime,
+    settings: AlertingSettings | None = None,
 ) -> Incident:
-    """Declare or change the response level and activate the plan in force for it."""
+    """Declare or change the response level and activate the plan in force for it
+    (its tasks; the bodies it notifies, :mod:`tocsin.response.notices`)."""
     check_texts({"reason": reason})
     incident = get(session, incident_id, for_update=True)
     new = _level(level)
@@ -274,7 +283,8 @@ def set_level(
         data={"from": old_name, "to": Level(new).roman, "change": change},
         before={"level": old_name},
     )
-    _activate(session, incident, old, new, reason, by=by, now=now)
+    _activate(session, incident, old, new, reason, by=by, now=now, settings=settings)
+    notice.publish(session, incident, "active", by=by, now=now, settings=settings)
     session.flush()
     return incident
 
@@ -288,6 +298,7 @@ def _activate(
     *,
     by: str,
     now: dt.datetime,
+    settings: AlertingSettings | None = None,
 ) -> None:
     directory = tree(session)
     plan = plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard)
@@ -318,7 +329,7 @@ def _activate(
     created, reopened = tasks.activate_checklist(
         session, incident, plan, new, directory=directory, by=by, now=now
     )
-    timeline.log(
+    activation = timeline.log(
         session,
         incident,
         "plan_activated",
@@ -338,6 +349,11 @@ def _activate(
             "tasks_reopened": [t.id for t in reopened],
         },
     )
+    session.flush()
+    notices.notify_activation(
+        session, incident, plan, activation, directory=directory, by=by, now=now,
+        settings=settings,
+    )  # fmt: skip
 
 
 #: The moves made by hand (the others come with a level or the review).
@@ -345,14 +361,25 @@ MOVES = {"verified": "the report is confirmed", "stood_down": "the response ends
 
 
 def move(
-    session: Session, incident_id: int, to: str, *, comment: str = "", by: str, now: dt.datetime
+    session: Session,
+    incident_id: int,
+    to: str,
+    *,
+    comment: str = "",
+    by: str,
+    now: dt.datetime,
+    settings: AlertingSettings | None = None,
 ) -> Incident:
     """Verify a reported incident (``verified``) or stand its response down
-    (``stood_down``: it then waits for its after-action review)."""
+    (``stood_down``: it then waits for its after-action review; a public notice issued
+    gets its all-clear, :mod:`tocsin.response.notice`)."""
     if to not in MOVES:
         raise UserError(f"an incident is moved by hand to {' or '.join(MOVES)}, not {to!r}")
     incident = get(session, incident_id, for_update=True)
     _move(session, incident, to, comment, by=by, now=now)
+    issued = notice.messages(session, incident.id)
+    if to == "stood_down" and issued and issued[-1].msg_type != "Cancel":
+        notice.publish(session, incident, "all_clear", by=by, now=now, settings=settings)
     return incident
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -134,6 +135,13 @@ class Incident(Base):
     first_figures: Mapped[str] = mapped_column(Text, default="")
     #: The after-action review (what worked, what did not, actions with owners).
     review: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: Durable timer of the overdue situation report (:mod:`tocsin.response.overdue`):
+    #: the deadline escalated, the next step of the policy and when it falls due.
+    report_escalation_step: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=text("0")
+    )
+    report_escalation_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    report_escalation_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -200,6 +208,11 @@ class IncidentTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Durable timer of an overdue task (:mod:`tocsin.response.overdue`): the due time
+    #: escalated, the next step of the policy and when it falls due.
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    escalation_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    escalation_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class SituationReport(Base):

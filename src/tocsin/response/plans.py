@@ -13,6 +13,7 @@ interval of situation reports (docs/response.md shows a commented plan).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -101,8 +102,14 @@ def _joined(problems: list[str]) -> str:
     return text + (f"\n... and {more} more problems" if more > 0 else "")
 
 
-def _check(session: Session, path: Path, plans: list[tuple[PlanIn, Any]]) -> None:
-    """Jurisdictions, hazards and bodies that exist; versions that go forward."""
+def _check(
+    session: Session,
+    path: Path,
+    plans: list[tuple[PlanIn, Any]],
+    within: Collection[int] | None = None,
+) -> None:
+    """Jurisdictions, hazards and bodies that exist; versions that go forward; with
+    ``within``, jurisdictions among those ids (the ones the loader administers)."""
     directory = tree(session)
     hazards = known_hazards(session)
     problems: list[str] = []
@@ -116,6 +123,12 @@ def _check(session: Session, path: Path, plans: list[tuple[PlanIn, Any]]) -> Non
             problems.append(
                 f"{at('jurisdiction')}: {plan.jurisdiction!r} is not a known "
                 "jurisdiction; load it with `tocsin jurisdictions load`"
+            )
+            continue
+        if within is not None and directory.by_code[plan.jurisdiction].id not in within:
+            problems.append(
+                f"{at('jurisdiction')}: {plan.jurisdiction!r} is not a jurisdiction you "
+                "administer; ask an administrator of it or above it"
             )
             continue
         if plan.hazard not in hazards:
@@ -194,13 +207,20 @@ class Loaded:
     created: bool
 
 
-def load(session: Session, path: str | Path, *, by: str | None = None) -> list[Loaded]:
-    """Add a version of each plan of a YAML file whose content changed (all or nothing)."""
+def load(
+    session: Session,
+    path: str | Path,
+    *,
+    by: str | None = None,
+    within: Collection[int] | None = None,
+) -> list[Loaded]:
+    """Add a version of each plan of a YAML file whose content changed (all or nothing);
+    ``within``: the jurisdiction ids the loader administers (None: any, the CLI)."""
     path = Path(path)
     if not path.is_file():
         raise TableError(f"{path}: the file does not exist")
     plans = _parse(path)
-    _check(session, path, plans)
+    _check(session, path, plans, within)
     directory = tree(session)
     done = []
     for plan, _ in plans:
@@ -318,6 +338,30 @@ def get_all(
     if hazard is not None:
         query = query.where(ContingencyPlan.hazard == hazard)
     return [(plan, code) for plan, code in session.execute(query)]
+
+
+def version_by_id(session: Session, plan_id: int) -> tuple[ContingencyPlan, str] | None:
+    """One version of a plan with its jurisdiction's code (None: no such version)."""
+    row = session.execute(
+        select(ContingencyPlan, Jurisdiction.code)
+        .join(Jurisdiction, Jurisdiction.id == ContingencyPlan.jurisdiction_id)
+        .where(ContingencyPlan.id == plan_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def versions(session: Session, jurisdiction_id: int, hazard: str) -> list[ContingencyPlan]:
+    """Every version of a jurisdiction's plan for ``hazard``, newest first."""
+    return list(
+        session.scalars(
+            select(ContingencyPlan)
+            .where(
+                ContingencyPlan.jurisdiction_id == jurisdiction_id,
+                ContingencyPlan.hazard == hazard,
+            )
+            .order_by(ContingencyPlan.version.desc())
+        )
+    )
 
 
 def review_overdue(plan: ContingencyPlan, today: dt.date) -> bool:

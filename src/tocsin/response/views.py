@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from tocsin.alerting.models import CapMessageRow
+from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.response.incidents import IncidentDetail
 from tocsin.response.models import (
@@ -85,11 +87,11 @@ def plan_summary(plan: ContingencyPlan, jurisdiction: str, today: dt.date) -> di
     }
 
 
-def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str, Any]:
-    """The plan in force for ``jurisdiction``, where it comes from, and its levels."""
+def plan_levels(plan: ContingencyPlan) -> dict[str, dict[str, Any]]:
+    """What a plan version says for each response level I-IV."""
     levels = {}
     for level in Level:
-        checklist = level_of(found.plan, int(level))
+        checklist = level_of(plan, int(level))
         levels[level.roman] = {
             "alert_level": level_name(checklist.activation.alert_level),
             "criteria": checklist.activation.criteria,
@@ -104,11 +106,16 @@ def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str
                 for t in checklist.tasks
             ],
         }  # fmt: skip
+    return levels
+
+
+def plan_view(found: PlanInForce, jurisdiction: str, today: dt.date) -> dict[str, Any]:
+    """The plan in force for ``jurisdiction``, where it comes from, and its levels."""
     return {
         **plan_summary(found.plan, found.source, today),
         "in_force_for": jurisdiction,
         "inherited_from": found.source if found.inherited else None,
-        "levels": levels,
+        "levels": plan_levels(found.plan),
     }
 
 
@@ -172,4 +179,17 @@ def rollup_view(row: RollupRow) -> dict[str, Any]:
         "next_report_due": _time(row.next_report_due),
         "report_overdue": row.report_overdue,
         "needs": row.last_needs,
+    }
+
+
+def notice_view(row: CapMessageRow) -> dict[str, Any]:
+    """An incident's CAP notice: identifier, type, status and where the message is."""
+    settings = get_alerting_settings()
+    return {
+        "identifier": row.identifier,
+        "sender": row.sender,
+        "sent": row.sent.isoformat(),
+        "msg_type": row.msg_type,
+        "status": row.status,
+        "url": settings.cap_url(row.sender, row.identifier),
     }

@@ -8,6 +8,9 @@ expired one (tocsin renews the messages of alerts still in force before they exp
 :func:`tocsin.alerting.lifecycle.renew_expiring`), or an imported one of status Test,
 Exercise, System or Draft, is never republished. Each entry's ``id`` is the URL of its
 CAP message, as CAP aggregators (e.g. the IFRC Alert Hub) read it.
+
+After the alerts come the public notices of incidents (``tocsin.response.notice``): the
+newest of each incident while it is valid, never one of an exercise.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def _last_departure(
     )
     expired = session.scalar(
         select(func.max(CapMessageRow.expires)).where(
-            CapMessageRow.alert_id.is_not(None),
+            or_(CapMessageRow.alert_id.is_not(None), CapMessageRow.incident_id.is_not(None)),
             CapMessageRow.expires <= now,
         )
     )
@@ -98,6 +101,7 @@ def build_public_feed(
                 cap_xml=xml_of(session, row, settings) if embed else None,
             )
         )
+    entries += _incident_entries(session, settings, now, embed=embed)
     base = settings.public_url.rstrip("/")
     newest = max((e.updated for e in entries), default=None)
     departed = _last_departure(session, settings, now, window)
@@ -111,6 +115,45 @@ def build_public_feed(
         author=settings.cap_sender_name,
     )
     return PublicFeed(xml, updated)
+
+
+def _incident_entries(
+    session: Session, settings: AlertingSettings, now: dt.datetime, *, embed: bool
+) -> list[atom.FeedEntry]:
+    """The newest notice of each incident (``tocsin.response.notice``) while it is valid:
+    an active response's, or its all-clear or Cancel for ``TOCSIN_CAP_FEED_CLOSED_HOURS``;
+    never an exercise's (status ``Exercise``)."""
+    newest = (
+        select(func.max(CapMessageRow.id))
+        .where(CapMessageRow.incident_id.is_not(None))
+        .group_by(CapMessageRow.incident_id)
+    )
+    rows = session.scalars(
+        select(CapMessageRow)
+        .where(CapMessageRow.id.in_(newest))
+        .order_by(CapMessageRow.sent.desc(), CapMessageRow.id.desc())
+        .limit(MAX_ENTRIES)
+    ).all()
+    entries = []
+    for row in rows:
+        if not _listed(row, settings, now):
+            continue
+        data = row.snapshot or {}
+        level = severity.Level(data.get("level") or 4)
+        url = settings.cap_url(row.sender, row.identifier)
+        entries.append(
+            atom.FeedEntry(
+                identifier=url,
+                title=data.get("headline") or row.identifier,
+                updated=row.sent,
+                summary=f"{level.cap_severity.value} ({level.colour.value}), {row.msg_type}",
+                cap_url=url,
+                alert_url=(data.get("words") or {}).get("web", ""),
+                category=data.get("external_category") or "Other",
+                cap_xml=xml_of(session, row, settings) if embed else None,
+            )
+        )
+    return entries
 
 
 def public_feed(

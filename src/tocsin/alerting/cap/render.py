@@ -80,6 +80,12 @@ def identifier(prefix: str, alert_id: int, sequence: int, sent: dt.datetime) -> 
     return f"{prefix}.{_stamp(sent)}.{alert_id}.{sequence}.{secrets.randbits(48)}"
 
 
+def incident_identifier(prefix: str, incident_id: int, sequence: int, sent: dt.datetime) -> str:
+    """The identifier of an incident's notice: ``PREFIX.TIME.0.INCIDENT.SEQUENCE.RANDOM``,
+    one numeric part more than an alert's (:func:`identifier`), so the two never meet."""
+    return f"{prefix}.{_stamp(sent)}.0.{incident_id}.{sequence}.{secrets.randbits(48)}"
+
+
 @lru_cache(maxsize=64)
 def _stamp(sent: dt.datetime) -> str:
     return sent.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
@@ -149,14 +155,19 @@ def compose(
     sent: dt.datetime,
     expires: dt.datetime | None,
 ) -> dict[str, Any]:
-    """Everything a message says, from its snapshot and its frozen context alone."""
+    """Everything a message says, from its snapshot and its frozen context alone.
+
+    A snapshot with ``words`` (an incident's notice, :mod:`tocsin.response.notice`)
+    says its own event, description (English, Chinese), link and whether it is active.
+    """
     known = context.get("indicator")
     indicator = IndicatorInfo(0, **known) if known else None
     level = severity.Level(data["level"])
-    active = data.get("status") in ACTIVE_STATUSES
+    words = data.get("words") or {}
+    active = words.get("active", data.get("status") in ACTIVE_STATUSES)
     public = bool(data.get("public", True))
     small = context.get("small_count_max", 0)
-    description_en, description_zh = descriptions(
+    description_en, description_zh = words.get("description") or descriptions(
         data, indicator, public=public, small_count_max=small
     )
     parameters = [
@@ -182,14 +193,17 @@ def compose(
         "certainty": severity.certainty_for(
             level, manual=data.get("source") in ("manual", "external")
         ).value,
-        "event": (indicator.name, indicator.name_zh) if indicator else ("Hazard", "风险"),
+        "event": tuple(words["event"])
+        if "event" in words
+        else ((indicator.name, indicator.name_zh) if indicator else ("Hazard", "风险")),
         "headline": (headline, data.get("headline_zh") or headline),
         "description": (description_en, description_zh),
         "instruction": (instruction_en, instruction_zh or instruction_en),
         "event_codes": (("tocsin:indicator", indicator.code),) if indicator else (),
         "parameters": tuple(parameters),
         "sender_name": context.get("sender_name") or "",
-        "web": f"{context.get('alert_url', '')}{alert_id}" if alert_id is not None else "",
+        "web": words.get("web")
+        or (f"{context.get('alert_url', '')}{alert_id}" if alert_id is not None else ""),
         "contact": context.get("contact") or "",
         "effective": sent,
         "onset": period_start(indicator, data.get("first_period"))
@@ -256,6 +270,7 @@ def render(
         sender=row.sender,
         sent=row.sent,
         msg_type=row.msg_type,
+        status=row.status or "Actual",
         scope=said["scope"],
         restriction=said["restriction"],
         note=data.get("note") or "",

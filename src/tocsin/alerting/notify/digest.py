@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.models import Notification
+from tocsin.alerting.notify.incident_texts import reason_text
 from tocsin.alerting.notify.outbox import Claimed
 from tocsin.alerting.notify.texts import REASON_TEXT
 from tocsin.alerting.settings import AlertingSettings
@@ -137,9 +138,14 @@ SHORT = {
 }
 
 
+def _short(reason: str) -> tuple[str, str]:
+    """How a digest counts a reason: an alert's (:data:`SHORT`), else an incident's."""
+    return SHORT.get(reason) or reason_text(reason) or (reason, reason)
+
+
 def _counts(members: list[Claimed], language: int) -> str:
     reasons = Counter(m.payload.get("reason", "") for m in members)
-    words = [(n, SHORT.get(r, (r, r))[language]) for r, n in sorted(reasons.items())]
+    words = [(n, _short(r)[language]) for r, n in sorted(reasons.items())]
     if language == 0:
         return ", ".join(f"{n} {word}" for n, word in words)
     return "，".join(f"{word} {n}" for n, word in words)
@@ -152,12 +158,17 @@ def merge(members: list[Claimed], settings: AlertingSettings) -> Claimed:
     lines = []
     for m in members:
         headline = m.payload.get("headline") or m.subject
-        reason_en = REASON_TEXT.get(m.payload.get("reason", ""), ("", ""))[0]
-        lines.append(f"- {reason_en}: {headline}\n  {m.payload.get('alert_url', '')}")
-    subject = f"[tocsin] {count} alert notifications: {_counts(members, 0)}"
+        reason = m.payload.get("reason", "")
+        reason_en = (REASON_TEXT.get(reason) or reason_text(reason) or ("", ""))[0]
+        link = m.payload.get("alert_url") or m.payload.get("incident_url", "")
+        lines.append(f"- {reason_en}: {headline}\n  {link}")
+    # Alerts' digests say so; one with an incident's notification is of notifications.
+    alerts = all(m.incident_id is None for m in members)
+    what, what_zh = ("alert notifications", "预警通知") if alerts else ("notifications", "通知")
+    subject = f"[tocsin] {count} {what}: {_counts(members, 0)}"
     body = (
-        f"{count} alert notifications ({_counts(members, 0)}):\n"
-        f"共 {count} 条预警通知（{_counts(members, 1)}）：\n\n"
+        f"{count} {what} ({_counts(members, 0)}):\n"
+        f"共 {count} 条{what_zh}（{_counts(members, 1)}）：\n\n"
         + "\n".join(lines)
         + f"\n\nAlerts / 预警: {settings.public_url.rstrip('/')}/alerts\n"
     )

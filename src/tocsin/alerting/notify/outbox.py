@@ -48,7 +48,8 @@ from tocsin.alerting.settings import AlertingSettings
 def rows_for_contacts(
     contacts: list[Contact],
     *,
-    alert_id: int,
+    alert_id: int | None = None,
+    incident_id: int | None = None,
     key: str,
     reason: str,
     subject: str,
@@ -57,16 +58,21 @@ def rows_for_contacts(
     now: dt.datetime,
     muted: str | None,
 ) -> list[dict[str, Any]]:
-    """Outbox rows, one per contact and channel; ``muted`` rows are kept as suppressed."""
+    """Outbox rows, one per contact and channel, about an alert or an incident (exactly
+    one of ``alert_id`` and ``incident_id``); ``muted`` rows are kept as suppressed."""
+    if (alert_id is None) == (incident_id is None):
+        raise ValueError("a notification is about an alert or an incident")
+    subject_key = f"alert-{alert_id}" if alert_id is not None else f"incident-{incident_id}"
     rows = []
     for contact in contacts:
         for channel, target in (("email", contact.email), ("webhook", contact.webhook_url)):
             if not target:
                 continue
-            idempotency_key = f"alert-{alert_id}/{key}/contact-{contact.id}/{channel}"
+            idempotency_key = f"{subject_key}/{key}/contact-{contact.id}/{channel}"
             rows.append(
                 {
                     "alert_id": alert_id,
+                    "incident_id": incident_id,
                     "contact_id": contact.id,
                     "jurisdiction_id": contact.jurisdiction_id,
                     "channel": channel,
@@ -91,7 +97,8 @@ class Claimed:
     """A claimed notification, with what a channel needs to deliver it."""
 
     id: int
-    alert_id: int
+    #: The alert the notification is about (None: it is about ``incident_id``).
+    alert_id: int | None
     channel: str
     target: str
     idempotency_key: str
@@ -101,6 +108,8 @@ class Claimed:
     attempts: int
     contact_id: int | None
     secret: str | None = field(default=None, repr=False)
+    #: The incident the notification is about (None: it is about ``alert_id``).
+    incident_id: int | None = None
     #: The claim's fencing token (``notification.claim_token``).
     token: str = field(default="", repr=False)
 
@@ -179,6 +188,7 @@ def claim(
             Notification.attempts,
             Notification.contact_id,
             DutyContact.webhook_secret,
+            Notification.incident_id,
         )
         .outerjoin(DutyContact, DutyContact.id == Notification.contact_id)
         .where(Notification.id.in_(ids))

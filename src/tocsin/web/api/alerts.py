@@ -30,6 +30,7 @@ from tocsin.alerting.severity import Level
 from tocsin.alerting.silences import silences_of_alert
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.response import incidents
 from tocsin.web.api.caching import document
 from tocsin.web.api.common import (
     ApiInput,
@@ -357,14 +358,22 @@ def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
+def _public(row: CapMessageRow) -> bool:
+    """A public, actual message of an alert or an incident (an exercise's is not)."""
+    subject = row.alert_id is not None or row.incident_id is not None
+    return subject and row.scope == "Public" and row.status == "Actual"
+
+
 def _readable(db: Session, scope: Scope | None, row: CapMessageRow) -> bool:
-    """Whether the caller may read a message: anyone a public one of an alert; otherwise
-    a caller who reads the alert's jurisdiction (or, for a message of no jurisdiction,
-    every top-level jurisdiction)."""
-    if row.alert_id is not None and row.scope == "Public" and row.status == "Actual":
+    """Whether the caller may read a message: anyone a public one of an alert or an
+    incident; otherwise a caller who reads the alert's (the incident's) jurisdiction (or,
+    for a message of no jurisdiction, every top-level jurisdiction)."""
+    if _public(row):
         return True
     if scope is None:
         return False
+    if row.incident_id is not None:  # an incident's notice: who reads the incident
+        return scope.allows(Capability.READ, incidents.get(db, row.incident_id).jurisdiction_id)
     alert = db.get(Alert, row.alert_id) if row.alert_id is not None else None
     if alert is not None and alert.jurisdiction_id is not None:
         return scope.allows(Capability.READ, alert.jurisdiction_id)
@@ -381,7 +390,7 @@ def cap_document(
     row = find(db, sender, identifier)
     if not _readable(db, scope, row):
         raise NotFoundError(f"no CAP message of sender {sender!r} with identifier {identifier!r}")
-    public = row.scope == "Public" and row.status == "Actual" and row.alert_id is not None
+    public = _public(row)
     return document(
         request,
         xml_of(db, row, settings),

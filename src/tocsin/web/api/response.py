@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.response import bodies, incidents, plans, reports, tasks, views
+from tocsin.response import bodies, incidents, notice, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, Incident
 from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import (
@@ -537,3 +537,38 @@ def rollup(
 ) -> list[RollupOut]:
     rows = reports.rollup(db, readable_subtree(db, scope, jurisdiction), _now())
     return [RollupOut(**views.rollup_view(row)) for row in rows]
+
+
+class NoticeOut(BaseModel):
+    identifier: str
+    sender: str
+    sent: str
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    status: Literal["Actual", "Exercise"] = Field(description="Exercise: a drill's, never public")
+    url: str = Field(description="the CAP 1.2 message")
+
+
+def _notices(db: Session, scope: Scope, incident_id: int) -> list[NoticeOut]:
+    incident_in_scope(db, scope, incident_id, Capability.READ)
+    return [NoticeOut(**views.notice_view(row)) for row in notice.messages(db, incident_id)]
+
+
+@router.get(
+    "/incidents/{incident_id}/notices",
+    response_model=list[NoticeOut],
+    summary="An incident's public notices (CAP 1.2 Alert, Update, Cancel), oldest first",
+)
+def list_notices(incident_id: ItemId, scope: ApiScope, db: Db) -> list[NoticeOut]:
+    return _notices(db, scope, incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/notices/withdraw",
+    response_model=list[NoticeOut],
+    summary="Withdraw a notice issued in error (a CAP Cancel)",
+)
+def withdraw_notice(
+    incident_id: ItemId, request: Request, scope: ApiScope, db: Db
+) -> list[NoticeOut]:
+    act(request, scope, incident_id, notice.withdraw)
+    return _notices(db, scope, incident_id)

@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
         queue,
         raising,
         reserves,
+        response_admin,
         situation,
         users,
     )
@@ -38,6 +39,16 @@ def install(app: FastAPI) -> None:
     app.state.html_error = html_error
     # raising before alerts: /alerts/new before /alerts/{alert_id}.
     for module in (
-        auth, situation, monitoring, raising, alerts, queue, incidents, reserves, admin, users,
-    ):  # fmt: skip
+        auth,
+        situation,
+        monitoring,
+        raising,
+        alerts,
+        queue,
+        incidents,
+        reserves,
+        admin,
+        response_admin,
+        users,
+    ):
         app.include_router(module.router)

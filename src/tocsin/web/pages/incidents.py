@@ -53,6 +53,10 @@ LABELS = (
     N_("lead_body"),
     N_("review"),
     N_("report"),
+    N_("notified"),
+    N_("report_overdue"),
+    N_("task_overdue"),
+    N_("cap_notice"),
 )
 Text = Annotated[str, Form(max_length=4000)]
 Csrf = Annotated[str, Form()]
