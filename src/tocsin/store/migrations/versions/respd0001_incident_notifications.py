@@ -14,7 +14,7 @@ Additive: servers of the previous version keep working while this revision is ap
 (they never write an incident's row, and read an alert's rows as before).
 
 Revision ID: respd0001
-Revises: ops0001
+Revises: qtr0001
 Create Date: 2026-12-07
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "respd0001"
-down_revision = "ops0001"
+down_revision = "qtr0001"
 branch_labels = None
 depends_on = None
 
