@@ -209,6 +209,7 @@ def test_role_grants_cannot_exceed_the_granter(client: TestClient, world: World)
 
 PAGES = {
     "situation": lambda w, p: f"/?j={p}",
+    "situation's live part": lambda w, p: f"/situation/live?j={p}",
     "alert page": lambda w, p: f"/alerts/{w.alerts[p]}",
     "series page": lambda w, p: f"/series/{w.series[p]}",
     "reserves page": lambda w, p: f"/reserves?j={p}",
