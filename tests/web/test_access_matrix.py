@@ -209,6 +209,7 @@ def test_role_grants_cannot_exceed_the_granter(client: TestClient, world: World)
 
 PAGES = {
     "situation": lambda w, p: f"/?j={p}",
+    "situation's live part": lambda w, p: f"/situation/live?j={p}",
     "alert page": lambda w, p: f"/alerts/{w.alerts[p]}",
     "series page": lambda w, p: f"/series/{w.series[p]}",
     "reserves page": lambda w, p: f"/reserves?j={p}",
@@ -412,3 +413,34 @@ def test_queue_page_matrix(client: TestClient, world: World) -> None:
         page = client.get("/queue").text
         shown = {p for p in ALL_DISTRICTS if f"District {p}" in page}
         assert shown <= subtree(where), username
+
+
+def test_raise_page_matrix(client: TestClient, world: World) -> None:
+    """The page raises an alert exactly where the API would (``respond`` on the place);
+    elsewhere the form refuses (422, the place not among its choices: an existing place
+    outside the user's scope is not revealed), or the page is refused (403) to a user who
+    may respond nowhere."""
+    import re
+
+    failures = []
+    for username, (role, _) in USERS.items():
+        client.cookies.clear()
+        browser_login(client, username)
+        form = client.get("/alerts/new")
+        may_respond = Capability.RESPOND in ROLE_CAPABILITIES[role]
+        if not may_respond:
+            if form.status_code != 403:
+                failures.append(f"{username}: the form answered {form.status_code}, not 403")
+            continue
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        for place in ALL_PLACES:
+            got = client.post(
+                "/alerts/new",
+                data={"csrf_token": token, "jurisdiction": place, "level": "IV",
+                      "headline": "matrix"},
+                follow_redirects=False,
+            ).status_code  # fmt: skip
+            want = 303 if expected(username, place, Capability.RESPOND) == 200 else 422
+            if got != want:
+                failures.append(f"{username} on {place}: expected {want}, got {got}")
+    assert not failures, "\n".join(failures)

@@ -97,6 +97,8 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
         "user": "/admin/users/officer_9162",
         "policy": "/admin/policies/DE-BY",
         "account": "/account",
+        "queue": "/queue",
+        "raise": "/alerts/new",
         "not-found": "/alerts/999999",
     }.items():
         page.goto(base + path)

@@ -217,3 +217,15 @@ def test_the_situation_refreshes_itself(page, live) -> None:
     assert "更新于" in page.inner_text("#situation-updated")
     both_widths(page, "zh-situation-live", "#map[data-ready='1']")
     language(page, "en")
+
+
+def test_a_session_ended_meanwhile_leads_to_the_sign_in_form(page, live) -> None:
+    base, _ = live
+    login(page, base, "viewer_8111")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.context.clear_cookies()  # signed out elsewhere, or the session expired
+    page.evaluate(VISIBILITY, False)  # the next refresh
+    page.wait_for_url(f"{base}/login?next=/")
+    assert page.locator("#situation-live").count() == 0  # no page nested in the page
+    shot(page, "situation-signed-out")

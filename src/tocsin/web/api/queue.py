@@ -12,7 +12,7 @@ reported with their current status, not refused.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -28,6 +28,9 @@ from tocsin.web.api.common import MAX_ID, ApiInput
 from tocsin.web.deps import ApiScope, Db, writer
 
 router = APIRouter(tags=["alerts"])
+
+#: The orders of :data:`tocsin.alerting.queries.QUEUE_ORDERS`.
+QueueOrder = Literal["level", "age", "escalation"]
 
 #: Most alerts one request acknowledges.
 BULK_MAX = 200
@@ -117,7 +120,9 @@ def acknowledge_many(
 def get_queue(
     scope: ApiScope,
     db: Db,
-    order: Annotated[str, Query(description=" | ".join(queries.QUEUE_ORDERS))] = "level",
+    order: Annotated[
+        QueueOrder, Query(description="most serious, oldest, or next to escalate first")
+    ] = "level",
     q: Annotated[
         str | None,
         Query(max_length=200, description="part of a jurisdiction's or indicator's name"),

@@ -42,7 +42,6 @@ def queue_view(
     *,
     order: str,
     q: str,
-    selected: list[int] = (),  # type: ignore[assignment]
     error: str | None = None,
     done: list[int] = (),  # type: ignore[assignment]
     unchanged: list[int] = (),  # type: ignore[assignment]
@@ -70,7 +69,6 @@ def queue_view(
             "order": order,
             "orders": QUEUE_ORDERS,
             "q": q,
-            "selected": set(selected),
             "error": error,
             "done": done,
             "changed": changed,
