@@ -19,6 +19,7 @@ def install(app: FastAPI) -> None:
         auth,
         incidents,
         monitoring,
+        records,
         reserves,
         situation,
         users,
@@ -34,5 +35,15 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
+    for module in (
+        auth,
+        situation,
+        monitoring,
+        alerts,
+        incidents,
+        reserves,
+        admin,
+        users,
+        records,
+    ):
         app.include_router(module.router)
