@@ -104,9 +104,7 @@ def outbox(
     if alert_id:
         query = query.where(Notification.alert_id == alert_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Notification.id.desc()).limit(limit).offset(offset)
-    ).all()
+    rows = session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)).all()
     return list(rows), int(total)
 
 

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from tocsin.audit.models import AuditEntry
 from tocsin.monitoring.models import (
     DetectionRun,
+    Detector,
     Jurisdiction,
     JurisdictionPopulation,
+    Observation,
     Series,
 )
 from tocsin.monitoring.population import population_at
@@ -47,8 +49,10 @@ def comparable_series(
         return []
     related = Jurisdiction.parent_id == own.id
     if own.parent_id is not None:
-        related = related | (Jurisdiction.id == own.parent_id) | (
-            (Jurisdiction.parent_id == own.parent_id) & (Jurisdiction.id != own.id)
+        related = (
+            related
+            | (Jurisdiction.id == own.parent_id)
+            | ((Jurisdiction.parent_id == own.parent_id) & (Jurisdiction.id != own.id))
         )
     rows = session.execute(
         select(Series.id, Jurisdiction)
@@ -161,3 +165,34 @@ def detection_runs(session: Session, *, offset: int, limit: int) -> tuple[list[R
         )
         for r in runs
     ], int(total)
+
+
+def jurisdiction_names(
+    session: Session, ids: Collection[int], jurisdiction_ids: Collection[int]
+) -> dict[int, tuple[str, str, str | None]]:
+    """(code, name, Chinese name) of each of ``ids`` that is among ``jurisdiction_ids``."""
+    wanted = set(ids) & set(jurisdiction_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.name_zh).where(
+            Jurisdiction.id.in_(sorted(wanted))
+        )
+    ).all()
+    return {jid: (code, name, name_zh) for jid, code, name, name_zh in rows}
+
+
+def last_period(session: Session, series_id: int) -> int | None:
+    """The newest period (ordinal) with an observation of the series, or None."""
+    return session.scalar(
+        select(func.max(Observation.period)).where(Observation.series_id == series_id)
+    )
+
+
+def detectors_of(session: Session, indicator_id: int) -> list[Detector]:
+    """The detection configurations of an indicator, by id."""
+    return list(
+        session.scalars(
+            select(Detector).where(Detector.indicator_id == indicator_id).order_by(Detector.id)
+        )
+    )

@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
         admin,
         alerts,
         auth,
+        exports,
         incidents,
         monitoring,
         records,
@@ -45,5 +46,6 @@ def install(app: FastAPI) -> None:
         admin,
         users,
         records,
+        exports,
     ):
         app.include_router(module.router)

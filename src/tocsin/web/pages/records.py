@@ -97,9 +97,7 @@ def audit_page(
         actor=actor_f,
         action=action_f,
         since=dt.datetime.combine(first, dt.time(), dt.UTC) if first else None,
-        until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        if last
-        else None,
+        until=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC) if last else None,
         offset=(page or 0) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
