@@ -36,9 +36,15 @@ def _population(world) -> None:
         )
 
 
-def _chinese(page) -> None:
-    page.click("button[data-locale='zh_CN']")
-    page.wait_for_selector("html[lang='zh-CN']")
+def _language(page, locale: str) -> None:
+    """Switch the signed-in user's language (kept with the user, for later tests too)."""
+    page.click(f"button[data-locale='{locale}']")
+    page.wait_for_selector(f"html[lang='{'zh-CN' if locale == 'zh_CN' else 'en'}']")
+
+
+def _read(download) -> bytes:
+    with open(download.path(), "rb") as f:
+        return f.read()
 
 
 def _fits(page, name: str) -> None:
@@ -131,11 +137,11 @@ def test_csv_and_png_downloads_of_the_chart(page, live) -> None:
         page.click("#chart-csv")
     download = info.value
     assert download.suggested_filename == "tocsin-flu-9162-all.csv"
-    raw = open(download.path(), "rb").read()
+    raw = _read(download)
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert {r["jurisdiction"] for r in rows} == {"9162", "9184"}
-    last = [r for r in rows if r["period"] == "2008-W10" and r["jurisdiction"] == "9162"][0]
+    last = next(r for r in rows if r["period"] == "2008-W10" and r["jurisdiction"] == "9162")
     assert last["jurisdiction_name_zh"] == "慕尼黑市"
     assert float(last["rate_per_100000"]) == pytest.approx(9 / PEOPLE["9162"] * 100_000)
 
@@ -144,7 +150,7 @@ def test_csv_and_png_downloads_of_the_chart(page, live) -> None:
         page.click("#chart-png")
     png = info.value
     assert png.suggested_filename == "tocsin-flu-9162.png"
-    data = open(png.path(), "rb").read()
+    data = _read(png)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     chart = page.evaluate("() => document.getElementById('chart').uplot.ctx.canvas.height")
@@ -169,14 +175,14 @@ def test_csv_and_png_downloads_of_the_chart(page, live) -> None:
 
 
 def test_alert_list_csv_keeps_the_filters(page, live) -> None:
-    base, world = live
+    base, _world = live
     login(page, base, "by_coordinator")
     page.goto(f"{base}/alerts?level=2&j=9184")
     with page.expect_download() as info:
         page.click("#alerts-csv")
     download = info.value
     assert download.suggested_filename.startswith("tocsin-alerts-active-II-9184-")
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), "rb").read().decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(_read(download).decode("utf-8-sig"))))
     assert [r["jurisdiction"] for r in rows] == ["9184"]
     shot(page, "alerts-with-csv")
 
@@ -191,8 +197,7 @@ def test_views_in_both_languages_and_widths(browser, live, locale, width) -> Non
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     login(page, base, "admin")
-    if locale == "zh_CN":
-        _chinese(page)
+    _language(page, locale)
     tag = f"{locale}-{width}"
     page.goto(f"{base}/series/{world.series['9162']}?with={world.series['9184']}&view=rate")
     page.wait_for_selector("#chart[data-ready='1']")

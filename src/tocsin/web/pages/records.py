@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.alerting import queries as alert_queries
 from tocsin.alerting.models import CHANNELS, NOTIFICATION_STATUSES
+from tocsin.alerting.notify.texts import REASON_TEXT
 from tocsin.audit import queries as audit_queries
 from tocsin.audit import verify
 from tocsin.monitoring import queries as monitoring_queries
@@ -154,6 +155,7 @@ def notifications_page(
             "total": total,
             "counts": alert_queries.outbox_counts(db, ids),
             "statuses": NOTIFICATION_STATUSES,
+            "reasons": REASON_TEXT,
             "channels": CHANNELS,
             "filters": filters,
             "newer": query_string(**filters, page=(page or 0) - 1 or None),
