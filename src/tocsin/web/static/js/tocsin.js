@@ -47,8 +47,8 @@
   var DETECTOR_COLOURS = [["#2c7bb6", "#f48c06"], ["#6a3d9a", "#b15928"], ["#1b7837", "#c51b7d"],
                           ["#35978f", "#8c510a"]];
   // Observed lines of the jurisdictions compared with the series (its own is black).
-  var PLACE_COLOURS = ["#1d2329", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9",
-                       "#d55e00", "#999933"];
+  var PLACE_COLOURS = ["#1d2329", "#009e73", "#cc79a7", "#7f3c8d", "#8c8c00", "#56b4e9",
+                       "#a6761d", "#666666"];
   var RATE_PER = 100000;
 
   // Periods of several series in order: numbers (integer periods) by value, labels
