@@ -62,6 +62,7 @@ READS = {
 }
 DISTRICT_READS = {
     "series": lambda w, p: f"/api/v1/series/{w.series[p]}",
+    "series with population": lambda w, p: f"/api/v1/series/{w.series[p]}?population=true",
     "alert": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}",
     "alert CAP": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}/cap",
 }

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -175,3 +176,17 @@ def test_series_json_gives_the_population_when_asked(client: TestClient, world: 
     assert {p["population"] for p in plain["observations"]} == {None}
     asked = _get(client, "viewer_8111", f"{url}?population=true").json()
     assert {p["population"] for p in asked["observations"]} == {123456.0}
+
+
+@pytest.mark.parametrize("download", ["data.csv", "signals.csv"])
+def test_download_matrix(client: TestClient, world: World, download: str) -> None:
+    """Every user on every district's series: readable 200, else 404, as the series page
+    (a series outside the caller's subtree is not revealed)."""
+    from tests.web.test_access_matrix import ALL_DISTRICTS, run_matrix
+
+    from tocsin.accounts.access import Capability
+
+    def call(user: str, place: str) -> int:
+        return _get(client, user, f"/series/{world.series[place]}/{download}").status_code
+
+    run_matrix(ALL_DISTRICTS, Capability.READ, call)
