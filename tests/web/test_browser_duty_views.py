@@ -12,7 +12,7 @@ import struct
 
 import pytest
 from sqlalchemy import text
-from tests.web.browsing import login, requires_chromium, shot
+from tests.web.browsing import chart_lines, login, requires_chromium, shot
 
 pytestmark = requires_chromium
 
@@ -54,15 +54,6 @@ def _fits(page, name: str) -> None:
     assert width <= viewport, f"{name}: {width} px wide on a {viewport} px screen"
 
 
-def _drawn(page) -> dict[str, list[float | None]]:
-    return dict(
-        page.evaluate(
-            """() => { const u = document.getElementById('chart').uplot;
-                       return u.series.map((s, i) => [s.label, u.data[i]]); }"""
-        )
-    )
-
-
 def test_presets_choose_the_window(page, live) -> None:
     base, world = live
     login(page, base, "admin")
@@ -91,18 +82,24 @@ def test_presets_choose_the_window(page, live) -> None:
     assert page.evaluate("() => document.getElementById('chart').uplot.data[0].length") == 10
 
 
-def test_rate_view_related_jurisdictions_and_table(page, live) -> None:
+def _chart(page, live, user: str, query: str = "") -> tuple[str, object]:
+    """The chart of 9162 (with the districts' population) as ``user``, drawn."""
     base, world = live
     _population(world)
-    login(page, base, "by_admin")
-    page.goto(f"{base}/series/{world.series['9162']}")
+    login(page, base, user)
+    page.goto(f"{base}/series/{world.series['9162']}{query}")
     page.wait_for_selector("#chart[data-ready='1']")
-    # 9184 (the neighbour) and DE-BY have series? Only districts have: the neighbour.
+    return base, world
+
+
+def test_rate_view_related_jurisdictions_and_table(page, live) -> None:
+    _base, world = _chart(page, live, "by_admin")
+    # The neighbour 9184 is offered (the states have no series of their own).
     page.check(f"input[name=with][value='{world.series['9184']}']")
     page.check("input[name=view][value=rate]")
     page.click("form.window button[type=submit]")
     page.wait_for_selector("#chart[data-ready='1'][data-view='rate']")
-    lines = _drawn(page)
+    lines = chart_lines(page)
     own, other = "Per 100,000 · 慕尼黑市", "Per 100,000 · District 9184"
     own = own if own in lines else "Per 100,000 · District 9162"
     assert own in lines and other in lines, list(lines)
@@ -128,11 +125,8 @@ def test_rate_view_related_jurisdictions_and_table(page, live) -> None:
 
 
 def test_csv_and_png_downloads_of_the_chart(page, live) -> None:
-    base, world = live
-    _population(world)
-    login(page, base, "admin")
-    page.goto(f"{base}/series/{world.series['9162']}?with={world.series['9184']}&view=rate")
-    page.wait_for_selector("#chart[data-ready='1']")
+    _base, world = live
+    _chart(page, live, "admin", f"?with={world.series['9184']}&view=rate")
     with page.expect_download() as info:
         page.click("#chart-csv")
     download = info.value

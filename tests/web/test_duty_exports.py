@@ -28,6 +28,17 @@ def _get(client: TestClient, user: str, url: str):
     return client.get(url)
 
 
+def _population(world: World, code: str, year: int, people: int) -> None:
+    with world.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO jurisdiction_population (jurisdiction_id, year, population) "
+                "VALUES (:j, :y, :p)"
+            ),
+            {"j": world.jurisdictions[code], "y": year, "p": people},
+        )
+
+
 def _rows(response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -135,14 +146,7 @@ def test_detections_of_one_detector(client: TestClient, world: World) -> None:
 
 
 def test_chart_numbers_with_rates_and_related_series(client: TestClient, world: World) -> None:
-    with world.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO jurisdiction_population (jurisdiction_id, year, population) "
-                "VALUES (:j, 2007, 200000)"
-            ),
-            {"j": world.jurisdictions["9162"]},
-        )
+    _population(world, "9162", 2007, 200_000)
     s, neighbour = world.series["9162"], world.series["9184"]
     user = "by_admin"
     response = _get(client, user, f"/series/{s}/data.csv?from=2008-W09&with={neighbour}")
@@ -163,14 +167,7 @@ def test_chart_numbers_with_rates_and_related_series(client: TestClient, world: 
 
 
 def test_series_json_gives_the_population_when_asked(client: TestClient, world: World) -> None:
-    with world.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO jurisdiction_population (jurisdiction_id, year, population) "
-                "VALUES (:j, 2008, 123456)"
-            ),
-            {"j": world.jurisdictions["8111"]},
-        )
+    _population(world, "8111", 2008, 123_456)
     url = f"/api/v1/series/{world.series['8111']}"
     plain = _get(client, "viewer_8111", url).json()
     assert {p["population"] for p in plain["observations"]} == {None}
