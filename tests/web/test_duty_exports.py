@@ -187,3 +187,10 @@ def test_download_matrix(client: TestClient, world: World, download: str) -> Non
         return _get(client, user, f"/series/{world.series[place]}/{download}").status_code
 
     run_matrix(ALL_DISTRICTS, Capability.READ, call)
+
+
+def test_rates_on_both_stores(any_client: TestClient, any_world: World) -> None:
+    """The population of each period as detection reads it, on SQLite and PostgreSQL."""
+    _population(any_world, "9184", 2008, 300_000)
+    rows = _rows(_get(any_client, "by_coordinator", f"/series/{any_world.series['9184']}/data.csv"))
+    assert [float(r["rate_per_100000"]) for r in rows] == pytest.approx([v / 3 for v in range(10)])

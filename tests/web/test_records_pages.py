@@ -153,3 +153,24 @@ def test_detection_runs_for_analysts_and_administrators(client: TestClient, worl
     assert re.search(r'<td class="failures"><span class="error">1</span>', page.text)
     for user in ("by_coordinator", "viewer_8111", "officer_9162"):
         assert _as(client, user, "/runs").status_code == 403, user
+
+
+def test_the_records_read_the_same_on_both_stores(any_client: TestClient, any_world) -> None:
+    """SQLite and PostgreSQL: the action prefix (a LIKE with its wildcards escaped), the
+    outbox by subtree and the runs with their audit entries."""
+    sent = _notifications(any_world)
+    run = _run(any_world, ["one failure"])
+    from tocsin.audit import record
+    from tocsin.store import write_session
+
+    with write_session(any_world.engine) as db:
+        record(db, action="role_grant", object_type="x", object_id="1", actor="test")
+    browser_login(any_client, "admin")
+    grants = _ids(any_client.get("/audit?action=role.grant"), "data-entry-id")
+    prefixed = _ids(any_client.get("/audit?action=role."), "data-entry-id")
+    assert len(grants) == len(USERS) and set(prefixed) == set(grants)  # not role_grant
+    assert "role_grant" in any_client.get("/audit?action=role_grant").text
+    assert 'data-intact="1"' in any_client.get("/audit?check=1").text
+    assert _ids(any_client.get("/runs"), "data-run-id") == [run]
+    browser_login(any_client, "by_admin")
+    assert _ids(any_client.get("/notifications"), "data-notification-id") == [sent["9162"]]
