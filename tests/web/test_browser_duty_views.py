@@ -36,6 +36,17 @@ def _population(world) -> None:
         )
 
 
+def _records(world) -> None:
+    """A detection run with a failure and two notifications, once, for the pages."""
+    from tests.web.test_records_pages import _notifications, _run
+
+    with world.engine.connect() as conn:
+        if conn.execute(text("SELECT count(*) FROM notification")).scalar():
+            return
+    _notifications(world)
+    _run(world, ["flu glm_nb (configuration 2): the population of 9162 is missing"])
+
+
 def _language(page, locale: str) -> None:
     """Switch the signed-in user's language (kept with the user, for later tests too)."""
     page.click(f"button[data-locale='{locale}']")
@@ -186,6 +197,7 @@ def test_alert_list_csv_keeps_the_filters(page, live) -> None:
 def test_views_in_both_languages_and_widths(browser, live, locale, width) -> None:
     base, world = live
     _population(world)
+    _records(world)
     context = browser.new_context(viewport={"width": width, "height": 860})
     page = context.new_page()
     errors: list[str] = []
@@ -208,6 +220,12 @@ def test_views_in_both_languages_and_widths(browser, live, locale, width) -> Non
         page.goto(base + path)
         page.wait_for_selector(marker)
         _fits(page, f"{name}-{tag}")
+        if name == "runs":
+            assert "the population of 9162 is missing" in page.inner_text("tr.run-row.failed")
+        if name == "notifications":
+            failed = page.inner_text("tr.status-failed")
+            assert ("发送失败" if locale == "zh_CN" else "failed") in failed
+            assert "SMTP 550" in failed
     result = page.inner_text("#chain-result")
     assert ("审计日志完好" if locale == "zh_CN" else "The audit log is intact.") in result
     context.close()
