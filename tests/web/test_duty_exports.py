@@ -194,3 +194,22 @@ def test_rates_on_both_stores(any_client: TestClient, any_world: World) -> None:
     _population(any_world, "9184", 2008, 300_000)
     rows = _rows(_get(any_client, "by_coordinator", f"/series/{any_world.series['9184']}/data.csv"))
     assert [float(r["rate_per_100000"]) for r in rows] == pytest.approx([v / 3 for v in range(10)])
+
+
+def test_bad_identifiers_are_refused_not_crashed(any_client: TestClient, any_world: World) -> None:
+    """Numbers beyond the stores' integers answer 422, on PostgreSQL too (no overflow)."""
+    s = any_world.series["9162"]
+    for url in (
+        f"/series/{s}/data.csv?with=99999999999",
+        f"/series/{s}/signals.csv?detector=99999999999",
+        f"/series/{s}?with=99999999999",
+        f"/series/{s}/data.csv?with=x",
+    ):
+        assert _get(any_client, "admin", url).status_code == 422, url
+    assert _get(any_client, "admin", f"/series/{s}/data.csv?with=2147483647").status_code == 404
+    for url in (
+        "/audit?page=2147483647",
+        "/notifications?page=2147483647",
+        "/runs?page=2147483647",
+    ):
+        assert _get(any_client, "admin", url).status_code == 200, url

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
@@ -20,7 +21,7 @@ from tocsin.alerting.severity import Level
 from tocsin.monitoring import queries
 from tocsin.monitoring.models import Series
 from tocsin.web.api.alerts import alerts_query
-from tocsin.web.api.common import ItemId
+from tocsin.web.api.common import MAX_ID, ItemId
 from tocsin.web.api.monitoring import series_in_scope, series_window
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.pages.alerts import alert_period
@@ -33,6 +34,10 @@ router = APIRouter(include_in_schema=False)
 MAX_ALERT_ROWS = 10_000
 #: Most series one chart compares (its own included).
 MAX_COMPARED = 8
+#: The series drawn beside a chart's own: ``?with=ID`` repeated.
+SeriesIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(alias="with", max_length=50)
+]
 
 
 @router.get("/alerts.csv")
@@ -109,7 +114,7 @@ def series_csv(
     series_id: ItemId,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    also: Annotated[list[int], Query(alias="with")] = [],  # noqa: B006
+    also: SeriesIds = [],  # noqa: B006
 ) -> Response:
     """The numbers of the chart: each series' observations in the window, with the
     population of the period and the rate per 100,000 where the population is known."""
@@ -148,7 +153,7 @@ def signals_csv(
     scope: PageScope,
     db: Db,
     series_id: ItemId,
-    detector: Annotated[int | None, Query(ge=1)] = None,
+    detector: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:

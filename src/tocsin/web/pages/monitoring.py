@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +23,7 @@ from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
 from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.i18n.names import method_name
-from tocsin.web.pages.exports import MAX_COMPARED
+from tocsin.web.pages.exports import MAX_COMPARED, SeriesIds
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def series_page(
     series_id: ItemId,
     scope: PageScope,
     db: Db,
-    also: Annotated[list[int], Query(alias="with")] = [],  # noqa: B006
+    also: SeriesIds = [],  # noqa: B006
     view: str | None = None,
 ) -> Response:
     """The chart of a series over the window ``?from=LABEL&to=LABEL`` (default: all),

@@ -30,6 +30,7 @@ from tocsin.monitoring import queries as monitoring_queries
 from tocsin.text import TextError, check_text
 from tocsin.web import i18n
 from tocsin.web.api.audit import require_auditor
+from tocsin.web.api.common import MAX_ID
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.pages.params import FormPage, query_string
 from tocsin.web.templating import render, request_locale
@@ -39,6 +40,11 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 #: Longest actor or action a filter takes (the columns' width).
 FILTER_MAX = 200
+
+
+def _clamp(page: int | None) -> int:
+    """The page number, no further than the last page an offset can reach."""
+    return min(page or 0, MAX_ID // PAGE_SIZE)
 
 
 def _page(page: int | None, total: int) -> dict[str, object]:
@@ -86,6 +92,7 @@ def audit_page(
     """The audit log, newest first, filtered by actor, action and day; ``?check=1`` (the
     *Verify* button) also checks the hash chain and says plainly whether it is intact."""
     require_auditor(scope, db)
+    page = _clamp(page)
     i18n.set_locale(request_locale(request))
     _ = i18n.gettext
     errors: list[str] = []
@@ -141,6 +148,7 @@ def notifications_page(
     """The outbox: each notification with its status, attempts, next attempt and last
     error, filtered by status and channel."""
     ids = _administered(scope)
+    page = _clamp(page)
     status = status if status in NOTIFICATION_STATUSES else None
     channel = channel if channel in CHANNELS else None
     rows, total = alert_queries.outbox(
@@ -171,6 +179,7 @@ def runs_page(request: Request, scope: PageScope, db: Db, page: FormPage = None)
     if not scope.any(Capability.CONFIGURE):
         raise ForbiddenError("the detection runs are open to analysts and administrators")
     configured = scope.ids(Capability.CONFIGURE)
+    page = _clamp(page)
     rows, total = monitoring_queries.detection_runs(
         db, offset=(page or 0) * PAGE_SIZE, limit=PAGE_SIZE
     )
