@@ -174,3 +174,11 @@ def test_the_records_read_the_same_on_both_stores(any_client: TestClient, any_wo
     assert _ids(any_client.get("/runs"), "data-run-id") == [run]
     browser_login(any_client, "by_admin")
     assert _ids(any_client.get("/notifications"), "data-notification-id") == [sent["9162"]]
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_the_menu_offers_the_records_to_analysts_and_administrators(
+    client: TestClient, world: World, user: str
+) -> None:
+    shown = USERS[user][0] in ("analyst", "administrator")
+    assert ('href="/runs"' in _as(client, user, "/alerts").text) is shown
