@@ -12,7 +12,7 @@ import struct
 
 import pytest
 from sqlalchemy import text
-from tests.web.browsing import chart_lines, login, requires_chromium, shot
+from tests.web.browsing import ARTIFACTS, chart_lines, login, requires_chromium, shot
 
 pytestmark = requires_chromium
 
@@ -156,6 +156,8 @@ def test_csv_and_png_downloads_of_the_chart(page, live) -> None:
     png = info.value
     assert png.suggested_filename == "tocsin-flu-9162.png"
     data = _read(png)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "series-chart-download.png").write_bytes(data)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     chart = page.evaluate("() => document.getElementById('chart').uplot.ctx.canvas.height")

@@ -141,6 +141,7 @@
       };
       el.uplot = new uPlot(opts, data, el);
       fillTable(el, labels, series, data, kinds, rate);
+      el.dataset.periods = labels.length ? labels[0] + " – " + labels[labels.length - 1] : "";
       enablePng(el);
       el.dataset.ready = "1";
       el.dataset.alarms = String(alarms);
@@ -182,8 +183,8 @@
     slot.appendChild(table);
   }
 
-  // The chart as a PNG file, drawn in the browser: the title, uPlot's canvas (lines
-  // and axes) and the legend (which uPlot keeps in HTML), on white.
+  // The chart as a PNG file, drawn in the browser: the title with the periods shown,
+  // uPlot's canvas (lines and axes) and the legend (which uPlot keeps in HTML), on white.
   function enablePng(el) {
     var button = document.getElementById("chart-png");
     if (!button) return;
@@ -199,7 +200,7 @@
       var ctx = canvas.getContext("2d");
       ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.fillStyle = "#1d2329"; ctx.font = "bold " + font; ctx.textBaseline = "middle";
-      ctx.fillText(title.trim(), 8 * ratio, line * 0.75);
+      ctx.fillText(title.trim() + (el.dataset.periods ? " · " + el.dataset.periods : ""), 8 * ratio, line * 0.75);
       ctx.drawImage(plot, 0, line * 1.5);
       ctx.font = font;
       shown.forEach(function (s, k) {
