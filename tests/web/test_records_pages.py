@@ -182,3 +182,26 @@ def test_the_menu_offers_the_records_to_analysts_and_administrators(
 ) -> None:
     shown = USERS[user][0] in ("analyst", "administrator")
     assert ('href="/runs"' in _as(client, user, "/alerts").text) is shown
+
+
+def test_the_json_outbox_and_runs_read_what_the_pages_show(
+    client: TestClient, world: World
+) -> None:
+    from tests.web.conftest import bearer
+
+    sent = _notifications(world)
+    run = _run(world, ["a failure naming 9162"])
+    outbox = client.get("/api/v1/notifications", headers=bearer(world, "by_admin")).json()
+    assert [n["id"] for n in outbox["items"]] == [sent["9162"]] and outbox["total"] == 1
+    (one,) = outbox["items"]
+    assert one["jurisdiction"] == "9162" and one["last_error"].startswith("SMTP 550")
+    everything = client.get("/api/v1/notifications?status=sent", headers=bearer(world, "admin"))
+    assert [n["id"] for n in everything.json()["items"]] == [sent["8111"]]
+    refused = client.get("/api/v1/notifications?status=lost", headers=bearer(world, "admin"))
+    assert refused.status_code == 422
+    runs = client.get("/api/v1/detection-runs", headers=bearer(world, "admin")).json()["items"]
+    assert [(r["id"], r["failures"], r["failure_count"]) for r in runs] == [
+        (run, ["a failure naming 9162"], 1)
+    ]
+    runs = client.get("/api/v1/detection-runs", headers=bearer(world, "analyst_bw")).json()
+    assert [(r["failures"], r["failure_count"]) for r in runs["items"]] == [(None, 1)]

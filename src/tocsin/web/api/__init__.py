@@ -19,6 +19,7 @@ def router() -> APIRouter:
         audit,
         ingest,
         monitoring,
+        records,
         reserves,
         response,
     )
@@ -28,7 +29,17 @@ def router() -> APIRouter:
         prefix=PREFIX,
         dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
     )
-    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
+    for module in (
+        accounts,
+        monitoring,
+        ingest,
+        alerts,
+        administration,
+        audit,
+        response,
+        reserves,
+        records,
+    ):
         api.include_router(module.router)
     return api
 

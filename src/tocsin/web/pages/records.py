@@ -20,7 +20,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.alerting import queries as alert_queries
 from tocsin.alerting.models import CHANNELS, NOTIFICATION_STATUSES
 from tocsin.alerting.notify.texts import REASON_TEXT
@@ -31,6 +30,7 @@ from tocsin.text import TextError, check_text
 from tocsin.web import i18n
 from tocsin.web.api.audit import require_auditor
 from tocsin.web.api.common import MAX_ID
+from tocsin.web.api.records import administered, require_configurer
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.pages.params import FormPage, query_string
 from tocsin.web.templating import render, request_locale
@@ -129,13 +129,6 @@ def audit_page(
     )
 
 
-def _administered(scope: Scope) -> frozenset[int]:
-    ids = scope.ids(Capability.ADMINISTER)
-    if not ids:
-        raise ForbiddenError("the notifications are open to administrators")
-    return ids
-
-
 @router.get("/notifications")
 def notifications_page(
     request: Request,
@@ -147,7 +140,7 @@ def notifications_page(
 ) -> Response:
     """The outbox: each notification with its status, attempts, next attempt and last
     error, filtered by status and channel."""
-    ids = _administered(scope)
+    ids = administered(scope)
     page = _clamp(page)
     status = status if status in NOTIFICATION_STATUSES else None
     channel = channel if channel in CHANNELS else None
@@ -176,9 +169,7 @@ def notifications_page(
 @router.get("/runs")
 def runs_page(request: Request, scope: PageScope, db: Db, page: FormPage = None) -> Response:
     """Detection runs, newest first: when, by whom, how long, how much, what failed."""
-    if not scope.any(Capability.CONFIGURE):
-        raise ForbiddenError("the detection runs are open to analysts and administrators")
-    configured = scope.ids(Capability.CONFIGURE)
+    whole = require_configurer(scope)
     page = _clamp(page)
     rows, total = monitoring_queries.detection_runs(
         db, offset=(page or 0) * PAGE_SIZE, limit=PAGE_SIZE
@@ -189,7 +180,7 @@ def runs_page(request: Request, scope: PageScope, db: Db, page: FormPage = None)
         {
             "rows": rows,
             "total": total,
-            "failure_texts": bool(configured) and configured >= scope.tree.all_ids(),
+            "failure_texts": whole,
             "newer": query_string(page=(page or 0) - 1 or None),
             "older": query_string(page=(page or 0) + 1),
             **_page(page, total),
