@@ -111,6 +111,18 @@ def series_page(
 SEASON_START_WEEK = 40
 
 
+def season_start(week: int) -> int:
+    """The first week (ordinal) of the season holding ``week``: the latest ISO week
+    :data:`SEASON_START_WEEK` at or before it."""
+    year = int(format_periods(PeriodKind.WEEK, [week])[0][:4])
+    for start_year in (year, year - 1):
+        label = f"{start_year}-W{SEASON_START_WEEK}"
+        start = int(parse_periods([label], kind=PeriodKind.WEEK).ordinals[0])
+        if start <= week:
+            return start
+    raise AssertionError("unreachable: week 40 of the year before precedes any week")
+
+
 def window_presets(
     db: Session, kind: PeriodKind, series_id: int, selection: dict[str, object]
 ) -> list[dict[str, str]]:
@@ -122,12 +134,8 @@ def window_presets(
         return []
     _ = i18n.gettext
     newest = format_periods(kind, [last])[0]
-    year = int(newest[:4])
-    season = int(parse_periods([f"{year}-W{SEASON_START_WEEK}"], kind=kind).ordinals[0])
-    if season > last:
-        season = int(parse_periods([f"{year - 1}-W{SEASON_START_WEEK}"], kind=kind).ordinals[0])
     windows = [(_("Last %(num)d weeks") % {"num": n}, last - n + 1) for n in (8, 26, 52)]
-    windows.append((_("This season"), season))
+    windows.append((_("This season"), season_start(last)))
     presets = [
         {
             "label": label,
