@@ -39,3 +39,13 @@ def login(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def chart_lines(page) -> dict[str, list[float | None]]:
+    """The lines the series chart draws: each legend label with its values."""
+    return dict(
+        page.evaluate(
+            """() => { const u = document.getElementById('chart').uplot;
+                       return u.series.map((s, i) => [s.label, u.data[i]]); }"""
+        )
+    )

@@ -62,6 +62,7 @@ READS = {
 }
 DISTRICT_READS = {
     "series": lambda w, p: f"/api/v1/series/{w.series[p]}",
+    "series with population": lambda w, p: f"/api/v1/series/{w.series[p]}?population=true",
     "alert": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}",
     "alert CAP": lambda w, p: f"/api/v1/alerts/{w.alerts[p]}/cap",
 }
@@ -183,6 +184,25 @@ def test_administration_matrix(client: TestClient, world: World, endpoint: str) 
         ).status_code
 
     run_matrix(ALL_PLACES, Capability.ADMINISTER, call)
+
+
+def test_notifications_matrix(client: TestClient, world: World) -> None:
+    """The outbox of a subtree: its administrators only."""
+
+    def call(username: str, place: str) -> int:
+        return client.get(
+            f"/api/v1/notifications?jurisdiction={place}", headers=bearer(world, username)
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.ADMINISTER, call)
+
+
+def test_detection_runs_by_role(client: TestClient, world: World) -> None:
+    """The runs span every series: those who configure detection somewhere."""
+    for username, (role, _) in USERS.items():
+        status = client.get("/api/v1/detection-runs", headers=bearer(world, username)).status_code
+        want = 200 if Capability.CONFIGURE in ROLE_CAPABILITIES[role] else 403
+        assert status == want, username
 
 
 def test_role_grants_cannot_exceed_the_granter(client: TestClient, world: World) -> None:

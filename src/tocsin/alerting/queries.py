@@ -257,3 +257,35 @@ def _notified(session: Session, alert_ids: Sequence[int]) -> dict[int, list[Noti
             Notified(name, code or "", step if isinstance(step, int) else None, at)
         )
     return found
+def outbox(
+    session: Session,
+    jurisdiction_ids: Collection[int],
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    alert_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Notification], int]:
+    """Notifications of the outbox addressed to contacts of ``jurisdiction_ids``, newest
+    first (``limit`` from ``offset``), filtered, and how many match."""
+    query = select(Notification).where(Notification.jurisdiction_id.in_(list(jurisdiction_ids)))
+    if status:
+        query = query.where(Notification.status == status)
+    if channel:
+        query = query.where(Notification.channel == channel)
+    if alert_id:
+        query = query.where(Notification.alert_id == alert_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def outbox_counts(session: Session, jurisdiction_ids: Collection[int]) -> dict[str, int]:
+    """How many notifications of ``jurisdiction_ids`` are in each status."""
+    rows = session.execute(
+        select(Notification.status, func.count())
+        .where(Notification.jurisdiction_id.in_(list(jurisdiction_ids)))
+        .group_by(Notification.status)
+    ).all()
+    return {status: int(n) for status, n in rows}

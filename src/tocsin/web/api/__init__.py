@@ -20,6 +20,7 @@ def router() -> APIRouter:
         ingest,
         monitoring,
         queue,
+        records,
         reserves,
         response,
     )
@@ -30,8 +31,17 @@ def router() -> APIRouter:
         dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
     )
     for module in (
-        accounts, monitoring, ingest, alerts, queue, administration, audit, response, reserves,
-    ):  # fmt: skip
+        accounts,
+        monitoring,
+        ingest,
+        alerts,
+        queue,
+        administration,
+        audit,
+        response,
+        reserves,
+        records,
+    ):
         api.include_router(module.router)
     return api
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.audit import verify
-from tocsin.audit.models import AuditEntry
+from tocsin.audit.queries import entries_query
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.web.api.common import Page, PageParams, page_params, paginate
 from tocsin.web.deps import ApiScope, Db
@@ -56,13 +56,7 @@ def list_audit(
     actor: str | None = None,
 ) -> Page[AuditOut]:
     require_auditor(scope, db)
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
+    query = entries_query(object_type=object_type, object_id=object_id, actor=actor)
     rows, total = paginate(db, query, params)
     return Page(
         items=[AuditOut.model_validate(r[0], from_attributes=True) for r in rows],

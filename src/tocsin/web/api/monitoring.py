@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring import queries
 from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Observation, Series, Signal
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
 from tocsin.web.api.common import (
@@ -60,6 +61,11 @@ class SeriesOut(BaseModel):
 class PointOut(BaseModel):
     period: str
     value: float
+    population: float | None = Field(
+        default=None,
+        description="with ?population=true: the population of the jurisdiction in the "
+        "period's year (or the latest earlier year with a figure), null where unknown",
+    )
 
 
 class SignalOut(BaseModel):
@@ -235,9 +241,16 @@ def period_bounds(
 
 
 def series_window(
-    db: Session, series: Series, indicator: Indicator, start: str | None, end: str | None
+    db: Session,
+    series: Series,
+    indicator: Indicator,
+    start: str | None,
+    end: str | None,
+    *,
+    population: bool = False,
 ) -> tuple[list[PointOut], list[SignalOut]]:
-    """Observations and signals of ``series`` between two period labels (inclusive)."""
+    """Observations and signals of ``series`` between two period labels (inclusive);
+    ``population``: each observation with the population of its period."""
     kind = PeriodKind(indicator.frequency)
     lo, hi = period_bounds(kind, start, end)
     obs = select(Observation.period, Observation.value).where(Observation.series_id == series.id)
@@ -259,8 +272,16 @@ def series_window(
             strict=True,
         )
     )
+    people = (
+        queries.series_population(db, series, kind, [p for p, _ in points])
+        if population
+        else [None] * len(points)
+    )
     return (
-        [PointOut(period=labels[p], value=v) for p, v in points],
+        [
+            PointOut(period=labels[p], value=v, population=n)
+            for (p, v), n in zip(points, people, strict=True)
+        ],
         [
             SignalOut(
                 period=labels[s.period],
@@ -287,10 +308,13 @@ def get_series(
         str | None, Query(alias="from", description="first period, e.g. 2007-W01")
     ] = None,
     end: Annotated[str | None, Query(alias="to", description="last period")] = None,
+    population: Annotated[
+        bool, Query(description="give each observation the population of its period")
+    ] = False,
 ) -> SeriesDetail:
     series, indicator = series_in_scope(db, scope, series_id)
     jurisdiction = db.get(Jurisdiction, series.jurisdiction_id)
-    points, signals = series_window(db, series, indicator, start, end)
+    points, signals = series_window(db, series, indicator, start, end, population=population)
     return SeriesDetail(
         id=series.id,
         indicator=indicator.code,

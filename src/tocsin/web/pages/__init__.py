@@ -17,10 +17,12 @@ def install(app: FastAPI) -> None:
         admin,
         alerts,
         auth,
+        exports,
         incidents,
         monitoring,
         queue,
         raising,
+        records,
         reserves,
         response_admin,
         situation,
@@ -50,5 +52,7 @@ def install(app: FastAPI) -> None:
         admin,
         response_admin,
         users,
+        records,
+        exports,
     ):
         app.include_router(module.router)

@@ -97,6 +97,7 @@ def alerts_page(
                 statuses=ALERT_STATUSES,
                 Level=Level,
                 now=dt.datetime.now(dt.UTC),
+                query_string=query_string,
             )
         )
 

@@ -59,64 +59,180 @@
   // Line colours of the detectors on one chart: [expected, upper bound] per detector.
   var DETECTOR_COLOURS = [["#2c7bb6", "#f48c06"], ["#6a3d9a", "#b15928"], ["#1b7837", "#c51b7d"],
                           ["#35978f", "#8c510a"]];
+  // Observed lines of the jurisdictions compared with the series (its own is black).
+  var PLACE_COLOURS = ["#1d2329", "#009e73", "#cc79a7", "#7f3c8d", "#8c8c00", "#56b4e9",
+                       "#a6761d", "#666666"];
+  var RATE_PER = 100000;
 
-  // One expected / upper-bound pair and one set of alarm dots per detector (a series
-  // can have several: each alarm sits on its own method's bound, never on another's).
+  // Periods of several series in order: numbers (integer periods) by value, labels
+  // (2008-W07, 2008-02, 2008-02-12) as text, which orders them in time.
+  function periodOrder(a, b) {
+    var na = Number(a), nb = Number(b);
+    if (!isNaN(na) && !isNaN(nb)) return na - nb;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+  }
+
+  // One observed line per jurisdiction drawn (the series and those compared with it);
+  // one expected / upper-bound pair and one set of alarm dots per detector of the series
+  // (each alarm sits on its own method's bound, never on another's). In the rate view
+  // every number is divided by the population of its period (per 100,000).
   function drawChart(el) {
     var names = JSON.parse(el.dataset.detectors || "{}");
-    fetch(el.dataset.seriesUrl, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (s) {
-        var labels = s.observations.map(function (p) { return p.period; });
-        var index = {}; labels.forEach(function (l, i) { index[l] = i; });
-        var n = labels.length, x = [], obs = [];
-        for (var i = 0; i < n; i++) { x.push(i); obs.push(s.observations[i].value); }
-        function empty() { return labels.map(function () { return null; }); }
-        var detectors = {}, order = [];
-        s.signals.forEach(function (g) {
-          var i = index[g.period]; if (i === undefined) return;
-          var d = detectors[g.detector_id];
-          if (!d) {
-            d = detectors[g.detector_id] = {
-              name: names[g.detector_id] || g.method, exp: empty(), ub: empty(), alarm: empty()
-            };
-            order.push(g.detector_id);
-          }
-          if (g.expected !== null) d.exp[i] = g.expected;
-          if (g.upperbound !== null) d.ub[i] = g.upperbound;
-          if (g.alarm) d.alarm[i] = g.observed !== null ? g.observed : obs[i];
-        });
-        order.sort(function (a, b) { return detectors[a].name < detectors[b].name ? -1 : 1; });
-        var series = [
-          { label: el.dataset.periodLabel || "period", value: function (u, v) { return v === null ? "" : labels[v]; } },
-          { label: el.dataset.observedLabel || "observed", stroke: "#1d2329", width: 1.5 }
-        ];
-        var data = [x, obs], alarms = 0;
-        order.forEach(function (id, k) {
-          var d = detectors[id], colour = DETECTOR_COLOURS[k % DETECTOR_COLOURS.length];
-          var suffix = " · " + d.name;
-          series.push(
-            { label: (el.dataset.expectedLabel || "expected") + suffix, stroke: colour[0], dash: [4, 4] },
-            { label: (el.dataset.upperLabel || "upper bound") + suffix, stroke: colour[1] },
-            { label: (el.dataset.alarmLabel || "alarm") + suffix, stroke: "#d7191c", width: 0,
-              points: { show: true, size: 9 + 3 * k, fill: colour[1], stroke: "#d7191c", width: 2 } }
-          );
-          data.push(d.exp, d.ub, d.alarm);
-          alarms += d.alarm.filter(function (v) { return v !== null; }).length;
-        });
-        var opts = {
-          width: el.clientWidth || 900, height: 380,
-          scales: { x: { time: false } },
-          // Whole periods only, far enough apart for a label such as 2008-W07 not to
-          // overlap its neighbour (uPlot's default spacing is for numbers).
-          axes: [{ space: 90, incrs: [1, 2, 4, 5, 10, 13, 26, 52, 104, 260, 520],
-                   values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
-          series: series
-        };
-        el.uplot = new uPlot(opts, data, el);
-        el.dataset.ready = "1";
-        el.dataset.alarms = String(alarms);
+    var places = JSON.parse(el.dataset.compare || "[]");
+    var rate = el.dataset.view === "rate";
+    var urls = [el.dataset.seriesUrl].concat(places.slice(1).map(function (p) { return p.url; }));
+    Promise.all(urls.map(getJson)).then(function (all) {
+      var seen = {};
+      all.forEach(function (s) { s.observations.forEach(function (p) { seen[p.period] = true; }); });
+      var labels = Object.keys(seen).sort(periodOrder);
+      var index = {}; labels.forEach(function (l, i) { index[l] = i; });
+      var n = labels.length, x = [];
+      for (var i = 0; i < n; i++) x.push(i);
+      function empty() { return labels.map(function () { return null; }); }
+      function per(value, people) {
+        if (value === null || value === undefined) return null;
+        if (!rate) return value;
+        return people ? value / people * RATE_PER : null;
+      }
+      var main = all[0], people = empty(), obs = empty();
+      main.observations.forEach(function (p) {
+        people[index[p.period]] = p.population; obs[index[p.period]] = p.value;
       });
+      var observedLabel = rate ? (el.dataset.rateLabel || "per 100,000") : (el.dataset.observedLabel || "observed");
+      var series = [
+        { label: el.dataset.periodLabel || "period", value: function (u, v) { return v === null ? "" : labels[v]; } }
+      ];
+      var data = [x], kinds = [];
+      all.forEach(function (s, k) {
+        var line = empty();
+        s.observations.forEach(function (p) { line[index[p.period]] = per(p.value, p.population); });
+        var suffix = places.length > 1 ? " · " + places[k].name : "";
+        series.push({ label: observedLabel + suffix, stroke: PLACE_COLOURS[k % PLACE_COLOURS.length],
+                      width: k === 0 ? 2 : 1.5 });
+        data.push(line); kinds.push("number");
+      });
+      var detectors = {}, order = [];
+      main.signals.forEach(function (g) {
+        var i = index[g.period]; if (i === undefined) return;
+        var d = detectors[g.detector_id];
+        if (!d) {
+          d = detectors[g.detector_id] = {
+            name: names[g.detector_id] || g.method, exp: empty(), ub: empty(), alarm: empty()
+          };
+          order.push(g.detector_id);
+        }
+        if (g.expected !== null) d.exp[i] = per(g.expected, people[i]);
+        if (g.upperbound !== null) d.ub[i] = per(g.upperbound, people[i]);
+        if (g.alarm) d.alarm[i] = per(g.observed !== null ? g.observed : obs[i], people[i]);
+      });
+      order.sort(function (a, b) { return detectors[a].name < detectors[b].name ? -1 : 1; });
+      var alarms = 0;
+      order.forEach(function (id, k) {
+        var d = detectors[id], colour = DETECTOR_COLOURS[k % DETECTOR_COLOURS.length];
+        var suffix = " · " + d.name;
+        series.push(
+          { label: (el.dataset.expectedLabel || "expected") + suffix, stroke: colour[0], dash: [4, 4] },
+          { label: (el.dataset.upperLabel || "upper bound") + suffix, stroke: colour[1] },
+          { label: (el.dataset.alarmLabel || "alarm") + suffix, stroke: "#d7191c", width: 0,
+            points: { show: true, size: 9 + 3 * k, fill: colour[1], stroke: "#d7191c", width: 2 } }
+        );
+        data.push(d.exp, d.ub, d.alarm); kinds.push("number", "number", "alarm");
+        alarms += d.alarm.filter(function (v) { return v !== null; }).length;
+      });
+      var opts = {
+        width: el.clientWidth || 900, height: 380,
+        scales: { x: { time: false } },
+        // Whole periods only, far enough apart for a label such as 2008-W07 not to
+        // overlap its neighbour (uPlot's default spacing is for numbers).
+        axes: [{ space: 90, incrs: [1, 2, 4, 5, 10, 13, 26, 52, 104, 260, 520],
+                 values: function (u, ticks) { return ticks.map(function (t) { return labels[t] || ""; }); } }, {}],
+        series: series
+      };
+      el.uplot = new uPlot(opts, data, el);
+      fillTable(el, labels, series, data, kinds, rate);
+      el.dataset.periods = labels.length ? labels[0] + " – " + labels[labels.length - 1] : "";
+      enablePng(el);
+      el.dataset.ready = "1";
+      el.dataset.alarms = String(alarms);
+    });
+  }
+
+  function number(value, rate) {
+    if (value === null || value === undefined) return "";
+    if (rate) return value.toFixed(2);
+    return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  }
+
+  // The numbers the chart draws, as a table (WCAG 1.1.1: the same information as
+  // text): a row per period, a column per line; an alarm column says where it alarmed.
+  function fillTable(el, labels, series, data, kinds, rate) {
+    var slot = document.getElementById("chart-table-body");
+    if (!slot) return;
+    var table = document.createElement("table");
+    var caption = table.createCaption();
+    caption.textContent = el.dataset.tableCaption || "";
+    var head = table.createTHead().insertRow();
+    series.forEach(function (s) {
+      var th = document.createElement("th"); th.scope = "col"; th.textContent = s.label; head.appendChild(th);
+    });
+    var body = table.createTBody();
+    labels.forEach(function (label, i) {
+      var row = body.insertRow();
+      var th = document.createElement("th"); th.scope = "row"; th.textContent = label; row.appendChild(th);
+      for (var k = 1; k < data.length; k++) {
+        var td = row.insertCell(), v = data[k][i];
+        if (kinds[k - 1] === "alarm") {
+          td.textContent = v === null ? "" : el.dataset.alarmLabel || "alarm";
+        } else {
+          td.className = "number"; td.textContent = number(v, rate);
+        }
+      }
+    });
+    slot.textContent = "";
+    slot.appendChild(table);
+  }
+
+  // The chart as a PNG file, drawn in the browser: the title with the periods shown,
+  // uPlot's canvas (lines and axes) and the legend (which uPlot keeps in HTML), on white.
+  function enablePng(el) {
+    var button = document.getElementById("chart-png");
+    if (!button) return;
+    button.hidden = false;
+    button.onclick = function () {
+      var u = el.uplot, plot = u.ctx.canvas, ratio = plot.width / (u.width || plot.width);
+      var title = (document.getElementById("chart-title") || {}).textContent || "";
+      var font = Math.round(13 * ratio) + "px sans-serif", line = Math.round(20 * ratio);
+      var shown = u.series.slice(1);
+      var canvas = document.createElement("canvas");
+      canvas.width = plot.width;
+      canvas.height = plot.height + line * (2 + shown.length);
+      var ctx = canvas.getContext("2d");
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = "#1d2329"; ctx.font = "bold " + font; ctx.textBaseline = "middle";
+      ctx.fillText(title.trim() + (el.dataset.periods ? " · " + el.dataset.periods : ""), 8 * ratio, line * 0.75);
+      ctx.drawImage(plot, 0, line * 1.5);
+      ctx.font = font;
+      shown.forEach(function (s, k) {
+        var y = plot.height + line * (2 + k);
+        var colour = typeof s.stroke === "function" ? s.stroke(u, k + 1) : s.stroke;
+        ctx.fillStyle = (s.points && s.points.show && s.width === 0) ? "#d7191c" : colour || "#1d2329";
+        ctx.fillRect(8 * ratio, y - 4 * ratio, 18 * ratio, 8 * ratio);
+        ctx.fillStyle = "#1d2329";
+        ctx.fillText(s.label, 32 * ratio, y);
+      });
+      canvas.toBlob(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = el.dataset.pngName || "chart.png";
+        document.body.appendChild(link);
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 0);
+      }, "image/png");
+    };
   }
 
   // Forms that post: sent with fetch, so that a refusal answered with the bare error
