@@ -257,6 +257,8 @@ def _notified(session: Session, alert_ids: Sequence[int]) -> dict[int, list[Noti
             Notified(name, code or "", step if isinstance(step, int) else None, at)
         )
     return found
+
+
 def outbox(
     session: Session,
     jurisdiction_ids: Collection[int],
