@@ -2,7 +2,8 @@
 
 The registry (:mod:`tocsin.detect.registry`) names methods in snake_case for files and
 the API (``farrington_flexible``); pages show these names, translated. A method without
-an entry shows its code.
+an entry shows its code; ``tests/web/test_method_names.py`` checks that every
+registered method has one.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ METHOD_NAMES: dict[str, str] = {
     "ears_c1": N_("EARS C1"),
     "ears_c2": N_("EARS C2"),
     "ears_c3": N_("EARS C3"),
+    "essence_ewma": N_("ESSENCE EWMA"),
+    "essence_nbinom": N_("ESSENCE negative binomial"),
+    "essence_regression": N_("ESSENCE regression"),
+    "essence_serfling": N_("ESSENCE Serfling"),
+    "essence_switch": N_("ESSENCE regression/EWMA switch"),
     "farrington": N_("Farrington"),
     "farrington_flexible": N_("Farrington (flexible)"),
     "glr_negbin": N_("GLR (negative binomial)"),
     "glr_poisson": N_("GLR (Poisson)"),
+    "noufaily_two_week": N_("Noufaily, one and two weeks"),
     "outbreak_p": N_("OutbreakP"),
+    "recommended": N_("Recommended (Noufaily, one and two weeks)"),
     "rki": N_("RKI"),
     "seasonal_z": N_("Seasonal z-score"),
     "threshold": N_("Fixed thresholds"),
