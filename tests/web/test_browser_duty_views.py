@@ -106,6 +106,7 @@ def _chart(page, live, user: str, query: str = "") -> tuple[str, object]:
 def test_rate_view_related_jurisdictions_and_table(page, live) -> None:
     _base, world = _chart(page, live, "by_admin")
     # The neighbour 9184 is offered (the states have no series of their own).
+    page.click("details.compare summary")  # closed until something is compared
     page.check(f"input[name=with][value='{world.series['9184']}']")
     page.check("input[name=view][value=rate]")
     page.click("form.window button[type=submit]")
