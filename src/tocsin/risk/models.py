@@ -127,9 +127,7 @@ class Contribution(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    assessment_id: Mapped[int] = mapped_column(
-        ForeignKey("risk_assessment.id", ondelete="CASCADE")
-    )
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("risk_assessment.id", ondelete="CASCADE"))
     body_id: Mapped[int] = mapped_column(ForeignKey("response_body.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
