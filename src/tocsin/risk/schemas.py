@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from tocsin.monitoring.schemas import CODE_PATTERN, RecordInput
+from tocsin.risk.composite import DIMENSIONS, Scaling
 from tocsin.risk.models import CONFIDENCES, RISK_DOMAINS
 
 RiskDomain = Literal[RISK_DOMAINS]  # type: ignore[valid-type]
@@ -116,3 +117,41 @@ class AgreementIn(RecordInput):
     impact: Scale
     confidence: Confidence
     rationale: str = Field(min_length=1, max_length=8000)
+
+
+class IndexIndicatorIn(RecordInput):
+    """One indicator of a composite index and how it is scaled to 0..10
+    (:class:`tocsin.risk.composite.Scaling`)."""
+
+    indicator: Code
+    min: float = Field(description="the goalpost that scores 0, in the indicator's unit")
+    max: float = Field(description="the goalpost that scores 10, in the indicator's unit")
+    log: bool = Field(default=False, description="ln(1 + x) before min-max")
+    invert: bool = Field(default=False, description="10 - score: more of it, less risk")
+
+    @model_validator(mode="after")
+    def _goalposts(self) -> IndexIndicatorIn:
+        self.scaling()
+        return self
+
+    def scaling(self) -> Scaling:
+        if not (math.isfinite(self.min) and math.isfinite(self.max)):
+            raise ValueError("min and max must be finite numbers")
+        return Scaling(self.min, self.max, log=self.log, invert=self.invert)
+
+
+Dimension = Annotated[list[IndexIndicatorIn], Field(min_length=1, max_length=100)]
+
+
+class IndexModelIn(RecordInput):
+    """A composite risk index as loaded from YAML: the indicators of each dimension."""
+
+    code: Code
+    title: str = Field(min_length=1, max_length=300)
+    title_zh: str = Field(default="", max_length=300)
+    hazard_exposure: Dimension
+    vulnerability: Dimension
+    lack_of_coping_capacity: Dimension
+
+    def dimensions(self) -> dict[str, list[IndexIndicatorIn]]:
+        return {name: getattr(self, name) for name in DIMENSIONS}
