@@ -21,6 +21,7 @@ def router() -> APIRouter:
         monitoring,
         reserves,
         response,
+        risk,
     )
     from tocsin.web.openapi import refuse_forbidden_parameters, refuse_unknown_parameters
 
@@ -28,7 +29,17 @@ def router() -> APIRouter:
         prefix=PREFIX,
         dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
     )
-    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
+    for module in (
+        accounts,
+        monitoring,
+        ingest,
+        alerts,
+        administration,
+        audit,
+        response,
+        reserves,
+        risk,
+    ):
         api.include_router(module.router)
     return api
 
