@@ -163,3 +163,30 @@ def subject(session: Session, assessment: Assessment) -> Subject:
     incident = session.get(Incident, assessment.incident_id)
     assert incident is not None
     return Subject("incident", str(incident.id), incident.title, "", code, None, None)
+
+
+def speaking_bodies(
+    session: Session, jurisdiction_id: int, *, user_id: int, any_body: bool
+) -> list[ResponseBody]:
+    """The bodies that act for a jurisdiction (its own or the nearest ancestor's of each
+    code) that the user may speak for: those they are a member of, or all of them."""
+    from tocsin.response.models import ResponseBodyMember
+    from tocsin.response.places import tree
+
+    chain = tree(session).chain(jurisdiction_id)
+    nearest: dict[str, tuple[int, ResponseBody]] = {}
+    for body in session.scalars(
+        select(ResponseBody).where(ResponseBody.jurisdiction_id.in_(chain))
+    ):
+        depth = chain.index(body.jurisdiction_id)
+        if body.code not in nearest or depth < nearest[body.code][0]:
+            nearest[body.code] = (depth, body)
+    found = [body for _, body in nearest.values()]
+    if not any_body:
+        mine = set(
+            session.scalars(
+                select(ResponseBodyMember.body_id).where(ResponseBodyMember.user_id == user_id)
+            )
+        )
+        found = [b for b in found if b.id in mine]
+    return sorted(found, key=lambda b: b.code)

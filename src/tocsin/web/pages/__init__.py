@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
         incidents,
         monitoring,
         reserves,
+        risks,
         situation,
         users,
     )
@@ -34,5 +35,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
+    for module in (auth, situation, monitoring, alerts, incidents, reserves, risks, admin, users):
         app.include_router(module.router)
