@@ -72,6 +72,7 @@ def test_a_risk_is_created_and_changed_through_the_api_and_audited(
         "domain": "water",
         "hazard": "natural_disaster",
         "title": "River flood",
+        "title_zh": "",  # an empty text stays empty
         "owner_body": "health",
         "likelihood": 2,
         "impact": 5,

@@ -120,3 +120,20 @@ def test_a_bad_model_is_refused_naming_line_and_field(risk_world, tmp_path) -> N
     with write_session(risk_world.engine) as db, pytest.raises(UserError) as caught:
         indexes.load(db, unknown, actor="test", now=NOW)
     assert "vulnerability.0.indicator: 'income' is not a stored indicator" in str(caught.value)
+
+
+def test_a_model_without_chinese_title_is_read_back(risk_world, tmp_path) -> None:
+    store_values(risk_world.engine)
+    plain = tmp_path / "model.yaml"
+    plain.write_text(
+        "\n".join(
+            line
+            for line in (DATA / "index-model.yaml").read_text().splitlines()
+            if not line.startswith("title_zh")
+        ),
+        encoding="utf-8",
+    )
+    with write_session(risk_world.engine) as db:
+        indexes.load(db, plain, actor="test", now=NOW)
+        model = indexes.get(db, "inform-de")
+        assert model.title_zh == "" and indexes.spec(model).title_zh == ""

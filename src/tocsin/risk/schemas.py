@@ -24,6 +24,15 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 Scale = Annotated[int, Field(ge=1, le=5, description="1 (lowest) .. 5 (highest)")]
 
 
+def _none_is_empty(value: Any) -> Any:
+    """An empty text (which the record inputs read as None) stays an empty text."""
+    return "" if value is None else value
+
+
+#: A text that may be left empty.
+OptionalText = Annotated[str, BeforeValidator(_none_is_empty)]
+
+
 def _codes(value: Any) -> Any:
     """``"a; b"`` (a table's cell) as ``["a", "b"]``; lists as they are."""
     if value is None:
@@ -64,9 +73,11 @@ class RiskFields(RecordInput):
     domain: RiskDomain
     hazard: Code = Field(description="indicator, indicator domain or kind of event")
     title: str = Field(min_length=1, max_length=300)
-    title_zh: str = Field(default="", max_length=300)
-    description: str = Field(default="", max_length=8000)
-    location: str = Field(default="", max_length=300, description="where, for risks abroad")
+    title_zh: OptionalText = Field(default="", max_length=300)
+    description: OptionalText = Field(default="", max_length=8000)
+    location: OptionalText = Field(
+        default="", max_length=300, description="where, for risks abroad"
+    )
     owner_body: Code = Field(description="code of a body of the jurisdiction or above")
     likelihood: Scale
     impact: Scale
@@ -148,7 +159,7 @@ class IndexModelIn(RecordInput):
 
     code: Code
     title: str = Field(min_length=1, max_length=300)
-    title_zh: str = Field(default="", max_length=300)
+    title_zh: OptionalText = Field(default="", max_length=300)
     hazard_exposure: Dimension
     vulnerability: Dimension
     lack_of_coping_capacity: Dimension
