@@ -87,9 +87,7 @@ def upgrade() -> None:
         "risk_assessment",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("risk_id", sa.Integer(), sa.ForeignKey("risk.id", ondelete="CASCADE")),
-        sa.Column(
-            "incident_id", sa.Integer(), sa.ForeignKey("incident.id", ondelete="CASCADE")
-        ),
+        sa.Column("incident_id", sa.Integer(), sa.ForeignKey("incident.id", ondelete="CASCADE")),
         sa.Column(
             "jurisdiction_id", sa.Integer(), sa.ForeignKey("jurisdiction.id"), nullable=False
         ),
