@@ -77,9 +77,11 @@ def list_risks(
         rows = queries.risks(
             session, _subtree(session, jurisdiction), today=today, level=level, overdue=overdue
         )
-        table = RichTable(
-            "code", "jurisdiction", "domain", "title", "L", "I", "level", "owner", "review"
-        )
+        table = RichTable()
+        table.add_column("code", no_wrap=True)  # codes whole, whatever the terminal
+        for name in ("jurisdiction", "domain", "title", "L", "I", "level", "owner"):
+            table.add_column(name)
+        table.add_column("review", no_wrap=True)
         for r in rows:
             review = r.risk.review_date.isoformat() + (" OVERDUE" if r.review_overdue else "")
             if r.actions_overdue:
