@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,21 +40,6 @@ def get(session: Session, assessment_id: int, *, for_update: bool = False) -> As
     return found
 
 
-def _opened(session: Session, found: Assessment, subject: dict[str, Any]) -> Assessment:
-    session.add(found)
-    session.flush()
-    audit.record(
-        session,
-        action="risk_assessment.open",
-        object_type="risk_assessment",
-        object_id=str(found.id),
-        after={**subject, "question": found.question},
-        actor=found.opened_by,
-        at=found.opened_at,
-    )
-    return found
-
-
 def _question(question: str) -> str:
     question = question.strip()
     if not question:
@@ -63,34 +47,51 @@ def _question(question: str) -> str:
     return question
 
 
-def open_for_risk(
-    session: Session, risk: Risk, question: str, *, actor: str, now: dt.datetime
+def _open(
+    session: Session,
+    subject: Risk | Incident,
+    question: str,
+    *,
+    actor: str,
+    now: dt.datetime,
 ) -> Assessment:
-    """Open a session about a risk of the register."""
+    is_risk = isinstance(subject, Risk)
     found = Assessment(
-        risk_id=risk.id,
-        jurisdiction_id=risk.jurisdiction_id,
+        risk_id=subject.id if is_risk else None,
+        incident_id=None if is_risk else subject.id,
+        jurisdiction_id=subject.jurisdiction_id,
         question=_question(question),
         status="open",
         opened_at=now,
         opened_by=actor,
     )
-    return _opened(session, found, {"risk": risk.code})
+    session.add(found)
+    session.flush()
+    about = {"risk": subject.code} if isinstance(subject, Risk) else {"incident": subject.id}
+    audit.record(
+        session,
+        action="risk_assessment.open",
+        object_type="risk_assessment",
+        object_id=str(found.id),
+        after={**about, "question": found.question},
+        actor=actor,
+        at=now,
+    )
+    return found
+
+
+def open_for_risk(
+    session: Session, risk: Risk, question: str, *, actor: str, now: dt.datetime
+) -> Assessment:
+    """Open a session about a risk of the register."""
+    return _open(session, risk, question, actor=actor, now=now)
 
 
 def open_for_incident(
     session: Session, incident: Incident, question: str, *, actor: str, now: dt.datetime
 ) -> Assessment:
     """Open a session about an incident."""
-    found = Assessment(
-        incident_id=incident.id,
-        jurisdiction_id=incident.jurisdiction_id,
-        question=_question(question),
-        status="open",
-        opened_at=now,
-        opened_by=actor,
-    )
-    return _opened(session, found, {"incident": incident.id})
+    return _open(session, incident, question, actor=actor, now=now)
 
 
 def _member(session: Session, body_id: int, user_id: int) -> bool:
