@@ -464,3 +464,77 @@ def index_rows(
         )
         for r in indexes.compute(db, found, within)
     ]
+
+
+# -- preparedness scorecards
+
+
+class RecordOut(BaseModel):
+    label: str
+    href: str
+
+
+class FigureCardOut(BaseModel):
+    measure: str = Field(description="plans | ack_median | ack_p90 | reports | reserves | duty")
+    value: float | None
+    unit: str
+    target: float
+    direction: str = Field(description="at_least | at_most")
+    colour: str = Field(description="green | amber | red | grey (no data)")
+    detail: str
+    records: list[RecordOut] = Field(description="the records the figure comes from")
+
+
+class ScorecardOut(BaseModel):
+    jurisdiction: str
+    start: dt.datetime
+    end: dt.datetime
+    figures: list[FigureCardOut]
+
+
+class RankOut(BaseModel):
+    rank: int
+    jurisdiction: str
+    green: int
+    amber: int
+    red: int
+    grey: int
+    colours: dict[str, str]
+
+
+class ScorecardsOut(BaseModel):
+    scorecard: ScorecardOut
+    siblings: list[RankOut] = Field(description="the jurisdiction and its siblings, best first")
+
+
+Days = Annotated[int, Query(ge=1, le=730, description="the window, in days before now")]
+
+
+def scorecards_of(db: Session, scope: Scope, jurisdiction: str, days: int) -> ScorecardsOut:
+    from tocsin.risk import scorecards
+
+    where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
+    now = dt.datetime.now(dt.UTC)
+    cards = scorecards.siblings(db, where, scope.ids(Capability.READ), now=now, days=days)
+    mine = next(c for c in cards if c.jurisdiction == where.code)
+    return ScorecardsOut(
+        scorecard=ScorecardOut.model_validate(mine, from_attributes=True),
+        siblings=[
+            RankOut(
+                rank=number,
+                jurisdiction=card.jurisdiction,
+                **{colour: card.count(colour) for colour in ("green", "amber", "red", "grey")},
+                colours={f.measure: f.colour for f in card.figures},
+            )
+            for number, card in enumerate(cards, 1)
+        ],
+    )
+
+
+@router.get(
+    "/scorecards/{jurisdiction}",
+    response_model=ScorecardsOut,
+    summary="Preparedness scorecard of a jurisdiction, its siblings ranked",
+)
+def get_scorecard(jurisdiction: str, scope: ApiScope, db: Db, days: Days = 90) -> ScorecardsOut:
+    return scorecards_of(db, scope, jurisdiction, days)

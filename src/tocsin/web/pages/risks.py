@@ -26,6 +26,7 @@ from tocsin.web.api.risk import (
     contribute_as,
     index_rows,
     risk_row,
+    scorecards_of,
 )
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
 from tocsin.web.pages.situation import area_ids, children_of, focus_of
@@ -68,6 +69,16 @@ LABELS = (
     N_("vulnerability"),
     N_("lack_of_coping_capacity"),
     N_("risk_assessment"),
+    N_("plans"),
+    N_("ack_median"),
+    N_("ack_p90"),
+    N_("reports"),
+    N_("reserves"),
+    N_("duty"),
+    N_("green"),
+    N_("amber"),
+    N_("red"),
+    N_("grey"),
 )
 Text = Annotated[str, Form(max_length=8000)]
 Csrf = Annotated[str, Form()]
@@ -290,4 +301,26 @@ def index_page(
             "dimensions": DIMENSIONS,
             "places": _places(db, scope, focus),
         },
+    )
+
+
+@router.get("/scorecards")
+def scorecard_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    j: str | None = None,
+    days: Annotated[int, Query(ge=1, le=730)] = 90,
+) -> Response:
+    """The preparedness scorecard of ``?j=CODE`` (default: the top of the user's read
+    scope) over ``?days=``, with its siblings ranked; printable."""
+    focus = focus_of(db, scope, j)
+    if focus is None:
+        tops = children_of(db, scope, None)
+        focus = tops[0] if tops else None
+    cards = scorecards_of(db, scope, focus.code, days) if focus else None
+    return render(
+        request,
+        "scorecard.html",
+        {"focus": focus, "cards": cards, "days": days, "places": _places(db, scope, focus)},
     )
