@@ -111,3 +111,27 @@ def test_two_bodies_assess_a_risk_jointly(browser, page, live) -> None:
     page.goto(f"{base}/risks/by-staff-abroad")
     assert page.get_attribute("#risk-level", "data-level") == "very_high"
     assert page.get_attribute("#risk-likelihood", "data-value") == "4"
+
+
+def test_the_scorecard_prints_and_fits_a_phone(browser, page, live) -> None:
+    base, world = live
+    _prepare(world)
+    login(page, base, "admin")
+    page.goto(f"{base}/scorecards?j=DE-BY")
+    assert page.locator("#scorecard tr[data-measure]").count() == 6
+    assert page.locator("#siblings tr[data-jurisdiction]").count() == 2
+    shot(page, "scorecard")
+    page.emulate_media(media="print")
+    assert page.locator("header.top").is_hidden()
+    page.emulate_media(media="screen")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    small = phone.new_page()
+    login(small, base, "viewer_8111")
+    small.goto(f"{base}/scorecards")
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    small.click("button[data-locale='zh_CN']")
+    small.wait_for_selector("html[lang='zh-CN']")
+    small.goto(f"{base}/scorecards")
+    assert "应急准备度评分卡" in small.inner_text("main")
+    shot(small, "scorecard-phone-zh")
+    phone.close()

@@ -415,6 +415,7 @@ RISK_READS = {
     "risks of a subtree": lambda p: f"/api/v1/risks?jurisdiction={p}",
     "heat map of a subtree": lambda p: f"/api/v1/risks/heat-map?jurisdiction={p}",
     "index of a subtree": lambda p: f"/api/v1/risk-index/m?jurisdiction={p}",
+    "scorecard": lambda p: f"/api/v1/scorecards/{p}",
 }
 
 
@@ -504,6 +505,7 @@ RISK_PAGES = {
     "risks page": lambda p: f"/risks?j={p}",
     "risk page": lambda p: f"/risks/K-{p}",
     "index page": lambda p: f"/risk-index?j={p}",
+    "scorecard page": lambda p: f"/scorecards?j={p}",
 }
 
 

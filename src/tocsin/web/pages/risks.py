@@ -69,17 +69,20 @@ LABELS = (
     N_("vulnerability"),
     N_("lack_of_coping_capacity"),
     N_("risk_assessment"),
-    N_("plans"),
-    N_("ack_median"),
-    N_("ack_p90"),
-    N_("reports"),
-    N_("reserves"),
-    N_("duty"),
     N_("green"),
     N_("amber"),
     N_("red"),
     N_("grey"),
 )
+#: What each measure of a scorecard is called on the page.
+MEASURES = {
+    "plans": N_("Plans in force and current"),
+    "ack_median": N_("Alert acknowledgement, median"),
+    "ack_p90": N_("Alert acknowledgement, 90th percentile"),
+    "reports": N_("Situation reports on time"),
+    "reserves": N_("Reserves at their minimum"),
+    "duty": N_("Active duty contacts"),
+}
 Text = Annotated[str, Form(max_length=8000)]
 Csrf = Annotated[str, Form()]
 ScaleForm = Annotated[int, Form(ge=1, le=5)]
@@ -322,5 +325,11 @@ def scorecard_page(
     return render(
         request,
         "scorecard.html",
-        {"focus": focus, "cards": cards, "days": days, "places": _places(db, scope, focus)},
+        {
+            "focus": focus,
+            "cards": cards,
+            "days": days,
+            "places": _places(db, scope, focus),
+            "measures": MEASURES,
+        },
     )
