@@ -12,6 +12,8 @@ One module per concept:
   result updates the risk;
 - :mod:`~tocsin.risk.composite`: the INFORM-style composite risk index (pure), and
   :mod:`~tocsin.risk.indexes`, its models and its computation from indicator values;
+- :mod:`~tocsin.risk.scorecards`: preparedness scorecards of a jurisdiction and its
+  siblings;
 - :mod:`~tocsin.risk.queries`: what the pages and the API read.
 
 docs/risk.md describes them for users.
