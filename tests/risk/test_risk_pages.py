@@ -112,3 +112,31 @@ def test_the_composite_index_page(client: TestClient, world: World) -> None:
     assert "poverty_rate 20 (2026-11) → 5.0" in text
     assert 'href="/series/' in text
     assert "8111" not in text
+
+
+def test_an_incident_is_assessed_jointly_from_its_page(client: TestClient, world: World) -> None:
+    respond(world)
+    _, token = browser_login(client, "by_coordinator")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": str(world.alerts["9162"])},
+        follow_redirects=False,
+    )
+    incident = opened.headers["location"]
+    page = _flat(client.get(incident).text)
+    assert 'id="open-assessment"' in page and "No joint assessment yet." in page
+    started = client.post(
+        f"{incident}/assessments",
+        data={"csrf_token": token, "question": "Spread to the state?"},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303
+    session = _flat(client.get(started.headers["location"]).text)
+    assert "Spread to the state?" in session and 'data-status="open"' in session
+    assert "Spread to the state?" in _flat(client.get(incident).text)
+    assert (
+        client.post(
+            f"{incident}/assessments", data={"csrf_token": token, "question": "  "}
+        ).status_code
+        == 400
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,9 +31,6 @@ class RiskRow:
     level: str
     review_overdue: bool
     actions_overdue: int
-
-    def __getattr__(self, name: str) -> Any:  # the risk's own fields, for templates
-        return getattr(self.risk, name)
 
 
 def risks(
