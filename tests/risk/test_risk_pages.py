@@ -86,6 +86,10 @@ def test_a_joint_assessment_through_the_pages(client: TestClient, world: World) 
     assert client.post(f"{url}/contributions", data=given).status_code == 200
     refused = client.post(f"{url}/contributions", data={**given, "body": "health"})
     assert refused.status_code == 400 and "not a member of health" in refused.text
+    vague = client.post(f"{url}/contributions", data={**given, "confidence": "sure"})
+    assert vague.status_code == 400 and "confidence: Input should be" in vague.text
+    silent = client.post(f"{url}/contributions", data={**given, "reasoning": ""})
+    assert silent.status_code == 400 and "reasoning" in silent.text
     agreed = client.post(
         f"{url}/agree",
         data={

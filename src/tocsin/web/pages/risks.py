@@ -6,13 +6,15 @@ JSON API's helpers and the risk services."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from tocsin.accounts.access import Capability
 from tocsin.accounts.errors import N_
+from tocsin.errors import UserError
 from tocsin.risk import assessments, indexes, matrix, queries
 from tocsin.risk.composite import DIMENSIONS
 from tocsin.risk.models import CONFIDENCES, RISK_DOMAINS
@@ -33,6 +35,7 @@ from tocsin.web.pages.situation import area_ids, children_of, focus_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 #: The words of the matrix and the domains as the pages show them (``_(value)``),
 #: marked for the catalogs.
@@ -231,6 +234,17 @@ def _back(assessment_id: int) -> RedirectResponse:
     return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)
 
 
+def _validated(model: type[M], values: dict[str, object]) -> M:
+    """A form's fields as ``model``; a :class:`UserError` naming each bad field."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
+        )
+        raise UserError(problems) from None
+
+
 @router.post("/assessments/{assessment_id}/contributions")
 def contribute(
     request: Request,
@@ -244,15 +258,8 @@ def contribute(
     reasoning: Text = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    given = ContributionIn.model_validate(
-        {
-            "body": body,
-            "likelihood": likelihood,
-            "impact": impact,
-            "confidence": confidence,
-            "reasoning": reasoning,
-        }
-    )
+    view = {"likelihood": likelihood, "impact": impact, "confidence": confidence}
+    given = _validated(ContributionIn, {**view, "body": body, "reasoning": reasoning})
     contribute_as(request, scope, assessment_id, given)
     return _back(assessment_id)
 
@@ -269,15 +276,10 @@ def agree(
     rationale: Text = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    given = AgreementIn.model_validate(
-        {
-            "likelihood": likelihood,
-            "impact": impact,
-            "confidence": confidence,
-            "rationale": rationale,
-        }
+    view = {"likelihood": likelihood, "impact": impact, "confidence": confidence}
+    agree_as(
+        request, scope, assessment_id, _validated(AgreementIn, {**view, "rationale": rationale})
     )
-    agree_as(request, scope, assessment_id, given)
     return _back(assessment_id)
 
 
