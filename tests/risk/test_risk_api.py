@@ -54,7 +54,7 @@ def test_the_register_and_its_heat_map_within_the_callers_scope(
     ]
     flu = every[0]
     assert [a["overdue"] for a in flu["actions"]] == [False, True]
-    grid = any_client.get("/api/v1/risks/heat-map?jurisdiction=DE-BY", headers=admin).json()
+    grid = any_client.get("/api/v1/risk-heat-map?jurisdiction=DE-BY", headers=admin).json()
     assert grid["total"] == 4
     assert grid["rows"][1][3] == {"likelihood": 4, "impact": 4, "level": "very_high", "count": 1}
     abroad = any_client.get("/api/v1/risks?domain=operations-abroad", headers=admin).json()

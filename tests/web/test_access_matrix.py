@@ -413,7 +413,7 @@ def risk_world(world: World) -> World:
 RISK_READS = {
     "risk": lambda p: f"/api/v1/risks/K-{p}",
     "risks of a subtree": lambda p: f"/api/v1/risks?jurisdiction={p}",
-    "heat map of a subtree": lambda p: f"/api/v1/risks/heat-map?jurisdiction={p}",
+    "heat map of a subtree": lambda p: f"/api/v1/risk-heat-map?jurisdiction={p}",
     "index of a subtree": lambda p: f"/api/v1/risk-index/m?jurisdiction={p}",
     "scorecard": lambda p: f"/api/v1/scorecards/{p}",
 }
@@ -433,7 +433,7 @@ def test_risk_lists_hold_exactly_the_readable_risks(client: TestClient, risk_wor
         headers = bearer(risk_world, username)
         found = client.get("/api/v1/risks", headers=headers).json()
         assert {r["code"] for r in found} == {f"K-{p}" for p in subtree(where)}, username
-        grid = client.get("/api/v1/risks/heat-map", headers=headers).json()
+        grid = client.get("/api/v1/risk-heat-map", headers=headers).json()
         assert grid["total"] == len(subtree(where)), username
 
 

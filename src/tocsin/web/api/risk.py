@@ -268,7 +268,7 @@ def list_risks(
     return [risk_out(r, today) for r in rows]
 
 
-@router.get("/risks/heat-map", response_model=HeatMapOut, summary="Risk counts per matrix cell")
+@router.get("/risk-heat-map", response_model=HeatMapOut, summary="Risk counts per matrix cell")
 def heat_map(
     scope: ApiScope,
     db: Db,
