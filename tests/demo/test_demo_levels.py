@@ -116,3 +116,25 @@ def test_the_demo_reserves_raise_one_alert_of_each_kind(demo: Engine) -> None:
         reserve = session.scalars(select(Alert).where(Alert.source == "reserve")).all()
         kinds = sorted((a.fingerprint.rsplit(":", 2)[0], a.level) for a in reserve)
     assert kinds == [("reserve:expiry", 4), ("reserve:minimum", 3)]
+
+
+def test_the_demo_has_risks_and_one_joint_assessment_of_two_bodies(demo: Engine) -> None:
+    import datetime as dt
+
+    from tocsin.risk import assessments, queries
+    from tocsin.risk.models import Assessment
+
+    with write_session(demo) as session:
+        every = frozenset(session.scalars(select(Jurisdiction.id)))
+        rows = queries.risks(session, every, today=dt.datetime.now(dt.UTC).date())
+        assert len(rows) == 5
+        assert {r.risk.domain for r in rows} >= {"health", "food", "operations-abroad"}
+        assert [r.risk.code for r in rows if r.review_overdue] == ["loerrach-heat"]
+        found = session.scalars(select(Assessment)).one()
+        views = assessments.contributions(session, found.id)
+        assert [(v.body, v.actor) for v in views] == [
+            ("health", "user:admin"),
+            ("emergency", "user:coordinator"),
+        ]
+        flu = next(r for r in rows if r.risk.code == "by-influenza-wave")
+        assert (found.status, flu.risk.likelihood, flu.level) == ("agreed", 5, "very_high")

@@ -174,6 +174,7 @@ DOMAINS = (
     "tocsin.accounts",
     "tocsin.response",
     "tocsin.reserves",
+    "tocsin.risk",
 )
 SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
 
@@ -184,17 +185,34 @@ SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
         (("tocsin.store",), (*DOMAINS, *SHELLS, "tocsin.worker")),
         (
             ("tocsin.monitoring",),
-            ("tocsin.alerting", "tocsin.accounts", "tocsin.response", "tocsin.reserves", *SHELLS),
+            (
+                "tocsin.alerting",
+                "tocsin.accounts",
+                "tocsin.response",
+                "tocsin.reserves",
+                "tocsin.risk",
+                *SHELLS,
+            ),
         ),
-        (("tocsin.alerting",), ("tocsin.accounts", "tocsin.response", "tocsin.reserves", *SHELLS)),
-        (("tocsin.accounts",), ("tocsin.alerting", "tocsin.response", "tocsin.reserves", *SHELLS)),
+        (
+            ("tocsin.alerting",),
+            ("tocsin.accounts", "tocsin.response", "tocsin.reserves", "tocsin.risk", *SHELLS),
+        ),
+        (
+            ("tocsin.accounts",),
+            ("tocsin.alerting", "tocsin.response", "tocsin.reserves", "tocsin.risk", *SHELLS),
+        ),
         (("tocsin.audit",), tuple(d for d in DOMAINS if d != "tocsin.audit") + SHELLS),
         # Response builds on the domains below it (it opens incidents from alerts, names
         # users as commanders); none of them knows it.
-        (("tocsin.response",), (*SHELLS, "tocsin.worker")),
+        (("tocsin.response",), ("tocsin.risk", *SHELLS, "tocsin.worker")),
         # Reserves build on monitoring, accounts, audit and alerting, never on a shell
         # or the worker.
-        (("tocsin.reserves",), (*SHELLS, "tocsin.worker")),
+        (("tocsin.reserves",), ("tocsin.risk", *SHELLS, "tocsin.worker")),
+        # Risks build on the response (bodies, plans, incidents), reserves (coverage),
+        # monitoring (indicator values), accounts, audit and alerting; no domain imports
+        # them, and they import no shell and not the worker.
+        (("tocsin.risk",), (*SHELLS, "tocsin.worker")),
         # Nothing below the shells imports them; the shells do not import each other
         # except that the command line may start the web server and build the demo.
         (("tocsin.web",), ("tocsin.cli",)),

@@ -463,4 +463,163 @@ def test_raise_page_matrix(client: TestClient, world: World) -> None:
             want = 303 if expected(username, place, Capability.RESPOND) == 200 else 422
             if got != want:
                 failures.append(f"{username} on {place}: expected {want}, got {got}")
+# -- risks (issue 15) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def risk_world(world: World) -> World:
+    """A body ``civil`` of DE whose members are every user, a risk ``K-<place>`` in every
+    place, and a composite index model on the flu indicator."""
+    import datetime as dt
+
+    from tocsin.accounts.models import User
+    from tocsin.response.models import ResponseBody, ResponseBodyMember
+    from tocsin.risk.models import IndexModel, Risk
+    from tocsin.store import write_session
+
+    flu = [{"indicator": "flu", "min": 0, "max": 10, "log": False, "invert": False}]
+    with write_session(world.engine) as db:
+        body = ResponseBody(jurisdiction_id=world.jurisdictions["DE"], code="civil", name="Civil")
+        db.add(body)
+        db.flush()
+        for user in db.query(User).all():
+            db.add(ResponseBodyMember(body_id=body.id, user_id=user.id))
+        for place in ALL_PLACES:
+            db.add(
+                Risk(
+                    code=f"K-{place}",
+                    jurisdiction_id=world.jurisdictions[place],
+                    domain="health",
+                    hazard="flu",
+                    title=f"Risk of {place}",
+                    owner_body_id=body.id,
+                    likelihood=3,
+                    impact=3,
+                    review_date=dt.date(2030, 1, 1),
+                    updated_by="test",
+                )
+            )
+        db.add(
+            IndexModel(
+                code="m",
+                title="M",
+                loaded_by="test",
+                document={
+                    d: flu for d in ("hazard_exposure", "vulnerability", "lack_of_coping_capacity")
+                },
+            )
+        )
+    return world
+
+
+RISK_READS = {
+    "risk": lambda p: f"/api/v1/risks/K-{p}",
+    "risks of a subtree": lambda p: f"/api/v1/risks?jurisdiction={p}",
+    "heat map of a subtree": lambda p: f"/api/v1/risk-heat-map?jurisdiction={p}",
+    "index of a subtree": lambda p: f"/api/v1/risk-index/m?jurisdiction={p}",
+    "scorecard": lambda p: f"/api/v1/scorecards/{p}",
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(RISK_READS))
+def test_risk_read_matrix(client: TestClient, risk_world: World, endpoint: str) -> None:
+    def call(username: str, place: str) -> int:
+        url = RISK_READS[endpoint](place)
+        return client.get(url, headers=bearer(risk_world, username)).status_code
+
+    run_matrix(ALL_PLACES, Capability.READ, call)
+
+
+def test_risk_lists_hold_exactly_the_readable_risks(client: TestClient, risk_world: World) -> None:
+    for username, (_, where) in USERS.items():
+        headers = bearer(risk_world, username)
+        found = client.get("/api/v1/risks", headers=headers).json()
+        assert {r["code"] for r in found} == {f"K-{p}" for p in subtree(where)}, username
+        grid = client.get("/api/v1/risk-heat-map", headers=headers).json()
+        assert grid["total"] == len(subtree(where)), username
+
+
+def test_risk_change_matrix(client: TestClient, risk_world: World) -> None:
+    def call(username: str, place: str) -> int:
+        body = {
+            "jurisdiction": place,
+            "domain": "water",
+            "hazard": "flu",
+            "title": "Changed",
+            "owner_body": "civil",
+            "likelihood": 2,
+            "impact": 2,
+            "review_date": "2031-01-01",
+        }
+        return client.put(
+            f"/api/v1/risks/K-{place}", json=body, headers=bearer(risk_world, username)
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.CONFIGURE, call)
+
+
+def test_joint_assessment_matrix(client: TestClient, risk_world: World) -> None:
+    """Opening a session, giving a body's view and agreeing the result each need
+    ``respond`` on the risk's jurisdiction."""
+    admin = bearer(risk_world, "admin")
+    view = {"body": "civil", "likelihood": 4, "impact": 4, "confidence": "low", "reasoning": "r"}
+    agreement = {"likelihood": 4, "impact": 4, "confidence": "low", "rationale": "r"}
+
+    def opened(place: str) -> int:
+        url = f"/api/v1/risks/K-{place}/assessments"
+        return client.post(url, json={"question": "q"}, headers=admin).json()["id"]
+
+    def open_call(username: str, place: str) -> int:
+        return client.post(
+            f"/api/v1/risks/K-{place}/assessments",
+            json={"question": "matrix"},
+            headers=bearer(risk_world, username),
+        ).status_code
+
+    def contribute_call(username: str, place: str) -> int:
+        return client.post(
+            f"/api/v1/assessments/{opened(place)}/contributions",
+            json=view,
+            headers=bearer(risk_world, username),
+        ).status_code
+
+    def agree_call(username: str, place: str) -> int:
+        number = opened(place)
+        client.post(f"/api/v1/assessments/{number}/contributions", json=view, headers=admin)
+        return client.post(
+            f"/api/v1/assessments/{number}/agree",
+            json=agreement,
+            headers=bearer(risk_world, username),
+        ).status_code
+
+    for call in (open_call, contribute_call, agree_call):
+        run_matrix(ALL_PLACES, Capability.RESPOND, call)
+
+    def read_call(username: str, place: str) -> int:
+        return client.get(
+            f"/api/v1/assessments/{opened(place)}", headers=bearer(risk_world, username)
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.READ, read_call)
+
+
+RISK_PAGES = {
+    "risks page": lambda p: f"/risks?j={p}",
+    "risk page": lambda p: f"/risks/K-{p}",
+    "index page": lambda p: f"/risk-index?j={p}",
+    "scorecard page": lambda p: f"/scorecards?j={p}",
+}
+
+
+def test_risk_page_matrix(client: TestClient, risk_world: World) -> None:
+    failures = []
+    for username in USERS:
+        client.cookies.clear()
+        browser_login(client, username)
+        for name, url in RISK_PAGES.items():
+            for place in ALL_PLACES:
+                want = expected(username, place, Capability.READ)
+                got = client.get(url(place)).status_code
+                if got != want:
+                    failures.append(f"{username} {name} {place}: expected {want}, got {got}")
     assert not failures, "\n".join(failures)

@@ -77,6 +77,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "reserves_app",
         "Reserves: items, depots, stock movements, counts and minimum levels.",
     ),
+    "risks": (
+        "risks",
+        "risks_app",
+        "Risks: the risk register, its heat map and composite risk indexes.",
+    ),
     "audit": ("web", "audit_app", "The audit log: check its hash chain, write signed checkpoints."),
     "bodies": ("response", "bodies_app", "Bodies: the departments that respond."),
     "plans": ("response", "plans_app", "Contingency plans with response levels I-IV."),

@@ -20,7 +20,9 @@ accounts, ready for ``tocsin serve``.
    policy per state;
 6. demo accounts of every role, on the country, a state and a district;
 7. the response (:mod:`tocsin.demo.response`): bodies, a plan for influenza and one for
-   measles, and an incident from the most serious influenza alert.
+   measles, and an incident from the most serious influenza alert;
+8. risks (:mod:`tocsin.demo.risks`): a few entries of the register and one joint
+   assessment of two bodies.
 
 The accounts' passwords are printed for the demo; the site listens on loopback only.
 """
@@ -86,6 +88,8 @@ class DemoSite:
     #: The incident opened from the most serious influenza alert (None: no alert).
     incident: int | None = None
     reserve_alerts: int = 0
+    #: The joint assessment of the Bavarian influenza risk.
+    assessment: int | None = None
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -195,6 +199,10 @@ def build(path: Path, *, log=print) -> DemoSite:
 
     site.incident = response.build(engine, actor=DEMO_ACTOR, now=now)
     log("bodies, plans and an incident loaded")
+    from tocsin.demo import risks
+
+    site.assessment = risks.build(engine, actor=DEMO_ACTOR, now=now)
+    log("risks and a joint assessment loaded")
     with write_session(engine) as db:
         site.jurisdictions = db.scalar(select(func.count()).select_from(Jurisdiction)) or 0
         site.observations = db.scalar(select(func.count()).select_from(Observation)) or 0

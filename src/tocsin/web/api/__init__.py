@@ -23,6 +23,7 @@ def router() -> APIRouter:
         records,
         reserves,
         response,
+        risk,
     )
     from tocsin.web.openapi import refuse_forbidden_parameters, refuse_unknown_parameters
 
@@ -41,6 +42,7 @@ def router() -> APIRouter:
         response,
         reserves,
         records,
+        risk,
     ):
         api.include_router(module.router)
     return api

@@ -25,6 +25,7 @@ def install(app: FastAPI) -> None:
         records,
         reserves,
         response_admin,
+        risks,
         situation,
         users,
     )
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         queue,
         incidents,
         reserves,
+        risks,
         admin,
         response_admin,
         users,

@@ -17,6 +17,7 @@ from tocsin.errors import UserError
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.response import incidents, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
+from tocsin.risk import queries as risk_queries
 from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
 from tocsin.web.api.response import act, incident_detail, incident_in_scope
@@ -110,6 +111,9 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
             "moves": incidents.TRANSITIONS[detail.status],
             "levels": [lv.roman for lv in Level],
             "task_statuses": TASK_STATUSES,
+            "assessments": risk_queries.assessments(
+                db, scope.ids(Capability.READ), incident_id=incident_id
+            ),
         },
     )
 
