@@ -463,6 +463,8 @@ def test_raise_page_matrix(client: TestClient, world: World) -> None:
             want = 303 if expected(username, place, Capability.RESPOND) == 200 else 422
             if got != want:
                 failures.append(f"{username} on {place}: expected {want}, got {got}")
+
+
 # -- risks (issue 15) ---------------------------------------------------------------
 
 
