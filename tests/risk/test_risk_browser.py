@@ -60,7 +60,7 @@ def test_the_heat_map_leads_to_the_risks_of_a_cell(browser, page, live) -> None:
     small.wait_for_selector("html[lang='zh-CN']")
     small.goto(f"{base}/risks?j=DE-BY")
     text = small.inner_text("main")
-    assert "风险热力图" in text and "极高" in text and "复核逾期" in text
+    assert "风险热力图" in text and "极高" in text and "复审逾期" in text
     shot(small, "risks-heat-map-phone-zh")
     small.click("button[data-locale='en']")
     phone.close()

@@ -56,7 +56,8 @@ class Scaling:
             raise ValueError(f"not a finite number: {value}")
         clipped = min(max(value, self.minimum), self.maximum)
         low, high = self._f(self.minimum), self._f(self.maximum)
-        scaled = TOP * (self._f(clipped) - low) / (high - low)
+        # Rounding may put the goalpost itself a hair beyond the scale: keep 0..10.
+        scaled = min(max(TOP * (self._f(clipped) - low) / (high - low), 0.0), TOP)
         return TOP - scaled if self.invert else scaled
 
 
