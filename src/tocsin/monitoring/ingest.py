@@ -325,8 +325,18 @@ def _series_codes(
     return codes.astype(np.int64), keys
 
 
-def prepare(session: Session, path: str | Path, *, indicator: str | None = None) -> PreparedIngest:
+def prepare(
+    session: Session,
+    path: str | Path,
+    *,
+    indicator: str | None = None,
+    allowed_jurisdictions: frozenset[int] | None = None,
+) -> PreparedIngest:
     """Read and check ``path``; every bad row becomes a finding (nothing is raised for them).
+
+    ``allowed_jurisdictions``: the jurisdictions the caller may ingest data for (the web
+    passes the caller's ``ingest`` scope; ``None``, the command line, allows all); a row
+    of another jurisdiction is a finding like any other bad row.
 
     Raises :class:`TableError` for a file that cannot be read at all (format, columns)
     and :class:`NotFoundError` for an unknown ``indicator``.
@@ -408,7 +418,7 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
 
     good = ~bad[keyed]
     used, series_code = np.unique(series_code[good], return_inverse=True)
-    return PreparedIngest(
+    prepared = PreparedIngest(
         table=table,
         series_code=series_code.astype(np.int64),
         series_keys=series_keys.iloc[used].reset_index(drop=True),
@@ -418,6 +428,44 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
         findings=findings,
         indicator_codes={i: codes_of[i] for i in np.unique(ind_ids[keyed][good]).tolist()},
     )
+    if allowed_jurisdictions is not None:
+        _exclude_outside(prepared, allowed_jurisdictions)
+    return prepared
+
+
+def _exclude_outside(prepared: PreparedIngest, allowed: frozenset[int]) -> None:
+    """Turn the valid rows of jurisdictions outside ``allowed`` into findings."""
+    jurisdiction = prepared.series_keys["j"].to_numpy()[prepared.series_code]
+    outside = ~np.isin(jurisdiction, np.fromiter(allowed, dtype=np.int64))
+    if not outside.any():
+        return
+    prepared.findings.append(
+        Finding(
+            rows=prepared.rows[outside],
+            column="jurisdiction",
+            reason="is outside the jurisdictions you may ingest data for",
+        )
+    )
+    keep = ~outside
+    used = np.unique(prepared.series_code[keep])
+    prepared.series_keys = prepared.series_keys.iloc[used].reset_index(drop=True)
+    prepared.series_code = np.searchsorted(used, prepared.series_code[keep])
+    prepared.period = prepared.period[keep]
+    prepared.value = prepared.value[keep]
+    prepared.rows = prepared.rows[keep]
+
+
+def accept(prepared: PreparedIngest, *, skip_invalid: bool) -> TableError | None:
+    """The all-or-nothing rule, for the command line and the web alike: a file with any
+    bad row raises its problems (:class:`TableError`) and nothing may be written, unless
+    ``skip_invalid``; then the valid rows may be stored and the problems of the rejected
+    ones are returned (None: every row is good)."""
+    if not prepared.findings:
+        return None
+    error = prepared.error()
+    if not skip_invalid:
+        raise error
+    return error
 
 
 def _only_value_problems(findings: list[Finding], n: int) -> np.ndarray:
@@ -801,22 +849,24 @@ def ingest_file(
     source: str | None = None,
     skip_invalid: bool = False,
     rejects: str | Path | None = None,
+    allowed_jurisdictions: frozenset[int] | None = None,
     actor: str | None = None,
     now: dt.datetime | None = None,
     progress: StageProgressCallback | None = None,
 ) -> IngestSummary:
     """Check ``path`` and store it in one transaction (see the module docstring).
 
-    A file with any bad row raises :class:`TableError` and writes nothing, unless
-    ``skip_invalid``: then the valid rows are stored and the rejected ones are written
+    A file with any bad row raises :class:`TableError` and writes nothing (:func:`accept`),
+    unless ``skip_invalid``: then the valid rows are stored and the rejected ones are written
     with their reasons to ``rejects`` (default: ``FILE.rejected.csv`` beside the file).
     """
     with Session(engine) as session:
-        prepared = prepare(session, path, indicator=indicator)
-    if prepared.findings and not skip_invalid:
-        raise prepared.error()
+        prepared = prepare(
+            session, path, indicator=indicator, allowed_jurisdictions=allowed_jurisdictions
+        )
+    rejected = accept(prepared, skip_invalid=skip_invalid)
     rejects_path = None
-    if prepared.findings:
+    if rejected is not None:
         target = rejects or Path(path).with_name(Path(path).name + ".rejected.csv")
         rejects_path = write_rejects(prepared, target)
     if prepared.value.size == 0 and not prepared.findings:

@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.audit import verify
-from tocsin.audit.models import AuditEntry
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.audit.queries import entries
+from tocsin.monitoring.queries import root_ids
 from tocsin.web.api.common import Page, PageParams, page_params, paginate
 from tocsin.web.deps import ApiScope, Db
 
@@ -41,7 +40,7 @@ class ChainOut(BaseModel):
 
 
 def require_auditor(scope: Scope, db: Any) -> None:
-    roots = set(db.scalars(select(Jurisdiction.id).where(Jurisdiction.parent_id.is_(None))))
+    roots = root_ids(db)
     if not roots or not roots <= scope.ids(Capability.ADMINISTER):
         raise ForbiddenError("the audit log is open to administrators of the whole territory")
 
@@ -56,13 +55,7 @@ def list_audit(
     actor: str | None = None,
 ) -> Page[AuditOut]:
     require_auditor(scope, db)
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
+    query = entries(object_type=object_type, object_id=object_id, actor=actor)
     rows, total = paginate(db, query, params)
     return Page(
         items=[AuditOut.model_validate(r[0], from_attributes=True) for r in rows],

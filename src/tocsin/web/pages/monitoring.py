@@ -9,20 +9,20 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.accounts.access import Capability
 from tocsin.errors import UserError
 from tocsin.monitoring import runs
 from tocsin.monitoring.models import Detector, Jurisdiction
+from tocsin.monitoring.queries import detectors_of
 from tocsin.periods import PeriodKind
 from tocsin.web import i18n
-from tocsin.web.api.common import ItemId
-from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
-from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.i18n.names import method_name
+from tocsin.web.shared.common import ItemId
+from tocsin.web.shared.ingest import IngestProblemsError, ingest_upload
+from tocsin.web.shared.monitoring import period_bounds, series_in_scope
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,7 @@ def series_page(
     errors = window_errors(kind, window)
     jurisdiction = db.get(Jurisdiction, series.jurisdiction_id)
     query = urlencode({k: v for k, v in window.items() if v and k not in errors})
-    detectors = db.scalars(select(Detector).where(Detector.indicator_id == indicator.id)).all()
+    detectors = detectors_of(db, indicator.id)
     return render(
         request,
         "series.html",
