@@ -201,12 +201,12 @@ def main() -> int:
 
     if args.profile:
         # cProfile sees only the thread that it runs in: profile a one-thread run.
-        threads, glm.THREADS = glm.THREADS, 1
+        threads, glm.threads.THREADS = glm.threads.THREADS, 1
         prof = cProfile.Profile()
         prof.enable()
         run(case.method, batch, case.params)
         prof.disable()
-        glm.THREADS = threads
+        glm.threads.THREADS = threads
         print("profile of a run in one thread:")
         pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(24)
 

@@ -42,7 +42,12 @@ from tocsin.alerting.heartbeat import beat
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify import digest
-from tocsin.alerting.notify.channels import DeliveryError, Notification, WebhookSender, send_email
+from tocsin.alerting.notify.channels import (
+    DeliveryError,
+    OutgoingMessage,
+    WebhookSender,
+    send_email,
+)
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
@@ -145,7 +150,7 @@ class Worker:
 
     # -- delivery
     def _deliver_one(self, item: Claimed) -> Outcome:
-        note = Notification(
+        note = OutgoingMessage(
             idempotency_key=item.idempotency_key,
             subject=item.subject,
             body=item.body,

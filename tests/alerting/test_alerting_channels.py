@@ -7,11 +7,16 @@ import hmac
 
 import pytest
 
-from tocsin.alerting.notify.channels import DeliveryError, Notification, SmtpSettings, WebhookSender
+from tocsin.alerting.notify.channels import (
+    DeliveryError,
+    OutgoingMessage,
+    SmtpSettings,
+    WebhookSender,
+)
 from tocsin.alerting.notify.channels.email import send_email
 from tocsin.alerting.notify.channels.webhook import encode_payload, sign, verify
 
-NOTE = Notification(
+NOTE = OutgoingMessage(
     idempotency_key="n-42-0",
     subject="[tocsin] Level II (orange): measles in SK Delmenhorst",
     body="Alert 42\nhttp://x/alerts/42\nhttp://x/cap/tocsin.alert.42.1.xml\n",

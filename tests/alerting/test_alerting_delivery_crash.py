@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
-from worker_processes import start_worker, wait_for
+from tests.alerting.worker_processes import start_worker, wait_for
 
 from tocsin.alerting import lifecycle
 from tocsin.alerting.models import DutyContact, Notification

@@ -19,8 +19,8 @@ from collections import Counter
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from tests.alerting.worker_processes import start_worker, wait_for
 from tests.web.conftest import tocsin_serve
-from worker_processes import start_worker, wait_for
 
 from tocsin.accounts import service
 from tocsin.alerting import rules

@@ -17,13 +17,13 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from tocsin.alerting import duty, lifecycle
 from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.notify.channels import signing
-from tocsin.alerting.notify.channels.base import Notification
+from tocsin.alerting.notify.channels.base import OutgoingMessage
 from tocsin.alerting.notify.channels.webhook import WebhookSender
 from tocsin.errors import UserError
 from tocsin.store import write_session
 from tocsin.worker import Worker
 
-NOTE = Notification(
+NOTE = OutgoingMessage(
     idempotency_key="alert-1/step-0/contact-1/webhook",
     subject="s",
     body="b",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from worker_processes import start_worker, wait_for
+from tests.alerting.worker_processes import start_worker, wait_for
 
 from tocsin.alerting.models import WorkerHeartbeat
 from tocsin.store import write_session

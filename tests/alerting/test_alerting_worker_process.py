@@ -7,7 +7,7 @@ import signal
 
 import pytest
 from sqlalchemy import update
-from worker_processes import start_worker, wait_for
+from tests.alerting.worker_processes import start_worker, wait_for
 
 from tocsin.alerting import lifecycle
 from tocsin.alerting.models import Alert

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from reference import assert_matches_reference, load_dataset, load_reference
+from tests.detect.reference import assert_matches_reference, load_dataset, load_reference
 
 from tocsin.detect import DetectionResult, SeriesBatch, run
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import (
+from scipy.stats import nbinom
+from tests.detect.reference import (
     DATASETS,
     assert_matches_reference,
     load_config_table,
     load_dataset,
     load_reference,
 )
-from scipy.stats import nbinom
 
 from tocsin.detect import (
     InputDataError,

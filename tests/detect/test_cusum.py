@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from r_compare import check_against_r
-from reference import DATASETS, load_dataset
+from tests.detect.r_compare import check_against_r
+from tests.detect.reference import DATASETS, load_dataset
 
 from tocsin.detect import InsufficientHistoryError, ParameterError, SeriesBatch, run
 from tocsin.detect.glm import fit_poisson_glm

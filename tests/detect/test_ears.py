@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import DATASETS, assert_matches_reference, load_dataset, load_reference
+from tests.detect.reference import DATASETS, assert_matches_reference, load_dataset, load_reference
 
 from tocsin.detect import InsufficientHistoryError, SeriesBatch, run
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import assert_matches_reference
-from rnssp_reference import (
+from tests.detect.reference import assert_matches_reference
+from tests.detect.rnssp_reference import (
     colour_codes,
     full_batch,
     load_data,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import assert_matches_reference
-from rnssp_reference import (
+from scipy import stats
+from tests.detect.reference import assert_matches_reference
+from tests.detect.rnssp_reference import (
     colour_codes,
     full_batch,
     load_data,
@@ -14,7 +15,6 @@ from rnssp_reference import (
     manifest,
     rnssp_arguments,
 )
-from scipy import stats
 
 from tocsin.detect import registry
 from tocsin.detect.base import SeriesBatch

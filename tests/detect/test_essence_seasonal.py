@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reference import assert_matches_reference
-from rnssp_reference import (
+from tests.detect.reference import assert_matches_reference
+from tests.detect.rnssp_reference import (
     RNSSP_DIR,
     full_batch,
     load_output,

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tocsin.detect import SeriesBatch, cell_chunks, make_parameters, registry, run
-from tocsin.detect.glm import _Blocks, _solve_blocked, _solve_packed, fit_poisson_glm
+from tocsin.detect.glm import fit_poisson_glm
+from tocsin.detect.glm.linalg import Blocks, solve_blocked, solve_packed
 
 
 def _factor_design(rng: np.random.Generator, groups: int, n: int, levels: int) -> np.ndarray:
@@ -36,12 +37,12 @@ def _pairs(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_blocks_find_the_factor_dummies() -> None:
     X = _factor_design(np.random.default_rng(0), 3, 60, 6)
     pi, pj = _pairs(X)
-    blocks = _Blocks.of(pi, pj, X.shape[-1])
+    blocks = Blocks.of(pi, pj, X.shape[-1])
     assert blocks is not None
     # The dummies never share a row; the zero column shares none with anything.
     assert list(blocks.dense) == [0, 1]
     assert list(blocks.diagonal) == [2, 3, 4, 5, 6, 7]
-    assert _Blocks.of(*np.triu_indices(3), 3) is None  # a dense design has no such block
+    assert Blocks.of(*np.triu_indices(3), 3) is None  # a dense design has no such block
 
 
 @settings(max_examples=40, deadline=None)
@@ -57,9 +58,9 @@ def test_blocked_solve_equals_the_full_cholesky(seed: int, aliased_column: int) 
     aliased[..., 7] = True  # the column of zeros
     if aliased_column >= 0:
         aliased[1, 3, aliased_column] = True
-    blocks = _Blocks.of(pi, pj, X.shape[-1])
-    expected = _solve_packed(A_q, pi, pj, b, aliased)
-    got = _solve_blocked(A_q, blocks, b, aliased)
+    blocks = Blocks.of(pi, pj, X.shape[-1])
+    expected = solve_packed(A_q, pi, pj, b, aliased)
+    got = solve_blocked(A_q, blocks, b, aliased)
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     assert np.all(got[aliased] == 0.0)
 
@@ -67,12 +68,12 @@ def test_blocked_solve_equals_the_full_cholesky(seed: int, aliased_column: int) 
 def test_blocked_solve_gives_nan_for_a_system_that_is_not_positive_definite() -> None:
     X = _factor_design(np.random.default_rng(1), 1, 40, 4)
     pi, pj = _pairs(X)
-    blocks = _Blocks.of(pi, pj, X.shape[-1])
+    blocks = Blocks.of(pi, pj, X.shape[-1])
     A_q = np.matmul(np.ones((1, 2, 40)), X[:, :, pi] * X[:, :, pj])
     A_q[0, 1, np.flatnonzero((pi == 3) & (pj == 3))] = -1.0  # a negative diagonal entry
     aliased = np.zeros((1, 2, 6), bool)
     aliased[..., 5] = True  # the column of zeros
-    x = _solve_blocked(A_q, blocks, np.ones((1, 2, 6)), aliased)
+    x = solve_blocked(A_q, blocks, np.ones((1, 2, 6)), aliased)
     assert np.isfinite(x[0, 0]).all()
     assert np.isnan(x[0, 1]).all()
 
@@ -115,7 +116,7 @@ def test_farrington_in_chunks_equals_one_chunk(
     per_cell = int(registry.get(method).min_history(make_parameters(method, params), 52))
     for chunk_values, threads in itertools.product((1, 3 * 6 * per_cell), (1, 2)):
         monkeypatch.setattr(cell_chunks, "CHUNK_VALUES", chunk_values)
-        monkeypatch.setattr("tocsin.detect.glm.THREADS", threads)
+        monkeypatch.setattr("tocsin.detect.glm.threads.THREADS", threads)
         chunked = run(method, batch, params)
         np.testing.assert_array_equal(chunked.range, whole.range)
         np.testing.assert_array_equal(chunked.alarm, whole.alarm)
@@ -128,12 +129,12 @@ def test_farrington_in_chunks_equals_one_chunk(
 
 
 def test_blocked_inverse_equals_the_full_inverse() -> None:
-    from tocsin.detect.glm import _inverse, _inverse_blocked
+    from tocsin.detect.glm.linalg import inverse, inverse_blocked
 
     rng = np.random.default_rng(4)
     X = _factor_design(rng, 3, 90, 6)
     pi, pj = _pairs(X)
-    blocks = _Blocks.of(pi, pj, X.shape[-1])
+    blocks = Blocks.of(pi, pj, X.shape[-1])
     A_q = np.matmul(rng.uniform(0.05, 5.0, size=(3, 5, 90)), X[:, :, pi] * X[:, :, pj])
     aliased = np.zeros((3, 5, 8), bool)
     aliased[..., 7] = True
@@ -142,7 +143,7 @@ def test_blocked_inverse_equals_the_full_inverse() -> None:
     A[..., pi, pj] = A_q
     A[..., pj, pi] = A_q
     np.testing.assert_allclose(
-        _inverse_blocked(A_q, blocks, aliased), _inverse(A, aliased), rtol=1e-8, atol=1e-14
+        inverse_blocked(A_q, blocks, aliased), inverse(A, aliased), rtol=1e-8, atol=1e-14
     )
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from r_compare import check_against_r
-from reference import DATASETS
+from tests.detect.r_compare import check_against_r
+from tests.detect.reference import DATASETS
 
 from tocsin.detect import InputDataError, InsufficientHistoryError, ParameterError, SeriesBatch, run
 

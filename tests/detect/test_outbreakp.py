@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from r_compare import check_against_r
-from reference import DATASETS
+from tests.detect.r_compare import check_against_r
+from tests.detect.reference import DATASETS
 
 from tocsin.detect import SeriesBatch, run
 

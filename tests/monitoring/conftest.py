@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from monitoring_helpers import DATA, DISTRICTS_CSV, INDICATORS_CSV
 from sqlalchemy import Engine
+from tests.monitoring.monitoring_helpers import DATA, DISTRICTS_CSV, INDICATORS_CSV
 
 from tocsin.monitoring import indicators, jurisdictions
 from tocsin.store import write_session

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from monitoring_helpers import snapshot
-from test_monitoring_cli import tocsin
+from tests.monitoring.monitoring_helpers import snapshot
+from tests.monitoring.test_monitoring_cli import tocsin
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad-input"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from monitoring_helpers import DATA, weekly_counts
+from tests.monitoring.monitoring_helpers import DATA, weekly_counts
 
 from tocsin.cli import main
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from monitoring_helpers import (
+from sqlalchemy import text
+from tests.monitoring.monitoring_helpers import (
     TOCSIN,
     assert_same_signals,
     cli_env,
@@ -26,7 +27,6 @@ from monitoring_helpers import (
     snapshot,
     weekly_counts,
 )
-from sqlalchemy import text
 
 from tocsin.monitoring import detectors
 from tocsin.monitoring.ingest import ingest_file

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from monitoring_helpers import DATA, count, demo_data, snapshot, weekly_counts
 from sqlalchemy import text
+from tests.monitoring.monitoring_helpers import DATA, count, demo_data, snapshot, weekly_counts
 
 from tocsin.files.tables import TableError
 from tocsin.monitoring import jurisdictions

@@ -6,8 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from monitoring_helpers import assert_same_signals, detect_file, read_signals, weekly_counts
 from sqlalchemy import text
+from tests.monitoring.monitoring_helpers import (
+    assert_same_signals,
+    detect_file,
+    read_signals,
+    weekly_counts,
+)
 
 from tocsin.detect import SeriesBatch, make_parameters, registry
 from tocsin.detect import run as run_method

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from monitoring_helpers import DATA, count, demo_data
 from sqlalchemy import select
+from tests.monitoring.monitoring_helpers import DATA, count, demo_data
 
 from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from monitoring_helpers import (
+from sqlalchemy import text
+from tests.monitoring.monitoring_helpers import (
     assert_same_signals,
     count,
     detect_file,
@@ -13,7 +14,6 @@ from monitoring_helpers import (
     snapshot,
     weekly_counts,
 )
-from sqlalchemy import text
 
 from tocsin.detect import ParameterError
 from tocsin.errors import UserError

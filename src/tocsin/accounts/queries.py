@@ -1,5 +1,6 @@
-"""Reading accounts for the web: what pages show of the signed-in user and of the
-jurisdictions the user's roles reach."""
+"""Reading accounts for the web: what pages show of the signed-in user, the
+jurisdictions the user's roles reach, and a user's API tokens (the users an
+administrator may manage: :func:`tocsin.accounts.authority.manageable_users`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.models import User
+from tocsin.accounts.models import ApiToken, User
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.store.sql import member_of
 
@@ -29,4 +30,11 @@ def jurisdictions_named(session: Session, ids: Collection[int]) -> list[Jurisdic
             .where(member_of(Jurisdiction.id, list(ids)))
             .order_by(Jurisdiction.code)
         )
+    )
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    """The API tokens of a user (revoked and expired ones too), oldest first."""
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
     )

@@ -65,10 +65,3 @@ class ManualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(max(seconds, 0.0))
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as timezone-aware UTC; naive values (as SQLite returns them) are UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)

@@ -9,7 +9,7 @@ allocator reuses the memory of the previous chunk instead of asking the operatin
 system for fresh pages (whose first touch is costly, notably in a virtual machine), and
 the arrays stay in the processor's caches. The cells are independent (every cell's fit
 uses only its own series and reference periods), so the chunks run in
-:data:`tocsin.detect.glm.THREADS` threads (numpy releases the GIL in its loops) and the
+:data:`tocsin.detect.glm.threads.THREADS` threads (numpy releases the GIL in its loops) and the
 results are the cells of the unchunked run.
 """
 
@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tocsin.detect import glm
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.chunked import tune_allocator
+from tocsin.detect.glm import threads as glm_threads
 
 #: Target number of values (periods x series x reference periods) per chunk.
 CHUNK_VALUES = 800_000
@@ -37,7 +37,7 @@ def run_in_cell_chunks(
     threads: int | None = None,
 ) -> DetectionResult:
     """``compute(batch)``, computed on chunks of the batch's cells (evaluated periods x
-    series) in ``threads`` threads (default :data:`tocsin.detect.glm.THREADS`), with the
+    series) in ``threads`` threads (default :data:`tocsin.detect.glm.threads.THREADS`), with the
     model fits inside each chunk held to one thread.
 
     A chunk holds at most ``chunk_values`` values (default :data:`CHUNK_VALUES`), a cell
@@ -47,14 +47,14 @@ def run_in_cell_chunks(
     small to be worth threads is computed at once. The results are joined in the order
     of the range and of the series."""
     target = CHUNK_VALUES if chunk_values is None else chunk_values
-    workers = max(1, glm.THREADS if threads is None else threads)
+    workers = max(1, glm_threads.THREADS if threads is None else threads)
     k, n_series = batch.range, batch.n_series
     cells = max(1, target // max(1, values_per_cell))  # cells per chunk
     if n_series <= cells:
         by_period, by_series = -(-k.size // (cells // n_series)), 1
     else:
         by_period, by_series = k.size, -(-n_series // cells)
-    small = k.size * n_series * values_per_cell < glm.THREAD_MIN_VALUES
+    small = k.size * n_series * values_per_cell < glm_threads.THREAD_MIN_VALUES
     if by_period * by_series == 1 and (workers == 1 or small):
         return compute(batch)
     tune_allocator()
@@ -75,12 +75,12 @@ def run_in_cell_chunks(
             counts = batch.counts[:, cols]
             population = None if batch.population is None else batch.population[:, cols]
         sub = SeriesBatch(counts, batch.freq, piece, batch.dates, population)
-        with glm.one_thread():
+        with glm_threads.one_thread():
             return compute(sub)
 
     tasks = [(piece, cols) for piece in periods for cols in columns]
     workers = min(workers, len(tasks))
-    with glm.blas_one_thread():
+    with glm_threads.blas_one_thread():
         if workers <= 1:
             parts = [one(task) for task in tasks]
         else:

@@ -1,24 +1,34 @@
-"""Reads of monitoring for the web pages: series to compare, population for rates, the
-history of detection runs. Every function that returns jurisdiction-bound rows takes
-the caller's jurisdiction ids and returns nothing outside them."""
+"""Reading monitoring data for the web: jurisdictions, indicators, series, observations,
+signals and detectors; series to compare, population for rates, the history of detection
+runs.
+
+Every function that lists takes the jurisdiction ids the caller may read (``readable``,
+``jurisdiction_ids``) and returns nothing outside them; lists that the web pages return
+the statement (``Select``) for :func:`tocsin.store.sql.page_rows` and
+:func:`~tocsin.store.sql.count_rows`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tocsin.audit.models import AuditEntry
+from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import (
     DetectionRun,
     Detector,
+    Indicator,
     Jurisdiction,
     JurisdictionPopulation,
     Observation,
     Series,
+    Signal,
 )
 from tocsin.monitoring.population import population_at
 from tocsin.periods import PeriodKind
@@ -196,3 +206,230 @@ def detectors_of(session: Session, indicator_id: int) -> list[Detector]:
             select(Detector).where(Detector.indicator_id == indicator_id).order_by(Detector.id)
         )
     )
+
+def jurisdiction_by_code(session: Session, code: str, readable: frozenset[int]) -> Jurisdiction:
+    """The jurisdiction ``code`` if the caller may read it, else :class:`NotFoundError`."""
+    jurisdiction = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
+    if jurisdiction is None or jurisdiction.id not in readable:
+        raise NotFoundError(f"jurisdiction {code!r} does not exist")
+    return jurisdiction
+
+
+def jurisdiction_codes(session: Session, ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """The code of each jurisdiction id in ``ids`` (``None``: of every jurisdiction)."""
+    query = select(Jurisdiction.id, Jurisdiction.code)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        query = query.where(Jurisdiction.id.in_(wanted))
+    return dict(session.execute(query).all())
+
+
+def jurisdiction_code_names(session: Session, ids: Collection[int]) -> list[Any]:
+    """``(code, name)`` of the jurisdictions ``ids``, by code."""
+    return list(
+        session.execute(
+            select(Jurisdiction.code, Jurisdiction.name)
+            .where(Jurisdiction.id.in_(ids))
+            .order_by(Jurisdiction.code)
+        ).all()
+    )
+
+
+def jurisdictions(
+    readable: frozenset[int], *, parent_id: int | None = None, level: str | None = None
+) -> Select[Any]:
+    """The readable jurisdictions by code, optionally the children of ``parent_id`` or
+    those of ``level``."""
+    query = select(Jurisdiction).where(Jurisdiction.id.in_(readable)).order_by(Jurisdiction.code)
+    if parent_id is not None:
+        query = query.where(Jurisdiction.parent_id == parent_id)
+    if level is not None:
+        query = query.where(Jurisdiction.level == level)
+    return query
+
+
+def jurisdictions_by_name(
+    session: Session, *, parent_id: int | None = None, ids: Collection[int] | None = None
+) -> list[Jurisdiction]:
+    """The children of ``parent_id``, or the jurisdictions ``ids``, by name."""
+    if parent_id is not None:
+        query = select(Jurisdiction).where(Jurisdiction.parent_id == parent_id)
+    else:
+        query = select(Jurisdiction).where(Jurisdiction.id.in_(ids or ()))
+    return list(session.scalars(query.order_by(Jurisdiction.name)).all())
+
+
+def root_ids(session: Session) -> set[int]:
+    """The jurisdictions without a parent (the tops of the territory)."""
+    return set(session.scalars(select(Jurisdiction.id).where(Jurisdiction.parent_id.is_(None))))
+
+
+def outlines(session: Session, ids: Collection[int]) -> list[Any]:
+    """``(id, code, name, geometry)`` of the jurisdictions ``ids`` that have an outline."""
+    return list(
+        session.execute(
+            select(
+                Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.geometry
+            ).where(Jurisdiction.id.in_(ids), Jurisdiction.geometry.is_not(None))
+        ).all()
+    )
+
+
+# -- indicators ------------------------------------------------------------------------
+
+
+def indicators() -> Select[Any]:
+    """Every indicator, by code (indicators are not bound to a jurisdiction)."""
+    return select(Indicator).order_by(Indicator.code)
+
+
+def indicator_by_code(session: Session, code: str) -> Indicator:
+    """The indicator ``code``, else :class:`NotFoundError`."""
+    indicator = session.scalar(select(Indicator).where(Indicator.code == code))
+    if indicator is None:
+        raise NotFoundError(f"indicator {code!r} does not exist")
+    return indicator
+
+
+def indicator_codes(session: Session) -> dict[int, str]:
+    """The code of every indicator id."""
+    return dict(session.execute(select(Indicator.id, Indicator.code)).all())
+
+
+def frequency_of(session: Session, indicator_id: int | None) -> str | None:
+    """The frequency (a :class:`~tocsin.periods.PeriodKind` value) of an indicator."""
+    return session.scalar(select(Indicator.frequency).where(Indicator.id == indicator_id))
+
+
+# -- series, observations, signals -----------------------------------------------------
+
+
+def series(
+    readable: frozenset[int], *, indicator: str | None = None, jurisdiction: str | None = None
+) -> Select[Any]:
+    """``(id, indicator code, jurisdiction code, stratum, version)`` of the readable
+    series, by indicator, jurisdiction and stratum."""
+    query = (
+        select(Series.id, Indicator.code, Jurisdiction.code, Series.stratum, Series.version)
+        .join(Indicator, Indicator.id == Series.indicator_id)
+        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+        .where(Series.jurisdiction_id.in_(readable))
+        .order_by(Indicator.code, Jurisdiction.code, Series.stratum)
+    )
+    if indicator:
+        query = query.where(Indicator.code == indicator)
+    if jurisdiction:
+        query = query.where(Jurisdiction.code == jurisdiction)
+    return query
+
+
+def series_jurisdictions(session: Session, indicator_id: int) -> set[int]:
+    """The jurisdictions of the series of an indicator."""
+    return set(
+        session.scalars(select(Series.jurisdiction_id).where(Series.indicator_id == indicator_id))
+    )
+
+
+def series_of_jurisdiction(session: Session, jurisdiction_id: int) -> list[Any]:
+    """``(id, indicator name, stratum, indicator name_zh)`` of a jurisdiction's series,
+    by indicator name."""
+    return list(
+        session.execute(
+            select(Series.id, Indicator.name, Series.stratum, Indicator.name_zh)
+            .join(Indicator, Indicator.id == Series.indicator_id)
+            .where(Series.jurisdiction_id == jurisdiction_id)
+            .order_by(Indicator.name)
+        ).all()
+    )
+
+
+def series_window(
+    session: Session, series_id: int, lo: int | None, hi: int | None
+) -> tuple[list[Any], list[Any]]:
+    """Observations ``(period, value)`` and signals ``(Signal, method)`` of a series
+    between two period ordinals (inclusive; either may be missing), by period."""
+    obs = select(Observation.period, Observation.value).where(Observation.series_id == series_id)
+    sig = (
+        select(Signal, Detector.method)
+        .join(Detector, Detector.id == Signal.detector_id)
+        .where(Signal.series_id == series_id)
+    )
+    if lo is not None:
+        obs, sig = obs.where(Observation.period >= lo), sig.where(Signal.period >= lo)
+    if hi is not None:
+        obs, sig = obs.where(Observation.period <= hi), sig.where(Signal.period <= hi)
+    points = session.execute(obs.order_by(Observation.period)).all()
+    signals = session.execute(sig.order_by(Signal.period, Signal.detector_id)).all()
+    return list(points), list(signals)
+
+
+def signals_between(
+    session: Session, series_id: int, first: int, last: int, limit: int
+) -> list[Any]:
+    """The newest ``limit`` signals of a series between two period ordinals (inclusive),
+    oldest first: period, observed, expected, upperbound, alarm, method, frequency."""
+    return session.execute(
+        select(
+            Signal.period,
+            Signal.observed,
+            Signal.expected,
+            Signal.upperbound,
+            Signal.alarm,
+            Detector.method,
+            Indicator.frequency,
+        )
+        .join(Detector, Detector.id == Signal.detector_id)
+        .join(Indicator, Indicator.id == Detector.indicator_id)
+        .where(Signal.series_id == series_id, Signal.period >= first, Signal.period <= last)
+        .order_by(Signal.period.desc(), Detector.method)
+        .limit(limit)
+    ).all()[::-1]
+
+
+def newest_alarms(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
+    """The latest alarms of detectors in the jurisdictions ``ids``, newest period first:
+    period, observed, upperbound, computed_at, method, series id, jurisdiction name,
+    indicator name, frequency, jurisdiction name_zh, indicator name_zh."""
+    return list(
+        session.execute(
+            select(
+                Signal.period,
+                Signal.observed,
+                Signal.upperbound,
+                Signal.computed_at,
+                Detector.method,
+                Series.id,
+                Jurisdiction.name,
+                Indicator.name,
+                Indicator.frequency,
+                Jurisdiction.name_zh,
+                Indicator.name_zh,
+            )
+            .join(Series, Series.id == Signal.series_id)
+            .join(Detector, Detector.id == Signal.detector_id)
+            .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+            .join(Indicator, Indicator.id == Series.indicator_id)
+            .where(Signal.alarm.is_(True), Series.jurisdiction_id.in_(ids))
+            .order_by(Signal.period.desc(), Signal.computed_at.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+# -- detectors -------------------------------------------------------------------------
+
+
+def detectors(readable: frozenset[int]) -> Select[Any]:
+    """``(Detector, indicator code)`` of the indicator-wide detectors and those of
+    readable series, by id."""
+    visible_series = select(Series.id).where(Series.jurisdiction_id.in_(readable))
+    return (
+        select(Detector, Indicator.code)
+        .join(Indicator, Indicator.id == Detector.indicator_id)
+        .where(Detector.series_id.is_(None) | Detector.series_id.in_(visible_series))
+        .order_by(Detector.id)
+    )
+
+

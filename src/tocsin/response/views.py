@@ -17,7 +17,7 @@ from tocsin.response.models import (
     IncidentTask,
     SituationReport,
 )
-from tocsin.response.plans import PlanInForce, level_of
+from tocsin.response.plans import PlanInForce, level_of, review_overdue
 from tocsin.response.reports import RollupRow
 from tocsin.response.schemas import format_minutes
 
@@ -82,7 +82,7 @@ def plan_summary(plan: ContingencyPlan, jurisdiction: str, today: dt.date) -> di
         "title_zh": plan.title_zh,
         "owner_body": plan.owner_body,
         "review_date": plan.review_date.isoformat(),
-        "review_overdue": plan.review_date < today,
+        "review_overdue": review_overdue(plan, today),
         "first_report_after": format_minutes(plan.first_report_minutes),
     }
 

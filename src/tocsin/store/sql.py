@@ -1,4 +1,5 @@
-"""SQL helpers every domain shares: IN-lists of any length and transaction-scoped locks.
+"""SQL helpers every domain shares: IN-lists of any length, transaction-scoped locks, and
+one page of a query's rows with their count.
 
 A statement with thousands of bound parameters costs more to compile and parse than to
 run, and SQLite limits their number: :func:`member_of` sends a whole list as one
@@ -12,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, String, any_, bindparam, text
+from sqlalchemy import Boolean, Select, String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -79,3 +80,13 @@ def advisory_xact_lock(session: Session, *key: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": key[0], "b": key[1]})
     else:
         raise ValueError("an advisory lock key is one bigint or two integers")
+
+
+def page_rows(session: Session, query: Select[Any], *, limit: int, offset: int) -> list[Any]:
+    """The rows of ``query`` from ``offset``, at most ``limit`` of them."""
+    return list(session.execute(query.limit(limit).offset(offset)).all())
+
+
+def count_rows(session: Session, query: Select[Any]) -> int:
+    """How many rows ``query`` has (its ordering dropped)."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -12,15 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from tocsin.accounts import login as sign_in
 from tocsin.accounts import passwords, service
 from tocsin.accounts.access import Capability, ForbiddenError, Principal, Scope
 from tocsin.accounts.authority import manageable_users, managed_user
 from tocsin.accounts.models import ROLES, ApiToken, User
+from tocsin.accounts.queries import tokens_of
 from tocsin.errors import NotFoundError
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.queries import jurisdiction_codes
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
@@ -109,16 +109,8 @@ class NewToken(TokenOut):
     token: str = Field(description="the token itself: shown this once, stored only hashed")
 
 
-def _codes(db, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(
-        db.execute(select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.id.in_(ids))).all()
-    )
-
-
 def _user_out(db, user: User) -> UserOut:
-    codes = _codes(db, {g.jurisdiction_id for g in user.grants})
+    codes = jurisdiction_codes(db, {g.jurisdiction_id for g in user.grants})
     return UserOut(
         username=user.username,
         display_name=user.display_name,
@@ -260,9 +252,7 @@ def revoke(username: str, grant_id: ItemId, request: Request, scope: ApiScope) -
 
 @router.get("/tokens", response_model=list[TokenOut], summary="The caller's API tokens")
 def list_tokens(principal: Annotated[Principal, Depends(api_principal)], db: Db) -> list[TokenOut]:
-    rows = db.scalars(
-        select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
-    )
+    rows = tokens_of(db, principal.user_id)
     return [TokenOut.model_validate(t, from_attributes=True) for t in rows]
 
 

@@ -13,17 +13,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
-from tocsin.alerting import duty, silences
+from tocsin.alerting import duty, queries, silences
 from tocsin.alerting.escalation import EscalationStep
-from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
+from tocsin.alerting.models import DutyContact, Silence
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
 from tocsin.monitoring.indicators import get as get_indicator
-from tocsin.monitoring.models import Indicator, Jurisdiction, Series
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.monitoring.queries import indicator_codes, jurisdiction_codes, series_jurisdictions
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
@@ -127,8 +127,7 @@ class SilenceOut(BaseModel):
 def _detector_places(db: Any, indicator: Indicator, series: str | None) -> set[int]:
     if series:
         return {find_series(db, indicator, series).jurisdiction_id}
-    rows = db.scalars(select(Series.jurisdiction_id).where(Series.indicator_id == indicator.id))
-    return set(rows)
+    return series_jurisdictions(db, indicator.id)
 
 
 @router.post("/detectors", response_model=DetectorOut, summary="Create or change a detector")
@@ -158,19 +157,14 @@ def _admin_place(db: Any, scope: Scope, code: str) -> Jurisdiction:
 
 
 def _codes(db: Any) -> dict[int, str]:
-    return dict(db.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
+    return jurisdiction_codes(db)
 
 
 @router.get("/contacts", response_model=Page[ContactOut], summary="Duty contacts")
 def list_contacts(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[ContactOut]:
-    query = (
-        select(DutyContact)
-        .where(DutyContact.jurisdiction_id.in_(scope.ids(Capability.READ)))
-        .order_by(DutyContact.id)
-    )
-    rows, total = paginate(db, query, params)
+    rows, total = paginate(db, queries.contacts(scope.ids(Capability.READ)), params)
     codes = _codes(db)
     return Page(items=[contact_out(r[0], codes) for r in rows], total=total, **params.model_dump())
 
@@ -225,18 +219,10 @@ def change_contact(
 )
 def get_policy(jurisdiction: str, scope: ApiScope, db: Db) -> PolicyOut:
     where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
-    policy = db.scalar(
-        select(EscalationPolicyRow).where(EscalationPolicyRow.jurisdiction_id == where.id)
-    )
-    if policy is None:
-        from tocsin.errors import NotFoundError
-
+    found = queries.own_policy(db, where.id)
+    if found is None:
         raise NotFoundError(f"{where.code} has no policy of its own (it inherits its parent's)")
-    steps = db.scalars(
-        select(EscalationStepRow)
-        .where(EscalationStepRow.policy_id == policy.id)
-        .order_by(EscalationStepRow.position)
-    )
+    policy, steps = found
     return PolicyOut(
         jurisdiction=where.code,
         steps=[StepIn(wait_minutes=s.wait_minutes, levels_up=s.levels_up) for s in steps],
@@ -274,11 +260,7 @@ def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiSc
 def silences_visible(scope: Scope, capability: Capability = Capability.READ) -> Any:
     """The condition on :class:`Silence` rows where the caller holds ``capability``: on
     the silence's jurisdiction, or everywhere for a silence of the whole territory."""
-    ids = scope.ids(capability)
-    condition = Silence.jurisdiction_id.in_(ids)
-    if ids and ids >= scope.tree.all_ids():
-        condition = or_(condition, Silence.jurisdiction_id.is_(None))
-    return condition
+    return queries.silences_condition(scope.ids(capability), scope.tree.all_ids())
 
 
 def require_silence(db: Any, scope: Scope, silence_id: int) -> Silence:
@@ -302,7 +284,7 @@ def require_silence(db: Any, scope: Scope, silence_id: int) -> Silence:
 def list_silences(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[SilenceOut]:
-    query = select(Silence).where(silences_visible(scope)).order_by(Silence.ends_at.desc())
+    query = queries.silences(scope.ids(Capability.READ), scope.tree.all_ids())
     rows, total = paginate(db, query, params)
     codes, indicators = _codes(db), _indicator_codes(db)
     return Page(
@@ -313,7 +295,7 @@ def list_silences(
 
 
 def _indicator_codes(db: Any) -> dict[int, str]:
-    return dict(db.execute(select(Indicator.id, Indicator.code)).all())
+    return indicator_codes(db)
 
 
 def silence_out(s: Silence, codes: dict[int, str], indicators: dict[int, str]) -> SilenceOut:

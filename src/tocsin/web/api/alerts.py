@@ -16,20 +16,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.alerting import lifecycle, queries
+from tocsin.alerting import lifecycle
 from tocsin.alerting.cap.feed import build_public_feed
-from tocsin.alerting.cap.render import find, latest_message, xml_of
-from tocsin.alerting.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, CapMessageRow
+from tocsin.alerting.cap.render import find, xml_of
+from tocsin.alerting.models import ALERT_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import get_alerting_settings
-from tocsin.alerting.severity import Level
-from tocsin.alerting.silences import silences_of_alert
 from tocsin.errors import NotFoundError
-from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.response import incidents
 from tocsin.web.api.caching import document
 from tocsin.web.api.common import (
@@ -37,13 +33,21 @@ from tocsin.web.api.common import (
     ItemId,
     Page,
     PageParams,
-    in_scope,
     jurisdiction_by_code,
     page_params,
     paginate,
-    readable_subtree,
 )
 from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
+from tocsin.web.shared.alerts import (
+    TRANSITIONS,
+    AlertDetailOut,
+    AlertOut,
+    alert_cap_xml,
+    alert_detail,
+    alert_out,
+    alerts_query,
+    transition,
+)
 
 router = APIRouter(tags=["alerts"])
 public_router = APIRouter(tags=["CAP (public)"])
@@ -69,87 +73,6 @@ CAP_DOCUMENT: dict[str, Any] = {
 }
 
 
-class AlertOut(BaseModel):
-    id: int
-    status: str
-    source: str
-    level: int
-    level_name: str
-    colour: str
-    jurisdiction: str | None
-    indicator: str | None
-    series_id: int | None
-    headline: str
-    observed: float | None
-    expected: float | None
-    upperbound: float | None = Field(description="null: no bound")
-    tail_probability: float | None = Field(
-        description="of the latest alarm under its detector's model (docs/methods.md)"
-    )
-    opened_at: dt.datetime
-    updated_at: dt.datetime
-    acknowledged_at: dt.datetime | None
-    acknowledged_by: str | None
-    closed_at: dt.datetime | None
-    escalation_exhausted_at: dt.datetime | None = Field(
-        description="when every escalation step had run and nobody acknowledged"
-    )
-    ack_timeouts: int = Field(
-        description="times an acknowledgement timed out and escalation started again"
-    )
-
-
-class TransitionOut(BaseModel):
-    at: dt.datetime
-    actor: str
-    action: str
-    from_status: str | None
-    to_status: str
-    level: int | None
-    comment: str
-
-
-class NotificationOut(BaseModel):
-    created_at: dt.datetime
-    channel: str
-    reason: str
-    status: str
-    attempts: int
-    sent_at: dt.datetime | None
-    jurisdiction_id: int | None
-
-
-class CapRef(BaseModel):
-    identifier: str
-    sender: str
-    sent: dt.datetime
-    msg_type: str
-    scope: str
-
-
-class SilenceRef(BaseModel):
-    """A silence in force that mutes an alert's notifications."""
-
-    id: int
-    ends_at: dt.datetime
-    created_by: str
-    comment: str
-
-
-class AlertDetailOut(AlertOut):
-    severity_basis: dict[str, Any] | None = Field(
-        description="why the alert has its level: the alarm that set it and the rule "
-        "(docs/alerting.md, Severity); null for alerts not raised by a detector"
-    )
-    transitions: list[TransitionOut]
-    notifications: list[NotificationOut]
-    cap_messages: list[CapRef]
-    silenced_by: list[SilenceRef] = Field(
-        description="silences in force that mute this alert's notifications (active "
-        "alerts only); empty when none"
-    )
-
-
 class Comment(ApiInput):
     comment: str = Field(default="", max_length=4000)
 
@@ -162,65 +85,6 @@ class RaiseIn(ApiInput):
     description: str = ""
     indicator: str | None = None
     public: bool = True
-
-
-def alert_rows(query: Any) -> Any:
-    return (
-        query.add_columns(Jurisdiction.code, Indicator.code)
-        .outerjoin(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
-        .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
-    )
-
-
-def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> AlertOut:
-    level = Level(alert.level)
-    return AlertOut(
-        id=alert.id,
-        status=alert.status,
-        source=alert.source,
-        level=alert.level,
-        level_name=level.roman,
-        colour=level.colour.value,
-        jurisdiction=jurisdiction,
-        indicator=indicator,
-        series_id=alert.series_id,
-        headline=alert.headline,
-        observed=alert.observed,
-        expected=alert.expected,
-        upperbound=alert.upperbound,
-        tail_probability=alert.tail_probability,
-        opened_at=alert.opened_at,
-        updated_at=alert.updated_at,
-        acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=alert.acknowledged_by,
-        closed_at=alert.closed_at,
-        escalation_exhausted_at=alert.escalation_exhausted_at,
-        ack_timeouts=alert.ack_timeouts or 0,
-    )
-
-
-def alerts_query(
-    db: Session,
-    scope: Scope,
-    *,
-    status: str | None = None,
-    active: bool | None = None,
-    level: int | None = None,
-    jurisdiction: str | None = None,
-    indicator: str | None = None,
-) -> Any:
-    """Alerts in the caller's read scope, filtered, most serious and newest first."""
-    ids = readable_subtree(db, scope, jurisdiction)
-    query = alert_rows(select(Alert)).where(Alert.jurisdiction_id.in_(ids))
-    if status:
-        query = query.where(Alert.status == status)
-    if active:
-        query = query.where(Alert.status.in_(ACTIVE_STATUSES))
-    if level:
-        query = query.where(Alert.level == level)
-    if indicator:
-        query = query.where(Indicator.code == indicator)
-    return query.order_by(Alert.level, Alert.opened_at.desc(), Alert.id.desc())
 
 
 @router.get("/alerts", response_model=Page[AlertOut], summary="Alerts, filtered")
@@ -242,61 +106,11 @@ def list_alerts(
     return Page(items=[alert_out(*r) for r in rows], total=total, **params.model_dump())
 
 
-def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capability) -> Alert:
-    """The alert ``alert_id`` if the caller holds ``capability`` on its jurisdiction."""
-    return in_scope(db, scope, Alert, alert_id, capability, f"alert {alert_id}")
-
-
-def alert_detail(db: Session, scope: Scope, alert_id: int) -> AlertDetailOut:
-    alert_in_scope(db, scope, alert_id, Capability.READ)
-    row = db.execute(alert_rows(select(Alert)).where(Alert.id == alert_id)).one()
-    detail = queries.alert_detail(db, alert_id)
-    return AlertDetailOut(
-        **alert_out(*row).model_dump(),
-        severity_basis=row[0].severity_basis,
-        transitions=[
-            TransitionOut.model_validate(t, from_attributes=True) for t in detail.transitions
-        ],
-        notifications=[
-            NotificationOut.model_validate(n, from_attributes=True) for n in detail.notifications
-        ],
-        cap_messages=[CapRef.model_validate(m, from_attributes=True) for m in detail.messages],
-        silenced_by=silenced_by(db, row[0]),
-    )
-
-
-def silenced_by(db: Session, alert: Alert) -> list[SilenceRef]:
-    """The silences in force now that match ``alert`` (if it is active)."""
-    if alert.status not in ACTIVE_STATUSES:
-        return []
-    found = silences_of_alert(db, alert, dt.datetime.now(dt.UTC))
-    return [
-        SilenceRef(id=s.id, ends_at=s.ends_at, created_by=s.created_by, comment=s.comment)
-        for s in found
-    ]
-
-
 @router.get(
     "/alerts/{alert_id}", response_model=AlertDetailOut, summary="An alert and its timeline"
 )
 def get_alert(alert_id: ItemId, scope: ApiScope, db: Db) -> AlertDetailOut:
     return alert_detail(db, scope, alert_id)
-
-
-TRANSITIONS = {
-    "acknowledge": lifecycle.acknowledge,
-    "resolve": lifecycle.resolve,
-    "cancel": lifecycle.cancel,
-}
-
-
-def transition(request: Request, scope: Scope, alert_id: int, action: str, comment: str) -> None:
-    """Acknowledge, resolve or cancel an alert as the caller (RESPOND on its place)."""
-    with writer(request) as db:
-        alert_in_scope(db, scope, alert_id, Capability.RESPOND)
-        TRANSITIONS[action](
-            db, alert_id, by=scope.principal.actor, comment=comment, now=dt.datetime.now(dt.UTC)
-        )
 
 
 def _transition_route(action: str) -> None:
@@ -337,13 +151,6 @@ def raise_alert(body: RaiseIn, request: Request, scope: ApiScope, db: Db) -> Ale
         )
         alert_id = alert.id
     return alert_detail(db, scope, alert_id)
-
-
-def alert_cap_xml(db: Session, scope: Scope, alert_id: int) -> bytes | None:
-    """The newest CAP message of an alert the caller may read (None: none yet)."""
-    alert_in_scope(db, scope, alert_id, Capability.READ)
-    row = latest_message(db, alert_id)
-    return xml_of(db, row, get_alerting_settings()) if row else None
 
 
 @router.get(

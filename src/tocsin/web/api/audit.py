@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.audit import verify
 from tocsin.audit.queries import entries_query
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.queries import root_ids
 from tocsin.web.api.common import Page, PageParams, page_params, paginate
 from tocsin.web.deps import ApiScope, Db
 
@@ -41,7 +40,7 @@ class ChainOut(BaseModel):
 
 
 def require_auditor(scope: Scope, db: Any) -> None:
-    roots = set(db.scalars(select(Jurisdiction.id).where(Jurisdiction.parent_id.is_(None))))
+    roots = root_ids(db)
     if not roots or not roots <= scope.ids(Capability.ADMINISTER):
         raise ForbiddenError("the audit log is open to administrators of the whole territory")
 

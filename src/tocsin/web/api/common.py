@@ -1,31 +1,29 @@
-"""What the API routes share: the base of request bodies, identifiers and pagination
-with their ranges, and the scope filter helpers."""
+"""What the API routes share: the base of request bodies and pagination with its ranges;
+identifiers and the scope helpers pages share too are in :mod:`tocsin.web.shared.common`
+(imported here for the routes)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, Strict, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability, Scope
-from tocsin.errors import NotFoundError
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.store.sql import count_rows, page_rows
 from tocsin.text import TextError, check_text
+from tocsin.web.shared.common import MAX_ID as MAX_ID
+from tocsin.web.shared.common import ItemId as ItemId
+from tocsin.web.shared.common import in_scope as in_scope
+from tocsin.web.shared.common import jurisdiction_by_code as jurisdiction_by_code
+from tocsin.web.shared.common import readable_subtree as readable_subtree
 
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
-#: Largest identifier (and offset) the stores hold: PostgreSQL ``integer`` (2**31 - 1).
-#: Larger numbers answer 422 instead of overflowing the database driver.
-MAX_ID = 2**31 - 1
-
-#: A numeric identifier in a path (``/alerts/{alert_id}``).
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="numeric identifier")]
 
 
 def _check_strings(value: Any, field: str) -> None:
@@ -91,38 +89,5 @@ class Page(BaseModel, Generic[T]):
 
 def paginate(session: Session, query: Select[Any], params: PageParams) -> tuple[list[Any], int]:
     """The rows of ``query`` on the page ``params`` and the total number of rows."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(query.limit(params.limit).offset(params.offset)).all()
-    return rows, total
-
-
-def jurisdiction_by_code(session: Session, code: str, readable: frozenset[int]) -> Jurisdiction:
-    """The jurisdiction ``code`` if the caller may read it, else :class:`NotFoundError`."""
-    jurisdiction = session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
-    if jurisdiction is None or jurisdiction.id not in readable:
-        raise NotFoundError(f"jurisdiction {code!r} does not exist")
-    return jurisdiction
-
-
-def readable_subtree(session: Session, scope: Scope, jurisdiction: str | None) -> frozenset[int]:
-    """The jurisdictions a list shows: those the caller reads, within the subtree of
-    ``jurisdiction`` when one is given (404 when the caller cannot read it)."""
-    ids = scope.ids(Capability.READ)
-    if jurisdiction:
-        ids = frozenset(
-            scope.tree.subtree(jurisdiction_by_code(session, jurisdiction, ids).id) & ids
-        )
-    return ids
-
-
-def in_scope(
-    session: Session, scope: Scope, model: Any, object_id: int, capability: Capability, what: str
-) -> Any:
-    """The object ``object_id`` of ``model`` (anything with a ``jurisdiction_id``) if the
-    caller holds ``capability`` on its jurisdiction: 404 outside the read scope (its
-    existence is not revealed), 403 when readable but not allowed."""
-    found = session.get(model, object_id)
-    if found is None or found.jurisdiction_id is None:
-        raise NotFoundError(f"{what} does not exist")
-    scope.require(capability, found.jurisdiction_id, what)
-    return found
+    rows = page_rows(session, query, limit=params.limit, offset=params.offset)
+    return rows, count_rows(session, query)

@@ -9,14 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability, Scope
-from tocsin.errors import NotFoundError, UserError
+from tocsin.accounts.access import Capability
 from tocsin.monitoring import queries
-from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Observation, Series, Signal
-from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
+from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Series
+from tocsin.periods import PeriodKind, format_periods
 from tocsin.web.api.common import (
     ItemId,
     Page,
@@ -26,6 +24,7 @@ from tocsin.web.api.common import (
     paginate,
 )
 from tocsin.web.deps import ApiScope, Db
+from tocsin.web.shared.monitoring import period_bounds, series_in_scope
 
 router = APIRouter(tags=["monitoring"])
 
@@ -96,14 +95,6 @@ class DetectorOut(BaseModel):
     enabled: bool
 
 
-def _parent_codes(db: Session, ids: set[int | None]) -> dict[int, str]:
-    ids.discard(None)
-    if not ids:
-        return {}
-    rows = db.execute(select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.id.in_(ids)))
-    return dict(rows.all())
-
-
 @router.get("/jurisdictions", response_model=Page[JurisdictionOut], summary="Jurisdictions")
 def list_jurisdictions(
     scope: ApiScope,
@@ -113,14 +104,11 @@ def list_jurisdictions(
     level: Annotated[str | None, Query(description="only this level")] = None,
 ) -> Page[JurisdictionOut]:
     readable = scope.ids(Capability.READ)
-    query = select(Jurisdiction).where(Jurisdiction.id.in_(readable)).order_by(Jurisdiction.code)
-    if parent is not None:
-        query = query.where(Jurisdiction.parent_id == jurisdiction_by_code(db, parent, readable).id)
-    if level is not None:
-        query = query.where(Jurisdiction.level == level)
+    parent_id = jurisdiction_by_code(db, parent, readable).id if parent is not None else None
+    query = queries.jurisdictions(readable, parent_id=parent_id, level=level)
     rows, total = paginate(db, query, params)
     items = [r[0] for r in rows]
-    parents = _parent_codes(db, {j.parent_id for j in items})
+    parents = queries.jurisdiction_codes(db, {j.parent_id for j in items})
     return Page(
         items=[_jurisdiction_out(j, parents.get(j.parent_id or -1)) for j in items],
         total=total,
@@ -146,14 +134,15 @@ def get_jurisdiction(code: str, scope: ApiScope, db: Db, geometry: bool = False)
     j = jurisdiction_by_code(db, code, scope.ids(Capability.READ))
     if geometry:
         db.refresh(j, ["geometry"])
-    return _jurisdiction_out(j, _parent_codes(db, {j.parent_id}).get(j.parent_id or -1), geometry)
+    parents = queries.jurisdiction_codes(db, {j.parent_id})
+    return _jurisdiction_out(j, parents.get(j.parent_id or -1), geometry)
 
 
 @router.get("/indicators", response_model=Page[IndicatorOut], summary="Indicators")
 def list_indicators(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[IndicatorOut]:
-    rows, total = paginate(db, select(Indicator).order_by(Indicator.code), params)
+    rows, total = paginate(db, queries.indicators(), params)
     return Page(
         items=[IndicatorOut.model_validate(r[0], from_attributes=True) for r in rows],
         total=total,
@@ -163,32 +152,7 @@ def list_indicators(
 
 @router.get("/indicators/{code}", response_model=IndicatorOut, summary="One indicator")
 def get_indicator(code: str, scope: ApiScope, db: Db) -> IndicatorOut:
-    return IndicatorOut.model_validate(indicator_by_code(db, code), from_attributes=True)
-
-
-def indicator_by_code(db: Session, code: str) -> Indicator:
-    indicator = db.scalar(select(Indicator).where(Indicator.code == code))
-    if indicator is None:
-        raise NotFoundError(f"indicator {code!r} does not exist")
-    return indicator
-
-
-_SERIES_COLUMNS = (
-    Series.id,
-    Indicator.code,
-    Jurisdiction.code,
-    Series.stratum,
-    Series.version,
-)
-
-
-def _series_query(scope: Scope) -> Any:
-    return (
-        select(*_SERIES_COLUMNS)
-        .join(Indicator, Indicator.id == Series.indicator_id)
-        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
-        .where(Series.jurisdiction_id.in_(scope.ids(Capability.READ)))
-    )
+    return IndicatorOut.model_validate(queries.indicator_by_code(db, code), from_attributes=True)
 
 
 def _series_out(row: Any) -> SeriesOut:
@@ -205,39 +169,11 @@ def list_series(
     indicator: str | None = None,
     jurisdiction: str | None = None,
 ) -> Page[SeriesOut]:
-    query = _series_query(scope).order_by(Indicator.code, Jurisdiction.code, Series.stratum)
-    if indicator:
-        query = query.where(Indicator.code == indicator)
-    if jurisdiction:
-        query = query.where(Jurisdiction.code == jurisdiction)
+    query = queries.series(
+        scope.ids(Capability.READ), indicator=indicator, jurisdiction=jurisdiction
+    )
     rows, total = paginate(db, query, params)
     return Page(items=[_series_out(r) for r in rows], total=total, **params.model_dump())
-
-
-def series_in_scope(db: Session, scope: Scope, series_id: int) -> tuple[Series, Indicator]:
-    """The series ``series_id`` and its indicator, if the caller may read it."""
-    series = db.get(Series, series_id)
-    if series is None or not scope.allows(Capability.READ, series.jurisdiction_id):
-        raise NotFoundError(f"series {series_id} does not exist")
-    indicator = db.get(Indicator, series.indicator_id)
-    assert indicator is not None
-    return series, indicator
-
-
-def period_bounds(
-    kind: PeriodKind, start: str | None, end: str | None
-) -> tuple[int | None, int | None]:
-    """The ordinals of the ``from`` and ``to`` labels (either may be missing)."""
-
-    def one(label: str | None, name: str) -> int | None:
-        if not label:
-            return None
-        try:
-            return int(parse_periods([label], kind=kind).ordinals[0])
-        except PeriodError as exc:
-            raise UserError(f"{name}: expected a {kind.value} label, got {label!r}") from exc
-
-    return one(start, "from"), one(end, "to")
 
 
 def series_window(
@@ -253,18 +189,7 @@ def series_window(
     ``population``: each observation with the population of its period."""
     kind = PeriodKind(indicator.frequency)
     lo, hi = period_bounds(kind, start, end)
-    obs = select(Observation.period, Observation.value).where(Observation.series_id == series.id)
-    sig = (
-        select(Signal, Detector.method)
-        .join(Detector, Detector.id == Signal.detector_id)
-        .where(Signal.series_id == series.id)
-    )
-    if lo is not None:
-        obs, sig = obs.where(Observation.period >= lo), sig.where(Signal.period >= lo)
-    if hi is not None:
-        obs, sig = obs.where(Observation.period <= hi), sig.where(Signal.period <= hi)
-    points = db.execute(obs.order_by(Observation.period)).all()
-    signals = db.execute(sig.order_by(Signal.period, Signal.detector_id)).all()
+    points, signals = queries.series_window(db, series.id, lo, hi)
     labels = dict(
         zip(
             [p for p, _ in points] + [s.period for s, _ in signals],
@@ -330,15 +255,7 @@ def get_series(
 def list_detectors(
     scope: ApiScope, db: Db, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[DetectorOut]:
-    readable = scope.ids(Capability.READ)
-    visible_series = select(Series.id).where(Series.jurisdiction_id.in_(readable))
-    query = (
-        select(Detector, Indicator.code)
-        .join(Indicator, Indicator.id == Detector.indicator_id)
-        .where(Detector.series_id.is_(None) | Detector.series_id.in_(visible_series))
-        .order_by(Detector.id)
-    )
-    rows, total = paginate(db, query, params)
+    rows, total = paginate(db, queries.detectors(scope.ids(Capability.READ)), params)
     return Page(
         items=[detector_out(d, code) for d, code in rows], total=total, **params.model_dump()
     )

@@ -28,9 +28,9 @@ from tocsin.reserves import catalogue, counts, depots, dispatch, ledger, minimum
 from tocsin.reserves.models import CATEGORIES, Depot
 from tocsin.reserves.schemas import LotBalance, OutflowResult, StockLine
 from tocsin.web.api.common import ApiInput, jurisdiction_by_code
-from tocsin.web.api.ingest import RowProblem, _problems, upload_name
 from tocsin.web.deps import ApiScope, Db, writer
 from tocsin.web.problems import problem
+from tocsin.web.shared.ingest import RowProblem, row_problems, upload_name
 
 router = APIRouter(prefix="/reserves", tags=["reserves"])
 
@@ -334,7 +334,7 @@ def _count(request: Request, scope: Scope, file_name: str, content: bytes) -> Co
                 )
         except TableError as exc:
             report = CountReport(file=name, stored=False)
-            report.problems, report.problems_total = _problems(exc, folder), exc.total
+            report.problems, report.problems_total = row_problems(exc, folder), exc.total
             if not exc.problems:
                 report.message = str(exc).replace(folder.rstrip("/") + "/", "")
             raise CountProblemsError(report) from exc

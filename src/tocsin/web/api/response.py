@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.response import bodies, incidents, notice, plans, reports, tasks, views
-from tocsin.response.models import INCIDENT_STATUSES, Incident
-from tocsin.web.api.alerts import alert_in_scope
+from tocsin.response.models import INCIDENT_STATUSES
 from tocsin.web.api.common import (
     MAX_ID,
     ApiInput,
@@ -26,17 +25,24 @@ from tocsin.web.api.common import (
     Moment,
     Page,
     PageParams,
-    in_scope,
     jurisdiction_by_code,
     page_params,
     paginate,
     readable_subtree,
 )
 from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.shared.alerts import alert_in_scope
+from tocsin.web.shared.response import (
+    IncidentOut,
+    IncidentSummaryOut,
+    Roman,
+    act,
+    incident_detail,
+    incident_in_scope,
+)
 
 router = APIRouter(tags=["response"])
 
-Roman = Literal["I", "II", "III", "IV"]
 AlertId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -65,55 +71,6 @@ class PlanOut(PlanSummaryOut):
     in_force_for: str
     inherited_from: str | None = Field(description="null: the jurisdiction's own plan")
     levels: dict[str, dict[str, Any]] = Field(description="I..IV: activation, bodies, tasks")
-
-
-class IncidentSummaryOut(BaseModel):
-    id: int
-    title: str
-    hazard: str
-    jurisdiction: str
-    level: Roman | None
-    colour: str | None
-    status: str
-    exercise: bool
-    opened_at: str
-    opened_by: str
-    updated_at: str
-    closed_at: str | None
-
-
-class TaskOut(BaseModel):
-    id: int
-    title: str
-    body: str
-    plan_level: Roman | None = Field(description="the checklist it comes from; null: by hand")
-    assignee_body: str | None
-    assignee_user_id: int | None
-    due_at: str | None
-    status: str
-    reason: str
-    done_at: str | None
-
-
-class EventOut(BaseModel):
-    at: str
-    actor: str
-    kind: str
-    text: str
-    data: dict[str, Any] | None
-
-
-class IncidentOut(IncidentSummaryOut):
-    description: str
-    occurred_at: str | None
-    first_figures: str
-    lead_body: str | None
-    commander: str | None
-    plan: dict[str, Any] | None
-    alerts: list[dict[str, Any]]
-    tasks: list[TaskOut]
-    timeline: list[EventOut]
-    review: dict[str, Any] | None
 
 
 class IncidentIn(ApiInput):
@@ -239,19 +196,6 @@ def plan_in_force(
 # -- incidents
 
 
-def incident_in_scope(
-    db: Session, scope: Scope, incident_id: int, capability: Capability
-) -> Incident:
-    """The incident if the caller holds ``capability`` on its jurisdiction (404 outside
-    the read scope, 403 when readable but not allowed)."""
-    return in_scope(db, scope, Incident, incident_id, capability, f"incident {incident_id}")
-
-
-def incident_detail(db: Session, scope: Scope, incident_id: int) -> IncidentOut:
-    incident_in_scope(db, scope, incident_id, Capability.READ)
-    return IncidentOut(**views.incident_view(incidents.detail(db, incident_id)))
-
-
 @router.get("/incidents", response_model=Page[IncidentSummaryOut], summary="Incidents, filtered")
 def list_incidents(
     scope: ApiScope,
@@ -300,15 +244,6 @@ def open_incident(body: IncidentIn, request: Request, scope: ApiScope, db: Db) -
 )
 def get_incident(incident_id: ItemId, scope: ApiScope, db: Db) -> IncidentOut:
     return incident_detail(db, scope, incident_id)
-
-
-def act(
-    request: Request, scope: Scope, incident_id: int, action: Any, *args: Any, **kwargs: Any
-) -> None:
-    """Run a service ``action`` on an incident the caller may respond to."""
-    with writer(request) as wdb:
-        incident_in_scope(wdb, scope, incident_id, Capability.RESPOND)
-        action(wdb, incident_id, *args, by=scope.principal.actor, now=_now(), **kwargs)
 
 
 @router.post(

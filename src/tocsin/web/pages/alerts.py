@@ -11,31 +11,31 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.accounts.service import actor_names
+from tocsin.alerting import queries
 from tocsin.alerting.explanation import alarm_signals
 from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, UserError
-from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Signal
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.monitoring.queries import frequency_of, signals_between
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.web import i18n
-from tocsin.web.api.alerts import (
-    TRANSITIONS,
-    alert_cap_xml,
-    alert_detail,
-    alert_in_scope,
-    alerts_query,
-    transition,
-)
-from tocsin.web.api.common import MAX_ID, ItemId
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.i18n.names import method_name
 from tocsin.web.pages.params import FormLevel, FormPage, query_string
 from tocsin.web.pages.situation import cache_of, data_version
+from tocsin.web.shared.alerts import (
+    TRANSITIONS,
+    alert_cap_xml,
+    alert_detail,
+    alert_in_scope,
+    transition,
+)
+from tocsin.web.shared.common import MAX_ID, ItemId, readable_subtree
 from tocsin.web.templating import render, request_locale, templates
 
 router = APIRouter(include_in_schema=False)
@@ -57,23 +57,15 @@ def alerts_page(
     page = min(page or 0, MAX_ID // PAGE_SIZE)
 
     def compute(db: Session, _ids: frozenset[int]) -> list[Any]:
-        query = alerts_query(
-            db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
-        ).with_only_columns(
-            Alert.id,
-            Alert.level,
-            Alert.status,
-            Alert.headline,
-            Alert.headline_zh,
-            Alert.opened_at,
-            Alert.escalation_exhausted_at,
-            Jurisdiction.code,
-            Alert.first_period,
-            Alert.last_alarm_period,
-            Alert.indicator_id,
-            maintain_column_froms=True,
+        rows = queries.alert_summaries(
+            db,
+            readable_subtree(db, scope, j or None),
+            status=status,
+            active=status is None,
+            level=level,
+            limit=PAGE_SIZE + 1,
+            offset=page * PAGE_SIZE,
         )
-        rows = db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
         return [{**r._asdict(), "period": period_label(db, r)} for r in rows]
 
     locale = request_locale(request)
@@ -167,16 +159,12 @@ def period_label(db: Session, row: Any) -> str:
     return format_periods(PeriodKind(frequency), [period])[0]
 
 
-def frequency_of(db: Session, indicator_id: int) -> str:
-    return db.scalar(select(Indicator.frequency).where(Indicator.id == indicator_id))
-
-
 def alert_period(db: Session, alert: Alert) -> str | None:
     """The periods an alert concerns, ``2008-W07`` or ``2008-W05 – 2008-W07`` (None for
     an alert without periods: raised by hand, imported)."""
     if alert.first_period is None or alert.indicator_id is None:
         return None
-    frequency = db.scalar(select(Indicator.frequency).where(Indicator.id == alert.indicator_id))
+    frequency = frequency_of(db, alert.indicator_id)
     last = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
     labels = format_periods(PeriodKind(frequency), sorted({alert.first_period, last}))
     return " – ".join(labels)
@@ -190,7 +178,7 @@ def why_level(db: Session, alert: Alert) -> dict[str, Any] | None:
     if not basis or basis.get("level") is None:
         return None
     level = Level(basis["level"])
-    frequency = db.scalar(select(Indicator.frequency).where(Indicator.id == alert.indicator_id))
+    frequency = frequency_of(db, alert.indicator_id)
     period = basis.get("period")
     if period is not None and frequency is not None:
         period = format_periods(PeriodKind(frequency), [period])[0]
@@ -257,26 +245,9 @@ def alert_signals(db: Session, alert: Alert) -> list[dict[str, Any]]:
     if alert.series_id is None or alert.first_period is None:
         return []
     last = alert.last_alarm_period if alert.last_alarm_period is not None else alert.first_period
-    rows = db.execute(
-        select(
-            Signal.period,
-            Signal.observed,
-            Signal.expected,
-            Signal.upperbound,
-            Signal.alarm,
-            Detector.method,
-            Indicator.frequency,
-        )
-        .join(Detector, Detector.id == Signal.detector_id)
-        .join(Indicator, Indicator.id == Detector.indicator_id)
-        .where(
-            Signal.series_id == alert.series_id,
-            Signal.period >= alert.first_period - SIGNALS_BEFORE,
-            Signal.period <= last,
-        )
-        .order_by(Signal.period.desc(), Detector.method)
-        .limit(SIGNALS_SHOWN)
-    ).all()[::-1]
+    rows = signals_between(
+        db, alert.series_id, alert.first_period - SIGNALS_BEFORE, last, SIGNALS_SHOWN
+    )
     if not rows:
         return []
     labels = format_periods(PeriodKind(rows[0].frequency), [r.period for r in rows])

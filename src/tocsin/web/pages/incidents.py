@@ -1,6 +1,7 @@
 """Pages: incidents -- the list, an incident (level, tasks, timeline, the actions of its
 status machine, the after-action review), and opening one from an alert's page
-(docs/response.md). The routes call the JSON API's helpers and the response services."""
+(docs/response.md). The routes call the helpers they share with the JSON API
+(:mod:`tocsin.web.shared`) and the response services."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.response import incidents, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
 from tocsin.risk import queries as risk_queries
-from tocsin.web.api.alerts import alert_in_scope
-from tocsin.web.api.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
-from tocsin.web.api.response import act, incident_detail, incident_in_scope
+from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.shared.alerts import alert_in_scope
+from tocsin.web.shared.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
+from tocsin.web.shared.response import act, incident_detail, incident_in_scope
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +82,7 @@ def incidents_page(
     query = incidents.query(
         within=readable_subtree(db, scope, j or None), status=status, active=status is None
     )
-    rows = db.execute(query.limit(PAGE_SIZE + 1).offset(page * PAGE_SIZE)).all()
+    rows = page_rows(db, query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
     return render(
         request,
         "incidents.html",

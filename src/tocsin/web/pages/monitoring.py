@@ -18,12 +18,12 @@ from tocsin.monitoring import queries, runs
 from tocsin.monitoring.models import Detector, Jurisdiction
 from tocsin.periods import PeriodKind, format_periods, parse_periods
 from tocsin.web import i18n
-from tocsin.web.api.common import ItemId
-from tocsin.web.api.ingest import IngestProblemsError, ingest_upload
-from tocsin.web.api.monitoring import period_bounds, series_in_scope
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.i18n.names import method_name
 from tocsin.web.pages.exports import MAX_COMPARED, SeriesIds
+from tocsin.web.shared.common import ItemId
+from tocsin.web.shared.ingest import IngestProblemsError, ingest_upload
+from tocsin.web.shared.monitoring import period_bounds, series_in_scope
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from pydantic import BeforeValidator, Field
 
-from tocsin.web.api.common import MAX_ID
+from tocsin.web.shared.common import MAX_ID
 
 
 def _empty_is_absent(value: Any) -> Any:

@@ -13,22 +13,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertTransition
+from tocsin.alerting import queries
+from tocsin.alerting.queries import data_version
 from tocsin.alerting.severity import Level
-from tocsin.audit.models import AuditEntry
-from tocsin.errors import NotFoundError
 from tocsin.monitoring import runs
-from tocsin.monitoring.models import (
-    DetectionRun,
-    Detector,
-    Indicator,
-    Jurisdiction,
-    Series,
-    Signal,
+from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.queries import (
+    jurisdiction_by_code,
+    jurisdictions_by_name,
+    newest_alarms,
+    outlines,
+    series_of_jurisdiction,
 )
 from tocsin.periods import PeriodKind, format_periods
 from tocsin.web import i18n
@@ -45,10 +43,7 @@ def focus_of(db: Session, scope: Scope, code: str | None) -> Jurisdiction | None
     """The jurisdiction the page is about (None: everything the user may read)."""
     if not code:
         return None
-    j = db.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
-    if j is None or not scope.allows(Capability.READ, j.id):
-        raise NotFoundError(f"jurisdiction {code!r} does not exist")
-    return j
+    return jurisdiction_by_code(db, code, scope.ids(Capability.READ))
 
 
 def area_ids(scope: Scope, focus: Jurisdiction | None) -> frozenset[int]:
@@ -61,53 +56,12 @@ def area_ids(scope: Scope, focus: Jurisdiction | None) -> frozenset[int]:
 
 def highest_levels(db: Session, ids: frozenset[int]) -> dict[int, int]:
     """The most serious open alert level of each jurisdiction that has one."""
-    rows = db.execute(
-        select(Alert.jurisdiction_id, func.min(Alert.level))
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
-        .group_by(Alert.jurisdiction_id)
-    )
-    return {jid: level for jid, level in rows}
+    return queries.highest_levels(db, ids)
 
 
 def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN) -> list[Any]:
     """The most serious open alerts of the area (only the columns the page shows)."""
-    return list(
-        db.execute(
-            select(
-                Alert.id,
-                Alert.level,
-                Alert.status,
-                Alert.opened_at,
-                Jurisdiction.code,
-                Jurisdiction.name,
-                Jurisdiction.name_zh,
-                Indicator.name.label("indicator"),
-                Indicator.name_zh.label("indicator_zh"),
-            )
-            .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
-            .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
-            .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
-            .order_by(Alert.level, Alert.opened_at.desc())
-            .limit(limit)
-        ).all()
-    )
-
-
-def data_version(db: Session) -> tuple[Any, ...]:
-    """Changes whenever alerts, detections or anything audited change (one cheap query):
-    the key of the situation cache. Every alert transition writes a row, every detection
-    run too, and every other state change (a jurisdiction renamed, an ingest) an audit
-    entry."""
-    return tuple(
-        db.execute(
-            select(
-                select(func.max(AlertTransition.id)).scalar_subquery(),
-                select(func.max(DetectionRun.id)).scalar_subquery(),
-                select(func.max(AuditEntry.id)).scalar_subquery(),
-                select(func.count(), func.max(Alert.updated_at)).select_from(Alert).subquery().c,
-            )
-        ).one()
-    )
+    return queries.open_alerts(db, ids, limit)
 
 
 class SituationCache:
@@ -153,39 +107,14 @@ def cache_of(request: Request) -> SituationCache:
 
 
 def open_count(db: Session, ids: frozenset[int]) -> int:
-    return db.execute(
-        select(func.count())
-        .select_from(Alert)
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
-    ).scalar_one()
+    return queries.open_count(db, ids)
 
 
 def newest_detections(
     db: Session, ids: frozenset[int], limit: int = DETECTIONS_SHOWN
 ) -> list[dict]:
     """The latest alarms of detectors in the area, newest period first."""
-    rows = db.execute(
-        select(
-            Signal.period,
-            Signal.observed,
-            Signal.upperbound,
-            Signal.computed_at,
-            Detector.method,
-            Series.id,
-            Jurisdiction.name,
-            Indicator.name,
-            Indicator.frequency,
-            Jurisdiction.name_zh,
-            Indicator.name_zh,
-        )
-        .join(Series, Series.id == Signal.series_id)
-        .join(Detector, Detector.id == Signal.detector_id)
-        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
-        .join(Indicator, Indicator.id == Series.indicator_id)
-        .where(Signal.alarm.is_(True), Series.jurisdiction_id.in_(ids))
-        .order_by(Signal.period.desc(), Signal.computed_at.desc())
-        .limit(limit)
-    ).all()
+    rows = newest_alarms(db, ids, limit)
     return [
         {
             "period": format_periods(PeriodKind(r[8]), [r[0]])[0],
@@ -216,14 +145,13 @@ def children_of(db: Session, scope: Scope, focus: Jurisdiction | None) -> list[J
     """What to drill into: the focus's children, or the top of the read scope."""
     readable = scope.ids(Capability.READ)
     if focus is not None:
-        query = select(Jurisdiction).where(Jurisdiction.parent_id == focus.id)
+        rows = jurisdictions_by_name(db, parent_id=focus.id)
     else:
         below_readable = {
             child for parent in readable for child in scope.tree.children.get(parent, ())
         }
         tops = [jid for jid in readable if jid not in below_readable]
-        query = select(Jurisdiction).where(Jurisdiction.id.in_(tops))
-    rows = db.scalars(query.order_by(Jurisdiction.name)).all()
+        rows = jurisdictions_by_name(db, ids=tops)
     return [j for j in rows if j.id in readable]
 
 
@@ -238,12 +166,7 @@ def shown_places(db: Session, scope: Scope, focus: Jurisdiction | None) -> dict[
     the series of a district."""
     series = []
     if focus is not None and not scope.tree.children.get(focus.id):
-        series = db.execute(
-            select(Series.id, Indicator.name, Series.stratum, Indicator.name_zh)
-            .join(Indicator, Indicator.id == Series.indicator_id)
-            .where(Series.jurisdiction_id == focus.id)
-            .order_by(Indicator.name)
-        ).all()
+        series = series_of_jurisdiction(db, focus.id)
     return {
         "trail": breadcrumbs(db, scope, focus),
         "children": children_of(db, scope, focus),
@@ -352,11 +275,7 @@ def map_data(request: Request, scope: PageScope, db: Db, j: str | None = None) -
     focus = focus_of(db, scope, j)
     ids = area_ids(scope, focus)
     levels = cache_of(request).get(db, "levels", ids, highest_levels, data_version(db))
-    rows = db.execute(
-        select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.geometry).where(
-            Jurisdiction.id.in_(ids), Jurisdiction.geometry.is_not(None)
-        )
-    ).all()
+    rows = outlines(db, ids)
     features = [
         {
             "type": "Feature",

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.accounts import login as sign_in
@@ -27,8 +26,12 @@ from tocsin.accounts.models import ROLES, User
 from tocsin.accounts.throttle import LoginThrottledError
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.queries import (
+    jurisdiction_by_code,
+    jurisdiction_code_names,
+    jurisdiction_codes,
+)
 from tocsin.web import i18n
-from tocsin.web.api.common import jurisdiction_by_code
 from tocsin.web.deps import (
     SESSION_COOKIE,
     Db,
@@ -69,12 +72,8 @@ def _administered(db: Session, scope: Scope, code: str) -> Jurisdiction:
 def _user_page(
     request: Request, db: Session, scope: Scope, user: User, error: str | None = None
 ) -> Response:
-    codes = dict(db.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
-    places = db.execute(
-        select(Jurisdiction.code, Jurisdiction.name)
-        .where(Jurisdiction.id.in_(scope.ids(Capability.ADMINISTER)))
-        .order_by(Jurisdiction.code)
-    ).all()
+    codes = jurisdiction_codes(db)
+    places = jurisdiction_code_names(db, scope.ids(Capability.ADMINISTER))
     return render(
         request,
         "admin_user.html",

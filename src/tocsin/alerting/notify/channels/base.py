@@ -15,8 +15,9 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
-class Notification:
-    """One message to one recipient about one alert.
+class OutgoingMessage:
+    """One message to one recipient about one alert, as a channel sends it (the outbox row
+    it comes from is :class:`tocsin.alerting.models.Notification`).
 
     Attributes:
         idempotency_key: the same for every attempt at this notification, so that a

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from tocsin.alerting.notify.channels.base import DeliveryError, Notification
+from tocsin.alerting.notify.channels.base import DeliveryError, OutgoingMessage
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
-def build_email(settings: SmtpSettings, recipient: str, notification: Notification) -> EmailMessage:
+def build_email(
+    settings: SmtpSettings, recipient: str, notification: OutgoingMessage
+) -> EmailMessage:
     """The RFC 5322 message; its Message-ID derives from the idempotency key."""
     message = EmailMessage()
     message["From"] = settings.sender
@@ -37,7 +39,7 @@ def build_email(settings: SmtpSettings, recipient: str, notification: Notificati
     return message
 
 
-def send_email(settings: SmtpSettings, recipient: str, notification: Notification) -> None:
+def send_email(settings: SmtpSettings, recipient: str, notification: OutgoingMessage) -> None:
     """Send ``notification`` to ``recipient``; :class:`DeliveryError` on failure.
 
     Permanent SMTP replies (5xx, e.g. an unknown mailbox) are not retried.

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tocsin.alerting.notify.channels import signing
-from tocsin.alerting.notify.channels.base import DeliveryError, Notification
+from tocsin.alerting.notify.channels.base import DeliveryError, OutgoingMessage
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -152,7 +152,7 @@ class WebhookSender:
         if connection is not None:
             connection.close()
 
-    def send(self, url: str, secret: str, notification: Notification) -> int:
+    def send(self, url: str, secret: str, notification: OutgoingMessage) -> int:
         """POST the notification's payload to ``url``; return the HTTP status.
 
         2xx is success; 408, 429 and 5xx are transient failures; other statuses are

@@ -1,39 +1,19 @@
-"""Ingest: load observations from a file into the store, all or nothing.
-
-A file (CSV, JSON lines or Parquet) has the columns ``period, jurisdiction, indicator
-(unless given), value`` and optionally ``stratum``. :func:`prepare` reads and checks every
-row before anything is written, collecting every problem with its ``FILE:LINE:COLUMN``:
-unknown jurisdiction or indicator, malformed period or one of another frequency than
-the indicator's, empty or non-numeric value, a negative or non-integer value of a count
-indicator, a key (indicator, jurisdiction, stratum, period) repeated in the file. A gap
-in a series is a missing value, not an error.
-
-:func:`write` then stores the valid rows in *one* transaction: a process killed in the
-middle leaves the whole file or none of it. New values are inserted with the bulk paths
-(``executemany`` in large batches on SQLite, binary ``COPY`` on PostgreSQL); a value that
-differs from the stored one moves the old value to ``observation_revision``; an equal
-value changes nothing, so re-ingesting a file is a no-op. Concurrent ingests are
-serialised per indicator (the SQLite write lock; PostgreSQL advisory locks taken in
-indicator order, so two ingests cannot deadlock).
-"""
+"""Ingest, the check: :func:`prepare` reads a file and checks every row before anything
+is written, :func:`accept` is the all-or-nothing rule, :func:`write_rejects` writes the
+rejected rows with their reasons (the package docstring, :mod:`tocsin.monitoring.ingest`,
+lists the checks)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.audit import default_actor, record
-from tocsin.errors import UserError
 from tocsin.files.tables import (
     MISSING_TOKENS,
     Problems,
@@ -44,25 +24,11 @@ from tocsin.files.tables import (
     write_table,
 )
 from tocsin.monitoring import indicators as indicator_service
-from tocsin.monitoring.bulk import read_observations
-from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
-from tocsin.monitoring.schemas import ADJECTIVES, PERIOD_KIND, IngestSummary
+from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.monitoring.schemas import ADJECTIVES, PERIOD_KIND
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
-from tocsin.progress import StageProgressCallback
 from tocsin.settings import get_settings
-from tocsin.store.base import utcnow
-from tocsin.store.engine import Dialect, dialect_of, write_session
-from tocsin.store.pause import pause_point
-from tocsin.store.sql import advisory_xact_lock
 from tocsin.text import TextError, check_text
-
-#: ``progress(stage, done, total)``: stage is "write".
-
-#: Rows per executemany call / COPY chunk (and per progress step).
-BATCH_ROWS = 100_000
-
-#: First key of the PostgreSQL advisory locks that serialise ingests of an indicator.
-INGEST_LOCK = 0x7463
 
 #: Period ordinals are offset by this into the lower 32 bits of a row key.
 _KEY_OFFSET = 1 << 31
@@ -326,8 +292,18 @@ def _series_codes(
     return codes.astype(np.int64), keys
 
 
-def prepare(session: Session, path: str | Path, *, indicator: str | None = None) -> PreparedIngest:
+def prepare(
+    session: Session,
+    path: str | Path,
+    *,
+    indicator: str | None = None,
+    allowed_jurisdictions: frozenset[int] | None = None,
+) -> PreparedIngest:
     """Read and check ``path``; every bad row becomes a finding (nothing is raised for them).
+
+    ``allowed_jurisdictions``: the jurisdictions the caller may ingest data for (the web
+    passes the caller's ``ingest`` scope; ``None``, the command line, allows all); a row
+    of another jurisdiction is a finding like any other bad row.
 
     Raises :class:`TableError` for a file that cannot be read at all (format, columns)
     and :class:`NotFoundError` for an unknown ``indicator``.
@@ -402,14 +378,14 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
     series_code, series_keys = _series_codes(
         ind_ids[keyed], jur_ids[keyed], strata[keyed], stratum_values
     )
-    dups = _duplicate_findings(table, _key(series_code, ordinals[keyed]), keyed)
+    dups = _duplicate_findings(table, row_key(series_code, ordinals[keyed]), keyed)
     findings += dups
     for f in dups:
         bad[f.rows] = True
 
     good = ~bad[keyed]
     used, series_code = np.unique(series_code[good], return_inverse=True)
-    return PreparedIngest(
+    prepared = PreparedIngest(
         table=table,
         series_code=series_code.astype(np.int64),
         series_keys=series_keys.iloc[used].reset_index(drop=True),
@@ -419,6 +395,44 @@ def prepare(session: Session, path: str | Path, *, indicator: str | None = None)
         findings=findings,
         indicator_codes={i: codes_of[i] for i in np.unique(ind_ids[keyed][good]).tolist()},
     )
+    if allowed_jurisdictions is not None:
+        _exclude_outside(prepared, allowed_jurisdictions)
+    return prepared
+
+
+def _exclude_outside(prepared: PreparedIngest, allowed: frozenset[int]) -> None:
+    """Turn the valid rows of jurisdictions outside ``allowed`` into findings."""
+    jurisdiction = prepared.series_keys["j"].to_numpy()[prepared.series_code]
+    outside = ~np.isin(jurisdiction, np.fromiter(allowed, dtype=np.int64))
+    if not outside.any():
+        return
+    prepared.findings.append(
+        Finding(
+            rows=prepared.rows[outside],
+            column="jurisdiction",
+            reason="is outside the jurisdictions you may ingest data for",
+        )
+    )
+    keep = ~outside
+    used = np.unique(prepared.series_code[keep])
+    prepared.series_keys = prepared.series_keys.iloc[used].reset_index(drop=True)
+    prepared.series_code = np.searchsorted(used, prepared.series_code[keep])
+    prepared.period = prepared.period[keep]
+    prepared.value = prepared.value[keep]
+    prepared.rows = prepared.rows[keep]
+
+
+def accept(prepared: PreparedIngest, *, skip_invalid: bool) -> TableError | None:
+    """The all-or-nothing rule, for the command line and the web alike: a file with any
+    bad row raises its problems (:class:`TableError`) and nothing may be written, unless
+    ``skip_invalid``; then the valid rows may be stored and the problems of the rejected
+    ones are returned (None: every row is good)."""
+    if not prepared.findings:
+        return None
+    error = prepared.error()
+    if not skip_invalid:
+        raise error
+    return error
 
 
 def _only_value_problems(findings: list[Finding], n: int) -> np.ndarray:
@@ -449,389 +463,5 @@ def write_rejects(prepared: PreparedIngest, destination: str | Path) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------
-# Writing
-
-
-def lock_indicators(session: Session, indicator_ids: list[int]) -> None:
-    """Serialise writes of the observations and versions of series per indicator
-    (PostgreSQL; SQLite holds its write lock already); ingests and population loads."""
-    for ind_id in sorted(indicator_ids):
-        advisory_xact_lock(session, INGEST_LOCK, ind_id)
-
-
-def _series_ids(
-    session: Session, prepared: PreparedIngest
-) -> tuple[np.ndarray, dict[int, int], int]:
-    """The series id of every row (creating missing series), versions, and how many new."""
-    wanted = prepared.series_keys
-    ind_ids = sorted(set(prepared.indicator_codes))
-
-    def stored() -> pd.DataFrame:
-        query = select(
-            Series.indicator_id, Series.jurisdiction_id, Series.stratum, Series.id, Series.version
-        ).where(Series.indicator_id.in_(ind_ids))
-        rows = [tuple(r) for r in session.execute(query)]
-        return pd.DataFrame(rows, columns=["i", "j", "s", "id", "version"])
-
-    merged = wanted.merge(stored(), on=["i", "j", "s"], how="left")
-    new = merged[merged["id"].isna()]
-    if len(new):
-        now = utcnow()
-        session.execute(
-            Series.__table__.insert(),
-            [
-                {"indicator_id": int(i), "jurisdiction_id": int(j), "stratum": s,
-                 "version": 0, "created_at": now}
-                for i, j, s in new[["i", "j", "s"]].itertuples(index=False, name=None)
-            ],
-        )  # fmt: skip
-        merged = wanted.merge(stored(), on=["i", "j", "s"], how="left")
-    ids = merged["id"].to_numpy(dtype=np.int64)
-    versions = dict(zip(ids.tolist(), merged["version"].astype(int).tolist(), strict=True))
-    return ids[prepared.series_code], versions, len(new)
-
-
-def _existing(
-    session: Session, series_ids: np.ndarray, lo: int, hi: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stored (key, value, ingest_id) of these series in periods lo..hi, sorted by key."""
-    rows = read_observations(session, series_ids, lo, hi)
-    key = _key(rows["series_id"], rows["period"])
-    order = np.argsort(key, kind="stable")
-    return key[order], rows["value"][order], rows["ingest_id"][order]
-
-
-def _key(series_id: np.ndarray, period: np.ndarray) -> np.ndarray:
+def row_key(series_id: np.ndarray, period: np.ndarray) -> np.ndarray:
     return (series_id.astype(np.int64) << 32) | (period.astype(np.int64) + _KEY_OFFSET)
-
-
-_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_PG_COPY_TRAILER = struct.pack(">h", -1)
-
-
-def _copy_rows_binary(*columns: np.ndarray) -> bytes:
-    """Rows in PostgreSQL's binary COPY format (without header and trailer).
-
-    Integer columns are sent as ``int4``, float columns as ``float8``.
-    """
-    fields: list[tuple[str, str]] = [("n", ">i2")]
-    for k, column in enumerate(columns):
-        fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8" if column.dtype.kind == "f" else ">i4")]
-    out = np.empty(columns[0].size, dtype=np.dtype(fields))
-    out["n"] = len(columns)
-    for k, column in enumerate(columns):
-        out[f"l{k}"] = 8 if column.dtype.kind == "f" else 4
-        out[f"v{k}"] = column
-    return out.tobytes()
-
-
-def _copy_in(
-    session: Session,
-    table: str,
-    columns: tuple[str, ...],
-    arrays: tuple[np.ndarray, ...],
-    on_batch: Callable[[int], None] | None = None,
-) -> None:
-    """Binary COPY of ``arrays`` into ``table`` (PostgreSQL), in batches."""
-    raw = session.connection().connection.driver_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    n = arrays[0].size
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write(_PG_COPY_HEADER)
-        for start in range(0, n, BATCH_ROWS):
-            stop = min(start + BATCH_ROWS, n)
-            copy.write(_copy_rows_binary(*(a[start:stop] for a in arrays)))
-            if on_batch:
-                on_batch(stop)
-        copy.write(_PG_COPY_TRAILER)
-
-
-def _insert_observations(
-    session: Session,
-    sid: np.ndarray,
-    per: np.ndarray,
-    val: np.ndarray,
-    ingest_id: int,
-    progress: StageProgressCallback | None,
-) -> None:
-    """Bulk-insert new observations: binary COPY (PostgreSQL) or executemany (SQLite)."""
-    total = int(sid.size)
-
-    def on_batch(stop: int) -> None:
-        if progress:
-            progress("write", stop, total)
-        pause_point("ingest.mid-write")  # test instrumentation (tocsin.store.pause)
-
-    if dialect_of(session) is Dialect.POSTGRESQL:
-        _copy_in(
-            session,
-            "observation",
-            ("series_id", "period", "value", "ingest_id"),
-            (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
-            on_batch,
-        )
-        return
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        _sqlite_insert(
-            cursor,
-            "observation",
-            ("series_id", "period", "value", "ingest_id"),
-            (sid, per, val, np.full(total, ingest_id, dtype=np.int64)),
-            on_batch,
-        )
-    finally:
-        cursor.close()
-
-
-#: Rows per multi-row INSERT statement on SQLite (4 columns: 800 bound variables).
-SQLITE_ROWS_PER_STATEMENT = 200
-
-
-def _sqlite_insert(
-    cursor: Any,
-    table: str,
-    columns: tuple[str, ...],
-    arrays: tuple[np.ndarray, ...],
-    on_batch: Callable[[int], None] | None = None,
-) -> None:
-    """Insert rows with multi-row ``INSERT ... VALUES (...), (...)`` statements: about
-    twice as fast as one row per statement, since each call binds many rows."""
-    k = SQLITE_ROWS_PER_STATEMENT
-    row = "(" + ", ".join("?" * len(columns)) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    many, one = head + ", ".join([row] * k), head + row
-    width = len(columns)
-    n = arrays[0].size
-    for start in range(0, n, BATCH_ROWS):
-        stop = min(start + BATCH_ROWS, n)
-        flat = list(
-            itertools.chain.from_iterable(
-                zip(*(a[start:stop].tolist() for a in arrays), strict=True)
-            )
-        )
-        full = (stop - start) // k * k
-        cursor.executemany(many, (flat[i * width : (i + k) * width] for i in range(0, full, k)))
-        if full < stop - start:
-            cursor.executemany(
-                one, (flat[i * width : (i + 1) * width] for i in range(full, stop - start))
-            )
-        if on_batch:
-            on_batch(stop)
-
-
-def _revise(
-    session: Session,
-    sid: np.ndarray,
-    per: np.ndarray,
-    new_value: np.ndarray,
-    old_value: np.ndarray,
-    old_ingest: np.ndarray,
-    ingest_id: int,
-) -> None:
-    """Keep the stored values of these cells as revisions, then store the new values."""
-    if dialect_of(session) is Dialect.POSTGRESQL:
-        session.execute(
-            text(
-                "CREATE TEMPORARY TABLE tocsin_revised "
-                "(series_id integer, period integer, value double precision) ON COMMIT DROP"
-            )
-        )
-        _copy_in(session, "tocsin_revised", ("series_id", "period", "value"), (sid, per, new_value))
-        session.execute(
-            text(
-                "INSERT INTO observation_revision "
-                "(series_id, period, value, ingest_id, superseded_by) "
-                "SELECT o.series_id, o.period, o.value, o.ingest_id, :i FROM observation o "
-                "JOIN tocsin_revised t ON t.series_id = o.series_id AND t.period = o.period"
-            ),
-            {"i": ingest_id},
-        )
-        pause_point("ingest.mid-write")  # revisions kept, values not yet replaced
-        session.execute(
-            text(
-                "UPDATE observation o SET value = t.value, ingest_id = :i FROM tocsin_revised t "
-                "WHERE o.series_id = t.series_id AND o.period = t.period"
-            ),
-            {"i": ingest_id},
-        )
-        session.execute(text("DROP TABLE tocsin_revised"))
-        return
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.executemany(
-            "INSERT INTO observation_revision "
-            "(series_id, period, value, ingest_id, superseded_by) VALUES (?, ?, ?, ?, ?)",
-            zip(sid.tolist(), per.tolist(), old_value.tolist(), old_ingest.tolist(),
-                [ingest_id] * sid.size, strict=True),
-        )  # fmt: skip
-        pause_point("ingest.mid-write")  # revisions kept, values not yet replaced
-        cursor.executemany(
-            "UPDATE observation SET value = ?, ingest_id = ? WHERE series_id = ? AND period = ?",
-            zip(new_value.tolist(), [ingest_id] * sid.size, sid.tolist(), per.tolist(),
-                strict=True),
-        )  # fmt: skip
-    finally:
-        cursor.close()
-
-
-def write(
-    session: Session,
-    prepared: PreparedIngest,
-    *,
-    source: str,
-    actor: str | None = None,
-    now: dt.datetime | None = None,
-    progress: StageProgressCallback | None = None,
-) -> IngestSummary:
-    """Store the valid rows of ``prepared`` in ``session``'s transaction.
-
-    The caller commits (see :func:`ingest_file`). Nothing is written when no value is
-    new or changed.
-    """
-    summary = IngestSummary(
-        file=str(prepared.table.path),
-        rows=len(prepared.table),
-        rejected=int(prepared.rejected_rows.size),
-    )
-    total = int(prepared.value.size)
-    if total == 0:
-        return summary
-    lock_indicators(session, list(prepared.indicator_codes))
-    at = now or utcnow()
-    series_id, versions, summary.series_created = _series_ids(session, prepared)
-    period = prepared.period
-    value = prepared.value
-    key = _key(series_id, period)
-    order = np.argsort(key, kind="stable")
-    key, series_id, period, value = key[order], series_id[order], period[order], value[order]
-
-    old_key, old_value, old_ingest = _existing(
-        session, series_id, int(period.min()), int(period.max())
-    )
-    pos = np.searchsorted(old_key, key)
-    found = pos < old_key.size
-    found[found] = old_key[pos[found]] == key[found]
-    same = np.zeros(total, dtype=bool)
-    same[found] = old_value[pos[found]] == value[found]
-    revised = found & ~same
-    inserted = ~found
-    summary.inserted = int(inserted.sum())
-    summary.revised = int(revised.sum())
-    summary.unchanged = int(same.sum())
-    if not summary.changed:
-        return summary
-
-    ingest = Ingest(
-        at=at,
-        actor=actor or default_actor(),
-        source=source,
-        file_name=str(prepared.table.path),
-        rows_inserted=summary.inserted,
-        rows_revised=summary.revised,
-        rows_unchanged=summary.unchanged,
-        rows_rejected=summary.rejected,
-    )
-    session.add(ingest)
-    session.flush()
-    summary.ingest_id = ingest.id
-
-    if progress:
-        progress("write", 0, summary.inserted + summary.revised)
-    pause_point("ingest.before-write")  # test instrumentation (tocsin.store.pause)
-    _insert_observations(
-        session, series_id[inserted], period[inserted], value[inserted], ingest.id, progress
-    )
-    if summary.revised:
-        rpos = pos[revised]
-        _revise(
-            session,
-            series_id[revised],
-            period[revised],
-            value[revised],
-            old_value[rpos],
-            old_ingest[rpos],
-            ingest.id,
-        )
-
-    changed = inserted | revised
-    first_changed = (
-        pd.DataFrame({"s": series_id[changed], "p": period[changed]}).groupby("s")["p"].min()
-    )
-    changes = [
-        {"s": int(s), "v": versions[int(s)] + 1, "p": int(p), "i": ingest.id}
-        for s, p in first_changed.items()
-    ]
-    session.execute(text("UPDATE series SET version = :v WHERE id = :s"), changes)
-    session.execute(
-        text(
-            "INSERT INTO series_change (series_id, version, from_period, ingest_id) "
-            "VALUES (:s, :v, :p, :i)"
-        ),
-        changes,
-    )
-    record(
-        session,
-        action="observations.ingest",
-        object_type="ingest",
-        object_id=str(ingest.id),
-        after={
-            "file": str(prepared.table.path),
-            "source": source,
-            "indicators": sorted(prepared.indicator_codes.values()),
-            "inserted": summary.inserted,
-            "revised": summary.revised,
-            "unchanged": summary.unchanged,
-            "rejected": summary.rejected,
-            "series_created": summary.series_created,
-            "series_changed": len(changes),
-        },
-        actor=ingest.actor,
-        at=at,
-    )
-    session.flush()
-    return summary
-
-
-def ingest_file(
-    engine: Engine,
-    path: str | Path,
-    *,
-    indicator: str | None = None,
-    source: str | None = None,
-    skip_invalid: bool = False,
-    rejects: str | Path | None = None,
-    actor: str | None = None,
-    now: dt.datetime | None = None,
-    progress: StageProgressCallback | None = None,
-) -> IngestSummary:
-    """Check ``path`` and store it in one transaction (see the module docstring).
-
-    A file with any bad row raises :class:`TableError` and writes nothing, unless
-    ``skip_invalid``: then the valid rows are stored and the rejected ones are written
-    with their reasons to ``rejects`` (default: ``FILE.rejected.csv`` beside the file).
-    """
-    with Session(engine) as session:
-        prepared = prepare(session, path, indicator=indicator)
-    if prepared.findings and not skip_invalid:
-        raise prepared.error()
-    rejects_path = None
-    if prepared.findings:
-        target = rejects or Path(path).with_name(Path(path).name + ".rejected.csv")
-        rejects_path = write_rejects(prepared, target)
-    if prepared.value.size == 0 and not prepared.findings:
-        raise UserError(f"{path}: no rows to ingest")
-    with write_session(engine) as session:
-        summary = write(
-            session,
-            prepared,
-            source=source or Path(path).name,
-            actor=actor,
-            now=now,
-            progress=progress,
-        )
-        pause_point("ingest.before-commit")  # everything written, nothing committed
-    pause_point("ingest.after-commit")
-    summary.rejects_file = rejects_path
-    return summary
