@@ -238,8 +238,17 @@ def test_nothing_below_the_shells_imports_them():
 
 #: Modules not yet held to the rules below, each with the reason. ``web/pages/admin.py``
 #: was being changed elsewhere when the rules came; its reads move to
-#: ``alerting/queries.py`` and ``monitoring/queries.py`` next.
-NOT_YET = {"web/pages/admin.py"}
+#: ``alerting/queries.py`` and ``monitoring/queries.py`` next. The pages of the duty
+#: queue, the downloads, the records and the risks were written while the rules came in:
+#: what they take from ``web/api`` (and the downloads' one query) moves to
+#: ``web/shared`` and the domains' ``queries.py`` next (issue 13).
+NOT_YET = {
+    "web/pages/admin.py",
+    "web/pages/exports.py",
+    "web/pages/queue.py",
+    "web/pages/records.py",
+    "web/pages/risks.py",
+}
 
 WEB_VIEWS = [
     path
@@ -305,6 +314,6 @@ def test_pages_do_not_import_the_json_api():
     offending = [
         edge
         for edge in _offending(("tocsin.web.pages",), ("tocsin.web.api",))
-        if edge.split(" -> ")[0] != "tocsin.web.pages.admin"
+        if f"web/pages/{edge.split(' -> ')[0].rsplit('.', 1)[1]}.py" not in NOT_YET
     ]
     assert offending == []
