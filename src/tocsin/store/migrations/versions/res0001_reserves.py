@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tocsin.store.check_constraints import replace_check
+
 revision = "res0001"
 down_revision = "resp0001"
 branch_labels = None
@@ -57,29 +59,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _alert_sources(old: str, new: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        # The name depends on the naming convention alert0001 ran under: look it up.
-        name = bind.exec_driver_sql(
-            "SELECT conname FROM pg_constraint WHERE conrelid = 'alert'::regclass "
-            "AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%%source%%'"
-        ).scalar()
-        if name is None:
-            raise RuntimeError("alert has no check of its source; cannot change it")
-        op.execute(f'ALTER TABLE alert DROP CONSTRAINT "{name}"')
-        op.execute(f'ALTER TABLE alert ADD CONSTRAINT "{name}" CHECK ({new})')
-        return
-    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'alert'").scalar()
-    if old not in sql:
-        raise RuntimeError(f"alert's check of its source is not {old!r}; cannot change it")
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.exec_driver_sql(
-        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alert'",
-        (sql.replace(old, new),),
-    )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    replace_check(op.get_bind(), "alert", "source", old, new)
 
 
 def upgrade() -> None:
