@@ -106,10 +106,14 @@ def reporting(engine, write_file):
     B1 on Thursday (late); W06 from A1 and A2 only (B1 fell silent)."""
     for week in ("2024-W01", "2024-W02", "2024-W03", "2024-W04"):
         _ingest(engine, write_file, [(week, j, 3) for j in ("A1", "A2", "B1")], _monday_after(week))
-    _ingest(engine, write_file, [("2024-W05", j, 4) for j in ("A1", "A2")], _monday_after("2024-W05"))
+    _ingest(
+        engine, write_file, [("2024-W05", j, 4) for j in ("A1", "A2")], _monday_after("2024-W05")
+    )
     thursday = _monday_after("2024-W05") + dt.timedelta(days=3)
     _ingest(engine, write_file, [("2024-W05", "B1", 4)], thursday)
-    _ingest(engine, write_file, [("2024-W06", j, 5) for j in ("A1", "A2")], _monday_after("2024-W06"))
+    _ingest(
+        engine, write_file, [("2024-W06", j, 5) for j in ("A1", "A2")], _monday_after("2024-W06")
+    )
     return engine
 
 
