@@ -17,6 +17,7 @@ def router() -> APIRouter:
         administration,
         alerts,
         audit,
+        completeness,
         ingest,
         monitoring,
         reserves,
@@ -28,7 +29,17 @@ def router() -> APIRouter:
         prefix=PREFIX,
         dependencies=[Depends(refuse_forbidden_parameters), Depends(refuse_unknown_parameters)],
     )
-    for module in (accounts, monitoring, ingest, alerts, administration, audit, response, reserves):
+    for module in (
+        accounts,
+        monitoring,
+        completeness,
+        ingest,
+        alerts,
+        administration,
+        audit,
+        response,
+        reserves,
+    ):
         api.include_router(module.router)
     return api
 

@@ -1,8 +1,8 @@
-"""JSON API: detection configurations (write), duty contacts, escalation policies,
-silences.
+"""JSON API: detection configurations (write), due rules of indicators, duty contacts,
+escalation policies, silences.
 
-Detection configurations need ``configure`` on every jurisdiction they act on (all the
-indicator's series for an indicator-wide one); contacts, policies and silences need
+Detection configurations and due rules need ``configure`` on every jurisdiction they act
+on (all the indicator's series for an indicator-wide one); contacts, policies and silences need
 ``administer`` on their jurisdiction. Webhook secrets are write-only.
 """
 
@@ -20,8 +20,10 @@ from tocsin.alerting import duty, silences
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, EscalationPolicyRow, EscalationStepRow, Silence
 from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring import completeness
 from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
+from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule
 from tocsin.monitoring.indicators import get as get_indicator
 from tocsin.monitoring.models import Indicator, Jurisdiction, Series
 from tocsin.web.api.common import (
@@ -34,7 +36,7 @@ from tocsin.web.api.common import (
     page_params,
     paginate,
 )
-from tocsin.web.api.monitoring import DetectorOut, detector_out
+from tocsin.web.api.monitoring import DetectorOut, IndicatorOut, detector_out
 from tocsin.web.deps import ApiScope, Db, writer
 
 router = APIRouter(tags=["administration"])
@@ -149,6 +151,33 @@ def set_detector(body: DetectorIn, request: Request, scope: ApiScope) -> Detecto
             actor=scope.principal.actor,
         )
         return detector_out(detector, indicator.code)
+
+
+class DueRuleIn(ApiInput):
+    """When a period's data are due; ``due_days`` null: reporting not tracked."""
+
+    due_days: int | None = Field(ge=0, le=MAX_DUE_DAYS, description="null: not tracked")
+    due_time: str | None = Field(default=None, description="HH:MM local time; default 00:00")
+    due_timezone: str | None = Field(default=None, description="IANA name; default UTC")
+
+
+@router.put(
+    "/indicators/{code}/due", response_model=IndicatorOut, summary="Set an indicator's due rule"
+)
+def set_due_rule(code: str, body: DueRuleIn, request: Request, scope: ApiScope) -> IndicatorOut:
+    rule = due_rule(body.due_days, body.due_time, body.due_timezone)
+    with writer(request) as db:
+        indicator = get_indicator(db, code)
+        places = _detector_places(db, indicator, None) or set(scope.tree.children.get(None, ()))
+        if not places <= scope.ids(Capability.CONFIGURE):
+            raise ForbiddenError(
+                f"your roles do not allow 'configure' on every series of {indicator.code}; "
+                "a due rule applies to all of them"
+            )
+        changed = completeness.set_due(
+            db, code, rule, actor=scope.principal.actor, now=dt.datetime.now(dt.UTC)
+        )
+        return IndicatorOut.model_validate(changed, from_attributes=True)
 
 
 def _admin_place(db: Any, scope: Scope, code: str) -> Jurisdiction:

@@ -17,6 +17,7 @@ def install(app: FastAPI) -> None:
         admin,
         alerts,
         auth,
+        completeness,
         incidents,
         monitoring,
         reserves,
@@ -34,5 +35,15 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
+    for module in (
+        auth,
+        situation,
+        monitoring,
+        completeness,
+        alerts,
+        incidents,
+        reserves,
+        admin,
+        users,
+    ):
         app.include_router(module.router)
