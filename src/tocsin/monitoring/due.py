@@ -65,15 +65,25 @@ def due_rule(
         return None
     if not 0 <= days <= MAX_DUE_DAYS:
         raise UserError(f"due days {days} is not between 0 and {MAX_DUE_DAYS}")
-    text = (time or "00:00").strip()
-    match = _TIME.match(text)
+    return DueRule(days, time_of_day(time or "00:00"), time_zone(timezone or "UTC"))
+
+
+def time_of_day(text: str) -> dt.time:
+    """``HH:MM`` (24 hours) read; :class:`UserError` otherwise."""
+    match = _TIME.match(text.strip())
     if match is None:
         raise UserError(f"due time {text!r} is not a time of day like 12:00 (HH:MM, 24 hours)")
-    zone = (timezone or "UTC").strip()
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def time_zone(name: str) -> str:
+    """An IANA time zone name checked against the zone database; :class:`UserError`
+    otherwise."""
+    zone = name.strip()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(
             f"due time zone {zone!r} is not an IANA time zone like Europe/Berlin or Asia/Shanghai"
         ) from None
-    return DueRule(days, dt.time(int(match[1]), int(match[2])), zone)
+    return zone

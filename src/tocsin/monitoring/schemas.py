@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tocsin.errors import UserError
-from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule
+from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule, time_of_day, time_zone
 from tocsin.periods import PeriodKind
 from tocsin.text import TextError, check_text
 
@@ -96,6 +96,18 @@ class IndicatorIn(_Input):
     due_days: int | None = Field(default=None, ge=0, le=MAX_DUE_DAYS)
     due_time: str | None = Field(default=None, max_length=5)
     due_timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("due_time", "due_timezone")
+    @classmethod
+    def _due_part(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            if info.field_name == "due_time":
+                return f"{time_of_day(value):%H:%M}"
+            return time_zone(value)
+        except UserError as exc:
+            raise PydanticCustomError("due_rule", str(exc)) from None
 
     @model_validator(mode="after")
     def _due_rule(self) -> IndicatorIn:
