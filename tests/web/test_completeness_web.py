@@ -40,9 +40,11 @@ def test_the_due_rule_is_set_through_the_api_and_checked(client: TestClient, wor
     got = client.get("/api/v1/indicators/flu", headers=bearer(world, "viewer_8111")).json()
     assert got["due_days"] == 2 and got["due_timezone"] == "Europe/Berlin"
     bad = _set_rule(client, world, body={"due_days": 2, "due_time": "25:00"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
-    assert "not a time of day like 12:00" in bad.text
+    assert "due_time" in bad.text
+    alone = _set_rule(client, world, body={"due_days": None, "due_time": "12:00"})
+    assert alone.status_code == 400 and "needs the number of due days" in alone.text
     zone = _set_rule(client, world, body={"due_days": 2, "due_timezone": "Nowhere/City"})
     assert zone.status_code == 400 and "IANA time zone" in zone.text
     assert _set_rule(client, world, body={"due_days": -1}).status_code == 422

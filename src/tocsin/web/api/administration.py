@@ -157,8 +157,14 @@ class DueRuleIn(ApiInput):
     """When a period's data are due; ``due_days`` null: reporting not tracked."""
 
     due_days: int | None = Field(ge=0, le=MAX_DUE_DAYS, description="null: not tracked")
-    due_time: str | None = Field(default=None, description="HH:MM local time; default 00:00")
-    due_timezone: str | None = Field(default=None, description="IANA name; default UTC")
+    due_time: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM local time; default 00:00",
+    )
+    due_timezone: str | None = Field(
+        default=None, max_length=64, description="IANA name, e.g. Europe/Berlin; default UTC"
+    )
 
 
 @router.put(
