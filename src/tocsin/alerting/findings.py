@@ -14,6 +14,7 @@ index of active fingerprints would refuse the second anyway).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from tocsin.alerting import lifecycle
 from tocsin.alerting.batch import SYSTEM_ACTOR, Batch, BatchResult, settings_or_default
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert
 from tocsin.alerting.settings import AlertingSettings
+from tocsin.store.sql import advisory_xact_lock
 
 
 @dataclass
@@ -59,18 +61,22 @@ def _texts(item: Finding | Alert) -> tuple[str, str, str]:
 
 def reconcile(
     session: Session,
-    findings: list[Finding],
+    find: Callable[[], list[Finding]],
     *,
+    lock: int,
     source: str,
     now: dt.datetime,
     settings: AlertingSettings | None = None,
     resolved_because: str,
     refresh_texts: bool = False,
 ) -> CheckResult:
-    """Open, raise or resolve the alerts of ``source`` so that exactly the findings have
-    an active alert (see the module). ``refresh_texts``: an active alert whose finding
-    reads differently at the same level takes the new texts (audited, nobody notified)."""
-    wanted = {f.fingerprint: f for f in findings}
+    """Open, raise or resolve the alerts of ``source`` so that exactly what ``find``
+    returns has an active alert (see the module). ``find`` runs under the PostgreSQL
+    advisory lock ``lock`` (held until the transaction ends), so that two workers take
+    turns. ``refresh_texts``: an active alert whose finding reads differently at the same
+    level takes the new texts (audited, nobody notified)."""
+    advisory_xact_lock(session, lock)
+    wanted = {f.fingerprint: f for f in find()}
     active = {
         a.fingerprint: a
         for a in session.scalars(

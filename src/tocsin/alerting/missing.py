@@ -27,7 +27,6 @@ from tocsin.alerting.findings import CheckResult, Finding, reconcile
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.monitoring.completeness import Expected, expected, jurisdiction_names
 from tocsin.monitoring.schemas import series_key
-from tocsin.store.sql import advisory_xact_lock
 
 SOURCE = "missing"
 #: Key of the PostgreSQL advisory lock that serialises missing-data checks.
@@ -83,10 +82,10 @@ def check(
     session: Session, *, now: dt.datetime, settings: AlertingSettings | None = None
 ) -> CheckResult:
     """Open, raise, update or resolve the alerts of source ``missing`` (see the module)."""
-    advisory_xact_lock(session, _CHECK_LOCK)
     return reconcile(
         session,
-        findings(session, now=now),
+        lambda: findings(session, now=now),
+        lock=_CHECK_LOCK,
         source=SOURCE,
         now=now,
         settings=settings,

@@ -40,7 +40,6 @@ from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
 from tocsin.reserves import catalogue
 from tocsin.reserves.ledger import rounded
 from tocsin.reserves.models import Depot, Item, Lot, Minimum, Movement
-from tocsin.store.sql import advisory_xact_lock
 
 #: Lots expiring within this many days raise an alert when no minimum says otherwise.
 EXPIRY_WARNING_DAYS = 30
@@ -317,10 +316,10 @@ def check(
     session: Session, *, now: dt.datetime, settings: AlertingSettings | None = None
 ) -> CheckResult:
     """Open, raise or resolve the alerts of kind ``reserve`` (see the module)."""
-    advisory_xact_lock(session, _CHECK_LOCK)
     return reconcile(
         session,
-        _findings(session, now),
+        lambda: _findings(session, now),
+        lock=_CHECK_LOCK,
         source="reserve",
         now=now,
         settings=settings,

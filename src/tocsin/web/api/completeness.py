@@ -10,6 +10,8 @@ caller's read scope.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -70,15 +72,24 @@ class ExpectedOut(BaseModel):
     )
 
 
-def area(db: Session, scope: Scope, code: str | None) -> tuple[Jurisdiction | None, list[int]]:
-    """The jurisdiction asked for (None: the read scope) and its readable children (the
-    tops of the read scope when none is asked for)."""
+@dataclass(frozen=True)
+class Area:
+    """The jurisdiction asked for (None: the read scope), the readable jurisdictions of
+    its subtree, and its readable children (the tops of the read scope without one)."""
+
+    focus: Jurisdiction | None
+    ids: frozenset[int]
+    children: list[int]
+
+
+def area(db: Session, scope: Scope, code: str | None) -> Area:
     readable = scope.ids(Capability.READ)
     if code:
         focus = jurisdiction_by_code(db, code, readable)
-        return focus, [c for c in scope.tree.children.get(focus.id, ()) if c in readable]
+        children = [c for c in scope.tree.children.get(focus.id, ()) if c in readable]
+        return Area(focus, frozenset(scope.tree.subtree(focus.id) & readable), children)
     below = {c for p in readable for c in scope.tree.children.get(p, ())}
-    return None, sorted(j for j in readable if j not in below)
+    return Area(None, readable, sorted(j for j in readable if j not in below))
 
 
 def _summary_out(place: Jurisdiction, s: Summary) -> SummaryOut:
@@ -101,13 +112,14 @@ def get_completeness(
     jurisdiction: Annotated[str | None, Query(description="this subtree")] = None,
     periods: Periods = WINDOW_PERIODS,
 ) -> CompletenessOut:
-    focus, children = area(db, scope, jurisdiction)
-    readable = scope.ids(Capability.READ)
-    top = scope.tree.subtree(focus.id) & readable if focus else readable
-    groups = {c: scope.tree.subtree(c) for c in children}
+    place = area(db, scope, jurisdiction)
+    focus, children = place.focus, place.children
+    groups: dict[int, Iterable[int]] = {c: scope.tree.subtree(c) for c in children}
     if focus is not None:
-        groups[focus.id] = top
-    report = queries.completeness(db, top, groups, now=dt.datetime.now(dt.UTC), periods=periods)
+        groups[focus.id] = place.ids
+    report = queries.completeness(
+        db, place.ids, groups, now=dt.datetime.now(dt.UTC), periods=periods
+    )
     names = jurisdiction_names(db, groups)
     return CompletenessOut(
         jurisdiction=focus.code if focus else None,
@@ -134,11 +146,13 @@ def list_expected(
     status: Annotated[StatusFilter | None, Query(description="only this status")] = None,
     periods: Periods = WINDOW_PERIODS,
 ) -> Page[ExpectedOut]:
-    focus, _ = area(db, scope, jurisdiction)
-    readable = scope.ids(Capability.READ)
-    top = scope.tree.subtree(focus.id) & readable if focus else readable
     report = queries.completeness(
-        db, top, {}, now=dt.datetime.now(dt.UTC), periods=periods, status=status
+        db,
+        area(db, scope, jurisdiction).ids,
+        {},
+        now=dt.datetime.now(dt.UTC),
+        periods=periods,
+        status=status,
     )
     shown = report.rows[params.offset : params.offset + params.limit]
     codes = {
