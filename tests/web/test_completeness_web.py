@@ -16,8 +16,7 @@ from tocsin.periods import parse_periods
 RULE = {"due_days": 2, "due_time": "12:00", "due_timezone": "Europe/Berlin"}
 
 
-@pytest.fixture
-def silent_8212(world: World) -> World:
+def _silence_8212(world: World) -> World:
     w09 = int(parse_periods(["2008-W09"]).ordinals[0])
     with world.engine.begin() as conn:
         conn.execute(
@@ -25,6 +24,17 @@ def silent_8212(world: World) -> World:
             {"s": world.series["8212"], "p": w09},
         )
     return world
+
+
+@pytest.fixture
+def silent_8212(world: World) -> World:
+    return _silence_8212(world)
+
+
+@pytest.fixture
+def any_silent_8212(any_world: World) -> World:
+    """The same on SQLite and on PostgreSQL."""
+    return _silence_8212(any_world)
 
 
 def _set_rule(client: TestClient, world: World, username: str = "admin", body=None):
@@ -54,8 +64,8 @@ def test_the_due_rule_is_set_through_the_api_and_checked(client: TestClient, wor
     assert cleared.status_code == 200 and cleared.json()["due_days"] is None
 
 
-def test_completeness_of_a_subtree_names_the_silent_district(client, silent_8212: World):
-    world = silent_8212
+def test_completeness_of_a_subtree_names_the_silent_district(any_client, any_silent_8212: World):
+    client, world = any_client, any_silent_8212
     assert _set_rule(client, world).status_code == 200
     body = client.get(
         "/api/v1/completeness?jurisdiction=DE-BW", headers=bearer(world, "admin")
