@@ -353,6 +353,7 @@ def situation_context(
         "now": dt.datetime.now(dt.UTC),
         "Level": Level,
         **completeness_context(db, scope, focus, children, now=dt.datetime.now(dt.UTC)),
+        "problems_only": True,
     }
 
 
