@@ -120,3 +120,44 @@ def test_the_situation_page_shows_completeness_per_jurisdiction(client, silent_8
     assert listing.text.count('class="status-missing"') == 2
     assert "2008-W10" in listing.text and "District 8212" in listing.text
     assert client.get("/completeness?status=sideways").status_code == 422
+
+
+def test_the_due_rule_form_on_the_completeness_page(client: TestClient, world: World):
+    _, token = browser_login(client, "analyst_bw")  # configures DE-BW only: reads the rules
+    page = client.get("/completeness").text
+    assert 'id="due-rules"' in page and 'action="/completeness/due"' not in page
+    form = {"indicator": "flu", "due_days": "2", "due_time": "12:00", "csrf_token": token}
+    assert client.post("/completeness/due", data=form, follow_redirects=False).status_code == 403
+    client.cookies.clear()
+    _, token = browser_login(client, "admin")
+    assert 'action="/completeness/due"' in client.get("/completeness?j=DE-BW").text
+    form = {
+        "indicator": "flu",
+        "due_days": "2",
+        "due_time": "12:00",
+        "due_timezone": "Europe/Berlin",
+        "j": "DE-BW",
+        "csrf_token": token,
+    }
+    done = client.post("/completeness/due", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/completeness?j=DE-BW&saved=flu#due-rules"
+    page = client.get(done.headers["location"]).text
+    assert "Due rule of flu saved." in page and 'value="Europe/Berlin"' in page
+    api = client.get("/api/v1/indicators/flu", headers=bearer(world, "viewer_8111")).json()
+    assert (api["due_days"], api["due_time"]) == (2, "12:00")
+    for bad, says in (({"due_days": "two"}, "not a whole number"), ({"due_time": "9"}, "HH:MM")):
+        refused = client.post("/completeness/due", data={**form, **bad}, follow_redirects=False)
+        assert refused.status_code == 400 and says in refused.text
+    forged = client.post(
+        "/completeness/due", data={**form, "csrf_token": "forged"}, follow_redirects=False
+    )
+    assert forged.status_code == 403
+    cleared = client.post(
+        "/completeness/due", data={**form, "due_days": "", "due_time": "", "due_timezone": ""}
+    )
+    assert cleared.status_code == 200 and "Due rule of flu saved." in cleared.text
+    assert (
+        client.get("/api/v1/indicators/flu", headers=bearer(world, "admin")).json()["due_days"]
+        is None
+    )

@@ -167,19 +167,29 @@ class DueRuleIn(ApiInput):
     )
 
 
+def may_set_due_rule(db: Any, scope: Scope, indicator: Indicator) -> bool:
+    """Whether the caller may configure every series of ``indicator`` (the whole
+    territory when it has none yet): a due rule applies to all of them."""
+    places = _detector_places(db, indicator, None) or set(scope.tree.children.get(None, ()))
+    return places <= scope.ids(Capability.CONFIGURE)
+
+
+def require_due_rule_rights(db: Any, scope: Scope, indicator: Indicator) -> None:
+    """:class:`ForbiddenError` unless :func:`may_set_due_rule`."""
+    if not may_set_due_rule(db, scope, indicator):
+        raise ForbiddenError(
+            f"your roles do not allow 'configure' on every series of {indicator.code}; "
+            "a due rule applies to all of them"
+        )
+
+
 @router.put(
     "/indicators/{code}/due", response_model=IndicatorOut, summary="Set an indicator's due rule"
 )
 def set_due_rule(code: str, body: DueRuleIn, request: Request, scope: ApiScope) -> IndicatorOut:
     rule = due_rule(body.due_days, body.due_time, body.due_timezone)
     with writer(request) as db:
-        indicator = get_indicator(db, code)
-        places = _detector_places(db, indicator, None) or set(scope.tree.children.get(None, ()))
-        if not places <= scope.ids(Capability.CONFIGURE):
-            raise ForbiddenError(
-                f"your roles do not allow 'configure' on every series of {indicator.code}; "
-                "a due rule applies to all of them"
-            )
+        require_due_rule_rights(db, scope, get_indicator(db, code))
         changed = completeness.set_due(
             db, code, rule, actor=scope.principal.actor, now=dt.datetime.now(dt.UTC)
         )
