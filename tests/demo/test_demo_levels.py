@@ -117,7 +117,7 @@ def test_the_demo_reserves_raise_one_alert_of_each_kind(demo: Engine) -> None:
 
 def test_the_demo_shows_one_district_that_stopped_reporting(demo: Engine) -> None:
     """Issue 14: SK Coburg sent nothing after 2008-W05: one missing-data alert, naming its
-    three missing weeks; SK Nuernberg's 2008-W07 came two days late; the rest on time."""
+    three missing weeks; SK Nuernberg's 2008-W07 came on the Thursday (late); the rest on time."""
     import datetime as dt
 
     from tocsin.monitoring import completeness

@@ -23,8 +23,9 @@ accounts, ready for ``tocsin serve``.
    12:00 Berlin time (:data:`DUE`). The last :data:`REPLAYED` weeks of each file are
    loaded week by week as they would have arrived, on the Monday after the week
    (:func:`_replay`; the ingests carry those times); SK Coburg stopped reporting after
-   2008-W05 and SK Nuernberg sent 2008-W07 two days late (:data:`SILENT`, :data:`LATE`),
-   so the missing-data check raises one alert, for SK Coburg.
+   2008-W05 and SK Nuernberg sent 2008-W07 on the Thursday, 46 hours late
+   (:data:`SILENT`, :data:`LATE`), so the missing-data check raises one alert, for SK
+   Coburg.
 
 The accounts' passwords are printed for the demo; the site listens on loopback only.
 """
