@@ -1,7 +1,8 @@
-"""Period labels: ISO weeks, months, days and integer positions.
+"""Period labels: ISO weeks, months, quarters, days and integer positions.
 
 tocsin names periods as people write them: an ISO 8601 week ``2024-W07``, a month
-``2024-02``, a day ``2024-02-12``, or an integer position ``17``. This module turns
+``2024-02``, a quarter ``2024-Q1`` (the form of Eurostat, the ONS and SDMX's
+``TIME_PERIOD``), a day ``2024-02-12``, or an integer position ``17``. This module turns
 columns of labels into integer *ordinals* in which consecutive periods are consecutive
 integers (so gaps are visible as missing ordinals), and back.
 
@@ -27,16 +28,23 @@ class PeriodKind(StrEnum):
     INDEX = "index"
     WEEK = "week"
     MONTH = "month"
+    QUARTER = "quarter"
     DAY = "day"
 
 
 #: Periods per year of each labelled kind (R's ``freq``).
-FREQUENCY: dict[PeriodKind, int] = {PeriodKind.WEEK: 52, PeriodKind.MONTH: 12, PeriodKind.DAY: 365}
+FREQUENCY: dict[PeriodKind, int] = {
+    PeriodKind.WEEK: 52,
+    PeriodKind.MONTH: 12,
+    PeriodKind.QUARTER: 4,
+    PeriodKind.DAY: 365,
+}
 
 _PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     (PeriodKind.WEEK, re.compile(r"^(\d{4})-?W(\d{2})$")),
     (PeriodKind.DAY, re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
     (PeriodKind.MONTH, re.compile(r"^(\d{4})-(\d{2})$")),
+    (PeriodKind.QUARTER, re.compile(r"^(\d{4})-?Q(\d)$", re.IGNORECASE)),
     (PeriodKind.INDEX, re.compile(r"^(-?\d+)$")),
 )
 
@@ -46,6 +54,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _EXPECTED = {
     PeriodKind.WEEK: "an ISO week like 2024-W07",
     PeriodKind.MONTH: "a month like 2024-02",
+    PeriodKind.QUARTER: "a quarter like 2024-Q1",
     PeriodKind.DAY: "a date like 2024-02-12",
     PeriodKind.INDEX: "an integer position like 17",
 }
@@ -90,6 +99,11 @@ def _ordinal(kind: PeriodKind, match: re.Match[str]) -> int:
         except ValueError:
             raise ValueError(f"{year} has no ISO week {week}") from None
         return (monday - _EPOCH_MONDAY).days // 7
+    if kind is PeriodKind.QUARTER:
+        quarter = int(match.group(2))
+        if not 1 <= quarter <= 4:
+            raise ValueError(f"quarter {quarter} is not between 1 and 4")
+        return year * 4 + quarter - 1
     month = int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"month {month} is not between 01 and 12")
@@ -171,13 +185,16 @@ def format_periods(kind: PeriodKind, ordinals: np.ndarray | Sequence[int]) -> li
             out.append(f"{year:04d}-W{week:02d}")
         elif kind is PeriodKind.MONTH:
             out.append(f"{o // 12:04d}-{o % 12 + 1:02d}")
+        elif kind is PeriodKind.QUARTER:
+            out.append(f"{o // 4:04d}-Q{o % 4 + 1}")
         else:
             out.append((_EPOCH + dt.timedelta(days=o)).isoformat())
     return out
 
 
 def period_dates(kind: PeriodKind, ordinals: np.ndarray) -> np.ndarray | None:
-    """The calendar date of each period (Monday of a week, first day of a month).
+    """The calendar date of each period (Monday of a week, first day of a month or
+    quarter).
 
     ``None`` for integer positions, which have no dates.
     """
@@ -188,11 +205,14 @@ def period_dates(kind: PeriodKind, ordinals: np.ndarray) -> np.ndarray | None:
         return np.datetime64(_EPOCH_MONDAY, "D") + ords * 7
     if kind is PeriodKind.MONTH:
         return (np.datetime64("0000-01", "M") + ords).astype("datetime64[D]")
+    if kind is PeriodKind.QUARTER:
+        return (np.datetime64("0000-01", "M") + 3 * ords).astype("datetime64[D]")
     return np.datetime64(_EPOCH, "D") + ords
 
 
 def frequency_of_dates(day_ordinals: np.ndarray) -> int:
-    """The frequency implied by the spacing of dates: 7 days 52, a month 12, a day 365.
+    """The frequency implied by the spacing of dates: 7 days 52, a month 12, three
+    months 4, a day 365.
 
     Raises ValueError when the spacing is irregular or of another length.
     """
@@ -205,13 +225,15 @@ def frequency_of_dates(day_ordinals: np.ndarray) -> int:
         return 365
     if smallest == 7 and np.all(steps % 7 == 0):
         return 52
-    if 28 <= smallest <= 31:
-        months = _months_of_days(days)
-        if np.unique(days - _first_of_month(months)).size == 1:
-            return 12
+    months = _months_of_days(days)
+    same_day = np.unique(days - _first_of_month(months)).size == 1
+    if 28 <= smallest <= 31 and same_day:
+        return 12
+    if 89 <= smallest <= 92 and same_day and np.unique(months % 3).size == 1:
+        return 4
     raise ValueError(
         f"dates are spaced {smallest} days apart at the smallest; expected daily, weekly "
-        "(7 days) or monthly spacing on the same day of the month; give --freq"
+        "(7 days), monthly or quarterly spacing on the same day of the month; give --freq"
     )
 
 
@@ -228,9 +250,9 @@ def _first_of_month(months: np.ndarray) -> np.ndarray:
 def positions(kind: PeriodKind, ordinals: np.ndarray, freq: int | None = None) -> np.ndarray:
     """Integer positions in which consecutive periods differ by one.
 
-    Weeks, months and integer positions already are; dates (``DAY``) are consecutive
-    days when ``freq`` is 365, and are mapped to weeks (7-day steps) or months when their
-    spacing, or ``freq``, says so.
+    Weeks, months, quarters and integer positions already are; dates (``DAY``) are
+    consecutive days when ``freq`` is 365, and are mapped to weeks (7-day steps), months
+    or quarters when their spacing, or ``freq``, says so.
     """
     ords = np.asarray(ordinals, dtype=np.int64)
     if kind is not PeriodKind.DAY:
@@ -238,6 +260,8 @@ def positions(kind: PeriodKind, ordinals: np.ndarray, freq: int | None = None) -
     freq = freq or frequency_of_dates(ords)
     if freq == 12:
         return _months_of_days(ords)
+    if freq == 4:
+        return _months_of_days(ords) // 3
     if freq == 52:
         anchor = int(ords.min())
         return (ords - anchor) // 7 + anchor // 7
@@ -246,7 +270,9 @@ def positions(kind: PeriodKind, ordinals: np.ndarray, freq: int | None = None) -
 
 def last_day(kind: PeriodKind, ordinal: int) -> dt.date:
     """The last calendar day of a period: the Sunday of an ISO week, the last day of a
-    month, the day itself. Integer positions have no dates (ValueError)."""
+    month or a quarter, the day itself. Integer positions have no dates (ValueError)."""
+    if kind is PeriodKind.QUARTER:  # its third month's last day
+        return last_day(PeriodKind.MONTH, (ordinal // 4) * 12 + (ordinal % 4) * 3 + 2)
     if kind is PeriodKind.WEEK:
         return _EPOCH_MONDAY + dt.timedelta(weeks=ordinal, days=6)
     if kind is PeriodKind.MONTH:
@@ -263,6 +289,8 @@ def period_of(kind: PeriodKind, day: dt.date) -> int:
         return (day - _EPOCH_MONDAY).days // 7
     if kind is PeriodKind.MONTH:
         return day.year * 12 + day.month - 1
+    if kind is PeriodKind.QUARTER:
+        return day.year * 4 + (day.month - 1) // 3
     if kind is PeriodKind.DAY:
         return (day - _EPOCH).days
     raise ValueError("integer positions have no calendar dates")

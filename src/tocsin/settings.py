@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     #: (``tocsin audit checkpoint``, HMAC-SHA256). Keep it off the database server: whoever
     #: holds it can forge a checkpoint.
     audit_key: SecretStr | None = None
+    #: Address of a Dask scheduler (``tcp://HOST:8786``) on whose workers detection runs
+    #: evaluate their series (``tocsin run-detection``, ``tocsin worker``); unset: in the
+    #: process itself. Every Dask worker needs the same ``TOCSIN_DATABASE_URL``.
+    dask_scheduler: str | None = None
+    #: Series per Dask task of a detection run.
+    dask_series_per_task: int = Field(default=2000, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -285,16 +285,20 @@ def detection_of_new_data(engine: Engine) -> Callable[[], None]:
     evaluated yet (incremental, :func:`tocsin.monitoring.runs.run_detection`). A store
     without any enabled detector is not an error here: nothing to do."""
     from tocsin.errors import UserError
+    from tocsin.monitoring.cluster import open_cluster
     from tocsin.monitoring.runs import pending_series, run_detection
+    from tocsin.settings import get_settings
 
     def detect() -> None:
         with write_session(engine) as session:
             if not pending_series(session):
                 return
             try:
-                run_detection(session, indicators=None)
+                # On the Dask cluster of TOCSIN_DASK_SCHEDULER, if set.
+                with open_cluster(get_settings().dask_scheduler, engine) as cluster:
+                    run_detection(session, indicators=None, cluster=cluster)
             except UserError as exc:
-                log.info("detection skipped: %s", exc)
+                log.warning("detection not run: %s", exc)
 
     return detect
 

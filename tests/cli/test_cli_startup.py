@@ -87,3 +87,19 @@ def test_a_mistyped_command_suggests_the_right_one() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "Did you mean 'detect'?" in done.stderr
+
+
+def _helps(command):
+    yield command.name, command.help or ""
+    for sub in getattr(command, "commands", {}).values():
+        yield from _helps(sub)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_paragraphs_are_not_broken_at_the_docstring_width(name: str) -> None:
+    """A docstring wrapped at 88 columns printed as is broke lines mid-sentence in an
+    80-column terminal ("observed,\\n expected"): paragraphs are joined, lists kept."""
+    for command, text in _helps(load_command(name)):
+        for paragraph in text.split("\n\n"):
+            broken = re.findall(r"[^\n]*\n(?![-*] )", paragraph)
+            assert not broken, f"{name} {command}: {paragraph!r}"

@@ -95,8 +95,8 @@ def cli_env(url: str) -> dict[str, str]:
 TOCSIN = [sys.executable, "-c", "from tocsin.cli import main; main()"]
 
 
-def read_signals(engine, detector_id) -> pd.DataFrame:
-    """The stored signals of a detector, by series (jurisdiction) and week label."""
+def read_signals(engine, detector_id, kind: PeriodKind = PeriodKind.WEEK) -> pd.DataFrame:
+    """The stored signals of a detector, by series (jurisdiction) and period label."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -113,16 +113,16 @@ def read_signals(engine, detector_id) -> pd.DataFrame:
         columns=["series", "stratum", "period", "observed", "expected", "upperbound", "alarm",
                  "score", "tail_probability", "run_id"],
     )  # fmt: skip
-    frame["period"] = format_periods(PeriodKind.WEEK, frame["period"].to_numpy())
+    frame["period"] = format_periods(kind, frame["period"].to_numpy())
     frame["alarm"] = frame["alarm"].astype(float)
     return frame
 
 
-def detect_file(engine, tmp_path, method, settings) -> pd.DataFrame:
+def detect_file(engine, tmp_path, method, settings, indicator="cases") -> pd.DataFrame:
     """What ``tocsin detect`` gives on the indicator exported to a file."""
     path = tmp_path / "export.csv"
     with write_session(engine) as session:
-        series.export(session, "cases", path)
+        series.export(session, indicator, path)
     loaded, found, params, rows = detection_file.prepare(
         path, method, [f"{k}={v}" for k, v in settings.items()]
     )

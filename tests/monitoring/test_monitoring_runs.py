@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from monitoring_helpers import (
     assert_same_signals,
@@ -15,9 +17,10 @@ from sqlalchemy import text
 
 from tocsin.detect import ParameterError
 from tocsin.errors import UserError
-from tocsin.monitoring import detectors
+from tocsin.monitoring import detectors, indicators
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.monitoring.runs import run_detection
+from tocsin.periods import PeriodKind
 from tocsin.store import write_session
 
 #: A quick Farrington configuration: one year back, so 55 weeks of history suffice.
@@ -148,3 +151,61 @@ def test_a_run_is_audited_and_recorded(engine, write_file):
     assert tuple(run) == (summary.signals, summary.alarms, 3)
     assert audit == str(summary.run_id)
     assert count(engine, "detection_state") == 3
+
+
+def test_series_without_recorded_changes_are_evaluated_from_their_first_period(
+    engine, write_file, tmp_path
+):
+    """Observations written by anything but ingest (a restore, a database edit) leave no
+    ``series_change`` rows: the run evaluates such series from their first observation
+    instead of failing while it plans (it raised TypeError on the missing period)."""
+    ingest_file(engine, write_file(weekly_counts(70)))
+    detector_id = _set(engine)
+    with write_session(engine) as session:
+        session.execute(text("DELETE FROM series_change"))
+    summary = _run(engine)
+    assert summary.series == 3 and summary.signals > 0
+    assert_same_signals(
+        read_signals(engine, detector_id),
+        detect_file(engine, tmp_path, "farrington_flexible", FARRINGTON),
+    )
+
+
+def test_quarterly_indicators_are_stored_detected_and_exported_with_quarter_labels(
+    engine, write_file, tmp_path
+):
+    """Quarters (``2024-Q1``, frequency 4) through ingest, a detection run and the
+    export that ``tocsin detect`` reads: the same signals, labelled by quarter."""
+    with write_session(engine) as session:
+        indicators.load(
+            session,
+            write_file(
+                "code,name,domain,unit,value_kind,frequency\n"
+                "gas,Gas consumption,energy,GWh,count,quarter\n",
+                "gas.csv",
+            ),
+            actor="t",
+        )
+    rng = np.random.default_rng(4)
+    quarters = [f"{2010 + q // 4}-Q{q % 4 + 1}" for q in range(40)]
+    rows = [
+        (label, code, "gas", int(rng.poisson(20 + 8 * (q % 4 == 0))))
+        for code in ("A1", "A2")
+        for q, label in enumerate(quarters)
+    ]
+    frame = pd.DataFrame(rows, columns=["period", "jurisdiction", "indicator", "value"])
+    assert ingest_file(engine, write_file(frame, "gas-data.csv")).rows == 80
+    settings = {"b": "3", "w": "1", "no_periods": "2", "past_weeks_not_included": "2"}
+    with write_session(engine) as session:
+        detector, _ = detectors.set_detector(
+            session, indicator="gas", method="farrington_flexible", settings=settings, actor="t"
+        )
+        detector_id = detector.id
+    with write_session(engine) as session:
+        summary = run_detection(session, indicators=["gas"], actor="t")
+    assert summary.series == 2 and summary.signals > 0
+    stored = read_signals(engine, detector_id, PeriodKind.QUARTER)
+    assert stored["period"].str.fullmatch(r"\d{4}-Q[1-4]").all()
+    assert_same_signals(
+        stored, detect_file(engine, tmp_path, "farrington_flexible", settings, indicator="gas")
+    )

@@ -24,7 +24,7 @@ _INDICATOR = (
 
 
 def test_missing_alerts_are_allowed_and_indicators_stay_untracked(fresh_engine):
-    upgrade(fresh_engine, "ops0001")
+    upgrade(fresh_engine, "qtr0001")
     with fresh_engine.begin() as conn:
         conn.execute(text(_INDICATOR))
         conn.execute(text(_ALERT), {"id": 1, "f": "reserve:1", "s": "reserve"})
@@ -39,7 +39,7 @@ def test_missing_alerts_are_allowed_and_indicators_stay_untracked(fresh_engine):
         conn.execute(text(_ALERT), {"id": 3, "f": "missing:1", "s": "missing"})
     with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # still checked
         conn.execute(text(_ALERT), {"id": 3, "f": "other:1", "s": "rumour"})
-    downgrade(fresh_engine, "ops0001")
+    downgrade(fresh_engine, "qtr0001")
     with fresh_engine.begin() as conn:
         sources = conn.execute(text("SELECT source FROM alert ORDER BY id")).scalars().all()
         assert sources == ["reserve", "manual"]

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin.periods import (
+    FREQUENCY,
     PeriodError,
     PeriodKind,
     format_periods,
@@ -73,3 +74,27 @@ def test_frequency_and_positions_of_dates():
 def test_format_is_the_inverse_of_parse(ordinal, kind):
     labels = format_periods(kind, [ordinal])
     assert parse_periods(labels, kind=kind).ordinals.tolist() == [ordinal]
+
+
+def test_quarters_are_consecutive_across_years_and_dated_by_their_first_day():
+    p = parse_periods(["2023-Q3", "2023-Q4", "2024-Q1", "2024q2"])
+    assert p.kind is PeriodKind.QUARTER
+    assert np.diff(p.ordinals).tolist() == [1, 1, 1]
+    assert format_periods(p.kind, p.ordinals) == ["2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2"]
+    assert [str(d) for d in period_dates(p.kind, p.ordinals)] == [
+        "2023-07-01",
+        "2023-10-01",
+        "2024-01-01",
+        "2024-04-01",
+    ]
+    assert FREQUENCY[PeriodKind.QUARTER] == 4
+    with pytest.raises(PeriodError, match="quarter 5 is not between 1 and 4"):
+        parse_periods(["2024-Q5"])
+    with pytest.raises(PeriodError, match="a quarter label among month labels"):
+        parse_periods(["2024-01", "2024-Q1"])
+
+
+def test_dates_three_months_apart_are_quarters():
+    dates = parse_periods(["2019-02-15", "2019-05-15", "2019-11-15", "2020-02-15"])
+    assert frequency_of_dates(dates.ordinals) == 4
+    assert np.diff(positions(dates.kind, dates.ordinals)).tolist() == [1, 2, 1]

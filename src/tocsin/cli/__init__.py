@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import os
+import re
 import sys
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
@@ -92,7 +95,22 @@ def load_command(name: str) -> TyperCommand | TyperGroup:
     else:
         holder.command(name)(target)
     built = typer.main.get_command(holder)
-    return built.commands[name] if isinstance(built, TyperGroup) else built
+    command = built.commands[name] if isinstance(built, TyperGroup) else built
+    _unwrap_help(command)
+    return command
+
+
+def _unwrap_help(command: click.Command) -> None:
+    """Join the lines of each paragraph of a command's help (a docstring wrapped at 88
+    columns), so that the terminal wraps it at its own width instead of breaking lines
+    mid-sentence; paragraphs and lines starting with ``-`` (lists) keep their breaks."""
+    if command.help:
+        command.help = "\n\n".join(
+            re.sub(r"\n(?![-*] )", " ", paragraph)
+            for paragraph in inspect.cleandoc(command.help).split("\n\n")
+        )
+    for sub in getattr(command, "commands", {}).values():
+        _unwrap_help(sub)
 
 
 class LazyCommands(TyperGroup):

@@ -67,7 +67,7 @@ def detect(
         int | None,
         typer.Option(
             "--freq",
-            help="Periods per year: 52, 12, 365 or 7. Required for integer periods; "
+            help="Periods per year: 52, 12, 4, 365 or 7. Required for integer periods; "
             "otherwise taken from the labels.",
             show_default=False,
         ),

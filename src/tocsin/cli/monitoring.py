@@ -281,8 +281,18 @@ def run_detection_command(
     rebuild: Annotated[
         bool, typer.Option(help="Re-evaluate every period, not only new or changed ones.")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate on the workers of this Dask scheduler (tcp://HOST:8786; default "
+            "TOCSIN_DASK_SCHEDULER, else in this process). Needs tocsin[dask].",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the periods that are new or whose history changed, and store the signals."""
+    from tocsin.monitoring.cluster import open_cluster
+    from tocsin.settings import get_settings
+
     if not indicator and not all_indicators:
         raise UserError("say what to run: --indicator CODE (repeatable) or --all")
     with _progress_bar() as bar:
@@ -293,10 +303,11 @@ def run_detection_command(
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done)
 
-        with write_session() as session:
+        address = scheduler or get_settings().dask_scheduler
+        with open_cluster(address, get_engine()) as cluster, write_session() as session:
             summary = run_service.run_detection(
                 session, indicators=None if all_indicators else indicator, rebuild=rebuild,
-                progress=step,
+                progress=step, cluster=cluster,
             )  # fmt: skip
     for message in summary.skipped:
         err_console.print(f"[yellow]skipped:[/] {escape(message)}", highlight=False)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tocsin.detect.errors import InputDataError
 
-SUPPORTED_FREQUENCIES = (7, 12, 52, 365)
+SUPPORTED_FREQUENCIES = (4, 7, 12, 52, 365)
 
 
 @dataclass(frozen=True)

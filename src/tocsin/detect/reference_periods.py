@@ -180,8 +180,10 @@ def farrington_blocks(
                 period = int(ref[i - 1]) - 2 * w - 1 - ref_week
                 if period < no_periods - (2 * w + 1):
                     raise InputDataError(
-                        f"no_periods={no_periods} is too large for the {period} periods "
-                        f"between reference windows (R: 'Number of factors too big!')"
+                        f"no_periods={no_periods} is too large for the {max(period, 0)} "
+                        f"periods between reference windows of {2 * w + 1} periods (w={w}); "
+                        "lower no_periods, or w on data with few periods a year (R: 'Number "
+                        "of factors too big!')"
                     )
                 length, rest = divmod(period, no_periods - 1)
                 lengths = np.full(no_periods - 1, length)

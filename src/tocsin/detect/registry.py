@@ -8,6 +8,8 @@ and calls the method.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +72,34 @@ class Method:
 
 _METHODS: dict[str, Method] = {}
 
+#: The module of :mod:`tocsin.detect.methods` that registers each method, so that running
+#: one method imports only its module (and not, say, SciPy's statistics and the GLM
+#: machinery for an EARS run on one series). ``tests/detect/test_registry_modules.py``
+#: checks this table against what the modules register.
+METHOD_MODULES: dict[str, str] = {
+    "bayes": "historical",
+    "cdc": "historical",
+    "cusum": "cusum",
+    "ears_c1": "ears",
+    "ears_c2": "ears",
+    "ears_c3": "ears",
+    "essence_ewma": "essence_ewma",
+    "essence_nbinom": "essence_seasonal",
+    "essence_regression": "essence_regression",
+    "essence_serfling": "essence_seasonal",
+    "essence_switch": "essence_regression",
+    "farrington": "farrington",
+    "farrington_flexible": "farrington",
+    "glr_negbin": "glr",
+    "glr_poisson": "glr",
+    "noufaily_two_week": "two_week",
+    "outbreak_p": "outbreakp",
+    "recommended": "two_week",
+    "rki": "historical",
+    "seasonal_z": "levels",
+    "threshold": "levels",
+}
+
 
 def register(
     name: str,
@@ -113,8 +143,12 @@ def register(
 
 
 def _load_methods() -> None:
-    # Importing the method modules registers them.
-    import tocsin.detect.methods  # noqa: F401
+    """Import every module of :mod:`tocsin.detect.methods` (importing one registers its
+    methods), so that a new method family needs no edit beyond its table entry."""
+    import tocsin.detect.methods as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def available_methods() -> dict[str, Method]:
@@ -124,14 +158,16 @@ def available_methods() -> dict[str, Method]:
 
 
 def get(name: str) -> Method:
-    """The method registered under ``name``; a clear error listing the names if absent."""
-    table = available_methods()
-    try:
-        return table[name]
-    except KeyError:
-        raise UnknownMethodError(
-            f"unknown method {name!r}; available methods: {', '.join(table)}"
-        ) from None
+    """The method registered under ``name``; a clear error listing the names if absent.
+
+    Imports only the module of ``name`` (:data:`METHOD_MODULES`) when it is known."""
+    if name not in _METHODS and name in METHOD_MODULES:
+        importlib.import_module(f"tocsin.detect.methods.{METHOD_MODULES[name]}")
+    if name in _METHODS:
+        return _METHODS[name]
+    raise UnknownMethodError(
+        f"unknown method {name!r}; available methods: {', '.join(available_methods())}"
+    )
 
 
 def make_parameters(name: str, values: Mapping[str, Any] | Parameters | None = None) -> Parameters:

@@ -18,7 +18,7 @@ it does, the limit of the distribution as its spread vanishes.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 #: Above this size the negative binomial equals the Poisson to double precision
 #: (variance ``mean + mean**2 / size``) and the beta function loses its accuracy.
@@ -44,7 +44,10 @@ def poisson_upper(observed: np.ndarray, mean: np.ndarray) -> np.ndarray:
     )
     positive = mean > 0
     with np.errstate(invalid="ignore"):
-        out = stats.poisson.sf(np.ceil(observed) - 1.0, np.where(positive, mean, 1.0))
+        below = np.ceil(observed) - 1.0  # P(Y > below), SciPy's poisson.sf, 1 below 0
+        out = np.where(
+            below < 0, 1.0, special.pdtrc(np.maximum(below, 0.0), np.where(positive, mean, 1.0))
+        )
     out = np.where(positive, out, _degenerate(observed, 0.0))
     out = np.where(np.isposinf(mean), 1.0, out)
     return _with_missing(np.array(out, dtype=np.float64), observed, mean)
@@ -80,7 +83,7 @@ def normal_upper(observed: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.n
     positive = sd > 0
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         z = (observed - mean) / np.where(positive, sd, 1.0)
-        out = np.where(positive, stats.norm.sf(z), _degenerate(observed, mean))
+        out = np.where(positive, special.ndtr(-z), _degenerate(observed, mean))
     return _with_missing(np.array(out, dtype=np.float64), observed, mean, sd)
 
 

@@ -61,7 +61,13 @@ RESULT_COLUMNS = (
 SHOWN_GAPS = 5
 
 
-_FREQUENCY_NAMES = {52: "weekly", 12: "monthly", 365: "daily", 7: "daily, weekly cycle"}
+_FREQUENCY_NAMES = {
+    52: "weekly",
+    12: "monthly",
+    4: "quarterly",
+    365: "daily",
+    7: "daily, weekly cycle",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class LongSeries:
     Attributes:
         source: the file read.
         kind: how the file labels its periods.
-        freq: periods per year (52, 12, 365 or 7).
+        freq: periods per year (52, 12, 4, 365 or 7).
         first: the position of the matrix's first row; row ``i`` is position ``first + i``.
         labels: the label of each row, as written in the file (formatted when absent).
         series: the name of each column, in order of first appearance in the file.
@@ -135,8 +141,8 @@ def _positions_of(
     if kind is not PeriodKind.DAY or freq in (7, 365):
         return ordinals
     days = np.datetime64("1970-01-01", "D") + ordinals
-    if freq == 12:
-        return days.astype("datetime64[M]").astype(np.int64)
+    if freq in (4, 12):
+        return days.astype("datetime64[M]").astype(np.int64) // (12 // freq)
     return (ordinals - anchor_day) // 7  # weekly: weeks counted from the first date
 
 
@@ -149,7 +155,9 @@ def _dates_of(positions: np.ndarray, freq: int, anchor_day: int) -> np.ndarray:
         return epoch + anchor_day + 7 * positions
     anchor = epoch + anchor_day
     offset = anchor - anchor.astype("datetime64[M]").astype("datetime64[D]")
-    return (np.datetime64("1970-01", "M") + positions).astype("datetime64[D]") + offset
+    step = 12 // freq  # months per period: monthly, or quarterly (freq 4)
+    months = positions * step + anchor.astype("datetime64[M]").astype(np.int64) % step
+    return (np.datetime64("1970-01", "M") + months).astype("datetime64[D]") + offset
 
 
 def _frequency(kind: PeriodKind, ordinals: np.ndarray, freq: int | None, source: Path) -> int:
@@ -163,7 +171,7 @@ def _frequency(kind: PeriodKind, ordinals: np.ndarray, freq: int | None, source:
         if freq is None:
             raise UserError(
                 f"{source}: the periods are integer positions, which do not say how many "
-                "make a year; give --freq (52 weekly, 12 monthly, 365 daily)"
+                "make a year; give --freq (52 weekly, 12 monthly, 4 quarterly, 365 daily)"
             )
         return freq
     if kind is PeriodKind.DAY:
@@ -191,9 +199,14 @@ def _check_date_spacing(ordinals: np.ndarray, freq: int, source: Path) -> None:
             f"apart; {_day_label(days[0])} and {_day_label(days[(days - days[0]) % 7 != 0][0])} "
             "are not"
         )
-    if freq == 12:
+    if freq in (4, 12):
         dates = np.datetime64("1970-01-01", "D") + days
         offsets = np.unique(dates - dates.astype("datetime64[M]").astype("datetime64[D]"))
+        if freq == 4 and np.unique(dates.astype("datetime64[M]").astype(np.int64) % 3).size > 1:
+            raise UserError(
+                f"{source}: with quarterly periods every date must fall in the same month "
+                "of its quarter (e.g. 1 January, 1 April, 1 July, 1 October)"
+            )
         if offsets.size > 1:
             raise UserError(
                 f"{source}: with monthly periods every date must fall on the same day of the "
@@ -284,7 +297,9 @@ def read_long_series(
     if period_ordinals is not None:
         if kind is PeriodKind.DAY:
             dates = np.datetime64("1970-01-01", "D") + period_ordinals
-    elif anchor_day is not None:
+    elif anchor_day is not None and freq != 4:
+        # Quarterly data reach the methods by position, as in R: R's surveillance has
+        # calendar rules for weeks, months and days only (``refvalIdxByDate``).
         dates = _dates_of(first + np.arange(n_periods), freq, anchor_day)
     data = LongSeries(
         source=table.path,

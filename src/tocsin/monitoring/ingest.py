@@ -46,7 +46,7 @@ from tocsin.files.tables import (
 from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring.bulk import read_observations
 from tocsin.monitoring.models import Indicator, Ingest, Jurisdiction, Series
-from tocsin.monitoring.schemas import PERIOD_KIND, IngestSummary
+from tocsin.monitoring.schemas import ADJECTIVES, PERIOD_KIND, IngestSummary
 from tocsin.periods import PeriodError, PeriodKind, format_periods, parse_periods
 from tocsin.progress import StageProgressCallback
 from tocsin.settings import get_settings
@@ -234,7 +234,7 @@ def _period_findings(
                         these,
                         "period",
                         f"is not a valid period of indicator {indicator.code} "
-                        f"({indicator.frequency}ly): {reason}",
+                        f"({ADJECTIVES[indicator.frequency]}): {reason}",
                     )
                 )
         ordinals[rows] = ordinal_of[labels.codes[rows]]
@@ -264,6 +264,7 @@ def period_window(kind: PeriodKind, today: dt.date | None = None) -> tuple[int, 
     labels = {
         PeriodKind.WEEK: (f"{first_year:04d}-W01", f"{last_year:04d}-12-28"),
         PeriodKind.MONTH: (f"{first_year:04d}-01", f"{last_year:04d}-12"),
+        PeriodKind.QUARTER: (f"{first_year:04d}-Q1", f"{last_year:04d}-Q4"),
         PeriodKind.DAY: (f"{first_year:04d}-01-01", f"{last_year:04d}-12-31"),
     }[kind]
     low = int(parse_periods([labels[0]], kind=kind).ordinals[0])

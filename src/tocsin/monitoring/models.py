@@ -42,7 +42,7 @@ DOMAINS = (
     "production-safety",
 )
 VALUE_KINDS = ("count", "rate", "level", "price", "index")
-FREQUENCIES = ("day", "week", "month")
+FREQUENCIES = ("day", "week", "month", "quarter")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

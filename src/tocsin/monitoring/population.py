@@ -45,7 +45,12 @@ def period_years(kind: PeriodKind, ordinals: np.ndarray) -> np.ndarray:
 
 def first_period_of_year(kind: PeriodKind, year: int) -> int:
     """The ordinal of the first period of ``year`` (ISO week 1 for weeks)."""
-    label = {PeriodKind.WEEK: "{}-W01", PeriodKind.MONTH: "{}-01", PeriodKind.DAY: "{}-01-01"}
+    label = {
+        PeriodKind.WEEK: "{}-W01",
+        PeriodKind.MONTH: "{}-01",
+        PeriodKind.QUARTER: "{}-Q1",
+        PeriodKind.DAY: "{}-01-01",
+    }
     return int(parse_periods([label[kind].format(year)], kind=kind).ordinals[0])
 
 

@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select, text
@@ -34,11 +35,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tocsin.audit import default_actor, record
-from tocsin.detect import DetectError, DetectionResult, SeriesBatch, make_parameters, registry
-from tocsin.detect import run as run_method
+from tocsin.detect import DetectError, make_parameters, registry
 from tocsin.errors import UserError
 from tocsin.monitoring import indicators as indicator_service
-from tocsin.monitoring.bulk import read_observations
+from tocsin.monitoring.chunks import ChunkSignals, ChunkTask, evaluate_chunk
 from tocsin.monitoring.models import (
     DetectionRun,
     DetectionState,
@@ -47,20 +47,20 @@ from tocsin.monitoring.models import (
     Series,
     Signal,
 )
-from tocsin.monitoring.population import check_population, population_matrix
 from tocsin.monitoring.schemas import PERIOD_KIND, RunSummary
-from tocsin.periods import FREQUENCY, PeriodKind, period_dates
+from tocsin.periods import FREQUENCY
 from tocsin.progress import ProgressCallback, StageProgressCallback
 from tocsin.store.base import utcnow
 from tocsin.store.engine import Dialect, dialect_of
 from tocsin.store.pause import pause_point
 from tocsin.store.sql import advisory_xact_lock
 
+if TYPE_CHECKING:
+    from tocsin.monitoring.cluster import DetectionCluster
+
 #: The advisory lock that makes detection runs take turns (any bigint unused elsewhere).
 DETECTION_LOCK = 0x74646574
 
-#: Cells (periods x series) per call of a method, to bound memory on first runs.
-CELLS_PER_CALL = 400_000
 #: Rows per signal upsert statement batch.
 WRITE_BATCH = 20_000
 
@@ -88,8 +88,10 @@ def _targets_sql(detector: Detector, rebuild: bool) -> str:
         "AND o.method = :method AND o.indicator_id = :indicator)"
     )
     return (
-        "SELECT s.id, s.version, (SELECT min(sc.from_period) FROM series_change sc "
-        f"  WHERE sc.series_id = s.id AND sc.version > {seen}) AS dirty_from "
+        "SELECT s.id, s.version, COALESCE("
+        "  (SELECT min(sc.from_period) FROM series_change sc "
+        f"   WHERE sc.series_id = s.id AND sc.version > {seen}), "
+        "  (SELECT min(ob.period) FROM observation ob WHERE ob.series_id = s.id), 0) AS dirty_from "
         "FROM series s LEFT JOIN detection_state ds "
         "  ON ds.series_id = s.id AND ds.detector_id = :detector "
         f"WHERE s.indicator_id = :indicator AND {own} AND s.version > {seen} "
@@ -111,21 +113,30 @@ def _plan(session: Session, detector: Detector, indicator: Indicator, rebuild: b
         params.pop("method")
     rows = session.execute(text(sql), params).all()
     arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    first = session.execute(
-        text(
-            "SELECT min(sc.from_period) FROM series_change sc JOIN series s "
-            "ON s.id = sc.series_id WHERE s.indicator_id = :i"
-            + (" AND s.id = :s" if detector.series_id is not None else "")
-        ),
-        {"i": indicator.id, **({"s": detector.series_id} if detector.series_id else {})},
-    ).scalar()
+    first = _first_period(session, indicator, detector, _CHANGED_PERIODS)
+    if first is None:  # observations written by anything but ingest record no changes
+        first = _first_period(session, indicator, detector, _OBSERVED_PERIODS)
     return _Work(
         detector, indicator, arr[:, 0], arr[:, 1], arr[:, 2], int(first if first is not None else 0)
     )
 
 
-def _frequency(kind: PeriodKind) -> int:
-    return FREQUENCY[kind]
+#: The first period of the series of an indicator, from the changes ingest recorded, and
+#: from the observations themselves (for data written by anything but ingest).
+_CHANGED_PERIODS = "SELECT min(p.from_period) FROM series_change p"
+_OBSERVED_PERIODS = "SELECT min(p.period) FROM observation p"
+
+
+def _first_period(
+    session: Session, indicator: Indicator, detector: Detector, source: str
+) -> int | None:
+    """The first period of the configuration's series in ``source`` (one of the above)."""
+    own = " AND s.id = :s" if detector.series_id is not None else ""
+    params = {"i": indicator.id, **({"s": detector.series_id} if detector.series_id else {})}
+    return session.execute(
+        text(f"{source} JOIN series s ON s.id = p.series_id WHERE s.indicator_id = :i{own}"),
+        params,
+    ).scalar()
 
 
 def _nan_to_none(values: np.ndarray) -> list[float | None]:
@@ -138,18 +149,15 @@ def _finite_or_none(values: np.ndarray) -> list[float | None]:
     return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
-def _evaluate(
-    session: Session,
-    work: _Work,
-    run_id: int,
-    now: dt.datetime,
-    progress: ProgressCallback | None,
-) -> tuple[int, int, int]:
-    """Evaluate one configuration; returns (periods evaluated, signals, alarms)."""
-    detector, kind = work.detector, PERIOD_KIND[work.indicator.frequency]
+def _tasks(work: _Work, series_per_task: int | None) -> list[ChunkTask]:
+    """The chunks of one configuration: every one reads from the same first period and
+    evaluates from the same first period, whatever series it holds (see
+    :mod:`tocsin.monitoring.chunks`)."""
+    detector = work.detector
+    kind = PERIOD_KIND[work.indicator.frequency]
     method = registry.get(detector.method)
     params = make_parameters(detector.method, detector.parameters)
-    freq = _frequency(kind)
+    freq = FREQUENCY[kind]
     need = int(method.min_history(params, freq))
     # The registry says whether a method may evaluate only the changed periods
     # (incremental) and how far back its result may read (lookback).
@@ -160,89 +168,66 @@ def _evaluate(
     lo = work.first_period
     if method.lookback is not None and not sequential:
         lo = max(lo, first_eval - max(need, int(method.lookback(params, freq))))
-    rows = read_observations(session, work.series_ids, lo)
-    sid, per, val = rows["series_id"], rows["period"], rows["value"]
-    if per.size == 0:
-        return 0, 0, 0
-    hi = int(per.max())
-    if first_eval > hi:
-        return 0, 0, 0
-    column = np.searchsorted(work.series_ids, sid)
-    n_periods = hi - lo + 1
-    counts = np.full((n_periods, work.series_ids.size), np.nan)
-    counts[per - lo, column] = val
-    has = np.zeros_like(counts, dtype=bool)
-    has[per - lo, column] = True
-    first_row = np.where(has.any(axis=0), has.argmax(axis=0), n_periods)
-    last_row = np.where(has.any(axis=0), n_periods - 1 - has[::-1].argmax(axis=0), -1)
-    dates = None
-    if kind is PeriodKind.DAY:
-        dates = period_dates(kind, np.arange(lo, hi + 1))
-    population = None
-    if getattr(params, "population_offset", False):
-        population = population_matrix(
-            session, work.indicator.id, work.series_ids, kind, lo, n_periods
+    size = series_per_task or work.series_ids.size
+    return [
+        ChunkTask(
+            method=detector.method,
+            parameters=dict(detector.parameters or {}),
+            indicator_id=work.indicator.id,
+            indicator_code=work.indicator.code,
+            frequency=work.indicator.frequency,
+            own_series=detector.series_id is not None,
+            series_ids=work.series_ids[start : start + size],
+            dirty_from=work.dirty_from[start : start + size],
+            lo=lo,
+            first_eval=first_eval,
+            need=need,
+            sequential=sequential,
         )
-        check_population(
-            session, work.indicator.code, detector.method, work.series_ids, population,
-            has, kind, lo, own_series=detector.series_id is not None,
-        )  # fmt: skip
-        # As in a file exported for ``tocsin detect``: population where there is a value.
-        population[~has] = np.nan
-    rows = np.arange(first_eval - lo, n_periods)
-    n_series = work.series_ids.size
-    per_call = max(1, CELLS_PER_CALL // max(1, rows.size + need))
-    signals = alarms = 0
-    for start in range(0, n_series, per_call):
-        cols = np.arange(start, min(start + per_call, n_series))
-        batch = SeriesBatch(
-            counts[:, cols],
-            freq=freq,
-            range=rows,
-            dates=dates,
-            population=None if population is None else population[:, cols],
-        )
-        result = run_method(detector.method, batch, params)
-        written, raised = _write_signals(
-            session, work, result, cols, lo, first_row, last_row, sequential, run_id, now
-        )
+        for start in range(0, work.series_ids.size, size)
+    ]
+
+
+def _evaluate(
+    session: Session,
+    work: _Work,
+    run_id: int,
+    now: dt.datetime,
+    progress: ProgressCallback | None,
+    cluster: DetectionCluster | None,
+) -> tuple[int, int, int]:
+    """Evaluate one configuration, in this process or on ``cluster``, and write its
+    signals; returns (periods evaluated, signals, alarms)."""
+    tasks = _tasks(work, cluster.series_per_task if cluster else None)
+    results = (
+        cluster.evaluate(tasks)
+        if cluster
+        else ((task, evaluate_chunk(session, task)) for task in tasks)
+    )
+    periods = signals = alarms = done = 0
+    for task, chunk in results:
+        periods = max(periods, chunk.periods)
+        written, raised = _write_signals(session, work.detector.id, chunk, run_id, now)
         signals += written
         alarms += raised
+        done += int(task.series_ids.size)
         if progress:
-            progress(int(cols[-1]) + 1, n_series)
-    return int(rows.size), signals, alarms
+            progress(done, int(work.series_ids.size))
+    return periods, signals, alarms
 
 
 def _write_signals(
-    session: Session,
-    work: _Work,
-    result: DetectionResult,
-    cols: np.ndarray,
-    lo: int,
-    first_row: np.ndarray,
-    last_row: np.ndarray,
-    sequential: bool,
-    run_id: int,
-    now: dt.datetime,
+    session: Session, detector_id: int, chunk: ChunkSignals, run_id: int, now: dt.datetime
 ) -> tuple[int, int]:
-    """Upsert the signals of ``result`` (columns ``cols``) that are new or may have changed."""
-    periods = lo + result.range  # (K,)
-    r, c = np.meshgrid(np.arange(result.range.size), np.arange(cols.size), indexing="ij")
-    series_col = cols[c]
-    row_in_span = result.range[r]
-    keep = (row_in_span >= first_row[series_col]) & (row_in_span <= last_row[series_col])
-    if not sequential:
-        keep &= periods[r] >= work.dirty_from[series_col]
-    r, c = r[keep], c[keep]
-    if r.size == 0:
+    """Upsert the signals of one chunk; returns (signals, alarms)."""
+    if not len(chunk):
         return 0, 0
-    alarm = result.alarm[r, c]
-    names = list(result.diagnostics)
-    columns = [_nan_to_none(result.diagnostics[name][r, c]) for name in names]
+    names = list(chunk.diagnostics)
+    columns = [_nan_to_none(chunk.diagnostics[name]) for name in names]
     diagnostics = (
         [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
         if names
-        else [None] * int(r.size)
+        else [None] * len(chunk)
     )
     table = Signal.__table__
     insert = (postgresql if dialect_of(session) is Dialect.POSTGRESQL else sqlite).insert(table)
@@ -259,7 +244,7 @@ def _write_signals(
     records = [
         {
             "series_id": s,
-            "detector_id": work.detector.id,
+            "detector_id": detector_id,
             "period": p,
             "observed": o,
             "expected": e,
@@ -272,21 +257,21 @@ def _write_signals(
             "run_id": run_id,
         }
         for s, p, o, e, u, a, sc, tp, d in zip(
-            work.series_ids[cols[c]].tolist(),
-            (lo + result.range[r]).tolist(),
-            _nan_to_none(result.observed[r, c]),
-            _nan_to_none(result.expected[r, c]),
-            _finite_or_none(result.upperbound[r, c]),
-            _nan_to_none(alarm),
-            _nan_to_none(result.score[r, c]),
-            _nan_to_none(result.tail_probability[r, c]),
+            chunk.series_id.tolist(),
+            chunk.period.tolist(),
+            _nan_to_none(chunk.observed),
+            _nan_to_none(chunk.expected),
+            _finite_or_none(chunk.upperbound),
+            _nan_to_none(chunk.alarm),
+            _nan_to_none(chunk.score),
+            _nan_to_none(chunk.tail_probability),
             diagnostics,
             strict=True,
         )
     ]
     for start in range(0, len(records), WRITE_BATCH):
         session.execute(upsert, records[start : start + WRITE_BATCH])
-    return len(records), int(np.nansum(alarm > 0))
+    return len(records), int(np.nansum(chunk.alarm > 0))
 
 
 def _save_state(session: Session, work: _Work) -> None:
@@ -312,12 +297,16 @@ def run_detection(
     actor: str | None = None,
     now: dt.datetime | None = None,
     progress: StageProgressCallback | None = None,
+    cluster: DetectionCluster | None = None,
 ) -> RunSummary:
     """Run every enabled configuration (of ``indicators``, default all) on what is new.
 
     Writes in ``session``'s transaction (the caller commits). ``rebuild`` re-evaluates
     every period. A configuration whose method fails on the data is reported in
-    ``skipped`` and retried next time; the others go on.
+    ``skipped`` and retried next time; the others go on. With ``cluster`` (a Dask
+    scheduler, :mod:`tocsin.monitoring.cluster`) the chunks of each configuration are
+    evaluated on its workers; only this call writes, so the run is recorded once, all or
+    nothing, with the same signals as in this process.
 
     Runs take turns across processes (a PostgreSQL advisory lock held until the caller
     commits, taken before anything is read): a second worker that starts while a run is
@@ -350,7 +339,7 @@ def run_detection(
         step = (lambda done, total, label=label: progress(label, done, total)) if progress else None
         try:
             with session.begin_nested():
-                periods, signals, alarms = _evaluate(session, item, run.id, now, step)
+                periods, signals, alarms = _evaluate(session, item, run.id, now, step, cluster)
                 _save_state(session, item)
         except DetectError as exc:
             summary.skipped.append(f"{label} (configuration {item.detector.id}): {exc}")

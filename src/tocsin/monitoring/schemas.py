@@ -34,13 +34,22 @@ Domain = Literal[
     "production-safety",
 ]
 ValueKind = Literal["count", "rate", "level", "price", "index"]
-Frequency = Literal["day", "week", "month"]
+Frequency = Literal["day", "week", "month", "quarter"]
 
 #: The period labels of each indicator frequency.
 PERIOD_KIND: dict[str, PeriodKind] = {
     "day": PeriodKind.DAY,
     "week": PeriodKind.WEEK,
     "month": PeriodKind.MONTH,
+    "quarter": PeriodKind.QUARTER,
+}
+
+#: How each frequency is said of an indicator ("a weekly indicator").
+ADJECTIVES: dict[str, str] = {
+    "day": "daily",
+    "week": "weekly",
+    "month": "monthly",
+    "quarter": "quarterly",
 }
 
 #: Default names of the levels of the jurisdiction tree, from the root down; a

@@ -1,12 +1,7 @@
-"""Detection methods; importing this package registers every method.
+"""Detection methods: one module per method family, each registering its methods with
+:func:`tocsin.detect.registry.register` when imported.
 
-One module per method family, each registering its methods with
-:func:`tocsin.detect.registry.register`. Every module of this package is imported, so a
-new method family needs no edit here.
+The registry imports a method's module when the method is first asked for (its table
+:data:`tocsin.detect.registry.METHOD_MODULES`), and every module of this package for a
+listing, so a command that runs one method loads only that method's module.
 """
-
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")

@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.params import Parameters, param
@@ -166,7 +166,7 @@ def _c1_c2(batch: SeriesBatch, p: EarsC1Parameters, variant: str) -> DetectionRe
     observed = _observed(batch)
     mean, sd, missing = baseline_mean_sd(batch.counts, batch.range, p.baseline, _GUARD[variant])
     sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
-    upper = sigma * float(stats.norm.ppf(1.0 - p.alpha))
+    upper = sigma * float(special.ndtri(1.0 - p.alpha))
     upper += mean
     check = missing or bool(np.isnan(observed.sum()))
     return DetectionResult(
@@ -232,7 +232,7 @@ def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
     sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
     observed = _rows(counts, extended, 0)
     at = {lag: np.searchsorted(extended, positions - lag) for lag in (0, 1, 2)}
-    z = float(stats.norm.ppf(1.0 - p.alpha))
+    z = float(special.ndtri(1.0 - p.alpha))
     mean_t, sigma_t = _rows(mean, at[0], 0), _rows(sigma, at[0], 0)
     obs_t = _observed(batch)
 

@@ -432,7 +432,8 @@ def _flexible_cells(batch: SeriesBatch, p: FarringtonFlexibleParameters) -> Dete
         exponent = {"none": 1.0, "1/2": 0.5, "2/3": 2.0 / 3.0}[p.powertrans]
         with np.errstate(invalid="ignore", divide="ignore"):
             prob = stats.norm.sf(observed**exponent, loc=pred**exponent, scale=_sd)
-        mu0 = np.exp(pred + z * se_pred)
+        with np.errstate(over="ignore"):  # R: a large fitted count gives mu0 = Inf
+            mu0 = np.exp(pred + z * se_pred)
         expected_value = pred
     else:
         pred = eta0

@@ -45,7 +45,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"is not a valid period of indicator (?P<code>\S+) \((?P<kind>\w+?)ly\): .*$",
             N_(
                 "is not a period of indicator %(code)s; write periods like 2024-W07 (weeks), "
-                "2024-02 (months) or 2024-02-12 (days), as the indicator is kept"
+                "2024-02 (months), 2024-Q1 (quarters) or 2024-02-12 (days), as the indicator "
+                "is kept"
             ),
         ),
         (

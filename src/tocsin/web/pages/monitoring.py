@@ -68,6 +68,7 @@ def series_page(
 PERIOD_EXAMPLES = {
     PeriodKind.WEEK: "2008-W07",
     PeriodKind.MONTH: "2008-02",
+    PeriodKind.QUARTER: "2008-Q1",
     PeriodKind.DAY: "2008-02-12",
     PeriodKind.INDEX: "42",
 }

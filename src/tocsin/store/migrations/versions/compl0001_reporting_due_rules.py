@@ -11,7 +11,7 @@ Additive: servers of the previous version keep working while this revision is ap
 (they never write the new columns nor the new source).
 
 Revision ID: compl0001
-Revises: ops0001
+Revises: qtr0001
 Create Date: 2026-12-07
 """
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tocsin.store.check_constraints import replace_check
+from tocsin.store.schema_changes import replace_check
 
 revision = "compl0001"
-down_revision = "ops0001"
+down_revision = "qtr0001"
 branch_labels = None
 depends_on = None
 
@@ -35,12 +35,12 @@ def upgrade() -> None:
     op.add_column("indicator", sa.Column("due_days", sa.Integer()))
     op.add_column("indicator", sa.Column("due_time", sa.String(5)))
     op.add_column("indicator", sa.Column("due_timezone", sa.String(64)))
-    replace_check(op.get_bind(), "alert", "source", OLD_SOURCES, NEW_SOURCES)
+    replace_check("alert", "source", OLD_SOURCES, NEW_SOURCES)
 
 
 def downgrade() -> None:
     # Missing-data alerts stay, as raised by hand, so that the narrower check holds.
     op.execute("UPDATE alert SET source = 'manual' WHERE source = 'missing'")
-    replace_check(op.get_bind(), "alert", "source", NEW_SOURCES, OLD_SOURCES)
+    replace_check("alert", "source", NEW_SOURCES, OLD_SOURCES)
     for column in ("due_timezone", "due_time", "due_days"):
         op.execute(f"ALTER TABLE indicator DROP COLUMN {column}")

@@ -4,11 +4,7 @@ minimum levels; alerts of source ``reserve``.
 - ``reserve_item``, ``reserve_depot``, ``reserve_lot``, ``reserve_movement`` (append-only),
   ``reserve_minimum``: see :mod:`tocsin.reserves.models`.
 - ``alert.source`` may also be ``reserve`` (a reserve below its minimum, or lots close to
-  expiry). PostgreSQL replaces the check constraint. SQLite cannot alter a constraint;
-  copying the ``alert`` table would cascade-delete its transitions and drop its partial
-  indexes, so its stored definition is widened in place, as SQLite's documentation
-  allows for changes that leave stored rows valid ("Making Other Kinds Of Table Schema
-  Changes", https://sqlite.org/lang_altertable.html#otheralter).
+  expiry), widened in place (:func:`tocsin.store.schema_changes.replace_check`).
 
 Revision ID: res0001
 Revises: resp0001
@@ -20,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tocsin.store.check_constraints import replace_check
+from tocsin.store.schema_changes import replace_check
 
 revision = "res0001"
 down_revision = "resp0001"
@@ -56,10 +52,6 @@ KINDS = (
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _alert_sources(old: str, new: str) -> None:
-    replace_check(op.get_bind(), "alert", "source", old, new)
 
 
 def upgrade() -> None:
@@ -158,13 +150,13 @@ def upgrade() -> None:
         sa.CheckConstraint("per_head IS NULL OR per_head >= 0", name="per_head"),
         sa.CheckConstraint("expiry_warning_days >= 0", name="expiry_warning_days"),
     )
-    _alert_sources(OLD_SOURCES, NEW_SOURCES)
+    replace_check("alert", "source", OLD_SOURCES, NEW_SOURCES)
 
 
 def downgrade() -> None:
     # Alerts about reserves stay, as raised by hand, so that the narrower check holds.
     op.execute("UPDATE alert SET source = 'manual' WHERE source = 'reserve'")
-    _alert_sources(NEW_SOURCES, OLD_SOURCES)
+    replace_check("alert", "source", NEW_SOURCES, OLD_SOURCES)
     for table in (
         "reserve_minimum",
         "reserve_movement",
