@@ -125,7 +125,8 @@ def test_the_situation_page_shows_completeness_per_jurisdiction(client, silent_8
 def test_the_due_rule_form_on_the_completeness_page(client: TestClient, world: World):
     _, token = browser_login(client, "analyst_bw")  # configures DE-BW only: reads the rules
     page = client.get("/completeness").text
-    assert 'id="due-rules"' in page and 'action="/completeness/due"' not in page
+    assert page.count('id="due-rules"') == 1 and 'action="/completeness/due"' not in page
+    assert "<title>Reporting completeness" in page
     form = {"indicator": "flu", "due_days": "2", "due_time": "12:00", "csrf_token": token}
     assert client.post("/completeness/due", data=form, follow_redirects=False).status_code == 403
     client.cookies.clear()
