@@ -71,6 +71,15 @@ def test_the_situation_page_shows_completeness_and_leads_to_the_missing_data(pag
     ]
     assert "No series of flu has reported 2008-W11" in page.inner_text("#completeness")
     shot(page, "completeness-list-1280")
+    row = page.locator("#due-rules tr[data-indicator='flu']")
+    row.locator("input[name=due_time]").fill("13:00")
+    row.locator("button[type=submit]").click()
+    page.wait_for_url("**/completeness?j=8212&saved=flu*")
+    assert "Due rule of flu saved." in page.inner_text("#due-rules")
+    assert page.locator(
+        "#due-rules tr[data-indicator='flu'] input[name=due_time]"
+    ).input_value() == ("13:00")
+    shot(page, "completeness-due-rules-1280")
 
 
 def test_completeness_fits_a_phone_in_chinese(browser, silent):
