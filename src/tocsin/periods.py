@@ -266,3 +266,31 @@ def positions(kind: PeriodKind, ordinals: np.ndarray, freq: int | None = None) -
         anchor = int(ords.min())
         return (ords - anchor) // 7 + anchor // 7
     return ords
+
+
+def last_day(kind: PeriodKind, ordinal: int) -> dt.date:
+    """The last calendar day of a period: the Sunday of an ISO week, the last day of a
+    month or a quarter, the day itself. Integer positions have no dates (ValueError)."""
+    if kind is PeriodKind.QUARTER:  # its third month's last day
+        return last_day(PeriodKind.MONTH, (ordinal // 4) * 12 + (ordinal % 4) * 3 + 2)
+    if kind is PeriodKind.WEEK:
+        return _EPOCH_MONDAY + dt.timedelta(weeks=ordinal, days=6)
+    if kind is PeriodKind.MONTH:
+        year, month = divmod(ordinal + 1, 12)  # the next month's first day, less one
+        return dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+    if kind is PeriodKind.DAY:
+        return _EPOCH + dt.timedelta(days=ordinal)
+    raise ValueError("integer positions have no calendar dates")
+
+
+def period_of(kind: PeriodKind, day: dt.date) -> int:
+    """The ordinal of the period of ``kind`` that contains ``day``."""
+    if kind is PeriodKind.WEEK:
+        return (day - _EPOCH_MONDAY).days // 7
+    if kind is PeriodKind.MONTH:
+        return day.year * 12 + day.month - 1
+    if kind is PeriodKind.QUARTER:
+        return day.year * 4 + (day.month - 1) // 3
+    if kind is PeriodKind.DAY:
+        return (day - _EPOCH).days
+    raise ValueError("integer positions have no calendar dates")

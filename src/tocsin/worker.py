@@ -6,10 +6,13 @@ One tick of :class:`Worker`:
    and ``/metrics``), again after a detection run;
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
-2. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
+2. every few minutes, checks reserves against their minimums
+   (:mod:`tocsin.reserves.minimums`) and series for data missing past their deadline
+   (:mod:`tocsin.alerting.missing`);
+3. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
    escalation steps that have fallen due -- of alerts, and of overdue tasks and
    situation reports of incidents (:mod:`tocsin.response.overdue`);
-3. claims due notifications in batches and delivers them (several at once): each one's
+4. claims due notifications in batches and delivers them (several at once): each one's
    lease is renewed just before it is sent and its outcome recorded as soon as it is
    known, both fenced by the claim's token (:mod:`tocsin.alerting.notify.outbox`);
    failures are retried with exponential backoff.
@@ -40,6 +43,7 @@ from tocsin.alerting.clock import Clock, SystemClock
 from tocsin.alerting.grouping import SignalIn, process_signals
 from tocsin.alerting.heartbeat import beat
 from tocsin.alerting.lifecycle import escalate_due, renew_expiring
+from tocsin.alerting.missing import check as check_missing
 from tocsin.alerting.models import AlertingCursor
 from tocsin.alerting.notify import digest
 from tocsin.alerting.notify.channels import (
@@ -125,6 +129,7 @@ class Worker:
         detect: Callable[[], object] | None = None,
         detect_every: dt.timedelta | None = None,
         reserves_every: dt.timedelta = dt.timedelta(minutes=5),
+        missing_every: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
@@ -142,6 +147,9 @@ class Worker:
         #: How often reserves are checked against their minimums and expiry dates.
         self.reserves_every = reserves_every
         self._next_reserves: dt.datetime | None = None
+        #: How often series are checked for data missing past their deadline.
+        self.missing_every = missing_every
+        self._next_missing: dt.datetime | None = None
         self.webhooks = WebhookSender(allowed_hosts=self.settings.allowed_webhook_hosts())
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, self.settings.notify_concurrency),
@@ -249,6 +257,10 @@ class Worker:
             with write_session(self.engine) as session:  # reserves below minimum, expiring
                 check_reserves(session, now=self.clock.now(), settings=self.settings)
             self._next_reserves = now + self.reserves_every
+        if self._next_missing is None or now >= self._next_missing:
+            with write_session(self.engine) as session:  # data missing past their deadline
+                check_missing(session, now=self.clock.now(), settings=self.settings)
+            self._next_missing = now + self.missing_every
         with write_session(self.engine) as session:  # acknowledgements that timed out
             reopen_timed_out(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:

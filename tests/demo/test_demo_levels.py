@@ -138,3 +138,28 @@ def test_the_demo_has_risks_and_one_joint_assessment_of_two_bodies(demo: Engine)
         ]
         flu = next(r for r in rows if r.risk.code == "by-influenza-wave")
         assert (found.status, flu.risk.likelihood, flu.level) == ("agreed", 5, "very_high")
+
+
+def test_the_demo_shows_one_district_that_stopped_reporting(demo: Engine) -> None:
+    """Issue 14: SK Coburg sent nothing after 2008-W05: one missing-data alert, naming its
+    three missing weeks; SK Nuernberg's 2008-W07 came on the Thursday (late); the rest on time."""
+    import datetime as dt
+
+    from tocsin.monitoring import completeness
+
+    with write_session(demo) as session:
+        [alert] = session.scalars(select(Alert).where(Alert.source == "missing")).all()
+        place = session.get(Jurisdiction, alert.jurisdiction_id)
+        assert (place.name, alert.level, alert.status) == ("SK Coburg", 3, "open")
+        assert "2008-W06, 2008-W07, 2008-W08" in alert.description
+        rows = completeness.expected(session, now=dt.datetime.now(dt.UTC))
+        names = completeness.jurisdiction_names(session, {r.jurisdiction_id for r in rows})
+    problems = sorted(
+        (names[r.jurisdiction_id].name, r.label, r.status) for r in rows if r.status != "on-time"
+    )
+    assert problems == [
+        ("SK Coburg", "2008-W06", "missing"),
+        ("SK Coburg", "2008-W07", "missing"),
+        ("SK Coburg", "2008-W08", "missing"),
+        ("SK Nuernberg", "2008-W07", "late"),
+    ]

@@ -59,6 +59,8 @@ READS = {
     "jurisdiction": lambda w, p: f"/api/v1/jurisdictions/{p}",
     "alerts of a subtree": lambda w, p: f"/api/v1/alerts?jurisdiction={p}",
     "jurisdiction children": lambda w, p: f"/api/v1/jurisdictions?parent={p}",
+    "completeness of a subtree": lambda w, p: f"/api/v1/completeness?jurisdiction={p}",
+    "series-periods due in a subtree": lambda w, p: f"/api/v1/completeness/series?jurisdiction={p}",
 }
 DISTRICT_READS = {
     "series": lambda w, p: f"/api/v1/series/{w.series[p]}",
@@ -164,6 +166,26 @@ def test_ingest_matrix(client: TestClient, world: World) -> None:
     run_matrix(ALL_DISTRICTS, Capability.INGEST, call)
 
 
+def test_due_rule_needs_configure_on_every_series_of_the_indicator(
+    client: TestClient, world: World
+) -> None:
+    """An indicator's due rule applies to all its series (every district here): only
+    who may configure all of them may set it; every other role is refused (403, the
+    indicator being readable by all)."""
+    body = {"due_days": 2, "due_time": "12:00", "due_timezone": "Europe/Berlin"}
+    got = {
+        username: client.put(
+            "/api/v1/indicators/flu/due", json=body, headers=bearer(world, username)
+        ).status_code
+        for username in USERS
+    }
+    want = {
+        username: 200 if where == "DE" and Capability.CONFIGURE in ROLE_CAPABILITIES[role] else 403
+        for username, (role, where) in USERS.items()
+    }
+    assert got == want
+
+
 @pytest.mark.parametrize("endpoint", ["contacts", "silences", "policy"])
 def test_administration_matrix(client: TestClient, world: World, endpoint: str) -> None:
     def call(username: str, place: str) -> int:
@@ -233,6 +255,7 @@ PAGES = {
     "alert page": lambda w, p: f"/alerts/{w.alerts[p]}",
     "series page": lambda w, p: f"/series/{w.series[p]}",
     "reserves page": lambda w, p: f"/reserves?j={p}",
+    "completeness page": lambda w, p: f"/completeness?j={p}",
 }
 
 

@@ -34,7 +34,8 @@ EXAMPLES = 15
 #: same as the current one, and a user name when it looks like another
 #: (docs/accounts.md); a silence must end after it starts and have a matcher or a
 #: jurisdiction, and its matchers must parse (regular expressions included;
-#: docs/alerting.md). ``/readyz`` answers its documented 503 while
+#: docs/alerting.md); a due rule's time zone must be one of the IANA database and a due
+#: time or zone needs due days (docs/monitoring.md). ``/readyz`` answers its documented 503 while
 #: no worker has written a heartbeat (no worker runs in this test): that 5xx is the
 #: readiness probe's answer, not a server error (its other checks still apply).
 CONTENT_RULES = {
@@ -45,6 +46,7 @@ CONTENT_RULES = {
     ("PUT", "/api/v1/me/password"): [positive_data_acceptance],
     ("POST", "/api/v1/users"): [positive_data_acceptance],
     ("PATCH", "/api/v1/users/{username}"): [positive_data_acceptance],
+    ("PUT", "/api/v1/indicators/{code}/due"): [positive_data_acceptance],
 }
 
 #: One application, its schema read once; each test binds it to a fresh world.

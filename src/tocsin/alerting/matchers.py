@@ -7,7 +7,7 @@ expression must match the whole value (anchored, as Alertmanager's).
 
 The labels of an alert are ``indicator`` (code), ``jurisdiction`` (code), ``level``
 (``I`` .. ``IV``) and ``source`` (``detection``, ``manual``, ``external``,
-``reserve``). This module is
+``reserve``, ``missing``). This module is
 pure: it parses, checks and matches.
 """
 

@@ -48,7 +48,7 @@ from tocsin.store.base import Base, BigIntKey, JSONType, UTCDateTime, utcnow
 
 ALERT_STATUSES = ("open", "acknowledged", "resolved", "cancelled")
 ACTIVE_STATUSES = ("open", "acknowledged")
-ALERT_SOURCES = ("detection", "manual", "external", "reserve")
+ALERT_SOURCES = ("detection", "manual", "external", "reserve", "missing")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed", "suppressed")
 CHANNELS = ("email", "webhook")
 GROUPINGS = ("series", "indicator,jurisdiction", "indicator")

@@ -302,6 +302,8 @@ def outbox_counts(session: Session, jurisdiction_ids: Collection[int]) -> dict[s
         .group_by(Notification.status)
     ).all()
     return {status: int(n) for status, n in rows}
+
+
 # -- alerts as the web lists them --------------------------------------------------------
 
 

@@ -13,16 +13,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from tocsin.audit.log import default_actor
 from tocsin.cli import err_console
 from tocsin.detect import registry
 from tocsin.errors import UserError
+from tocsin.monitoring import completeness
 from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring import indicators as indicator_service
 from tocsin.monitoring import ingest as ingest_service
 from tocsin.monitoring import jurisdictions as jurisdiction_service
 from tocsin.monitoring import runs as run_service
 from tocsin.monitoring import series as series_service
-from tocsin.monitoring.schemas import LoadSummary
+from tocsin.monitoring.due import due_rule
+from tocsin.monitoring.schemas import LoadSummary, series_key
 from tocsin.store import get_engine, session_factory, write_session
 
 console = Console(soft_wrap=True)
@@ -94,10 +97,40 @@ def indicators_load(
 def indicators_list() -> None:
     """List the indicators."""
     with session_factory()() as session:
-        table = RichTable("code", "name", "domain", "unit", "value kind", "frequency")
+        table = RichTable("code", "name", "domain", "unit", "value kind", "frequency", "due")
         for i in indicator_service.get_all(session):
-            table.add_row(i.code, i.name, i.domain, i.unit, i.value_kind, i.frequency)
+            rule = completeness.rule_of(i)
+            due = rule.describe() if rule else "not tracked"
+            table.add_row(i.code, i.name, i.domain, i.unit, i.value_kind, i.frequency, due)
     console.print(table)
+
+
+@indicators_app.command("set-due")
+def indicators_set_due(
+    code: Annotated[str, typer.Argument(help="Indicator code.", show_default=False)],
+    days: Annotated[
+        int | None,
+        typer.Option(help="Days after the period's last day (weekly data by Tuesday: 2)."),
+    ] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="Local time of day, HH:MM (default 00:00).")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin (default UTC).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Stop tracking the indicator.")] = False,
+) -> None:
+    """Say when a period's data are due; missing data past it raise alerts."""
+    if clear == (days is not None):
+        raise UserError("give either --days (with --time and --timezone) or --clear")
+    rule = None if clear else due_rule(days, time, timezone)
+    with write_session() as session:
+        completeness.set_due(
+            session, code, rule, actor=default_actor(), now=dt.datetime.now(dt.UTC)
+        )
+    console.print(
+        f"{code}: data due {rule.describe()}" if rule else f"{code}: not tracked", highlight=False
+    )
 
 
 def _progress_bar() -> Progress:
@@ -336,3 +369,76 @@ def series_export(
         n = series_service.export(session, indicator, output, as_of=_as_of(as_of))
     if output:
         err_console.print(f"{n} rows written to {escape(output)}", highlight=False)
+
+
+@series_app.command("completeness")
+def series_completeness(
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="Only this jurisdiction and those below it.")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only series-periods on-time, late or missing.")
+    ] = None,
+    periods: Annotated[
+        int, typer.Option(min=1, max=104, help="Periods due looked back on, per indicator.")
+    ] = completeness.WINDOW_PERIODS,
+) -> None:
+    """Which series-periods due arrived on time, late, or not at all."""
+    from tocsin.accounts.access import JurisdictionTree
+
+    if status not in (None, "on-time", "late", "missing"):
+        raise UserError(f"--status {status!r}: expected on-time, late or missing")
+    now = dt.datetime.now(dt.UTC)
+    with session_factory()() as session:
+        ids = None
+        if jurisdiction:
+            root = jurisdiction_service.get(session, jurisdiction)
+            ids = JurisdictionTree.load(session).subtree(root.id)
+        rows = completeness.expected(session, now=now, jurisdiction_ids=ids, periods=periods)
+        total = completeness.summarise(rows, {0: {r.jurisdiction_id for r in rows}})[0]
+        codes = {
+            j: p.code
+            for j, p in completeness.jurisdiction_names(
+                session, {r.jurisdiction_id for r in rows}
+            ).items()
+        }
+        overdue = completeness.overdue_indicators(session, now=now)
+    table = RichTable("status", "period", "indicator", "series", "due (UTC)", "arrived (UTC)")
+    for r in rows:
+        if status is None or r.status == status:
+            table.add_row(
+                r.status,
+                r.label,
+                r.indicator,
+                series_key(codes[r.jurisdiction_id], r.stratum),
+                f"{r.deadline:%Y-%m-%d %H:%M}",
+                f"{r.arrived_at:%Y-%m-%d %H:%M}" if r.arrived_at else "",
+            )
+    console.print(table)
+    share = "" if total.share is None else f" ({total.share:.0%} arrived)"
+    console.print(
+        f"{total.expected} series-periods due: {total.on_time} on time, {total.late} late, "
+        f"{total.missing} missing{share}",
+        highlight=False,
+    )
+    for o in overdue:
+        console.print(
+            f"no series of {o.indicator} has reported {o.label}, "
+            f"due {o.deadline:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
+        )
+
+
+@series_app.command("check-missing")
+def series_check_missing() -> None:
+    """Raise, update or resolve the alerts of data missing past their deadline (one per
+    jurisdiction); the worker does this every few minutes."""
+    from tocsin.alerting import missing
+
+    with write_session() as session:
+        result = missing.check(session, now=dt.datetime.now(dt.UTC))
+    console.print(
+        f"missing-data alerts: {len(result.opened)} opened, {len(result.raised)} raised, "
+        f"{len(result.updated)} updated, {len(result.resolved)} resolved",
+        highlight=False,
+    )

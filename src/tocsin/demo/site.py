@@ -23,6 +23,13 @@ accounts, ready for ``tocsin serve``.
    measles, and an incident from the most serious influenza alert;
 8. risks (:mod:`tocsin.demo.risks`): a few entries of the register and one joint
    assessment of two bodies.
+9. reporting completeness: both indicators are due on the Tuesday after their week at
+   12:00 Berlin time (:data:`DUE`). The last :data:`REPLAYED` weeks of each file are
+   loaded week by week as they would have arrived, on the Monday after the week
+   (:func:`_replay`; the ingests carry those times); SK Coburg stopped reporting after
+   2008-W05 and SK Nuernberg sent 2008-W07 on the Thursday, 46 hours late
+   (:data:`SILENT`, :data:`LATE`), so the missing-data check raises one alert, for SK
+   Coburg.
 
 The accounts' passwords are printed for the demo; the site listens on loopback only.
 """
@@ -62,6 +69,15 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
     ("viewer", "Viewer (Baden-Wuerttemberg)", "viewer", "DE-BW", "tocsin-demo-viewer"),
 )
 
+#: When the demo's weekly data are due: (days after the week's Sunday, local time, zone).
+DUE = (2, "12:00", "Europe/Berlin")
+#: How many of the last weeks of each file are loaded week by week, as they arrived.
+REPLAYED = 8
+#: A district that stopped reporting: none of its weeks after this one were sent.
+SILENT = ("9463", "2008-W05")
+#: A district that sent one week late: (district, week, days after the Monday).
+LATE = ("9564", "2008-W07", 3)
+
 _TOP = """code,name,name_zh,level,parent
 DE,Germany,德国,country,
 DE-BY,Bavaria,巴伐利亚州,state,DE
@@ -90,6 +106,7 @@ class DemoSite:
     reserve_alerts: int = 0
     #: The joint assessment of the Bavarian influenza risk.
     assessment: int | None = None
+    missing_alerts: int = 0
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -110,13 +127,57 @@ def _copy_until(source: Path, target: Path, last: str) -> None:
                 out.write(line)
 
 
+def _replay(engine: Engine, source: Path, indicator: str, folder: Path) -> None:
+    """Ingest a ``period,jurisdiction,value`` CSV as it would have arrived: everything
+    but the last :data:`REPLAYED` weeks at once, on the Monday after the week before
+    them, then each of those weeks on the Monday after it (09:00 UTC), less the weeks
+    :data:`SILENT` never sent and with the week of :data:`LATE` days later."""
+    from tocsin.monitoring import ingest
+    from tocsin.periods import PeriodKind, last_day, parse_periods
+
+    with source.open(encoding="utf-8") as src:
+        header, *lines = src.read().splitlines()
+    week_of = [line.split(",", 1)[0].strip('"') for line in lines]
+    weeks = sorted(set(week_of))
+    history, replayed = weeks[:-REPLAYED], weeks[-REPLAYED:]
+
+    def arrival(week: str, days: int = 0) -> dt.datetime:
+        sunday = last_day(PeriodKind.WEEK, int(parse_periods([week]).ordinals[0]))
+        monday = dt.datetime.combine(sunday, dt.time(9), tzinfo=dt.UTC) + dt.timedelta(days=1)
+        return monday + dt.timedelta(days=days)
+
+    def send(name: str, rows: list[str], at: dt.datetime) -> None:
+        if rows:
+            part = folder / f"{indicator}-{name}.csv"
+            part.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+            ingest.ingest_file(engine, part, indicator=indicator, actor=DEMO_ACTOR, now=at)
+
+    def sent(line: str, week: str) -> bool:
+        district = line.split(",")[1].strip('"')
+        return not (district == SILENT[0] and week > SILENT[1])
+
+    old = set(history)
+    send(
+        "history",
+        [ln for ln, w in zip(lines, week_of, strict=True) if w in old],
+        arrival(history[-1]),
+    )
+    for week in replayed:
+        rows = [ln for ln, w in zip(lines, week_of, strict=True) if w == week and sent(ln, week)]
+        late = [ln for ln in rows if (ln.split(",")[1].strip('"'), week) == LATE[:2]]
+        send(week, [ln for ln in rows if ln not in late], arrival(week))
+        send(f"{week}-late", late, arrival(week, LATE[2]))
+
+
 def build(path: Path, *, log=print) -> DemoSite:
     """Build the demo database at ``path`` (replacing any file there)."""
     from tocsin.accounts import service as accounts
+    from tocsin.alerting import missing
     from tocsin.alerting.escalation import EscalationStep
     from tocsin.alerting.models import Alert
     from tocsin.alerting.settings import get_alerting_settings
-    from tocsin.monitoring import detectors, indicators, ingest, jurisdictions, runs
+    from tocsin.monitoring import completeness, detectors, indicators, jurisdictions, runs
+    from tocsin.monitoring.due import due_rule
     from tocsin.monitoring.models import Jurisdiction, Observation, Signal
     from tocsin.store import make_engine, upgrade, write_session
     from tocsin.worker import alerts_from_new_runs
@@ -144,8 +205,13 @@ def build(path: Path, *, log=print) -> DemoSite:
             ("influenza", flu),
             ("measles", data_file("measlesWeserEms_observed.csv")),
         ):
-            ingest.ingest_file(engine, source, indicator=indicator, actor=DEMO_ACTOR)
-    log(f"observations ingested (influenza up to {PRESENT})")
+            _replay(engine, source, indicator, Path(folder))
+        with write_session(engine) as db:
+            for indicator in ("influenza", "measles"):
+                completeness.set_due(
+                    db, indicator, due_rule(*DUE), actor=DEMO_ACTOR, now=dt.datetime.now(dt.UTC)
+                )
+    log(f"observations ingested (influenza up to {PRESENT}), due rules set")
     with write_session(engine) as db:
         for indicator, method, settings in DETECTORS:
             detectors.set_detector(
@@ -188,6 +254,9 @@ def build(path: Path, *, log=print) -> DemoSite:
 
     site.reserve_alerts = reserves.stock(engine, actor=DEMO_ACTOR, now=now)
     log(f"reserves stocked ({site.reserve_alerts} reserve alerts)")
+    with write_session(engine) as db:
+        site.missing_alerts = len(missing.check(db, now=now, settings=settings).opened)
+    log(f"reporting checked ({site.missing_alerts} missing-data alert)")
     with write_session(engine) as db:
         ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
         for username, display, role, where, password in DEMO_ACCOUNTS:

@@ -105,6 +105,12 @@ class Indicator(Timestamps, Base):
     value_kind: Mapped[str] = mapped_column(String(16))
     frequency: Mapped[str] = mapped_column(String(8))
     description: Mapped[str | None] = mapped_column(Text)
+    #: The due rule (:mod:`tocsin.monitoring.completeness`): a period's data are due
+    #: ``due_days`` after its last day at ``due_time`` (HH:MM) in ``due_timezone``; None:
+    #: reporting not tracked.
+    due_days: Mapped[int | None] = mapped_column(Integer)
+    due_time: Mapped[str | None] = mapped_column(String(5))
+    due_timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Series(Base):

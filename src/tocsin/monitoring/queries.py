@@ -1,6 +1,6 @@
 """Reading monitoring data for the web: jurisdictions, indicators, series, observations,
 signals and detectors; series to compare, population for rates, the history of detection
-runs.
+runs; reporting completeness (for the web and the command line).
 
 Every function that lists takes the jurisdiction ids the caller may read (``readable``,
 ``jurisdiction_ids``) and returns nothing outside them; lists that the web pages return
@@ -10,7 +10,8 @@ the statement (``Select``) for :func:`tocsin.store.sql.page_rows` and
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,16 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError
+from tocsin.monitoring.completeness import (
+    WINDOW_PERIODS,
+    Expected,
+    Overdue,
+    Status,
+    Summary,
+    expected,
+    overdue_indicators,
+    summarise,
+)
 from tocsin.monitoring.models import (
     DetectionRun,
     Detector,
@@ -206,6 +217,7 @@ def detectors_of(session: Session, indicator_id: int) -> list[Detector]:
             select(Detector).where(Detector.indicator_id == indicator_id).order_by(Detector.id)
         )
     )
+
 
 def jurisdiction_by_code(session: Session, code: str, readable: frozenset[int]) -> Jurisdiction:
     """The jurisdiction ``code`` if the caller may read it, else :class:`NotFoundError`."""
@@ -433,3 +445,31 @@ def detectors(readable: frozenset[int]) -> Select[Any]:
     )
 
 
+@dataclass(frozen=True)
+class CompletenessReport:
+    """Completeness of an area: every series-period due, and a summary per group."""
+
+    rows: list[Expected]
+    summaries: dict[int, Summary]
+    overdue: list[Overdue]
+    periods: int
+
+
+def completeness(
+    session: Session,
+    readable: Iterable[int],
+    groups: Mapping[int, Iterable[int]],
+    *,
+    now: dt.datetime,
+    periods: int = WINDOW_PERIODS,
+    status: Status | None = None,
+) -> CompletenessReport:
+    """The series-periods due in the window of the series in ``readable`` (of one
+    ``status`` when given), and a :class:`Summary` per key of ``groups`` (e.g. each
+    jurisdiction shown, over its readable subtree). Summaries count every status."""
+    allowed = frozenset(readable)
+    rows = expected(session, now=now, jurisdiction_ids=allowed, periods=periods)
+    summaries = summarise(rows, {k: [j for j in v if j in allowed] for k, v in groups.items()})
+    if status is not None:
+        rows = [r for r in rows if r.status == status]
+    return CompletenessReport(rows, summaries, overdue_indicators(session, now=now), periods)

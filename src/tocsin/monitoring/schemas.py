@@ -6,10 +6,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from tocsin.errors import UserError
+from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule, time_of_day, time_zone
 from tocsin.periods import PeriodKind
 from tocsin.text import TextError, check_text
 
@@ -93,6 +101,32 @@ class IndicatorIn(_Input):
     value_kind: ValueKind
     frequency: Frequency
     description: str | None = None
+    #: The due rule (:mod:`tocsin.monitoring.due`); no ``due_days``: not tracked.
+    due_days: int | None = Field(default=None, ge=0, le=MAX_DUE_DAYS)
+    due_time: str | None = Field(default=None, max_length=5)
+    due_timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("due_time", "due_timezone")
+    @classmethod
+    def _due_part(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            if info.field_name == "due_time":
+                return f"{time_of_day(value):%H:%M}"
+            return time_zone(value)
+        except UserError as exc:
+            raise PydanticCustomError("due_rule", str(exc)) from None
+
+    @model_validator(mode="after")
+    def _due_rule(self) -> IndicatorIn:
+        try:
+            rule = due_rule(self.due_days, self.due_time, self.due_timezone)
+        except UserError as exc:
+            raise PydanticCustomError("due_rule", str(exc)) from None
+        if rule is not None:  # written out: 00:00 and UTC when not given
+            self.due_time, self.due_timezone = f"{rule.time:%H:%M}", rule.timezone
+        return self
 
 
 class LoadSummary(BaseModel):

@@ -25,16 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin import audit
 from tocsin.accounts.access import JurisdictionTree
-from tocsin.alerting import lifecycle
-from tocsin.alerting.batch import SYSTEM_ACTOR, Batch, BatchResult, settings_or_default
-from tocsin.alerting.models import ACTIVE_STATUSES, Alert
+from tocsin.alerting.findings import CheckResult, Finding, reconcile
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import UserError
 from tocsin.monitoring import jurisdictions
@@ -42,7 +40,6 @@ from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
 from tocsin.reserves import catalogue
 from tocsin.reserves.ledger import rounded
 from tocsin.reserves.models import Depot, Item, Lot, Minimum, Movement
-from tocsin.store.sql import advisory_xact_lock
 
 #: Lots expiring within this many days raise an alert when no minimum says otherwise.
 EXPIRY_WARNING_DAYS = 30
@@ -248,27 +245,6 @@ def level_for(share: float) -> int:
     return next((level for floor, level in LEVEL_SHARES if share >= floor), 1)
 
 
-@dataclass
-class CheckResult:
-    """What a reserve check did."""
-
-    opened: list[int] = field(default_factory=list)
-    raised: list[int] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A reserve problem that should have an active alert."""
-
-    fingerprint: str
-    jurisdiction_id: int
-    level: int
-    headline: str
-    headline_zh: str
-    description: str
-
-
 def _findings(session: Session, now: dt.datetime) -> list[Finding]:
     tree = JurisdictionTree.load(session)
     places = {j.id: j for j in session.scalars(select(Jurisdiction))}
@@ -340,76 +316,12 @@ def check(
     session: Session, *, now: dt.datetime, settings: AlertingSettings | None = None
 ) -> CheckResult:
     """Open, raise or resolve the alerts of kind ``reserve`` (see the module)."""
-    advisory_xact_lock(session, _CHECK_LOCK)
-    findings = {f.fingerprint: f for f in _findings(session, now)}
-    active = {
-        a.fingerprint: a
-        for a in session.scalars(
-            select(Alert).where(Alert.source == "reserve", Alert.status.in_(ACTIVE_STATUSES))
-        )
-    }
-    result = CheckResult()
-    if not findings and not active:
-        return result
-    ctx = Batch(session, now, settings_or_default(settings))
-    batch = BatchResult()
-    rows = []
-    for key, f in findings.items():
-        alert = active.get(key)
-        if alert is None:
-            rows.append(
-                {
-                    "fingerprint": key,
-                    "status": "open",
-                    "source": "reserve",
-                    "indicator_id": None,
-                    "jurisdiction_id": f.jurisdiction_id,
-                    "series_id": None,
-                    "rule_id": None,
-                    "level": f.level,
-                    "resolve_after_periods": 1,
-                    "public": False,
-                    "headline": f.headline,
-                    "headline_zh": f.headline_zh,
-                    "description": f.description,
-                    "opened_at": now,
-                    "updated_at": now,
-                    "escalation_step": 0,
-                }
-            )
-        elif f.level < alert.level:  # more serious
-            alert.headline, alert.headline_zh = f.headline, f.headline_zh
-            alert.description = f.description
-            lifecycle.raise_level(ctx, alert, f.level, batch)
-            result.raised.append(alert.id)
-    if rows:
-        lifecycle.open_new(ctx, rows, [None] * len(rows), batch)
-        result.opened = list(batch.opened)
-    for key, alert in active.items():
-        if key not in findings:
-            lifecycle.close(
-                ctx,
-                alert,
-                to_status="resolved",
-                action="auto-resolve",
-                actor=SYSTEM_ACTOR,
-                comment="the reserve is back in order",
-            )
-            result.resolved.append(alert.id)
-    ctx.finish()
-    for alert_id in result.opened:
-        alert = session.get(Alert, alert_id)
-        audit.record(
-            session,
-            action="alert.raise",
-            object_type="alert",
-            object_id=str(alert_id),
-            after={
-                "source": "reserve",
-                "fingerprint": alert.fingerprint if alert else "",
-                "level": alert.level if alert else None,
-            },
-            actor=SYSTEM_ACTOR,
-            at=now,
-        )
-    return result
+    return reconcile(
+        session,
+        lambda: _findings(session, now),
+        lock=_CHECK_LOCK,
+        source="reserve",
+        now=now,
+        settings=settings,
+        resolved_because="the reserve is back in order",
+    )

@@ -1,8 +1,8 @@
-"""JSON API: detection configurations (write), duty contacts, escalation policies,
-silences.
+"""JSON API: detection configurations (write), due rules of indicators, duty contacts,
+escalation policies, silences.
 
-Detection configurations need ``configure`` on every jurisdiction they act on (all the
-indicator's series for an indicator-wide one); contacts, policies and silences need
+Detection configurations and due rules need ``configure`` on every jurisdiction they act
+on (all the indicator's series for an indicator-wide one); contacts, policies and silences need
 ``administer`` on their jurisdiction. Webhook secrets are write-only.
 """
 
@@ -19,8 +19,10 @@ from tocsin.alerting import duty, queries, silences
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, Silence
 from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring import completeness
 from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
+from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule
 from tocsin.monitoring.indicators import get as get_indicator
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.monitoring.queries import indicator_codes, jurisdiction_codes, series_jurisdictions
@@ -34,7 +36,7 @@ from tocsin.web.api.common import (
     page_params,
     paginate,
 )
-from tocsin.web.api.monitoring import DetectorOut, detector_out
+from tocsin.web.api.monitoring import DetectorOut, IndicatorOut, detector_out
 from tocsin.web.deps import ApiScope, Db, writer
 
 router = APIRouter(tags=["administration"])
@@ -148,6 +150,49 @@ def set_detector(body: DetectorIn, request: Request, scope: ApiScope) -> Detecto
             actor=scope.principal.actor,
         )
         return detector_out(detector, indicator.code)
+
+
+class DueRuleIn(ApiInput):
+    """When a period's data are due; ``due_days`` null: reporting not tracked."""
+
+    due_days: int | None = Field(ge=0, le=MAX_DUE_DAYS, description="null: not tracked")
+    due_time: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM local time; default 00:00",
+    )
+    due_timezone: str | None = Field(
+        default=None, max_length=64, description="IANA name, e.g. Europe/Berlin; default UTC"
+    )
+
+
+def may_set_due_rule(db: Any, scope: Scope, indicator: Indicator) -> bool:
+    """Whether the caller may configure every series of ``indicator`` (the whole
+    territory when it has none yet): a due rule applies to all of them."""
+    places = _detector_places(db, indicator, None) or set(scope.tree.children.get(None, ()))
+    return places <= scope.ids(Capability.CONFIGURE)
+
+
+def require_due_rule_rights(db: Any, scope: Scope, indicator: Indicator) -> None:
+    """:class:`ForbiddenError` unless :func:`may_set_due_rule`."""
+    if not may_set_due_rule(db, scope, indicator):
+        raise ForbiddenError(
+            f"your roles do not allow 'configure' on every series of {indicator.code}; "
+            "a due rule applies to all of them"
+        )
+
+
+@router.put(
+    "/indicators/{code}/due", response_model=IndicatorOut, summary="Set an indicator's due rule"
+)
+def set_due_rule(code: str, body: DueRuleIn, request: Request, scope: ApiScope) -> IndicatorOut:
+    rule = due_rule(body.due_days, body.due_time, body.due_timezone)
+    with writer(request) as db:
+        require_due_rule_rights(db, scope, get_indicator(db, code))
+        changed = completeness.set_due(
+            db, code, rule, actor=scope.principal.actor, now=dt.datetime.now(dt.UTC)
+        )
+        return IndicatorOut.model_validate(changed, from_attributes=True)
 
 
 def _admin_place(db: Any, scope: Scope, code: str) -> Jurisdiction:

@@ -47,6 +47,11 @@ class IndicatorOut(BaseModel):
     value_kind: str
     frequency: str
     description: str | None
+    due_days: int | None = Field(
+        default=None, description="days after the period's last day; null: not tracked"
+    )
+    due_time: str | None = Field(default=None, description="HH:MM local time")
+    due_timezone: str | None = Field(default=None, description="IANA time zone")
 
 
 class SeriesOut(BaseModel):

@@ -19,8 +19,11 @@ from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting import queries
 from tocsin.alerting.queries import data_version
 from tocsin.alerting.severity import Level
+from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring import runs
-from tocsin.monitoring.models import Jurisdiction
+from tocsin.monitoring.models import (
+    Jurisdiction,
+)
 from tocsin.monitoring.queries import (
     jurisdiction_by_code,
     jurisdictions_by_name,
@@ -184,6 +187,27 @@ def _fingerprint(places: dict[str, Any]) -> str:
     return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
 
 
+def completeness_context(
+    db: Session,
+    scope: Scope,
+    focus: Jurisdiction | None,
+    children: list[Jurisdiction],
+    *,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Completeness of the area and of each child (over its readable subtree): what the
+    situation page and the completeness page show."""
+    ids = area_ids(scope, focus)
+    groups: dict[int, set[int]] = {0: set(ids)}
+    groups |= {c.id: scope.tree.subtree(c.id) for c in children}
+    report = monitoring_queries.completeness(db, ids, groups, now=now)
+    return {
+        "report": report,
+        "total": report.summaries[0],
+        "places": [(c, report.summaries[c.id]) for c in children],
+    }
+
+
 @router.get("/")
 def situation(request: Request, scope: PageScope, db: Db, j: str | None = None) -> Response:
     """The situation of the user's area (or of ``?j=CODE`` inside it); its body refreshes
@@ -265,6 +289,8 @@ def situation_context(
         "series": places["series"],
         "now": dt.datetime.now(dt.UTC),
         "Level": Level,
+        **completeness_context(db, scope, focus, children, now=dt.datetime.now(dt.UTC)),
+        "problems_only": True,
     }
 
 

@@ -1,0 +1,94 @@
+"""Alerts of source ``missing``: data past their deadline, one alert per jurisdiction.
+
+:func:`check` (the worker runs it every few minutes, :class:`tocsin.worker.Worker`) reads
+the series-periods that are missing past their indicator's deadline
+(:func:`tocsin.monitoring.completeness.expected`) and keeps one active alert per
+jurisdiction of such series, ``missing:<jurisdiction id>``, that names every missing
+series and period. A series that is silent is not a series that is calm: the alert
+climbs the hierarchy like any other (escalation, silences, inhibition, notifications;
+:mod:`tocsin.alerting.findings`) until someone acknowledges it or the data arrive, when
+it resolves by itself.
+
+Its level follows the most periods one of its series misses in the window
+(:data:`tocsin.monitoring.completeness.WINDOW_PERIODS`): one period: IV; two or three:
+III; four or more: II (:data:`LEVEL_OF_PERIODS`); never I, which is for hazards. Its texts
+follow the missing series as they change (a series that reports drops out of the list).
+Missing-data alerts are not public: they concern the agencies' own reporting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+from tocsin.alerting.findings import CheckResult, Finding, reconcile
+from tocsin.alerting.settings import AlertingSettings
+from tocsin.monitoring.completeness import Expected, expected, jurisdiction_names
+from tocsin.monitoring.schemas import series_key
+
+SOURCE = "missing"
+#: Key of the PostgreSQL advisory lock that serialises missing-data checks.
+_CHECK_LOCK = 7_265_356
+#: (fewest missing periods of the worst series, level), most serious first.
+LEVEL_OF_PERIODS = ((4, 2), (2, 3), (1, 4))
+
+
+def level_for(periods: int) -> int:
+    """The alert level when the worst series misses ``periods`` periods."""
+    return next(level for least, level in LEVEL_OF_PERIODS if periods >= least)
+
+
+def fingerprint(jurisdiction_id: int) -> str:
+    return f"{SOURCE}:{jurisdiction_id}"
+
+
+def findings(session: Session, *, now: dt.datetime) -> list[Finding]:
+    """One finding per jurisdiction that has series with periods missing past due."""
+    missing = [row for row in expected(session, now=now) if row.status == "missing"]
+    by_place: dict[int, dict[tuple[str, str], list[Expected]]] = defaultdict(dict)
+    for row in missing:
+        by_place[row.jurisdiction_id].setdefault((row.indicator, row.stratum), []).append(row)
+    places = jurisdiction_names(session, by_place)
+    found = []
+    for place_id, series in sorted(by_place.items()):
+        place = places[place_id]
+        worst = max(len(rows) for rows in series.values())
+        lines = []
+        for (_, stratum), rows in sorted(series.items()):
+            first = rows[0]
+            name = series_key(first.indicator, stratum)
+            labels = ", ".join(r.label for r in rows)
+            lines.append(
+                f"{name} ({first.indicator_name}): {labels} (the first was due "
+                f"{first.deadline:%Y-%m-%d %H:%M} UTC)"
+            )
+        count = len(series)
+        found.append(
+            Finding(
+                fingerprint(place_id),
+                place_id,
+                level_for(worst),
+                f"Data missing from {place.name}: {count} series past their deadline",
+                f"{place.name_zh or place.name}数据缺报：{count}个序列已过报送截止时间",
+                "Missing past the deadline:\n" + "\n".join(lines),
+            )
+        )
+    return found
+
+
+def check(
+    session: Session, *, now: dt.datetime, settings: AlertingSettings | None = None
+) -> CheckResult:
+    """Open, raise, update or resolve the alerts of source ``missing`` (see the module)."""
+    return reconcile(
+        session,
+        lambda: findings(session, now=now),
+        lock=_CHECK_LOCK,
+        source=SOURCE,
+        now=now,
+        settings=settings,
+        resolved_because="the missing data arrived",
+        refresh_texts=True,
+    )
