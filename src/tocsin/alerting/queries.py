@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.cap.feed import listed_alerts
+from tocsin.alerting.cap.render import xml_of
 from tocsin.alerting.directory import subtree_ids
 from tocsin.alerting.models import (
     ACTIVE_STATUSES,
@@ -15,6 +19,7 @@ from tocsin.alerting.models import (
     CapMessageRow,
     Notification,
 )
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import NotFoundError
 
 
@@ -81,3 +86,26 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail:
             )
         ),
     )
+
+
+@dataclass(frozen=True)
+class PublicAlert:
+    """A current public alert as the public sees it: its level (I-IV, the
+    ``tocsin:level`` of its message) and its latest CAP message, nothing internal."""
+
+    level: int
+    message: cap.CapMessage
+
+
+def public_alerts(
+    session: Session, settings: AlertingSettings, now: dt.datetime
+) -> list[PublicAlert]:
+    """The alerts in force that the public Atom feed lists (public, ``Actual``,
+    unexpired: :func:`tocsin.alerting.cap.feed.listed_alerts`), most serious first,
+    each read from its latest CAP message as published. For anyone: no jurisdiction
+    filter applies, since only public messages are listed."""
+    found = [
+        PublicAlert(alert.level, cap.parse(xml_of(session, row, settings)))
+        for alert, row in listed_alerts(session, settings, now)
+    ]
+    return sorted(found, key=lambda a: (a.level, -a.message.sent.timestamp()))

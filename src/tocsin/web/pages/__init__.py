@@ -19,6 +19,7 @@ def install(app: FastAPI) -> None:
         auth,
         incidents,
         monitoring,
+        public,
         reserves,
         situation,
         users,
@@ -34,5 +35,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequiredError, login_required)
     app.state.html_error = html_error
-    for module in (auth, situation, monitoring, alerts, incidents, reserves, admin, users):
+    for module in (auth, public, situation, monitoring, alerts, incidents, reserves, admin, users):
         app.include_router(module.router)
