@@ -23,10 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from html import escape
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from html import escape
 from importlib.resources import files
 from typing import Any
 

@@ -186,7 +186,9 @@ def upgrade() -> None:
         sa.Column("figures", JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_situation_report"),
         _fk("situation_report", "incident_id", "incident", "CASCADE"),
-        sa.UniqueConstraint("incident_id", "number", name="uq_situation_report_incident_id_number"),
+        sa.UniqueConstraint(
+            "incident_id", "number", name="uq_situation_report_incident_id_number"
+        ),
     )
 
 
