@@ -19,7 +19,7 @@
         <link rel="stylesheet" href="/static/css/tocsin.css"/>
       </head>
       <body>
-        <main id="main">
+        <main id="main" class="cap-xml">
           <xsl:apply-templates select="cap:alert"/>
         </main>
       </body>
@@ -64,9 +64,15 @@
           <xsl:for-each select="cap:responseType">
             <tr><th scope="row">Response · 应对</th><td><xsl:value-of select="."/></td></tr>
           </xsl:for-each>
-          <xsl:for-each select="cap:effective | cap:onset | cap:expires">
-            <tr><th scope="row"><xsl:value-of select="local-name()"/></th><td><xsl:value-of select="."/></td></tr>
-          </xsl:for-each>
+          <xsl:if test="cap:effective">
+            <tr><th scope="row">Effective · 生效时间</th><td><xsl:value-of select="cap:effective"/></td></tr>
+          </xsl:if>
+          <xsl:if test="cap:onset">
+            <tr><th scope="row">Onset · 开始时间</th><td><xsl:value-of select="cap:onset"/></td></tr>
+          </xsl:if>
+          <xsl:if test="cap:expires">
+            <tr><th scope="row">Expires · 失效时间</th><td><xsl:value-of select="cap:expires"/></td></tr>
+          </xsl:if>
           <xsl:if test="cap:senderName">
             <tr><th scope="row">From · 发布机构</th><td><xsl:value-of select="cap:senderName"/></td></tr>
           </xsl:if>
