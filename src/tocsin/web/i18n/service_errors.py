@@ -52,7 +52,7 @@ def _fill(values: dict[str, str]) -> dict[str, str]:
 
 #: (pattern of the English message, catalog message with the pattern's groups).
 MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern + "$"), message)
+    (re.compile(pattern + r"\Z", re.DOTALL), message)
     for pattern, message in (
         (
             r"user (?P<name>'[^']*'|\S+) does not exist or is not one you administer",
@@ -71,22 +71,22 @@ MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"matcher (?P<text>'.*') must read label=\"value\" \(or !=, =~, !~\), e\.g\. .*",
             N_(
-                'matcher %(text)s must read label="value" (or !=, =~, !~), e.g. '
-                'level=~"I|II" or jurisdiction!="DE-BY"'
+                "matcher %(text)s must read label, operator and value, as the examples "
+                "below the field"
             ),
         ),
         (
             r"matcher (?P<text>'.*'): unknown label (?P<label>'[^']*'); .*",
             N_(
-                "matcher %(text)s: unknown label %(label)s; silences match the labels "
-                "indicator, jurisdiction and level"
+                "matcher %(text)s: unknown label %(label)s; a silence matches the labels "
+                "listed below the field"
             ),
         ),
         (
             r"matcher (?P<text>'.*'): silences match the labels .*, not (?P<label>'[^']*')",
             N_(
-                "matcher %(text)s: unknown label %(label)s; silences match the labels "
-                "indicator, jurisdiction and level"
+                "matcher %(text)s: unknown label %(label)s; a silence matches the labels "
+                "listed below the field"
             ),
         ),
         (
