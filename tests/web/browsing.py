@@ -13,7 +13,9 @@ violation of WCAG 2.x A/AA or of axe's best practices fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,8 @@ from tests.web.conftest import PASSWORD, SLOW
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+#: The widths pages are tried at (CSS pixels): a desktop and a phone.
+WIDTHS = {"wide": 1280, "phone": 390}
 #: The impacts of axe-core that fail a test (the others are reported by axe only).
 FAILING_IMPACTS = ("serious", "critical")
 ARTIFACTS = (
@@ -83,3 +87,52 @@ def login(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+@contextlib.contextmanager
+def browsing(browser, width: str = "wide", locale: str = "en") -> Iterator[object]:
+    """A page in a browser context of its own, ``width`` (:data:`WIDTHS`; a phone's is
+    mobile) wide, asking for ``locale``'s language; the block fails on a JavaScript
+    error of the page."""
+    context = browser.new_context(
+        viewport={"width": WIDTHS[width], "height": 860},
+        is_mobile=width == "phone",
+        locale="zh-CN" if locale == "zh_CN" else "en-US",
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def sign_in(page, base: str, username: str, locale: str = "en") -> None:
+    """Sign in as ``username`` (who then chooses ``locale``: it is stored on the user,
+    so a test that chooses Chinese switches back to English at its end)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    if locale == "zh_CN":
+        page.click("button[data-locale='zh_CN']")
+        page.wait_for_selector("html[lang='zh-CN']")
+
+
+def signed_in_pages(world) -> dict[str, str]:
+    """The pages of a signed-in user, by name: their paths in the test world."""
+    return {
+        "situation": "/",
+        "district": "/?j=9162",
+        "alerts": "/alerts",
+        "alert": f"/alerts/{world.alerts['9162']}",
+        "series": f"/series/{world.series['9162']}",
+        "ingest": "/ingest",
+        "admin": "/admin",
+        "policy": "/admin/policies/DE-BY",
+        "user": "/admin/users/officer_9162",
+        "account": "/account",
+    }

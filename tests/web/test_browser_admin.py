@@ -7,12 +7,11 @@ typed kept, and each silence's creator and time. Every page passes axe (``shot``
 from __future__ import annotations
 
 import pytest
-from tests.web.browsing import requires_chromium, shot
+from tests.web.browsing import WIDTHS, browsing, requires_chromium, shot, sign_in
 from tests.web.conftest import PASSWORD
 
 pytestmark = requires_chromium
 
-WIDTHS = {"wide": 1280, "phone": 390}
 NEW_PASSWORD = "a fresh passphrase for the temp user"
 
 
@@ -37,21 +36,13 @@ def test_manage_users_and_silences(browser, live, locale, width) -> None:
     base, _ = live
     tag = f"{locale}-{width}"
     username = f"temp_{locale.lower()}_{width}"
-    context = browser.new_context(
-        viewport={"width": WIDTHS[width], "height": 860}, is_mobile=width == "phone"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browsing(browser, width, locale) as page:
+        _manage(browser, page, base, locale, tag, username)
+
+
+def _manage(browser, page, base: str, locale: str, tag: str, username: str) -> None:
+    sign_in(page, base, "admin", locale)
     try:
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{base}/")
-        if locale == "zh_CN":
-            page.click("button[data-locale='zh_CN']")
-            page.wait_for_selector("html[lang='zh-CN']")
         page.goto(f"{base}/admin")
         add = "form[action='/admin/users']"
         page.fill(f"{add} input[name=username]", username)
@@ -127,5 +118,3 @@ def test_manage_users_and_silences(browser, live, locale, width) -> None:
         if locale == "zh_CN":
             page.click("button[data-locale='en']")
             page.wait_for_selector("html[lang='en']")
-        context.close()
-    assert not errors, f"JavaScript errors: {errors}"

@@ -6,12 +6,10 @@ Every page also passes axe-core (``shot``)."""
 from __future__ import annotations
 
 import pytest
-from tests.web.browsing import requires_chromium, shot
+from tests.web.browsing import WIDTHS, browsing, requires_chromium, shot
 from tests.web.conftest import bearer
 
 pytestmark = requires_chromium
-
-WIDTHS = {"wide": 1280, "phone": 390}
 
 
 @pytest.fixture(scope="module")
@@ -37,45 +35,38 @@ def test_an_anonymous_visitor_reads_the_public_alerts(
     browser, live, public_alert, locale, width
 ) -> None:
     base, _ = live
-    context = browser.new_context(
-        viewport={"width": WIDTHS[width], "height": 860},
-        is_mobile=width == "phone",
-        locale="zh-CN" if locale == "zh_CN" else "en-US",
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(f"{base}/public")
-        page.wait_for_selector("#map[data-ready='1']")
-        assert page.locator("header nav a[href='/admin']").count() == 0  # not signed in
-        rows = page.locator("tr.public-row")
-        assert rows.count() == 1
-        headline = "9184 洪水" if locale == "zh_CN" else public_alert
-        assert headline in rows.first.inner_text()
-        assert "8111" not in page.inner_text("main")
-        assert page.locator("#map path.level-2").count() == 1
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
-        shot(page, f"public-{locale}-{width}")
+    with browsing(browser, width, locale) as page:
+        _visit(page, base, public_alert, locale, width)
 
-        rows.first.locator("a").click()
-        page.wait_for_selector("#cap-headline")
-        assert page.inner_text("#cap-headline") == headline
-        infos = page.locator("section.cap-info")
-        assert infos.count() == 2  # the English and the Chinese info blocks
-        severity = page.inner_text("section.cap-info[lang='en-US'] .cap-severity")
-        if locale == "zh_CN":
-            assert "对生命或财产构成严重威胁" in severity or "可能威胁生命或财产" in severity
-        else:
-            assert "threat to life or property" in severity
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
-        shot(page, f"public-cap-{locale}-{width}")
 
-        page.click("#cap-xml-link")
-        page.wait_for_selector("#cap-message")  # the XSLT's rendering, not raw XML
-        assert public_alert in page.inner_text("body") and "9184 洪水" in page.inner_text("body")
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
-        shot(page, f"public-cap-xml-{locale}-{width}")
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+def _visit(page, base: str, public_alert: str, locale: str, width: str) -> None:
+    page.goto(f"{base}/public")
+    page.wait_for_selector("#map[data-ready='1']")
+    assert page.locator("header nav a[href='/admin']").count() == 0  # not signed in
+    rows = page.locator("tr.public-row")
+    assert rows.count() == 1
+    headline = "9184 洪水" if locale == "zh_CN" else public_alert
+    assert headline in rows.first.inner_text()
+    assert "8111" not in page.inner_text("main")
+    assert page.locator("#map path.level-2").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
+    shot(page, f"public-{locale}-{width}")
+
+    rows.first.locator("a").click()
+    page.wait_for_selector("#cap-headline")
+    assert page.inner_text("#cap-headline") == headline
+    infos = page.locator("section.cap-info")
+    assert infos.count() == 2  # the English and the Chinese info blocks
+    severity = page.inner_text("section.cap-info[lang='en-US'] .cap-severity")
+    if locale == "zh_CN":
+        assert "对生命或财产构成严重威胁" in severity or "可能威胁生命或财产" in severity
+    else:
+        assert "threat to life or property" in severity
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
+    shot(page, f"public-cap-{locale}-{width}")
+
+    page.click("#cap-xml-link")
+    page.wait_for_selector("#cap-message")  # the XSLT's rendering, not raw XML
+    assert public_alert in page.inner_text("body") and "9184 洪水" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
+    shot(page, f"public-cap-xml-{locale}-{width}")
