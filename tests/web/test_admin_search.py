@@ -44,7 +44,9 @@ def test_search_users_by_name_and_page(world, client) -> None:
     assert client.get("/admin", params={"page": 0}).status_code == 422
 
 
-def test_search_users_query_takes_the_administered_ids(world) -> None:
+def test_search_users_query_takes_the_administered_ids(any_world) -> None:
+    """On SQLite and PostgreSQL: case-insensitive, ``%`` and ``_`` match themselves."""
+    world = any_world
     _users(world, 3)
     with world.engine.connect() as conn:
         from sqlalchemy.orm import Session
@@ -55,6 +57,11 @@ def test_search_users_query_takes_the_administered_ids(world) -> None:
         assert total == 3 and [u.username for u in users] == ["nurse000", "nurse001", "nurse002"]
         none, zero = search_users(db, frozenset(), everything=False)
         assert (none, zero) == ([], 0)
+        assert search_users(db, bavaria, everything=False, text="NIGHT nurse 002")[1] == 1
+        assert search_users(db, bavaria, everything=False, text="nurse_00")[1] == 0
+        assert search_users(db, bavaria, everything=False, text="%")[1] == 0
+        second = search_users(db, bavaria, everything=False, text="nurse", offset=1, limit=1)
+        assert [u.username for u in second[0]] == ["nurse001"] and second[1] == 3
 
 
 def test_the_silence_form_keeps_input_and_shows_the_refusal(world, client) -> None:

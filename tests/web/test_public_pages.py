@@ -53,7 +53,9 @@ def raise_public_and_private(world) -> dict[str, str]:
     return found
 
 
-def test_public_alerts_for_anonymous_visitors(world, client) -> None:
+def test_public_alerts_for_anonymous_visitors(any_world, any_client) -> None:
+    """On SQLite and PostgreSQL."""
+    world, client = any_world, any_client
     ids = raise_public_and_private(world)
     page = client.get("/public", headers={"Accept": "text/html"})
     assert page.status_code == 200
