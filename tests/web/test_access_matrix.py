@@ -647,4 +647,41 @@ def test_risk_page_matrix(client: TestClient, risk_world: World) -> None:
                 got = client.get(url(place)).status_code
                 if got != want:
                     failures.append(f"{username} {name} {place}: expected {want}, got {got}")
+
+
+# -- CAP messages for people (issue 11) ------------------------------------------------
+
+
+def test_cap_message_page_matrix(client: TestClient, world: World) -> None:
+    """A restricted message's page opens for the users who read its jurisdiction (404
+    for the others and for anonymous visitors); a public one for everyone; the public
+    alerts page and its map for anonymous visitors."""
+    import datetime as dt
+
+    from tocsin.alerting import lifecycle
+    from tocsin.alerting.models import CapMessageRow
+    from tocsin.store import write_session
+
+    identifiers: dict[str, dict[bool, str]] = {}
+    with write_session(world.engine) as session:
+        for place, public in itertools.product(ALL_DISTRICTS, (False, True)):
+            alert = lifecycle.raise_alert(
+                session, jurisdiction=place, level="III", headline=f"Heat in {place}",
+                public=public, by="test", now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+            row = session.query(CapMessageRow).filter_by(alert_id=alert.id).one()
+            identifiers.setdefault(place, {})[public] = row.identifier
+    for path in ("/public", "/public/map.json"):
+        assert client.get(path).status_code == 200, path
+    failures = []
+    for username in (None, *USERS):
+        client.cookies.clear()
+        if username:
+            browser_login(client, username)
+        for place in ALL_DISTRICTS:
+            want = expected(username, place, Capability.READ) if username else 404
+            for public, want_here in ((False, want), (True, 200)):
+                got = client.get(f"/cap/{identifiers[place][public]}.html").status_code
+                if got != want_here:
+                    failures.append(f"{username} {place} public={public}: {want_here} != {got}")
     assert not failures, "\n".join(failures)

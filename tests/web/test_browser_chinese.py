@@ -1,6 +1,7 @@
 """The pages in Chinese (issue 11, defect 7): no message of the catalogs shows in
 English on a Chinese page, including the texts services produce (ingest row reasons,
-login failure, error pages, the automatic resolution, role names in confirmations),
+login failure, error pages, the automatic resolution, role names in confirmations, the
+refusals of services on error pages and forms: issue 11),
 and names that have a Chinese form (indicators) show it."""
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ def _leaks(text: str, fragments: list[str]) -> list[str]:
     return [f for f in fragments if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text)]
 
 
+def _prose(page) -> str:
+    """The text of the page less its literal syntax (``<code>``: matchers, identifiers
+    and labels a user types as they are, such as ``level=~"I|II"``)."""
+    return page.evaluate(
+        """() => {
+          const codes = [...document.querySelectorAll("code")];
+          codes.forEach((c) => { c.hidden = true; });
+          const text = document.body.innerText;
+          codes.forEach((c) => { c.hidden = false; });
+          return text;
+        }"""
+    )
+
+
 def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> None:
     base, world = live
     from sqlalchemy import text
@@ -59,7 +74,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.fill("input[name=password]", "not the password")
     page.click("main button[type=submit]")
     page.wait_for_selector("main p.error[role=alert]")
-    seen = {"login-refused": page.inner_text("body")}
+    seen = {"login-refused": _prose(page)}
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
@@ -72,7 +87,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.fill("textarea[name=comment]", "已电话确认")
     page.click("#acknowledge")
     page.wait_for_selector("#alert-status[data-status='acknowledged']")
-    seen["alert"] = page.inner_text("body")
+    seen["alert"] = _prose(page)
     shot(page, "zh-alert")
 
     page.goto(f"{base}/ingest")
@@ -84,7 +99,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.set_input_files("input[name=file]", str(upload))
     page.click("#ingest-form button[type=submit]")
     page.wait_for_selector("#ingest-report")
-    seen["ingest-report"] = page.inner_text("body")
+    seen["ingest-report"] = _prose(page)
     shot(page, "zh-ingest-report")
 
     for name, path in {
@@ -100,10 +115,13 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
         "queue": "/queue",
         "raise": "/alerts/new",
         "not-found": "/alerts/999999",
+        "no-jurisdiction": "/?j=XX-NOWHERE",
+        "no-incident": "/incidents/999999",
+        "no-user": "/admin/users/nobody_at_all",
     }.items():
         page.goto(base + path)
         page.wait_for_load_state("networkidle")
-        seen[name] = page.inner_text("body")
+        seen[name] = _prose(page)
         shot(page, f"zh-{name}")
 
     page.goto(f"{base}/admin/users/officer_9162")
@@ -111,8 +129,25 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     page.fill("#grant-form input[name=jurisdiction]", "9162")
     page.click("#grant-form button[type=submit]")
     page.wait_for_url(re.compile(r".*message=.*"))
-    seen["role-granted"] = page.inner_text("body")
+    seen["role-granted"] = _prose(page)
     shot(page, "zh-role-granted")
+
+    # Refusals of services on forms (issue 11): shown in Chinese too.
+    page.goto(f"{base}/admin")
+    contact = "form[action='/admin/contacts']"
+    page.fill(f"{contact} input[name=jurisdiction]", "XX-NOWHERE")
+    page.fill(f"{contact} input[name=name]", "夜班")
+    page.fill(f"{contact} input[name=email]", "night@example.org")
+    page.click(f"{contact} button[type=submit]")
+    page.wait_for_selector(f"{contact} [data-form-error]")
+    seen["contact-refused"] = _prose(page)
+    silence = "#silence-form"
+    page.fill(f"{silence} input[name=jurisdiction]", "9162")
+    page.fill(f"{silence} textarea[name=matchers]", "colour~~red")
+    page.click(f"{silence} button[type=submit]")
+    page.wait_for_selector(f"{silence} [data-form-error]")
+    seen["silence-refused"] = _prose(page)
+    shot(page, "zh-silence-refused")
 
     leaks = {name: _leaks(body, fragments) for name, body in seen.items()}
     leaks = {name: found for name, found in leaks.items() if found}
@@ -121,5 +156,8 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
     for reason in ("不是数字", "2008 年没有 ISO 第 99 周", "不是已知的辖区代码"):
         assert reason in seen["ingest-report"], reason
     assert "tocsin jurisdictions load" not in seen["ingest-report"]
+    for name in ("no-jurisdiction", "no-incident", "no-user", "contact-refused"):
+        assert "不存在" in seen[name], name
+    assert "匹配条件 'colour~~red' 应由标签、运算符和值组成" in seen["silence-refused"]
     page.click("button[data-locale='en']")  # the other tests expect English
     page.wait_for_selector("html[lang='en']")

@@ -6,7 +6,7 @@ alerts before the map. English and Chinese."""
 from __future__ import annotations
 
 import pytest
-from tests.web.browsing import requires_chromium, shot
+from tests.web.browsing import requires_chromium, shot, signed_in_pages
 from tests.web.conftest import PASSWORD
 
 pytestmark = requires_chromium
@@ -70,18 +70,7 @@ def test_every_page_fits_a_phone(phone, live, locale) -> None:
     if locale == "zh_CN":
         phone.click("button[data-locale='zh_CN']")
         phone.wait_for_selector("html[lang='zh-CN']")
-    pages = {
-        "situation": "/",
-        "district": "/?j=9162",
-        "alerts": "/alerts",
-        "alert": f"/alerts/{world.alerts['9162']}",
-        "series": f"/series/{world.series['9162']}",
-        "ingest": "/ingest",
-        "admin": "/admin",
-        "policy": "/admin/policies/DE-BY",
-        "user": "/admin/users/officer_9162",
-        "account": "/account",
-    }
+    pages = signed_in_pages(world)
     for name, path in pages.items():
         phone.goto(base + path)
         phone.wait_for_load_state("networkidle")

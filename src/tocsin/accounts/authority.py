@@ -38,14 +38,21 @@ def may_manage(scope: Scope, grant_jurisdictions: Iterable[int]) -> bool:
 
 def manageable_users(scope: Scope) -> Select[tuple[User]]:
     """The users ``scope``'s principal may manage, by user name."""
-    administered = scope.ids(Capability.ADMINISTER)
+    return manageable_by(
+        scope.ids(Capability.ADMINISTER), everything=scope.administers_everything()
+    )
+
+
+def manageable_by(administered: frozenset[int], *, everything: bool) -> Select[tuple[User]]:
+    """The users an administrator of the jurisdictions ``administered`` may manage, by
+    user name (``everything``: they administer every jurisdiction)."""
     grant_outside = exists().where(
         RoleGrant.user_id == User.id, RoleGrant.jurisdiction_id.not_in(administered)
     )
     any_grant = exists().where(RoleGrant.user_id == User.id)
     if not administered:
         condition = User.id.is_(None)  # nobody
-    elif scope.administers_everything():
+    elif everything:
         condition = not_(grant_outside)
     else:
         condition = and_(any_grant, not_(grant_outside))

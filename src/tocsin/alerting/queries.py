@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from tocsin.alerting.cap import message as cap
+from tocsin.alerting.cap.feed import listed_alerts
+from tocsin.alerting.cap.render import xml_of
 from tocsin.alerting.directory import subtree_ids
 from tocsin.alerting.models import (
     ACTIVE_STATUSES,
@@ -30,6 +33,7 @@ from tocsin.alerting.models import (
     Notification,
     Silence,
 )
+from tocsin.alerting.settings import AlertingSettings
 from tocsin.audit.models import AuditEntry
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import DetectionRun, Indicator, Jurisdiction
@@ -476,3 +480,26 @@ def silences_condition(ids: frozenset[int], all_ids: frozenset[int] | set[int]) 
 def silences(ids: frozenset[int], all_ids: frozenset[int] | set[int]) -> Select[Any]:
     """The silences :func:`silences_condition` admits, latest end first."""
     return select(Silence).where(silences_condition(ids, all_ids)).order_by(Silence.ends_at.desc())
+
+
+@dataclass(frozen=True)
+class PublicAlert:
+    """A current public alert as the public sees it: its level (I-IV, the
+    ``tocsin:level`` of its message) and its latest CAP message, nothing internal."""
+
+    level: int
+    message: cap.CapMessage
+
+
+def public_alerts(
+    session: Session, settings: AlertingSettings, now: dt.datetime
+) -> list[PublicAlert]:
+    """The alerts in force that the public Atom feed lists (public, ``Actual``,
+    unexpired: :func:`tocsin.alerting.cap.feed.listed_alerts`), most serious first,
+    each read from its latest CAP message as published. For anyone: no jurisdiction
+    filter applies, since only public messages are listed."""
+    found = [
+        PublicAlert(alert.level, cap.parse(xml_of(session, row, settings)))
+        for alert, row in listed_alerts(session, settings, now)
+    ]
+    return sorted(found, key=lambda a: (a.level, -a.message.sent.timestamp()))

@@ -46,6 +46,37 @@ def _listed(row: CapMessageRow | None, settings: AlertingSettings, now: dt.datet
     return row.expires is None or row.expires > now
 
 
+def listed_alerts(
+    session: Session,
+    settings: AlertingSettings,
+    now: dt.datetime,
+    *,
+    closed_within: dt.timedelta | None = None,
+) -> list[tuple[Alert, CapMessageRow]]:
+    """The public alerts the feed lists, each with its latest CAP message, most recently
+    changed first: active ones, and with ``closed_within`` those closed since then; only
+    where that message is public, ``Actual`` (never an exercise, test or draft) and
+    unexpired. The public page of current alerts shows the same (without closed ones)."""
+    in_force = Alert.status.in_(ACTIVE_STATUSES)
+    alerts = session.scalars(
+        select(Alert)
+        .where(
+            Alert.public,
+            in_force
+            if closed_within is None
+            else or_(in_force, Alert.closed_at > now - closed_within),
+        )
+        .order_by(Alert.updated_at.desc(), Alert.id.desc())
+        .limit(MAX_ENTRIES)
+    ).all()
+    listed = []
+    for alert in alerts:
+        row = latest_message(session, alert.id)
+        if row is not None and _listed(row, settings, now):
+            listed.append((alert, row))
+    return listed
+
+
 def _last_departure(
     session: Session, settings: AlertingSettings, now: dt.datetime, window: dt.timedelta
 ) -> dt.datetime | None:
@@ -70,20 +101,8 @@ def build_public_feed(
     """The Atom feed (RFC 4287) of public alerts, most recently changed first."""
     directory = Directory(session, default_wait=dt.timedelta(minutes=30))
     window = dt.timedelta(hours=settings.cap_feed_closed_hours)
-    alerts = session.scalars(
-        select(Alert)
-        .where(
-            Alert.public,
-            or_(Alert.status.in_(ACTIVE_STATUSES), Alert.closed_at > now - window),
-        )
-        .order_by(Alert.updated_at.desc(), Alert.id.desc())
-        .limit(MAX_ENTRIES)
-    ).all()
     entries = []
-    for alert in alerts:
-        row = latest_message(session, alert.id)
-        if not _listed(row, settings, now):
-            continue
+    for alert, row in listed_alerts(session, settings, now, closed_within=window):
         level = severity.Level(alert.level)
         url = settings.cap_url(row.sender, row.identifier)
         entries.append(

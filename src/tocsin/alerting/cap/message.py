@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from html import escape
 from importlib.resources import files
 from typing import Any
 
@@ -275,6 +276,21 @@ def polygons_from_geojson(
 # ---------------------------------------------------------------------------- writing
 
 
+def geojson_of_area(area: Area) -> dict[str, Any] | None:
+    """The polygons of a CAP ``area`` as a GeoJSON MultiPolygon (RFC 7946: longitude
+    first), None when it has none. A CAP polygon is ``lat,lon`` pairs separated by
+    spaces, its first and last pair equal (CAP 1.2, section 3.2.4)."""
+    polygons = []
+    for text in area.polygons:
+        ring = []
+        for pair in text.split():
+            latitude, _, longitude = pair.partition(",")
+            ring.append([float(longitude), float(latitude)])
+        if len(ring) >= 4:
+            polygons.append([ring])
+    return {"type": "MultiPolygon", "coordinates": polygons} if polygons else None
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
     element = etree.SubElement(parent, _C + tag)
     if text is not None:
@@ -357,6 +373,18 @@ def to_xml(message: CapMessage) -> bytes:
     return etree.tostring(
         to_element(message), xml_declaration=True, encoding="UTF-8", pretty_print=True
     )
+
+
+def with_stylesheet(xml: bytes, href: str) -> bytes:
+    """``xml`` (a document of :func:`to_xml`) with an ``<?xml-stylesheet?>`` processing
+    instruction naming the XSLT stylesheet at ``href`` (W3C, Associating Style Sheets
+    with XML documents 1.0), placed after the XML declaration. A processing instruction
+    in the prolog is outside the CAP ``alert`` element: the message stays valid CAP 1.2."""
+    declaration, newline, rest = xml.partition(b"?>\n")
+    if not declaration.startswith(b"<?xml") or not newline:
+        raise ValueError("expected a document starting with an XML declaration")
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{escape(href, quote=True)}"?>\n'
+    return declaration + newline + instruction.encode("utf-8") + rest
 
 
 # ---------------------------------------------------------------------------- validation

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
 from tocsin.alerting import lifecycle
+from tocsin.alerting.cap import message as cap
 from tocsin.alerting.cap.feed import build_public_feed
 from tocsin.alerting.cap.render import find, xml_of
 from tocsin.alerting.models import ALERT_STATUSES, Alert, CapMessageRow
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError
 from tocsin.response import incidents
-from tocsin.web.api.caching import document
+from tocsin.web.api.caching import document, xml_media_type
 from tocsin.web.api.common import (
     ApiInput,
     ItemId,
@@ -53,6 +54,9 @@ router = APIRouter(tags=["alerts"])
 public_router = APIRouter(tags=["CAP (public)"])
 
 CAP_MEDIA_TYPE = "application/cap+xml"
+#: The XSLT stylesheet tocsin's CAP messages name (``<?xml-stylesheet?>``): a browser
+#: opening one shows it readably (static/xsl/cap.xsl).
+STYLESHEET = "/static/xsl/cap.xsl"
 ATOM_MEDIA_TYPE = "application/atom+xml"
 
 
@@ -171,7 +175,7 @@ def _public(row: CapMessageRow) -> bool:
     return subject and row.scope == "Public" and row.status == "Actual"
 
 
-def _readable(db: Session, scope: Scope | None, row: CapMessageRow) -> bool:
+def readable_message(db: Session, scope: Scope | None, row: CapMessageRow) -> bool:
     """Whether the caller may read a message: anyone a public one of an alert or an
     incident; otherwise a caller who reads the alert's (the incident's) jurisdiction (or,
     for a message of no jurisdiction, every top-level jurisdiction)."""
@@ -195,20 +199,23 @@ def cap_document(
     otherwise: the existence of a restricted message is not revealed)."""
     settings = get_alerting_settings()
     row = find(db, sender, identifier)
-    if not _readable(db, scope, row):
+    if not readable_message(db, scope, row):
         raise NotFoundError(f"no CAP message of sender {sender!r} with identifier {identifier!r}")
     public = _public(row)
+    xml = xml_of(db, row, settings)
+    if row.xml is None:  # tocsin's own (an imported one is served as received: signatures)
+        xml = cap.with_stylesheet(xml, STYLESHEET)
     return document(
         request,
-        xml_of(db, row, settings),
-        media_type=CAP_MEDIA_TYPE,
+        xml,
+        media_type=xml_media_type(request, CAP_MEDIA_TYPE),
         # A message never changes: caches may keep it (private ones only for the caller).
         cache_control="public, max-age=86400" if public else "private, max-age=300",
         last_modified=row.sent,
     )
 
 
-def _optional_scope(request: Request, db: Session) -> Scope | None:
+def optional_scope(request: Request, db: Session) -> Scope | None:
     """The caller's scope when credentials come with the request (a signed-in browser
     following a link of an e-mail, or an API token); None for anonymous callers."""
     principal = resolve_principal(request, db)
@@ -274,7 +281,7 @@ def feed(request: Request, db: Db) -> Response:
     **CAP_DOCUMENT,
 )
 def any_sender_cap(request: Request, db: Db, sender: str, identifier: str) -> Response:
-    return cap_document(request, db, _optional_scope(request, db), sender, identifier)
+    return cap_document(request, db, optional_scope(request, db), sender, identifier)
 
 
 @_get_and_head(
@@ -285,4 +292,4 @@ def any_sender_cap(request: Request, db: Db, sender: str, identifier: str) -> Re
 )
 def public_cap(identifier: str, request: Request, db: Db) -> Response:
     sender = get_alerting_settings().cap_sender
-    return cap_document(request, db, _optional_scope(request, db), sender, identifier)
+    return cap_document(request, db, optional_scope(request, db), sender, identifier)

@@ -10,6 +10,7 @@ advice (``load it with `tocsin jurisdictions load```) by what a browser user can
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from tocsin.web.i18n import gettext
 from tocsin.web.i18n.names import N_
@@ -74,10 +75,22 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def translate_with(
+    table: tuple[tuple[re.Pattern[str], str], ...],
+    text: str,
+    fill: Callable[[dict[str, str]], dict[str, str]] | None = None,
+) -> str | None:
+    """``text`` in the current locale by the first pattern of ``table`` that matches it
+    (None when none does); ``fill`` turns the pattern's groups into the message's
+    parameters (translating the words among them)."""
+    for pattern, message in table:
+        match = pattern.match(text)
+        if match:
+            values = match.groupdict()
+            return gettext(message) % (fill(values) if fill else values)
+    return None
+
+
 def row_reason(reason: str) -> str:
     """``reason`` in the current locale (unchanged when no pattern knows it)."""
-    for pattern, message in REASONS:
-        match = pattern.match(reason)
-        if match:
-            return gettext(message) % match.groupdict()
-    return reason
+    return translate_with(REASONS, reason) or reason

@@ -13,6 +13,8 @@ from tocsin.web.deps import LoginRequiredError
 
 def install(app: FastAPI) -> None:
     """Add the page routes and the HTML rendering of errors."""
+    from tocsin.web.i18n import set_locale
+    from tocsin.web.i18n.service_errors import service_message
     from tocsin.web.pages import (
         admin,
         alerts,
@@ -21,6 +23,7 @@ def install(app: FastAPI) -> None:
         exports,
         incidents,
         monitoring,
+        public,
         queue,
         raising,
         records,
@@ -30,13 +33,15 @@ def install(app: FastAPI) -> None:
         situation,
         users,
     )
-    from tocsin.web.templating import render
+    from tocsin.web.templating import render, request_locale
 
     async def login_required(request: Request, _exc: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     async def html_error(request: Request, status: int, detail: str | None) -> Response:
+        set_locale(request_locale(request))  # a service's refusal in the reader's language
+        detail = service_message(detail)
         return render(request, "error.html", {"status": status, "detail": detail}, status=status)
 
     app.add_exception_handler(LoginRequiredError, login_required)
@@ -44,6 +49,7 @@ def install(app: FastAPI) -> None:
     # raising before alerts: /alerts/new before /alerts/{alert_id}.
     for module in (
         auth,
+        public,
         situation,
         monitoring,
         raising,

@@ -19,15 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.accounts import queries as account_queries
 from tocsin.accounts.access import Capability, Scope
-from tocsin.accounts.authority import manageable_users
 from tocsin.accounts.models import ROLES
+from tocsin.accounts.service import actor_names
 from tocsin.alerting import duty, silences
 from tocsin.alerting.directory import Directory
 from tocsin.alerting.duty import MAX_LEVELS_UP, MAX_MINUTES, MAX_REPEATS
@@ -40,13 +41,29 @@ from tocsin.web import i18n
 from tocsin.web.api.administration import require_silence, silences_visible
 from tocsin.web.api.common import ItemId, jurisdiction_by_code
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.i18n.service_errors import service_message
+from tocsin.web.problems import status_of
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin")
-def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
+def admin_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return render(request, "admin.html", admin_context(request, scope, db, q=q, page=page))
+
+
+def admin_context(
+    request: Request, scope: Scope, db: Session, *, q: str = "", page: int = 1
+) -> dict[str, Any]:
+    """What the administration page shows: the users matching ``q`` (page ``page``),
+    contacts, policies and silences of the jurisdictions the user administers."""
     ids = scope.ids(Capability.ADMINISTER)
     places = db.execute(
         select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name)
@@ -54,7 +71,13 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
         .order_by(Jurisdiction.code)
     ).all()
     codes = {p.id: p.code for p in places}
-    users = db.scalars(manageable_users(scope)).all()
+    users, user_count = account_queries.search_users(
+        db,
+        ids,
+        everything=scope.administers_everything(),
+        text=q,
+        offset=(page - 1) * account_queries.USERS_PER_PAGE,
+    )
     contacts = db.scalars(
         select(DutyContact).where(DutyContact.jurisdiction_id.in_(ids)).order_by(DutyContact.id)
     ).all()
@@ -76,24 +99,27 @@ def admin_page(request: Request, scope: PageScope, db: Db) -> Response:
         .order_by(Silence.ends_at)
     ).all()
     all_codes = dict(db.execute(select(Jurisdiction.id, Jurisdiction.code)).all())
-    return render(
-        request,
-        "admin.html",
-        {
-            "places": places,
-            "codes": all_codes,
-            "admin_codes": codes,
-            "users": users,
-            "contacts": contacts,
-            "uncovered": duty.without_contacts(db, list(codes)),
-            "policies": sorted(policies.values(), key=lambda p: all_codes[p[0].jurisdiction_id]),
-            "silences": silences,
-            "administers_everything": scope.administers_everything(),
-            "roles": ROLES,
-            "message": request.query_params.get("message"),
-            "error": request.query_params.get("error"),
-        },
-    )
+    return {
+        "places": places,
+        "codes": all_codes,
+        "admin_codes": codes,
+        "users": users,
+        "user_count": user_count,
+        "user_query": q,
+        "user_page": page,
+        "user_pages": max(1, -(-user_count // account_queries.USERS_PER_PAGE)),
+        "contacts": contacts,
+        "uncovered": duty.without_contacts(db, list(codes)),
+        "policies": sorted(policies.values(), key=lambda p: all_codes[p[0].jurisdiction_id]),
+        "silences": silences,
+        "creators": actor_names(db, [s.created_by for s in silences]),
+        "administers_everything": scope.administers_everything(),
+        "roles": ROLES,
+        "message": request.query_params.get("message"),
+        "error": request.query_params.get("error"),
+        "silence_form": {"hours": "24"},
+        "silence_error": None,
+    }
 
 
 def _require_admin_of(scope, db, code: str) -> Jurisdiction:
@@ -198,6 +224,7 @@ def activate_contact(
 def add_silence(
     request: Request,
     scope: PageScope,
+    db: Db,
     hours: Annotated[float, Form(gt=0, le=24 * 90)],
     jurisdiction: Annotated[str, Form()] = "",
     matchers: Annotated[str, Form()] = "",
@@ -209,27 +236,39 @@ def add_silence(
     check_csrf(request, csrf_token)
     _ = _translator(request)
     now = dt.datetime.now(dt.UTC)
-    with writer(request) as db:
-        if jurisdiction.strip():
-            where: str | None = _require_admin_of(scope, db, jurisdiction.strip()).code
-        elif scope.administers_everything():
-            where = None
-        else:
-            raise UserError(
-                _(
-                    "Name a jurisdiction: only an administrator of every "
-                    "jurisdiction may silence the whole territory."
+    try:
+        with writer(request) as wdb:
+            if jurisdiction.strip():
+                where: str | None = _require_admin_of(scope, wdb, jurisdiction.strip()).code
+            elif scope.administers_everything():
+                where = None
+            else:
+                raise UserError(
+                    _(
+                        "Name a jurisdiction: only an administrator of every "
+                        "jurisdiction may silence the whole territory."
+                    )
                 )
+            silences.add_silence(
+                wdb,
+                starts_at=now,
+                ends_at=now + dt.timedelta(hours=hours),
+                by=scope.principal.actor,
+                jurisdiction=where,
+                matchers=matchers.splitlines(),
+                comment=comment,
             )
-        silences.add_silence(
-            db,
-            starts_at=now,
-            ends_at=now + dt.timedelta(hours=hours),
-            by=scope.principal.actor,
-            jurisdiction=where,
-            matchers=matchers.splitlines(),
-            comment=comment,
-        )
+    except UserError as exc:
+        # The form again, with the refusal on it and everything typed kept.
+        context = admin_context(request, scope, db)
+        context["silence_form"] = {
+            "jurisdiction": jurisdiction,
+            "hours": f"{hours:g}",
+            "matchers": matchers,
+            "comment": comment,
+        }
+        context["silence_error"] = service_message(str(exc))
+        return render(request, "admin.html", context, status=status_of(exc))
     if where is None:
         return _done(_("Silence of the whole territory added."))
     return _done(_("Silence on %(jurisdiction)s added.") % {"jurisdiction": where})

@@ -42,6 +42,7 @@ from tocsin.web.deps import (
     settings_of,
     writer,
 )
+from tocsin.web.i18n.service_errors import service_message
 from tocsin.web.pages.auth import login_refusal
 from tocsin.web.templating import render, request_locale
 
@@ -60,7 +61,7 @@ def refusal(exc: UserError) -> str:
             "email": _("E-mail"),
         }
         return f"{labels.get(exc.field, exc.field)}: {exc.translated(_)}"
-    return str(exc)
+    return service_message(str(exc)) or ""
 
 
 def _administered(db: Session, scope: Scope, code: str) -> Jurisdiction:

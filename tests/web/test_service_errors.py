@@ -1,0 +1,77 @@
+"""Refusals of services in the reader's language (issue 11): the English messages the
+services raise, as raised, come out in Chinese on Chinese pages; a message no pattern
+knows comes out as written; nothing the services write makes the translation fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tocsin.alerting import silences
+from tocsin.errors import UserError
+from tocsin.web import i18n
+from tocsin.web.i18n.service_errors import MESSAGES, service_message
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@pytest.fixture
+def chinese():
+    token = i18n.set_locale("zh_CN")
+    yield
+    i18n._current.reset(token)
+
+
+def _refusal(call) -> str:
+    with pytest.raises(UserError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_the_catalogs_keep_every_placeholder() -> None:
+    for _, message in MESSAGES:
+        for locale in ("en", "zh_CN"):
+            translated = i18n.translations(locale).ugettext(message)
+            assert set(PLACEHOLDER.findall(translated)) == set(PLACEHOLDER.findall(message)), (
+                locale,
+                message,
+            )
+
+
+def test_refusals_as_services_raise_them(chinese) -> None:
+    from tocsin.web.api.common import jurisdiction_by_code
+
+    class Nothing:
+        def scalar(self, _query):
+            return None
+
+    missing = _refusal(lambda: jurisdiction_by_code(Nothing(), "XX-NOWHERE", frozenset()))
+    assert service_message(missing) == "辖区 'XX-NOWHERE' 不存在"
+    now = dt.datetime.now(dt.UTC)
+    for text, expected in (
+        ('colour="red"', "未知标签 'colour'"),
+        ("level~~III", "应由标签、运算符和值组成"),
+        ('level=~"(I"', "不是有效的正则表达式"),
+    ):
+        refusal = _refusal(
+            lambda t=text: silences.add_silence(
+                None, starts_at=now, ends_at=now + dt.timedelta(hours=1), by="t", matchers=[t]
+            )
+        )
+        assert expected in service_message(refusal), refusal
+    assert service_message("nothing a pattern knows") == "nothing a pattern knows"
+
+
+@given(st.text(max_size=200))
+def test_any_text_translates_without_failing(text: str) -> None:
+    token = i18n.set_locale("zh_CN")
+    try:
+        assert isinstance(service_message(text), str)
+        name = f"'{text}'"
+        assert service_message(f"jurisdiction {name} does not exist").endswith(" 不存在")
+    finally:
+        i18n._current.reset(token)
