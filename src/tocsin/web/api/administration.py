@@ -38,6 +38,7 @@ from tocsin.web.api.common import (
 )
 from tocsin.web.api.monitoring import DetectorOut, IndicatorOut, detector_out
 from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.shared.monitoring import require_due_rule_rights
 
 router = APIRouter(tags=["administration"])
 
@@ -164,22 +165,6 @@ class DueRuleIn(ApiInput):
     due_timezone: str | None = Field(
         default=None, max_length=64, description="IANA name, e.g. Europe/Berlin; default UTC"
     )
-
-
-def may_set_due_rule(db: Any, scope: Scope, indicator: Indicator) -> bool:
-    """Whether the caller may configure every series of ``indicator`` (the whole
-    territory when it has none yet): a due rule applies to all of them."""
-    places = _detector_places(db, indicator, None) or set(scope.tree.children.get(None, ()))
-    return places <= scope.ids(Capability.CONFIGURE)
-
-
-def require_due_rule_rights(db: Any, scope: Scope, indicator: Indicator) -> None:
-    """:class:`ForbiddenError` unless :func:`may_set_due_rule`."""
-    if not may_set_due_rule(db, scope, indicator):
-        raise ForbiddenError(
-            f"your roles do not allow 'configure' on every series of {indicator.code}; "
-            "a due rule applies to all of them"
-        )
 
 
 @router.put(

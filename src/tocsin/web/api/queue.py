@@ -23,9 +23,9 @@ from tocsin.accounts.queries import email_of
 from tocsin.alerting import lifecycle, queries
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError
-from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import MAX_ID, ApiInput
 from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.shared.alerts import alert_in_scope
 
 router = APIRouter(tags=["alerts"])
 

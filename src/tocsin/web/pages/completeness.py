@@ -17,9 +17,9 @@ from tocsin.monitoring import completeness as service
 from tocsin.monitoring import indicators
 from tocsin.monitoring.completeness import jurisdiction_names
 from tocsin.monitoring.due import due_rule
-from tocsin.web.api.administration import may_set_due_rule, require_due_rule_rights
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
 from tocsin.web.pages.situation import breadcrumbs, children_of, completeness_context, focus_of
+from tocsin.web.shared.monitoring import may_set_due_rule, require_due_rule_rights
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

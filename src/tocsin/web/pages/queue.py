@@ -16,11 +16,11 @@ from tocsin.alerting.models import Alert
 from tocsin.alerting.queries import QUEUE_ORDERS
 from tocsin.alerting.severity import Level
 from tocsin.web import i18n
-from tocsin.web.api.alerts import alert_in_scope
 from tocsin.web.api.common import MAX_ID
 from tocsin.web.api.queue import BULK_MAX, acknowledge_many, queue_of
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.pages.params import query_string
+from tocsin.web.shared.alerts import alert_in_scope
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
