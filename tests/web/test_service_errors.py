@@ -75,3 +75,23 @@ def test_any_text_translates_without_failing(text: str) -> None:
         assert service_message(f"jurisdiction {name} does not exist").endswith(" 不存在")
     finally:
         i18n._current.reset(token)
+
+
+def test_the_records_refusals_read_in_chinese(chinese) -> None:
+    """The audit log, the notifications and the detection runs refuse in the reader's
+    language (they answered English on Chinese pages)."""
+    from tocsin.web.api import records
+
+    class Nobody:
+        def ids(self, _capability):
+            return frozenset()
+
+    for call, expected in (
+        (lambda: records.administered(Nobody()), "通知记录仅向管理员开放"),
+        (lambda: records.require_configurer(Nobody()), "检测运行记录仅向分析员和管理员开放"),
+    ):
+        assert service_message(_refusal(call)) == expected
+    assert (
+        service_message("the audit log is open to administrators of the whole territory")
+        == "审计日志仅向全辖区的管理员开放"
+    )

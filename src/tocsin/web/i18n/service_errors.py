@@ -134,6 +134,18 @@ MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"missing or wrong CSRF token; reload the page and try again",
             N_("the form has expired (missing or wrong CSRF token); reload the page and try again"),
         ),
+        (
+            r"the audit log is open to administrators of the whole territory",
+            N_("the audit log is open to administrators of the whole territory"),
+        ),
+        (
+            r"the notifications are open to administrators",
+            N_("the notifications are open to administrators"),
+        ),
+        (
+            r"the detection runs are open to analysts and administrators",
+            N_("the detection runs are open to analysts and administrators"),
+        ),
     )
 )
 
