@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from monitoring_helpers import weekly_counts
+from tests.monitoring.monitoring_helpers import weekly_counts
 from sqlalchemy import create_engine, text
 
 from tocsin.errors import UserError
