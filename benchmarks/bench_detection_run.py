@@ -42,8 +42,9 @@ NOUFAILY = {
 }
 
 
-def build(engine: Engine, folder: Path, n_series: int) -> None:
-    """History of ``n_series`` series, evaluated; then one new week ingested."""
+def build(engine: Engine, folder: Path, n_series: int, weeks: int = WEEKS) -> float:
+    """History of ``n_series`` series (``weeks`` each), evaluated; then one new week
+    ingested. Returns the seconds the history's ingest took."""
     n_jurisdictions = n_series // N_STRATA
     upgrade(engine)
     tree, ind = reference_files(folder, n_jurisdictions)
@@ -52,11 +53,11 @@ def build(engine: Engine, folder: Path, n_series: int) -> None:
         indicators.load(session, ind)
     start = time.perf_counter()
     history = data_file(
-        folder, n_series * WEEKS, "parquet", n_jurisdictions=n_jurisdictions, name="history"
+        folder, n_series * weeks, "parquet", n_jurisdictions=n_jurisdictions, name="history"
     )
     ingest_file(engine, history, indicator="cases")
-    print(f"setup: {n_series * WEEKS:,} rows of history ingested in "
-          f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+    ingested = time.perf_counter() - start
+    print(f"setup: {n_series * weeks:,} rows of history ingested in {ingested:.1f} s")
     with write_session(engine) as session:
         detector, _ = detectors.set_detector(
             session, indicator="cases", method="farrington_flexible", settings=NOUFAILY
@@ -70,13 +71,14 @@ def build(engine: Engine, folder: Path, n_series: int) -> None:
             {"d": detector.id},
         )
     newest = data_file(
-        folder, n_series, "csv", n_jurisdictions=n_jurisdictions, first_week=2000 + WEEKS,
+        folder, n_series, "csv", n_jurisdictions=n_jurisdictions, first_week=2000 + weeks,
         name="newest",
     )  # fmt: skip
     start = time.perf_counter()
     summary = ingest_file(engine, newest, indicator="cases")
     print(f"setup: newest week ({summary.inserted:,} rows) ingested in "
           f"{time.perf_counter() - start:.2f} s")  # fmt: skip
+    return ingested
 
 
 def measure(engine: Engine, label: str, n_series: int) -> None:

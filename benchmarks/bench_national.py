@@ -31,20 +31,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_detection_run import NOUFAILY
-from bench_ingest import N_STRATA, data_file, reference_files
+from bench_detection_run import build as build_evaluated_store
 from sqlalchemy import Engine, text
 
-from tocsin.monitoring import detectors, indicators, jurisdictions
 from tocsin.monitoring.cluster import open_cluster
-from tocsin.monitoring.ingest import ingest_file
 from tocsin.monitoring.runs import run_detection
-from tocsin.store import make_engine, upgrade, write_session
+from tocsin.store import make_engine, write_session
 from tocsin.store.scratch import scratch_schema
 
 TARGET_SECONDS = 60.0
 DASK_OVERHEAD_TARGET = 0.25
-FIRST_WEEK = 2000
 
 
 def _load() -> str:
@@ -53,40 +49,13 @@ def _load() -> str:
 
 
 def build(engine: Engine, folder: Path, n_series: int, weeks: int) -> None:
-    n_jurisdictions = n_series // N_STRATA
-    upgrade(engine)
-    tree, ind = reference_files(folder, n_jurisdictions)
-    with write_session(engine) as session:
-        jurisdictions.load(session, tree)
-        indicators.load(session, ind)
-    history = data_file(
-        folder, n_series * weeks, "parquet", n_jurisdictions=n_jurisdictions, name="history"
-    )
-    start = time.perf_counter()
-    ingest_file(engine, history, indicator="cases")
-    elapsed = time.perf_counter() - start
+    """The store of ``bench_detection_run.py`` at this scale, with the ingest's rate."""
+    seconds = build_evaluated_store(engine, folder, n_series, weeks)
+    rows = n_series * weeks
     print(
-        f"ingest: {n_series * weeks:,} rows ({n_series:,} series x {weeks} weeks) in "
-        f"{elapsed:.1f} s, {n_series * weeks / elapsed:,.0f} rows/s ({_load()})"
+        f"ingest: {rows:,} rows ({n_series:,} series x {weeks} weeks) in {seconds:.1f} s, "
+        f"{rows / seconds:,.0f} rows/s ({_load()})"
     )
-    with write_session(engine) as session:
-        detector, _ = detectors.set_detector(
-            session, indicator="cases", method="farrington_flexible", settings=NOUFAILY
-        )
-        session.execute(
-            text(
-                "INSERT INTO detection_state (detector_id, series_id, seen_version) "
-                "SELECT :d, id, version FROM series"
-            ),
-            {"d": detector.id},
-        )
-    newest = data_file(
-        folder, n_series, "csv", n_jurisdictions=n_jurisdictions,
-        first_week=FIRST_WEEK + weeks, name="newest",
-    )  # fmt: skip
-    start = time.perf_counter()
-    summary = ingest_file(engine, newest, indicator="cases")
-    print(f"ingest: newest week ({summary.inserted:,} rows) in {time.perf_counter() - start:.2f} s")
 
 
 def timed_run(engine: Engine, cluster=None) -> float:

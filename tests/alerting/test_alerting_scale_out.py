@@ -36,6 +36,11 @@ STEADY = [5, 6, 5, 4, 6, 5, 5, 6, 4, 5] * 2
 JUMP = 40
 
 
+#: Seconds to wait for a worker process to start and reach a step (generous: the test is
+#: about what happens, not how fast; a step that never comes still fails).
+STARTUP = 300.0
+
+
 def _upload() -> bytes:
     lines = ["period,jurisdiction,indicator,value"]
     for county in ("C1", "C2"):
@@ -88,7 +93,10 @@ def test_two_workers_and_a_server_make_each_effect_once(
                 timeout=120,
             )
             assert upload.status_code == 200, upload.text
-            wait_for(pause.exists, what="worker A holding its detection run")
+            # Start-up and a first round of a worker process (imports, the reserve, missing
+            # data and overdue checks) take seconds on a quiet machine, a minute or more
+            # when CI runs browsers and Dask workers beside it: wait for the event, long.
+            wait_for(pause.exists, timeout=STARTUP, what="worker A holding its detection run")
             workers.append(start_worker(store_url, env, options=every))
             second = f":{workers[1].pid}:"
 
@@ -97,7 +105,7 @@ def test_two_workers_and_a_server_make_each_effect_once(
                     names = session.scalars(select(WorkerHeartbeat.name)).all()
                 return any(second in name for name in names)
 
-            wait_for(b_ticks, what="worker B ticking")
+            wait_for(b_ticks, timeout=STARTUP, what="worker B ticking")
             time.sleep(1.0)  # B's detection now waits for A's (its first tick detects)
             if fate == "killed":
                 workers[0].send_signal(signal.SIGKILL)

@@ -51,8 +51,10 @@ def start_worker(
     return process
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
-    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+def wait_for(predicate: Callable[[], bool], timeout: float = 180.0, what: str = "") -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds (generous: these
+    wait for other processes, which CI's load can slow tenfold; a predicate that never
+    holds still fails)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.monitoring.monitoring_helpers import weekly_counts
 from sqlalchemy import create_engine, text
+from tests.monitoring.monitoring_helpers import weekly_counts
 
 from tocsin.errors import UserError
 from tocsin.monitoring import detectors
