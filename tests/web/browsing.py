@@ -14,6 +14,7 @@ violation of WCAG 2.x A/AA or of axe's best practices fails the test.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,9 +48,39 @@ def shot(page, name: str, *, accessible: bool = True) -> None:
         check_accessibility(page, name)
 
 
+#: What axe-core found on a page, by the page's signature (:func:`page_signature`):
+#: axe's result depends only on the document, the style sheets and the viewport, so a
+#: page already checked in this test process is not checked again (the login page, for
+#: one, is passed through by every browser test).
+_CHECKED: dict[str, list[dict]] = {}
+
+#: The document as axe sees it, without what differs between two servings of the same
+#: page: the anti-forgery token of each form and of the page, and the scripts' nonces.
+_SIGNATURE_SOURCE = """() => {
+  const copy = document.documentElement.cloneNode(true);
+  copy.querySelectorAll("input[type=hidden]").forEach((e) => e.removeAttribute("value"));
+  copy.querySelectorAll("meta[name=csrf-token]").forEach((e) => e.removeAttribute("content"));
+  copy.querySelectorAll("[nonce]").forEach((e) => e.removeAttribute("nonce"));
+  return [window.innerWidth, window.innerHeight, copy.outerHTML].join("\\n");
+}"""
+
+
+def page_signature(page) -> str:
+    """A digest of the page as axe-core would check it: viewport and document."""
+    return hashlib.sha256(page.evaluate(_SIGNATURE_SOURCE).encode()).hexdigest()
+
+
 def accessibility_violations(page) -> list[dict]:
     """axe-core's serious and critical violations on the page as it is now: each with
     its rule id, help text and the CSS selectors of the offending elements."""
+    signature = page_signature(page)
+    if signature not in _CHECKED:
+        _CHECKED[signature] = _run_axe(page)
+    return _CHECKED[signature]
+
+
+def _run_axe(page) -> list[dict]:
+    """axe-core's run over the page (injected once per document)."""
     if not page.evaluate("typeof window.axe === 'object'"):
         # Evaluated over the DevTools protocol: the page's CSP (script-src 'self') does
         # not apply, and the page is left as it was served.
