@@ -142,3 +142,33 @@ def test_empty_fields_of_the_alert_list_mean_any(client: TestClient, world: Worl
     assert response.status_code == 200
     assert response.text.count('class="alert-row"') == 4
     assert client.get("/alerts?level=9").status_code == 422  # a wrong value still is one
+
+
+def test_an_alert_without_indicator_says_what_it_is_about(client: TestClient, world: World) -> None:
+    """A missing-data or reserve alert has no indicator: the situation's indicator column
+    names its kind instead of staying blank (a duty officer read an empty cell)."""
+    import datetime as dt
+
+    from tocsin.alerting.models import Alert
+    from tocsin.store import write_session
+
+    now = dt.datetime.now(dt.UTC)
+    with write_session(world.engine) as db:
+        for source in ("missing", "reserve"):
+            db.add(
+                Alert(
+                    fingerprint=f"{source}:9162",
+                    status="open",
+                    source=source,
+                    jurisdiction_id=world.jurisdictions["9162"],
+                    level=1,
+                    headline=f"{source} in 9162",
+                    opened_at=now,
+                    updated_at=now,
+                )
+            )
+    _, token = browser_login(client, "admin")
+    cells = re.findall(r'class="alert-row".*?</tr>', client.get("/?j=9162").text, re.S)
+    assert any("missing data" in c for c in cells) and any("Reserves" in c for c in cells)
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    assert "数据缺报" in client.get("/?j=9162").text

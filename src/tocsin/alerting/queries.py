@@ -397,6 +397,7 @@ def open_alerts(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
                 Alert.level,
                 Alert.status,
                 Alert.opened_at,
+                Alert.source,
                 Jurisdiction.code,
                 Jurisdiction.name,
                 Jurisdiction.name_zh,
