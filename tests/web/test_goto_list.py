@@ -7,6 +7,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+
 from tocsin.web import i18n
 from tocsin.web.templating import templates
 
