@@ -1,7 +1,10 @@
 """Iteratively reweighted least squares for a batch of (quasi-)Poisson GLMs, as R's
 ``stats::glm.fit`` iterates (the package docstring, :mod:`tocsin.detect.glm`, lists
-each rule it follows): the rows and columns each fit uses, the iterations in lockstep,
-and the final state of every fit.
+each rule it follows): the rows and columns each fit uses (:func:`rows_of`), R's start
+(:func:`start_values`), what every iteration uses (:class:`Problem`: the constants of the
+deviance, the packed ``X' W X``, the weighted least-squares step and its solve), the state
+of the fits between iterations (:class:`State`), R's step halving (:func:`_keep_finite`),
+the iterations in lockstep (:func:`irls`) and the final state of every fit.
 
 Reference: R Core Team, ``stats::glm.fit`` (R 4.2); McCullagh and Nelder (1989),
 *Generalized Linear Models*, 2nd ed., section 2.5 (IRLS).
