@@ -236,26 +236,11 @@ def test_nothing_below_the_shells_imports_them():
 
 # -- routes and pages read through queries -------------------------------------------
 
-#: Modules not yet held to the rules below, each with the reason. ``web/pages/admin.py``
-#: was being changed elsewhere when the rules came; its reads move to
-#: ``alerting/queries.py`` and ``monitoring/queries.py`` next. The pages of the duty
-#: queue, the downloads, the records and the risks were written while the rules came in:
-#: (and the public page) what they take from ``web/api`` (and the downloads' one query) moves to
-#: ``web/shared`` and the domains' ``queries.py`` next (issue 13).
-NOT_YET = {
-    "web/pages/admin.py",
-    "web/pages/exports.py",
-    "web/pages/public.py",
-    "web/pages/queue.py",
-    "web/pages/records.py",
-    "web/pages/risks.py",
-}
-
+#: Every module of the routes, the pages (their subpackages too) and what they share.
 WEB_VIEWS = [
     path
     for folder in ("api", "pages", "shared")
-    for path in sorted((SRC / "web" / folder).glob("*.py"))
-    if str(path.relative_to(SRC)) not in NOT_YET
+    for path in sorted((SRC / "web" / folder).rglob("*.py"))
 ]
 
 #: Functions of SQLAlchemy that build SQL, and the session's methods that run it.
@@ -312,9 +297,4 @@ def test_the_sql_finder_finds_sql():
 
 def test_pages_do_not_import_the_json_api():
     """What pages share with the JSON API is in ``web/shared``, not in ``web/api``."""
-    offending = [
-        edge
-        for edge in _offending(("tocsin.web.pages",), ("tocsin.web.api",))
-        if f"web/pages/{edge.split(' -> ')[0].rsplit('.', 1)[1]}.py" not in NOT_YET
-    ]
-    assert offending == []
+    assert _offending(("tocsin.web.pages",), ("tocsin.web.api",)) == []

@@ -483,6 +483,53 @@ def silences(ids: frozenset[int], all_ids: frozenset[int] | set[int]) -> Select[
     return select(Silence).where(silences_condition(ids, all_ids)).order_by(Silence.ends_at.desc())
 
 
+def duty_contacts(session: Session, ids: Collection[int]) -> list[DutyContact]:
+    """The duty contacts of the jurisdictions ``ids``, by id (:func:`contacts`, run)."""
+    return list(session.scalars(contacts(ids)))
+
+
+def policies_with_steps(
+    session: Session, ids: Collection[int]
+) -> list[tuple[EscalationPolicyRow, list[tuple[int, int]]]]:
+    """The own escalation policies of the jurisdictions ``ids``, each with its steps as
+    ``(wait_minutes, levels_up)`` in order (a policy without steps is left out)."""
+    policies: dict[int, tuple[EscalationPolicyRow, list[tuple[int, int]]]] = {}
+    for policy, step in session.execute(
+        select(EscalationPolicyRow, EscalationStepRow)
+        .join(EscalationStepRow, EscalationStepRow.policy_id == EscalationPolicyRow.id)
+        .where(EscalationPolicyRow.jurisdiction_id.in_(ids))
+        .order_by(EscalationPolicyRow.jurisdiction_id, EscalationStepRow.position)
+    ).all():
+        steps = policies.setdefault(policy.jurisdiction_id, (policy, []))[1]
+        steps.append((step.wait_minutes, step.levels_up))
+    return list(policies.values())
+
+
+def policy_owners(session: Session, ids: Collection[int]) -> set[int]:
+    """Which of the jurisdictions ``ids`` have an escalation policy of their own."""
+    return set(
+        session.scalars(
+            select(EscalationPolicyRow.jurisdiction_id).where(
+                EscalationPolicyRow.jurisdiction_id.in_(ids)
+            )
+        )
+    )
+
+
+def current_silences(
+    session: Session, ids: frozenset[int], all_ids: frozenset[int] | set[int], now: dt.datetime
+) -> list[Silence]:
+    """The silences :func:`silences_condition` admits that have not ended at ``now``,
+    the soonest to end first."""
+    return list(
+        session.scalars(
+            select(Silence)
+            .where(silences_condition(ids, all_ids), Silence.ends_at > now)
+            .order_by(Silence.ends_at)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class PublicAlert:
     """A current public alert as the public sees it: its level (I-IV, the

@@ -1,7 +1,10 @@
 """Iteratively reweighted least squares for a batch of (quasi-)Poisson GLMs, as R's
 ``stats::glm.fit`` iterates (the package docstring, :mod:`tocsin.detect.glm`, lists
-each rule it follows): the rows and columns each fit uses, the iterations in lockstep,
-and the final state of every fit.
+each rule it follows): the rows and columns each fit uses (:func:`rows_of`), R's start
+(:func:`start_values`), what every iteration uses (:class:`Problem`: the constants of the
+deviance, the packed ``X' W X``, the weighted least-squares step and its solve), the state
+of the fits between iterations (:class:`State`), R's step halving (:func:`_keep_finite`),
+the iterations in lockstep (:func:`irls`) and the final state of every fit.
 
 Reference: R Core Team, ``stats::glm.fit`` (R 4.2); McCullagh and Nelder (1989),
 *Generalized Linear Models*, 2nd ed., section 2.5 (IRLS).
@@ -88,84 +91,100 @@ def shared_of(X: np.ndarray, used: np.ndarray) -> tuple:
     return (pi, pj, ones, Blocks.of(pi, pj, p))
 
 
-def irls(
-    rows: Rows, act: np.ndarray, shared: tuple, *, epsilon: float, maxit: int
-) -> PoissonGLMFit:
-    """Iterate the fits ``act`` of ``rows`` in lockstep until each converges, fails or
-    reaches ``maxit``, and return every fit's final state (shape ``(G, S, ...)``)."""
-    X, yy, prior, used, off = rows.X, rows.yy, rows.prior, rows.used, rows.off
-    has_offset, aliased, weighted = rows.has_offset, rows.aliased, rows.weighted
-    G, n, p = X.shape
-    S = yy.shape[1]
-    shape = (G, S)
-    pi, pj, ones, blocks = shared
-    outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
-    first, expand = distinct_columns(outer.reshape(-1, pi.size))
-    outer_unique = np.ascontiguousarray(outer[..., first])
+@dataclass
+class Problem:
+    """What the iterations of a batch need that does not change between them: the data,
+    the constants of the deviance, the packed outer products of the design's columns,
+    and the shortcuts for an intercept column and for unweighted fits."""
 
-    # Constants of the deviance: 2 sum wt (y log y - y - y log mu + mu), where
-    # sum wt y log mu = sum wt y eta = beta . X'(wt y) + sum wt y offset.
-    # Only the positive counts need logarithms (counts are mostly 0 in surveillance).
-    wy = prior * yy
-    Xwy = np.matmul(wy, X)  # (G, S, p)
-    positive = np.flatnonzero(yy)
-    fit_of = positive // n
-    y_pos, prior_pos = yy.ravel()[positive], prior.ravel()[positive]
-    y_log_y = y_pos * np.log(y_pos)
-    const = np.bincount(fit_of, prior_pos * (y_log_y - y_pos), G * S).reshape(shape)
-    if has_offset:
-        const = const - (wy * off).sum(-1)
+    X: np.ndarray
+    prior: np.ndarray
+    off: np.ndarray | float
+    has_offset: bool
+    aliased: np.ndarray
+    #: ``prior * y``, its product with the design ``X'(wt y)``, and the constant part of
+    #: the deviance of each fit.
+    wy: np.ndarray
+    Xwy: np.ndarray
+    const: np.ndarray
+    #: The distinct products of pairs of columns (``outer_unique``) and, per pair, which
+    #: of them it is (``expand``): ``X' W X`` packed is ``(w2 @ outer_unique)[..., expand]``.
+    outer_unique: np.ndarray
+    expand: np.ndarray
+    pi: np.ndarray
+    pj: np.ndarray
+    blocks: Blocks | None
+    #: Where the intercept column (all ones) meets each column among the pairs, and the
+    #: pair of the intercept with itself (``sum w``); None without an intercept.
+    ones_pairs: tuple[np.ndarray, np.ndarray] | None
+    ones_square: int
+    #: Without prior weights and with every row in use where the design is not zero,
+    #: the working weights are the means themselves.
+    plain: bool
+    #: Scatter of the packed pairs to rows and columns: ``(X' W X) beta``.
+    to_row: np.ndarray
+    to_column: np.ndarray
 
-    # R's start: mustart = y + 0.1, eta = log(mustart), mu = max(exp(eta), eps).
-    eta_init = np.full(yy.shape, np.log(0.1))
-    eta_init.ravel()[positive] = eta_pos = np.log(y_pos + 0.1)
-    mu_init = np.full(yy.shape, max(float(np.exp(np.log(0.1))), EPS))
-    mu_init.ravel()[positive] = mu_pos = np.maximum(np.exp(eta_pos), EPS)
-    # Deviance at the start: 2 sum wt (mu + [y > 0] (y log(y / mu) - y)).
-    devold = np.einsum("gsn,gsn->gs", prior, mu_init) + np.bincount(
-        fit_of, prior_pos * (y_pos * np.log(y_pos / mu_pos) - y_pos), G * S
-    ).reshape(shape)
-    devold = 2.0 * devold
-    beta = np.zeros((G, S, p))  # the committed coefficients of every fit
-    beta_prev = np.zeros((G, S, p))  # the coefficients the last iteration started from
-    dev = np.full(shape, np.nan)
-    converged = np.zeros(shape, bool)
-    failed = ~act
-    iterations = np.zeros(shape, np.int64)
-    running = act.copy()
+    @classmethod
+    def of(cls, rows: Rows, shared: tuple, positive: np.ndarray) -> Problem:
+        """The constants of the fits of ``rows``; ``positive``: flat indices of the
+        positive counts (only they need logarithms)."""
+        X, yy, prior, used, off = rows.X, rows.yy, rows.prior, rows.used, rows.off
+        G, n, p = X.shape
+        S = yy.shape[1]
+        pi, pj, ones, blocks = shared
+        outer = X[:, :, pi] * X[:, :, pj]  # (G, n, q)
+        first, expand = distinct_columns(outer.reshape(-1, pi.size))
+        outer_unique = np.ascontiguousarray(outer[..., first])
 
-    ones_pairs = None
-    if ones:
-        c = ones[0]
-        sel = np.flatnonzero((pi == c) | (pj == c))
-        ones_pairs = (sel, np.where(pi[sel] == c, pj[sel], pi[sel]))
-        ones_square = int(np.flatnonzero((pi == c) & (pj == c))[0])
-    # Without weights, and with every row in use exactly where the design row is not
-    # zero, the rows of prior weight 0 count for nothing in X'WX anyway: W = mu.
-    plain = (
-        not weighted
-        and bool(ones)
-        and np.array_equal(used, np.broadcast_to((X != 0).any(-1)[:, None, :], used.shape))
-    )
-    # X'WX beta from the packed pairs: sum over pairs of A_q * beta scattered to rows.
-    q = pi.size
-    to_row = np.zeros((q, p))
-    to_row[np.arange(q), pi] = 1.0
-    to_column = np.zeros((q, p))
-    to_column[np.arange(q), pj] = pi != pj
+        # Constants of the deviance: 2 sum wt (y log y - y - y log mu + mu), where
+        # sum wt y log mu = sum wt y eta = beta . X'(wt y) + sum wt y offset.
+        # Only the positive counts need logarithms (counts are mostly 0 in surveillance).
+        wy = prior * yy
+        Xwy = np.matmul(wy, X)  # (G, S, p)
+        y_pos, prior_pos = yy.ravel()[positive], prior.ravel()[positive]
+        y_log_y = y_pos * np.log(y_pos)
+        const = np.bincount(positive // n, prior_pos * (y_log_y - y_pos), G * S).reshape(G, S)
+        if rows.has_offset:
+            const = const - (wy * off).sum(-1)
 
-    def gather(ga: np.ndarray) -> dict[str, np.ndarray]:
-        """The data of the groups still running (re-gathered when groups finish)."""
+        ones_pairs, ones_square = None, 0
+        if ones:
+            c = ones[0]
+            sel = np.flatnonzero((pi == c) | (pj == c))
+            ones_pairs = (sel, np.where(pi[sel] == c, pj[sel], pi[sel]))
+            ones_square = int(np.flatnonzero((pi == c) & (pj == c))[0])
+        # Without weights, and with every row in use exactly where the design row is not
+        # zero, the rows of prior weight 0 count for nothing in X'WX anyway: W = mu.
+        plain = (
+            not rows.weighted
+            and bool(ones)
+            and np.array_equal(used, np.broadcast_to((X != 0).any(-1)[:, None, :], used.shape))
+        )
+        # X'WX beta from the packed pairs: sum over pairs of A_q * beta scattered to rows.
+        q = pi.size
+        to_row = np.zeros((q, p))
+        to_row[np.arange(q), pi] = 1.0
+        to_column = np.zeros((q, p))
+        to_column[np.arange(q), pj] = pi != pj
+        return cls(
+            X, prior, off, rows.has_offset, rows.aliased, wy, Xwy, const, outer_unique,
+            expand, pi, pj, blocks, ones_pairs, ones_square, plain, to_row, to_column,
+        )  # fmt: skip
+
+    def gather(self, ga: np.ndarray) -> dict[str, np.ndarray]:
+        """The data of the groups ``ga`` still running (re-gathered when groups finish)."""
+        X, wy = self.X, self.wy
         return {
-            "prior": prior[ga], "off": off[ga] if has_offset else None, "wy": wy[ga],
-            "X": X[ga], "XT": np.ascontiguousarray(X[ga].transpose(0, 2, 1)),
-            "outer": outer_unique[ga], "Xwy": Xwy[ga], "const": const[ga],
-            "aliased": aliased[ga], "wy_at": np.flatnonzero(wy[ga]),
+            "prior": self.prior[ga], "off": self.off[ga] if self.has_offset else None,
+            "wy": wy[ga], "X": X[ga], "XT": np.ascontiguousarray(X[ga].transpose(0, 2, 1)),
+            "outer": self.outer_unique[ga], "Xwy": self.Xwy[ga], "const": self.const[ga],
+            "aliased": self.aliased[ga], "wy_at": np.flatnonzero(wy[ga]),
         }  # fmt: skip
 
-    def mean(lin: np.ndarray, d: dict, mu: np.ndarray) -> tuple[np.ndarray, bool]:
+    def mean(self, lin: np.ndarray, d: dict, mu: np.ndarray) -> tuple[np.ndarray, bool]:
         """``mu = max(exp(eta), eps)`` (into ``mu``) and whether it was clamped at eps."""
-        if has_offset:
+        if self.has_offset:
             np.add(lin, d["off"], out=mu)
             np.exp(mu, out=mu)
         else:
@@ -175,14 +194,14 @@ def irls(
             np.maximum(mu, EPS, out=mu)
         return mu, clamped
 
-    def deviance(b, lin, mu, w2, A_q, low, d) -> np.ndarray:
+    def deviance(self, b, lin, w2, A_q, low, d) -> np.ndarray:
         """2 sum wt (y log y - y - y log mu + mu), with sum wt y log mu from X'(wt y)
         and, given an intercept, sum wt mu from X'WX."""
-        total = A_q[..., ones_square] if ones else w2.sum(-1)
+        total = A_q[..., self.ones_square] if self.ones_pairs is not None else w2.sum(-1)
         dev = d["const"] - np.einsum("gsp,gsp->gs", b, d["Xwy"]) + total
         if low:  # y log mu is no longer y eta where mu was clamped (and wt y > 0)
             at = d["wy_at"]
-            eta = lin.ravel()[at] + (d["off"].ravel()[at] if has_offset else 0.0)
+            eta = lin.ravel()[at] + (d["off"].ravel()[at] if self.has_offset else 0.0)
             hit = np.exp(eta) < EPS
             if hit.any():
                 at, eta = at[hit], eta[hit]
@@ -190,91 +209,178 @@ def irls(
                 np.add.at(dev.ravel(), at // lin.shape[-1], fix)
         return 2.0 * dev
 
-    def step_to(b: np.ndarray, d: dict, out: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    def step_to(self, b: np.ndarray, d: dict, out: tuple[np.ndarray, np.ndarray, np.ndarray]):
         """The linear predictor, mean, working weights, the packed ``X' W X`` of the
         next iteration and the deviance at ``b``, written into the buffers ``out``
         (large arrays are reused, not reallocated)."""
         lin, mu, w2 = out
         np.matmul(b, d["XT"], out=lin)
-        mu, low = mean(lin, d, mu)
-        if plain:
+        mu, low = self.mean(lin, d, mu)
+        if self.plain:
             w2 = mu
         else:
             np.multiply(d["prior"], mu, out=w2)
-        A_q = np.matmul(w2, d["outer"])[..., expand]
-        return lin, mu, w2, A_q, deviance(b, lin, mu, w2, A_q, low, d)
+        A_q = np.matmul(w2, d["outer"])[..., self.expand]
+        return lin, mu, w2, A_q, self.deviance(b, lin, w2, A_q, low, d)
 
-    ga = np.flatnonzero(running.any(axis=1))
-    data = gather(ga)
+    def normal_equations_rhs(self, d, lin, w2, A_q, beta, first: bool) -> np.ndarray:
+        """The right-hand side of the weighted least squares for the working response
+        ``z = eta - offset + (y - mu) / mu`` with weights ``w2 = prior * mu``:
+        ``X'W z = X'(w2 lin) + X'(prior y) - X'(w2)``, where after the first iteration
+        ``lin = X beta``, so that ``X'(w2 lin) = (X'WX) beta`` (``beta``: the running
+        groups' coefficients)."""
+        if self.ones_pairs is not None:
+            Xw2 = np.zeros((*A_q.shape[:-1], self.X.shape[-1]))
+            Xw2[..., self.ones_pairs[1]] = A_q[..., self.ones_pairs[0]]
+        else:
+            Xw2 = np.matmul(w2, d["X"])
+        if first:
+            Xw2lin = np.matmul(w2 * lin, d["X"])
+        else:
+            Xw2lin = np.matmul(A_q * beta[..., self.pj], self.to_row) + np.matmul(
+                A_q * beta[..., self.pi], self.to_column
+            )
+        return Xw2lin + d["Xwy"] - Xw2
+
+    def solve(self, A_q: np.ndarray, rhs: np.ndarray, aliased: np.ndarray) -> np.ndarray:
+        """The new coefficients: ``(X'WX) beta = rhs`` solved for each fit."""
+        if self.blocks is None:
+            return solve_packed(A_q, self.pi, self.pj, rhs, aliased)
+        return solve_blocked(A_q, self.blocks, rhs, aliased)
+
+
+@dataclass
+class State:
+    """The state of every fit of a batch ``(G, S, ...)`` between iterations."""
+
+    #: The committed coefficients, and those the last iteration started from.
+    beta: np.ndarray
+    beta_prev: np.ndarray
+    dev: np.ndarray
+    devold: np.ndarray
+    converged: np.ndarray
+    failed: np.ndarray
+    iterations: np.ndarray
+    running: np.ndarray
+
+    @classmethod
+    def start(cls, act: np.ndarray, p: int, devold: np.ndarray) -> State:
+        shape = act.shape
+        return cls(
+            beta=np.zeros((*shape, p)),
+            beta_prev=np.zeros((*shape, p)),
+            dev=np.full(shape, np.nan),
+            devold=devold,
+            converged=np.zeros(shape, bool),
+            failed=~act,
+            iterations=np.zeros(shape, np.int64),
+            running=act.copy(),
+        )
+
+    def commit(self, ga, it, run, moving, conv, new_beta, old_beta, new_dev) -> None:
+        """Commit iteration ``it`` of the groups ``ga`` for the fits that took it; the
+        others keep their state (their coefficients were not changed, so eta and mu stay
+        theirs)."""
+        self.iterations[ga] = np.where(run, it, self.iterations[ga])
+        self.failed[ga] |= run & ~moving & (it == 1)
+        self.beta_prev[ga] = np.where(moving[..., None], old_beta, self.beta_prev[ga])
+        self.beta[ga] = new_beta
+        self.dev[ga] = np.where(moving, new_dev, self.dev[ga])
+        self.devold[ga] = np.where(moving, new_dev, self.devold[ga])
+        self.converged[ga] |= conv
+        self.running[ga] = moving & ~conv
+
+
+def start_values(rows: Rows, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R's start, ``mustart = y + 0.1``, ``eta = log(mustart)``, ``mu = max(exp(eta),
+    eps)``, and the deviance there: the linear predictor, the mean and the deviance of
+    every fit."""
+    yy, prior = rows.yy, rows.prior
+    G, S, n = yy.shape
+    y_pos, prior_pos = yy.ravel()[positive], prior.ravel()[positive]
+    eta_init = np.full(yy.shape, np.log(0.1))
+    eta_init.ravel()[positive] = eta_pos = np.log(y_pos + 0.1)
+    mu_init = np.full(yy.shape, max(float(np.exp(np.log(0.1))), EPS))
+    mu_init.ravel()[positive] = mu_pos = np.maximum(np.exp(eta_pos), EPS)
+    # Deviance at the start: 2 sum wt (mu + [y > 0] (y log(y / mu) - y)).
+    devold = np.einsum("gsn,gsn->gs", prior, mu_init) + np.bincount(
+        positive // n, prior_pos * (y_pos * np.log(y_pos / mu_pos) - y_pos), G * S
+    ).reshape(G, S)
+    return eta_init, mu_init, 2.0 * devold
+
+
+def _keep_finite(problem, data, spare, it, maxit, moving, new_beta, old_beta, step):
+    """R's rules when the deviance at the new coefficients is not finite: in the first
+    iteration the fit stops ("no valid set of coefficients has been found"), later the
+    step is halved until it is finite. Returns the fits still moving, their coefficients
+    and the state there (``step``: linear predictor, mean, weights, ``X' W X``, deviance
+    at ``new_beta``)."""
+    new_dev = step[-1]
+    invalid = moving & ~np.isfinite(new_dev)
+    if not invalid.any():
+        return moving, new_beta, step
+    if it == 1:  # R stops: "no valid set of coefficients has been found"
+        moving &= ~invalid
+    else:  # R halves the step until the deviance is finite
+        for _ in range(maxit):
+            if not invalid.any():
+                break
+            new_beta = np.where(invalid[..., None], (new_beta + old_beta) / 2, new_beta)
+            new_dev = problem.step_to(new_beta, data, spare)[-1]
+            invalid &= ~np.isfinite(new_dev)
+        moving &= ~invalid
+    new_beta = np.where(moving[..., None], new_beta, old_beta)
+    new_lin, new_mu, new_w2, new_A_q, _ = problem.step_to(new_beta, data, spare)
+    return moving, new_beta, (new_lin, new_mu, new_w2, new_A_q, new_dev)
+
+
+def irls(
+    rows: Rows, act: np.ndarray, shared: tuple, *, epsilon: float, maxit: int
+) -> PoissonGLMFit:
+    """Iterate the fits ``act`` of ``rows`` in lockstep until each converges, fails or
+    reaches ``maxit``, and return every fit's final state (shape ``(G, S, ...)``)."""
+    positive = np.flatnonzero(rows.yy)
+    problem = Problem.of(rows, shared, positive)
+    eta_init, mu_init, devold = start_values(rows, positive)
+    state = State.start(act, rows.X.shape[-1], devold)
+    off, has_offset = rows.off, rows.has_offset
+
+    ga = np.flatnonzero(state.running.any(axis=1))
+    data = problem.gather(ga)
     lin = eta_init[ga] - off[ga] if has_offset else eta_init[ga]
     mu = mu_init[ga]
     w2 = data["prior"] * mu
-    A_q = np.matmul(w2, data["outer"])[..., expand]
+    A_q = np.matmul(w2, data["outer"])[..., problem.expand]
     spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
     for it in range(1, maxit + 1):
         if ga.size == 0:
             break
-        run = running[ga]
-        # Weighted least squares for z = eta - offset + (y - mu) / mu with weights
-        # w2 = prior * mu: X'W z = X'(w2 lin) + X'(prior y) - X'(w2), where after the
-        # first iteration lin = X beta, so that X'(w2 lin) = (X'WX) beta.
-        if ones_pairs is not None:
-            Xw2 = np.zeros((*run.shape, p))
-            Xw2[..., ones_pairs[1]] = A_q[..., ones_pairs[0]]
-        else:
-            Xw2 = np.matmul(w2, data["X"])
-        if it == 1:
-            Xw2lin = np.matmul(w2 * lin, data["X"])
-        else:
-            b = beta[ga]
-            Xw2lin = np.matmul(A_q * b[..., pj], to_row) + np.matmul(A_q * b[..., pi], to_column)
-        rhs = Xw2lin + data["Xwy"] - Xw2
-        if blocks is None:
-            new_beta = solve_packed(A_q, pi, pj, rhs, data["aliased"])
-        else:
-            new_beta = solve_blocked(A_q, blocks, rhs, data["aliased"])
+        run = state.running[ga]
+        old_beta = state.beta[ga]
+        rhs = problem.normal_equations_rhs(data, lin, w2, A_q, old_beta, first=it == 1)
+        new_beta = problem.solve(A_q, rhs, data["aliased"])
         finite = np.isfinite(new_beta).all(-1)
-        old_beta = beta[ga]
         moving = run & finite
         new_beta = np.where(moving[..., None], new_beta, old_beta)
-        new_lin, new_mu, new_w2, new_A_q, new_dev = step_to(new_beta, data, spare)
-        invalid = moving & ~np.isfinite(new_dev)
-        if invalid.any():
-            if it == 1:  # R stops: "no valid set of coefficients has been found"
-                moving &= ~invalid
-            else:  # R halves the step until the deviance is finite
-                for _ in range(maxit):
-                    if not invalid.any():
-                        break
-                    new_beta = np.where(invalid[..., None], (new_beta + old_beta) / 2, new_beta)
-                    new_lin, new_mu, new_w2, new_A_q, new_dev = step_to(new_beta, data, spare)
-                    invalid &= ~np.isfinite(new_dev)
-                moving &= ~invalid
-            new_beta = np.where(moving[..., None], new_beta, old_beta)
-            new_lin, new_mu, new_w2, new_A_q, _ = step_to(new_beta, data, spare)
+        step = problem.step_to(new_beta, data, spare)
+        moving, new_beta, step = _keep_finite(
+            problem, data, spare, it, maxit, moving, new_beta, old_beta, step
+        )
+        new_lin, new_mu, new_w2, new_A_q, new_dev = step
         with np.errstate(invalid="ignore"):
-            conv = moving & (np.abs(new_dev - devold[ga]) / (np.abs(new_dev) + 0.1) < epsilon)
-        # Commit the iteration for the fits that took it; the others keep their state
-        # (their coefficients were not changed, so eta and mu stay theirs).
-        iterations[ga] = np.where(run, it, iterations[ga])
-        failed[ga] |= run & ~moving & (it == 1)
-        beta_prev[ga] = np.where(moving[..., None], old_beta, beta_prev[ga])
-        beta[ga] = new_beta
-        dev[ga] = np.where(moving, new_dev, dev[ga])
-        devold[ga] = np.where(moving, new_dev, devold[ga])
-        converged[ga] |= conv
-        running[ga] = moving & ~conv
-        still = running[ga].any(axis=1)
+            conv = moving & (np.abs(new_dev - state.devold[ga]) / (np.abs(new_dev) + 0.1) < epsilon)
+        state.commit(ga, it, run, moving, conv, new_beta, old_beta, new_dev)
+        still = state.running[ga].any(axis=1)
         spare = (lin, mu, w2)  # the old state's buffers take the next step
         lin, mu, w2, A_q = new_lin, new_mu, new_w2, new_A_q
         if still.sum() < 0.8 * ga.size:  # drop the finished groups
             ga, lin, mu, w2, A_q = ga[still], lin[still], mu[still], w2[still], A_q[still]
-            data = gather(ga)
+            data = problem.gather(ga)
             spare = (np.empty_like(mu), np.empty_like(mu), np.empty_like(mu))
 
     return _final_state(
-        rows, outer_unique, expand, shared, beta, beta_prev, mu_init, iterations,
-        failed, converged, dev, positive,
+        rows, problem.outer_unique, problem.expand, shared, state.beta, state.beta_prev,
+        mu_init, state.iterations, state.failed, state.converged, state.dev, positive,
     )  # fmt: skip
 
 

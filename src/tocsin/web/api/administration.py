@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.accounts.access import Capability, ForbiddenError
 from tocsin.alerting import duty, queries, silences
 from tocsin.alerting.escalation import EscalationStep
 from tocsin.alerting.models import DutyContact, Silence
@@ -24,7 +24,7 @@ from tocsin.monitoring import detectors as detector_service
 from tocsin.monitoring.detectors import find_series
 from tocsin.monitoring.due import MAX_DUE_DAYS, due_rule
 from tocsin.monitoring.indicators import get as get_indicator
-from tocsin.monitoring.models import Indicator, Jurisdiction
+from tocsin.monitoring.models import Indicator
 from tocsin.monitoring.queries import indicator_codes, jurisdiction_codes, series_jurisdictions
 from tocsin.web.api.common import (
     ApiInput,
@@ -38,6 +38,7 @@ from tocsin.web.api.common import (
 )
 from tocsin.web.api.monitoring import DetectorOut, IndicatorOut, detector_out
 from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.shared.administration import administered_place, require_silence
 from tocsin.web.shared.monitoring import require_due_rule_rights
 
 router = APIRouter(tags=["administration"])
@@ -180,12 +181,6 @@ def set_due_rule(code: str, body: DueRuleIn, request: Request, scope: ApiScope) 
         return IndicatorOut.model_validate(changed, from_attributes=True)
 
 
-def _admin_place(db: Any, scope: Scope, code: str) -> Jurisdiction:
-    where = jurisdiction_by_code(db, code, scope.ids(Capability.READ))
-    scope.require(Capability.ADMINISTER, where.id, f"jurisdiction {where.code}")
-    return where
-
-
 def _codes(db: Any) -> dict[int, str]:
     return jurisdiction_codes(db)
 
@@ -213,7 +208,7 @@ def contact_out(c: DutyContact, codes: dict[int, str]) -> ContactOut:
 @router.post("/contacts", response_model=ContactOut, status_code=201, summary="Add a contact")
 def add_contact(body: ContactIn, request: Request, scope: ApiScope) -> ContactOut:
     with writer(request) as db:
-        where = _admin_place(db, scope, body.jurisdiction)
+        where = administered_place(db, scope, body.jurisdiction)
         contact = duty.add_contact(
             db,
             jurisdiction=where.code,
@@ -234,7 +229,7 @@ def change_contact(
     with writer(request) as db:
         contact = duty.get_contact(db, contact_id)
         codes = _codes(db)
-        where = _admin_place(db, scope, codes[contact.jurisdiction_id])
+        where = administered_place(db, scope, codes[contact.jurisdiction_id])
         given = body.model_dump(exclude_unset=True)
         cleared = {k: "" for k in ("email", "webhook_url", "webhook_secret") if k in given}
         changes = {**cleared, **{k: v for k, v in given.items() if v is not None}}
@@ -268,7 +263,7 @@ def get_policy(jurisdiction: str, scope: ApiScope, db: Db) -> PolicyOut:
 )
 def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiScope) -> PolicyOut:
     with writer(request) as db:
-        where = _admin_place(db, scope, jurisdiction)
+        where = administered_place(db, scope, jurisdiction)
         try:
             steps = [
                 EscalationStep(dt.timedelta(minutes=s.wait_minutes), s.levels_up)
@@ -285,29 +280,6 @@ def put_policy(jurisdiction: str, body: PolicyIn, request: Request, scope: ApiSc
             by=scope.principal.actor,
         )
     return PolicyOut(jurisdiction=where.code, **body.model_dump())
-
-
-def silences_visible(scope: Scope, capability: Capability = Capability.READ) -> Any:
-    """The condition on :class:`Silence` rows where the caller holds ``capability``: on
-    the silence's jurisdiction, or everywhere for a silence of the whole territory."""
-    return queries.silences_condition(scope.ids(capability), scope.tree.all_ids())
-
-
-def require_silence(db: Any, scope: Scope, silence_id: int) -> Silence:
-    """The silence, if the caller administers it (404 if it cannot be seen, 403 if it can
-    be seen but not administered)."""
-    silence = silences.get_silence(db, silence_id)
-    what = f"silence {silence_id}"
-    if silence.jurisdiction_id is not None:
-        scope.require(Capability.ADMINISTER, silence.jurisdiction_id, what)
-    elif not scope.administers_everything():
-        if not scope.ids(Capability.READ) >= scope.tree.all_ids():
-            raise NotFoundError(f"{what} does not exist")
-        raise ForbiddenError(
-            f"{what} covers the whole territory: only an administrator of every "
-            "jurisdiction may change it"
-        )
-    return silence
 
 
 @router.get("/silences", response_model=Page[SilenceOut], summary="Silences")
@@ -346,7 +318,7 @@ def silence_out(s: Silence, codes: dict[int, str], indicators: dict[int, str]) -
 def add_silence(body: SilenceIn, request: Request, scope: ApiScope) -> SilenceOut:
     with writer(request) as db:
         if body.jurisdiction is not None:
-            where = _admin_place(db, scope, body.jurisdiction).code
+            where = administered_place(db, scope, body.jurisdiction).code
         elif scope.administers_everything():
             where = None
         else:

@@ -24,10 +24,9 @@ from tocsin.alerting import lifecycle
 from tocsin.alerting.cap import message as cap
 from tocsin.alerting.cap.feed import build_public_feed
 from tocsin.alerting.cap.render import find, xml_of
-from tocsin.alerting.models import ALERT_STATUSES, Alert, CapMessageRow
+from tocsin.alerting.models import ALERT_STATUSES
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.errors import NotFoundError
-from tocsin.response import incidents
 from tocsin.web.api.caching import document, xml_media_type
 from tocsin.web.api.common import (
     ApiInput,
@@ -38,7 +37,7 @@ from tocsin.web.api.common import (
     page_params,
     paginate,
 )
-from tocsin.web.deps import ApiScope, Db, resolve_principal, scope_for, writer
+from tocsin.web.deps import ApiScope, Db, writer
 from tocsin.web.shared.alerts import (
     TRANSITIONS,
     AlertDetailOut,
@@ -49,6 +48,7 @@ from tocsin.web.shared.alerts import (
     alerts_query,
     transition,
 )
+from tocsin.web.shared.cap import optional_scope, public_message, readable_message
 
 router = APIRouter(tags=["alerts"])
 public_router = APIRouter(tags=["CAP (public)"])
@@ -169,29 +169,6 @@ def get_alert_cap(alert_id: ItemId, scope: ApiScope, db: Db) -> Response:
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
-def _public(row: CapMessageRow) -> bool:
-    """A public, actual message of an alert or an incident (an exercise's is not)."""
-    subject = row.alert_id is not None or row.incident_id is not None
-    return subject and row.scope == "Public" and row.status == "Actual"
-
-
-def readable_message(db: Session, scope: Scope | None, row: CapMessageRow) -> bool:
-    """Whether the caller may read a message: anyone a public one of an alert or an
-    incident; otherwise a caller who reads the alert's (the incident's) jurisdiction (or,
-    for a message of no jurisdiction, every top-level jurisdiction)."""
-    if _public(row):
-        return True
-    if scope is None:
-        return False
-    if row.incident_id is not None:  # an incident's notice: who reads the incident
-        return scope.allows(Capability.READ, incidents.get(db, row.incident_id).jurisdiction_id)
-    alert = db.get(Alert, row.alert_id) if row.alert_id is not None else None
-    if alert is not None and alert.jurisdiction_id is not None:
-        return scope.allows(Capability.READ, alert.jurisdiction_id)
-    roots = set(scope.tree.children.get(None, ()))
-    return bool(roots) and roots <= scope.ids(Capability.READ)
-
-
 def cap_document(
     request: Request, db: Session, scope: Scope | None, sender: str, identifier: str
 ) -> Response:
@@ -201,7 +178,7 @@ def cap_document(
     row = find(db, sender, identifier)
     if not readable_message(db, scope, row):
         raise NotFoundError(f"no CAP message of sender {sender!r} with identifier {identifier!r}")
-    public = _public(row)
+    public = public_message(row)
     xml = xml_of(db, row, settings)
     if row.xml is None:  # tocsin's own (an imported one is served as received: signatures)
         xml = cap.with_stylesheet(xml, STYLESHEET)
@@ -213,13 +190,6 @@ def cap_document(
         cache_control="public, max-age=86400" if public else "private, max-age=300",
         last_modified=row.sent,
     )
-
-
-def optional_scope(request: Request, db: Session) -> Scope | None:
-    """The caller's scope when credentials come with the request (a signed-in browser
-    following a link of an e-mail, or an API token); None for anonymous callers."""
-    principal = resolve_principal(request, db)
-    return None if principal is None else scope_for(principal, db, request)
 
 
 def _get_and_head(router: APIRouter, path: str, **options: Any):

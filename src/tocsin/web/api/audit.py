@@ -12,12 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.audit import verify
 from tocsin.audit.queries import entries_query
-from tocsin.monitoring.queries import root_ids
 from tocsin.web.api.common import Page, PageParams, page_params, paginate
 from tocsin.web.deps import ApiScope, Db
+from tocsin.web.shared.records import require_auditor
 
 router = APIRouter(tags=["audit"])
 
@@ -37,12 +36,6 @@ class ChainOut(BaseModel):
     intact: bool
     checked: int
     problems: list[str]
-
-
-def require_auditor(scope: Scope, db: Any) -> None:
-    roots = root_ids(db)
-    if not roots or not roots <= scope.ids(Capability.ADMINISTER):
-        raise ForbiddenError("the audit log is open to administrators of the whole territory")
 
 
 @router.get("/audit", response_model=Page[AuditOut], summary="The audit log, newest first")

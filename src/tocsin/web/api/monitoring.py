@@ -9,12 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
 from tocsin.monitoring import queries
-from tocsin.monitoring.models import Detector, Indicator, Jurisdiction, Series
-from tocsin.periods import PeriodKind, format_periods
+from tocsin.monitoring.models import Detector, Jurisdiction
 from tocsin.web.api.common import (
     ItemId,
     Page,
@@ -24,7 +22,12 @@ from tocsin.web.api.common import (
     paginate,
 )
 from tocsin.web.deps import ApiScope, Db
-from tocsin.web.shared.monitoring import period_bounds, series_in_scope
+from tocsin.web.shared.monitoring import (
+    PointOut,
+    SignalOut,
+    series_in_scope,
+    series_window,
+)
 
 router = APIRouter(tags=["monitoring"])
 
@@ -60,30 +63,6 @@ class SeriesOut(BaseModel):
     jurisdiction: str
     stratum: str
     version: int
-
-
-class PointOut(BaseModel):
-    period: str
-    value: float
-    population: float | None = Field(
-        default=None,
-        description="with ?population=true: the population of the jurisdiction in the "
-        "period's year (or the latest earlier year with a figure), null where unknown",
-    )
-
-
-class SignalOut(BaseModel):
-    period: str
-    detector_id: int
-    method: str
-    observed: float | None
-    expected: float | None
-    upperbound: float | None = Field(description="null: no bound")
-    alarm: bool | None
-    score: float | None
-    tail_probability: float | None = Field(
-        description="under the detector's model, one meaning for every method"
-    )
 
 
 class SeriesDetail(SeriesOut):
@@ -179,54 +158,6 @@ def list_series(
     )
     rows, total = paginate(db, query, params)
     return Page(items=[_series_out(r) for r in rows], total=total, **params.model_dump())
-
-
-def series_window(
-    db: Session,
-    series: Series,
-    indicator: Indicator,
-    start: str | None,
-    end: str | None,
-    *,
-    population: bool = False,
-) -> tuple[list[PointOut], list[SignalOut]]:
-    """Observations and signals of ``series`` between two period labels (inclusive);
-    ``population``: each observation with the population of its period."""
-    kind = PeriodKind(indicator.frequency)
-    lo, hi = period_bounds(kind, start, end)
-    points, signals = queries.series_window(db, series.id, lo, hi)
-    labels = dict(
-        zip(
-            [p for p, _ in points] + [s.period for s, _ in signals],
-            format_periods(kind, [p for p, _ in points] + [s.period for s, _ in signals]),
-            strict=True,
-        )
-    )
-    people = (
-        queries.series_population(db, series, kind, [p for p, _ in points])
-        if population
-        else [None] * len(points)
-    )
-    return (
-        [
-            PointOut(period=labels[p], value=v, population=n)
-            for (p, v), n in zip(points, people, strict=True)
-        ],
-        [
-            SignalOut(
-                period=labels[s.period],
-                detector_id=s.detector_id,
-                method=method,
-                observed=s.observed,
-                expected=s.expected,
-                upperbound=s.upperbound,
-                alarm=s.alarm,
-                score=s.score,
-                tail_probability=s.tail_probability,
-            )
-            for s, method in signals
-        ],
-    )
 
 
 @router.get("/series/{series_id}", response_model=SeriesDetail, summary="A series with its data")

@@ -16,24 +16,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability, Scope
-from tocsin.accounts.queries import email_of
-from tocsin.alerting import lifecycle, queries
+from tocsin.accounts.access import Capability
 from tocsin.alerting.severity import Level
-from tocsin.errors import ConflictError
 from tocsin.web.api.common import MAX_ID, ApiInput
-from tocsin.web.deps import ApiScope, Db, writer
-from tocsin.web.shared.alerts import alert_in_scope
+from tocsin.web.deps import ApiScope, Db
+from tocsin.web.shared.queue import (
+    BULK_MAX,
+    BulkAcknowledgeOut,
+    acknowledge_many,
+    queue_of,
+)
 
 router = APIRouter(tags=["alerts"])
 
 #: The orders of :data:`tocsin.alerting.queries.QUEUE_ORDERS`.
 QueueOrder = Literal["level", "age", "escalation"]
-
-#: Most alerts one request acknowledges.
-BULK_MAX = 200
 
 
 class NotifiedOut(BaseModel):
@@ -66,54 +64,6 @@ class BulkAcknowledgeIn(ApiInput):
         min_length=1, max_length=BULK_MAX, description="ids of the alerts to acknowledge"
     )
     comment: str = Field(default="", max_length=4000)
-
-
-class Unchanged(BaseModel):
-    id: int
-    status: str = Field(description="its status now (changed meanwhile, elsewhere)")
-
-
-class BulkAcknowledgeOut(BaseModel):
-    acknowledged: list[int]
-    unchanged: list[Unchanged]
-
-
-def queue_of(
-    db: Session, scope: Scope, *, order: str = "level", search: str | None = None
-) -> list[queries.QueueEntry]:
-    """The caller's duty queue (see :func:`tocsin.alerting.queries.queue`)."""
-    return queries.queue(
-        db,
-        mine={jurisdiction for _, jurisdiction in scope.principal.grants},
-        readable=scope.ids(Capability.READ),
-        email=email_of(db, scope.principal.user_id),
-        order=order,
-        search=search,
-    )
-
-
-def acknowledge_many(
-    request: Request, db: Session, scope: Scope, alert_ids: list[int], comment: str
-) -> BulkAcknowledgeOut:
-    """Acknowledge ``alert_ids`` as the caller: every one checked first, then each in its
-    own transaction; those changed meanwhile are reported in ``unchanged``."""
-    wanted = list(dict.fromkeys(alert_ids))
-    for alert_id in wanted:
-        alert_in_scope(db, scope, alert_id, Capability.RESPOND)
-    done, unchanged = [], []
-    for alert_id in wanted:
-        try:
-            with writer(request) as wdb:
-                lifecycle.acknowledge(
-                    wdb, alert_id, by=scope.principal.actor, comment=comment,
-                    now=dt.datetime.now(dt.UTC),
-                )  # fmt: skip
-            done.append(alert_id)
-        except ConflictError:
-            db.rollback()  # read the status as it is now
-            status = alert_in_scope(db, scope, alert_id, Capability.READ).status
-            unchanged.append(Unchanged(id=alert_id, status=status))
-    return BulkAcknowledgeOut(acknowledged=done, unchanged=unchanged)
 
 
 @router.get("/queue", response_model=list[QueueItemOut], summary="My duty queue")

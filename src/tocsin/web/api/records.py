@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.accounts.access import Capability
 from tocsin.alerting import queries as alert_queries
 from tocsin.alerting.models import CHANNELS, NOTIFICATION_STATUSES
 from tocsin.monitoring import queries as monitoring_queries
@@ -29,25 +29,9 @@ from tocsin.web.api.common import (
     page_params,
 )
 from tocsin.web.deps import ApiScope, Db
+from tocsin.web.shared.records import administered, require_configurer
 
 router = APIRouter(tags=["records"])
-
-
-def administered(scope: Scope) -> frozenset[int]:
-    """The jurisdictions whose notifications the caller reads (403 if none)."""
-    ids = scope.ids(Capability.ADMINISTER)
-    if not ids:
-        raise ForbiddenError("the notifications are open to administrators")
-    return ids
-
-
-def require_configurer(scope: Scope) -> bool:
-    """403 unless the caller configures detection somewhere; whether they configure the
-    whole territory (and so may read the texts of failures)."""
-    configured = scope.ids(Capability.CONFIGURE)
-    if not configured:
-        raise ForbiddenError("the detection runs are open to analysts and administrators")
-    return configured >= scope.tree.all_ids()
 
 
 class OutboxOut(BaseModel):

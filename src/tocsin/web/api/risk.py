@@ -16,16 +16,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.access import Capability
 from tocsin.errors import NotFoundError
-from tocsin.monitoring import jurisdictions
 from tocsin.response.models import Incident
-from tocsin.risk import assessments, indexes, matrix, queries, register
+from tocsin.risk import assessments, indexes, queries, register
 from tocsin.risk.composite import DIMENSIONS
 from tocsin.risk.matrix import LEVELS
-from tocsin.risk.models import RISK_DOMAINS, Assessment
+from tocsin.risk.models import RISK_DOMAINS
 from tocsin.risk.schemas import AgreementIn, ContributionIn, RiskFields
 from tocsin.web.api.common import (
     ApiInput,
@@ -35,40 +33,26 @@ from tocsin.web.api.common import (
     readable_subtree,
 )
 from tocsin.web.deps import ApiScope, Db, writer
+from tocsin.web.shared.risk import (
+    AssessmentOut,
+    AssessmentSummaryOut,
+    IndexRowOut,
+    RiskOut,
+    ScorecardsOut,
+    agree_as,
+    assessment_detail,
+    assessment_summary,
+    contribute_as,
+    index_rows,
+    risk_out,
+    risk_row,
+    scorecards_of,
+    utc_today,
+)
 
 router = APIRouter(tags=["risks"])
 
 Scale = Annotated[int | None, Query(ge=1, le=5)]
-
-
-class ActionOut(BaseModel):
-    action: str
-    owner: str
-    due: dt.date
-    status: str
-    overdue: bool
-
-
-class RiskOut(BaseModel):
-    code: str
-    jurisdiction: str
-    domain: str = Field(description=" | ".join(RISK_DOMAINS))
-    hazard: str
-    title: str
-    title_zh: str
-    description: str
-    location: str
-    owner_body: str | None
-    likelihood: int
-    impact: int
-    level: str = Field(description=" | ".join(LEVELS) + " (WHO 2012 risk matrix)")
-    review_date: dt.date
-    review_overdue: bool
-    indicators: list[str]
-    plans: list[str]
-    actions: list[ActionOut]
-    updated_at: dt.datetime
-    updated_by: str
 
 
 class CellOut(BaseModel):
@@ -84,66 +68,12 @@ class HeatMapOut(BaseModel):
     rows: list[list[CellOut]] = Field(description="likelihood 5 (top) to 1; impact 1 to 5")
 
 
-class AssessmentSummaryOut(BaseModel):
-    id: int
-    status: str
-    question: str
-    opened_at: dt.datetime
-    opened_by: str
-    likelihood: int | None
-    impact: int | None
-    level: str | None
-
-
 class RiskDetailOut(RiskOut):
     assessments: list[AssessmentSummaryOut]
 
 
-class ContributionOut(BaseModel):
-    id: int
-    at: dt.datetime
-    actor: str
-    body: str
-    body_jurisdiction: str
-    likelihood: int
-    impact: int
-    level: str
-    confidence: str
-    reasoning: str
-    current: bool = Field(description="false once the same body said something later")
-
-
-class AssessmentOut(AssessmentSummaryOut):
-    subject: str = Field(description="risk | incident")
-    risk: str | None
-    incident: int | None
-    jurisdiction: str
-    confidence: str | None
-    rationale: str
-    agreed_at: dt.datetime | None
-    agreed_by: str | None
-    contributions: list[ContributionOut]
-
-
 class QuestionIn(ApiInput):
     question: str = Field(min_length=1, max_length=4000, description="what is assessed")
-
-
-class FigureOut(BaseModel):
-    indicator: str
-    value: float
-    period: str
-    series: int
-    score: float
-
-
-class IndexRowOut(BaseModel):
-    jurisdiction: str
-    risk: float | None = Field(description="0..10; null when a dimension has no figure")
-    hazard_exposure: float | None
-    vulnerability: float | None
-    lack_of_coping_capacity: float | None
-    figures: dict[str, list[FigureOut]]
 
 
 class IndexModelOut(BaseModel):
@@ -151,93 +81,6 @@ class IndexModelOut(BaseModel):
     title: str
     title_zh: str
     dimensions: dict[str, list[dict[str, Any]]]
-
-
-def risk_out(row: queries.RiskRow, today: dt.date) -> RiskOut:
-    risk = row.risk
-    return RiskOut(
-        code=risk.code,
-        jurisdiction=row.jurisdiction,
-        domain=risk.domain,
-        hazard=risk.hazard,
-        title=risk.title,
-        title_zh=risk.title_zh,
-        description=risk.description,
-        location=risk.location,
-        owner_body=row.owner_body,
-        likelihood=risk.likelihood,
-        impact=risk.impact,
-        level=row.level,
-        review_date=risk.review_date,
-        review_overdue=row.review_overdue,
-        indicators=risk.indicators,
-        plans=risk.plans,
-        actions=[
-            ActionOut(
-                **a,
-                overdue=a["status"] != "done" and dt.date.fromisoformat(a["due"]) < today,
-            )
-            for a in risk.actions
-        ],
-        updated_at=risk.updated_at,
-        updated_by=risk.updated_by,
-    )
-
-
-def risk_row(db: Session, scope: Scope, code: str, capability: Capability) -> queries.RiskRow:
-    """The risk ``code`` if the caller holds ``capability`` on its jurisdiction."""
-    risk = register.get(db, code)
-    scope.require(capability, risk.jurisdiction_id, f"risk {code}")
-    found = queries.risks(db, frozenset({risk.jurisdiction_id}), today=_today(), code=code)
-    return found[0]
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
-def _summary(found: Assessment) -> dict[str, Any]:
-    return {
-        "id": found.id,
-        "status": found.status,
-        "question": found.question,
-        "opened_at": found.opened_at,
-        "opened_by": found.opened_by,
-        "likelihood": found.likelihood,
-        "impact": found.impact,
-        "level": (
-            matrix.level(found.likelihood, found.impact)
-            if found.likelihood and found.impact
-            else None
-        ),
-    }
-
-
-def assessment_in_scope(
-    db: Session, scope: Scope, assessment_id: int, capability: Capability
-) -> Assessment:
-    what = f"joint assessment {assessment_id}"
-    return in_scope(db, scope, Assessment, assessment_id, capability, what)
-
-
-def assessment_detail(db: Session, scope: Scope, assessment_id: int) -> AssessmentOut:
-    found = assessment_in_scope(db, scope, assessment_id, Capability.READ)
-    subject = queries.subject(db, found)
-    return AssessmentOut(
-        **_summary(found),
-        subject=subject.kind,
-        risk=subject.key if subject.kind == "risk" else None,
-        incident=int(subject.key) if subject.kind == "incident" else None,
-        jurisdiction=subject.jurisdiction,
-        confidence=found.confidence,
-        rationale=found.rationale,
-        agreed_at=found.agreed_at,
-        agreed_by=found.agreed_by,
-        contributions=[
-            ContributionOut.model_validate(c, from_attributes=True)
-            for c in assessments.contributions(db, found.id)
-        ],
-    )
 
 
 # -- the register
@@ -254,7 +97,7 @@ def list_risks(
     impact: Scale = None,
     overdue: Annotated[bool, Query(description="review or an open action overdue")] = False,
 ) -> list[RiskOut]:
-    today = _today()
+    today = utc_today()
     rows = queries.risks(
         db,
         readable_subtree(db, scope, jurisdiction),
@@ -286,8 +129,8 @@ def get_risk(code: str, scope: ApiScope, db: Db) -> RiskDetailOut:
     row = risk_row(db, scope, code, Capability.READ)
     found = queries.assessments(db, scope.ids(Capability.READ), risk_id=row.risk.id)
     return RiskDetailOut(
-        **risk_out(row, _today()).model_dump(),
-        assessments=[AssessmentSummaryOut(**_summary(a)) for a in found],
+        **risk_out(row, utc_today()).model_dump(),
+        assessments=[AssessmentSummaryOut(**assessment_summary(a)) for a in found],
     )
 
 
@@ -303,7 +146,7 @@ def put_risk(code: str, body: RiskFields, request: Request, scope: ApiScope, db:
         if existing is not None:
             scope.require(Capability.CONFIGURE, existing.jurisdiction_id, f"risk {code}")
         register.put(wdb, code, body, actor=scope.principal.actor, now=dt.datetime.now(dt.UTC))
-    return risk_out(risk_row(db, scope, code, Capability.READ), _today())
+    return risk_out(risk_row(db, scope, code, Capability.READ), utc_today())
 
 
 # -- joint assessments
@@ -355,31 +198,6 @@ def open_incident_assessment(
 )
 def get_assessment(assessment_id: ItemId, scope: ApiScope, db: Db) -> AssessmentOut:
     return assessment_detail(db, scope, assessment_id)
-
-
-def contribute_as(
-    request: Request, scope: Scope, assessment_id: int, given: ContributionIn
-) -> None:
-    """Record a body's view, if the caller may respond there (and speaks for the body)."""
-    with writer(request) as wdb:
-        found = assessment_in_scope(wdb, scope, assessment_id, Capability.RESPOND)
-        assessments.contribute(
-            wdb,
-            assessment_id,
-            given,
-            user_id=scope.principal.user_id,
-            speaks_for_any=scope.allows(Capability.ADMINISTER, found.jurisdiction_id),
-            actor=scope.principal.actor,
-            now=dt.datetime.now(dt.UTC),
-        )
-
-
-def agree_as(request: Request, scope: Scope, assessment_id: int, given: AgreementIn) -> None:
-    with writer(request) as wdb:
-        assessment_in_scope(wdb, scope, assessment_id, Capability.RESPOND)
-        assessments.agree(
-            wdb, assessment_id, given, actor=scope.principal.actor, now=dt.datetime.now(dt.UTC)
-        )
 
 
 @router.post(
@@ -437,98 +255,10 @@ def index_scores(
     return index_rows(db, scope, model, jurisdiction)
 
 
-def index_rows(
-    db: Session, scope: Scope, model: str, jurisdiction: str | None
-) -> list[IndexRowOut]:
-    found = indexes.get(db, model)
-    within = readable_subtree(db, scope, jurisdiction)
-    places = {p.id: p.code for p in jurisdictions.get_all(db) if p.id in within}
-    return [
-        IndexRowOut(
-            jurisdiction=places[r.jurisdiction_id],
-            risk=r.risk,
-            **r.dimensions,
-            figures={
-                d: [
-                    FigureOut(
-                        indicator=f.indicator,
-                        value=f.value,
-                        period=f.period,
-                        series=f.series_id,
-                        score=f.score,
-                    )
-                    for f in figures
-                ]
-                for d, figures in r.figures.items()
-            },
-        )
-        for r in indexes.compute(db, found, within)
-    ]
-
-
 # -- preparedness scorecards
 
 
-class RecordOut(BaseModel):
-    label: str
-    href: str
-
-
-class FigureCardOut(BaseModel):
-    measure: str = Field(description="plans | ack_median | ack_p90 | reports | reserves | duty")
-    value: float | None
-    unit: str
-    target: float
-    direction: str = Field(description="at_least | at_most")
-    colour: str = Field(description="green | amber | red | grey (no data)")
-    detail: str
-    records: list[RecordOut] = Field(description="the records the figure comes from")
-
-
-class ScorecardOut(BaseModel):
-    jurisdiction: str
-    start: dt.datetime
-    end: dt.datetime
-    figures: list[FigureCardOut]
-
-
-class RankOut(BaseModel):
-    rank: int
-    jurisdiction: str
-    green: int
-    amber: int
-    red: int
-    grey: int
-    colours: dict[str, str]
-
-
-class ScorecardsOut(BaseModel):
-    scorecard: ScorecardOut
-    siblings: list[RankOut] = Field(description="the jurisdiction and its siblings, best first")
-
-
 Days = Annotated[int, Query(ge=1, le=730, description="the window, in days before now")]
-
-
-def scorecards_of(db: Session, scope: Scope, jurisdiction: str, days: int) -> ScorecardsOut:
-    from tocsin.risk import scorecards
-
-    where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
-    now = dt.datetime.now(dt.UTC)
-    cards = scorecards.siblings(db, where, scope.ids(Capability.READ), now=now, days=days)
-    mine = next(c for c in cards if c.jurisdiction == where.code)
-    return ScorecardsOut(
-        scorecard=ScorecardOut.model_validate(mine, from_attributes=True),
-        siblings=[
-            RankOut(
-                rank=number,
-                jurisdiction=card.jurisdiction,
-                **{colour: card.count(colour) for colour in ("green", "amber", "red", "grey")},
-                colours={f.measure: f.colour for f in card.figures},
-            )
-            for number, card in enumerate(cards, 1)
-        ],
-    )
 
 
 @router.get(

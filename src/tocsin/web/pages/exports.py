@@ -20,12 +20,13 @@ from tocsin.alerting.models import ALERT_STATUSES, Alert
 from tocsin.alerting.severity import Level
 from tocsin.monitoring import queries
 from tocsin.monitoring.models import Series
-from tocsin.web.api.alerts import alerts_query
-from tocsin.web.api.common import MAX_ID, ItemId
-from tocsin.web.api.monitoring import series_in_scope, series_window
+from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.pages.alerts import alert_period
 from tocsin.web.pages.params import FormLevel
+from tocsin.web.shared.alerts import alerts_query
+from tocsin.web.shared.common import MAX_ID, ItemId
+from tocsin.web.shared.monitoring import series_in_scope, series_window
 from tocsin.web.spreadsheet import csv_response
 
 router = APIRouter(include_in_schema=False)
@@ -54,7 +55,7 @@ def alerts_csv(
     query = alerts_query(
         db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
     )
-    rows = db.execute(query.limit(MAX_ALERT_ROWS)).all()
+    rows = page_rows(db, query, limit=MAX_ALERT_ROWS, offset=0)
     names = queries.jurisdiction_names(
         db, {a.jurisdiction_id for a, *_ in rows if a.jurisdiction_id}, scope.ids()
     )

@@ -5,7 +5,7 @@ The list holds exactly what the feed publishes of the alerts in force (public,
 ``Actual``, unexpired: :func:`tocsin.alerting.queries.public_alerts`), read from the CAP
 messages as issued: headlines, areas, severity, urgency and certainty, times. Nothing
 internal (alert numbers, user names, comments) is shown. A CAP message opens for the
-callers :func:`tocsin.web.api.alerts.readable_message` allows: anyone for a public one,
+callers :func:`tocsin.web.shared.cap.readable_message` allows: anyone for a public one,
 the users who read its jurisdiction for a restricted one.
 """
 
@@ -23,9 +23,9 @@ from tocsin.alerting.cap.render import find, xml_of
 from tocsin.alerting.settings import get_alerting_settings
 from tocsin.alerting.severity import Level
 from tocsin.errors import NotFoundError
-from tocsin.web.api.alerts import optional_scope, readable_message
 from tocsin.web.deps import Db
 from tocsin.web.i18n.cap_terms import cap_meaning
+from tocsin.web.shared.cap import optional_scope, readable_message
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -1,6 +1,6 @@
 """Page: my queue, the alerts escalation put before the signed-in user, with several
 acknowledged at once after one confirmation (the JSON API behind it:
-:mod:`tocsin.web.api.queue`)."""
+:mod:`tocsin.web.api.queue`; what both do: :mod:`tocsin.web.shared.queue`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from tocsin.alerting.models import Alert
 from tocsin.alerting.queries import QUEUE_ORDERS
 from tocsin.alerting.severity import Level
 from tocsin.web import i18n
-from tocsin.web.api.common import MAX_ID
-from tocsin.web.api.queue import BULK_MAX, acknowledge_many, queue_of
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.pages.params import query_string
 from tocsin.web.shared.alerts import alert_in_scope
+from tocsin.web.shared.common import MAX_ID
+from tocsin.web.shared.queue import BULK_MAX, acknowledge_many, queue_of
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

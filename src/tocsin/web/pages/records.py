@@ -28,11 +28,10 @@ from tocsin.audit import verify
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.text import TextError, check_text
 from tocsin.web import i18n
-from tocsin.web.api.audit import require_auditor
-from tocsin.web.api.common import MAX_ID
-from tocsin.web.api.records import administered, require_configurer
 from tocsin.web.deps import Db, PageScope
 from tocsin.web.pages.params import FormPage, query_string
+from tocsin.web.shared.common import MAX_ID
+from tocsin.web.shared.records import administered, require_auditor, require_configurer
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -1,7 +1,8 @@
 """Pages: risks -- the heat map and list of a subtree's register, one risk with its
 assessments, a joint assessment session (contributions of each body, the agreed
 result), and the composite risk index of a subtree (docs/risk.md). The routes call the
-JSON API's helpers and the risk services."""
+helpers they share with the JSON API (:mod:`tocsin.web.shared.risk`) and the risk
+services."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from tocsin.risk import assessments, indexes, matrix, queries
 from tocsin.risk.composite import DIMENSIONS
 from tocsin.risk.models import CONFIDENCES, RISK_DOMAINS
 from tocsin.risk.schemas import AgreementIn, ContributionIn
-from tocsin.web.api.common import ItemId
-from tocsin.web.api.response import incident_in_scope
-from tocsin.web.api.risk import (
+from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.pages.situation import area_ids, children_of, focus_of
+from tocsin.web.shared.common import ItemId
+from tocsin.web.shared.response import incident_in_scope
+from tocsin.web.shared.risk import (
     agree_as,
     assessment_detail,
     assessment_in_scope,
@@ -30,8 +33,6 @@ from tocsin.web.api.risk import (
     risk_row,
     scorecards_of,
 )
-from tocsin.web.deps import Db, PageScope, check_csrf, writer
-from tocsin.web.pages.situation import area_ids, children_of, focus_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
