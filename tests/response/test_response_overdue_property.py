@@ -29,7 +29,7 @@ from tocsin.alerting.clock import ManualClock
 from tocsin.alerting.models import Notification
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.response import incidents, reports, tasks
-from tocsin.response.models import IncidentEvent, IncidentTask, ResponseBody
+from tocsin.response.models import IncidentEvent, ResponseBody
 from tocsin.store import write_session
 from tocsin.worker import Worker
 
