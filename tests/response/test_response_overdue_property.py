@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, example, given, settings
@@ -54,7 +53,6 @@ ACTIONS = st.lists(
     min_size=1,
     max_size=14,
 )
-_SINCE = re.compile(r"overdue since (.+?): step (\d+),")
 
 
 @dataclass
@@ -125,9 +123,10 @@ def _happened(engine, incident_id: int) -> list[tuple[tuple, dt.datetime]]:
         ).all()
         found = []
         for e in events:
-            since, step = _SINCE.search(e.text).groups()
-            key = (e.kind, (e.data or {}).get("task_id"), dt.datetime.fromisoformat(since))
-            found.append(((*key, int(step)), e.at))
+            data = e.data or {}
+            due = dt.datetime.fromisoformat(data["due"])
+            assert f"overdue since {due:%Y-%m-%d %H:%M} UTC: step {data['step']}," in e.text
+            found.append(((e.kind, data.get("task_id"), due, int(data["step"])), e.at))
         return found
 
 
