@@ -30,8 +30,8 @@ EXAMPLES = 15
 #: Operations whose refusals of schema-valid requests no schema can express: the
 #: content of an uploaded file (its columns, periods and values; a stock count's depots,
 #: items and counts; a plan or bodies file sent as the body) is checked row by row and a
-#: file with bad rows answers 422 with every problem located; a password is refused when it is easy to guess (zxcvbn) or the
-#: same as the current one, and a user name when it looks like another
+#: file with bad rows answers 422 with every problem located; a password is refused
+#: when it is easy to guess (zxcvbn) or the same as the current one, and a user name when it looks like another
 #: (docs/accounts.md); a silence must end after it starts and have a matcher or a
 #: jurisdiction, and its matchers must parse (regular expressions included;
 #: docs/alerting.md); a due rule's time zone must be one of the IANA database and a due
