@@ -282,3 +282,99 @@ def test_the_worker_checks_for_missing_data_on_its_own_clock(reporting):
         assert found == [f"missing:{_ids(reporting)['B1']}"]
     finally:
         worker.close()
+
+
+def _outage_alerts(engine) -> list[Alert]:
+    with write_session(engine) as db:
+        found = db.scalars(
+            select(Alert).where(Alert.source == "missing", Alert.fingerprint.like("%outage%"))
+        ).all()
+        db.expunge_all()
+    return list(found)
+
+
+def test_a_total_outage_raises_one_alert_at_the_root_of_the_indicators_tree(engine, write_file):
+    """Every series of ``cases`` reports W01..W03 on time, then none reports again. The
+    expected periods come from the due rule and the clock, not from what arrived: on the
+    Wednesday after W05, W04 and W05 are missing everywhere. One alert, at the jurisdiction
+    above all of the indicator's series (DE), climbs like any other and resolves when
+    the data arrive."""
+    for week in ("2024-W01", "2024-W02", "2024-W03"):
+        _ingest(engine, write_file, [(week, j, 3) for j in ("A1", "A2", "B1")], _monday_after(week))
+    _set_rule(engine)
+    ids = _ids(engine)
+    with write_session(engine) as db:
+        db.add(DutyContact(jurisdiction_id=ids["DE"], name="desk", email="de@example.org"))
+    before = _monday_after("2024-W04") + dt.timedelta(hours=3)  # W04 not yet due
+    with write_session(engine) as db:
+        assert missing.check(db, now=before).opened == []
+    wednesday = _monday_after("2024-W05") + dt.timedelta(days=2)
+    with write_session(engine) as db:
+        first = missing.check(db, now=wednesday)
+        assert missing.check(db, now=wednesday).opened == []  # no duplicate
+    [alert_id] = first.opened
+    with write_session(engine) as db:
+        alert = db.get(Alert, alert_id)
+        assert (alert.fingerprint, alert.jurisdiction_id, alert.level, alert.public) == (
+            f"missing:outage:{alert.indicator_id}",
+            ids["DE"],
+            3,  # two periods
+            False,
+        )
+        assert "Cases" in alert.headline and "no series" in alert.headline
+        assert "2024-W04, 2024-W05" in alert.description and "3 series" in alert.description
+        assert alert.headline_zh and "Cases" in alert.headline_zh
+        told = db.scalars(select(Notification.target).where(Notification.alert_id == alert_id))
+        assert list(told) == ["de@example.org"]
+    # Two weeks on, still nothing: four periods, level II.
+    later = wednesday + dt.timedelta(days=14)
+    with write_session(engine) as db:
+        assert missing.check(db, now=later).raised == [alert_id]
+        assert "2024-W04, 2024-W05, 2024-W06, 2024-W07" in db.get(Alert, alert_id).description
+    # A1 sends W04..W07: the outage is over (A2 and B1 now miss them: their own alerts).
+    for week in ("2024-W04", "2024-W05", "2024-W06", "2024-W07"):
+        _ingest(engine, write_file, [(week, "A1", 1)], later + dt.timedelta(hours=1))
+    with write_session(engine) as db:
+        result = missing.check(db, now=later + dt.timedelta(hours=2))
+        assert result.resolved == [alert_id]
+        assert db.get(Alert, alert_id).status == "resolved"
+        found = set(
+            db.scalars(
+                select(Alert.fingerprint).where(Alert.source == "missing", Alert.status == "open")
+            )
+        )
+    assert found == {f"missing:{ids['A2']}", f"missing:{ids['B1']}"}
+
+
+def test_an_outage_of_an_indicator_of_one_district_is_raised_there(engine, write_file):
+    _ingest(engine, write_file, [("2024-W01", "B1", 3)], _monday_after("2024-W01"))
+    _set_rule(engine)
+    wednesday = _monday_after("2024-W02") + dt.timedelta(days=2)
+    b1 = _ids(engine)["B1"]
+    with write_session(engine) as db:
+        [alert_id] = missing.check(db, now=wednesday).opened
+        alert = db.get(Alert, alert_id)
+        assert (alert.jurisdiction_id, alert.level) == (b1, 4)
+    # Clearing the due rule says the data are no longer expected: the alert resolves.
+    with write_session(engine) as db:
+        completeness.set_due(db, "cases", None, actor="test", now=wednesday)
+    with write_session(engine) as db:
+        assert missing.check(db, now=wednesday).resolved == [alert_id]
+
+
+def test_the_worker_raises_an_outage_on_its_own_clock(engine, write_file):
+    for week in ("2024-W01", "2024-W02"):
+        _ingest(engine, write_file, [(week, j, 3) for j in ("A1", "A2")], _monday_after(week))
+    _set_rule(engine)
+    clock = ManualClock(_monday_after("2024-W03"))  # W03 not yet due
+    settings = AlertingSettings(public_url="http://tocsin.test")
+    worker = Worker(engine, clock=clock, settings=settings, missing_every=dt.timedelta(hours=1))
+    try:
+        worker.tick()
+        assert _outage_alerts(engine) == []
+        clock.advance(dt.timedelta(days=2))
+        worker.tick()
+        [alert] = _outage_alerts(engine)
+        assert (alert.jurisdiction_id, alert.status) == (_ids(engine)["DE-BY"], "open")
+    finally:
+        worker.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -204,6 +205,52 @@ def test_administration_matrix(client: TestClient, world: World, endpoint: str) 
         return client.put(
             f"/api/v1/escalation-policies/{place}", json=body, headers=headers
         ).status_code
+
+    run_matrix(ALL_PLACES, Capability.ADMINISTER, call)
+
+
+LOADS = {
+    "plans": lambda place: (
+        "application/yaml",
+        f"jurisdiction: '{place}'\nhazard: flu\ntitle: Matrix plan\nowner_body: health\n"
+        "review_date: 2030-01-01\nlevels:\n"
+        + "".join(f"  {r}:\n    lead_body: health\n" for r in ("I", "II", "III", "IV")),
+    ),
+    "bodies": lambda place: ("text/csv", f"code,jurisdiction,name\nhealth,{place},Health\n"),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(LOADS))
+def test_plan_and_body_load_matrix(
+    client: TestClient, world: World, endpoint: str, tmp_path: Path
+) -> None:
+    """A file loads where its user administers; elsewhere its lines are refused (422,
+    located) like the rows of an ingest; a user who administers nothing is refused (403)
+    before the file is read."""
+    from tocsin.response import bodies
+    from tocsin.store import write_session
+
+    path = tmp_path / "bodies.csv"  # the body every plan names, everywhere
+    path.write_text("code,jurisdiction,name\n" + "".join(f"health,{p},H\n" for p in ALL_PLACES))
+    with write_session(world.engine) as db:
+        bodies.load(db, path, by="test")
+
+    def call(username: str, place: str) -> int:
+        kind, content = LOADS[endpoint](place)
+        response = client.post(
+            f"/api/v1/{endpoint}",
+            content=content.encode(),
+            headers={**bearer(world, username), "Content-Type": kind},
+        )
+        role, where = USERS[username]
+        administers = Capability.ADMINISTER in ROLE_CAPABILITIES[role]
+        if response.status_code == 422 and administers:
+            [error] = response.json()["errors"]
+            assert "is not a jurisdiction you administer" in error["message"], error
+            return 404 if place not in subtree(where) else 403
+        if response.status_code == 403 and not administers:
+            return expected(username, place, Capability.ADMINISTER)
+        return response.status_code
 
     run_matrix(ALL_PLACES, Capability.ADMINISTER, call)
 

@@ -27,21 +27,22 @@ from tocsin.web.settings import WebSettings
 #: Examples per operation and caller: about 40 operations x 2 callers.
 EXAMPLES = 15
 
-#: Operations whose refusals of schema-valid requests no schema can express: the
-#: content of an uploaded file (its columns, periods and values; a stock count's depots,
-#: items and counts) is checked row by row and a file with bad rows answers 422 with
-#: every problem located; a password is refused when it is easy to guess (zxcvbn) or the
-#: same as the current one, and a user name when it looks like another
-#: (docs/accounts.md); a silence must end after it starts and have a matcher or a
-#: jurisdiction, and its matchers must parse (regular expressions included;
-#: docs/alerting.md); a due rule's time zone must be one of the IANA database and a due
-#: time or zone needs due days (docs/monitoring.md). ``/readyz`` answers its documented 503 while
-#: no worker has written a heartbeat (no worker runs in this test): that 5xx is the
+#: Operations whose refusals of schema-valid requests no schema can express: the content of an
+#: uploaded file (its columns, periods and values; a stock count's depots, items and counts; a plan
+#: or bodies file sent as the body) is checked row by row and a file with bad rows answers 422 with
+#: every problem located; a password is refused when it is easy to guess (zxcvbn) or the same as the
+#: current one, and a user name when it looks like another (docs/accounts.md); a silence must end
+#: after it starts and have a matcher or a jurisdiction, and its matchers must parse (regular
+#: expressions included; docs/alerting.md); a due rule's time zone must be one of the IANA database
+#: and a due time or zone needs due days (docs/monitoring.md). ``/readyz`` answers its documented
+#: 503 while no worker has written a heartbeat (no worker runs in this test): that 5xx is the
 #: readiness probe's answer, not a server error (its other checks still apply).
 CONTENT_RULES = {
     ("GET", "/readyz"): [not_a_server_error],
     ("POST", "/api/v1/silences"): [positive_data_acceptance],
     ("POST", "/api/v1/ingest"): [positive_data_acceptance],
+    ("POST", "/api/v1/plans"): [positive_data_acceptance],
+    ("POST", "/api/v1/bodies"): [positive_data_acceptance],
     ("POST", "/api/v1/reserves/counts"): [positive_data_acceptance],
     ("PUT", "/api/v1/me/password"): [positive_data_acceptance],
     ("POST", "/api/v1/users"): [positive_data_acceptance],

@@ -14,6 +14,15 @@ Its level follows the most periods one of its series misses in the window
 III; four or more: II (:data:`LEVEL_OF_PERIODS`); never I, which is for hazards. Its texts
 follow the missing series as they change (a series that reports drops out of the list).
 Missing-data alerts are not public: they concern the agencies' own reporting.
+
+A *total outage* (no series of an indicator reported the periods due by the clock:
+:func:`tocsin.monitoring.completeness.outages`) raises one alert per indicator,
+``missing:outage:<indicator id>``, at the lowest jurisdiction above all the indicator's
+series, not one per jurisdiction: a national feed that stops is one problem, for the
+office that covers all of it, and a thousand district alerts would bury it. Its level
+follows the number of periods no series reported, as above; it resolves when any series
+reports the periods due (the series still silent then get their own alerts), or when the
+indicator's due rule is cleared.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerting.findings import CheckResult, Finding, reconcile
 from tocsin.alerting.settings import AlertingSettings
-from tocsin.monitoring.completeness import Expected, expected, jurisdiction_names
+from tocsin.monitoring.completeness import Expected, Outage, expected, jurisdiction_names, outages
 from tocsin.monitoring.schemas import series_key
 
 SOURCE = "missing"
@@ -44,8 +53,42 @@ def fingerprint(jurisdiction_id: int) -> str:
     return f"{SOURCE}:{jurisdiction_id}"
 
 
+def outage_fingerprint(indicator_id: int) -> str:
+    return f"{SOURCE}:outage:{indicator_id}"
+
+
 def findings(session: Session, *, now: dt.datetime) -> list[Finding]:
-    """One finding per jurisdiction that has series with periods missing past due."""
+    """One finding per jurisdiction that has series with periods missing past due, and
+    one per indicator in total outage."""
+    return _series_findings(session, now=now) + _outage_findings(session, now=now)
+
+
+def _outage_findings(session: Session, *, now: dt.datetime) -> list[Finding]:
+    found = outages(session, now=now)
+    places = jurisdiction_names(session, [o.jurisdiction_id for o in found])
+    return [_outage_finding(o, places[o.jurisdiction_id]) for o in found]
+
+
+def _outage_finding(o: Outage, place) -> Finding:
+    name = o.indicator_name
+    shown = ", ".join(o.labels)
+    if o.periods > len(o.labels):
+        shown += f" (and {o.periods - len(o.labels)} earlier, from {o.first})"
+    return Finding(
+        outage_fingerprint(o.indicator_id),
+        o.jurisdiction_id,
+        level_for(o.periods),
+        f"Data missing for {name} in {place.name}: no series has reported since {o.last_reported}",
+        f"{place.name_zh or place.name}{o.indicator_name_zh or name}数据中断："
+        f"自{o.last_reported}以来没有任何序列报送",
+        f"No series of {o.indicator} ({name}) reported the periods due since "
+        f"{o.last_reported}: {shown} (the first was due {o.first_deadline:%Y-%m-%d %H:%M} "
+        f"UTC). {o.series} series in {place.name} and below are silent.",
+        o.indicator_id,
+    )
+
+
+def _series_findings(session: Session, *, now: dt.datetime) -> list[Finding]:
     missing = [row for row in expected(session, now=now) if row.status == "missing"]
     by_place: dict[int, dict[tuple[str, str], list[Expected]]] = defaultdict(dict)
     for row in missing:

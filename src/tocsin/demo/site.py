@@ -28,8 +28,10 @@ accounts, ready for ``tocsin serve``.
    loaded week by week as they would have arrived, on the Monday after the week
    (:func:`_replay`; the ingests carry those times); SK Coburg stopped reporting after
    2008-W05 and SK Nuernberg sent 2008-W07 on the Thursday, 46 hours late
-   (:data:`SILENT`, :data:`LATE`), so the missing-data check raises one alert, for SK
-   Coburg.
+   (:data:`SILENT`, :data:`LATE`), so the missing-data check raises one alert for SK
+   Coburg. By the clock, no series of either indicator has reported for years (the
+   files end in 2008 and 2002): each indicator is in total outage, and its alert (at DE
+   for influenza, DE-NI-WE for measles) is acknowledged with :data:`REPLAY_NOTE`.
 
 The accounts' passwords are printed for the demo; the site listens on loopback only.
 """
@@ -73,6 +75,8 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
 DUE = (2, "12:00", "Europe/Berlin")
 #: How many of the last weeks of each file are loaded week by week, as they arrived.
 REPLAYED = 8
+#: Why the demo acknowledges its indicators' total-outage alerts.
+REPLAY_NOTE = "The demo replays past seasons: its data end in 2008 (influenza) and 2002 (measles)"
 #: A district that stopped reporting: none of its weeks after this one were sent.
 SILENT = ("9463", "2008-W05")
 #: A district that sent one week late: (district, week, days after the Monday).
@@ -172,7 +176,7 @@ def _replay(engine: Engine, source: Path, indicator: str, folder: Path) -> None:
 def build(path: Path, *, log=print) -> DemoSite:
     """Build the demo database at ``path`` (replacing any file there)."""
     from tocsin.accounts import service as accounts
-    from tocsin.alerting import missing
+    from tocsin.alerting import lifecycle, missing
     from tocsin.alerting.escalation import EscalationStep
     from tocsin.alerting.models import Alert
     from tocsin.alerting.settings import get_alerting_settings
@@ -255,8 +259,14 @@ def build(path: Path, *, log=print) -> DemoSite:
     site.reserve_alerts = reserves.stock(engine, actor=DEMO_ACTOR, now=now)
     log(f"reserves stocked ({site.reserve_alerts} reserve alerts)")
     with write_session(engine) as db:
-        site.missing_alerts = len(missing.check(db, now=now, settings=settings).opened)
-    log(f"reporting checked ({site.missing_alerts} missing-data alert)")
+        opened = missing.check(db, now=now, settings=settings).opened
+        site.missing_alerts = len(opened)
+        for alert_id in opened:
+            if db.get(Alert, alert_id).fingerprint.startswith("missing:outage:"):
+                lifecycle.acknowledge(
+                    db, alert_id, by=DEMO_ACTOR, comment=REPLAY_NOTE, now=now, settings=settings
+                )
+    log(f"reporting checked ({site.missing_alerts} missing-data alerts)")
     with write_session(engine) as db:
         ids = dict(db.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
         for username, display, role, where, password in DEMO_ACCOUNTS:

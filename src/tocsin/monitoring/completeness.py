@@ -17,12 +17,17 @@ than the deadline, otherwise late by the difference. A period past its deadline 
 a value is *missing*. Missing periods are what the worker's check turns into alerts of
 source ``missing`` (:mod:`tocsin.alerting.missing`).
 
-Why the front: a store fed by a replay of past seasons (the demo) has every period since
-its last file "past the deadline"; bounding the window by what the indicator's other
-series have reported flags the series that fell silent while the others report, and
-never every series of an indicator at once. The cost: when *no* series of an indicator
-reports any more, its series are not flagged; :func:`overdue_indicators` names such
-indicators, and the completeness page shows them.
+Why the front: bounding a series' window by what the indicator's other series have
+reported flags the series that fell silent while the others report, and never every
+series of an indicator at once. When *no* series of an indicator reports any more, the
+front stops and the series are not flagged one by one: that is a *total outage*, found
+by :func:`outages` from the due rule and the clock alone (not from the data): the newest
+period whose deadline has passed (:func:`due_by`) is expected, and when the front is
+behind it, every period after the front is missing from every series.
+:mod:`tocsin.alerting.missing` raises one alert per such indicator, at the lowest
+jurisdiction above all its series; :func:`overdue_indicators` names them for the
+completeness page. An indicator whose data are no longer expected (retired, or an
+archive of past seasons) has its due rule cleared.
 
 This follows the timeliness and completeness indicators of surveillance-system
 evaluation (CDC, *Updated Guidelines for Evaluating Public Health Surveillance Systems*,
@@ -282,6 +287,107 @@ def summarise(rows: Iterable[Expected], groups: Mapping[int, Iterable[int]]) -> 
     return found
 
 
+def due_by(rule: DueRule, kind: PeriodKind, now: dt.datetime) -> int:
+    """The newest period whose deadline is at or before ``now``: the clock's expected
+    period."""
+    period = period_of(kind, now.date())
+    while rule.deadline(kind, period) > now:
+        period -= 1
+    return period
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A tracked indicator none of whose series reported the periods due since its
+    reporting front (see the module)."""
+
+    indicator_id: int
+    indicator: str
+    indicator_name: str
+    indicator_name_zh: str | None
+    #: The lowest jurisdiction whose subtree holds every series of the indicator.
+    jurisdiction_id: int
+    series: int
+    #: The newest period any series reported.
+    last_reported: str
+    #: How many due periods no series reported.
+    periods: int
+    #: The first of them and its deadline.
+    first: str
+    first_deadline: dt.datetime
+    #: The newest of them, at most :data:`WINDOW_PERIODS`, oldest first.
+    labels: tuple[str, ...]
+
+
+def outages(session: Session, *, now: dt.datetime, periods: int = WINDOW_PERIODS) -> list[Outage]:
+    """Every tracked indicator whose reporting front is behind the clock's expected period
+    (:func:`due_by`): no series reported a period now past its deadline."""
+    found = []
+    rows = session.execute(
+        select(Indicator, func.max(Observation.period))
+        .join(Series, Series.indicator_id == Indicator.id)
+        .join(Observation, Observation.series_id == Series.id)
+        .where(Indicator.due_days.is_not(None))
+        .group_by(Indicator.id)
+        .order_by(Indicator.code)
+    ).all()
+    parents: dict[int, int | None] | None = None
+    for indicator, front in rows:
+        rule = rule_of(indicator)
+        if rule is None:
+            continue
+        kind = PERIOD_KIND[indicator.frequency]
+        expected_period = due_by(rule, kind, now)
+        if int(front) >= expected_period:
+            continue
+        first = int(front) + 1
+        places = session.scalars(
+            select(Series.jurisdiction_id)
+            .join(Observation, Observation.series_id == Series.id)
+            .where(Series.indicator_id == indicator.id)
+            .group_by(Series.id, Series.jurisdiction_id)
+        ).all()
+        if parents is None:
+            parents = dict(session.execute(select(Jurisdiction.id, Jurisdiction.parent_id)).all())
+        shown = range(max(first, expected_period - max(1, periods) + 1), expected_period + 1)
+        found.append(
+            Outage(
+                indicator.id,
+                indicator.code,
+                indicator.name,
+                indicator.name_zh,
+                common_ancestor(parents, places),
+                len(places),
+                format_periods(kind, [int(front)])[0],
+                expected_period - int(front),
+                format_periods(kind, [first])[0],
+                rule.deadline(kind, first),
+                tuple(format_periods(kind, shown)),
+            )
+        )
+    return found
+
+
+def common_ancestor(parents: Mapping[int, int | None], places: Iterable[int]) -> int:
+    """The lowest jurisdiction whose subtree holds every one of ``places`` (``parents``:
+    each jurisdiction's parent id). Jurisdictions of different trees have none: the root
+    of the first place's tree is returned."""
+
+    def path(place: int) -> list[int]:
+        found = [place]
+        while (parent := parents.get(found[-1])) is not None:
+            found.append(parent)
+        return found[::-1]  # root first
+
+    paths = [path(p) for p in sorted(set(places))]
+    common = paths[0][0]
+    for depth in range(min(len(p) for p in paths)):
+        if len({p[depth] for p in paths}) != 1:
+            break
+        common = paths[0][depth]
+    return common
+
+
 @dataclass(frozen=True)
 class Overdue:
     """A tracked indicator none of whose series has reported a period now past due."""
@@ -294,15 +400,7 @@ class Overdue:
 def overdue_indicators(session: Session, *, now: dt.datetime) -> list[Overdue]:
     """Tracked indicators whose reporting front (newest period of any series) is behind:
     the period after it is past its deadline and nobody has reported it."""
-    found = []
-    for t in tracked_indicators(session, now=now, periods=1):
-        following = t.last + 1
-        deadline = t.rule.deadline(t.kind, following)
-        if deadline <= now:
-            found.append(
-                Overdue(t.indicator.code, format_periods(t.kind, [following])[0], deadline)
-            )
-    return found
+    return [Overdue(o.indicator, o.first, o.first_deadline) for o in outages(session, now=now)]
 
 
 def jurisdiction_names(session: Session, ids: Iterable[int]) -> dict[int, Jurisdiction]:

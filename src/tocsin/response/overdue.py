@@ -103,8 +103,12 @@ def _notify_steps(
     what: str,
     now: dt.datetime,
     settings: AlertingSettings,
+    due: dt.datetime,
     **facts: object,
 ) -> int:
+    """Notify each of ``steps`` and log it on the timeline (``due``: the deadline
+    escalated, exact in the event's data, to the minute in its text)."""
+    facts["due"] = due
     queued = 0
     for step in steps:
         place = directory.places[step.jurisdiction_id]
@@ -133,6 +137,7 @@ def _notify_steps(
                 "jurisdiction": place.code,
                 "contacts": [c.id for c in contacts],
                 "notifications": count,
+                "due": due.isoformat(),
                 **{k: v for k, v in facts.items() if k == "task_id"},
             },
         )
@@ -170,7 +175,7 @@ def _reports(
             reason="report-overdue",
             key=f"report-due-{_stamp(deadline)}",
             kind="report_overdue",
-            what=f"situation report overdue since {deadline.isoformat()}",
+            what=f"situation report overdue since {deadline:%Y-%m-%d %H:%M} UTC",
             now=now,
             settings=settings,
             due=deadline,
@@ -224,7 +229,7 @@ def _tasks(
             reason="task-overdue",
             key=f"task-{task.id}/due-{_stamp(task.due_at)}",
             kind="task_overdue",
-            what=f"task {task.title!r} overdue since {task.due_at.isoformat()}",
+            what=f"task {task.title!r} overdue since {task.due_at:%Y-%m-%d %H:%M} UTC",
             now=now,
             settings=settings,
             task_id=task.id,

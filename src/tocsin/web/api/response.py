@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, Scope
+from tocsin.errors import UserError
 from tocsin.response import bodies, incidents, notice, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES
 from tocsin.web.api.common import (
@@ -37,8 +38,11 @@ from tocsin.web.shared.response import (
     IncidentSummaryOut,
     Roman,
     act,
+    administered,
     incident_detail,
     incident_in_scope,
+    load_file,
+    upload_name,
 )
 
 router = APIRouter(tags=["response"])
@@ -191,6 +195,126 @@ def plan_in_force(
     where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
     found = plans.in_force(db, where.code, hazard)
     return PlanOut(**views.plan_view(found, where.code, dt.date.today()))
+
+
+# -- loading plans and bodies (the files of `tocsin plans load` and `tocsin bodies load`)
+
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+_TEXT = {"schema": {"type": "string"}}
+
+
+class PlanLoadedOut(BaseModel):
+    jurisdiction: str
+    hazard: str
+    version: int
+    created: bool = Field(description="false: the plan was unchanged (no new version)")
+
+
+class BodiesLoadedOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _file_body(kinds: dict[str, str]) -> dict[str, Any]:
+    """The OpenAPI request body of a file sent as the body, by media type."""
+    return {"requestBody": {"required": True, "content": {kind: _TEXT for kind in kinds}}}
+
+
+_PLAN_KINDS = dict.fromkeys(_YAML_TYPES, ".yaml")
+_BODY_KINDS = {**_PLAN_KINDS, "text/csv": ".csv"}
+_LOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    415: {"description": "the body is not one of the media types listed"},
+    422: {"description": "the file's problems, each with FILE:LINE:FIELD, in `errors`"},
+}
+_FILE_NAME = Query(
+    min_length=1,
+    max_length=200,
+    description="the file's name in the problems' locations (default: plans.yaml, "
+    "bodies.yaml or bodies.csv by the media type); its ending must fit the media type",
+)
+
+
+async def _load_body(
+    request: Request,
+    scope: Scope,
+    kinds: dict[str, str],
+    default: str,
+    file_name: str | None,
+    loader: Any,
+) -> Any:
+    """Load the request body as a file with ``loader``, as the administration pages do
+    (:func:`tocsin.web.shared.response.load_file`); 422 with every problem located."""
+    from starlette.concurrency import run_in_threadpool
+
+    from tocsin.web.problems import problem
+
+    administered(scope)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = kinds.get(kind)
+    if suffix is None:
+        return problem(
+            415,
+            f"send the file as the body with Content-Type {' or '.join(sorted(set(kinds)))}; "
+            f"got {kind or 'none'!r}",
+            instance=request.url.path,
+        )
+    content = await request.body()
+    try:
+        name = upload_name(
+            file_name or default + suffix, (suffix, ".yml") if suffix == ".yaml" else (suffix,)
+        )
+        return await run_in_threadpool(load_file, request, scope, name, content, loader)
+    except UserError as exc:
+        return problem(422, str(exc), instance=request.url.path, errors=_located(str(exc)))
+
+
+def _located(text: str) -> list[dict[str, str]]:
+    """The problems of a loader's message, one a line (``FILE:LINE:FIELD: reason``), without
+    its heading (``FILE: 2 problems in the data:``)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        lines = lines[1:]
+    return [
+        {"location": where, "message": what}
+        for where, _, what in (line.partition(": ") for line in lines)
+    ]
+
+
+@router.post(
+    "/plans",
+    response_model=list[PlanLoadedOut],
+    summary="Load contingency plans (a YAML file as the body, as `tocsin plans load`)",
+    openapi_extra=_file_body(_PLAN_KINDS),
+    responses=_LOAD_RESPONSES,
+)
+async def load_plans(
+    request: Request, scope: ApiScope, name: Annotated[str | None, _FILE_NAME] = None
+) -> Any:
+    """All or nothing: a changed plan becomes a new version, an unchanged one stays; every
+    plan must be of a jurisdiction the caller administers (docs/response.md)."""
+    done = await _load_body(request, scope, _PLAN_KINDS, "plans", name, plans.load)
+    if not isinstance(done, list):
+        return done
+    return [PlanLoadedOut(**vars(item)) for item in done]
+
+
+@router.post(
+    "/bodies",
+    response_model=BodiesLoadedOut,
+    summary="Load bodies (a YAML or CSV file as the body, as `tocsin bodies load`)",
+    openapi_extra=_file_body(_BODY_KINDS),
+    responses=_LOAD_RESPONSES,
+)
+async def load_bodies(
+    request: Request, scope: ApiScope, name: Annotated[str | None, _FILE_NAME] = None
+) -> Any:
+    """All or nothing: bodies created or updated (code, jurisdiction, names, members);
+    every body must be of a jurisdiction the caller administers (docs/response.md)."""
+    done = await _load_body(request, scope, _BODY_KINDS, "bodies", name, bodies.load)
+    if not hasattr(done, "created"):
+        return done
+    return BodiesLoadedOut(created=done.created, updated=done.updated, unchanged=done.unchanged)
 
 
 # -- incidents

@@ -12,39 +12,28 @@ only speak of jurisdictions the user administers.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable
-from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.accounts.access import Scope
 from tocsin.errors import NotFoundError, UserError
 from tocsin.response import bodies, plans, views
-from tocsin.text import check_text
-from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.deps import Db, PageScope, check_csrf
+from tocsin.web.shared.response import (
+    BODY_SUFFIXES,
+    MAX_UPLOAD,
+    PLAN_SUFFIXES,
+    administered,
+    load_file,
+    upload_name,
+)
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-#: Largest plan or bodies file accepted from the browser.
-MAX_UPLOAD = 1_000_000
-PLAN_SUFFIXES = (".yaml", ".yml")
-BODY_SUFFIXES = (".yaml", ".yml", ".csv")
-
-
-def _administered(scope: Scope) -> frozenset[int]:
-    """The jurisdictions the user administers (403 when none)."""
-    ids = frozenset(scope.ids(Capability.ADMINISTER))
-    if not ids:
-        raise ForbiddenError(
-            "plans and bodies are administered by the administrators of a jurisdiction; "
-            "you administer none"
-        )
-    return ids
 
 
 def _plans_context(db: Any, ids: frozenset[int]) -> dict[str, Any]:
@@ -62,12 +51,12 @@ def _bodies_context(db: Any, ids: frozenset[int]) -> dict[str, Any]:
 
 @router.get("/admin/plans")
 def plans_page(request: Request, scope: PageScope, db: Db) -> Response:
-    return render(request, "admin_plans.html", _plans_context(db, _administered(scope)))
+    return render(request, "admin_plans.html", _plans_context(db, administered(scope)))
 
 
 @router.get("/admin/plans/{plan_id}")
 def plan_page(request: Request, scope: PageScope, db: Db, plan_id: int) -> Response:
-    ids = _administered(scope)
+    ids = administered(scope)
     found = plans.version_by_id(db, plan_id)
     if found is None or found[0].jurisdiction_id not in ids:
         raise NotFoundError(f"plan {plan_id} does not exist")
@@ -87,38 +76,7 @@ def plan_page(request: Request, scope: PageScope, db: Db, plan_id: int) -> Respo
 
 @router.get("/admin/bodies")
 def bodies_page(request: Request, scope: PageScope, db: Db) -> Response:
-    return render(request, "admin_bodies.html", _bodies_context(db, _administered(scope)))
-
-
-def _upload_name(file_name: str | None, suffixes: tuple[str, ...]) -> str:
-    """The base name of an uploaded file, checked: a file name ending in ``suffixes``."""
-    name = PurePath((file_name or "").replace("\\", "/")).name
-    check_text(name, "file")
-    if not name.lower().endswith(suffixes):
-        raise UserError(
-            f"file name {name or file_name!r}: expected a file ending in {', '.join(suffixes)}"
-        )
-    return name
-
-
-def _load(
-    request: Request,
-    scope: Scope,
-    name: str,
-    content: bytes,
-    loader: Callable[..., Any],
-) -> Any:
-    """Run ``loader`` on the uploaded file as the caller, within what they administer;
-    the problems name the file as uploaded (not the temporary folder)."""
-    ids = _administered(scope)
-    with tempfile.TemporaryDirectory(prefix="tocsin-upload-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        try:
-            with writer(request) as db:
-                return loader(db, path, by=scope.principal.actor, within=ids)
-        except UserError as exc:
-            raise UserError(str(exc).replace(folder.rstrip("/") + "/", "")) from None
+    return render(request, "admin_bodies.html", _bodies_context(db, administered(scope)))
 
 
 async def _upload(
@@ -126,11 +84,9 @@ async def _upload(
 ) -> tuple[Any, list[str], int]:
     """(what loading did, the problems one a line, HTTP status)."""
     try:
-        name = _upload_name(file.filename, suffixes)
+        name = upload_name(file.filename, suffixes)
         content = await file.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise UserError(f"{name}: larger than {MAX_UPLOAD // 1000} kB; split it")
-        done = await run_in_threadpool(_load, request, scope, name, content, loader)
+        done = await run_in_threadpool(load_file, request, scope, name, content, loader)
     except UserError as exc:
         return None, str(exc).splitlines(), 422
     return done, [], 200
@@ -154,7 +110,7 @@ def _load_route(
         csrf_token: Annotated[str, Form()] = "",
     ) -> Response:
         check_csrf(request, csrf_token)
-        ids = _administered(scope)
+        ids = administered(scope)
         done, problems, status = await _upload(request, scope, file, suffixes, loader)
         with request.app.state.sessions() as db:
             shown = context(db, ids)

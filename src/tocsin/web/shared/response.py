@@ -1,17 +1,23 @@
-"""Incidents as the JSON API and the pages show them, and the caller's actions on one."""
+"""Incidents as the JSON API and the pages show them, and the caller's actions on one;
+plan and bodies files loaded from the web (the API and the administration pages)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tocsin.accounts.access import Capability, Scope
+from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.errors import UserError
 from tocsin.response import incidents, views
 from tocsin.response.models import Incident
+from tocsin.text import check_text
 from tocsin.web.deps import writer
 from tocsin.web.shared.common import in_scope
 
@@ -89,3 +95,56 @@ def act(
         action(
             wdb, incident_id, *args, by=scope.principal.actor, now=dt.datetime.now(dt.UTC), **kwargs
         )
+
+
+#: Largest plan or bodies file accepted from the web.
+MAX_UPLOAD = 1_000_000
+PLAN_SUFFIXES = (".yaml", ".yml")
+BODY_SUFFIXES = (".yaml", ".yml", ".csv")
+
+
+def administered(scope: Scope) -> frozenset[int]:
+    """The jurisdictions the caller administers (403 when none): where plans and bodies
+    they load may be."""
+    ids = frozenset(scope.ids(Capability.ADMINISTER))
+    if not ids:
+        raise ForbiddenError(
+            "plans and bodies are administered by the administrators of a jurisdiction; "
+            "you administer none"
+        )
+    return ids
+
+
+def upload_name(file_name: str | None, suffixes: tuple[str, ...]) -> str:
+    """The base name of an uploaded file, checked: a file name ending in ``suffixes``."""
+    name = PurePath((file_name or "").replace("\\", "/")).name
+    check_text(name, "file")
+    if not name.lower().endswith(suffixes):
+        raise UserError(
+            f"file name {name or file_name!r}: expected a file ending in {', '.join(suffixes)}"
+        )
+    return name
+
+
+def load_file(
+    request: Request,
+    scope: Scope,
+    name: str,
+    content: bytes,
+    loader: Callable[..., Any],
+) -> Any:
+    """Run ``loader`` (:func:`tocsin.response.plans.load`, :func:`tocsin.response.bodies.load`:
+    all or nothing, audited) on an uploaded file as the caller, within what they
+    administer, as ``tocsin plans load`` and ``tocsin bodies load`` do; the problems name
+    the file as uploaded (not the temporary folder). Blocking: run it in a thread."""
+    ids = administered(scope)
+    if len(content) > MAX_UPLOAD:
+        raise UserError(f"{name}: larger than {MAX_UPLOAD // 1000} kB; split it")
+    with tempfile.TemporaryDirectory(prefix="tocsin-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        try:
+            with writer(request) as db:
+                return loader(db, path, by=scope.principal.actor, within=ids)
+        except UserError as exc:
+            raise UserError(str(exc).replace(folder.rstrip("/") + "/", "")) from None
