@@ -4,6 +4,7 @@ the supply requests of an incident with their item and depot."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -44,13 +45,26 @@ class RequestView:
         return NEXT[self.status]
 
 
-def supply_requests(session: Session, incident_id: int) -> list[RequestView]:
-    """The requests of an incident with their item and depot, oldest first."""
+def supply_requests(
+    session: Session,
+    incident_id: int | None = None,
+    *,
+    request_id: int | None = None,
+    depot_jurisdictions: Collection[int] | None = None,
+) -> list[RequestView]:
+    """The requests of an incident, or the one ``request_id``, or those to the depots
+    of ``depot_jurisdictions``, with their item and depot, oldest first."""
     rows = session.execute(
         select(SupplyRequest, Item, Depot)
         .join(Item, Item.id == SupplyRequest.item_id)
         .join(Depot, Depot.id == SupplyRequest.depot_id)
-        .where(SupplyRequest.incident_id == incident_id)
+        .where(
+            SupplyRequest.incident_id == incident_id
+            if incident_id is not None
+            else SupplyRequest.id == request_id
+            if request_id is not None
+            else Depot.jurisdiction_id.in_(sorted(depot_jurisdictions or ()))
+        )
         .order_by(SupplyRequest.id)
     ).all()
     into = {
