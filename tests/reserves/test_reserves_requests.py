@@ -124,9 +124,11 @@ def test_a_dispatch_beyond_the_stock_is_refused_and_the_request_stays_approved(d
             db, incident_id, item="wheat", quantity=100, depot="D12", by="north", now=NOW
         ).id
         requests.decide(db, request_id, approve=True, by="south", now=NOW)
-    with pytest.raises(InsufficientStockError, match="only 80 t available"):
-        with write_session(engine) as db:
-            requests.send(db, request_id, by="south", now=NOW)
+    with (
+        pytest.raises(InsufficientStockError, match="only 80 t available"),
+        write_session(engine) as db,
+    ):
+        requests.send(db, request_id, by="south", now=NOW)
     with write_session(engine) as db:
         assert requests.get(db, request_id).status == "approved"
         assert {line.depot: line.quantity for line in ledger.stock(db)} == {"D12": 80.0}
@@ -168,6 +170,5 @@ def test_a_refusal_needs_a_reason_and_exercises_cannot_request(depots_) -> None:
         assert requests.get(db, request_id).status == "refused"
     assert _kinds(engine, incident_id)[-1] == "supply_refused"
     drill = _incident(engine, exercise=True)
-    with pytest.raises(UserError, match="is an exercise"):
-        with write_session(engine) as db:
-            requests.create(db, drill, item="masks", quantity=1, depot="D12", by="n", now=NOW)
+    with pytest.raises(UserError, match="is an exercise"), write_session(engine) as db:
+        requests.create(db, drill, item="masks", quantity=1, depot="D12", by="n", now=NOW)

@@ -364,6 +364,27 @@ def check() -> None:
     )
 
 
+@reserves_app.command("levels")
+def record_levels(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="Days to write, ending today.")] = 2,
+) -> None:
+    """Write the daily stock of every item per jurisdiction as observations of the
+    indicators stock.ITEM (for detection methods); the worker writes the last 2 days on
+    every reserve check."""
+    from tocsin.reserves import levels
+
+    with write_session() as session:
+        summary = levels.record_levels(session, now=_now(), days=days)
+    if summary is None:
+        console.print("no stock recorded yet", highlight=False)
+        return
+    console.print(
+        f"stock levels: {summary.inserted} new, {summary.revised} revised, "
+        f"{summary.unchanged} unchanged",
+        highlight=False,
+    )
+
+
 # -- supply requests of incidents ----------------------------------------------------
 
 requests_app = typer.Typer(
