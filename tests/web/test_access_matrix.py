@@ -457,6 +457,24 @@ def test_supply_request_matrix(client: TestClient, reserve_world: World) -> None
     run_matrix(ALL_PLACES, Capability.RESPOND, call)
 
 
+def test_supply_request_read_matrix(client: TestClient, reserve_world: World) -> None:
+    """The requests of an incident are read with ``read`` on its jurisdiction."""
+    made = {p: _supply_request(reserve_world, p, "DE", "requested") for p in ALL_PLACES}
+
+    def call(username: str, place: str) -> int:
+        from tocsin.reserves.requests import get
+        from tocsin.store import write_session
+
+        with write_session(reserve_world.engine) as db:
+            incident = get(db, made[place]).incident_id
+        return client.get(
+            f"/api/v1/reserves/requests?incident={incident}",
+            headers=bearer(reserve_world, username),
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.READ, call)
+
+
 @pytest.mark.parametrize(("step", "upto"), [("approve", "requested"), ("dispatch", "approved")])
 def test_supply_depot_side_matrix(
     client: TestClient, reserve_world: World, step: str, upto: str
