@@ -7,7 +7,8 @@ One tick of :class:`Worker`:
 1. turns the signals of detection runs it has not seen yet into alerts (the cursor
    ``last_detection_run`` lives in the database);
 2. every few minutes, checks reserves against their minimums
-   (:mod:`tocsin.reserves.minimums`) and series for data missing past their deadline
+   (:mod:`tocsin.reserves.minimums`), writes the stock levels as daily series
+   (:mod:`tocsin.reserves.levels`), and series for data missing past their deadline
    (:mod:`tocsin.alerting.missing`);
 3. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
    escalation steps that have fallen due -- of alerts, and of overdue tasks and
@@ -55,6 +56,7 @@ from tocsin.alerting.notify.channels import (
 from tocsin.alerting.notify.outbox import Claimed, Outcome, claim, record, take
 from tocsin.alerting.settings import AlertingSettings, get_alerting_settings
 from tocsin.monitoring.models import DetectionRun, Detector, Signal
+from tocsin.reserves.levels import record_levels
 from tocsin.reserves.minimums import check as check_reserves
 from tocsin.response.notice import renew_expiring as renew_notices
 from tocsin.response.overdue import escalate_overdue
@@ -256,6 +258,8 @@ class Worker:
         if self._next_reserves is None or now >= self._next_reserves:
             with write_session(self.engine) as session:  # reserves below minimum, expiring
                 check_reserves(session, now=self.clock.now(), settings=self.settings)
+            with write_session(self.engine) as session:  # stock levels as daily series
+                record_levels(session, now=self.clock.now())
             self._next_reserves = now + self.reserves_every
         if self._next_missing is None or now >= self._next_missing:
             with write_session(self.engine) as session:  # data missing past their deadline

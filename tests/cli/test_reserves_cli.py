@@ -85,3 +85,43 @@ def test_reserves_from_the_command_line(env: dict[str, str], tmp_path: Path) -> 
     assert "2 counts: 1 adjusted, 1 agreed (rice -2)" in done.stdout
     done = tocsin(env, "reserves", "stock", "--jurisdiction", "CN")
     assert "BJ1" in done.stdout and "33" in done.stdout
+
+
+def test_a_supply_request_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from tocsin.response import incidents
+    from tocsin.store import make_engine, write_session
+
+    items = tmp_path / "items.yaml"
+    items.write_text("items:\n  - {code: rice, name: Rice, category: grain, unit: t}\n")
+    depots = tmp_path / "depots.csv"
+    depots.write_text("code,name,jurisdiction\nBJ1,Beijing 1,CN-11\nBJ2,Beijing 2,CN-11\n")
+    for args in (
+        ["reserves", "items", "load", str(items)],
+        ["reserves", "depots", "load", str(depots)],
+        ["reserves", "receive", "BJ1", "rice", "50", "--lot", "A"],
+    ):
+        assert tocsin(env, *args).returncode == 0, args
+    engine = make_engine(env["TOCSIN_DATABASE_URL"])
+    with write_session(engine) as session:
+        incident = incidents.open_incident(
+            session, title="Flood", jurisdiction="CN-11", hazard="water", by="t",
+            now=dt.datetime.now(dt.UTC),
+        ).id  # fmt: skip
+    engine.dispose()
+    steps = [
+        (["new", str(incident), "rice", "60", "BJ1", "--purpose", "camps"], "requested"),
+        (["approve", "1"], "60 t rice from BJ1: approved"),
+    ]
+    for args, expected in steps:
+        done = tocsin(env, "reserves", "requests", *args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert expected in " ".join(done.stdout.split()), (args, done.stdout)
+    short = tocsin(env, "reserves", "requests", "dispatch", "1")
+    assert short.returncode == 2 and "Traceback" not in short.stderr
+    assert "only 50 t available" in " ".join(short.stderr.split())
+    wrong = tocsin(env, "reserves", "requests", "receive", "1")
+    assert wrong.returncode == 2 and "request 1 is approved" in " ".join(wrong.stderr.split())
+    done = tocsin(env, "reserves", "requests", "list", str(incident))
+    assert "approved" in done.stdout and "camps" in done.stdout

@@ -135,3 +135,31 @@ def test_the_scorecard_prints_and_fits_a_phone(browser, page, live) -> None:
     assert "应急准备度评分卡" in small.inner_text("main")
     shot(small, "scorecard-phone-zh")
     phone.close()
+
+
+def test_the_composite_index_is_a_layer_of_the_map(browser, page, live) -> None:
+    from tests.risk.conftest import DATA as RISK_DATA
+    from tests.risk.index_data import store_values
+
+    from tocsin.risk import indexes
+
+    base, world = live
+    _prepare(world)
+    with write_session(world.engine) as db:
+        known = indexes.get_all(db)
+    if not known:
+        store_values(world.engine)
+        with write_session(world.engine) as db:
+            indexes.load(db, RISK_DATA / "index-model.yaml", actor="test", now=NOW)
+    login(page, base, "by_coordinator")
+    page.goto(f"{base}/?j=DE-BY")
+    page.wait_for_selector("#map[data-index-ready='1']")
+    assert page.is_visible("#legend-alerts") and not page.is_visible("#legend-index")
+    page.get_by_label("Composite risk index").check()
+    page.wait_for_selector("#map[data-layer='index']")
+    assert page.is_visible("#legend-index") and not page.is_visible("#legend-alerts")
+    assert page.locator("path.index-band-4.code-9162").count() == 1
+    shot(page, "situation-index-layer")
+    page.get_by_label("Open alerts").check()
+    page.wait_for_selector("#map[data-layer='alerts']")
+    assert page.is_visible("#legend-alerts")

@@ -144,3 +144,20 @@ def test_an_incident_is_assessed_jointly_from_its_page(client: TestClient, world
         ).status_code
         == 400
     )
+
+
+def test_the_composite_index_is_a_layer_of_the_situation_map(
+    client: TestClient, world: World
+) -> None:
+    _load(world)
+    browser_login(client, "by_coordinator")
+    found = client.get("/risk-index/map.json?j=DE-BY").json()
+    bands = {f["properties"]["code"]: f["properties"]["band"] for f in found["features"]}
+    risks = {f["properties"]["code"]: f["properties"]["risk"] for f in found["features"]}
+    # 9162: 6.233 (the hand-computed index of test_risk_index) -> band 4 (6 to 8).
+    assert bands["9162"] == 4 and abs(risks["9162"] - 6.233) < 1e-3
+    assert "8111" not in bands  # outside the coordinator's scope
+    assert all(f["geometry"] for f in found["features"])
+    text = _flat(client.get("/?j=DE-BY").text)
+    assert 'data-index-url="/risk-index/map.json?model=' in text
+    assert 'id="legend-index" hidden' in text and "6 to 8" in text

@@ -132,3 +132,53 @@ def test_the_scorecard_api_and_printable_page(any_client: TestClient, any_world:
     assert 'href="/static/css/print.css" media="print"' in page
     assert f'href="/alerts/{any_world.alerts["9184"]}"' in page
     assert '<tr data-jurisdiction="DE-BY" class="current">' in page
+
+
+def test_quarters_cut_the_window_at_calendar_quarters() -> None:
+    utc = dt.UTC
+    found = scorecards.quarters(
+        dt.datetime(2026, 8, 15, tzinfo=utc), dt.datetime(2027, 1, 10, tzinfo=utc)
+    )
+    assert [(label, a.date(), b.date()) for label, a, b in found] == [
+        ("2026-Q3", dt.date(2026, 8, 15), dt.date(2026, 10, 1)),
+        ("2026-Q4", dt.date(2026, 10, 1), dt.date(2027, 1, 1)),
+        ("2027-Q1", dt.date(2027, 1, 1), dt.date(2027, 1, 10)),
+    ]
+
+
+def test_the_trend_measures_each_figure_per_quarter(
+    any_client: TestClient, any_world: World
+) -> None:
+    """Alerts acknowledged in the previous quarter count there; the reports of today in
+    the current one; plans, reserves and duty only in the current quarter."""
+    now = dt.datetime.now(dt.UTC)
+    _records(any_world, now)
+    this_quarter = dt.datetime(now.year, 3 * ((now.month - 1) // 3) + 1, 1, tzinfo=dt.UTC)
+    before = this_quarter - dt.timedelta(days=20)
+    with write_session(any_world.engine) as db:
+        db.execute(
+            update(Alert)
+            .where(Alert.acknowledged_at.is_not(None))
+            .values(opened_at=before, acknowledged_at=before + dt.timedelta(minutes=20))
+        )
+        bavaria = db.scalar(select(Jurisdiction).where(Jurisdiction.code == "DE-BY"))
+        trend = scorecards.trend(db, bavaria, now=now, days=200)
+    by_label = {q.label: {f.measure: f for f in q.scorecard.figures} for q in trend}
+    labels = [q.label for q in trend]
+    assert len(labels) in (3, 4) and labels == sorted(labels)
+    past, current = by_label[labels[-2]], by_label[labels[-1]]
+    assert past["ack_median"].value == pytest.approx(20.0) and past["ack_median"].colour == "green"
+    assert current["ack_median"].value is None
+    assert past["reports"].value is None and current["reports"].value == 50.0
+    assert (past["plans"].colour, past["plans"].detail) == ("grey", "not kept over time")
+    assert current["plans"].value == 100.0 and current["duty"].value == 1.0
+    body = any_client.get(
+        "/api/v1/scorecards/DE-BY?days=200", headers=bearer(any_world, "admin")
+    ).json()
+    assert [q["quarter"] for q in body["trend"]] == labels
+    past_json = {f["measure"]: f for f in body["trend"][-2]["figures"]}
+    assert past_json["ack_median"]["value"] == pytest.approx(20.0)
+    browser_login(any_client, "admin")
+    page = " ".join(any_client.get("/scorecards?j=DE-BY&days=200").text.split())
+    assert f'<th data-quarter="{labels[-1]}">{labels[-1]}</th>' in page
+    assert f'<td data-quarter="{labels[-2]}" data-colour="green">' in page

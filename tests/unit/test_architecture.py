@@ -205,9 +205,9 @@ SHELLS = ("tocsin.web", "tocsin.cli", "tocsin.demo")
         (("tocsin.audit",), tuple(d for d in DOMAINS if d != "tocsin.audit") + SHELLS),
         # Response builds on the domains below it (it opens incidents from alerts, names
         # users as commanders); none of them knows it.
-        (("tocsin.response",), ("tocsin.risk", *SHELLS, "tocsin.worker")),
-        # Reserves build on monitoring, accounts, audit and alerting, never on a shell
-        # or the worker.
+        (("tocsin.response",), ("tocsin.risk", "tocsin.reserves", *SHELLS, "tocsin.worker")),
+        # Reserves build on monitoring, accounts, audit, alerting and the response (supply
+        # requests of incidents), never on a shell or the worker.
         (("tocsin.reserves",), ("tocsin.risk", *SHELLS, "tocsin.worker")),
         # Risks build on the response (bodies, plans, incidents), reserves (coverage),
         # monitoring (indicator values), accounts, audit and alerting; no domain imports

@@ -452,6 +452,108 @@ def test_a_dispatch_beyond_the_stock_answers_409_with_what_is_available(
     assert misspelt.status_code == 422 and "jurisdicton" in misspelt.text
 
 
+# -- supply requests of incidents (issue 15) -----------------------------------------
+
+
+def _supply_request(world: World, incident_place: str, depot_place: str, upto: str) -> int:
+    """A request of 1 t of rice from ``R-<depot_place>`` for a new incident in
+    ``incident_place``, taken as far as ``upto`` (requested, approved, dispatched)."""
+    import datetime as dt
+
+    from tocsin.reserves import requests
+    from tocsin.response import incidents
+    from tocsin.store import write_session
+
+    now = dt.datetime.now(dt.UTC)
+    with write_session(world.engine) as db:
+        incident = incidents.open_incident(
+            db, title="Matrix", jurisdiction=incident_place, hazard="health", by="t", now=now
+        )
+        row = requests.create(
+            db, incident.id, item="rice", quantity=1, depot=f"R-{depot_place}", by="t", now=now
+        )
+        if upto in ("approved", "dispatched"):
+            requests.decide(db, row.id, approve=True, by="t", now=now)
+        if upto == "dispatched":
+            requests.send(db, row.id, by="t", now=now)
+        return row.id
+
+
+def test_supply_request_matrix(client: TestClient, reserve_world: World) -> None:
+    """Requesting needs ``respond`` on the incident's jurisdiction."""
+    import datetime as dt
+
+    from tocsin.response import incidents
+    from tocsin.store import write_session
+
+    with write_session(reserve_world.engine) as db:
+        made = {
+            p: incidents.open_incident(
+                db, title="Matrix", jurisdiction=p, hazard="health", by="t",
+                now=dt.datetime.now(dt.UTC),
+            ).id
+            for p in ALL_PLACES
+        }  # fmt: skip
+
+    def call(username: str, place: str) -> int:
+        body = {"incident": made[place], "item": "rice", "quantity": 1, "depot": "R-DE"}
+        return client.post(
+            "/api/v1/reserves/requests", json=body, headers=bearer(reserve_world, username)
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.RESPOND, call)
+
+
+def test_supply_request_read_matrix(client: TestClient, reserve_world: World) -> None:
+    """The requests of an incident are read with ``read`` on its jurisdiction."""
+    made = {p: _supply_request(reserve_world, p, "DE", "requested") for p in ALL_PLACES}
+
+    def call(username: str, place: str) -> int:
+        from tocsin.reserves.requests import get
+        from tocsin.store import write_session
+
+        with write_session(reserve_world.engine) as db:
+            incident = get(db, made[place]).incident_id
+        return client.get(
+            f"/api/v1/reserves/requests?incident={incident}",
+            headers=bearer(reserve_world, username),
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.READ, call)
+
+
+@pytest.mark.parametrize(("step", "upto"), [("approve", "requested"), ("dispatch", "approved")])
+def test_supply_depot_side_matrix(
+    client: TestClient, reserve_world: World, step: str, upto: str
+) -> None:
+    """Approving and dispatching need ``respond`` on the depot's jurisdiction (here the
+    incident is in the country, which only country-wide users read)."""
+
+    def call(username: str, place: str) -> int:
+        number = _supply_request(reserve_world, "DE", place, upto)
+        return client.post(
+            f"/api/v1/reserves/requests/{number}/{step}",
+            json={},
+            headers=bearer(reserve_world, username),
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.RESPOND, call)
+
+
+def test_supply_receipt_matrix(client: TestClient, reserve_world: World) -> None:
+    """Receiving needs ``respond`` on the incident's jurisdiction."""
+
+    def call(username: str, place: str) -> int:
+        number = _supply_request(reserve_world, place, "DE", "dispatched")
+        return client.post(
+            f"/api/v1/reserves/requests/{number}/receive",
+            json={},
+            headers=bearer(reserve_world, username),
+        ).status_code
+
+    run_matrix(ALL_PLACES, Capability.RESPOND, call)
+
+
 # -- my queue (issue 11) ------------------------------------------------------------
 
 

@@ -95,3 +95,14 @@ def test_the_records_refusals_read_in_chinese(chinese) -> None:
         service_message("the audit log is open to administrators of the whole territory")
         == "审计日志仅向全辖区的管理员开放"
     )
+
+
+def test_a_refused_dispatch_in_chinese_keeps_its_figures(chinese) -> None:
+    text = (
+        "cannot dispatch 150 t of rice from depot R-9162: only 120 t available "
+        "(lot A: 120 t, expires 2029-01-01); nothing was moved"
+    )
+    assert service_message(text) == (
+        "无法从仓库 R-9162 调出 150 t rice：仅有 120 t 可用 (lot A: 120 t, expires 2029-01-01)；"
+        "未做任何调动"
+    )

@@ -362,3 +362,146 @@ def check() -> None:
         f"{len(result.resolved)} resolved",
         highlight=False,
     )
+
+
+@reserves_app.command("levels")
+def record_levels(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="Days to write, ending today.")] = 2,
+) -> None:
+    """Write the daily stock of every item per jurisdiction as observations of the
+    indicators stock.ITEM (for detection methods); the worker writes the last 2 days on
+    every reserve check."""
+    from tocsin.reserves import levels
+
+    with write_session() as session:
+        summary = levels.record_levels(session, now=_now(), days=days)
+    if summary is None:
+        console.print("no stock recorded yet", highlight=False)
+        return
+    console.print(
+        f"stock levels: {summary.inserted} new, {summary.revised} revised, "
+        f"{summary.unchanged} unchanged",
+        highlight=False,
+    )
+
+
+# -- supply requests of incidents ----------------------------------------------------
+
+requests_app = typer.Typer(
+    no_args_is_help=True,
+    help="Supply requests of incidents: requested, approved, dispatched, received.",
+)
+reserves_app.add_typer(requests_app, name="requests")
+Reason = Annotated[str, typer.Option(help="Why (a refusal needs it).")]
+
+
+def _request_line(number: int) -> None:
+    from tocsin.reserves import queries
+
+    with session_factory()() as session:
+        view = queries.supply_requests(session, request_id=number)[0]
+    console.print(
+        f"request {view.id} of incident {view.incident_id}: {view.quantity:g} {view.unit} "
+        f"{view.item} from {view.depot}: {view.status}"
+        + (f" into {view.received_into}" if view.received_into else ""),
+        highlight=False,
+    )
+
+
+@requests_app.command("list")
+def list_requests(incident: int) -> None:
+    """The supply requests of INCIDENT."""
+    from tocsin.reserves import queries
+
+    with session_factory()() as session:
+        views = queries.supply_requests(session, incident)
+    table = RichTable("id", "item", "quantity", "depot", "status", "next", "purpose")
+    for v in views:
+        table.add_row(
+            str(v.id), v.item, f"{v.quantity:g} {v.unit}", v.depot, v.status,
+            ", ".join(v.next_steps), v.purpose,
+        )  # fmt: skip
+    console.print(table)
+
+
+@requests_app.command("new")
+def new_request(
+    incident: int,
+    item: str,
+    quantity: float,
+    depot: str,
+    purpose: Annotated[str, typer.Option(help="What the supplies are for.")] = "",
+    by: By = None,
+) -> None:
+    """Ask DEPOT for QUANTITY of ITEM for INCIDENT."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        row = requests.create(
+            session, incident, item=item, quantity=quantity, depot=depot, purpose=purpose,
+            by=by or default_actor(), now=_now(),
+        )  # fmt: skip
+        number = row.id
+    _request_line(number)
+
+
+@requests_app.command("approve")
+def approve_request(request: int, by: By = None) -> None:
+    """Approve REQUEST (the depot's side)."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        requests.decide(session, request, approve=True, by=by or default_actor(), now=_now())
+    _request_line(request)
+
+
+@requests_app.command("refuse")
+def refuse_request(request: int, reason: Reason = "", by: By = None) -> None:
+    """Refuse REQUEST, saying why (the depot's side)."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        requests.decide(
+            session, request, approve=False, reason=reason, by=by or default_actor(), now=_now()
+        )
+    _request_line(request)
+
+
+@requests_app.command("dispatch")
+def dispatch_request(request: int, lot: LotOption = None, by: By = None) -> None:
+    """Dispatch an approved REQUEST from its depot (first expiry first out); refused,
+    with what is available, if the stock is short."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        requests.send(session, request, lot=lot, by=by or default_actor(), now=_now())
+    _request_line(request)
+
+
+@requests_app.command("cancel")
+def cancel_request(request: int, reason: Reason = "", by: By = None) -> None:
+    """Cancel REQUEST before it is dispatched (the incident's side)."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        requests.cancel(session, request, reason=reason, by=by or default_actor(), now=_now())
+    _request_line(request)
+
+
+@requests_app.command("receive")
+def receive_request(
+    request: int,
+    into: Annotated[
+        str | None, typer.Option(help="The depot it goes into (default: used on site).")
+    ] = None,
+    comment: Comment = "",
+    by: By = None,
+) -> None:
+    """Record that a dispatched REQUEST arrived (the incident's side)."""
+    from tocsin.reserves import requests
+
+    with write_session() as session:
+        requests.receive(
+            session, request, into=into, comment=comment, by=by or default_actor(), now=_now()
+        )
+    _request_line(request)

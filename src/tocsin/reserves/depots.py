@@ -31,6 +31,14 @@ def get(session: Session, code: str) -> Depot:
     return found
 
 
+def get_by_id(session: Session, depot_id: int) -> Depot:
+    """The depot with id ``depot_id``."""
+    found = session.get(Depot, depot_id)
+    if found is None:
+        raise NotFoundError(f"no depot with id {depot_id}")
+    return found
+
+
 def get_all(session: Session, jurisdiction_ids: Iterable[int] | None = None) -> list[Depot]:
     """Every depot (of ``jurisdiction_ids`` if given), ordered by code."""
     query = select(Depot).order_by(Depot.code)

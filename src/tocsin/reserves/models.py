@@ -12,6 +12,8 @@
     are only ever inserted (no code path updates or deletes them).
 ``reserve_minimum``
     the minimum reserve of an item for a jurisdiction's subtree, absolute or per head.
+``reserve_request``
+    supplies an incident asks of a depot: requested, approved, dispatched, received.
 """
 
 from __future__ import annotations
@@ -178,3 +180,50 @@ class Minimum(Base):
     #: Lots of the item in the subtree that expire within this many days raise an alert.
     expiry_warning_days: Mapped[int] = mapped_column(Integer, default=30)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+#: The states of a request, in order; ``refused`` and ``cancelled`` end it early.
+REQUEST_STATUSES = ("requested", "approved", "dispatched", "received", "refused", "cancelled")
+
+
+class SupplyRequest(Base):
+    """Supplies an incident asks for: ``quantity`` of an item from a depot.
+
+    It moves requested -> approved -> dispatched -> received (or refused by the depot's
+    jurisdiction, or cancelled by the incident's before it is dispatched). The dispatch
+    and the receipt are movements of the ledger tied to the request by ``operation``
+    (:mod:`tocsin.reserves.requests`).
+    """
+
+    __tablename__ = "reserve_request"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index(None, "incident_id", "id"),
+        Index(None, "depot_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("reserve_item.id"))
+    #: The depot asked to supply it (its jurisdiction approves and dispatches).
+    depot_id: Mapped[int] = mapped_column(ForeignKey("reserve_depot.id"))
+    quantity: Mapped[float] = mapped_column(Double)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    #: What it is for, from the requester; the reason of a refusal or cancellation.
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dispatched_by: Mapped[str | None] = mapped_column(String(200))
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The ledger operation of the dispatch (its movements, one per lot taken from).
+    dispatch_operation: Mapped[str | None] = mapped_column(String(36))
+    received_by: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The depot that took the supplies in (None: used at the incident's site).
+    received_into_id: Mapped[int | None] = mapped_column(ForeignKey("reserve_depot.id"))
+    #: The ledger operation of the receipt (None: nothing entered a depot).
+    receipt_operation: Mapped[str | None] = mapped_column(String(36))

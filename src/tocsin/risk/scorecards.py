@@ -231,10 +231,17 @@ def _duty(session: Session, place: Jurisdiction) -> Figure:
     ).judge()
 
 
-def scorecard(session: Session, place: Jurisdiction, *, now: dt.datetime, days: int) -> Scorecard:
+def scorecard(
+    session: Session,
+    place: Jurisdiction,
+    *,
+    now: dt.datetime,
+    days: int,
+    start: dt.datetime | None = None,
+) -> Scorecard:
     """The scorecard of ``place`` (its subtree for alerts, reports and reserves) over the
-    ``days`` before ``now``."""
-    start = now - dt.timedelta(days=days)
+    ``days`` before ``now`` (or from ``start``, for a quarter of :func:`trend`)."""
+    start = start or now - dt.timedelta(days=days)
     ids = tree(session).subtree(place.id)
     figures = [
         _plans(session, place, now),
@@ -269,3 +276,60 @@ def siblings(
         ]
     cards = [scorecard(session, j, now=now, days=days) for j in others]
     return sorted(cards, key=Scorecard.rank_key)
+
+
+# -- the trend over quarters ------------------------------------------------------------
+
+#: Figures that describe a state now (plans in force, reserves against their minimums,
+#: duty contacts), not events in a window: the store keeps no history of them, so a
+#: past quarter shows them grey ("not kept over time") rather than today's state.
+STATE_MEASURES = frozenset({"plans", "reserves", "duty"})
+NOT_KEPT = "not kept over time"
+
+
+@dataclass
+class Quarter:
+    """One quarter of a trend: its label (``2026-Q4``) and its scorecard, measured over
+    the part of the quarter inside the window."""
+
+    label: str
+    scorecard: Scorecard
+
+
+def _quarter_start(moment: dt.datetime) -> dt.datetime:
+    return dt.datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1, tzinfo=dt.UTC)
+
+
+def _next_quarter(start: dt.datetime) -> dt.datetime:
+    month = start.month + 3
+    return start.replace(year=start.year + (month > 12), month=(month - 1) % 12 + 1)
+
+
+def quarters(start: dt.datetime, end: dt.datetime) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """The calendar quarters (UTC) that ``[start, end)`` touches, each cut to the window:
+    ``(label, from, to)``, oldest first."""
+    found = []
+    at = _quarter_start(start.astimezone(dt.UTC))
+    while at < end:
+        following = _next_quarter(at)
+        label = f"{at.year}-Q{(at.month - 1) // 3 + 1}"
+        found.append((label, max(at, start), min(following, end)))
+        at = following
+    return found
+
+
+def trend(session: Session, place: Jurisdiction, *, now: dt.datetime, days: int) -> list[Quarter]:
+    """Each figure of :func:`scorecard` per quarter of the window of ``days`` before
+    ``now``: figures over a window (acknowledgement, reports, and any added later) are
+    measured over the quarter's part of the window; state figures
+    (:data:`STATE_MEASURES`) only in the current quarter."""
+    found = []
+    for label, start, end in quarters(now - dt.timedelta(days=days), now):
+        card = scorecard(session, place, now=end, days=days, start=start)
+        if end < now:
+            for figure in card.figures:
+                if figure.measure in STATE_MEASURES:
+                    figure.value, figure.colour = None, "grey"
+                    figure.detail, figure.records = NOT_KEPT, []
+        found.append(Quarter(label, card))
+    return found

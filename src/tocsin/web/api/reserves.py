@@ -8,16 +8,20 @@ count needs ``ingest`` on every depot it counts; a minimum needs ``configure``. 
 and depots are reference data loaded with ``tocsin reserves items|depots load``.
 A dispatch beyond the stock answers 409 with what is available (``available``,
 ``lots``) and moves nothing.
+
+Supply requests of incidents (``/reserves/requests``): ``respond`` on the incident's
+jurisdiction requests, cancels and receives; ``respond`` on the depot's jurisdiction
+approves, refuses and dispatches (:mod:`tocsin.web.shared.reserves`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from pathlib import Path
-from typing import Annotated, Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -27,10 +31,19 @@ from tocsin.files.tables import TableError
 from tocsin.reserves import catalogue, counts, depots, dispatch, ledger, minimums
 from tocsin.reserves.models import CATEGORIES, Depot
 from tocsin.reserves.schemas import LotBalance, OutflowResult, StockLine
-from tocsin.web.api.common import ApiInput, jurisdiction_by_code
+from tocsin.web.api.common import MAX_ID, ApiInput, jurisdiction_by_code
 from tocsin.web.deps import ApiScope, Db, writer
 from tocsin.web.problems import problem
 from tocsin.web.shared.ingest import RowProblem, row_problems, upload_name
+from tocsin.web.shared.reserves import (
+    RequestOut,
+    create_request,
+    depot_requests,
+    incident_requests,
+    request_in_scope,
+    request_out,
+    take_step,
+)
 
 router = APIRouter(prefix="/reserves", tags=["reserves"])
 
@@ -321,7 +334,7 @@ async def upload_count(
 def _count(request: Request, scope: Scope, file_name: str, content: bytes) -> CountReport:
     name = upload_name(file_name)
     with tempfile.TemporaryDirectory(prefix="tocsin-count-") as folder:
-        path = Path(folder) / name
+        path = FilePath(folder) / name
         path.write_bytes(content)
         try:
             with writer(request) as db:
@@ -384,3 +397,89 @@ def coverage(jurisdiction: str, scope: ApiScope, db: Db) -> list[CoverageOut]:
     where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
     lines = minimums.coverage(db, where.id, now=dt.datetime.now(dt.UTC))
     return [CoverageOut.model_validate(c, from_attributes=True) for c in lines]
+
+
+# -- supply requests from incidents (docs/reserves.md) --------------------------------
+
+
+class SupplyRequestIn(ApiInput):
+    incident: int = Field(ge=1, le=MAX_ID)
+    item: Code
+    quantity: Quantity
+    depot: Code = Field(description="the depot asked to supply it")
+    purpose: str = Field(default="", max_length=4000)
+
+
+class StepIn(ApiInput):
+    reason: str = Field(
+        default="", max_length=4000, description="why (a refusal needs it); a receipt's comment"
+    )
+    lot: str | None = Field(default=None, max_length=64, description="dispatch: default FEFO")
+    into: str | None = Field(
+        default=None,
+        max_length=64,
+        description="receive: the depot it enters; null: used on site",
+    )
+
+
+@router.get(
+    "/requests",
+    response_model=list[RequestOut],
+    summary="The supply requests of an incident, or to the depots of a subtree",
+)
+def list_requests(
+    scope: ApiScope,
+    db: Db,
+    incident: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    jurisdiction: str | None = None,
+) -> list[RequestOut]:
+    if incident is not None:
+        return [request_out(v) for v in incident_requests(db, scope, incident)]
+    area = _subtree(db, scope, jurisdiction)
+    return [request_out(v) for v in depot_requests(db, scope, area)]
+
+
+@router.post(
+    "/requests",
+    response_model=RequestOut,
+    status_code=201,
+    summary="Ask a depot for supplies for an incident",
+)
+def create_supply_request(body: SupplyRequestIn, request: Request, scope: ApiScope) -> RequestOut:
+    new_id = create_request(
+        request,
+        scope,
+        body.incident,
+        item=body.item,
+        quantity=body.quantity,
+        depot=body.depot,
+        purpose=body.purpose,
+    )
+    return _request_by_id(request, scope, new_id)
+
+
+def _request_by_id(request: Request, scope: Scope, request_id: int) -> RequestOut:
+    with writer(request) as db:
+        return request_out(request_in_scope(db, scope, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/{step}",
+    response_model=RequestOut,
+    summary="Approve, refuse, dispatch, cancel or receive a supply request",
+    responses=SHORT,
+)
+def request_step(
+    request_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    step: Literal["approve", "refuse", "dispatch", "cancel", "receive"],
+    body: StepIn,
+    request: Request,
+    scope: ApiScope,
+) -> Any:
+    try:
+        take_step(
+            request, scope, request_id, step, reason=body.reason, lot=body.lot, into=body.into
+        )
+    except dispatch.InsufficientStockError as exc:
+        return _short(request, exc)
+    return _request_by_id(request, scope, request_id)

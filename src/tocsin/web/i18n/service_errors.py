@@ -146,6 +146,18 @@ MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"the detection runs are open to analysts and administrators",
             N_("the detection runs are open to analysts and administrators"),
         ),
+        (
+            r"cannot dispatch (?P<quantity>\S+) (?P<unit>\S+) of (?P<item>\S+) from depot "
+            r"(?P<depot>\S+): only (?P<available>\S+) \S+ available(?P<lots>.*); nothing was moved",
+            N_(
+                "cannot dispatch %(quantity)s %(unit)s of %(item)s from depot %(depot)s: only "
+                "%(available)s %(unit)s available%(lots)s; nothing was moved"
+            ),
+        ),
+        (
+            r"say why the request is refused \(reason\)",
+            N_("say why the request is refused (reason)"),
+        ),
     )
 )
 

@@ -21,6 +21,7 @@ from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
 from tocsin.risk import queries as risk_queries
 from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.shared import reserves as supplies
 from tocsin.web.shared.alerts import alert_in_scope
 from tocsin.web.shared.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
 from tocsin.web.shared.response import act, incident_detail, incident_in_scope
@@ -60,6 +61,18 @@ LABELS = (
     N_("report_overdue"),
     N_("task_overdue"),
     N_("cap_notice"),
+    N_("supply_requested"),
+    N_("supply_approved"),
+    N_("supply_refused"),
+    N_("supply_cancelled"),
+    N_("supply_dispatched"),
+    N_("supply_received"),
+    N_("requested"),
+    N_("approved"),
+    N_("dispatched"),
+    N_("received"),
+    N_("refused"),
+    N_("cancelled"),
 )
 Text = Annotated[str, Form(max_length=4000)]
 Csrf = Annotated[str, Form()]
@@ -116,6 +129,7 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
             "assessments": risk_queries.assessments(
                 db, scope.ids(Capability.READ), incident_id=incident_id
             ),
+            **supplies.page_context(db, scope, incident_id, incident.jurisdiction_id),
         },
     )
 

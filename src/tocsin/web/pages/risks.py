@@ -284,6 +284,59 @@ def agree(
     return _back(assessment_id)
 
 
+#: Classes of the index on the map: five equal bands of INFORM's 0-10 scale, as
+#: ``(lowest score, class)``; docs/risk.md says why not INFORM's own class thresholds.
+INDEX_CLASSES = ((8.0, 5), (6.0, 4), (4.0, 3), (2.0, 2), (0.0, 1))
+
+
+def index_class(risk: float | None) -> int | None:
+    """1 (very low) .. 5 (very high) of a score, None without one."""
+    if risk is None:
+        return None
+    return next(band for floor, band in INDEX_CLASSES if risk >= floor)
+
+
+@router.get("/risk-index/map.json")
+def index_map(
+    request: Request, scope: PageScope, db: Db, model: str | None = None, j: str | None = None
+) -> Response:
+    """GeoJSON of ``?j=CODE``'s area (as the situation map) with the composite index of
+    ``?model=CODE`` (default: the first model) of each jurisdiction: ``risk`` (0-10 or
+    null) and its ``band`` 1-5, for the map's index layer."""
+    from fastapi.responses import JSONResponse
+
+    from tocsin.monitoring.queries import outlines
+
+    models = indexes.get_all(db)
+    chosen = next((m for m in models if m.code == model), models[0] if models else None)
+    focus = focus_of(db, scope, j)
+    ids = area_ids(scope, focus)
+    rows = index_rows(db, scope, chosen.code, focus.code if focus else None) if chosen else []
+    risk = {r.jurisdiction: r.risk for r in rows}
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "code": code,
+                "name": name,
+                "risk": risk.get(code),
+                "band": index_class(risk.get(code)),
+                "url": f"/risk-index?j={code}&model={chosen.code}" if chosen else "/risk-index",
+            },
+            "geometry": geometry,
+        }
+        for _, code, name, geometry in outlines(db, ids)
+        if geometry
+    ]
+    return JSONResponse(
+        {
+            "type": "FeatureCollection",
+            "model": chosen.code if chosen else None,
+            "features": features,
+        }
+    )
+
+
 @router.get("/risk-index")
 def index_page(
     request: Request, scope: PageScope, db: Db, model: str | None = None, j: str | None = None

@@ -261,6 +261,14 @@ def live_context(request: Request, scope: Scope, db: Session, j: str | None) -> 
     }
 
 
+def _first_index_model(db: Session) -> str | None:
+    """The code of the composite index model the map's index layer shows (the first)."""
+    from tocsin.risk import indexes
+
+    models = indexes.get_all(db)
+    return models[0].code if models else None
+
+
 def situation_context(
     db: Session,
     scope: Scope,
@@ -289,6 +297,7 @@ def situation_context(
         "series": places["series"],
         "now": dt.datetime.now(dt.UTC),
         "Level": Level,
+        "index_model": _first_index_model(db),
         **completeness_context(db, scope, focus, children, now=dt.datetime.now(dt.UTC)),
         "problems_only": True,
     }

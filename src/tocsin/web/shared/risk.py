@@ -139,9 +139,18 @@ class RankOut(BaseModel):
     colours: dict[str, str]
 
 
+class QuarterOut(ScorecardOut):
+    quarter: str = Field(description="e.g. 2026-Q4; start and end: its part of the window")
+
+
 class ScorecardsOut(BaseModel):
     scorecard: ScorecardOut
     siblings: list[RankOut] = Field(description="the jurisdiction and its siblings, best first")
+    trend: list[QuarterOut] = Field(
+        default_factory=list,
+        description="each figure per quarter of the window, oldest first; plans, reserves "
+        "and duty (a state, not kept over time) only in the current quarter",
+    )
 
 
 def risk_out(row: queries.RiskRow, today: dt.date) -> RiskOut:
@@ -302,5 +311,14 @@ def scorecards_of(db: Session, scope: Scope, jurisdiction: str, days: int) -> Sc
                 colours={f.measure: f.colour for f in card.figures},
             )
             for number, card in enumerate(cards, 1)
+        ],
+        trend=[
+            QuarterOut.model_validate(
+                {
+                    **ScorecardOut.model_validate(q.scorecard, from_attributes=True).model_dump(),
+                    "quarter": q.label,
+                }
+            )
+            for q in scorecards.trend(db, where, now=now, days=days)
         ],
     )

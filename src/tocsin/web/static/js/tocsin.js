@@ -51,9 +51,51 @@
           }).addTo(map);
           if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
           else { map.setView([50, 10], 5); }
+          if (el.dataset.indexUrl) { addIndexLayer(el, map, layer); }
           el.dataset.ready = "1";
         });
     }
+  }
+
+  // The composite risk index (INFORM-style, 0-10) as a second layer of the situation map:
+  // a layer switch between it and the open alerts, each with its legend.
+  var INDEX_COLOURS = { 1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#f03b20", 5: "#bd0026" };
+
+  function addIndexLayer(el, map, alerts) {
+    fetch(el.dataset.indexUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var index = L.geoJSON(data, {
+          style: function (f) {
+            var band = f.properties.band;
+            return {
+              color: "#455", weight: 0.8, fillOpacity: band ? 0.85 : 0.5,
+              fillColor: band ? INDEX_COLOURS[band] : "#d9e3d0",
+              className: "jurisdiction index-band-" + (band || "none") + " code-" + f.properties.code
+            };
+          },
+          onEachFeature: function (f, l) {
+            var label = document.createElement("span");
+            label.textContent = f.properties.name + (f.properties.risk === null ? "" : " — " + f.properties.risk.toFixed(1));
+            l.bindTooltip(label);
+            l.on("click", function () { window.location = f.properties.url; });
+          }
+        });
+        var layers = {};
+        layers[el.dataset.alertsName] = alerts;
+        layers[el.dataset.indexName] = index;
+        L.control.layers(layers, null, { collapsed: false }).addTo(map);
+        map.on("baselayerchange", function (e) {
+          var showIndex = e.layer === index;
+          var a = document.getElementById("legend-alerts");
+          var i = document.getElementById("legend-index");
+          if (a) { a.hidden = showIndex; }
+          if (i) { i.hidden = !showIndex; }
+          el.dataset.layer = showIndex ? "index" : "alerts";
+        });
+        el.dataset.layer = "alerts";
+        el.dataset.indexReady = "1";
+      });
   }
 
   // Line colours of the detectors on one chart: [expected, upper bound] per detector.
