@@ -188,9 +188,7 @@ class Drill(Base):
     ack_minutes: Mapped[int] = mapped_column(Integer, default=30)
     declare_minutes: Mapped[int] = mapped_column(Integer, default=60)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
-    incident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incident.id", ondelete="SET NULL")
-    )
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
     injected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: What the exercise taught (written when it is completed).

@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.Column("ack_minutes", sa.Integer(), nullable=False),
         sa.Column("declare_minutes", sa.Integer(), nullable=False),
         sa.Column("alert_id", sa.Integer(), sa.ForeignKey("alert.id", ondelete="SET NULL")),
-        sa.Column(
-            "incident_id", sa.Integer(), sa.ForeignKey("incident.id", ondelete="SET NULL")
-        ),
+        sa.Column("incident_id", sa.Integer(), sa.ForeignKey("incident.id", ondelete="SET NULL")),
         sa.Column("injected_at", UTC),
         sa.Column("completed_at", UTC),
         sa.Column("lessons", sa.Text(), nullable=False),
@@ -60,7 +58,9 @@ def upgrade() -> None:
         sa.CheckConstraint("ack_minutes > 0 AND declare_minutes > 0", name="targets"),
     )
     op.create_index("ix_drill_status_scheduled_at", "drill", ["status", "scheduled_at"])
-    op.create_index("ix_drill_jurisdiction_id_injected_at", "drill", ["jurisdiction_id", "injected_at"])
+    op.create_index(
+        "ix_drill_jurisdiction_id_injected_at", "drill", ["jurisdiction_id", "injected_at"]
+    )
 
 
 def downgrade() -> None:
