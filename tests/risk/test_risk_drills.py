@@ -81,7 +81,7 @@ def test_an_alert_drill_from_injection_to_report(drill_world: World) -> None:
         (alert,) = db.scalars(select(Alert).where(Alert.exercise)).all()
         assert alert.id == drill.alert_id
         assert alert.headline == "Exercise: Influenza surge"
-        assert alert.headline_zh == "演习：Influenza surge"
+        assert alert.headline_zh == "演练：Influenza surge"
         assert (alert.level, alert.status) == (3, "open")
         # Alerting as for a real alert: the duty desk is notified, escalation runs on.
         notified = db.scalars(select(Notification).where(Notification.alert_id == alert.id))
@@ -122,7 +122,7 @@ def test_an_alert_drill_from_injection_to_report(drill_world: World) -> None:
         report = drills.report(db, drill_id, now=start + 6 * 60 * MIN)
     steps = [(s.step, s.label, s.done_minutes, s.due_minutes, s.outcome) for s in report.steps]
     assert steps == [
-        ("injected", "", 0.0, 0.0, "on_time"),
+        ("injected", "", 0.0, 0.0, "done"),
         ("acknowledged", "", 20.0, 30.0, "on_time"),
         ("incident_opened", "", 90.0, None, "done"),
         ("declared", "", 90.0, 60.0, "late"),
@@ -135,7 +135,9 @@ def test_an_alert_drill_from_injection_to_report(drill_world: World) -> None:
     with write_session(world.engine) as db:
         assert drills.get(db, drill_id).incident_id == incident.id
         actions = db.scalars(
-            select(AuditEntry.action).where(AuditEntry.object_type == "drill")
+            select(AuditEntry.action)
+            .where(AuditEntry.object_type == "drill")
+            .order_by(AuditEntry.id)
         ).all()
         assert actions == ["drill.schedule", "drill.inject", "drill.complete"]
         # The scorecard: one drill held (green, linked); the exercise alert's

@@ -171,7 +171,7 @@ def inject(
             jurisdiction=code,
             level=drill.level,
             headline=f"Exercise: {drill.title}",
-            headline_zh=f"演习：{drill.title}",
+            headline_zh=f"演练：{drill.title}",
             description=f"Drill {drill.id}: an exercise, not a real emergency.",
             indicator=session.scalar(select(Indicator.code).where(Indicator.code == drill.hazard)),
             exercise=True,
@@ -340,7 +340,11 @@ def report(session: Session, drill_id: int, *, now: dt.datetime) -> DrillReport:
     if start is None:
         return result
     steps = result.steps
-    steps.append(_step("injected", "", start, drill.scheduled_at, start, now))
+    # The injection is the clock's start (the worker's round after the scheduled time).
+    steps.append(
+        Step("injected", "", drill.scheduled_at, start, _minutes(start, drill.scheduled_at),
+             0.0, "done")
+    )  # fmt: skip
     if drill.mode == "alert" and drill.alert_id is not None:
         alert = session.get(Alert, drill.alert_id)
         acknowledged = alert.acknowledged_at if alert is not None else None
