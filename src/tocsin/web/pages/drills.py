@@ -44,13 +44,16 @@ WORDS = (
     N_("cancelled"),
     N_("alert"),
     N_("incident"),
-    N_("on_time"),
-    N_("late"),
-    N_("overdue"),
-    N_("pending"),
-    N_("done"),
-    N_("not_applicable"),
 )
+#: What each outcome of a step is called.
+OUTCOMES = {
+    "on_time": N_("on time"),
+    "late": N_("later than planned"),
+    "overdue": N_("overdue"),
+    "pending": N_("not yet due"),
+    "done": N_("done"),
+    "not_applicable": N_("not_applicable"),
+}
 #: What each step of a drill's report is called.
 STEPS = {
     "injected": N_("Injected"),
@@ -164,6 +167,7 @@ def drill_page(request: Request, drill_id: ItemId, scope: PageScope, db: Db) -> 
         {
             "d": report,
             "steps": STEPS,
+            "outcomes": OUTCOMES,
             "may_respond": scope.allows(Capability.RESPOND, drill.jurisdiction_id),
         },
     )
