@@ -10,10 +10,12 @@ One tick of :class:`Worker`:
    (:mod:`tocsin.reserves.minimums`), writes the stock levels as daily series
    (:mod:`tocsin.reserves.levels`), and series for data missing past their deadline
    (:mod:`tocsin.alerting.missing`);
-3. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
+3. injects the drills whose time has come (:mod:`tocsin.risk.drills`): an exercise
+   alert or incident, which the next steps treat as any other;
+4. re-opens acknowledged alerts whose acknowledgement timed out, and runs the
    escalation steps that have fallen due -- of alerts, and of overdue tasks and
    situation reports of incidents (:mod:`tocsin.response.overdue`);
-4. claims due notifications in batches and delivers them (several at once): each one's
+5. claims due notifications in batches and delivers them (several at once): each one's
    lease is renewed just before it is sent and its outcome recorded as soon as it is
    known, both fenced by the claim's token (:mod:`tocsin.alerting.notify.outbox`);
    failures are retried with exponential backoff.
@@ -60,6 +62,7 @@ from tocsin.reserves.levels import record_levels
 from tocsin.reserves.minimums import check as check_reserves
 from tocsin.response.notice import renew_expiring as renew_notices
 from tocsin.response.overdue import escalate_overdue
+from tocsin.risk.drills import inject_due as inject_drills
 from tocsin.store.engine import write_session
 from tocsin.store.pause import pause_point
 
@@ -265,6 +268,8 @@ class Worker:
             with write_session(self.engine) as session:  # data missing past their deadline
                 check_missing(session, now=self.clock.now(), settings=self.settings)
             self._next_missing = now + self.missing_every
+        with write_session(self.engine) as session:  # drills whose time has come
+            inject_drills(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:  # acknowledgements that timed out
             reopen_timed_out(session, now=self.clock.now(), settings=self.settings)
         with write_session(self.engine) as session:

@@ -96,7 +96,8 @@ def test_the_demo_runs_an_influenza_incident_under_the_countrys_plan(demo: Engin
     from tocsin.response import incidents, plans
 
     with write_session(demo) as db:
-        ((incident, _),) = incidents.get_all(db)
+        # The real one (the demo's drill also ran an exercise incident, closed).
+        ((incident, _),) = [(i, b) for i, b in incidents.get_all(db) if not i.exercise]
         found = incidents.detail(db, incident.id)
         assert incident.status == "response_active" and incident.level is not None
         assert (found.plan.source, found.plan.inherited) == ("DE", True)
@@ -170,3 +171,39 @@ def test_the_demo_shows_one_district_that_stopped_reporting(demo: Engine) -> Non
         ("SK Coburg", "2008-W08", "missing"),
         ("SK Nuernberg", "2008-W07", "late"),
     ]
+
+
+def test_the_demo_holds_one_completed_drill_measured_against_the_plan(demo: Engine) -> None:
+    """LK Loerrach's influenza drill (tocsin.demo.drills): injected three days ago, every
+    step on time but the antiviral stock check, completed; its alert and incident are
+    exercises, counted in the scorecard's drills only."""
+    import datetime as dt
+
+    from tocsin.response.models import Incident
+    from tocsin.risk import drills, scorecards
+    from tocsin.risk.models import Drill
+
+    with write_session(demo) as session:
+        (drill,) = session.scalars(select(Drill)).all()
+        report = drills.report(session, drill.id, now=dt.datetime.now(dt.UTC))
+        steps = [(s.step, s.done_minutes, s.outcome) for s in report.steps]
+        assert drill.status == "completed" and drill.lessons
+        alert = session.get(Alert, drill.alert_id)
+        assert alert.exercise and alert.status == "resolved"
+        incident = session.get(Incident, report.incident_id)
+        assert incident.exercise and incident.status == "closed"
+        place = session.get(Jurisdiction, drill.jurisdiction_id)
+        card = scorecards.scorecard(session, place, now=dt.datetime.now(dt.UTC), days=30)
+        figures = {f.measure: f for f in card.figures}
+    assert steps == [
+        ("injected", 0.0, "done"),
+        ("acknowledged", 12.0, "on_time"),
+        ("incident_opened", 45.0, "done"),
+        ("declared", 45.0, "on_time"),
+        ("task", 1200.0, "on_time"),
+        ("task", 3300.0, "late"),
+        ("report", 150.0, "on_time"),
+        ("completed", 3600.0, "done"),
+    ]
+    assert (figures["drills"].value, figures["drills"].colour) == (1.0, "green")
+    assert figures["ack_median"].value is None  # the exercise's acknowledgement is not real

@@ -118,7 +118,7 @@ def test_the_scorecard_prints_and_fits_a_phone(browser, page, live) -> None:
     _prepare(world)
     login(page, base, "admin")
     page.goto(f"{base}/scorecards?j=DE-BY")
-    assert page.locator("#scorecard tr[data-measure]").count() == 6
+    assert page.locator("#scorecard tr[data-measure]").count() == 7
     assert page.locator("#siblings tr[data-jurisdiction]").count() == 2
     shot(page, "scorecard")
     page.emulate_media(media="print")

@@ -100,6 +100,7 @@ def test_each_figure_its_colour_and_its_records(any_world: World) -> None:
         "reports": "grey",
         "reserves": "grey",
         "duty": "red",
+        "drills": "red",
     }
     # A window that ends before the records: no acknowledgement figure.
     with write_session(any_world.engine) as db:

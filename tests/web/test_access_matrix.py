@@ -834,3 +834,70 @@ def test_cap_message_page_matrix(client: TestClient, world: World) -> None:
                 if got != want_here:
                     failures.append(f"{username} {place} public={public}: {want_here} != {got}")
     assert not failures, "\n".join(failures)
+
+
+# -- drills (issue 15) -------------------------------------------------------------------
+
+
+def _drill(client: TestClient, world: World, place: str, *, at: str = "2030-01-01T09:00:00Z"):
+    body = {"jurisdiction": place, "hazard": "flu", "title": f"Drill of {place}", "at": at}
+    found = client.post("/api/v1/drills", json=body, headers=bearer(world, "admin"))
+    assert found.status_code == 201, found.text
+    return found.json()["id"]
+
+
+def test_drill_matrix(client: TestClient, world: World) -> None:
+    """Scheduling, cancelling and completing a drill need ``respond`` on its
+    jurisdiction; reading one and the list of a subtree need ``read``; so do its pages."""
+    import datetime as dt
+
+    from tocsin.risk import drills
+    from tocsin.store import write_session
+
+    def schedule_call(username: str, place: str) -> int:
+        body = {"jurisdiction": place, "hazard": "flu", "title": "t", "at": "2030-01-01T09:00Z"}
+        return client.post("/api/v1/drills", json=body, headers=bearer(world, username)).status_code
+
+    def cancel_call(username: str, place: str) -> int:
+        number = _drill(client, world, place)
+        return client.post(
+            f"/api/v1/drills/{number}/cancel", headers=bearer(world, username)
+        ).status_code
+
+    def complete_call(username: str, place: str) -> int:
+        number = _drill(client, world, place, at="2020-01-01T09:00:00Z")
+        with write_session(world.engine) as db:
+            drills.inject_due(db, now=dt.datetime.now(dt.UTC))
+        return client.post(
+            f"/api/v1/drills/{number}/complete",
+            json={"lessons": "l"},
+            headers=bearer(world, username),
+        ).status_code
+
+    for call in (schedule_call, cancel_call, complete_call):
+        run_matrix(ALL_PLACES, Capability.RESPOND, call)
+    numbers = {place: _drill(client, world, place) for place in ALL_PLACES}
+
+    def read_call(username: str, place: str) -> int:
+        return client.get(
+            f"/api/v1/drills/{numbers[place]}", headers=bearer(world, username)
+        ).status_code
+
+    def list_call(username: str, place: str) -> int:
+        return client.get(
+            f"/api/v1/drills?jurisdiction={place}", headers=bearer(world, username)
+        ).status_code
+
+    for call in (read_call, list_call):
+        run_matrix(ALL_PLACES, Capability.READ, call)
+    failures = []
+    for username in USERS:
+        client.cookies.clear()
+        browser_login(client, username)
+        for place in ALL_PLACES:
+            want = expected(username, place, Capability.READ)
+            for url in (f"/drills?j={place}", f"/drills/{numbers[place]}"):
+                got = client.get(url).status_code
+                if got != want:
+                    failures.append(f"{username} {url}: expected {want}, got {got}")
+    assert not failures, "\n".join(failures)

@@ -185,7 +185,7 @@ class Batch:
                 "sent": self.now,
                 "msg_type": msg_type,
                 "scope": "Public" if snapshot["public"] else "Restricted",
-                "status": "Actual",
+                "status": "Exercise" if values.get("exercise") else "Actual",
                 "expires": expires_at(values, self.now, self.settings),
                 "snapshot": snapshot,
             }

@@ -18,9 +18,11 @@ from tocsin.alerting.models import Alert, Notification
 
 
 def alerts_by_level_and_status(session: Session) -> dict[tuple[int, str], int]:
-    """How many alerts there are of each (level, status)."""
+    """How many alerts there are of each (level, status), drills' exercise alerts aside."""
     rows = session.execute(
-        select(Alert.level, Alert.status, func.count()).group_by(Alert.level, Alert.status)
+        select(Alert.level, Alert.status, func.count())
+        .where(Alert.exercise.is_(False))
+        .group_by(Alert.level, Alert.status)
     )
     return {(level, status): count for level, status, count in rows}
 

@@ -320,9 +320,12 @@ def raise_alert(
     headline_zh: str = "",
     description: str = "",
     public: bool = True,
+    exercise: bool = False,
     settings: AlertingSettings | None = None,
 ) -> Alert:
-    """Open an alert by hand; it escalates like any other."""
+    """Open an alert by hand; it escalates like any other. An ``exercise`` alert (a
+    drill's, :mod:`tocsin.risk.drills`) issues its CAP messages with status
+    ``Exercise``: never in the public feed, and it counts in no real figure."""
     if not by or not by.strip():
         raise UserError("say who raises the alert (--by USER)")
     check_texts(
@@ -358,6 +361,7 @@ def raise_alert(
         "opened_at": now,
         "updated_at": now,
         "escalation_step": 0,
+        "exercise": exercise,
     }
     result = BatchResult()
     open_new(ctx, [row], [None], result, actors=[(by, "raised by hand")])
@@ -369,7 +373,12 @@ def raise_alert(
         action="alert.raise",
         object_type="alert",
         object_id=str(alert.id),
-        after={"level": alert.level, "jurisdiction": jurisdiction, "headline": alert.headline},
+        after={
+            "level": alert.level,
+            "jurisdiction": jurisdiction,
+            "headline": alert.headline,
+            **({"exercise": True} if exercise else {}),
+        },
         actor=by,
         at=now,
     )

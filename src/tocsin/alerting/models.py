@@ -40,6 +40,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -165,6 +166,9 @@ class Alert(Base):
     ack_timeouts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     #: When every step of the policy had run and nobody had acknowledged the alert.
     escalation_exhausted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: A drill's alert (:mod:`tocsin.risk.drills`): its CAP messages have status
+    #: ``Exercise`` (never in the public feed) and it counts in no real figure.
+    exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: For alerts imported from another agency's CAP: category and area as published.
     external_category: Mapped[str | None] = mapped_column(String(32))
     external_area: Mapped[Any | None] = mapped_column(JSONType)

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.alerting.cap import message as cap
@@ -378,11 +378,16 @@ def alert_summaries(
 # -- the open alerts of an area (the situation page) -----------------------------------
 
 
+def real_active() -> Any:
+    """Open or acknowledged, and no drill's (an exercise alert counts in no real figure)."""
+    return and_(Alert.status.in_(ACTIVE_STATUSES), Alert.exercise.is_(False))
+
+
 def highest_levels(session: Session, ids: frozenset[int]) -> dict[int, int]:
     """The most serious open alert level of each jurisdiction that has one."""
     rows = session.execute(
         select(Alert.jurisdiction_id, func.min(Alert.level))
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+        .where(real_active(), Alert.jurisdiction_id.in_(ids))
         .group_by(Alert.jurisdiction_id)
     )
     return {jid: level for jid, level in rows}
@@ -406,7 +411,7 @@ def open_alerts(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
             )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)
-            .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+            .where(real_active(), Alert.jurisdiction_id.in_(ids))
             .order_by(Alert.level, Alert.opened_at.desc())
             .limit(limit)
         ).all()
@@ -416,9 +421,7 @@ def open_alerts(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
 def open_count(session: Session, ids: frozenset[int]) -> int:
     """How many alerts of the jurisdictions ``ids`` are open or acknowledged."""
     return session.execute(
-        select(func.count())
-        .select_from(Alert)
-        .where(Alert.status.in_(ACTIVE_STATUSES), Alert.jurisdiction_id.in_(ids))
+        select(func.count()).select_from(Alert).where(real_active(), Alert.jurisdiction_id.in_(ids))
     ).scalar_one()
 
 

@@ -82,6 +82,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "risks_app",
         "Risks: the risk register, its heat map and composite risk indexes.",
     ),
+    "drills": (
+        "drills",
+        "drills_app",
+        "Drills: exercises injected at their time and measured against the plan.",
+    ),
     "audit": ("web", "audit_app", "The audit log: check its hash chain, write signed checkpoints."),
     "bodies": ("response", "bodies_app", "Bodies: the departments that respond."),
     "plans": ("response", "plans_app", "Contingency plans with response levels I-IV."),

@@ -111,6 +111,8 @@ class DemoSite:
     #: The joint assessment of the Bavarian influenza risk.
     assessment: int | None = None
     missing_alerts: int = 0
+    #: The completed influenza drill of LK Loerrach.
+    drill: int | None = None
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -282,6 +284,10 @@ def build(path: Path, *, log=print) -> DemoSite:
 
     site.assessment = risks.build(engine, actor=DEMO_ACTOR, now=now)
     log("risks and a joint assessment loaded")
+    from tocsin.demo import drills
+
+    site.drill = drills.build(engine, actor=DEMO_ACTOR, now=now)
+    log("a completed drill held")
     with write_session(engine) as db:
         site.jurisdictions = db.scalar(select(func.count()).select_from(Jurisdiction)) or 0
         site.observations = db.scalar(select(func.count()).select_from(Observation)) or 0

@@ -172,6 +172,8 @@ def open_incident(
     if occurred_at is not None and occurred_at.tzinfo is None:
         raise UserError("the time of the event needs a time zone (e.g. 2026-12-07T06:00:00Z)")
     linked = _alerts(session, alerts) if alerts else []
+    # An incident opened from a drill's alert is an exercise too (tocsin.risk.drills).
+    exercise = exercise or any(a.exercise for a in linked)
     if jurisdiction:
         place_id = tree(session).place_by_code(jurisdiction).id
     elif linked:

@@ -13,6 +13,10 @@
 ``risk_index_model``
     an INFORM-style composite index: which indicators make up each dimension and how
     they are transformed (:mod:`tocsin.risk.composite`).
+``drill``
+    an exercise scheduled for a jurisdiction: what the worker injects at its time (an
+    exercise alert or an exercise incident), the targets its report measures against,
+    and what it injected (:mod:`tocsin.risk.drills`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from tocsin.store.base import Base, BigIntKey, JSONType, UTCDateTime, utcnow
 RISK_DOMAINS = (*get_args(Domain), "operations-abroad", "assets-abroad")
 CONFIDENCES = ("low", "moderate", "high")
 ASSESSMENT_STATUSES = ("open", "agreed")
+DRILL_STATUSES = ("scheduled", "injected", "completed", "cancelled")
+#: What a drill injects: an exercise alert (acknowledged, then an incident opened from
+#: it) or an exercise incident (its level to declare).
+DRILL_MODES = ("alert", "incident")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -150,3 +158,40 @@ class IndexModel(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     loaded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Drill(Base):
+    """An exercise for a jurisdiction: scheduled, injected by the worker at its time,
+    completed (or cancelled before it was injected)."""
+
+    __tablename__ = "drill"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DRILL_STATUSES), name="status"),
+        CheckConstraint(_one_of("mode", DRILL_MODES), name="mode"),
+        CheckConstraint("level BETWEEN 1 AND 4", name="level"),
+        CheckConstraint("ack_minutes > 0 AND declare_minutes > 0", name="targets"),
+        Index(None, "status", "scheduled_at"),
+        Index(None, "jurisdiction_id", "injected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"))
+    #: An indicator code, an indicator domain or a kind of event (as a plan's hazard).
+    hazard: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    mode: Mapped[str] = mapped_column(String(16), default="alert")
+    #: The level of the injected alert (1, I, most serious .. 4, IV).
+    level: Mapped[int] = mapped_column(Integer, default=3)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    #: Targets of the report: minutes from injection to acknowledgement, to a level declared.
+    ack_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    declare_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
+    injected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: What the exercise taught (written when it is completed).
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.response.models import Incident, ResponseBody
 from tocsin.risk import matrix
-from tocsin.risk.models import Assessment, Risk
+from tocsin.risk.models import Assessment, Drill, Risk
 from tocsin.risk.register import open_actions_overdue
 
 
@@ -186,3 +186,31 @@ def speaking_bodies(
         )
         found = [b for b in found if b.id in mine]
     return sorted(found, key=lambda b: b.code)
+
+
+# -- drills
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    """A drill with its jurisdiction's code and names."""
+
+    drill: Drill
+    jurisdiction: str
+    jurisdiction_name: str
+    jurisdiction_name_zh: str | None
+
+
+def drills(
+    session: Session, within: frozenset[int], *, status: str | None = None
+) -> list[DrillRow]:
+    """The drills of the jurisdictions ``within``, the next or latest first."""
+    query = (
+        select(Drill, Jurisdiction.code, Jurisdiction.name, Jurisdiction.name_zh)
+        .join(Jurisdiction, Jurisdiction.id == Drill.jurisdiction_id)
+        .where(Drill.jurisdiction_id.in_(sorted(within)))
+        .order_by(Drill.scheduled_at.desc(), Drill.id.desc())
+    )
+    if status is not None:
+        query = query.where(Drill.status == status)
+    return [DrillRow(*row) for row in session.execute(query)]

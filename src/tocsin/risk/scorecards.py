@@ -15,7 +15,12 @@ reports                situation reports of the subtree's incidents,     90 %
 reserves               items with a minimum whose subtree stock covers   100 %
                        it (:func:`tocsin.reserves.minimums.coverage`)
 duty                   active duty contacts of the jurisdiction itself   1
+drills                 drills of the subtree injected in the window      1
+                       (:mod:`tocsin.risk.drills`)
 =====================  ================================================  ==========
+
+A drill's exercise alert and exercise incident count in the drills figure only, never in
+the acknowledgement or report figures.
 
 Colours: green where the target is met, amber where the figure is within a margin of it
 (:data:`AMBER_SHARE` of a share target, :data:`AMBER_FACTOR` times a time target), red
@@ -41,6 +46,7 @@ from tocsin.reserves import minimums
 from tocsin.response import plans
 from tocsin.response.models import Incident, SituationReport
 from tocsin.response.places import tree
+from tocsin.risk import drills
 
 #: A share within this fraction of its target is amber.
 AMBER_SHARE = 0.8
@@ -146,6 +152,7 @@ def _acknowledgement(
             Alert.jurisdiction_id.in_(sorted(ids)),
             Alert.opened_at >= start,
             Alert.opened_at < end,
+            Alert.exercise.is_(False),
         )
         .order_by(Alert.opened_at)
     ).all()
@@ -173,6 +180,7 @@ def _reports(session: Session, ids: set[int], start: dt.datetime, end: dt.dateti
             Incident.jurisdiction_id.in_(sorted(ids)),
             SituationReport.submitted_at >= start,
             SituationReport.submitted_at < end,
+            Incident.exercise.is_(False),
         )
         .order_by(SituationReport.submitted_at)
     ).all()
@@ -231,6 +239,21 @@ def _duty(session: Session, place: Jurisdiction) -> Figure:
     ).judge()
 
 
+def _drills(session: Session, ids: set[int], start: dt.datetime, end: dt.datetime) -> Figure:
+    rows = drills.held(session, ids, start, end)
+    return Figure(
+        "drills",
+        float(len(rows)),
+        "",
+        1.0,
+        "at_least",
+        detail=str(len(rows)),
+        records=[
+            Record(f"#{d.id} {d.title} ({d.injected_at:%Y-%m-%d})", f"/drills/{d.id}") for d in rows
+        ],
+    ).judge()
+
+
 def scorecard(
     session: Session,
     place: Jurisdiction,
@@ -249,6 +272,7 @@ def scorecard(
         _reports(session, ids, start, now),
         _reserves(session, place, now),
         _duty(session, place),
+        _drills(session, ids, start, now),
     ]
     for figure in figures:
         figure.records = figure.records[:SHOWN_RECORDS]

@@ -58,10 +58,14 @@ ALERT_FIELDS = (
     "jurisdiction_id",
     "external_category",
     "external_area",
+    "exercise",
 )
 
-#: The alert fields a message keeps in its snapshot.
-SNAPSHOT_FIELDS = tuple(f for f in ALERT_FIELDS if f not in ("indicator_id", "jurisdiction_id"))
+#: The alert fields a message keeps in its snapshot (a drill's alert says so in the
+#: message's CAP ``status``, :meth:`tocsin.alerting.batch.Batch.message`).
+SNAPSHOT_FIELDS = tuple(
+    f for f in ALERT_FIELDS if f not in ("indicator_id", "jurisdiction_id", "exercise")
+)
 
 _MEASURES = ("tail_probability", "observed", "expected", "upperbound")
 

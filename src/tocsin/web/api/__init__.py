@@ -18,6 +18,7 @@ def router() -> APIRouter:
         alerts,
         audit,
         completeness,
+        drills,
         ingest,
         monitoring,
         queue,
@@ -45,6 +46,7 @@ def router() -> APIRouter:
         reserves,
         records,
         risk,
+        drills,
     ):
         api.include_router(module.router)
     return api

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "task": N_("task %(name)s"),
     "duty contact": N_("duty contact %(name)s"),
     "API token": N_("API token %(name)s"),
+    "drill": N_("drill %(name)s"),
 }
 #: The capabilities of roles (:class:`tocsin.accounts.access.Capability`).
 CAPABILITIES: dict[str, str] = {

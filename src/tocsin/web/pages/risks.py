@@ -86,6 +86,7 @@ MEASURES = {
     "reports": N_("Situation reports on time"),
     "reserves": N_("Reserves at their minimum"),
     "duty": N_("Active duty contacts"),
+    "drills": N_("Drills held"),
 }
 Text = Annotated[str, Form(max_length=8000)]
 Csrf = Annotated[str, Form()]

@@ -50,6 +50,9 @@ class AlertOut(BaseModel):
     ack_timeouts: int = Field(
         description="times an acknowledgement timed out and escalation started again"
     )
+    exercise: bool = Field(
+        default=False, description="a drill's alert: CAP status Exercise, never counted as real"
+    )
 
 
 class TransitionOut(BaseModel):
@@ -127,6 +130,7 @@ def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> 
         closed_at=alert.closed_at,
         escalation_exhausted_at=alert.escalation_exhausted_at,
         ack_timeouts=alert.ack_timeouts or 0,
+        exercise=bool(alert.exercise),
     )
 
 
