@@ -80,8 +80,12 @@ def _history(p: IfpaParameters, freq: int) -> int:
     return YEAR + YEAR * p.min_years
 
 
-def _lookback(p: IfpaParameters, freq: int) -> int | None:
-    return None if p.years is None else YEAR + YEAR * p.years
+#: The look-back of every past year: more periods than any series has.
+WHOLE_HISTORY = 10**9
+
+
+def _lookback(p: IfpaParameters, freq: int) -> int:
+    return WHOLE_HISTORY if p.years is None else YEAR + YEAR * p.years
 
 
 def compound_growth(prices: np.ndarray, months: int) -> np.ndarray:
