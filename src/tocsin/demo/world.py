@@ -15,9 +15,11 @@ by age group)              groups                   et al.'s settings, populatio
 =========================  =============  ========  ================================
 
 Each data set stops at its own "present" (:data:`PRESENTS`), a moment of its history
-worth a duty officer's look: Denmark in the winter of 2007/08 (the same week as the German
-influenza), New York on 1 September 1973 after a week of smog, Britain in June 1979 as
-the second oil shock lifts the price of petrol, and the spring of 1980 for gas.
+worth a duty officer's look, as figures arrive with their own delays: Denmark in the
+second week of 2008 (deaths among the 75-84-year-olds and infants above their bounds),
+New York on 1 September 1973 after a week of smog, Britain in June 1979 as the second oil
+shock lifts the price of petrol (IFPA 3.5) and in March 1979 for road casualties, and
+the spring of 1971 for gas, when consumption fell below its seasonal level.
 Provenance of the files: ``tocsin/data/README.md``.
 """
 
@@ -50,11 +52,11 @@ gas_consumption,Gas consumption,燃气消费量,energy,million therms,level,quar
 
 #: (indicator, file, the file's indicator column value or None, last period loaded)
 PRESENTS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("deaths", "momo_deaths_DK.csv", None, "2008-W08"),
+    ("deaths", "momo_deaths_DK.csv", None, "2008-W02"),
     ("ozone", "airquality_NY_1973.csv", "ozone", "1973-09-01"),
-    ("road_casualties", "seatbelts_GB.csv", "drivers_killed_or_seriously_injured", "1979-06"),
+    ("road_casualties", "seatbelts_GB.csv", "drivers_killed_or_seriously_injured", "1979-03"),
     ("petrol_price", "seatbelts_GB.csv", "petrol_price", "1979-06"),
-    ("gas_consumption", "ukgas_GB.csv", "gas_consumption", "1980-Q2"),
+    ("gas_consumption", "ukgas_GB.csv", "gas_consumption", "1971-Q2"),
 )
 
 #: Noufaily et al. (2013)'s improved Farrington settings (as ``tocsin.demo.summary``).
