@@ -206,9 +206,11 @@ def test_the_world_beside_germany_shows_every_kind_of_hazard(demo: Engine) -> No
     petrol = alerts["petrol_price"]
     assert petrol.severity_basis["method"] == "ifpa"
     assert petrol.observed > petrol.upperbound > petrol.expected  # prices, in the index
-    # The IFPA's classes set the level: 1, 2, 3 standard deviations -> III, II, I.
-    ifpa = petrol.severity_basis["score"] if "score" in petrol.severity_basis else None
-    assert petrol.level == (1 if ifpa is None or ifpa >= 3 else 2 if ifpa >= 2 else 3)
+    # The IFPA's classes set the level: 1, 2, 3 standard deviations -> III, II, I. June
+    # 1979 (the second oil shock) is 3.5 standard deviations out: tail 0.0002, level I.
+    assert petrol.severity_basis["cutoffs"] == [0.1587, 0.02275, 0.00135]
+    assert petrol.tail_probability == pytest.approx(0.000204, rel=0.01)
+    assert petrol.level == Level.I
     ozone = alerts["ozone"]
     assert ozone.observed >= 80 and ozone.upperbound == 80  # ppb, the alert level
     assert "Ozone" in ozone.headline and "臭氧" in ozone.headline_zh

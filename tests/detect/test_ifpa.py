@@ -126,7 +126,6 @@ def test_expected_and_upperbound_are_the_prices_at_zero_and_at_the_threshold() -
 
 def test_classes_and_alarms_follow_the_published_thresholds() -> None:
     prices = _worked_prices()
-    result = _ifpa(prices, [71])
     cases = (  # IFPA wanted -> band
         (0.49, 0.0),
         (0.5, 1.0),

@@ -42,21 +42,30 @@ US,United States,美国,country,WORLD
 US-NY,New York,纽约州,state,US
 """
 
-INDICATORS = """code,name,name_zh,domain,unit,value_kind,frequency,description
-deaths,All-cause deaths,全因死亡,health,deaths,count,week,weekly deaths by age group (Statens Serum Institut)
-ozone,Ozone (13:00-15:00 mean),臭氧（13:00-15:00均值）,environment,ppb,level,day,Roosevelt Island (NYS Department of Conservation)
-road_casualties,Drivers killed or seriously injured,驾驶员死亡或重伤,production-safety,drivers,count,month,road casualties in Great Britain (Department of Transport)
-petrol_price,Petrol price (real index),汽油价格（实际指数）,energy,index,price,month,real price of petrol in Great Britain
-gas_consumption,Gas consumption,燃气消费量,energy,million therms,level,quarter,UK gas consumption
-"""
+_INDICATOR_ROWS = (
+    "code,name,name_zh,domain,unit,value_kind,frequency,description",
+    "deaths,All-cause deaths,全因死亡,health,deaths,count,week,"
+    "weekly deaths by age group (Statens Serum Institut)",
+    "ozone,Ozone (13:00-15:00 mean),臭氧（13:00-15:00均值）,environment,ppb,level,day,"
+    "Roosevelt Island (NYS Department of Conservation)",
+    "road_casualties,Drivers killed or seriously injured,驾驶员死亡或重伤,production-safety,"
+    "drivers,count,month,road casualties in Great Britain (Department of Transport)",
+    "petrol_price,Petrol price (real index),汽油价格（实际指数）,energy,index,price,month,"
+    "real price of petrol in Great Britain",
+    "gas_consumption,Gas consumption,燃气消费量,energy,million therms,level,quarter,"
+    "UK gas consumption",
+)
+INDICATORS = "\n".join(_INDICATOR_ROWS) + "\n"
 
-#: (indicator, file, the file's indicator column value or None, last period loaded)
-PRESENTS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("deaths", "momo_deaths_DK.csv", None, "2008-W02"),
-    ("ozone", "airquality_NY_1973.csv", "ozone", "1973-09-01"),
-    ("road_casualties", "seatbelts_GB.csv", "drivers_killed_or_seriously_injured", "1979-03"),
-    ("petrol_price", "seatbelts_GB.csv", "petrol_price", "1979-06"),
-    ("gas_consumption", "ukgas_GB.csv", "gas_consumption", "1971-Q2"),
+#: (indicator, file, the file's indicator column value or None, first and last period
+#: loaded). Denmark from 2001: Farrington's 5 years of history and two seasons to watch,
+#: so that the demo's first detection run fits a few hundred models, not thousands.
+PRESENTS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
+    ("deaths", "momo_deaths_DK.csv", None, "2001-W01", "2008-W02"),
+    ("ozone", "airquality_NY_1973.csv", "ozone", None, "1973-09-01"),
+    ("road_casualties", "seatbelts_GB.csv", "drivers_killed_or_seriously_injured", None, "1979-03"),
+    ("petrol_price", "seatbelts_GB.csv", "petrol_price", None, "1979-06"),
+    ("gas_consumption", "ukgas_GB.csv", "gas_consumption", None, "1971-Q2"),
 )
 
 #: Noufaily et al. (2013)'s improved Farrington settings (as ``tocsin.demo.summary``).
@@ -92,15 +101,19 @@ SEVERITY: dict[str, tuple[float, float, float]] = {
 }
 
 
-def _until(path: Path, target: Path, indicator: str | None, last: str, kind: PeriodKind) -> None:
-    """Copy the rows of ``path`` of ``indicator`` (all when None) up to period ``last``."""
+def _between(
+    path: Path, target: Path, indicator: str | None, first: str | None, last: str, kind: PeriodKind
+) -> None:
+    """Copy the rows of ``path`` of ``indicator`` (all when None) from period ``first``
+    (the beginning when None) to period ``last``."""
+    start = -(2**62) if first is None else int(parse_periods([first], kind=kind).ordinals[0])
     end = int(parse_periods([last], kind=kind).ordinals[0])
     with path.open(encoding="utf-8", newline="") as src:
         rows = list(csv.DictReader(src))
     if indicator is not None:
         rows = [r for r in rows if r["indicator"] == indicator]
     ordinals = parse_periods([r["period"] for r in rows], kind=kind).ordinals
-    kept = [r for r, o in zip(rows, ordinals, strict=True) if o <= end]
+    kept = [r for r, o in zip(rows, ordinals, strict=True) if start <= o <= end]
     columns = [c for c in rows[0] if c != "indicator"]
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
@@ -137,16 +150,14 @@ def load(engine: Engine, folder: Path, *, actor: str) -> None:
     kinds.write_text(INDICATORS, encoding="utf-8")
     population = folder / "population-DK.csv"
     _population(population)
-    frequency = {
-        line.split(",")[0]: line.split(",")[6] for line in INDICATORS.splitlines()[1:]
-    }
+    frequency = {line.split(",")[0]: line.split(",")[6] for line in INDICATORS.splitlines()[1:]}
     with write_session(engine) as db:
         jurisdictions.load(db, top, actor=actor)
         indicators.load(db, kinds, actor=actor)
         jurisdictions.load_population(db, population, actor=actor)
-    for indicator, name, column, last in PRESENTS:
+    for indicator, name, column, first, last in PRESENTS:
         part = folder / f"{indicator}.csv"
-        _until(data_file(name), part, column, last, PERIOD_KIND[frequency[indicator]])
+        _between(data_file(name), part, column, first, last, PERIOD_KIND[frequency[indicator]])
         ingest.ingest_file(engine, part, indicator=indicator, actor=actor)
     with write_session(engine) as db:
         for indicator, method, settings in DETECTORS:

@@ -258,9 +258,7 @@ def ifpa(batch: SeriesBatch, p: IfpaParameters) -> DetectionResult:
     elif p.gamma == 1.0:
         with np.errstate(invalid="ignore"):
             expected = p_quarter * (1.0 + mean_q) ** QUARTER
-            bound = (
-                p_quarter * np.maximum(1.0 + mean_q + level_of(p, first) * sd_q, 0.0) ** QUARTER
-            )
+            bound = p_quarter * np.maximum(1.0 + mean_q + level_of(p, first) * sd_q, 0.0) ** QUARTER
     else:
         expected = _price_at(0.0, a, b, c, p_quarter, p_year)
         bound = _price_at(level_of(p, first), a, b, c, p_quarter, p_year)
