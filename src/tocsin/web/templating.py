@@ -66,7 +66,8 @@ def bound(value: float | None) -> str:
     ``-inf`` (EARS C3 when every value alarms) or an empty cell."""
     if value is None or not math.isfinite(value):
         return i18n.gettext("no bound")
-    return f"{value:.1f}"
+    # one decimal; three significant digits below 1 (a price index of 0.0878)
+    return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
 def probability(value: float | None) -> str:
