@@ -70,6 +70,14 @@ def bound(value: float | None) -> str:
     return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
+def figure(value: float | None) -> str:
+    """An expected value or a bound for people: one decimal, three significant digits
+    below 1 (a price index of 0.0878), "—" where there is none."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
+
+
 def probability(value: float | None) -> str:
     """A tail probability in two significant digits (``0.00012``, ``1.7e-05``)."""
     if value is None or not math.isfinite(value):
@@ -87,6 +95,7 @@ def once_in(value: float | None) -> str:
 
 _env.filters["age"] = age
 _env.filters["bound"] = bound
+_env.filters["figure"] = figure
 _env.filters["probability"] = probability
 _env.filters["once_in"] = once_in
 _env.filters["method_name"] = method_name
