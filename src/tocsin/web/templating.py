@@ -70,12 +70,12 @@ def bound(value: float | None) -> str:
     return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
-def figure(value: float | None) -> str:
-    """An expected value or a bound for people: one decimal, three significant digits
-    below 1 (a price index of 0.0878), "—" where there is none."""
+def figure(value: float | None, decimals: int = 1) -> str:
+    """An expected value or a bound for people: ``decimals`` decimals, three significant
+    digits below 1 (a price index of 0.0878), "—" where there is none."""
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
+    return f"{value:.{decimals}f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
 def probability(value: float | None) -> str:
