@@ -80,14 +80,6 @@ def _history(p: IfpaParameters, freq: int) -> int:
     return YEAR + YEAR * p.min_years
 
 
-#: The look-back of every past year: more periods than any series has.
-WHOLE_HISTORY = 10**9
-
-
-def _lookback(p: IfpaParameters, freq: int) -> int:
-    return WHOLE_HISTORY if p.years is None else YEAR + YEAR * p.years
-
-
 def compound_growth(prices: np.ndarray, months: int) -> np.ndarray:
     """``(P_t / P_{t-months}) ** (1 / months) - 1`` per row (metadata equation 1); NaN
     for the first ``months`` rows and where either price is missing or not positive."""
@@ -151,7 +143,7 @@ def _price_at(level: float, a, b, c, p_quarter, p_year) -> np.ndarray:
     counts_only=False,
     diagnostics=("band", "cqgr", "cagr", "qifpa", "aifpa"),
     min_history=_history,
-    lookback=_lookback,
+    lookback=None,  # every past year by default; monthly series are short
     frequencies=(12,),
 )
 def ifpa(batch: SeriesBatch, p: IfpaParameters) -> DetectionResult:
