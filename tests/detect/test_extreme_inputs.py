@@ -82,11 +82,15 @@ def test_no_method_hangs_or_errors_on_extreme_counts(
 ) -> None:
     method = METHODS[name]
     params = make_parameters(name, {**REQUIRED.get(name, {}), **extra})
-    history = int(method.min_history(params, FREQ))
+    # weekly; daily for day-of-week methods; monthly for monthly prices (ifpa)
+    freq = next(f for f in (FREQ, 365, 12) if method.supports(f))
+    history = int(method.min_history(params, freq))
     n = history + N_EVALUATED
     counts = _data(pattern, n, n_series, seed, huge)
-    freq = FREQ if method.supports(FREQ) else 365  # daily for day-of-week methods
-    dates = np.datetime64("2015-01-05") + (7 if freq == FREQ else 1) * np.arange(n)
+    if freq == 12:
+        dates = (np.datetime64("2015-01", "M") + np.arange(n)).astype("datetime64[D]")
+    else:
+        dates = np.datetime64("2015-01-05") + (7 if freq == FREQ else 1) * np.arange(n)
     batch = SeriesBatch(counts, freq=freq, range=np.arange(history, n), dates=dates)
     try:
         result = run(name, batch, params)

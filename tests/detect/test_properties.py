@@ -79,17 +79,29 @@ def _parameters(name: str):
         pytest.skip(f"{name}: no valid parameters known to the property tests ({exc})")
 
 
+def _frequency(name: str) -> int:
+    """Weekly, or daily for a method that works on daily data only, or the first
+    frequency of a method that works on neither (monthly prices)."""
+    method = METHODS[name]
+    for freq in (FREQ, 365):
+        if method.supports(freq):
+            return freq
+    return method.frequencies[0]
+
+
 def _calendar(name: str, n: int) -> tuple[int, np.ndarray]:
-    """Weekly periods, or daily ones for a method that works on daily data only; dated."""
-    freq = FREQ if METHODS[name].supports(FREQ) else 365
-    step = 7 if freq == FREQ else 1
+    """The method's periods (:func:`_frequency`), dated."""
+    freq = _frequency(name)
+    if freq == 12:
+        return freq, np.datetime64("2015-01", "M") + np.arange(n)
+    step = {FREQ: 7, 365: 1}[freq]
     return freq, np.datetime64("2015-01-05") + step * np.arange(n)
 
 
 def _batch(name: str, seed: int, n_series: int, level: float) -> SeriesBatch:
     """Random data with exactly enough history for the method's default parameters."""
     method = METHODS[name]
-    history = int(method.min_history(_parameters(name), FREQ))
+    history = int(method.min_history(_parameters(name), _frequency(name)))
     n = history + N_EVALUATED
     rng = np.random.default_rng(seed)
     if method.counts_only:

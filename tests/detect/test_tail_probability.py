@@ -29,7 +29,9 @@ def _batch(name: str) -> SeriesBatch:
     first series."""
     method = METHODS[name]
     params = make_parameters(name, REQUIRED.get(name, {}))
-    history = int(method.min_history(params, 52))
+    # weekly; daily for day-of-week methods; monthly for monthly prices (ifpa)
+    freq = next(f for f in (52, 365, 12) if method.supports(f))
+    history = int(method.min_history(params, freq))
     n = history + 8
     rng = np.random.default_rng(7)
     if method.counts_only:
@@ -37,8 +39,10 @@ def _batch(name: str) -> SeriesBatch:
     else:
         counts = np.round(rng.normal(50.0, 2.0, size=(n, 2)), 1)
     counts[-1, 0] += SPIKE
-    freq = 52 if method.supports(52) else 365  # daily for day-of-week methods
-    dates = np.datetime64("2015-01-05") + (7 if freq == 52 else 1) * np.arange(n)
+    if freq == 12:
+        dates = (np.datetime64("2015-01", "M") + np.arange(n)).astype("datetime64[D]")
+    else:
+        dates = np.datetime64("2015-01-05") + (7 if freq == 52 else 1) * np.arange(n)
     return SeriesBatch(counts, freq=freq, range=np.arange(history, n), dates=dates)
 
 

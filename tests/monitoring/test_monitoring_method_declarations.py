@@ -79,11 +79,15 @@ def test_an_incremental_method_gives_the_same_results_from_a_later_start(name):
     where the evaluated range starts, and a bounded look-back reads no further back."""
     method = registry.get(name)
     params = make_parameters(name, {})
-    need = int(method.min_history(params, 52))
+    # weekly; daily for day-of-week methods; monthly for monthly prices (ifpa)
+    freq = next(f for f in (52, 365, 12) if method.supports(f))
+    need = int(method.min_history(params, freq))
     counts = _counts(need + 120)
     n = counts.shape[0]
-    freq = 52 if method.supports(52) else 365  # daily for day-of-week methods
-    dates = np.datetime64("2015-01-05") + (7 if freq == 52 else 1) * np.arange(n)
+    if freq == 12:
+        dates = (np.datetime64("2015-01", "M") + np.arange(n)).astype("datetime64[D]")
+    else:
+        dates = np.datetime64("2015-01-05") + (7 if freq == 52 else 1) * np.arange(n)
 
     def batch(lo: int, first: int) -> SeriesBatch:
         return SeriesBatch(counts[lo:], freq, np.arange(first - lo, n - lo), dates=dates[lo:])
@@ -97,7 +101,7 @@ def test_an_incremental_method_gives_the_same_results_from_a_later_start(name):
             getattr(late, column), getattr(full, column)[tail], rtol=1e-12, err_msg=column
         )
     if method.lookback is not None:
-        lo = start - max(need, int(method.lookback(params, 52)))
+        lo = start - max(need, int(method.lookback(params, freq)))
         cut = run_method(name, batch(lo, start), params)
         for column in ("expected", "upperbound", "alarm", "score"):
             np.testing.assert_allclose(

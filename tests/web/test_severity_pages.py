@@ -87,7 +87,8 @@ def test_the_alert_page_says_why_the_alert_has_its_level(
     assert "Why level I (red)" in why
     # The alarm that set the level: the latest of the most serious (40 cases in 2008-W13,
     # where the two weeks before alone exceed C3's threshold: no bound).
-    assert "ears_c3" in why and "2008-W13" in why and "<dd>40 / 2.4 / no bound</dd>" in why
+    assert "EARS C3" in why  # the method's name, not its code
+    assert "2008-W13" in why and "<dd>40 / 2.4 / no bound</dd>" in why
     assert "below 1e-05 (level I)" in why  # the cut-off it passed ...
     assert "at least 20 (level I)" in why  # ... and the minimum count of level I
     assert "impossible under the method" in why  # tail probability 0: sd 0.5, 40 cases

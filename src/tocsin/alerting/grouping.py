@@ -40,7 +40,7 @@ from tocsin.alerting.batch import (
 from tocsin.alerting.episodes import Graded
 from tocsin.alerting.lifecycle import auto_resolve, open_new, quiet_long_enough, raise_level
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, AlertRule
-from tocsin.alerting.notify.texts import headlines
+from tocsin.alerting.notify.texts import headlines, is_below
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import NotFoundError
 from tocsin.monitoring.models import Series
@@ -316,7 +316,10 @@ def _new_row(
     latest = episode.latest
     level = episode.level
     headline, headline_zh = headlines(
-        level, ctx.directory.indicator(indicator_id), ctx.directory.place(jurisdiction_id)
+        level,
+        ctx.directory.indicator(indicator_id),
+        ctx.directory.place(jurisdiction_id),
+        below=is_below(latest.observed, latest.expected, latest.upperbound),
     )
     return {
         "fingerprint": key,

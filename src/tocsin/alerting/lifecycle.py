@@ -31,7 +31,7 @@ from tocsin.alerting.batch import SYSTEM_ACTOR, Batch, BatchResult, settings_or_
 from tocsin.alerting.cap.render import values_of
 from tocsin.alerting.directory import Contact
 from tocsin.alerting.models import ACTIVE_STATUSES, Alert, CapMessageRow, Notification
-from tocsin.alerting.notify.texts import headlines
+from tocsin.alerting.notify.texts import headlines, is_below
 from tocsin.alerting.queries import get_alert
 from tocsin.alerting.settings import AlertingSettings
 from tocsin.errors import ConflictError, NotFoundError, UserError
@@ -475,7 +475,8 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
     if alert.source == "detection":
         indicator = ctx.directory.indicator(alert.indicator_id)
         place = ctx.directory.place(alert.jurisdiction_id)
-        alert.headline, alert.headline_zh = headlines(alert.level, indicator, place)
+        below = is_below(alert.observed, alert.expected, alert.upperbound)
+        alert.headline, alert.headline_zh = headlines(alert.level, indicator, place, below=below)
     values = values_of(alert)
     ctx.mutes.inhibition.add_active(
         alert.id, alert.indicator_id, alert.jurisdiction_id, alert.level, alert.source

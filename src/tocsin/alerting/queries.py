@@ -408,6 +408,10 @@ def open_alerts(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
                 Jurisdiction.name_zh,
                 Indicator.name.label("indicator"),
                 Indicator.name_zh.label("indicator_zh"),
+                Alert.observed,
+                Alert.last_alarm_period,
+                Indicator.frequency,
+                Indicator.unit,
             )
             .join(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
             .outerjoin(Indicator, Indicator.id == Alert.indicator_id)

@@ -4,11 +4,14 @@ accounts, ready for ``tocsin serve``.
 :func:`build` does what an agency would do by hand, through the same services:
 
 1. a fresh database (the file is replaced, so a second run starts cleanly);
-2. the hierarchy DE (country) > DE-BY, DE-BW, DE-NI-WE > 157 districts with outlines;
+2. the hierarchy WORLD > DE (country) > DE-BY, DE-BW, DE-NI-WE > 157 districts with
+   outlines, and beside Germany DK, GB, US > US-NY (:mod:`tocsin.demo.world`);
 3. indicators ``influenza`` and ``measles`` (weekly counts) and the bundled counts
    (influenza in Bavaria and Baden-Wuerttemberg 2001-2008, measles in Weser-Ems
    2001-2002; provenance in ``tocsin/data/README``), district population;
-4. detectors whose false-alarm rate is known (:data:`DETECTORS`):
+4. the other hazards of :mod:`tocsin.demo.world`: Danish deaths by age group, New York
+   ozone, British road casualties and petrol prices, UK gas, each with its detector;
+   and for Germany, detectors whose false-alarm rate is known (:data:`DETECTORS`):
    ``recommended`` for influenza (Noufaily et al. 2013's ``farringtonFlexible`` on the
    week and the two-week sum, measured at most 0.005 false alarms a week:
    docs/detection-quality.md), and
@@ -64,7 +67,7 @@ DETECTORS: tuple[tuple[str, str, dict[str, object]], ...] = (
 
 #: (username, display name, role, jurisdiction, password)
 DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("admin", "Administrator (Germany)", "administrator", "DE", "tocsin-demo-admin"),
+    ("admin", "Administrator (world)", "administrator", "WORLD", "tocsin-demo-admin"),
     ("analyst", "Analyst (Germany)", "analyst", "DE", "tocsin-demo-analyst"),
     ("coordinator", "Coordinator (Bavaria)", "duty_officer", "DE-BY", "tocsin-demo-coordinator"),
     ("officer", "Duty officer (LK Loerrach)", "duty_officer", "8336", "tocsin-demo-officer"),
@@ -83,7 +86,8 @@ SILENT = ("9463", "2008-W05")
 LATE = ("9564", "2008-W07", 3)
 
 _TOP = """code,name,name_zh,level,parent
-DE,Germany,德国,country,
+WORLD,World,世界,world,
+DE,Germany,德国,country,WORLD
 DE-BY,Bavaria,巴伐利亚州,state,DE
 DE-BW,Baden-Wuerttemberg,巴登-符腾堡州,state,DE
 DE-NI-WE,Weser-Ems,威悉-埃姆斯,region,DE
@@ -218,6 +222,11 @@ def build(path: Path, *, log=print) -> DemoSite:
                     db, indicator, due_rule(*DUE), actor=DEMO_ACTOR, now=dt.datetime.now(dt.UTC)
                 )
     log(f"observations ingested (influenza up to {PRESENT}), due rules set")
+    from tocsin.demo import world
+
+    with tempfile.TemporaryDirectory(prefix="tocsin-world-") as folder:
+        world.load(engine, Path(folder), actor=DEMO_ACTOR)
+    log("other hazards loaded (deaths, ozone, road casualties, petrol price, gas)")
     with write_session(engine) as db:
         for indicator, method, settings in DETECTORS:
             detectors.set_detector(

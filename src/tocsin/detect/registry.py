@@ -92,6 +92,7 @@ METHOD_MODULES: dict[str, str] = {
     "farrington_flexible": "farrington",
     "glr_negbin": "glr",
     "glr_poisson": "glr",
+    "ifpa": "ifpa",
     "noufaily_two_week": "two_week",
     "outbreak_p": "outbreakp",
     "recommended": "two_week",

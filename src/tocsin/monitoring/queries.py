@@ -42,7 +42,8 @@ from tocsin.monitoring.models import (
     Signal,
 )
 from tocsin.monitoring.population import population_at
-from tocsin.periods import PeriodKind
+from tocsin.monitoring.schemas import PERIOD_KIND
+from tocsin.periods import PeriodKind, last_day
 
 #: Rates are given per this many people (the usual incidence rate of surveillance).
 RATE_PER = 100_000
@@ -403,7 +404,26 @@ def signals_between(
 def newest_alarms(session: Session, ids: frozenset[int], limit: int) -> list[Any]:
     """The latest alarms of detectors in the jurisdictions ``ids``, newest period first:
     period, observed, upperbound, computed_at, method, series id, jurisdiction name,
-    indicator name, frequency, jurisdiction name_zh, indicator name_zh."""
+    indicator name, frequency, jurisdiction name_zh, indicator name_zh.
+
+    Period ordinals of different frequencies do not compare (a month's is larger than a
+    week's of the same time), so each frequency is read on its own and the rows are
+    merged by the last day of their period."""
+    rows = []
+    for frequency in PERIOD_KIND:
+        rows += _newest_alarms_of(session, ids, limit, frequency)
+    if len({r[8] for r in rows}) < 2:
+        return rows[:limit]
+
+    def end(row: Any) -> tuple:
+        return (last_day(PeriodKind(row[8]), int(row[0])), row[3])
+
+    return sorted(rows, key=end, reverse=True)[:limit]
+
+
+def _newest_alarms_of(
+    session: Session, ids: frozenset[int], limit: int, frequency: str
+) -> list[Any]:
     return list(
         session.execute(
             select(
@@ -423,7 +443,11 @@ def newest_alarms(session: Session, ids: frozenset[int], limit: int) -> list[Any
             .join(Detector, Detector.id == Signal.detector_id)
             .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
             .join(Indicator, Indicator.id == Series.indicator_id)
-            .where(Signal.alarm.is_(True), Series.jurisdiction_id.in_(ids))
+            .where(
+                Signal.alarm.is_(True),
+                Series.jurisdiction_id.in_(ids),
+                Indicator.frequency == frequency,
+            )
             .order_by(Signal.period.desc(), Signal.computed_at.desc())
             .limit(limit)
         ).all()

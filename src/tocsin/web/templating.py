@@ -66,7 +66,16 @@ def bound(value: float | None) -> str:
     ``-inf`` (EARS C3 when every value alarms) or an empty cell."""
     if value is None or not math.isfinite(value):
         return i18n.gettext("no bound")
-    return f"{value:.1f}"
+    # one decimal; three significant digits below 1 (a price index of 0.0878)
+    return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
+
+
+def figure(value: float | None, decimals: int = 1) -> str:
+    """An expected value or a bound for people: ``decimals`` decimals, three significant
+    digits below 1 (a price index of 0.0878), "—" where there is none."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{decimals}f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
 
 
 def probability(value: float | None) -> str:
@@ -86,6 +95,7 @@ def once_in(value: float | None) -> str:
 
 _env.filters["age"] = age
 _env.filters["bound"] = bound
+_env.filters["figure"] = figure
 _env.filters["probability"] = probability
 _env.filters["once_in"] = once_in
 _env.filters["method_name"] = method_name

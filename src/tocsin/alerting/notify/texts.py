@@ -45,16 +45,33 @@ def _text(locale: str, message: str) -> str:
     return gettext_in(locale, message)
 
 
-def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) -> tuple[str, str]:
-    """Headlines in English and Chinese of a detection alert."""
+def is_below(observed: float | None, expected: float | None, bound: float | None) -> bool:
+    """Whether an alarm is for a value *below* what was expected (a detector watching a
+    fall, such as ``seasonal_z`` with ``direction=down`` or ``threshold`` below a
+    level): the observation under the expected value, or under the bound when the
+    method has no expected value."""
+    if observed is None or not math.isfinite(observed):
+        return False
+    for reference in (expected, bound):
+        if reference is not None and math.isfinite(reference):
+            return observed < reference
+    return False
+
+
+def headlines(
+    level: int, indicator: IndicatorInfo | None, place: Place | None, *, below: bool = False
+) -> tuple[str, str]:
+    """Headlines in English and Chinese of a detection alert (``below``: of a value under
+    the expected level, :func:`is_below`)."""
     lv = severity.Level(level)
     what = indicator.name if indicator else "Hazard"
     what_zh = indicator.name_zh if indicator else "风险"
     where = place.name if place else "unknown area"
     where_zh = place.name_zh if place else "未知地区"
+    side, side_zh = ("below", "低于") if below else ("above", "超出")
     return (
-        f"{severity.LEVEL_NAMES['en-US'][lv]}: {what} above the expected level in {where}",
-        f"{severity.LEVEL_NAMES['zh-CN'][lv]}：{where_zh}{what_zh}超出预期水平",
+        f"{severity.LEVEL_NAMES['en-US'][lv]}: {what} {side} the expected level in {where}",
+        f"{severity.LEVEL_NAMES['zh-CN'][lv]}：{where_zh}{what_zh}{side_zh}预期水平",
     )
 
 
@@ -62,7 +79,10 @@ def _number(value: float | None, locale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         _ = functools.partial(_text, locale)
         return _("n/a")
-    return f"{value:.6g}" if float(value).is_integer() else f"{value:.2f}"
+    if float(value).is_integer():
+        return f"{value:.6g}"
+    # two decimals; three significant digits below 1 (a price index of 0.109, a rate)
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
 def small_count(
@@ -94,7 +114,12 @@ def _description(
         "unit": f" {indicator.unit}" if indicator and indicator.unit else "",
         "expected": _number(values.get("expected"), locale),
         "bound": (
-            _("upper bound %(value)s") % {"value": _number(bound, locale)}
+            (
+                _("lower bound %(value)s")
+                if is_below(values.get("observed"), values.get("expected"), bound)
+                else _("upper bound %(value)s")
+            )
+            % {"value": _number(bound, locale)}
             if bound is not None and math.isfinite(bound)
             else _("no bound")
         ),

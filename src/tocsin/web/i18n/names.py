@@ -32,6 +32,7 @@ METHOD_NAMES: dict[str, str] = {
     "farrington_flexible": N_("Farrington (flexible)"),
     "glr_negbin": N_("GLR (negative binomial)"),
     "glr_poisson": N_("GLR (Poisson)"),
+    "ifpa": N_("Food price anomalies (FAO IFPA)"),
     "noufaily_two_week": N_("Noufaily, one and two weeks"),
     "outbreak_p": N_("OutbreakP"),
     "recommended": N_("Recommended (Noufaily, one and two weeks)"),

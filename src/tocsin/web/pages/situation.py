@@ -63,8 +63,18 @@ def highest_levels(db: Session, ids: frozenset[int]) -> dict[int, int]:
 
 
 def open_alerts(db: Session, ids: frozenset[int], limit: int = OPEN_ALERTS_SHOWN) -> list[Any]:
-    """The most serious open alerts of the area (only the columns the page shows)."""
-    return queries.open_alerts(db, ids, limit)
+    """The most serious open alerts of the area (only the columns the page shows), each
+    with the label of its latest alarm's period (``period``: a week, a month, a quarter
+    or a day, as its indicator is reported) for the *Latest* column."""
+    rows = []
+    for row in queries.open_alerts(db, ids, limit):
+        item = dict(row._mapping)
+        item["period"] = ""
+        if row.last_alarm_period is not None and row.frequency:
+            kind = PeriodKind(row.frequency)
+            item["period"] = format_periods(kind, [row.last_alarm_period])[0]
+        rows.append(item)
+    return rows
 
 
 class SituationCache:
