@@ -58,6 +58,7 @@ ALERT_FIELDS = (
     "jurisdiction_id",
     "external_category",
     "external_area",
+    "stratum",
 )
 
 #: The alert fields a message keeps in its snapshot.
@@ -175,6 +176,8 @@ def compose(
         ("tocsin:colour", level.colour.value),
         ("tocsin:status", data.get("status") or ""),
     ]
+    if data.get("stratum"):  # the series' subgroup (e.g. an age group)
+        parameters.append(("tocsin:stratum", data["stratum"]))
     # Not in a public message of a small count: with the expected value it gives the
     # count back.
     tail = data.get("tail_probability")

@@ -45,11 +45,16 @@ def _text(locale: str, message: str) -> str:
     return gettext_in(locale, message)
 
 
-def headlines(level: int, indicator: IndicatorInfo | None, place: Place | None) -> tuple[str, str]:
-    """Headlines in English and Chinese of a detection alert."""
+def headlines(
+    level: int, indicator: IndicatorInfo | None, place: Place | None, stratum: str | None = None
+) -> tuple[str, str]:
+    """Headlines in English and Chinese of a detection alert; the stratum of its series
+    (e.g. an age group, as the data name it) follows the indicator."""
     lv = severity.Level(level)
     what = indicator.name if indicator else "Hazard"
     what_zh = indicator.name_zh if indicator else "风险"
+    if stratum:
+        what, what_zh = f"{what} ({stratum})", f"{what_zh}（{stratum}）"
     where = place.name if place else "unknown area"
     where_zh = place.name_zh if place else "未知地区"
     return (
