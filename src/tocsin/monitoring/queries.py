@@ -56,7 +56,7 @@ class ComparedSeries:
     code: str
     name: str
     name_zh: str | None
-    relation: str  # "parent", "sibling" or "child"
+    relation: str  # "parent", "sibling", "child" or "stratum" (same place, other stratum)
 
 
 def comparable_series(
@@ -97,6 +97,23 @@ def comparable_series(
         for sid, j in rows
     ]
     return sorted(found, key=lambda c: (order[c.relation], c.code))
+
+
+def other_strata(session: Session, series: Series) -> list[ComparedSeries]:
+    """The other series of ``series``' indicator in its jurisdiction: its other strata
+    (e.g. the other age groups, and the total without a stratum), by stratum. Each is
+    named by its stratum (empty for the total); relation ``"stratum"``."""
+    rows = session.execute(
+        select(Series.id, Series.stratum, Jurisdiction.code)
+        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+        .where(
+            Series.indicator_id == series.indicator_id,
+            Series.jurisdiction_id == series.jurisdiction_id,
+            Series.id != series.id,
+        )
+        .order_by(Series.stratum)
+    ).all()
+    return [ComparedSeries(sid, code, stratum, None, "stratum") for sid, stratum, code in rows]
 
 
 def population_known(session: Session, jurisdiction_id: int) -> bool:
