@@ -52,7 +52,7 @@ def _observed(page) -> dict[str, list[float | None]]:
 @pytest.mark.parametrize("width", ["wide", "phone"])
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
 def test_one_stratum_or_all_strata_as_lines(browser, live, strata, locale, width) -> None:
-    base, world = live
+    base, _ = live
     with browsing(browser, width, locale) as page:
         sign_in(page, base, "admin", locale)
         try:
