@@ -3,9 +3,12 @@ against ``Rscript`` running R surveillance's ``farringtonFlexible`` (issue 16).
 
     .venv/bin/python benchmarks/bench_cli.py                 # every case, 7 runs each
     .venv/bin/python benchmarks/bench_cli.py --runs 3 --no-r  # without R
+    .venv/bin/python benchmarks/bench_cli.py --startup-only   # --help and one series only
 
 Each command is started as a new process, as from a shell, several times after one
-warm-up run; the script prints the median, minimum and maximum wall time of each. The
+warm-up run; the script prints the median, minimum and maximum wall time of each, the
+median CPU time, the time ``python -X importtime`` counts for the modules the short
+commands load (less sensitive to a loaded machine), and the load average. The
 Farrington case runs tocsin and R in turn (A B A B ...) on the same long CSV (the 140
 influenza districts of Bavaria and Baden-Wuerttemberg, the last 104 weeks evaluated, the
 settings of Noufaily et al. 2013), prints the ratio of the medians and checks that both
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,22 +60,55 @@ write.csv(out, args[2], row.names = FALSE)
 """
 
 
+#: CPU seconds (user + system) of each counted run, by command, for :func:`summary`.
+CPU_TIMES: dict[tuple[str, ...], list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wall_times(command: list[str], runs: int) -> list[float]:
-    """Wall seconds of ``runs`` runs of ``command`` after one warm-up run."""
+    """Wall seconds of ``runs`` runs of ``command`` after one warm-up run (their CPU
+    seconds go to :data:`CPU_TIMES`)."""
     times = []
     for number in range(runs + 1):
+        cpu = _children_cpu()
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if number:
             times.append(time.perf_counter() - start)
+            CPU_TIMES.setdefault(tuple(command), []).append(_children_cpu() - cpu)
     return times
 
 
-def summary(times: list[float]) -> str:
-    return (
+def summary(times: list[float], command: list[str] | None = None) -> str:
+    text = (
         f"median {statistics.median(times):7.3f} s  "
         f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs)"
     )
+    cpu = CPU_TIMES.get(tuple(command or ()))
+    if cpu:
+        text += f"; CPU median {statistics.median(cpu):.3f} s"
+    return text
+
+
+def import_seconds(command: list[str]) -> float:
+    """Seconds ``python -X importtime`` counts for every module the command imports
+    (the cumulative times of the top-level imports): less sensitive to a loaded machine
+    than wall time, since it leaves out everything but loading code."""
+    done = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:]],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    total = 0
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line.split("|")
+            if cumulative.strip().isdigit() and not name.startswith("  "):
+                total += int(cumulative)
+    return total / 1e6
 
 
 def alarms_of(path: Path) -> dict[tuple[str, str], int]:
@@ -99,13 +137,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="counted runs per command")
     parser.add_argument("--no-r", action="store_true", help="leave out the R comparison")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="only --help and detect on one series"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         flu, short = write_inputs(folder)
-        print("tocsin --help             ", summary(wall_times([*TOCSIN, "--help"], args.runs)))
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        helps = [*TOCSIN, "--help"]
+        print("tocsin --help             ", summary(wall_times(helps, args.runs), helps))
         detect_short = [*TOCSIN, "detect", str(short), "-m", "ears_c1", "--last", "1"]
-        print("tocsin detect, one series ", summary(wall_times(detect_short, args.runs)))
+        print(
+            "tocsin detect, one series ",
+            summary(wall_times(detect_short, args.runs), detect_short),
+        )
+        for name, command in (("--help", helps), ("detect, one series", detect_short)):
+            seconds = statistics.median(import_seconds(command) for _ in range(3))
+            print(f"imports of tocsin {name} (-X importtime, median of 3): {seconds:.3f} s")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        if args.startup_only:
+            return
         ours = folder / "tocsin.csv"
         settings = [f"{k}={v}" for k, v in NOUFAILY.items()]
         detect_flu = [

@@ -17,9 +17,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns up to this many labels are read without pandas: a short file (``tocsin detect``
+#: run again and again) does not pay pandas' import; longer ones use its factorize.
+SMALL_COLUMN = 50_000
 
 
 class PeriodKind(StrEnum):
@@ -140,9 +147,7 @@ def parse_periods(
     Raises :class:`PeriodError` listing (up to ``max_problems``) rows that are empty,
     malformed, impossible (``2023-W53``, ``2024-13``) or of another kind.
     """
-    text = pd.Series(labels, dtype="object")
-    missing = text.isna().to_numpy()
-    codes, uniques = pd.factorize(text.where(~missing, "").astype(str).str.strip())
+    codes, uniques = _factorize_labels(labels)
     unique_ordinals = np.zeros(len(uniques), dtype=np.int64)
     bad_unique: dict[int, str] = {}
     for i, label in enumerate(uniques):
@@ -172,6 +177,34 @@ def parse_periods(
     if kind is None:
         raise PeriodError([BadPeriod(0, "", "no period labels")])
     return ParsedPeriods(kind, unique_ordinals[codes])
+
+
+def _factorize_labels(labels: Sequence[str] | np.ndarray | pd.Series) -> tuple[np.ndarray, list]:
+    """A code per label and the distinct labels (stripped text, missing as ``""``) in
+    order of first appearance."""
+    if len(labels) > SMALL_COLUMN:
+        import pandas as pd
+
+        text = pd.Series(labels, dtype="object")
+        missing = text.isna().to_numpy()
+        codes, uniques = pd.factorize(text.where(~missing, "").astype(str).str.strip())
+        return codes, list(uniques)
+    seen: dict[str, int] = {}
+    codes = np.empty(len(labels), dtype=np.int64)
+    values = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+    for row, value in enumerate(values):
+        text = "" if _is_missing(value) else str(value).strip()
+        codes[row] = seen.setdefault(text, len(seen))
+    return codes, list(seen)
+
+
+def _is_missing(value: object) -> bool:
+    """``None``, a float NaN, or pandas' ``NA`` / ``NaT`` (as ``pandas.isna``)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def format_periods(kind: PeriodKind, ordinals: np.ndarray | Sequence[int]) -> list[str]:

@@ -209,3 +209,23 @@ def test_quarterly_indicators_are_stored_detected_and_exported_with_quarter_labe
     assert_same_signals(
         stored, detect_file(engine, tmp_path, "farrington_flexible", settings, indicator="gas")
     )
+
+
+def test_a_run_over_an_indicator_evaluates_every_stratum_as_its_own_series(engine, write_file):
+    """Strata (e.g. age groups) of a jurisdiction are separate series: one configuration
+    of the indicator evaluates each, on its own values (issue 16, periods and strata)."""
+    young = weekly_counts(40, ("A1",), seed=2)
+    young["stratum"] = "0-14"
+    old = weekly_counts(40, ("A1",), seed=3)
+    old["stratum"] = "65+"
+    old["value"] += 50
+    ingest_file(engine, write_file(pd.concat([young, old, weekly_counts(40, ("A1",))]), "s.csv"))
+    detector_id = _set(engine, "ears_c1", {})
+    assert _run(engine).series == 3
+    signals = read_signals(engine, detector_id)
+    assert sorted(signals["stratum"].unique()) == ["", "0-14", "65+"]
+    for stratum, data in (("0-14", young), ("65+", old)):
+        mine = signals[signals["stratum"] == stratum].set_index("period")["observed"]
+        written = data.set_index("period")["value"].astype(float)
+        assert len(mine) == 40 - 7 and (mine == written.loc[mine.index]).all()
+    assert len(set(signals.groupby("stratum")["expected"].mean().round(6))) == 3

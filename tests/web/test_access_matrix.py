@@ -59,6 +59,11 @@ def run_matrix(
 READS = {
     "jurisdiction": lambda w, p: f"/api/v1/jurisdictions/{p}",
     "alerts of a subtree": lambda w, p: f"/api/v1/alerts?jurisdiction={p}",
+    "alerts of a stratum in a subtree": lambda w, p: f"/api/v1/alerts?jurisdiction={p}&stratum=65",
+    "signals of a subtree": lambda w, p: f"/api/v1/signals?jurisdiction={p}",
+    "alarms of a stratum in a subtree": lambda w, p: (
+        f"/api/v1/signals?jurisdiction={p}&stratum=&alarm=true"
+    ),
     "jurisdiction children": lambda w, p: f"/api/v1/jurisdictions?parent={p}",
     "completeness of a subtree": lambda w, p: f"/api/v1/completeness?jurisdiction={p}",
     "series-periods due in a subtree": lambda w, p: f"/api/v1/completeness/series?jurisdiction={p}",
@@ -107,6 +112,8 @@ def test_lists_hold_exactly_the_readable_objects(client: TestClient, world: Worl
         assert {a["jurisdiction"] for a in alerts} == readable & set(ALL_DISTRICTS), username
         series = client.get("/api/v1/series?limit=1000", headers=headers).json()["items"]
         assert {s["jurisdiction"] for s in series} == readable & set(ALL_DISTRICTS), username
+        alarms = client.get("/api/v1/signals?alarm=true&limit=1000", headers=headers).json()
+        assert {s["jurisdiction"] for s in alarms["items"]} == readable & set(ALL_DISTRICTS)
         places = client.get("/api/v1/jurisdictions?limit=1000", headers=headers).json()["items"]
         assert {j["code"] for j in places} == readable, username
 

@@ -1,9 +1,12 @@
 """Grouping: detector signals to alerts (Alertmanager's ``group_by``).
 
 Every signal gets a *group key* from its alert rule -- its series (default), its
-indicator and jurisdiction, or its indicator. At most one active (open or acknowledged)
-alert exists per key; a partial unique index on ``alert.fingerprint`` enforces it, and
-an alarm for a key with an active alert updates that alert instead of opening another.
+indicator and jurisdiction, or its indicator. Strata (age groups) are series of their
+own: the default keeps them apart and the alert names its stratum; the coarser keys merge
+the strata of a place on purpose, and their alerts name none (docs/monitoring.md). At
+most one active (open or acknowledged) alert exists per key; a partial unique index on
+``alert.fingerprint`` enforces it, and an alarm for a key with an active alert updates
+that alert instead of opening another.
 An alert resolves by itself when ``resolve_after_periods`` evaluated periods have passed
 since its last alarm without a new one.
 
@@ -165,13 +168,16 @@ def _process_signals(
     lock_signals(session)
     series_ids = sorted({s.series_id for s in signals})
     series: dict[int, tuple[int, int]] = {}
+    strata: dict[int, str] = {}
     for part in chunked(series_ids):
-        for sid, ind, jur in session.execute(
-            select(Series.id, Series.indicator_id, Series.jurisdiction_id).where(
+        for sid, ind, jur, stratum in session.execute(
+            select(Series.id, Series.indicator_id, Series.jurisdiction_id, Series.stratum).where(
                 member_of(Series.id, part)
             )
         ):
             series[sid] = (ind, jur)
+            if stratum:
+                strata[sid] = stratum
     unknown = [s for s in series_ids if s not in series]
     if unknown:
         raise NotFoundError(f"signals name series that do not exist: {unknown[:10]}")
@@ -232,7 +238,10 @@ def _process_signals(
             if fresh == len(rounds):
                 rounds.append(([], []))
             rows, last_quiet = rounds[fresh]
-            rows.append(_new_row(ctx, key, rule, series_id, indicator_id, jurisdiction_id, episode))
+            stratum = strata.get(series_id) if rule.group_by == "series" else None
+            rows.append(
+                _new_row(ctx, key, rule, series_id, indicator_id, jurisdiction_id, stratum, episode)
+            )
             last_quiet.append(episode.last_quiet)
             fresh += 1
 
@@ -310,15 +319,18 @@ def _new_row(
     series_id: int,
     indicator_id: int,
     jurisdiction_id: int,
+    stratum: str | None,
     episode: episodes.Episode,
 ) -> dict[str, Any]:
-    """The ``alert`` row of a new episode."""
+    """The ``alert`` row of a new episode; ``stratum`` that of its series (None when the
+    rule groups several series: their strata are merged on purpose)."""
     latest = episode.latest
     level = episode.level
     headline, headline_zh = headlines(
         level,
         ctx.directory.indicator(indicator_id),
         ctx.directory.place(jurisdiction_id),
+        stratum,
         below=is_below(latest.observed, latest.expected, latest.upperbound),
     )
     return {
@@ -328,6 +340,7 @@ def _new_row(
         "indicator_id": indicator_id,
         "jurisdiction_id": jurisdiction_id,
         "series_id": series_id if rule.group_by == "series" else None,
+        "stratum": stratum,
         "rule_id": rule.id,
         "level": int(level),
         "tail_probability": _finite(latest.tail_probability),

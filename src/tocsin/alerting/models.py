@@ -133,6 +133,9 @@ class Alert(Base):
     indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"))
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"))
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    #: The stratum of the alert's series (e.g. an age group); None when the series has
+    #: none or the alert groups several series (rule ``group_by`` other than series).
+    stratum: Mapped[str | None] = mapped_column(String(100))
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rule.id", ondelete="SET NULL"))
     #: 1 (I, red) .. 4 (IV, blue); see :mod:`tocsin.alerting.severity`.
     level: Mapped[int] = mapped_column(Integer, default=4)

@@ -327,9 +327,11 @@ def alerts(
     active: bool | None = None,
     level: int | None = None,
     indicator: str | None = None,
+    stratum: str | None = None,
 ) -> Select[Any]:
     """``(Alert, jurisdiction code, indicator code)`` of the alerts of the jurisdictions
-    ``ids``, filtered, most serious and newest first."""
+    ``ids``, filtered, most serious and newest first; ``stratum`` selects the alerts that
+    name that stratum of their series."""
     query = with_codes(select(Alert)).where(Alert.jurisdiction_id.in_(ids))
     if status:
         query = query.where(Alert.status == status)
@@ -339,6 +341,8 @@ def alerts(
         query = query.where(Alert.level == level)
     if indicator:
         query = query.where(Indicator.code == indicator)
+    if stratum:
+        query = query.where(Alert.stratum == stratum)
     return query.order_by(Alert.level, Alert.opened_at.desc(), Alert.id.desc())
 
 
@@ -356,9 +360,12 @@ def alert_summaries(
     level: int | None,
     limit: int,
     offset: int,
+    stratum: str | None = None,
 ) -> list[Any]:
     """The columns the alert list shows of one page of :func:`alerts`."""
-    query = alerts(ids, status=status, active=active, level=level).with_only_columns(
+    query = alerts(
+        ids, status=status, active=active, level=level, stratum=stratum
+    ).with_only_columns(
         Alert.id,
         Alert.level,
         Alert.status,
@@ -370,6 +377,7 @@ def alert_summaries(
         Alert.first_period,
         Alert.last_alarm_period,
         Alert.indicator_id,
+        Alert.stratum,
         maintain_column_froms=True,
     )
     return page_rows(session, query, limit=limit, offset=offset)

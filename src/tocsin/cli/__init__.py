@@ -7,7 +7,6 @@ code 2, so that no traceback reaches a user.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import os
@@ -142,6 +141,8 @@ class LazyCommands(TyperGroup):
         if name in COMMANDS and name not in self.commands:
             self.add_command(load_command(name), name)
         elif name and not name.startswith("-") and name not in self.commands:
+            import difflib
+
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             if close:
                 ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")

@@ -13,14 +13,12 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 from tocsin.cli import err_console
 from tocsin.detect import DetectionResult, Parameters, measured, registry
 from tocsin.errors import UserError
 from tocsin.files import detection as detection_file
-from tocsin.files.tables import write_table
+from tocsin.files.tables import write_columns
 
 #: Runs with at least this many series show a progress bar on a terminal.
 PROGRESS_MIN_SERIES = 20
@@ -132,13 +130,21 @@ def detect(
         result = _run_with_progress(loaded, found.name, params, rows)
     else:
         result = detection_file.detect_table(loaded, found.name, params, rows)
-    write_table(detection_file.result_frame(loaded, result), output)
+    write_columns(detection_file.result_columns(loaded, result), output)
 
 
 def _run_with_progress(
     loaded: detection_file.LongSeries, method: str, params: Parameters, rows: np.ndarray
 ) -> DetectionResult:
     """Run in groups of series, advancing a Rich progress bar on stderr."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     n_series = len(loaded.series)
     columns = (
         TextColumn(f"{escape(method)}"),
@@ -162,6 +168,7 @@ def _run_with_progress(
 def _print_methods(only: str | None) -> None:
     """Every method (or only ``only``) with its summary and a table of its parameters."""
     from rich.console import Console
+    from rich.table import Table as RichTable
 
     console = Console()
     found = [registry.get(only)] if only else list(registry.available_methods().values())

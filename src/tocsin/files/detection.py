@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from tocsin.detect import registry
 from tocsin.detect.base import SUPPORTED_FREQUENCIES, DetectionResult, SeriesBatch
@@ -30,6 +30,7 @@ from tocsin.files.tables import (
     Problems,
     Table,
     TableError,
+    columns_frame,
     numeric_column,
     period_column,
     read_table,
@@ -37,6 +38,7 @@ from tocsin.files.tables import (
 )
 from tocsin.periods import (
     FREQUENCY,
+    SMALL_COLUMN,
     PeriodError,
     PeriodKind,
     format_periods,
@@ -44,6 +46,9 @@ from tocsin.periods import (
     parse_periods,
 )
 from tocsin.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Columns of the output, before the method's diagnostics.
 RESULT_COLUMNS = (
@@ -274,7 +279,7 @@ def read_long_series(
     n_periods = int(pos.max()) - first + 1
     _check_span(table, pos, n_periods)
 
-    codes, series = pd.factorize(pd.Series(names, dtype=object), sort=False)
+    codes, series = _factorize(names)
     rows = pos - first
     _check_duplicates(table, rows, codes, series, series_column, n_periods)
 
@@ -284,7 +289,7 @@ def read_long_series(
     present = np.zeros(shape, dtype=bool)
     present[rows, codes] = True
     pop_matrix = None
-    if "population" in table.frame.columns and np.isfinite(population).any():
+    if "population" in table.columns and np.isfinite(population).any():
         pop_matrix = np.full(shape, np.nan)
         pop_matrix[rows, codes] = population
 
@@ -317,6 +322,20 @@ def read_long_series(
     )
     data.warnings.extend(_gap_warnings(data))
     return data
+
+
+def _factorize(names: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """A code per row and the distinct names, in order of first appearance."""
+    if len(names) > SMALL_COLUMN:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(pd.Series(names, dtype=object), sort=False)
+        return codes, list(uniques)
+    seen: dict[str, int] = {}
+    codes = np.fromiter(
+        (seen.setdefault(name, len(seen)) for name in names.tolist()), np.int64, len(names)
+    )
+    return codes, list(seen)
 
 
 #: A span of periods this much longer than the file's distinct periods is a likely typo.
@@ -363,7 +382,7 @@ def _labels(
 def _use_written_labels(labels: list[str], table: Table, rows: np.ndarray) -> None:
     """Replace formatted labels by the file's own text where the file has the period."""
     seen, where = np.unique(rows, return_index=True)
-    written = table.frame["period"].iloc[where].astype(str).str.strip().tolist()
+    written = [str(text).strip() for text in table.texts("period")[where].tolist()]
     for row, text in zip(seen.tolist(), written, strict=True):
         labels[row] = text
 
@@ -556,16 +575,43 @@ def detect_table(
     return parts[0] if len(parts) == 1 else DetectionResult.concatenate(parts, axis=1)
 
 
-def _integers_if_whole(values: np.ndarray) -> np.ndarray | pd.arrays.IntegerArray:
-    """Whole numbers as a nullable integer column (so CSV shows ``3``, not ``3.0``)."""
-    finite = np.isfinite(values)
-    if np.all(values[finite] == np.round(values[finite])) and np.all(
-        np.abs(values[finite]) < 2**53
-    ):
-        out = np.zeros(values.shape, dtype=np.int64)
-        out[finite] = values[finite].astype(np.int64)
-        return pd.arrays.IntegerArray(out, ~finite)
-    return values
+def _whole(values: np.ndarray) -> bool:
+    """Whether every finite value is a whole number that a double holds exactly."""
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53))
+
+
+def result_columns(
+    data: LongSeries,
+    result: DetectionResult,
+    *,
+    series_column: str = "series",
+) -> dict[str, tuple[str, np.ndarray]]:
+    """The result as a long table, series by series: ``period, series, observed,
+    expected, upperbound, alarm, score, tail_probability`` and the method's diagnostics;
+    ``alarm`` is 0/1 (missing where the method made no decision), ``observed`` whole
+    numbers when they all are (so CSV shows ``3``, not ``3.0``). Each column is (kind,
+    values) for :func:`tocsin.files.tables.write_columns`."""
+    n_rows, n_series = result.observed.shape
+
+    def column(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64).ravel(order="F")
+
+    labels = np.asarray(data.labels, dtype=object)[result.range]
+    observed = column(result.observed)
+    columns = {
+        "period": ("text", np.tile(labels, n_series)),
+        series_column: ("text", np.repeat(np.asarray(data.series, dtype=object), n_rows)),
+        "observed": ("integer" if _whole(observed) else "number", observed),
+        "expected": ("number", column(result.expected)),
+        "upperbound": ("number", column(result.upperbound)),
+        "alarm": ("integer", column(result.alarm)),
+        "score": ("number", column(result.score)),
+        "tail_probability": ("number", column(result.tail_probability)),
+    }
+    for name, values in result.diagnostics.items():
+        columns[name if name not in columns else f"diagnostic_{name}"] = ("number", column(values))
+    return columns
 
 
 def result_frame(
@@ -574,29 +620,8 @@ def result_frame(
     *,
     series_column: str = "series",
 ) -> pd.DataFrame:
-    """The result as a long table, series by series: ``period, series, observed,
-    expected, upperbound, alarm, score, tail_probability`` and the method's diagnostics;
-    ``alarm`` is 0/1 (missing where the method made no decision)."""
-    n_rows, n_series = result.observed.shape
-
-    def column(values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64).ravel(order="F")
-
-    labels = np.asarray(data.labels, dtype=object)[result.range]
-    alarm = column(result.alarm)
-    frame = {
-        "period": np.tile(labels, n_series),
-        series_column: np.repeat(np.asarray(data.series, dtype=object), n_rows),
-        "observed": _integers_if_whole(column(result.observed)),
-        "expected": column(result.expected),
-        "upperbound": column(result.upperbound),
-        "alarm": pd.arrays.IntegerArray(np.nan_to_num(alarm).astype(np.int64), np.isnan(alarm)),
-        "score": column(result.score),
-        "tail_probability": column(result.tail_probability),
-    }
-    for name, values in result.diagnostics.items():
-        frame[name if name not in frame else f"diagnostic_{name}"] = column(values)
-    return pd.DataFrame(frame)
+    """:func:`result_columns` as a pandas frame (nullable integers where whole)."""
+    return columns_frame(result_columns(data, result, series_column=series_column))
 
 
 def prepare(

@@ -22,24 +22,32 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
 import sys
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from tocsin.errors import UserError
 from tocsin.periods import ParsedPeriods, PeriodError, PeriodKind, parse_periods
-from tocsin.settings import get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+#: A plain CSV file up to this size is read with the standard library's ``csv`` module
+#: and checked cell by cell without pandas or Arrow, whose import takes longer than the
+#: whole work on a short file (``tocsin detect`` on one series: issue 16, a fast command
+#: line). Anything unusual in such a file (quotes, blank lines, ragged records, a cell
+#: that is not a plain number) is read the usual way, so the result and every message are
+#: the same on both paths.
+SMALL_FILE = 1 << 20
 
 #: Texts that mean "no value" in a numeric column (as written by R, pandas, databases).
 MISSING_TOKENS = frozenset({"", "na", "nan", "null", "none", "n/a"})
@@ -118,23 +126,69 @@ def table_format(path: str | Path) -> str:
     )
 
 
-@dataclass
 class Table:
     """A table read as text.
 
     Attributes:
         path: the file it came from (as the user named it).
         frame: one column per table column (names stripped and lower-cased), every cell
-            a string or missing (``NaN``/``None``); row ``i`` is the ``i``-th record.
+            a string or missing (``NaN``/``None``); row ``i`` is the ``i``-th record. A
+            small plain CSV file is held as :attr:`cells` and its pandas frame built
+            only when asked for.
         format: ``"csv"``, ``"jsonl"`` or ``"parquet"``.
     """
 
-    path: Path
-    frame: pd.DataFrame
-    format: str
-    _lines: np.ndarray | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        path: Path,
+        frame: pd.DataFrame | None,
+        format: str,
+        *,
+        cells: dict[str, np.ndarray] | None = None,
+    ):
+        if frame is None and cells is None:
+            raise ValueError("a table needs a frame or its cells")
+        self.path = path
+        self.format = format
+        self._frame = frame
+        #: Column name -> object array of texts (``None`` missing), for a table read
+        #: without pandas; ``None`` otherwise.
+        self.cells = cells
+        self._lines: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"Table({str(self.path)!r}, {self.format!r}, {len(self)} rows)"
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            import pandas as pd
+
+            assert self.cells is not None
+            # As pandas' own reader gives: object columns, NaN where missing.
+            self._frame = pd.DataFrame(
+                {
+                    name: pd.Series(np.where(np.equal(values, None), np.nan, values), dtype=object)
+                    for name, values in self.cells.items()
+                }
+            )
+        return self._frame
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names (stripped, lower-cased)."""
+        return list(self.cells) if self.cells is not None else list(self.frame.columns)
+
+    def texts(self, column: str) -> np.ndarray:
+        """Column ``column`` as an object array of texts, ``None`` where missing."""
+        if self.cells is not None:
+            return self.cells[column]
+        values = self.frame[column]
+        return np.array(values.astype(object).where(values.notna(), None), dtype=object)
 
     def __len__(self) -> int:
+        if self.cells is not None:
+            return len(next(iter(self.cells.values()), ()))
         return len(self.frame)
 
     def line(self, row_index: int) -> int:
@@ -158,7 +212,10 @@ class Table:
 
     def value(self, row_index: int, column: str) -> str | None:
         """The text of a cell, ``None`` when it is missing."""
-        v = self.frame[column].iat[row_index]
+        if self.cells is not None:
+            v = self.cells[column][row_index]
+        else:
+            v = self.frame[column].iat[row_index]
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
@@ -174,6 +231,8 @@ def check_gzip(path: Path) -> int:
     than ``TOCSIN_MAX_COMPRESSION_RATIO`` times its size: nothing more than one chunk is
     ever held in memory, so a "gzip bomb" is refused before it inflates.
     """
+    from tocsin.settings import get_settings
+
     settings = get_settings()
     limit, ratio = settings.max_decompressed_bytes, settings.max_compression_ratio
     compressed = max(path.stat().st_size, 1)
@@ -294,6 +353,10 @@ def read_table(
     if path.name.lower().endswith(".gz"):
         check_gzip(path)
     try:
+        cells = _read_small_csv(path) if fmt == "csv" else None
+        if cells is not None:
+            _check_columns(path, cells[0], required, optional, allow_extra)
+            return Table(path, None, fmt, cells=dict(zip(*cells, strict=True)))
         if fmt == "csv":
             frame = _read_csv(path)
         elif fmt == "jsonl":
@@ -304,10 +367,41 @@ def read_table(
         raise
     except UnicodeDecodeError:
         raise not_utf8(path) from None
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except Exception as exc:
+        import pyarrow as pa
+
+        if not isinstance(exc, OSError | ValueError | pa.ArrowException):
+            raise
         raise TableError(f"{path}: cannot read the {fmt.upper()} file: {exc}") from None
     _check_columns(path, list(frame.columns), required, optional, allow_extra)
     return Table(path, frame, fmt)
+
+
+def _read_small_csv(path: Path) -> tuple[list[str], list[np.ndarray]] | None:
+    """The names and columns (object arrays, ``None`` where empty) of a small plain CSV
+    file, read as pandas reads it; ``None`` when the file is compressed, large, or has
+    anything whose reading is pandas' to decide (quotes, blank lines, lone carriage
+    returns, NUL bytes, a record with another number of fields than the header)."""
+    if path.name.lower().endswith(".gz") or path.stat().st_size > SMALL_FILE:
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        text = fh.read()
+    if any(c in text for c in '"\x00') or "\r" in text.replace("\r\n", ""):
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or any(not line.strip() for line in lines):
+        return None
+    header = lines[0].split(",")
+    records = [line.split(",") for line in lines[1:]]
+    if any(len(record) != len(header) for record in records):
+        return None
+    names = [_normalise(c) for c in header]
+    columns = [np.empty(len(records), dtype=object) for _ in names]
+    for j, column in enumerate(columns):
+        column[:] = [record[j] or None for record in records]
+    return names, columns
 
 
 def _expected_columns(required: Sequence[str], optional: Sequence[str]) -> str:
@@ -348,6 +442,8 @@ def _check_columns(
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     with _open_text(path) as fh:
         header = next((record for _, record in _csv_records(fh)), None)
     if header is None:
@@ -388,6 +484,7 @@ def _too_many_fields(path: Path, n_columns: int) -> TableError | None:
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
     import pyarrow.json as pj
 
     if path.name.lower().endswith(".gz"):
@@ -402,6 +499,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 
 def _read_jsonl_exactly(path: Path) -> pd.DataFrame:
     """JSON lines read record by record, numbers kept as written (slower, exact errors)."""
+    import pandas as pd
+
     records: list[dict[str, Any]] = []
     with _open_text(path) as fh:
         for number, text in enumerate(fh, start=1):
@@ -440,6 +539,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _arrow_as_text(table: pa.Table) -> pd.DataFrame:
     """An Arrow table with every column cast to text (missing stays missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     names, arrays = [], []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_dictionary(column.type):
@@ -524,18 +626,43 @@ def _describe(integer: bool, non_negative: bool, positive: bool) -> str:
 
 def _missing_mask(text: pd.Series, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` hold a missing value (empty, NA, NaN, null, ...)."""
+
     sub = text.iloc[rows]
     return (sub.isna() | sub.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)).to_numpy()
 
 
 def _to_float(text: pd.Series) -> np.ndarray:
     """Numbers of a text column, ``NaN`` where missing or not a number (a writable copy)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:  # Arrow's parser is many times faster; it refuses any text that is not a number.
         numbers = pc.cast(pa.array(text, from_pandas=True), pa.float64())
         return numbers.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         numbers = pd.to_numeric(text, errors="coerce")
         return np.array(numbers.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
+
+
+#: A number as both Arrow and pandas read it to the same double (no spaces, no ``+``).
+_PLAIN_NUMBER_TEXT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _plain_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Numbers of a column held as texts and which cells are missing values, when every
+    cell is a plain decimal number or a missing value; ``None`` otherwise (the column is
+    then read by :func:`_to_float`, which decides what the other texts mean)."""
+    values = np.empty(len(cells), dtype=np.float64)
+    missing = np.zeros(len(cells), dtype=bool)
+    for row, cell in enumerate(cells.tolist()):
+        if cell is not None and _PLAIN_NUMBER_TEXT.fullmatch(cell):
+            values[row] = float(cell)
+        elif cell is None or cell.strip().lower() in MISSING_TOKENS:
+            values[row], missing[row] = np.nan, True
+        else:
+            return None
+    return values, missing
 
 
 def numeric_column(
@@ -556,15 +683,19 @@ def numeric_column(
     location. An absent (optional) column gives all ``NaN`` and no problem.
     """
     problems = Problems() if problems is None else problems
-    n = len(table.frame)
-    if column not in table.frame.columns:
+    n = len(table)
+    if column not in table.columns:
         return np.full(n, np.nan), problems
-    text = table.frame[column]
-    values = _to_float(text)
+    plain = _plain_numbers(table.cells[column]) if table.cells is not None else None
+    if plain is None:
+        text = table.frame[column]
+        values = _to_float(text)
+    else:
+        values, missing_cells = plain
     expected = _describe(integer, non_negative, positive)
     not_finite = np.flatnonzero(~np.isfinite(values))
     if not_finite.size:
-        missing = _missing_mask(text, not_finite)
+        missing = _missing_mask(text, not_finite) if plain is None else missing_cells[not_finite]
         if not allow_missing:
             problems.add_rows(
                 table,
@@ -598,16 +729,20 @@ def text_column(
 ) -> tuple[np.ndarray, Problems]:
     """A column as an object array of stripped strings (missing -> ``None``)."""
     problems = Problems() if problems is None else problems
-    if column not in table.frame.columns:
-        return np.full(len(table.frame), None, dtype=object), problems
-    text = table.frame[column]
-    stripped = text.str.strip()
-    missing = (stripped.isna() | (stripped == "")).to_numpy()
+    if column not in table.columns:
+        return np.full(len(table), None, dtype=object), problems
+    if table.cells is not None:
+        out = np.empty(len(table), dtype=object)
+        out[:] = [None if c is None else c.strip() for c in table.cells[column].tolist()]
+        missing = np.equal(out, None) | np.equal(out, "")
+    else:
+        stripped = table.frame[column].str.strip()
+        missing = (stripped.isna() | (stripped == "")).to_numpy()
+        out = np.array(stripped.to_numpy(dtype=object, na_value=None), dtype=object, copy=True)
     if not allow_missing and missing.any():
         problems.add_rows(
             table, column, np.flatnonzero(missing), f"missing {column}", show_value=False
         )
-    out = np.array(stripped.to_numpy(dtype=object, na_value=None), dtype=object, copy=True)
     out[missing] = None
     return out, problems
 
@@ -625,7 +760,10 @@ def period_column(
     """
     problems = Problems() if problems is None else problems
     # Missing labels become "" so that parse_periods reports them as empty.
-    labels = table.frame[column].astype(object).where(table.frame[column].notna(), "")
+    if table.cells is not None:
+        labels: Any = ["" if c is None else c for c in table.cells[column].tolist()]
+    else:
+        labels = table.frame[column].astype(object).where(table.frame[column].notna(), "")
     try:
         return parse_periods(labels, kind=kind, max_problems=max(1, problems.room)), problems
     except PeriodError as exc:
@@ -665,12 +803,118 @@ def write_table(frame: pd.DataFrame, destination: str | Path | None = None) -> N
         raise TableError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
 
 
+#: Output tables up to this many cells are written as CSV without pandas or Arrow.
+SMALL_OUTPUT = 200_000
+
+
+def write_columns(
+    columns: dict[str, tuple[str, np.ndarray]], destination: str | Path | None = None
+) -> None:
+    """Write a table given as columns of (kind, values) as :func:`write_table` does: kind
+    ``"text"`` (object array), ``"number"`` (float64, NaN missing) or ``"integer"``
+    (float64 of whole numbers, NaN missing). A small CSV output is written without
+    pandas, byte for byte as :func:`write_table` writes the same frame."""
+    to_stdout = destination is None or str(destination) == "-"
+    plain_csv = to_stdout or (
+        table_format(destination) == "csv" and not str(destination).lower().endswith(".gz")
+    )
+    text = _small_csv(columns) if plain_csv else None
+    if text is None:
+        write_table(columns_frame(columns), destination)
+    elif to_stdout:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        path = Path(destination)
+        try:
+            path.write_bytes(text.encode("utf-8"))
+        except OSError as exc:
+            raise TableError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
+
+
+def columns_frame(columns: dict[str, tuple[str, np.ndarray]]) -> pd.DataFrame:
+    """Columns of (kind, values) (see :func:`write_columns`) as a pandas frame."""
+    import pandas as pd
+
+    frame: dict[str, Any] = {}
+    for name, (kind, values) in columns.items():
+        if kind == "integer":
+            finite = np.isfinite(values)
+            whole = np.zeros(values.shape, dtype=np.int64)
+            whole[finite] = values[finite].astype(np.int64)
+            frame[name] = pd.arrays.IntegerArray(whole, ~finite)
+        else:
+            frame[name] = values
+    return pd.DataFrame(frame)
+
+
+def _small_csv(columns: dict[str, tuple[str, np.ndarray]]) -> str | None:
+    """The CSV text :func:`_csv_bytes` writes for these columns, when they are few cells
+    and no text needs quotes; ``None`` otherwise."""
+    n_rows = len(next(iter(columns.values()))[1]) if columns else 0
+    if n_rows * len(columns) > SMALL_OUTPUT:
+        return None
+    cells = []
+    for kind, values in columns.values():
+        if kind == "text":
+            texts = ["" if v is None else str(v) for v in values.tolist()]
+            texts = [_neutralised(t) for t in texts]
+            if any(_QUOTE_NEEDED.search(t) for t in texts):
+                return None
+            cells.append(texts)
+        elif kind == "integer":
+            cells.append(["" if v != v else str(int(v)) for v in values.tolist()])
+        else:
+            cells.append([arrow_number(v) for v in values.tolist()])
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(list(columns))
+    return header.getvalue() + "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
+
+
+_QUOTE_NEEDED = re.compile(r'[,"\r\n]')
+
+
+def _neutralised(text: str) -> str:
+    if _FORMULA_START_TEXT.match(text) and not _PLAIN_NUMBER_CELL.match(text):
+        return "'" + text
+    return text
+
+
+def arrow_number(value: float) -> str:
+    """A double as Arrow's CSV writer prints it: the shortest text that reads back the
+    same, in decimal notation from 1e-6 to below 1e10 (``3``, not ``3.0``), otherwise
+    in exponent notation (``1.5e+10``, ``2e-7``); empty for NaN (missing)."""
+    if value != value:
+        return ""
+    if value in (math.inf, -math.inf):
+        return "inf" if value > 0 else "-inf"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0"
+    mantissa, _, power = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    stripped = digits.lstrip("0")
+    exponent = len(whole) - 1 + int(power or 0) - (len(digits) - len(stripped))
+    digits = stripped.rstrip("0") or "0"
+    if -6 <= exponent < 10:
+        if exponent >= 0:
+            head = digits[: exponent + 1].ljust(exponent + 1, "0")
+            tail = digits[exponent + 1 :]
+            return sign + head + ("." + tail if tail else "")
+        return sign + "0." + "0" * (-exponent - 1) + digits
+    tail = "." + digits[1:] if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{tail}e{'+' if exponent > 0 else '-'}{abs(exponent)}"
+
+
 _NEEDS_QUOTES = r'[,"\r\n]'
 
 #: A text cell a spreadsheet would run as a formula (OWASP, "CSV Injection").
 _FORMULA_START = r"^[=+\-@\t\r]"
 #: ... unless it is a plain number such as ``-5`` or ``+1.5e3``, which it reads as one.
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_FORMULA_START_TEXT = re.compile(_FORMULA_START)
+_PLAIN_NUMBER_CELL = re.compile(_PLAIN_NUMBER)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -680,6 +924,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     numbers (``-5``), are kept as they are. Only CSV output is neutralised: JSON lines
     and Parquet are read by programs, which take the text as it is.
     """
+    import pandas as pd
+
     out = None
     for name in frame.columns:
         column = frame[name]
@@ -707,6 +953,10 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     text only when some text needs quotes. Columns Arrow cannot hold
     (mixed Python objects) fall back to pandas.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
     frame = neutralise_formulas(frame)
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -57,7 +57,7 @@ class ComparedSeries:
     code: str
     name: str
     name_zh: str | None
-    relation: str  # "parent", "sibling" or "child"
+    relation: str  # "parent", "sibling", "child" or "stratum" (same place, other stratum)
 
 
 def comparable_series(
@@ -98,6 +98,23 @@ def comparable_series(
         for sid, j in rows
     ]
     return sorted(found, key=lambda c: (order[c.relation], c.code))
+
+
+def other_strata(session: Session, series: Series) -> list[ComparedSeries]:
+    """The other series of ``series``' indicator in its jurisdiction: its other strata
+    (e.g. the other age groups, and the total without a stratum), by stratum. Each is
+    named by its stratum (empty for the total); relation ``"stratum"``."""
+    rows = session.execute(
+        select(Series.id, Series.stratum, Jurisdiction.code)
+        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+        .where(
+            Series.indicator_id == series.indicator_id,
+            Series.jurisdiction_id == series.jurisdiction_id,
+            Series.id != series.id,
+        )
+        .order_by(Series.stratum)
+    ).all()
+    return [ComparedSeries(sid, code, stratum, None, "stratum") for sid, stratum, code in rows]
 
 
 def population_known(session: Session, jurisdiction_id: int) -> bool:
@@ -320,7 +337,11 @@ def frequency_of(session: Session, indicator_id: int | None) -> str | None:
 
 
 def series(
-    readable: frozenset[int], *, indicator: str | None = None, jurisdiction: str | None = None
+    readable: frozenset[int],
+    *,
+    indicator: str | None = None,
+    jurisdiction: str | None = None,
+    stratum: str | None = None,
 ) -> Select[Any]:
     """``(id, indicator code, jurisdiction code, stratum, version)`` of the readable
     series, by indicator, jurisdiction and stratum."""
@@ -335,6 +356,43 @@ def series(
         query = query.where(Indicator.code == indicator)
     if jurisdiction:
         query = query.where(Jurisdiction.code == jurisdiction)
+    if stratum is not None:
+        query = query.where(Series.stratum == stratum)
+    return query
+
+
+def signals(
+    readable: Collection[int],
+    *,
+    indicator: str | None = None,
+    stratum: str | None = None,
+    alarm: bool | None = None,
+) -> Select[Any]:
+    """``(Signal, method, indicator code, frequency, jurisdiction code, stratum)`` of the
+    series in the jurisdictions ``readable``, newest period first; ``stratum`` selects one
+    stratum of the series (``""``: the unstratified ones), ``alarm`` alarms or not."""
+    query = (
+        select(
+            Signal,
+            Detector.method,
+            Indicator.code,
+            Indicator.frequency,
+            Jurisdiction.code,
+            Series.stratum,
+        )
+        .join(Series, Series.id == Signal.series_id)
+        .join(Detector, Detector.id == Signal.detector_id)
+        .join(Indicator, Indicator.id == Series.indicator_id)
+        .join(Jurisdiction, Jurisdiction.id == Series.jurisdiction_id)
+        .where(Series.jurisdiction_id.in_(list(readable)))
+        .order_by(Signal.period.desc(), Signal.series_id, Signal.detector_id)
+    )
+    if indicator:
+        query = query.where(Indicator.code == indicator)
+    if stratum is not None:
+        query = query.where(Series.stratum == stratum)
+    if alarm is not None:
+        query = query.where(Signal.alarm.is_(alarm))
     return query
 
 

@@ -59,6 +59,7 @@ ALERT_FIELDS = (
     "external_category",
     "external_area",
     "exercise",
+    "stratum",
 )
 
 #: The alert fields a message keeps in its snapshot (a drill's alert says so in the
@@ -179,6 +180,8 @@ def compose(
         ("tocsin:colour", level.colour.value),
         ("tocsin:status", data.get("status") or ""),
     ]
+    if data.get("stratum"):  # the series' subgroup (e.g. an age group)
+        parameters.append(("tocsin:stratum", data["stratum"]))
     # Not in a public message of a small count: with the expected value it gives the
     # count back.
     tail = data.get("tail_probability")

@@ -59,13 +59,21 @@ def is_below(observed: float | None, expected: float | None, bound: float | None
 
 
 def headlines(
-    level: int, indicator: IndicatorInfo | None, place: Place | None, *, below: bool = False
+    level: int,
+    indicator: IndicatorInfo | None,
+    place: Place | None,
+    stratum: str | None = None,
+    *,
+    below: bool = False,
 ) -> tuple[str, str]:
-    """Headlines in English and Chinese of a detection alert (``below``: of a value under
-    the expected level, :func:`is_below`)."""
+    """Headlines in English and Chinese of a detection alert; the stratum of its series
+    (e.g. an age group, as the data name it) follows the indicator (``below``: of a value
+    under the expected level, :func:`is_below`)."""
     lv = severity.Level(level)
     what = indicator.name if indicator else "Hazard"
     what_zh = indicator.name_zh if indicator else "风险"
+    if stratum:
+        what, what_zh = f"{what} ({stratum})", f"{what_zh}（{stratum}）"
     where = place.name if place else "unknown area"
     where_zh = place.name_zh if place else "未知地区"
     side, side_zh = ("below", "低于") if below else ("above", "超出")

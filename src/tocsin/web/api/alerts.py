@@ -101,10 +101,13 @@ def list_alerts(
     level: Annotated[int | None, Query(ge=1, le=4)] = None,
     jurisdiction: Annotated[str | None, Query(description="this subtree")] = None,
     indicator: str | None = None,
+    stratum: Annotated[
+        str | None, Query(max_length=100, description="alerts naming this stratum")
+    ] = None,
 ) -> Page[AlertOut]:
     query = alerts_query(
         db, scope, status=status, active=active, level=level,
-        jurisdiction=jurisdiction, indicator=indicator,
+        jurisdiction=jurisdiction, indicator=indicator, stratum=stratum,
     )  # fmt: skip
     rows, total = paginate(db, query, params)
     return Page(items=[alert_out(*r) for r in rows], total=total, **params.model_dump())

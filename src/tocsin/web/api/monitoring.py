@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from tocsin.accounts.access import Capability
 from tocsin.monitoring import queries
 from tocsin.monitoring.models import Detector, Jurisdiction
+from tocsin.periods import PeriodKind, format_periods
 from tocsin.web.api.common import (
     ItemId,
     Page,
@@ -22,6 +23,7 @@ from tocsin.web.api.common import (
     paginate,
 )
 from tocsin.web.deps import ApiScope, Db
+from tocsin.web.shared.common import readable_subtree
 from tocsin.web.shared.monitoring import (
     PointOut,
     SignalOut,
@@ -63,6 +65,19 @@ class SeriesOut(BaseModel):
     jurisdiction: str
     stratum: str
     version: int
+
+
+class SignalListed(SignalOut):
+    series_id: int
+    indicator: str
+    jurisdiction: str
+    stratum: str = Field(description="the series' stratum (e.g. an age group); empty: none")
+
+
+#: The ``stratum`` filter of the lists (an empty value selects unstratified series).
+STRATUM_QUERY = Query(
+    max_length=100, description="this stratum of the series (empty: series without one)"
+)
 
 
 class SeriesDetail(SeriesOut):
@@ -152,12 +167,44 @@ def list_series(
     params: Annotated[PageParams, Depends(page_params)],
     indicator: str | None = None,
     jurisdiction: str | None = None,
+    stratum: Annotated[str | None, STRATUM_QUERY] = None,
 ) -> Page[SeriesOut]:
     query = queries.series(
-        scope.ids(Capability.READ), indicator=indicator, jurisdiction=jurisdiction
-    )
+        scope.ids(Capability.READ), indicator=indicator, jurisdiction=jurisdiction,
+        stratum=stratum,
+    )  # fmt: skip
     rows, total = paginate(db, query, params)
     return Page(items=[_series_out(r) for r in rows], total=total, **params.model_dump())
+
+
+@router.get("/signals", response_model=Page[SignalListed], summary="Signals, newest first")
+def list_signals(
+    scope: ApiScope,
+    db: Db,
+    params: Annotated[PageParams, Depends(page_params)],
+    indicator: str | None = None,
+    jurisdiction: Annotated[str | None, Query(description="this subtree")] = None,
+    stratum: Annotated[str | None, STRATUM_QUERY] = None,
+    alarm: Annotated[bool | None, Query(description="only alarms (true) or no alarms")] = None,
+) -> Page[SignalListed]:
+    """What the detectors found, series by series and period by period, in the caller's
+    read scope: each signal names its series, indicator, jurisdiction and stratum."""
+    ids = readable_subtree(db, scope, jurisdiction)
+    query = queries.signals(ids, indicator=indicator, stratum=stratum, alarm=alarm)
+    rows, total = paginate(db, query, params)
+    items = []
+    for signal, method, code, frequency, place, series_stratum in rows:
+        (label,) = format_periods(PeriodKind(frequency), [signal.period])
+        items.append(
+            SignalListed(
+                series_id=signal.series_id, indicator=code, jurisdiction=place,
+                stratum=series_stratum, period=label, detector_id=signal.detector_id,
+                method=method, observed=signal.observed, expected=signal.expected,
+                upperbound=signal.upperbound, alarm=signal.alarm, score=signal.score,
+                tail_probability=signal.tail_probability,
+            )
+        )  # fmt: skip
+    return Page(items=items, total=total, **params.model_dump())
 
 
 @router.get("/series/{series_id}", response_model=SeriesDetail, summary="A series with its data")

@@ -8,7 +8,7 @@ import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -51,9 +51,11 @@ def alerts_page(
     status: str | None = None,
     level: FormLevel = None,
     j: str | None = None,
+    stratum: Annotated[str | None, Query(max_length=100)] = None,
     page: FormPage = None,
 ) -> Response:
     status = status if status in ALERT_STATUSES else None
+    stratum = stratum or None
     page = min(page or 0, MAX_ID // PAGE_SIZE)
 
     def compute(db: Session, _ids: frozenset[int]) -> list[Any]:
@@ -65,6 +67,7 @@ def alerts_page(
             level=level,
             limit=PAGE_SIZE + 1,
             offset=page * PAGE_SIZE,
+            stratum=stratum,
         )
         return [{**r._asdict(), "period": period_label(db, r)} for r in rows]
 
@@ -81,11 +84,14 @@ def alerts_page(
                 rows=rows[:PAGE_SIZE],
                 more=len(rows) > PAGE_SIZE,
                 page=page,
-                newer=query_string(status=status, level=level, j=j, page=page - 1 or None),
-                older=query_string(status=status, level=level, j=j, page=page + 1),
+                newer=query_string(
+                    status=status, level=level, j=j, stratum=stratum, page=page - 1 or None
+                ),
+                older=query_string(status=status, level=level, j=j, stratum=stratum, page=page + 1),
                 status=status,
                 level=level,
                 j=j or "",
+                stratum=stratum or "",
                 statuses=ALERT_STATUSES,
                 Level=Level,
                 now=dt.datetime.now(dt.UTC),
@@ -93,7 +99,7 @@ def alerts_page(
             )
         )
 
-    name = f"alerts:{status}:{level}:{j}:{page}:{locale}:{int(time.time() // 60)}"
+    name = f"alerts:{status}:{level}:{j}:{stratum}:{page}:{locale}:{int(time.time() // 60)}"
     ids = scope.ids(Capability.READ)
     return render(
         request,

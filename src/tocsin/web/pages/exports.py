@@ -48,20 +48,22 @@ def alerts_csv(
     status: str | None = None,
     level: FormLevel = None,
     j: str | None = None,
+    stratum: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """The alert list as the page shows it with the same filters (``status``, ``level``,
-    ``j``): without a status, the open and acknowledged alerts."""
+    ``j``, ``stratum``): without a status, the open and acknowledged alerts."""
     status = status if status in ALERT_STATUSES else None
     query = alerts_query(
-        db, scope, status=status, active=status is None, level=level, jurisdiction=j or None
-    )
+        db, scope, status=status, active=status is None, level=level, jurisdiction=j or None,
+        stratum=stratum or None,
+    )  # fmt: skip
     rows = page_rows(db, query, limit=MAX_ALERT_ROWS, offset=0)
     names = queries.jurisdiction_names(
         db, {a.jurisdiction_id for a, *_ in rows if a.jurisdiction_id}, scope.ids()
     )
     header = [
         "id", "level", "status", "source", "jurisdiction", "jurisdiction_name",
-        "jurisdiction_name_zh", "indicator", "period", "headline", "headline_zh",
+        "jurisdiction_name_zh", "indicator", "stratum", "period", "headline", "headline_zh",
         "observed", "expected", "upper_bound", "tail_probability", "opened_at",
         "acknowledged_at", "acknowledged_by", "closed_at",
     ]  # fmt: skip
@@ -84,7 +86,8 @@ def _alert_row(
 ) -> list[object]:
     return [
         alert.id, Level(alert.level).roman, alert.status, alert.source, code, name,
-        name_zh, indicator, alert_period(db, alert), alert.headline, alert.headline_zh,
+        name_zh, indicator, alert.stratum or "", alert_period(db, alert), alert.headline,
+        alert.headline_zh,
         alert.observed, alert.expected, alert.upperbound, alert.tail_probability,
         alert.opened_at, alert.acknowledged_at, alert.acknowledged_by, alert.closed_at,
     ]  # fmt: skip

@@ -54,7 +54,8 @@ def series_page(
     jurisdiction = db.get(Jurisdiction, series.jurisdiction_id)
     kept = {k: v for k, v in window.items() if v and k not in errors}
     candidates = queries.comparable_series(db, series, readable)
-    chosen = [c for c in candidates if c.series_id in set(also)][: MAX_COMPARED - 1]
+    strata = queries.other_strata(db, series)
+    chosen = [c for c in [*strata, *candidates] if c.series_id in set(also)][: MAX_COMPARED - 1]
     rate_possible = kind is not PeriodKind.INDEX and queries.population_known(
         db, series.jurisdiction_id
     )
@@ -70,10 +71,22 @@ def series_page(
         return (name_zh if zh and name_zh else name) or code
 
     own_name = place(jurisdiction.code, jurisdiction.name, jurisdiction.name_zh)
+    total = i18n.gettext("Total")
+
+    def line_name(c: queries.ComparedSeries) -> str:
+        if c.relation == "stratum":  # the same place: the line is named by its stratum
+            return f"{own_name} · {c.name or total}"
+        return place(c.code, c.name, c.name_zh)
+
     compare = [
-        {"id": c.series_id, "name": place(c.code, c.name, c.name_zh), "url": data_url(c.series_id)}
-        for c in chosen
+        {"id": c.series_id, "name": line_name(c), "url": data_url(c.series_id)} for c in chosen
     ]
+    own_line = f"{own_name} · {series.stratum or total}" if strata else own_name
+    all_strata = urlencode(
+        {**kept, "with": [c.series_id for c in strata][: MAX_COMPARED - 1],
+         **({"view": "rate"} if rate else {})},
+        doseq=True,
+    )  # fmt: skip
     selection = {"with": [c.series_id for c in chosen], **({"view": "rate"} if rate else {})}
     with_window = urlencode({**kept, **selection}, doseq=True)
     return render(
@@ -87,8 +100,12 @@ def series_page(
             "start": start or "",
             "end": end or "",
             "data_url": data_url(series.id),
-            "compare": json.dumps([{"id": series.id, "name": own_name}, *compare]),
+            "compare": json.dumps([{"id": series.id, "name": own_line}, *compare]),
             "candidates": candidates,
+            "strata": strata,
+            "strata_open": any(c.relation == "stratum" for c in chosen),
+            "compare_open": any(c.relation != "stratum" for c in chosen),
+            "all_strata_url": f"/series/{series.id}?{all_strata}",
             "chosen": {c.series_id for c in chosen},
             "rate_possible": rate_possible,
             "rate": rate,

@@ -32,6 +32,9 @@ class AlertOut(BaseModel):
     jurisdiction: str | None
     indicator: str | None
     series_id: int | None
+    stratum: str | None = Field(
+        description="the stratum of the alert's series (e.g. an age group); null: none"
+    )
     headline: str
     observed: float | None
     expected: float | None
@@ -118,6 +121,7 @@ def alert_out(alert: Alert, jurisdiction: str | None, indicator: str | None) -> 
         jurisdiction=jurisdiction,
         indicator=indicator,
         series_id=alert.series_id,
+        stratum=alert.stratum,
         headline=alert.headline,
         observed=alert.observed,
         expected=alert.expected,
@@ -143,10 +147,13 @@ def alerts_query(
     level: int | None = None,
     jurisdiction: str | None = None,
     indicator: str | None = None,
+    stratum: str | None = None,
 ) -> Any:
     """Alerts in the caller's read scope, filtered, most serious and newest first."""
     ids = readable_subtree(db, scope, jurisdiction)
-    return queries.alerts(ids, status=status, active=active, level=level, indicator=indicator)
+    return queries.alerts(
+        ids, status=status, active=active, level=level, indicator=indicator, stratum=stratum
+    )
 
 
 def alert_in_scope(db: Session, scope: Scope, alert_id: int, capability: Capability) -> Alert:
