@@ -21,6 +21,7 @@ than the retention and deletes the old rows of a partition that also holds newer
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -84,8 +85,8 @@ def partitions(conn: Connection, table: str) -> list[Partition]:
         if bound == "DEFAULT":
             found.append(Partition(table, name, None, None))
             continue
-        # FOR VALUES FROM (0) TO (730)
-        low, high = (int(part.split(")")[0]) for part in bound.split("(")[1:3])
+        # FOR VALUES FROM (0) TO (730), FROM ('-730') TO (0)
+        low, high = (int(n) for n in re.findall(r"-?\d+", bound))
         found.append(Partition(table, name, low, high))
     return sorted(found, key=lambda p: (p.low is None, p.low or 0))
 
