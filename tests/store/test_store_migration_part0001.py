@@ -165,3 +165,30 @@ def test_prune_removes_exactly_the_old_periods_and_is_audited(fresh_engine):
     with write_session(fresh_engine) as session:  # nothing left to remove
         again = prune(session, cutoff)
     assert set(again.rows.values()) == {0} and _everything(fresh_engine) == after
+
+
+def test_db_prune_on_the_command_line(store_url, store_engine, monkeypatch, capsys):
+    import sys
+
+    from tocsin.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["tocsin", "db", "prune", *args])
+        with pytest.raises(SystemExit) as info:
+            main()
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out + out.err
+
+    code, said = run()
+    assert code == 2 and "TOCSIN_RETENTION_DAYS" in said
+    code, said = run("--before", "2022-13-01")
+    assert code == 2 and "--before '2022-13-01'" in said
+    code, said = run("--older-than", "3650")
+    assert code == 0 and "0 observation, 0 observation_revision, 0 signal rows" in said
+    with store_engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'store.prune'")
+            ).scalar()
+            == 1
+        )
