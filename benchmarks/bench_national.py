@@ -46,7 +46,8 @@ from sqlalchemy import Engine, text
 
 from tocsin.monitoring.cluster import open_cluster
 from tocsin.monitoring.runs import run_detection
-from tocsin.store import make_engine, write_session
+from tocsin.store import make_engine, upgrade, write_session
+from tocsin.store.partitions import is_partitioned
 from tocsin.store.scratch import scratch_schema
 
 TARGET_SECONDS = 60.0
@@ -69,12 +70,13 @@ def build(engine: Engine, folder: Path, n_series: int, weeks: int) -> None:
 
 
 def timed_run(engine: Engine, cluster=None) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with write_session(engine) as session:
         summary = run_detection(session, indicators=["cases"], cluster=cluster)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
-        f"run ({'Dask' if cluster else 'in-process'}): {elapsed:.2f} s for {summary.series:,} "
+        f"run ({'Dask' if cluster else 'in-process'}): {elapsed:.2f} s (this process's CPU "
+        f"{cpu:.2f} s) for {summary.series:,} "
         f"series, {summary.signals:,} signals, {summary.alarms:,} alarms ({_load()})"
     )
     return elapsed
@@ -188,18 +190,30 @@ def main() -> None:
     parser.add_argument("--series-per-task", type=int, default=5000)
     parser.add_argument("--daily-series", type=int, default=0)
     parser.add_argument("--days", type=int, default=28)
+    parser.add_argument(
+        "--revision",
+        default="head",
+        help="schema revision of the store (compl0001: observation and signal not partitioned)",
+    )
     args = parser.parse_args()
     if args.daily_series:
         daily_case(args)
         return
     if not args.postgres:
         parser.error("give --postgres URL (or set TOCSIN_TEST_POSTGRES_URL)")
+    if args.revision != "head":
+        import bench_detection_run
+
+        bench_detection_run.upgrade = lambda engine: upgrade(engine, args.revision)
     with (
         tempfile.TemporaryDirectory(prefix="tocsin-national-") as tmp,
         scratch_schema(args.postgres, prefix="tocsin_national") as url,
     ):
         engine = make_engine(url)
         build(engine, Path(tmp), args.series, args.weeks)
+        with engine.connect() as conn:
+            print(f"store at revision {args.revision}: observation partitioned: "
+                  f"{is_partitioned(conn, 'observation')}")  # fmt: skip
         in_process = timed_run(engine)
         print(
             f"target: in-process run under {TARGET_SECONDS:.0f} s for 100,000 series: "
