@@ -18,6 +18,16 @@ projection of the machines a national system needs.
 4. A projection from the measured cost per series of the machines needed for RKI's
    500,000 series a day and for 10 million, with its arithmetic.
 
+With ``--daily-series N`` (e.g. 1,000,000) instead: one daily incremental EARS C2 run
+(the newest day) from a Parquet file of N daily series x ``--days`` days, partitioned by
+series (row groups of whole series), to the table of signals (a Parquet file), as
+``tocsin detect --scheduler`` runs it: in this process, then on a ``LocalCluster`` of
+``--dask-workers`` worker processes (warmed), both through :mod:`tocsin.files.parquet`
+in tasks of ``--series-per-task`` series; the overhead of Dask is the ratio minus 1.
+
+    .venv/bin/python benchmarks/bench_national.py --daily-series 1000000 --days 28 \
+        --series-per-task 50000
+
 Every figure is wall time on this machine; the load average is printed with them.
 """
 
@@ -36,7 +46,8 @@ from sqlalchemy import Engine, text
 
 from tocsin.monitoring.cluster import open_cluster
 from tocsin.monitoring.runs import run_detection
-from tocsin.store import make_engine, write_session
+from tocsin.store import make_engine, upgrade, write_session
+from tocsin.store.partitions import is_partitioned
 from tocsin.store.scratch import scratch_schema
 
 TARGET_SECONDS = 60.0
@@ -59,12 +70,13 @@ def build(engine: Engine, folder: Path, n_series: int, weeks: int) -> None:
 
 
 def timed_run(engine: Engine, cluster=None) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with write_session(engine) as session:
         summary = run_detection(session, indicators=["cases"], cluster=cluster)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
-        f"run ({'Dask' if cluster else 'in-process'}): {elapsed:.2f} s for {summary.series:,} "
+        f"run ({'Dask' if cluster else 'in-process'}): {elapsed:.2f} s (this process's CPU "
+        f"{cpu:.2f} s) for {summary.series:,} "
         f"series, {summary.signals:,} signals, {summary.alarms:,} alarms ({_load()})"
     )
     return elapsed
@@ -88,6 +100,87 @@ def projection(seconds_per_series: float, cores: int) -> None:
         )
 
 
+def write_daily(path: Path, n_series: int, days: int, series_per_group: int) -> int:
+    """``n_series`` daily series x ``days`` days as a Parquet file sorted by series, one
+    row group per ``series_per_group`` series; returns the rows written."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(17)
+    dates = pa.array(np.arange(np.datetime64("2026-11-10"), np.datetime64("2026-11-10") + days))
+    with pq.ParquetWriter(path, pa.schema([("period", pa.date32()), ("series", pa.string()),
+                                          ("value", pa.int64())])) as writer:  # fmt: skip
+        for lo in range(0, n_series, series_per_group):
+            n = min(series_per_group, n_series - lo)
+            names = pa.array([f"d{i:07d}" for i in range(lo, lo + n)])
+            level = rng.gamma(2.0, 5.0, n)
+            writer.write_table(
+                pa.table(
+                    {
+                        "period": pa.concat_arrays([dates] * n),
+                        "series": names.take(np.repeat(np.arange(n), days)),
+                        "value": rng.poisson(np.repeat(level, days)),
+                    }
+                )
+            )
+    return n_series * days
+
+
+def daily_case(args: argparse.Namespace) -> None:
+    """EARS C2 on ``--daily-series`` daily series from Parquet, in-process and on Dask."""
+    from tocsin.files import parquet
+    from tocsin.files.tables import write_table
+
+    with tempfile.TemporaryDirectory(prefix="tocsin-daily-") as tmp:
+        source = Path(tmp) / "daily.parquet"
+        start = time.perf_counter()
+        rows = write_daily(source, args.daily_series, args.days, args.series_per_task)
+        print(f"input: {rows:,} rows ({args.daily_series:,} daily series x {args.days} days), "
+              f"{source.stat().st_size / 1e6:.0f} MB, written in "
+              f"{time.perf_counter() - start:.1f} s ({_load()})")  # fmt: skip
+
+        def timed(scheduler: str | None) -> float:
+            begin, cpu = time.perf_counter(), time.process_time()
+            plan = parquet.plan(source, "ears_c2", last=1, series_per_task=args.series_per_task)
+            planned = time.perf_counter() - begin
+            frame, _ = parquet.run(plan, scheduler=scheduler)
+            write_table(frame, Path(tmp) / f"signals-{bool(scheduler)}.parquet")
+            elapsed = time.perf_counter() - begin
+            cpu = time.process_time() - cpu
+            alarms = int(frame["alarm"].sum())
+            print(
+                f"run ({'Dask' if scheduler else 'in-process'}): {elapsed:.1f} s "
+                f"(plan {planned:.1f} s; this process's CPU {cpu:.1f} s) for "
+                f"{len(frame):,} signals in {len(plan.tasks)} tasks, {alarms:,} alarms ({_load()})"
+            )
+            return elapsed
+
+        for module in ("tocsin.files.parquet", "tocsin.detect.methods.ears", "pyarrow.parquet"):
+            importlib.import_module(module)  # as the warmed workers
+        in_process = timed(None)
+        if args.dask_workers:
+            from distributed import LocalCluster
+
+            with LocalCluster(
+                n_workers=args.dask_workers, threads_per_worker=1, dashboard_address=None
+            ) as local:
+                from distributed import Client
+
+                with Client(local.scheduler_address) as client:
+                    client.run(importlib.import_module, "tocsin.files.parquet")
+                    client.run(importlib.import_module, "tocsin.detect.methods.ears")
+                on_dask = timed(local.scheduler_address)
+            overhead = on_dask / in_process - 1
+            verdict = "met" if overhead <= DASK_OVERHEAD_TARGET else "NOT met"
+            print(
+                f"Dask overhead: {overhead:+.0%} "
+                f"(target at most +{DASK_OVERHEAD_TARGET:.0%}: {verdict})"
+            )
+        per_series = in_process / args.daily_series
+        print(f"cost: {per_series * 1e6:.1f} us per daily series (in-process, one core)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", default=os.environ.get("TOCSIN_TEST_POSTGRES_URL"))
@@ -95,15 +188,32 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=270)
     parser.add_argument("--dask-workers", type=int, default=2)
     parser.add_argument("--series-per-task", type=int, default=5000)
+    parser.add_argument("--daily-series", type=int, default=0)
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument(
+        "--revision",
+        default="head",
+        help="schema revision of the store (compl0001: observation and signal not partitioned)",
+    )
     args = parser.parse_args()
+    if args.daily_series:
+        daily_case(args)
+        return
     if not args.postgres:
         parser.error("give --postgres URL (or set TOCSIN_TEST_POSTGRES_URL)")
+    if args.revision != "head":
+        import bench_detection_run
+
+        bench_detection_run.upgrade = lambda engine: upgrade(engine, args.revision)
     with (
         tempfile.TemporaryDirectory(prefix="tocsin-national-") as tmp,
         scratch_schema(args.postgres, prefix="tocsin_national") as url,
     ):
         engine = make_engine(url)
         build(engine, Path(tmp), args.series, args.weeks)
+        with engine.connect() as conn:
+            print(f"store at revision {args.revision}: observation partitioned: "
+                  f"{is_partitioned(conn, 'observation')}")  # fmt: skip
         in_process = timed_run(engine)
         print(
             f"target: in-process run under {TARGET_SECONDS:.0f} s for 100,000 series: "

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = None
     #: Series per Dask task of a detection run.
     dask_series_per_task: int = Field(default=2000, ge=1)
+    #: Days of observations and signals that ``tocsin db prune`` keeps when given no
+    #: ``--older-than``/``--before`` (unset: prune only when told how much to keep).
+    retention_days: int | None = Field(default=None, ge=1)
 
 
 @lru_cache(maxsize=1)

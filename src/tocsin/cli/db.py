@@ -43,6 +43,64 @@ def current_command() -> None:
     typer.echo(f"{_where()}: revision {current or '(empty)'}; newest {head} ({state})")
 
 
+@db_app.command("prune")
+def prune_command(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            metavar="DAYS",
+            min=1,
+            help="Remove periods that ended more than DAYS days ago (default: "
+            "TOCSIN_RETENTION_DAYS).",
+            show_default=False,
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before",
+            metavar="YYYY-MM-DD",
+            help="Remove periods that ended before this day.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Remove the observations and signals of old periods (PostgreSQL: drops whole
+    partitions), in one audited transaction."""
+    import datetime as dt
+
+    from tocsin.audit.log import default_actor
+    from tocsin.errors import UserError
+    from tocsin.monitoring.retention import prune
+    from tocsin.settings import get_settings
+    from tocsin.store import write_session
+
+    if older_than is not None and before is not None:
+        raise UserError("give either --older-than or --before, not both")
+    if before is not None:
+        try:
+            cutoff = dt.date.fromisoformat(before)
+        except ValueError:
+            raise UserError(f"--before {before!r}: expected a day such as 2020-01-01") from None
+    else:
+        days = older_than if older_than is not None else get_settings().retention_days
+        if days is None:
+            raise UserError(
+                "say how much to keep: --older-than DAYS, --before YYYY-MM-DD, or set "
+                "TOCSIN_RETENTION_DAYS"
+            )
+        cutoff = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+    with write_session(get_engine()) as session:
+        summary = prune(session, cutoff, actor=default_actor())
+    rows = ", ".join(f"{n:,} {table}" for table, n in summary.rows.items())
+    dropped = len(summary.dropped_partitions)
+    typer.echo(
+        f"{_where()}: removed periods before {cutoff.isoformat()}: {rows} rows"
+        + (f" ({dropped} partitions dropped)" if dropped else "")
+    )
+
+
 @db_app.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],

@@ -96,6 +96,26 @@ def detect(
             show_default=False,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="tcp://HOST:8786",
+            help="Run on this Dask scheduler's workers, in parts of whole series read by "
+            "each worker itself (DATA: a Parquet file or a directory of them, partitioned "
+            "by series, at the same path on every worker).",
+            show_default=False,
+        ),
+    ] = None,
+    series_per_task: Annotated[
+        int | None,
+        typer.Option(
+            "--series-per-task",
+            min=1,
+            help="Series per part of a Parquet input read in parts (default 50000).",
+            show_default=False,
+        ),
+    ] = None,
     list_methods: Annotated[
         bool, typer.Option("--list", help="List the methods and their parameters, then exit.")
     ] = False,
@@ -105,6 +125,10 @@ def detect(
     Writes one row per evaluated period and series: period, series, observed, expected,
     upperbound, alarm (0/1) and score, then the method's diagnostics. Without --last or
     --from, evaluates every period that has the history the method needs.
+
+    DATA may be a directory of Parquet files; it, and any Parquet file with --scheduler
+    or --series-per-task, is read in parts of whole series, each part by itself (on the
+    Dask cluster's workers with --scheduler); the result is the same either way.
     """
     if list_methods:
         _print_methods(method)
@@ -115,6 +139,13 @@ def detect(
         raise UserError(
             "give --method NAME; the methods are: " + ", ".join(registry.available_methods())
         )
+    if scheduler or series_per_task or data.is_dir():
+        _detect_in_parts(
+            data, method, settings or (), freq=freq, last=last, start=start,
+            consecutive=consecutive, output=output, scheduler=scheduler,
+            series_per_task=series_per_task, progress=progress,
+        )  # fmt: skip
+        return
     loaded, found, params, rows = detection_file.prepare(
         data, method, settings or (), freq=freq, last=last, start=start, consecutive=consecutive
     )
@@ -131,6 +162,64 @@ def detect(
     else:
         result = detection_file.detect_table(loaded, found.name, params, rows)
     write_columns(detection_file.result_columns(loaded, result), output)
+
+
+def _detect_in_parts(
+    data: Path,
+    method: str,
+    settings: list[str] | tuple[str, ...],
+    *,
+    freq: int | None,
+    last: int | None,
+    start: str | None,
+    consecutive: bool,
+    output: str | None,
+    scheduler: str | None,
+    series_per_task: int | None,
+    progress: bool | None,
+) -> None:
+    """Parquet input in parts of whole series (:mod:`tocsin.files.parquet`)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from tocsin.files import parquet
+    from tocsin.files.tables import write_table
+
+    if not parquet.is_partitioned_input(data):
+        raise UserError(
+            f"{data}: --scheduler and --series-per-task read Parquet input in parts; give "
+            "a .parquet file or a directory of them (convert CSV with pandas or DuckDB)"
+        )
+    plan = parquet.plan(
+        data, method, settings, freq=freq, last=last, start=start, consecutive=consecutive,
+        series_per_task=series_per_task or parquet.SERIES_PER_TASK,
+    )  # fmt: skip
+    show = progress if progress is not None else err_console.is_terminal
+    if show:
+        columns = (
+            TextColumn(f"{escape(plan.method.name)}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("series"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task(plan.method.name, total=plan.n_series)
+            frame, warnings = parquet.run(
+                plan,
+                scheduler=scheduler,
+                on_progress=lambda done, total: bar.update(task, completed=done),
+            )
+    else:
+        frame, warnings = parquet.run(plan, scheduler=scheduler)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    write_table(frame, output)
 
 
 def _run_with_progress(

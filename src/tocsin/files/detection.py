@@ -13,7 +13,7 @@ lays the result out as a long table with the file's own period labels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,6 +223,76 @@ def _day_label(day: int) -> str:
     return format_periods(PeriodKind.DAY, [day])[0]
 
 
+@dataclass(frozen=True)
+class PeriodAxis:
+    """The rows of a matrix of series: which period each row is and how it is labelled.
+
+    Built from every period label of a file (:func:`period_axis`), so that the parts of a
+    file read apart (:mod:`tocsin.files.parquet`) lay their series on the same rows as the
+    whole file read at once.
+    """
+
+    kind: PeriodKind
+    freq: int
+    first: int
+    n_periods: int
+    labels: list[str]
+    anchor_day: int | None = None
+    period_ordinals: np.ndarray | None = None
+    dates: np.ndarray | None = None
+
+    def positions(self, ordinals: np.ndarray) -> np.ndarray:
+        """The row of each period ordinal (all of them periods of the axis)."""
+        if self.period_ordinals is not None:
+            return np.searchsorted(self.period_ordinals, ordinals)
+        return _positions_of(self.kind, ordinals, self.freq, self.anchor_day) - self.first
+
+
+def period_axis(
+    source: Path,
+    kind: PeriodKind,
+    ordinals: np.ndarray,
+    written: Callable[[np.ndarray], list[str]],
+    *,
+    freq: int | None,
+    consecutive: bool,
+    location: Callable[[int], tuple[str, str | None]] | None = None,
+) -> PeriodAxis:
+    """The axis of periods of ``source`` from its period ordinals and their labels as
+    written (one entry each, in the file's order; repeats allowed: the first text of a
+    period labels it). ``location(i)`` names entry ``i``'s cell for the span's error."""
+    freq = _frequency(kind, ordinals, freq, source)
+    anchor_day = None
+    if kind is PeriodKind.DAY:
+        _check_date_spacing(ordinals, freq, source)
+        anchor_day = int(ordinals.min())
+    period_ordinals = None
+    if consecutive:
+        period_ordinals, pos = np.unique(ordinals, return_inverse=True)
+    else:
+        pos = _positions_of(kind, ordinals, freq, anchor_day)
+    first = int(pos.min())
+    n_periods = int(pos.max()) - first + 1
+    _check_span(source, pos, n_periods, location)
+    rows = pos - first
+    if period_ordinals is None:
+        labels = _labels(kind, first, n_periods, freq, anchor_day)
+    else:
+        labels = format_periods(kind, period_ordinals)
+    seen, where = np.unique(rows, return_index=True)
+    for row, text in zip(seen.tolist(), written(where), strict=True):
+        labels[row] = text
+    dates = None
+    if period_ordinals is not None:
+        if kind is PeriodKind.DAY:
+            dates = np.datetime64("1970-01-01", "D") + period_ordinals
+    elif anchor_day is not None and freq != 4:
+        # Quarterly data reach the methods by position, as in R: R's surveillance has
+        # calendar rules for weeks, months and days only (``refvalIdxByDate``).
+        dates = _dates_of(first + np.arange(n_periods), freq, anchor_day)
+    return PeriodAxis(kind, freq, first, n_periods, labels, anchor_day, period_ordinals, dates)
+
+
 def read_long_series(
     path: str | Path,
     *,
@@ -254,8 +324,33 @@ def read_long_series(
     )
     if len(table) == 0:
         raise TableError(f"{table.path}: the table has no rows; expected one row per period")
+    return long_series_of(
+        table,
+        freq=freq,
+        counts=counts,
+        series_column=series_column,
+        value_column=value_column,
+        consecutive=consecutive,
+    )
+
+
+def long_series_of(
+    table: Table,
+    *,
+    freq: int | None = None,
+    counts: bool = False,
+    series_column: str = "series",
+    value_column: str = "value",
+    consecutive: bool = False,
+    axis: PeriodAxis | None = None,
+) -> LongSeries:
+    """The series of a table read (see :func:`read_long_series`), on the table's own
+    span of periods or, given ``axis``, on the rows of that axis (a part of a larger file
+    whose every period the axis has)."""
     problems = Problems()
-    parsed, _ = period_column(table, "period", problems=problems)
+    parsed, _ = period_column(
+        table, "period", kind=None if axis is None else axis.kind, problems=problems
+    )
     names, _ = text_column(table, series_column, problems=problems)
     values, _ = numeric_column(
         table, value_column, integer=counts, non_negative=counts, problems=problems
@@ -264,23 +359,32 @@ def read_long_series(
     problems.raise_if_any(table)
     assert parsed is not None  # no problems, so the periods were read
 
-    kind = parsed.kind
-    freq = _frequency(kind, parsed.ordinals, freq, table.path)
-    anchor_day = None
-    if kind is PeriodKind.DAY:
-        _check_date_spacing(parsed.ordinals, freq, table.path)
-        anchor_day = int(parsed.ordinals.min())
-    period_ordinals = None
-    if consecutive:
-        period_ordinals, pos = np.unique(parsed.ordinals, return_inverse=True)
-    else:
-        pos = _positions_of(kind, parsed.ordinals, freq, anchor_day)
-    first = int(pos.min())
-    n_periods = int(pos.max()) - first + 1
-    _check_span(table, pos, n_periods)
+    if axis is None:
+        axis = period_axis(
+            table.path,
+            parsed.kind,
+            parsed.ordinals,
+            lambda where: [str(t).strip() for t in table.texts("period")[where].tolist()],
+            freq=freq,
+            consecutive=consecutive,
+            location=lambda i: (table.location(i, "period"), table.value(i, "period")),
+        )
+    rows = axis.positions(parsed.ordinals)
+    n_periods = axis.n_periods
+    if rows.size and (
+        rows.min() < 0
+        or rows.max() >= n_periods
+        or (
+            axis.period_ordinals is not None
+            and np.any(axis.period_ordinals[np.minimum(rows, n_periods - 1)] != parsed.ordinals)
+        )
+    ):
+        raise TableError(
+            f"{table.path}: has periods outside {axis.labels[0]}..{axis.labels[-1]}, the "
+            "periods found when the files were planned; was it changed meanwhile?"
+        )
 
     codes, series = _factorize(names)
-    rows = pos - first
     _check_duplicates(table, rows, codes, series, series_column, n_periods)
 
     shape = (n_periods, len(series))
@@ -293,32 +397,19 @@ def read_long_series(
         pop_matrix = np.full(shape, np.nan)
         pop_matrix[rows, codes] = population
 
-    if period_ordinals is None:
-        labels = _labels(table, kind, rows, first, n_periods, freq, anchor_day)
-    else:
-        labels = format_periods(kind, period_ordinals)
-        _use_written_labels(labels, table, rows)
-    dates = None
-    if period_ordinals is not None:
-        if kind is PeriodKind.DAY:
-            dates = np.datetime64("1970-01-01", "D") + period_ordinals
-    elif anchor_day is not None and freq != 4:
-        # Quarterly data reach the methods by position, as in R: R's surveillance has
-        # calendar rules for weeks, months and days only (``refvalIdxByDate``).
-        dates = _dates_of(first + np.arange(n_periods), freq, anchor_day)
     data = LongSeries(
         source=table.path,
-        kind=kind,
-        freq=freq,
-        first=first,
-        labels=labels,
+        kind=axis.kind,
+        freq=axis.freq,
+        first=axis.first,
+        labels=axis.labels,
         series=[str(s) for s in series],
         counts=matrix,
         present=present,
         population=pop_matrix,
-        dates=dates,
-        anchor_day=anchor_day,
-        period_ordinals=period_ordinals,
+        dates=axis.dates,
+        anchor_day=axis.anchor_day,
+        period_ordinals=axis.period_ordinals,
     )
     data.warnings.extend(_gap_warnings(data))
     return data
@@ -343,48 +434,43 @@ SPAN_FACTOR = 10
 SPAN_SLACK = 100_000
 
 
-def _check_span(table: Table, positions: np.ndarray, n_periods: int) -> None:
+def _check_span(
+    source: Path,
+    positions: np.ndarray,
+    n_periods: int,
+    location: Callable[[int], tuple[str, str | None]] | None,
+) -> None:
     """Refuse a span of periods far longer than the periods present (e.g. ``20040105``
     among small integer positions), before allocating a matrix for it."""
     distinct = np.unique(positions).size
     if n_periods <= max(SPAN_FACTOR * distinct, SPAN_SLACK):
         return
     low, high = int(np.argmin(positions)), int(np.argmax(positions))
+    if location is None:
+        where_low, where_high = (("period", None),) * 2
+    else:
+        where_low, where_high = location(low), location(high)
     raise TableError(
-        f"{table.path}: the periods run from {table.location(low, 'period')} "
-        f"({table.value(low, 'period')}) to {table.location(high, 'period')} "
-        f"({table.value(high, 'period')}), {n_periods} periods, but only {distinct} "
+        f"{source}: the periods run from {where_low[0]} ({where_low[1]}) to {where_high[0]} "
+        f"({where_high[1]}), {n_periods} periods, but only {distinct} "
         "distinct periods have rows; check these labels (or use --consecutive)"
     )
 
 
 def _labels(
-    table: Table,
     kind: PeriodKind,
-    rows: np.ndarray,
     first: int,
     n_periods: int,
     freq: int,
     anchor_day: int | None,
 ) -> list[str]:
-    """The label of each row of the span: as in the file where present, else formatted."""
+    """The formatted label of each row of the span."""
     positions = first + np.arange(n_periods)
     if kind is PeriodKind.DAY:
         assert anchor_day is not None
         ordinals = _dates_of(positions, freq, anchor_day) - np.datetime64("1970-01-01", "D")
-        labels = format_periods(kind, ordinals.astype(np.int64))
-    else:
-        labels = format_periods(kind, positions)
-    _use_written_labels(labels, table, rows)
-    return labels
-
-
-def _use_written_labels(labels: list[str], table: Table, rows: np.ndarray) -> None:
-    """Replace formatted labels by the file's own text where the file has the period."""
-    seen, where = np.unique(rows, return_index=True)
-    written = [str(text).strip() for text in table.texts("period")[where].tolist()]
-    for row, text in zip(seen.tolist(), written, strict=True):
-        labels[row] = text
+        return format_periods(kind, ordinals.astype(np.int64))
+    return format_periods(kind, positions)
 
 
 def _check_duplicates(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -149,6 +150,13 @@ def _pg_dump(engine: Engine, partial: Path) -> None:
     )
 
 
+#: The drop statements of pg_restore --clean that a partition refuses (see _pg_restore).
+_PARTITION_DROP = re.compile(
+    rb"^(ALTER TABLE IF EXISTS ONLY \S+\.|DROP INDEX IF EXISTS \S+\.)"
+    rb"(observation|signal)_(p\d+|m\d+|pdefault)\b"
+)
+
+
 def _pg_restore(engine: Engine, source: Path) -> None:
     pg_restore = _tool("pg_restore")
     uri, env = _libpq(engine)
@@ -161,18 +169,39 @@ def _pg_restore(engine: Engine, source: Path) -> None:
             f"({listing.stderr.strip() or 'no table data in it'})"
         )
     engine.dispose()  # idle connections of this process hold no locks the restore needs
-    _run(
-        [
-            pg_restore,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={uri}",
-            str(source),
-        ],
-        env,
-        f"pg_restore of {source}",
-    )
+    # pg_restore --clean drops the primary keys and indexes of partitions one by one,
+    # which PostgreSQL refuses for inherited ones ("cannot drop inherited constraint");
+    # dropping the partitions' tables drops them anyway. So the script pg_restore writes
+    # is run by psql in one transaction without those statements (revision part0001).
+    restore = subprocess.Popen(
+        [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
+         str(source)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    apply = subprocess.Popen(
+        [_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
+         "--set=ON_ERROR_STOP=1", f"--dbname={uri}", "--file=-"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert restore.stdout is not None and apply.stdin is not None
+    dropping = True
+    try:
+        for line in restore.stdout:
+            if dropping and line.startswith(b"COPY "):
+                dropping = False
+            if dropping and _PARTITION_DROP.match(line):
+                continue
+            apply.stdin.write(line)
+    except BrokenPipeError:
+        pass
+    finally:
+        apply.stdin.close()
+    assert restore.stderr is not None and apply.stderr is not None
+    restore_err, apply_err = restore.stderr.read(), apply.stderr.read()
+    for code, err, what in (
+        (restore.wait(), restore_err, "pg_restore"),
+        (apply.wait(), apply_err, "psql"),
+    ):
+        if code != 0:
+            detail = err.decode(errors="replace").strip() or f"exit {code}"
+            raise UserError(f"pg_restore of {source} failed ({what}): {detail}")

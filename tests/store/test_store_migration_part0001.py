@@ -1,0 +1,194 @@
+"""Migration part0001 (PostgreSQL): observation and signal become partitioned by period
+with every row, key and foreign key kept, and back; SQLite is left alone. Pruning
+(``tocsin db prune``) removes exactly the periods before the cutoff, each in its
+indicator's kind, drops the partitions that held only those, and is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from tocsin.monitoring.retention import cutoffs, prune
+from tocsin.periods import PeriodKind, period_of
+from tocsin.store import upgrade, write_session
+from tocsin.store.migrate import downgrade
+from tocsin.store.partitions import is_partitioned, partitions
+
+NOW = "CURRENT_TIMESTAMP"
+WEEKS = range(period_of(PeriodKind.WEEK, dt.date(2019, 1, 1)), period_of(PeriodKind.WEEK,
+              dt.date(2024, 6, 1)))  # fmt: skip
+DAYS = range(period_of(PeriodKind.DAY, dt.date(2020, 6, 1)), period_of(PeriodKind.DAY,
+             dt.date(2024, 6, 1)), 3)  # fmt: skip
+
+
+def _fill(engine: Engine) -> None:
+    """Two series (weekly 2019-2024, daily 2020-2024), their observations, a revision
+    of each, a detector, a run and a signal for every observation."""
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO jurisdiction (id, code, level, name, created_at, "
+                          f"updated_at) VALUES (1, 'X', 'region', 'X', {NOW}, {NOW})"))  # fmt: skip
+        for id_, freq in ((1, "week"), (2, "day")):
+            conn.execute(text(
+                "INSERT INTO indicator (id, code, name, domain, unit, value_kind, frequency, "
+                f"created_at, updated_at) VALUES ({id_}, 'i{id_}', 'I', 'health', 'cases', "
+                f"'count', '{freq}', {NOW}, {NOW})"
+            ))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO series (id, indicator_id, jurisdiction_id, stratum, version, "
+                f"created_at) VALUES ({id_}, {id_}, 1, '', 1, {NOW})"
+            ))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO detector (id, indicator_id, method, parameters, enabled, created_at, "
+                f"updated_at) VALUES ({id_}, {id_}, 'ears_c1', '{{}}', true, {NOW}, {NOW})"
+            ))  # fmt: skip
+        conn.execute(text("INSERT INTO ingest (id, at, actor, source, rows_inserted, "
+                          "rows_revised, rows_unchanged, rows_rejected) "
+                          f"VALUES (1, {NOW}, 't', 'test', 0, 0, 0, 0)"))  # fmt: skip
+        conn.execute(text("INSERT INTO detection_run (id, at, actor, detectors, series, "
+                          f"signals, alarms) VALUES (1, {NOW}, 't', 2, 2, 0, 0)"))  # fmt: skip
+        rows = [(1, p) for p in WEEKS] + [(2, p) for p in DAYS]
+        conn.execute(
+            text("INSERT INTO observation (series_id, period, value, ingest_id) "
+                 "VALUES (:s, :p, :v, 1)"),
+            [{"s": s, "p": p, "v": p % 17} for s, p in rows],
+        )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO observation_revision (series_id, period, value, ingest_id, "
+                 "superseded_by) VALUES (:s, :p, 0, 1, 1)"),
+            [{"s": s, "p": p} for s, p in rows[::50]],
+        )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO signal (series_id, detector_id, period, observed, expected, "
+                 "upperbound, alarm, score, diagnostics, computed_at, run_id) VALUES "
+                 f"(:s, :s, :p, :v, 1.5, 3.25, :a, 0.5, '{{\"n\": 1}}', {NOW}, 1)"),
+            [{"s": s, "p": p, "v": p % 17, "a": p % 17 > 12} for s, p in rows],
+        )  # fmt: skip
+
+
+def _everything(engine: Engine) -> dict[str, list[tuple]]:
+    with engine.connect() as conn:
+        return {
+            "observation": conn.execute(text(
+                "SELECT series_id, period, value, ingest_id FROM observation "
+                "ORDER BY series_id, period")).all(),
+            "observation_revision": conn.execute(text(
+                "SELECT series_id, period FROM observation_revision ORDER BY id")).all(),
+            "signal": [(*r[:-1], json.loads(r[-1]) if isinstance(r[-1], str) else r[-1])
+                       for r in conn.execute(text(
+                "SELECT series_id, detector_id, period, observed, expected, upperbound, alarm, "
+                "score, run_id, diagnostics FROM signal ORDER BY series_id, detector_id, "
+                "period")).all()],
+        }  # fmt: skip
+
+
+def test_upgrade_partitions_with_every_row_and_constraint_and_downgrade_undoes_it(
+    fresh_engine,
+):
+    upgrade(fresh_engine, "compl0001")
+    _fill(fresh_engine)
+    before = _everything(fresh_engine)
+    upgrade(fresh_engine, "part0001")
+    postgres = fresh_engine.dialect.name == "postgresql"
+    with fresh_engine.connect() as conn:
+        for table in ("observation", "signal"):
+            assert is_partitioned(conn, table) is postgres
+        if postgres:
+            found = partitions(conn, "signal")
+            assert len(found) == 81 and found[-1].low is None  # 80 ranges and the default
+            counts = {
+                p.name: conn.execute(text(f"SELECT count(*) FROM {p.name}")).scalar()
+                for p in partitions(conn, "observation")
+            }
+            assert sum(counts.values()) == len(before["observation"])
+            assert sum(1 for n in counts.values() if n) == 4  # weeks in one, days in three
+            plan = conn.execute(text(
+                "EXPLAIN SELECT * FROM observation WHERE series_id = 2 AND period >= :p"),
+                {"p": period_of(PeriodKind.DAY, dt.date(2023, 1, 1))}).scalars().all()  # fmt: skip
+            scanned = "\n".join(plan)
+            assert "observation_p026" in scanned and "observation_p025" not in scanned
+    assert _everything(fresh_engine) == before
+    with fresh_engine.begin() as conn:  # the writers' conflict targets still hold
+        conn.execute(text(
+            "INSERT INTO observation (series_id, period, value, ingest_id) VALUES (1, :p, 99, 1) "
+            "ON CONFLICT (series_id, period) DO UPDATE SET value = excluded.value"),
+            {"p": WEEKS[0]})  # fmt: skip
+    with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # foreign keys kept
+        conn.execute(text(
+            "INSERT INTO signal (series_id, detector_id, period, computed_at) "
+            f"VALUES (77, 1, 5, {NOW})"))  # fmt: skip
+    with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # primary key kept
+        conn.execute(text(
+            "INSERT INTO signal (series_id, detector_id, period, computed_at) "
+            f"VALUES (1, 1, {WEEKS[3]}, {NOW})"))  # fmt: skip
+    downgrade(fresh_engine, "compl0001")
+    with fresh_engine.connect() as conn:
+        assert not is_partitioned(conn, "observation") and not is_partitioned(conn, "signal")
+    after = _everything(fresh_engine)
+    assert after["signal"] == before["signal"]
+    assert after["observation"][0] == (1, WEEKS[0], 99.0, 1)
+    assert after["observation"][1:] == before["observation"][1:]
+
+
+def test_prune_removes_exactly_the_old_periods_and_is_audited(fresh_engine):
+    upgrade(fresh_engine, "compl0001")
+    _fill(fresh_engine)
+    upgrade(fresh_engine)
+    before = _everything(fresh_engine)
+    cutoff = dt.date(2022, 3, 9)  # a Wednesday: its ISO week is kept whole
+    first_kept = {1: cutoffs(cutoff)["week"], 2: cutoffs(cutoff)["day"]}
+    assert first_kept[1] == period_of(PeriodKind.WEEK, dt.date(2022, 3, 7))
+    with write_session(fresh_engine) as session:
+        summary = prune(session, cutoff, actor="admin")
+    after = _everything(fresh_engine)
+    for table, rows in before.items():
+        kept = [r for r in rows if r[1 if table != "signal" else 2] >= first_kept[r[0]]]
+        assert after[table] == kept, table
+        assert summary.rows[table] == len(rows) - len(kept) > 0
+    with fresh_engine.connect() as conn:
+        entry = conn.execute(
+            text("SELECT actor, object_id, after FROM audit_log WHERE action = 'store.prune'")
+        ).one()
+        if fresh_engine.dialect.name == "postgresql":
+            # Days 2019-12-20 .. 2021-12-19 were one partition, all old: dropped, not deleted.
+            assert summary.dropped_partitions == ["observation_p025", "signal_p025"]
+            names = {p.name for p in partitions(conn, "observation")}
+            assert "observation_p025" not in names and "observation_p026" in names
+        else:
+            assert summary.dropped_partitions == []
+    recorded = entry[2] if isinstance(entry[2], dict) else json.loads(entry[2])
+    assert entry[0] == "admin" and entry[1] == "2022-03-09"
+    assert recorded == summary.as_dict()
+    with write_session(fresh_engine) as session:  # nothing left to remove
+        again = prune(session, cutoff)
+    assert set(again.rows.values()) == {0} and _everything(fresh_engine) == after
+
+
+def test_db_prune_on_the_command_line(store_url, store_engine, monkeypatch, capsys):
+    import sys
+
+    from tocsin.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["tocsin", "db", "prune", *args])
+        with pytest.raises(SystemExit) as info:
+            main()
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out + out.err
+
+    code, said = run()
+    assert code == 2 and "TOCSIN_RETENTION_DAYS" in said
+    code, said = run("--before", "2022-13-01")
+    assert code == 2 and "--before '2022-13-01'" in said
+    code, said = run("--older-than", "3650")
+    assert code == 0 and "0 observation, 0 observation_revision, 0 signal rows" in said
+    with store_engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'store.prune'")
+            ).scalar()
+            == 1
+        )
