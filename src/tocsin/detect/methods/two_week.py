@@ -87,6 +87,9 @@ class NoufailyTwoWeekParameters(Parameters):
     sparse_mean: float = param(
         0.0, ge=0, help="no down-weighting where the baseline averages fewer cases a period"
     )
+    sparse_week_share: float | None = param(
+        None, ge=0, le=1, help="week_share where the baseline is sparse (default: week_share)"
+    )
 
     def flexible(self, alpha: float) -> FarringtonFlexibleParameters:
         """farringtonFlexible's parameters at level ``alpha`` (nbPlugin threshold)."""
@@ -156,22 +159,31 @@ def _history(p: NoufailyTwoWeekParameters, freq: int) -> int:
 )
 def noufaily_two_week(batch: SeriesBatch, p: NoufailyTwoWeekParameters) -> DetectionResult:
     """The current-week and two-week tests on every series and evaluated period."""
-    a1 = p.alpha * p.week_share
-    a2 = p.alpha - a1
     rows = np.union1d(batch.range - 1, batch.range)
     wide = SeriesBatch(batch.counts, batch.freq, rows, batch.dates, batch.population)
-    fit, reweighted = _flexible_fit(wide, p, a1)
+    fit, reweighted = _flexible_fit(wide, p, p.alpha * p.week_share)
     now = np.searchsorted(rows, batch.range)
     before = np.searchsorted(rows, batch.range - 1)
     m_t = fit.diagnostics["mu0"][now]  # nbPlugin: the fitted mean exp(eta0)
     phi = fit.diagnostics["phi"][now]
     y_t = batch.counts[batch.range]
     y_prev = batch.counts[batch.range - 1]
-    q1 = fit.upperbound[now]  # NaN where limit54 or the fit gives no decision
-    decided = ~np.isnan(q1)
+    decided = ~np.isnan(fit.upperbound[now])  # no decision where limit54 or the fit say so
     m2 = m_t + fit.diagnostics["mu0"][before]
+    # The level's split per cell: ``sparse_week_share`` on the cells fitted without
+    # reweighting (sparse baselines), ``week_share`` elsewhere.
+    sparse_share = p.week_share if p.sparse_week_share is None else p.sparse_week_share
+    share = np.where(reweighted[now], p.week_share, sparse_share)
+    q1 = np.full(m_t.shape, np.inf)
+    q2 = np.full(m_t.shape, np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q2 = _discrete_upper_quantile(1.0 - a2, m2, phi) if a2 > 0 else np.full(m2.shape, np.inf)
+        for value in np.unique(share):
+            at = share == value
+            a1 = p.alpha * value
+            if a1 > 0:
+                q1[at] = _discrete_upper_quantile(1.0 - a1, m_t[at], phi[at])
+            if p.alpha - a1 > 0:
+                q2[at] = _discrete_upper_quantile(1.0 - (p.alpha - a1), m2[at], phi[at])
         limit2 = np.maximum(q2 - np.where(np.isnan(y_prev), np.inf, y_prev), m_t)
         upper = np.where(np.isnan(limit2), q1, np.minimum(q1, limit2))
         upper = np.where(decided, upper, np.nan)
@@ -181,7 +193,10 @@ def noufaily_two_week(batch: SeriesBatch, p: NoufailyTwoWeekParameters) -> Detec
         p1 = _discrete_upper_tail(y_t, m_t, phi)
         p2 = _discrete_upper_tail(y_t + y_prev, m2, phi)
         p2 = np.where(y_t > m_t, p2, 1.0)
-        combined = np.minimum(p1 / p.week_share, p2 / (1.0 - p.week_share) if a2 > 0 else 1.0)
+        combined = np.minimum(
+            np.where(share > 0, p1 / share, np.inf),
+            np.where(share < 1, p2 / (1.0 - share), np.inf),
+        )
         score = np.where(decided, (y_t - m_t) / (upper - m_t), np.nan)
     res = DetectionResult.empty(batch, DIAGNOSTICS)
     res.expected = np.where(decided, m_t, np.nan)
@@ -212,6 +227,9 @@ class RecommendedParameters(NoufailyTwoWeekParameters):
 
     sparse_mean: float = param(
         1.0, ge=0, help="no down-weighting where the baseline averages fewer cases a period"
+    )
+    sparse_week_share: float | None = param(
+        0.0, ge=0, le=1, help="week_share where the baseline is sparse (default: week_share)"
     )
 
 
