@@ -257,3 +257,26 @@ def test_the_sparse_share_leaves_reweighted_cells_alone() -> None:
     other = run("noufaily_two_week", batch, {**params, "sparse_week_share": 0.0})
     np.testing.assert_array_equal(np.nan_to_num(base.alarm, nan=-1),
                                   np.nan_to_num(other.alarm, nan=-1))  # fmt: skip
+
+
+def test_no_test_applies_without_last_week_when_the_week_has_no_share() -> None:
+    """``sparse_week_share = 0`` and last week's count missing: no decision, no bound
+    (not an infinite one). With R's limit54 (5 cases in 4 weeks) a missing last week
+    already leaves the week undecided; a limit54 on the current week alone does not."""
+    n = 52 * 6 + 10
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.3, size=(n, 1)).astype(float)
+    counts[-6:-2, 0] = [3.0, 2.0, 4.0, 5.0]  # limit54 met at the last weeks
+    counts[-2, 0] = np.nan
+    counts[-1, 0] = 5.0
+    batch = SeriesBatch(counts, 52, np.array([n - 1]))
+    res = run("recommended", batch, {"limit54": (1, 1)})
+    assert res.diagnostics["reweighted"][0, 0] == 0  # a sparse baseline
+    assert res.diagnostics["mu0"][0, 0] > 0  # a model, and limit54 met
+    assert np.isnan(res.upperbound[0, 0]) and np.isnan(res.alarm[0, 0])
+    # With the level split, the week's own test decides alone (a missing last week used
+    # to turn the two-week bound into the mean, so that any count above it alarmed).
+    split = run("recommended", batch, {"limit54": (1, 1), "sparse_week_share": 0.5})
+    q1 = split.upperbound[0, 0]
+    assert q1 > split.expected[0, 0] + 1
+    assert split.alarm[0, 0] == float(q1 < 5.0)

@@ -193,11 +193,14 @@ def noufaily_two_week(batch: SeriesBatch, p: NoufailyTwoWeekParameters) -> Detec
                 q1[at] = _discrete_upper_quantile(1.0 - a1, m_t[at], phi[at])
             if p.alpha - a1 > 0:
                 q2[at] = _discrete_upper_quantile(1.0 - (p.alpha - a1), m2[at], phi[at])
-        limit2 = np.maximum(q2 - np.where(np.isnan(y_prev), np.inf, y_prev), m_t)
+        # No two-week test where last week's count is missing.
+        limit2 = np.where(np.isnan(y_prev), np.inf, np.maximum(q2 - y_prev, m_t))
         upper = np.where(np.isnan(limit2), q1, np.minimum(q1, limit2))
-        upper = np.where(decided, upper, np.nan)
-        # No decision where R's farringtonFlexible has none (no model) or no count.
-        none = np.isnan(fit.alarm[now]) | np.isnan(y_t)
+        # No bound where neither test applies (no share for the week, last week unknown).
+        upper = np.where(decided & np.isfinite(upper), upper, np.nan)
+        # No decision where R's farringtonFlexible has none (no model) or no count, nor
+        # where no test applies.
+        none = np.isnan(fit.alarm[now]) | np.isnan(y_t) | (decided & np.isnan(upper))
         alarm = np.where(none, np.nan, (decided & (y_t > upper) & (y_t != 0)).astype(float))
         p1 = _discrete_upper_tail(y_t, m_t, phi)
         p2 = _discrete_upper_tail(y_t + y_prev, m2, phi)
