@@ -84,6 +84,7 @@ def test_recommended_is_registered_with_the_measured_settings() -> None:
     assert "recommended" in methods
     p = make_parameters("recommended")
     assert p.weights_threshold == 2.58 and p.week_share == 0.5 and p.sparse_mean == 1.0
+    assert p.sparse_week_share == 0.0
     assert p.alpha == 0.005 and p.no_periods == 10 and p.past_weeks_not_included == 26
     ds = load_dataset("ha.sts")
     n = ds.counts.shape[0]
@@ -190,3 +191,92 @@ def test_a_series_result_does_not_depend_on_the_other_series_of_the_batch() -> N
             np.testing.assert_allclose(
                 getattr(alone, name)[:, 0], getattr(together, name)[:, j], rtol=1e-9
             )
+
+
+def _two_week_alarm(ds, ref, alpha: float, share: float) -> np.ndarray:
+    """The alarm recomputed with SciPy from R's fitted means and dispersions: the week at
+    level ``alpha * share`` (none when 0), the two-week sum at ``alpha * (1 - share)``."""
+    mu0, phi = ref["mu0"], ref["phi"]
+    m_t, phi_t = mu0[1:], phi[1:]
+    y = ds.counts[ref.range]
+    y_t, y_prev = y[1:], y[:-1]
+
+    def quantile(q: float, mean: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(phi_t > 1, stats.nbinom.ppf(q, mean / (phi_t - 1), 1 / phi_t),
+                            stats.poisson.ppf(q, mean))  # fmt: skip
+
+    week = y_t > quantile(1 - alpha * share, m_t) if share > 0 else np.zeros(y_t.shape, bool)
+    two = (y_t + y_prev > quantile(1 - alpha * (1 - share), m_t + mu0[:-1])) & (y_t > m_t)
+    return (week | two) & (y_t > 0)
+
+
+@pytest.mark.parametrize("dataset", WEEKLY)
+def test_sparse_baselines_can_give_the_whole_level_to_the_two_week_sum(dataset) -> None:
+    """``sparse_week_share = 0``: on sparse cells (here all of them) the two-week test
+    alone at ``alpha``, over R's ``reweight = FALSE`` fit. A large ``alpha`` (the fitted
+    means and dispersions do not depend on it) so that R's few decided cells alarm."""
+    ds, _ref, params, batch = _case(dataset)
+    plain = load_reference(dataset, "farrington_noufaily_noreweight")
+    alpha = 0.2
+    settings = {**params, "alpha": alpha, "week_share": 0.5, "sparse_mean": 1e9,
+                "sparse_week_share": 0.0}  # fmt: skip
+    res = run("noufaily_two_week", batch, settings)
+    got = np.nan_to_num(res.alarm) > 0
+    decided = ~np.isnan(plain["upperbound"][1:])
+    expected = _two_week_alarm(ds, plain, alpha, 0.0)
+    np.testing.assert_array_equal(got[decided], expected[decided])
+    split = run("noufaily_two_week", batch, {**settings, "sparse_week_share": 0.5})
+    halves = _two_week_alarm(ds, plain, alpha, 0.5)
+    np.testing.assert_array_equal((np.nan_to_num(split.alarm) > 0)[decided], halves[decided])
+    # Without a share for the week, its p-value plays no part in the tail probability.
+    y_t = ds.counts[ref_range(plain)][1:]
+    above = decided & (y_t > res.diagnostics["mu0"])
+    np.testing.assert_allclose(
+        res.tail_probability[above], np.minimum(res.diagnostics["pvalue_two_weeks"][above], 1)
+    )
+
+
+def ref_range(ref) -> np.ndarray:
+    return ref.range
+
+
+def test_the_sparse_share_changes_alarms_on_rs_data() -> None:
+    """The case above can fail: on salmNewport the two splits alarm differently."""
+    ds, _ref, _params, _batch = _case("salmNewport")
+    plain = load_reference("salmNewport", "farrington_noufaily_noreweight")
+    decided = ~np.isnan(plain["upperbound"][1:])
+    whole = _two_week_alarm(ds, plain, 0.2, 0.0)[decided]
+    assert whole.any()
+    assert (whole != _two_week_alarm(ds, plain, 0.2, 0.5)[decided]).any()
+
+
+def test_the_sparse_share_leaves_reweighted_cells_alone() -> None:
+    _ds, _ref, params, batch = _case("ha.sts")
+    base = run("noufaily_two_week", batch, params)
+    other = run("noufaily_two_week", batch, {**params, "sparse_week_share": 0.0})
+    np.testing.assert_array_equal(np.nan_to_num(base.alarm, nan=-1),
+                                  np.nan_to_num(other.alarm, nan=-1))  # fmt: skip
+
+
+def test_no_test_applies_without_last_week_when_the_week_has_no_share() -> None:
+    """``sparse_week_share = 0`` and last week's count missing: no decision, no bound
+    (not an infinite one). With R's limit54 (5 cases in 4 weeks) a missing last week
+    already leaves the week undecided; a limit54 on the current week alone does not."""
+    n = 52 * 6 + 10
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.3, size=(n, 1)).astype(float)
+    counts[-6:-2, 0] = [3.0, 2.0, 4.0, 5.0]  # limit54 met at the last weeks
+    counts[-2, 0] = np.nan
+    counts[-1, 0] = 5.0
+    batch = SeriesBatch(counts, 52, np.array([n - 1]))
+    res = run("recommended", batch, {"limit54": (1, 1)})
+    assert res.diagnostics["reweighted"][0, 0] == 0  # a sparse baseline
+    assert res.diagnostics["mu0"][0, 0] > 0  # a model, and limit54 met
+    assert np.isnan(res.upperbound[0, 0]) and np.isnan(res.alarm[0, 0])
+    # With the level split, the week's own test decides alone (a missing last week used
+    # to turn the two-week bound into the mean, so that any count above it alarmed).
+    split = run("recommended", batch, {"limit54": (1, 1), "sparse_week_share": 0.5})
+    q1 = split.upperbound[0, 0]
+    assert q1 > split.expected[0, 0] + 1
+    assert split.alarm[0, 0] == float(q1 < 5.0)
