@@ -8,7 +8,7 @@ Additive only: servers of the previous version keep working while it is applied 
 never write the new column, whose server default is false).
 
 Revision ID: drill0001
-Revises: compl0001
+Revises: req0001
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "drill0001"
-down_revision = "compl0001"
+down_revision = "req0001"
 branch_labels = None
 depends_on = None
 

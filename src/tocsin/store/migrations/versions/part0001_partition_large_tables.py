@@ -13,7 +13,7 @@ about the time of an ingest of every row, see docs/deployment.md), and the rebui
 tables need the disk space of a second copy until the old one is dropped.
 
 Revision ID: part0001
-Revises: compl0001
+Revises: strat0001
 Create Date: 2026-12-07
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from tocsin.store.partitions import create_partitions_sql
 
 revision = "part0001"
-down_revision = "compl0001"
+down_revision = "strat0001"
 branch_labels = None
 depends_on = None
 

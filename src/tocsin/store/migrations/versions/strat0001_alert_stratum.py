@@ -3,7 +3,7 @@ column ``alert.stratum`` (NULL: the alert names none, as for an unstratified ser
 a grouping that merges strata). Existing alerts of a stratified series get its stratum.
 
 Revision ID: strat0001
-Revises: compl0001
+Revises: drill0001
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "strat0001"
-down_revision = "compl0001"
+down_revision = "drill0001"
 branch_labels = None
 depends_on = None
 
