@@ -6,15 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tocsin.periods import PeriodKind, format_periods, period_of
+from tocsin.monitoring import completeness
+from tocsin.monitoring.due import due_rule
+from tocsin.periods import PeriodKind, format_periods
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "monitoring"
 
 
 def _weeks_before_now(n: int) -> list[str]:
-    """The ``n`` ISO weeks before the current one, oldest first (all past due)."""
-    this_week = period_of(PeriodKind.WEEK, dt.datetime.now(dt.UTC).date())
-    return format_periods(PeriodKind.WEEK, range(this_week - n - 1, this_week - 1))
+    """The ``n`` ISO weeks up to the newest one past due by the test's rule, oldest first
+    (so that, whatever the day, the indicator is not in total outage)."""
+    rule = due_rule(2, "12:00", "Asia/Shanghai")
+    last = completeness.due_by(rule, PeriodKind.WEEK, dt.datetime.now(dt.UTC))
+    return format_periods(PeriodKind.WEEK, range(last - n + 1, last + 1))
 
 
 def test_due_rule_completeness_and_missing_alerts_from_the_command_line(cli, tmp_path):
