@@ -5,7 +5,8 @@ indicator and jurisdiction, or its indicator. Strata (age groups) are series of 
 own: the default keeps them apart and the alert names its stratum; the coarser keys merge
 the strata of a place on purpose, and their alerts name none (docs/monitoring.md). At
 most one active (open or acknowledged) alert exists per key; a partial unique index on
-``alert.fingerprint`` enforces it, and an alarm for a key with an active alert updates that alert instead of opening another.
+``alert.fingerprint`` enforces it, and an alarm for a key with an active alert updates
+that alert instead of opening another.
 An alert resolves by itself when ``resolve_after_periods`` evaluated periods have passed
 since its last alarm without a new one.
 
