@@ -113,3 +113,29 @@ def test_a_situation_report_from_the_incident_page(client: TestClient, world: Wo
     page = client.get(url).text
     assert 'data-number="1"' in page and "River closed" in page and "booms" in page
     assert client.get("/static/css/print.css").status_code == 200
+
+
+def test_incidents_name_their_hazard_and_place_in_the_readers_language(
+    client: TestClient, world: World
+) -> None:
+    """The list and the page said ``accident`` and ``9162``: codes a duty officer must
+    decode. They name the kind of event (or the indicator) and the district, in the
+    reader's language."""
+    _, token = browser_login(client, "officer_9162")
+    for hazard, title in (("accident", "Bridge collapse"), ("flu", "Influenza wave")):
+        opened = client.post(
+            "/incidents",
+            data={"csrf_token": token, "jurisdiction": "9162", "hazard": hazard, "title": title},
+            follow_redirects=False,
+        )
+        assert opened.status_code == 303, opened.text
+    url = opened.headers["location"]
+    rows = re.findall(r'<tr class="incident-row".*?</tr>', client.get("/incidents").text, re.S)
+    cells = " ".join(rows)
+    assert "Accident" in cells and "Influenza" in cells and "District 9162" in cells
+    assert ">accident<" not in cells and ">flu<" not in cells
+    page = client.get(url).text
+    assert "District 9162" in page and "Influenza" in page
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    listed = client.get("/incidents").text
+    assert "事故" in listed

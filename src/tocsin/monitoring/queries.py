@@ -323,6 +323,18 @@ def indicator_by_code(session: Session, code: str) -> Indicator:
     return indicator
 
 
+def indicator_names(session: Session, codes: Collection[str]) -> dict[str, tuple[str, str | None]]:
+    """(name, Chinese name) of each indicator among ``codes`` (other codes are left out)."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Indicator.code, Indicator.name, Indicator.name_zh).where(
+            Indicator.code.in_(sorted(set(codes)))
+        )
+    )
+    return {code: (name, name_zh) for code, name, name_zh in rows}
+
+
 def indicator_codes(session: Session) -> dict[int, str]:
     """The code of every indicator id."""
     return dict(session.execute(select(Indicator.id, Indicator.code)).all())

@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from tocsin.web import i18n
 from tocsin.web.deps import CSRF_COOKIE, csrf_expected, settings_of
-from tocsin.web.i18n.names import method_name
+from tocsin.web.i18n.names import hazard_name, method_name
 from tocsin.web.i18n.reasons import row_reason
 
 #: The web package: templates/ and static/ live beside this module.
@@ -99,6 +99,7 @@ _env.filters["figure"] = figure
 _env.filters["probability"] = probability
 _env.filters["once_in"] = once_in
 _env.filters["method_name"] = method_name
+_env.globals["hazard_name"] = hazard_name
 _env.filters["row_reason"] = row_reason
 
 

@@ -1,4 +1,5 @@
-"""Names people read for the codes the data holds: detection methods.
+"""Names people read for the codes the data holds: detection methods, and the hazard of
+an incident or a plan.
 
 The registry (:mod:`tocsin.detect.registry`) names methods in snake_case for files and
 the API (``farrington_flexible``); pages show these names, translated. A method without
@@ -51,3 +52,30 @@ def method_name(code: str) -> str:
 #: Actions of an alert's timeline (``alert_transition.action``) that no page names
 #: elsewhere; the others (acknowledge, resolve, ...) are in the catalogs already.
 TIMELINE_ACTIONS = (N_("auto-resolve"), N_("renew"), N_("update"), N_("open"))
+
+
+#: Kinds of event an incident or a plan may be about besides an indicator or a domain
+#: (:data:`tocsin.response.schemas.EVENT_KINDS`).
+EVENT_KIND_NAMES: dict[str, str] = {
+    "natural_disaster": N_("Natural disaster"),
+    "accident": N_("Accident"),
+    "environmental_emergency": N_("Environmental emergency"),
+    "public_health_emergency": N_("Public-health emergency"),
+    "supply_disruption": N_("Supply disruption"),
+}
+
+
+def hazard_name(code: str, indicators: dict[str, tuple[str, str | None]], locale: str) -> str:
+    """The name of a hazard as incidents and plans store it: a kind of event, an
+    indicator (``indicators``: code -> (name, Chinese name)) or an indicator domain
+    (translated as the catalogs name domains); the code itself if it is none of these."""
+    from tocsin.monitoring.models import DOMAINS
+
+    if code in EVENT_KIND_NAMES:
+        return gettext(EVENT_KIND_NAMES[code])
+    if code in indicators:
+        name, name_zh = indicators[code]
+        return name_zh if locale == "zh_CN" and name_zh else name
+    if code in DOMAINS:
+        return gettext(code)
+    return code

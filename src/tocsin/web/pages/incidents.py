@@ -6,18 +6,20 @@ status machine, the after-action review), and opening one from an alert's page
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
 from tocsin.accounts.errors import N_
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
+from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction
 from tocsin.response import incidents, reports, tasks, views
-from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES
+from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
 from tocsin.risk import queries as risk_queries
 from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
@@ -96,11 +98,13 @@ def incidents_page(
         within=readable_subtree(db, scope, j or None), status=status, active=status is None
     )
     rows = page_rows(db, query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
+    shown = [incident for incident, _ in rows[:PAGE_SIZE]]
     return render(
         request,
         "incidents.html",
         {
             "rows": rows[:PAGE_SIZE],
+            **_names_of(db, shown),
             "more": len(rows) > PAGE_SIZE,
             "page": page,
             "status": status,
@@ -108,6 +112,15 @@ def incidents_page(
             "j": j or "",
         },
     )
+
+
+def _names_of(db: Session, shown: list[Incident]) -> dict[str, Any]:
+    """What the incident templates need to name hazards and places instead of codes."""
+    ids = {incident.jurisdiction_id for incident in shown}
+    return {
+        "indicator_names": monitoring_queries.indicator_names(db, {i.hazard for i in shown}),
+        "places": monitoring_queries.jurisdiction_names(db, ids, ids),
+    }
 
 
 @router.get("/incidents/{incident_id}")
@@ -121,6 +134,7 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
         "incident.html",
         {
             "i": detail,
+            **_names_of(db, [incident]),
             "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],
