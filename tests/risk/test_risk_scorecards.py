@@ -183,3 +183,13 @@ def test_the_trend_measures_each_figure_per_quarter(
     page = " ".join(any_client.get("/scorecards?j=DE-BY&days=200").text.split())
     assert f'<th data-quarter="{labels[-1]}">{labels[-1]}</th>' in page
     assert f'<td data-quarter="{labels[-2]}" data-colour="green">' in page
+
+
+def test_siblings_are_ranked_by_name_not_by_code(client: TestClient, world: World) -> None:
+    """The ranking showed ``8336``: a district's officer reads its name."""
+    browser_login(client, "admin")
+    page = client.get("/scorecards?j=9162").text
+    table = page[page.index('id="siblings"') :]
+    assert ">District 9162</a>" in table and ">9162</a>" not in table
+    ranked = client.get("/api/v1/scorecards/9162", headers=bearer(world, "admin")).json()
+    assert {s["name"] for s in ranked["siblings"]} >= {"District 9162"}

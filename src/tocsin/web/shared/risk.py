@@ -132,6 +132,8 @@ class ScorecardOut(BaseModel):
 class RankOut(BaseModel):
     rank: int
     jurisdiction: str
+    name: str = ""
+    name_zh: str | None = None
     green: int
     amber: int
     red: int
@@ -307,6 +309,8 @@ def scorecards_of(db: Session, scope: Scope, jurisdiction: str, days: int) -> Sc
             RankOut(
                 rank=number,
                 jurisdiction=card.jurisdiction,
+                name=card.name,
+                name_zh=card.name_zh,
                 **{colour: card.count(colour) for colour in ("green", "amber", "red", "grey")},
                 colours={f.measure: f.colour for f in card.figures},
             )
