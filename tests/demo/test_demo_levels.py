@@ -104,7 +104,7 @@ def test_no_published_message_says_a_zero_count_or_an_infinite_bound(demo: Engin
 
 
 def test_the_demo_runs_an_influenza_incident_under_the_countrys_plan(demo: Engine) -> None:
-    from tocsin.response import incidents, plans
+    from tocsin.response import incidents, plans, reports
 
     with write_session(demo) as db:
         # The real one (the demo's drill also ran an exercise incident, closed).
@@ -114,6 +114,10 @@ def test_the_demo_runs_an_influenza_incident_under_the_countrys_plan(demo: Engin
         assert (found.plan.source, found.plan.inherited) == ("DE", True)
         assert found.commander == "coordinator" and found.tasks
         assert {t.status for t in found.tasks} == {"in_progress", "open"}
+        # The district's first situation report is in, with figures from the alert's series.
+        (report,) = reports.for_incident(db, incident.id)
+        assert report.number == 1 and report.situation and report.needs
+        assert report.figures and report.submitted_at <= report.due_at
         # Measles in Weser-Ems follows the region's own plan.
         region = select(Jurisdiction.id).where(Jurisdiction.code == "DE-NI-WE").scalar_subquery()
         district = db.scalar(

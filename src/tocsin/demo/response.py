@@ -93,7 +93,7 @@ def build(engine: Engine, *, actor: str, now: dt.datetime) -> int | None:
     influenza alert to open it from)."""
     from tocsin.alerting.models import Alert
     from tocsin.monitoring.models import Indicator
-    from tocsin.response import bodies, incidents, plans, tasks
+    from tocsin.response import bodies, incidents, plans, reports, tasks
     from tocsin.store import write_session
 
     with tempfile.TemporaryDirectory(prefix="tocsin-demo-") as folder:
@@ -134,6 +134,18 @@ def build(engine: Engine, *, actor: str, now: dt.datetime) -> int | None:
             db,
             incident.id,
             "Hospitals of the district report full paediatric wards.",
+            by="user:coordinator",
+            now=now,
+        )
+        reports.submit(
+            db,
+            incident.id,
+            situation=(
+                "Influenza notifications rose for the third week running; schools report "
+                "absences of up to a fifth of pupils."
+            ),
+            actions="Laboratory confirmation under way; hospitals asked for free beds daily.",
+            needs="Antiviral stock for the district's hospitals for two weeks.",
             by="user:coordinator",
             now=now,
         )
