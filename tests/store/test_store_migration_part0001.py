@@ -16,7 +16,7 @@ from tocsin.monitoring.retention import cutoffs, prune
 from tocsin.periods import PeriodKind, period_of
 from tocsin.store import upgrade, write_session
 from tocsin.store.migrate import downgrade
-from tocsin.store.partitions import is_partitioned, partitions
+from tocsin.store.partitions import PARTITION_SETTING, is_partitioned, partitions
 
 NOW = "CURRENT_TIMESTAMP"
 WEEKS = range(period_of(PeriodKind.WEEK, dt.date(2019, 1, 1)), period_of(PeriodKind.WEEK,
@@ -85,8 +85,22 @@ def _everything(engine: Engine) -> dict[str, list[tuple]]:
         }  # fmt: skip
 
 
+@pytest.fixture
+def partitioning(monkeypatch) -> None:
+    """The operator asks for partitioned tables."""
+    monkeypatch.setenv(PARTITION_SETTING, "1")
+
+
+def test_without_the_setting_the_tables_stay_plain(fresh_engine, monkeypatch) -> None:
+    monkeypatch.delenv(PARTITION_SETTING, raising=False)
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        assert not is_partitioned(conn, "observation") and not is_partitioned(conn, "signal")
+    downgrade(fresh_engine, "compl0001")  # and back, with nothing to undo
+
+
 def test_upgrade_partitions_with_every_row_and_constraint_and_downgrade_undoes_it(
-    fresh_engine,
+    fresh_engine, partitioning
 ):
     upgrade(fresh_engine, "compl0001")
     _fill(fresh_engine)
@@ -133,7 +147,14 @@ def test_upgrade_partitions_with_every_row_and_constraint_and_downgrade_undoes_i
     assert after["observation"][1:] == before["observation"][1:]
 
 
-def test_prune_removes_exactly_the_old_periods_and_is_audited(fresh_engine):
+@pytest.mark.parametrize("partitioned", [True, False], ids=["partitioned", "plain"])
+def test_prune_removes_exactly_the_old_periods_and_is_audited(
+    fresh_engine, monkeypatch, partitioned
+):
+    if partitioned:
+        monkeypatch.setenv(PARTITION_SETTING, "1")
+    else:
+        monkeypatch.delenv(PARTITION_SETTING, raising=False)
     upgrade(fresh_engine, "compl0001")
     _fill(fresh_engine)
     upgrade(fresh_engine)
@@ -152,7 +173,7 @@ def test_prune_removes_exactly_the_old_periods_and_is_audited(fresh_engine):
         entry = conn.execute(
             text("SELECT actor, object_id, after FROM audit_log WHERE action = 'store.prune'")
         ).one()
-        if fresh_engine.dialect.name == "postgresql":
+        if fresh_engine.dialect.name == "postgresql" and partitioned:
             # Days 2019-12-20 .. 2021-12-19 were one partition, all old: dropped, not deleted.
             assert summary.dropped_partitions == ["observation_p025", "signal_p025"]
             names = {p.name for p in partitions(conn, "observation")}

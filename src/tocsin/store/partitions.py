@@ -21,6 +21,7 @@ than the retention and deletes the old rows of a partition that also holds newer
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,18 @@ FIRST_ORDINAL = -11 * BLOCK  # day 1948-01-10
 LAST_ORDINAL = 69 * BLOCK  # day 2107-11-24
 
 PARTITIONED_TABLES = ("observation", "signal")
+
+#: Set to ``1`` (or ``true``, ``yes``) when running ``tocsin db upgrade`` past revision
+#: ``part0001`` to partition the large tables. Partitioning pays for itself with years of
+#: history in many series (reads of a range of periods and pruning touch only their
+#: partitions); a small store is simpler and faster without it: 162 partitions make
+#: every ``TRUNCATE`` and every new schema slower (docs/deployment.md).
+PARTITION_SETTING = "TOCSIN_PARTITION_LARGE_TABLES"
+
+
+def partitioning_requested() -> bool:
+    """Whether the operator asked for partitioned tables (:data:`PARTITION_SETTING`)."""
+    return os.environ.get(PARTITION_SETTING, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)

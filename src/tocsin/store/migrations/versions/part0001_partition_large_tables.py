@@ -1,4 +1,6 @@
-"""PostgreSQL: ``observation`` and ``signal`` partitioned by time (``RANGE (period)``).
+"""PostgreSQL: ``observation`` and ``signal`` partitioned by time (``RANGE (period)``),
+when the operator asks for it (``TOCSIN_PARTITION_LARGE_TABLES=1`` at the upgrade, see
+:data:`tocsin.store.partitions.PARTITION_SETTING`); otherwise nothing changes.
 
 Each table is rebuilt as a partitioned table of the same name, columns, defaults,
 primary key, foreign keys and indexes (same names), its rows copied into partitions of
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from tocsin.store.partitions import create_partitions_sql
+from tocsin.store.partitions import create_partitions_sql, is_partitioned, partitioning_requested
 
 revision = "part0001"
 down_revision = "strat0001"
@@ -69,7 +71,7 @@ def _rebuild(table: str, partitioned: bool) -> None:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    if op.get_bind().dialect.name != "postgresql" or not partitioning_requested():
         return
     for table in ("observation", "signal"):
         _rebuild(table, partitioned=True)
@@ -79,4 +81,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in ("signal", "observation"):
-        _rebuild(table, partitioned=False)
+        if is_partitioned(op.get_bind(), table):
+            _rebuild(table, partitioned=False)
