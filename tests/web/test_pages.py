@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import World, browser_login
 
@@ -172,3 +173,17 @@ def test_an_alert_without_indicator_says_what_it_is_about(client: TestClient, wo
     assert any("missing data" in c for c in cells) and any("Reserves" in c for c in cells)
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     assert "数据缺报" in client.get("/?j=9162").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/alerts", "/queue", "/incidents", "/reserves", "/risks", "/scorecards", "/drills",
+     "/completeness", "/audit", "/notifications", "/runs", "/admin", "/account", "/public"],
+)  # fmt: skip
+def test_every_page_title_is_plain_text(client: TestClient, path: str) -> None:
+    """A merge once left a whole section of the reserves page inside its <title>."""
+    browser_login(client, "admin")
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1)
+    assert "<" not in title and len(title) < 200, title
