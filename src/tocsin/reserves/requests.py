@@ -104,6 +104,33 @@ def _data(row: SupplyRequest, item: Item, depot: Depot, **more: Any) -> dict[str
     }
 
 
+def _log(
+    session: Session,
+    incident: Incident,
+    row: SupplyRequest,
+    event: str,
+    item: Item,
+    depot: Depot,
+    *,
+    note: str,
+    by: str,
+    now: dt.datetime,
+    **data: Any,
+) -> None:
+    """The step ``event`` of the request on its incident's timeline, with ``note``
+    after its description."""
+    timeline.log(
+        session,
+        incident,
+        EVENTS[event],
+        f"request {row.id}: {_describe(item, row.quantity, depot)}"
+        + (f" — {note}" if note else ""),
+        by=by,
+        now=now,
+        data=_data(row, item, depot, **data),
+    )
+
+
 def _check_step(row: SupplyRequest, to: str) -> None:
     if to not in NEXT[row.status]:
         allowed = ", ".join(NEXT[row.status]) or "nothing (it is finished)"
@@ -149,16 +176,8 @@ def create(
     )
     session.add(row)
     session.flush()
-    timeline.log(
-        session,
-        incident,
-        EVENTS["requested"],
-        f"request {row.id}: {_describe(thing, quantity, source)}"
-        + (f" — {purpose}" if purpose else ""),
-        by=by,
-        now=now,
-        data=_data(row, thing, source, purpose=purpose),
-    )
+    _log(session, incident, row, "requested", thing, source, note=purpose, by=by, now=now,
+         purpose=purpose)  # fmt: skip
     return row
 
 
@@ -191,16 +210,7 @@ def decide(
     row, incident, item, depot = _step(session, request_id, to)
     row.status, row.decided_by, row.decided_at = to, by, now
     row.reason = reason
-    timeline.log(
-        session,
-        incident,
-        EVENTS[to],
-        f"request {row.id}: {_describe(item, row.quantity, depot)}"
-        + (f" — {reason}" if reason else ""),
-        by=by,
-        now=now,
-        data=_data(row, item, depot, reason=reason),
-    )
+    _log(session, incident, row, to, item, depot, note=reason, by=by, now=now, reason=reason)
     return row
 
 
@@ -211,16 +221,8 @@ def cancel(
     check_texts({"reason": reason})
     row, incident, item, depot = _step(session, request_id, "cancelled")
     row.status, row.reason = "cancelled", reason
-    timeline.log(
-        session,
-        incident,
-        EVENTS["cancelled"],
-        f"request {row.id}: {_describe(item, row.quantity, depot)}"
-        + (f" — {reason}" if reason else ""),
-        by=by,
-        now=now,
-        data=_data(row, item, depot, reason=reason),
-    )
+    _log(session, incident, row, "cancelled", item, depot, note=reason, by=by, now=now,
+         reason=reason)  # fmt: skip
     return row
 
 
