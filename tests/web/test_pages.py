@@ -171,6 +171,25 @@ def test_an_alert_without_indicator_says_what_it_is_about(client: TestClient, wo
     _, token = browser_login(client, "admin")
     cells = re.findall(r'class="alert-row".*?</tr>', client.get("/?j=9162").text, re.S)
     assert any("missing data" in c for c in cells) and any("Reserves" in c for c in cells)
+    # A feed that stopped altogether names its indicator after "missing data": read as
+    # "Influenza" alone, it was taken for an influenza alarm.
+    with write_session(world.engine) as db:
+        flu = db.get(Alert, world.alerts["9162"]).indicator_id
+        db.add(
+            Alert(
+                fingerprint="missing:outage:flu",
+                status="open",
+                source="missing",
+                indicator_id=flu,
+                jurisdiction_id=world.jurisdictions["9162"],
+                level=2,
+                headline="no data",
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    page = client.get("/?j=9162").text
+    assert "missing data: Influenza" in page
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     assert "数据缺报" in client.get("/?j=9162").text
 
