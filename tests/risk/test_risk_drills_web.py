@@ -104,6 +104,9 @@ def test_the_drill_pages_schedule_and_print(client: TestClient, world: World) ->
     assert 'id="complete-form"' in report
     listed = _flat(client.get("/drills?j=DE-BY").text)
     assert f'data-drill="{number}" data-status="injected"' in listed
+    # The hazard by its name, not its code (the list and the form's choices).
+    assert "<td>Influenza</td>" in listed and '<option value="flu">Influenza</option>' in listed
+    assert "<dd>Influenza</dd>" in report
     client.post(
         f"/drills/{number}/complete", data={"csrf_token": token, "lessons": "Wake the desk."}
     )

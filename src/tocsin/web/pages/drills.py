@@ -16,6 +16,7 @@ from tocsin.accounts.errors import N_
 from tocsin.accounts.queries import jurisdictions_named
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
+from tocsin.monitoring import queries as monitoring_queries
 from tocsin.response import plans
 from tocsin.risk.models import DRILL_MODES, DRILL_STATUSES
 from tocsin.web import i18n
@@ -83,13 +84,18 @@ def _fields(request: Request, scope, db, form: dict[str, str], error: str | None
     status = request.query_params.get("status")
     status = status if status in DRILL_STATUSES else None
     j = request.query_params.get("j") or None
+    rows = drill_list(db, scope, j, status)
+    hazards = sorted(plans.known_hazards(db))
     return {
-        "rows": drill_list(db, scope, j, status),
+        "rows": rows,
         "status": status,
         "statuses": DRILL_STATUSES,
         "j": j or "",
         "places": jurisdictions_named(db, scope.ids(Capability.RESPOND)),
-        "hazards": sorted(plans.known_hazards(db)),
+        "hazards": hazards,
+        "indicator_names": monitoring_queries.indicator_names(
+            db, {*hazards, *(r.drill.hazard for r in rows)}
+        ),
         "modes": DRILL_MODES,
         "Level": Level,
         "form": form,
@@ -166,6 +172,7 @@ def drill_page(request: Request, drill_id: ItemId, scope: PageScope, db: Db) -> 
         "drill.html",
         {
             "d": report,
+            "indicator_names": monitoring_queries.indicator_names(db, {drill.hazard}),
             "steps": STEPS,
             "outcomes": OUTCOMES,
             "may_respond": scope.allows(Capability.RESPOND, drill.jurisdiction_id),
