@@ -147,3 +147,19 @@ def test_rules_from_the_environment_and_their_errors(monkeypatch) -> None:
 def test_matchers(text, value, matches) -> None:
     label = text.split("=")[0].rstrip("!")
     assert Matcher.parse(text).matches({label: value}.get(label, "")) is matches
+
+
+def test_a_drills_exercise_alert_never_mutes_a_real_one(world, settings) -> None:
+    """An exercise at the province, then a real county alert: the county's desk is told
+    (an exercise inhibiting it would silence a real hazard during a drill)."""
+    with write_session(world.engine) as session:
+        lifecycle.raise_alert(
+            session, jurisdiction="P", indicator="measles", level="I",
+            headline="Exercise: measles in P", by="drill", now=T0, settings=settings,
+            exercise=True,
+        )  # fmt: skip
+    real = raise_(world, settings, "C1", "II", now=T0 + dt.timedelta(minutes=1))
+    assert outbox(world, real) == [("C1", "pending", None)]
+    # Nor from an earlier batch (the muter is built from the active alerts).
+    later = raise_(world, settings, "C2", "II", now=T0 + dt.timedelta(minutes=2))
+    assert outbox(world, later) == [("C2", "pending", None)]

@@ -80,3 +80,15 @@ def test_grouping_by_indicator_and_jurisdiction_merges_strata(world, settings) -
     (alert,) = _alerts(world)
     assert alert.stratum is None
     assert alert.headline.endswith("Measles above the expected level in County One")
+
+
+def test_a_raised_level_keeps_the_stratum_in_the_headline(world, settings) -> None:
+    """The headline is rewritten when the level rises: it lost the age group."""
+    series = _strata(world, "65+")
+    quiet = SignalIn(series["65+"], WEEK, True, 12.0, 5.0, 10.0, TAIL[4], "farrington_flexible")
+    loud = SignalIn(series["65+"], WEEK + 1, True, 60.0, 5.0, 10.0, TAIL[1], "farrington_flexible")
+    process(world, [quiet], settings)
+    process(world, [loud], settings)
+    (alert,) = _alerts(world)
+    assert alert.level == 1
+    assert "Measles (65+)" in alert.headline and "麻疹（65+）" in alert.headline_zh

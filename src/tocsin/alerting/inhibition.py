@@ -8,7 +8,8 @@ notifications are suppressed, because the desk above already knows.
 
 Whatever the rules, an alert inhibits only alerts that are at most as serious as itself:
 a level IV alert above never mutes a level I alert below, nor its escalation (issue 9).
-An alert never inhibits itself.
+An alert never inhibits itself, and a drill's exercise alert inhibits nothing: an
+exercise must never silence a real alert.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Inhibition:
         for row in session.execute(
             select(
                 Alert.id, Alert.indicator_id, Alert.jurisdiction_id, Alert.level, Alert.source
-            ).where(Alert.status.in_(ACTIVE_STATUSES))
+            ).where(Alert.status.in_(ACTIVE_STATUSES), Alert.exercise.is_(False))
         ):
             self._put(_Active(*row))
 

@@ -79,9 +79,10 @@ def open_new(
         row["id"] = alert_id
     insert_rows(ctx.session, Alert.__table__, rows)
     for alert_id, row in zip(ids, rows, strict=True):
-        ctx.mutes.inhibition.add_active(
-            alert_id, row["indicator_id"], row["jurisdiction_id"], row["level"], row["source"]
-        )
+        if not row.get("exercise"):  # a drill's alert mutes no real one
+            ctx.mutes.inhibition.add_active(
+                alert_id, row["indicator_id"], row["jurisdiction_id"], row["level"], row["source"]
+            )
         ctx.published[alert_id] = []
     for position, (alert_id, row, steps, (actor, comment)) in enumerate(
         zip(ids, rows, plans, actors, strict=True)
@@ -476,11 +477,14 @@ def raise_level(ctx: Batch, alert: Alert, level: int, result: BatchResult) -> No
         indicator = ctx.directory.indicator(alert.indicator_id)
         place = ctx.directory.place(alert.jurisdiction_id)
         below = is_below(alert.observed, alert.expected, alert.upperbound)
-        alert.headline, alert.headline_zh = headlines(alert.level, indicator, place, below=below)
+        alert.headline, alert.headline_zh = headlines(
+            alert.level, indicator, place, alert.stratum, below=below
+        )
     values = values_of(alert)
-    ctx.mutes.inhibition.add_active(
-        alert.id, alert.indicator_id, alert.jurisdiction_id, alert.level, alert.source
-    )
+    if not alert.exercise:
+        ctx.mutes.inhibition.add_active(
+            alert.id, alert.indicator_id, alert.jurisdiction_id, alert.level, alert.source
+        )
     ctx.remark(
         alert,
         action="update",
