@@ -186,7 +186,7 @@ def build(path: Path, *, log=print) -> DemoSite:
     from tocsin.alerting.escalation import EscalationStep
     from tocsin.alerting.models import Alert
     from tocsin.alerting.settings import get_alerting_settings
-    from tocsin.monitoring import completeness, detectors, indicators, jurisdictions, runs
+    from tocsin.monitoring import completeness, indicators, jurisdictions, runs
     from tocsin.monitoring.due import due_rule
     from tocsin.monitoring.models import Jurisdiction, Observation, Signal
     from tocsin.store import make_engine, upgrade, write_session
@@ -227,15 +227,7 @@ def build(path: Path, *, log=print) -> DemoSite:
     with tempfile.TemporaryDirectory(prefix="tocsin-world-") as folder:
         world.load(engine, Path(folder), actor=DEMO_ACTOR)
     log("other hazards loaded (deaths, ozone, road casualties, petrol price, gas)")
-    with write_session(engine) as db:
-        for indicator, method, settings in DETECTORS:
-            detectors.set_detector(
-                db,
-                indicator=indicator,
-                method=method,
-                settings={k: str(v) for k, v in settings.items()},
-                actor=DEMO_ACTOR,
-            )
+    world.set_detectors(engine, DETECTORS, actor=DEMO_ACTOR)
     with write_session(engine) as db:
         runs.run_detection(db, actor=DEMO_ACTOR)
     log("detection run")

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from tocsin.demo.summary import NOUFAILY as _NOUFAILY
 from tocsin.demo.summary import data_file
 from tocsin.periods import PeriodKind, parse_periods
 
@@ -67,18 +69,6 @@ PRESENTS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     ("petrol_price", "seatbelts_GB.csv", "petrol_price", None, "1979-06"),
     ("gas_consumption", "ukgas_GB.csv", "gas_consumption", None, "1971-Q2"),
 )
-
-#: Noufaily et al. (2013)'s improved Farrington settings (as ``tocsin.demo.summary``).
-_NOUFAILY = {
-    "b": 5,
-    "w": 3,
-    "no_periods": 10,
-    "weights_threshold": 2.58,
-    "past_weeks_not_included": 26,
-    "p_threshold_trend": 1.0,
-    "threshold_method": "nb_plugin",
-    "alpha": 0.01,
-}
 
 #: (indicator, method, settings)
 DETECTORS: tuple[tuple[str, str, dict[str, object]], ...] = (
@@ -140,7 +130,7 @@ def load(engine: Engine, folder: Path, *, actor: str) -> None:
     alert rules (the detection run and the alerts follow with Germany's)."""
     from tocsin.alerting import rules
     from tocsin.alerting.severity import SeverityRule
-    from tocsin.monitoring import detectors, indicators, ingest, jurisdictions
+    from tocsin.monitoring import indicators, ingest, jurisdictions
     from tocsin.monitoring.schemas import PERIOD_KIND
     from tocsin.store import write_session
 
@@ -159,16 +149,25 @@ def load(engine: Engine, folder: Path, *, actor: str) -> None:
         part = folder / f"{indicator}.csv"
         _between(data_file(name), part, column, first, last, PERIOD_KIND[frequency[indicator]])
         ingest.ingest_file(engine, part, indicator=indicator, actor=actor)
+    set_detectors(engine, DETECTORS, actor=actor)
     with write_session(engine) as db:
-        for indicator, method, settings in DETECTORS:
+        for indicator, cutoffs in SEVERITY.items():
+            rules.set_rule(
+                db, indicator=indicator, severity_rule=SeverityRule(cutoffs=cutoffs), by=actor
+            )
+
+
+def set_detectors(engine: Engine, chosen: Sequence[tuple[str, str, dict]], *, actor: str) -> None:
+    """Each ``(indicator, method, settings)`` of ``chosen`` as its indicator's detector."""
+    from tocsin.monitoring import detectors
+    from tocsin.store import write_session
+
+    with write_session(engine) as db:
+        for indicator, method, settings in chosen:
             detectors.set_detector(
                 db,
                 indicator=indicator,
                 method=method,
                 settings={k: str(v) for k, v in settings.items()},
                 actor=actor,
-            )
-        for indicator, cutoffs in SEVERITY.items():
-            rules.set_rule(
-                db, indicator=indicator, severity_rule=SeverityRule(cutoffs=cutoffs), by=actor
             )
