@@ -172,3 +172,27 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
         assert statuses == [401, 401, 401]
     else:  # one client (127.0.0.1), whatever the header claims
         assert statuses == [401, 401, 429]
+
+
+def test_an_attempt_that_read_the_clock_before_waiting_for_the_lock_is_not_refused(
+    any_world: World,
+) -> None:
+    """Simultaneous attempts read the clock, then queue for the row lock: one that read
+    it earlier may find a failure recorded "after" its own time. With free failures left
+    there is no delay, so it must be admitted (CI once saw 4 of 5 free attempts pass)."""
+    from tocsin.accounts.models import LoginThrottle
+    from tocsin.accounts.throttle import ThrottlePolicy, admit
+
+    world = any_world
+    policy = ThrottlePolicy(account_free_failures=5)
+    later = dt.datetime.now(dt.UTC)
+    earlier = later - dt.timedelta(milliseconds=40)
+    with Session(world.engine) as db, db.begin():
+        admit(db, policy, account="admin", address="192.0.2.7", now=later)
+    with Session(world.engine) as db, db.begin():
+        admit(db, policy, account="admin", address="192.0.2.7", now=earlier)
+    with Session(world.engine) as db:
+        rows = db.scalars(select(LoginThrottle).order_by(LoginThrottle.scope)).all()
+        assert [(r.scope, r.failures) for r in rows] == [("account", 2), ("address", 2)]
+        # The latest failure stays the one the delay counts from.
+        assert all(r.last_failure_at.replace(tzinfo=dt.UTC) == later for r in rows)

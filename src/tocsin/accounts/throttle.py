@@ -121,12 +121,16 @@ def admit(
     for row in rows:
         if now - row.last_failure_at >= forget:
             row.failures = 0
-        wait = max(wait, row.last_failure_at + policy.delay(row.scope, row.failures) - now)
+        delay = policy.delay(row.scope, row.failures)
+        # A simultaneous attempt may have read the clock after ours yet taken the lock
+        # first: its failure then lies "after" now. Free failures mean no wait at all.
+        if delay > dt.timedelta(0):
+            wait = max(wait, row.last_failure_at + delay - now)
     if wait > dt.timedelta(0):
         raise LoginThrottledError(max(1, math.ceil(wait.total_seconds())))
     for row in rows:
         row.failures += 1
-        row.last_failure_at = now
+        row.last_failure_at = max(row.last_failure_at, now)
 
 
 def succeeded(
