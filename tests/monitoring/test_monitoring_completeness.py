@@ -378,3 +378,72 @@ def test_the_worker_raises_an_outage_on_its_own_clock(engine, write_file):
         assert (alert.jurisdiction_id, alert.status) == (_ids(engine)["DE-BY"], "open")
     finally:
         worker.close()
+
+
+def _ingest_strata(engine, write_file, rows: list[tuple[str, str, str]], at: dt.datetime) -> None:
+    """Rows ``(period, jurisdiction, stratum)`` of ``cases``, value 3."""
+    lines = "period,jurisdiction,stratum,value\n" + "".join(f"{p},{j},{s},3\n" for p, j, s in rows)
+    path: Path = write_file(lines, f"strata-{at:%Y%m%d%H%M}-{len(rows)}.csv")
+    ingest.ingest_file(engine, path, indicator="cases", actor="test", now=at)
+
+
+def test_a_missing_data_alert_names_the_stratum_of_its_silent_series(engine, write_file):
+    """Issue 16 ("an alert names its stratum"): A1 and A2 report ``cases`` by age group;
+    A1's 65+ series falls silent in W04. Its alert names the stratum as a detection alert
+    of that series would: the column (alert list, its filter, the alert page, the CSV),
+    the headlines and the CAP parameter ``tocsin:stratum``. When A1's 0-14 series falls
+    silent too the alert concerns two strata and names none."""
+    from tocsin.alerting import queries
+    from tocsin.alerting.cap import message as cap
+    from tocsin.alerting.cap.render import cap_xml
+    from tocsin.alerting.models import CapMessageRow
+
+    strata = [(j, s) for j in ("A1", "A2") for s in ("0-14", "65+")]
+    for week in ("2024-W01", "2024-W02", "2024-W03"):
+        _ingest_strata(engine, write_file, [(week, j, s) for j, s in strata], _monday_after(week))
+    w04 = [("2024-W04", j, s) for j, s in strata if (j, s) != ("A1", "65+")]
+    _ingest_strata(engine, write_file, w04, _monday_after("2024-W04"))
+    _set_rule(engine)
+    a1 = _ids(engine)["A1"]
+    wednesday = _monday_after("2024-W04") + dt.timedelta(days=2)
+    with write_session(engine) as db:
+        [alert_id] = missing.check(db, now=wednesday).opened
+        alert = db.get(Alert, alert_id)
+        assert (alert.jurisdiction_id, alert.stratum) == (a1, "65+")
+        assert "District A1 (65+)" in alert.headline
+        assert "（65+）" in alert.headline_zh
+        assert "cases/65+ (Cases): 2024-W04" in alert.description
+        listed = db.execute(queries.alerts([a1], stratum="65+")).all()
+        assert [row[0].id for row in listed] == [alert_id]
+        sender, ident = db.execute(
+            select(CapMessageRow.sender, CapMessageRow.identifier).where(
+                CapMessageRow.alert_id == alert_id
+            )
+        ).one()
+        en, zh = cap.parse(cap_xml(db, sender, ident, AlertingSettings())).infos
+        assert ("tocsin:stratum", "65+") in en.parameters
+        assert ("tocsin:stratum", "65+") in zh.parameters
+    # W05: A1 sends nothing at all; the alert now covers both of its strata.
+    next_week = wednesday + dt.timedelta(days=7)
+    w05 = [("2024-W05", "A2", s) for s in ("0-14", "65+")]
+    _ingest_strata(engine, write_file, w05, _monday_after("2024-W05"))
+    with write_session(engine) as db:
+        assert missing.check(db, now=next_week).raised == [alert_id]
+        alert = db.get(Alert, alert_id)
+        assert alert.stratum is None
+        assert "(65+)" not in alert.headline and "2 series" in alert.headline
+    # A1 sends its 0-14 series (W04 was not missed, W05 is now): 65+ alone again, same
+    # level (two periods): the texts and the stratum follow, and the change is audited.
+    late = next_week + dt.timedelta(hours=1)
+    _ingest_strata(engine, write_file, [("2024-W05", "A1", "0-14")], late)
+    with write_session(engine) as db:
+        assert missing.check(db, now=late + dt.timedelta(hours=1)).updated == [alert_id]
+        alert = db.get(Alert, alert_id)
+        assert (alert.level, alert.stratum) == (3, "65+")
+        assert "District A1 (65+)" in alert.headline
+        [change] = db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.object_id == str(alert_id), AuditEntry.action == "alert.update"
+            )
+        ).all()
+        assert change.after["stratum"] == "65+"

@@ -50,13 +50,21 @@ class Finding:
     headline_zh: str
     description: str
     indicator_id: int | None = None
+    #: The stratum (e.g. an age group) of every series the problem concerns; None when
+    #: they have none or several.
+    stratum: str | None = None
 
 
-_TEXTS = ("headline", "headline_zh", "description")
+#: What an active alert takes from its finding when the finding changes.
+_TEXTS = ("headline", "headline_zh", "description", "stratum")
 
 
-def _texts(item: Finding | Alert) -> tuple[str, str, str]:
-    return item.headline, item.headline_zh, item.description
+def _texts(item: Finding | Alert) -> tuple[str, str, str, str | None]:
+    return item.headline, item.headline_zh, item.description, item.stratum
+
+
+def _take_texts(alert: Alert, f: Finding) -> None:
+    alert.headline, alert.headline_zh, alert.description, alert.stratum = _texts(f)
 
 
 def reconcile(
@@ -94,12 +102,12 @@ def reconcile(
         if alert is None:
             rows.append(_new_row(f, source, now))
         elif f.level < alert.level:  # more serious
-            alert.headline, alert.headline_zh, alert.description = _texts(f)
+            _take_texts(alert, f)
             lifecycle.raise_level(ctx, alert, f.level, batch)
             result.raised.append(alert.id)
         elif refresh_texts and _texts(f) != _texts(alert):
             before = dict(zip(_TEXTS, _texts(alert), strict=True))
-            alert.headline, alert.headline_zh, alert.description = _texts(f)
+            _take_texts(alert, f)
             alert.updated_at = now
             audit.record(
                 session,
@@ -153,6 +161,7 @@ def _new_row(f: Finding, source: str, now: dt.datetime) -> dict[str, object]:
         "indicator_id": f.indicator_id,
         "jurisdiction_id": f.jurisdiction_id,
         "series_id": None,
+        "stratum": f.stratum,
         "rule_id": None,
         "level": f.level,
         "resolve_after_periods": 1,

@@ -9,6 +9,10 @@ climbs the hierarchy like any other (escalation, silences, inhibition, notificat
 :mod:`tocsin.alerting.findings`) until someone acknowledges it or the data arrive, when
 it resolves by itself.
 
+When every silent series of a jurisdiction is of one stratum (e.g. an age group), the
+alert names it as a detection alert of a stratified series does (``alert.stratum``: the
+alert list and page, CAP's ``tocsin:stratum``; the headlines); of several strata, none.
+
 Its level follows the most periods one of its series misses in the window
 (:data:`tocsin.monitoring.completeness.WINDOW_PERIODS`): one period: IV; two or three:
 III; four or more: II (:data:`LEVEL_OF_PERIODS`); never I, which is for hazards. Its texts
@@ -108,17 +112,30 @@ def _series_findings(session: Session, *, now: dt.datetime) -> list[Finding]:
                 f"{first.deadline:%Y-%m-%d %H:%M} UTC)"
             )
         count = len(series)
+        stratum = _one_stratum(series)
+        where, where_zh = place.name, place.name_zh or place.name
+        if stratum:
+            where, where_zh = f"{where} ({stratum})", f"{where_zh}（{stratum}）"
         found.append(
             Finding(
                 fingerprint(place_id),
                 place_id,
                 level_for(worst),
-                f"Data missing from {place.name}: {count} series past their deadline",
-                f"{place.name_zh or place.name}数据缺报：{count}个序列已过报送截止时间",
+                f"Data missing from {where}: {count} series past their deadline",
+                f"{where_zh}数据缺报：{count}个序列已过报送截止时间",
                 "Missing past the deadline:\n" + "\n".join(lines),
+                stratum=stratum,
             )
         )
     return found
+
+
+def _one_stratum(series: dict[tuple[str, str], list[Expected]]) -> str | None:
+    """The stratum of the silent series (indicator, stratum) when they share one, as a
+    detection alert of a stratified series names it; None when they have none or
+    several (:mod:`tocsin.alerting.grouping` names none for merged strata either)."""
+    strata = {stratum for _, stratum in series}
+    return strata.pop() if len(strata) == 1 and "" not in strata else None
 
 
 def check(
