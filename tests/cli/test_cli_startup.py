@@ -68,9 +68,25 @@ def _modules_loaded_by(*arguments: str) -> list[str]:
 
 
 def test_root_help_loads_no_service_and_no_numerical_library() -> None:
-    loaded = _modules_loaded_by("--help")
-    heavy = [m for m in loaded if any(re.match(rf"{re.escape(h)}(\.|$)", m) for h in HEAVY)]
-    assert heavy == []
+    assert _heavy(_modules_loaded_by("--help"), HEAVY) == []
+
+
+def _heavy(loaded: list[str], heavy: tuple[str, ...]) -> list[str]:
+    return [m for m in loaded if any(re.match(rf"{re.escape(h)}(\.|$)", m) for h in heavy)]
+
+
+def test_detect_on_a_short_series_loads_no_scipy_and_no_database(tmp_path) -> None:
+    """``tocsin detect`` with EARS on one short series (the benchmark's case): scipy
+    (its array-API layer loads numpy's f2py and testing modules), the database layer and
+    pandas are left out. (Typer itself needs pydantic to read any command's options.)"""
+    data = tmp_path / "short.csv"
+    weeks = "".join(f"2024-W{w:02d},A,{w % 5}\n" for w in range(1, 53))
+    data.write_text("period,series,value\n" + weeks)
+    out = tmp_path / "out.csv"
+    loaded = _modules_loaded_by("detect", str(data), "-m", "ears_c1", "--last", "1", "-o", str(out))
+    assert out.read_text().count("\n") == 2  # the header and the one period evaluated
+    assert "tocsin.detect.methods.ears" in loaded
+    assert _heavy(loaded, ("scipy", "sqlalchemy", "pandas", "tocsin.store")) == []
 
 
 def test_a_command_loads_only_its_own_module() -> None:

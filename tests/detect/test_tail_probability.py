@@ -158,3 +158,39 @@ def test_tail_functions_on_extreme_but_valid_input() -> None:
     np.testing.assert_array_equal(negbin_upper(y[:4], 0.0, 2.0), [1, 0, 0, 0])
     np.testing.assert_array_equal(normal_upper(y[:4], 1.0, 0.0), [1, 1, 0, 0])
     assert normal_upper(np.array([1e308]), 0.0, 1e-308)[0] == 0.0
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_the_normal_tail_equals_scipys_with_and_without_scipy(many: bool) -> None:
+    """``normal_sf`` uses the C library's erfc for small arrays (a short command need not
+    import scipy.special) and scipy's ``ndtr`` for large ones: both agree with ``ndtr``
+    from the centre to the far tails, and keep missing and infinite values."""
+    from scipy import special
+
+    from tocsin.detect.tails import NORMAL_SF_STDLIB_MAX, normal_sf
+
+    z = np.concatenate(
+        [np.linspace(-40.0, 40.0, 4001), [0.0, -0.0, 1e-300, 37.5, np.inf, -np.inf, np.nan]]
+    )
+    if many:
+        z = np.resize(z, NORMAL_SF_STDLIB_MAX + 1)
+    got, want = normal_sf(z), special.ndtr(-z)
+    assert got.dtype == np.float64 and got.shape == z.shape
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    # (beyond z = 37.5 the C library keeps subnormal values where ndtr gives 0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+    centre = np.abs(z) <= 5.0
+    np.testing.assert_allclose(got[centre], want[centre], rtol=1e-14, atol=0.0)
+
+
+def test_the_ears_threshold_is_r_qnorm() -> None:
+    """The EARS z of ``1 - alpha`` by AS 241 (R's ``qnorm``) without scipy.special."""
+    from scipy import special
+
+    from tocsin.detect.methods.ears import _normal_quantile
+
+    for alpha in (1e-12, 0.00135, 0.001, 0.0228, 0.025, 0.5, 0.9):
+        assert _normal_quantile(1.0 - alpha) == pytest.approx(
+            float(special.ndtri(1.0 - alpha)), rel=1e-14, abs=1e-15
+        )
+    assert _normal_quantile(1.0 - 0.00135) == pytest.approx(3.0, abs=1e-3)  # CDC's 3

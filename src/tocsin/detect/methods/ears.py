@@ -33,9 +33,9 @@ shifted slices of the count matrix, exact for integer counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.params import Parameters, param
@@ -44,6 +44,13 @@ from tocsin.detect.tails import normal_upper
 
 # Offset (in periods before t) of the most recent baseline period of C1 and C2.
 _GUARD = {"C1": 1, "C2": 3}
+
+
+def _normal_quantile(probability: float) -> float:
+    """The standard normal quantile by Wichura's algorithm AS 241 (1988, Applied
+    Statistics 37:477-484), which R's ``qnorm`` implements (Python's
+    :class:`statistics.NormalDist`; no scipy.special to import for one number)."""
+    return NormalDist().inv_cdf(probability)
 
 
 def _rows(values: np.ndarray, positions: np.ndarray, shift: int) -> np.ndarray:
@@ -166,7 +173,7 @@ def _c1_c2(batch: SeriesBatch, p: EarsC1Parameters, variant: str) -> DetectionRe
     observed = _observed(batch)
     mean, sd, missing = baseline_mean_sd(batch.counts, batch.range, p.baseline, _GUARD[variant])
     sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
-    upper = sigma * float(special.ndtri(1.0 - p.alpha))
+    upper = sigma * _normal_quantile(1.0 - p.alpha)
     upper += mean
     check = missing or bool(np.isnan(observed.sum()))
     return DetectionResult(
@@ -232,7 +239,7 @@ def ears_c3(batch: SeriesBatch, p: EarsC3Parameters) -> DetectionResult:
     sigma = np.maximum(sd, p.min_sigma) if p.min_sigma > 0 else sd
     observed = _rows(counts, extended, 0)
     at = {lag: np.searchsorted(extended, positions - lag) for lag in (0, 1, 2)}
-    z = float(special.ndtri(1.0 - p.alpha))
+    z = _normal_quantile(1.0 - p.alpha)
     mean_t, sigma_t = _rows(mean, at[0], 0), _rows(sigma, at[0], 0)
     obs_t = _observed(batch)
 

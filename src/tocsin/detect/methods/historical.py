@@ -13,6 +13,9 @@ Reference periods are chosen by stepping back ``freq`` periods per year, as R do
 these three methods whatever the ``sts`` object's ``epochAsDate`` (R warns and does the
 same); the windows come from :mod:`tocsin.detect.reference_periods`, shared with
 Farrington's method.
+
+scipy.stats is imported by the methods that use it, not with the module: the level
+methods (:mod:`tocsin.detect.methods.levels`) share its reference windows without it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from tocsin.detect.base import DetectionResult, SeriesBatch
 from tocsin.detect.errors import InputDataError, ParameterError
@@ -191,6 +193,8 @@ def _predictive(
         levels.append(values)
     unique_codes, inverse = np.unique(codes, return_inverse=True)
     inverse = inverse.ravel()
+    from scipy import stats
+
     u_obs = levels[2][unique_codes % levels[2].size]
     u_n = levels[1][(unique_codes // levels[2].size) % levels[1].size]
     u_total = levels[0][unique_codes // (levels[2].size * levels[1].size)]
@@ -343,6 +347,8 @@ def cdc(batch: SeriesBatch, p: CdcParameters) -> DetectionResult:
     months = np.arange(-p.m, p.m + 1) * 4
     offsets = np.concatenate([-i * batch.freq + months for i in range(1, p.b + 1)])
     result = DetectionResult.empty(batch, diagnostics=("aggregate",))
+    from scipy import stats
+
     z = stats.norm.ppf(1.0 - p.alpha / 2.0)
     index = batch.range[:, None] + offsets[None, :]
     aggregate = totals[batch.range]
