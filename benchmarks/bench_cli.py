@@ -8,7 +8,8 @@ against ``Rscript`` running R surveillance's ``farringtonFlexible`` (issue 16).
 Each command is started as a new process, as from a shell, several times after one
 warm-up run; the script prints the median, minimum and maximum wall time of each, the
 median CPU time, the time ``python -X importtime`` counts for the modules the short
-commands load (less sensitive to a loaded machine), and the load average. The
+commands load and its breakdown by package (less sensitive to a loaded machine), and the
+load average. The
 Farrington case runs tocsin and R in turn (A B A B ...) on the same long CSV (the 140
 influenza districts of Bavaria and Baden-Wuerttemberg, the last 104 weeks evaluated, the
 settings of Noufaily et al. 2013), prints the ratio of the medians and checks that both
@@ -94,21 +95,47 @@ def summary(times: list[float], command: list[str] | None = None) -> str:
     return text
 
 
-def import_seconds(command: list[str]) -> float:
-    """Seconds ``python -X importtime`` counts for every module the command imports
-    (the cumulative times of the top-level imports): less sensitive to a loaded machine
-    than wall time, since it leaves out everything but loading code."""
+def _import_times(command: list[str]) -> list[tuple[str, int, int]]:
+    """``(module, self, cumulative)`` microseconds of every module ``python -X
+    importtime`` reports for the command, depth shown by the module's indentation."""
     done = subprocess.run(
         [command[0], "-X", "importtime", *command[1:]],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    total = 0
+    rows = []
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            _, cumulative, name = line.split("|")
-            if cumulative.strip().isdigit() and not name.startswith("  "):
-                total += int(cumulative)
-    return total / 1e6
+            own, cumulative, name = line.removeprefix("import time:").split("|")
+            if own.strip().isdigit():
+                rows.append((name.rstrip(), int(own), int(cumulative)))
+    return rows
+
+
+def import_seconds(command: list[str]) -> float:
+    """Seconds ``python -X importtime`` counts for every module the command imports
+    (the cumulative times of the top-level imports): less sensitive to a loaded machine
+    than wall time, since it leaves out everything but loading code."""
+    rows = _import_times(command)
+    return sum(cumulative for name, _, cumulative in rows if not name.startswith("  ")) / 1e6
+
+
+def import_breakdown(command: list[str], runs: int = 3, top: int = 8) -> str:
+    """Where the command's import time goes: each module's own time (the least of
+    ``runs`` runs, the figure a loaded machine inflates least), summed by top-level
+    package, the largest ``top`` packages with their share."""
+    least: dict[str, int] = {}
+    for _ in range(runs):
+        for name, own, _ in _import_times(command):
+            name = name.strip()
+            least[name] = min(least.get(name, own), own)
+    packages: dict[str, int] = {}
+    for name, own in least.items():
+        root = name.split(".")[0]
+        packages[root] = packages.get(root, 0) + own
+    total = sum(packages.values())
+    largest = sorted(packages.items(), key=lambda item: -item[1])[:top]
+    parts = ", ".join(f"{root} {own / 1e3:.0f} ms ({own / total:.0%})" for root, own in largest)
+    return f"{total / 1e3:.0f} ms in {len(least)} modules: {parts}"
 
 
 def alarms_of(path: Path) -> dict[tuple[str, str], int]:
@@ -155,6 +182,7 @@ def main() -> None:
         for name, command in (("--help", helps), ("detect, one series", detect_short)):
             seconds = statistics.median(import_seconds(command) for _ in range(3))
             print(f"imports of tocsin {name} (-X importtime, median of 3): {seconds:.3f} s")
+            print(f"  own time by package (least of 3): {import_breakdown(command)}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.startup_only:
             return
