@@ -16,6 +16,7 @@ from tests.monitoring.monitoring_helpers import (
 
 from tocsin.detect import SeriesBatch, make_parameters, registry
 from tocsin.detect import run as run_method
+from tocsin.files.tables import TableError
 from tocsin.monitoring import detectors, jurisdictions
 from tocsin.monitoring.ingest import ingest_file
 from tocsin.monitoring.population import first_period_of_year, period_years
@@ -241,3 +242,53 @@ def test_the_year_of_a_period_is_its_iso_or_calendar_year(kind, label, year):
 )
 def test_the_first_period_of_a_year(kind, label):
     assert format_periods(kind, [first_period_of_year(kind, 2019)]) == [label]
+
+
+#: Population of A1's 65+ age group: it grows faster than A1's total.
+OLD_AGE = {2015: 1_000, 2016: 2_500, 2017: 2_600}
+
+
+def test_a_stratum_with_its_own_population_uses_it_as_offset(engine, write_file):
+    """EuroMOMO-style monitoring by age group (issue 16): A1's deaths by age group, 65+
+    with its own population by year and 0-14 without one. 65+ takes its own population as
+    the offset, 0-14 its jurisdiction's total as before; both equal ``tocsin.detect.run``
+    with those populations. The file of totals and strata is one table: a row with an
+    empty stratum is the jurisdiction's total."""
+    data = weekly_counts(N_WEEKS, ("A1", "A2"))
+    data["stratum"] = data["jurisdiction"].map({"A1": "65+", "A2": "0-14"})
+    data["jurisdiction"] = "A1"
+    ingest_file(engine, write_file(data))
+    rows = [("A1", "", y, p) for y, p in POPULATION["A1"].items()]
+    rows += [("A1", "65+", y, p) for y, p in OLD_AGE.items()]
+    table = pd.DataFrame(rows, columns=["code", "stratum", "year", "population"])
+    with write_session(engine) as session:
+        summary = jurisdictions.load_population(session, write_file(table), actor="t")
+        assert (summary.created, summary.updated) == (6, 0)
+        assert jurisdictions.population(session, "A1") == POPULATION["A1"]
+        assert jurisdictions.population(session, "A1", stratum="65+") == OLD_AGE
+    detector_id = _set(engine)
+    assert _run(engine).signals > 0
+    stored = read_signals(engine, detector_id)
+    stored["series"] = stored.pop("stratum")
+    by_stratum = data.assign(jurisdiction=data.pop("stratum"))
+    figures = {"65+": OLD_AGE, "0-14": POPULATION["A1"]}
+    assert_same_signals(stored.drop(columns=["run_id"]), _reference(by_stratum, figures))
+    # With A1's total, 65+ would have had other expected counts.
+    total = _reference(by_stratum, {"65+": POPULATION["A1"], "0-14": POPULATION["A1"]})
+    old = stored[stored["series"] == "65+"].sort_values("period")["expected"].to_numpy()
+    assert not np.allclose(old, total[total["series"] == "65+"]["expected"].to_numpy())
+
+
+def test_a_bad_stratum_in_a_population_file_is_named_with_its_line(engine, write_file):
+    path = write_file(
+        "code,stratum,year,population\nA1,65+,2015,100\nA1,\x01old,2015,5\nA1," + "x" * 101
+        + ",2015,5\n",
+        "strata.csv",
+    )  # fmt: skip
+    with write_session(engine) as session, pytest.raises(TableError) as caught:
+        jurisdictions.load_population(session, path, actor="t")
+    message = str(caught.value)
+    assert "strata.csv:3:stratum" in message and "XML 1.0 forbids" in message
+    assert "strata.csv:4:stratum" in message and "longer than 100 characters" in message
+    with write_session(engine) as session:
+        assert jurisdictions.population(session, "A1", stratum="65+") == {}

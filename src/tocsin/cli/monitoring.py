@@ -61,10 +61,14 @@ def jurisdictions_load(
 @jurisdictions_app.command("load-population")
 def jurisdictions_load_population(
     file: Annotated[
-        Path, typer.Argument(help="CSV: code, year, population; or code and pop_YYYY columns.")
+        Path,
+        typer.Argument(
+            help="CSV: code, year, population; or code and pop_YYYY columns; "
+            "optionally stratum (empty: the jurisdiction's total)."
+        ),
     ],
 ) -> None:
-    """Load population by year."""
+    """Load population by year, of jurisdictions or of their strata (e.g. age groups)."""
     with write_session() as session:
         summary = jurisdiction_service.load_population(session, file)
     _loaded("population figures", summary)

@@ -5,8 +5,8 @@ world root beside Germany (issue 16, *A multi-hazard demo*).
 indicator                  where          period    detector
 =========================  =============  ========  ================================
 ``deaths`` (all causes,    DK, 8 age      ISO week  ``farrington_flexible``, Noufaily
-by age group)              groups                   et al.'s settings, population
-                           (strata)                 offset
+by age group)              groups                   et al.'s settings, each age
+                           (strata)                 group's population as offset
 ``ozone`` (ppb)            US-NY          day       ``threshold``: 80 ppb alert, 120
                                                     crisis, clears below 70
 ``road_casualties``        GB             month     ``farrington_flexible`` (Noufaily)
@@ -112,17 +112,23 @@ def _between(
 
 
 def _population(target: Path) -> None:
-    """Denmark's population by year: the sum of the age groups in the first week of
-    each ISO year (the store keeps population by jurisdiction and year)."""
-    totals: dict[str, int] = defaultdict(int)
+    """Denmark's population by year, of each age group (the offset of its deaths, as in
+    EuroMOMO) and in total (the sum of the age groups): their figures in the first week
+    of each ISO year (the store keeps population by year)."""
+    strata: dict[tuple[str, str], int] = {}
     with data_file("momo_population_DK.csv").open(encoding="utf-8", newline="") as src:
         for row in csv.DictReader(src):
             if row["period"].endswith("-W01"):
-                totals[row["period"][:4]] += int(float(row["population"]))
+                strata[(row["period"][:4], row["stratum"])] = int(float(row["population"]))
+    totals: dict[str, int] = defaultdict(int)
+    for (year, _), population in strata.items():
+        totals[year] += population
     with target.open("w", encoding="utf-8", newline="") as out:
-        out.write("code,year,population\n")
+        out.write("code,stratum,year,population\n")
         for year, total in sorted(totals.items()):
-            out.write(f"DK,{year},{total}\n")
+            out.write(f"DK,,{year},{total}\n")
+        for (year, stratum), population in sorted(strata.items()):
+            out.write(f"DK,{stratum},{year},{population}\n")
 
 
 def load(engine: Engine, folder: Path, *, actor: str) -> None:

@@ -22,10 +22,18 @@ from sqlalchemy.orm import Session
 from tocsin.audit import record
 from tocsin.errors import NotFoundError
 from tocsin.files.records import Record, read_records, validate
-from tocsin.files.tables import Problem, Problems, TableError, numeric_column, read_table
-from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation
+from tocsin.files.tables import (
+    Problem,
+    Problems,
+    TableError,
+    numeric_column,
+    read_table,
+    text_column,
+)
+from tocsin.monitoring.models import Jurisdiction, JurisdictionPopulation, StratumPopulation
 from tocsin.monitoring.population import mark_population_changes
 from tocsin.monitoring.schemas import LEVELS, JurisdictionIn, LoadSummary
+from tocsin.text import first_forbidden
 
 _FIELDS = ("code", "name", "parent", "level", "name_zh")
 
@@ -222,73 +230,79 @@ _POPULATION_COLUMN = re.compile(r"^pop(?:ulation)?_(\d{4})$")
 def load_population(session: Session, path: str | Path, *, actor: str | None = None) -> LoadSummary:
     """Population by year from a table: long (``code, year, population``) or wide
     (``code`` and one ``pop_YYYY`` column per year; other columns such as ``name`` are
-    ignored). Counts rows (jurisdiction x year) created, updated and unchanged.
+    ignored). Counts rows (jurisdiction x year, or x stratum) created, updated and
+    unchanged.
 
-    A created or changed year marks the series of its jurisdiction as changed from that
-    year on, so the next detection run re-evaluates them (see
-    :mod:`tocsin.monitoring.population`).
+    An optional ``stratum`` column gives the population of a stratum of the jurisdiction
+    (an age group, named as its series name it), the offset of that stratum's series; a
+    row with an empty stratum is the jurisdiction's total (:mod:`tocsin.monitoring.
+    population`). A created or changed year marks the series of its jurisdiction as
+    changed from that year on, so the next detection run re-evaluates them.
     """
     table = read_table(path, required=("code",), allow_extra=True)
     columns = list(table.frame.columns)
     problems = Problems()
     codes = table.frame["code"].astype(object).where(table.frame["code"].notna(), "")
     codes = codes.str.strip().to_numpy(dtype=object)
+    strata = _strata(table, problems)
     if "year" in columns and "population" in columns:
         years, _ = numeric_column(table, "year", integer=True, positive=True, allow_missing=False,
                                   problems=problems)  # fmt: skip
         pops, _ = numeric_column(table, "population", integer=True, non_negative=True,
                                  allow_missing=False, problems=problems)  # fmt: skip
-        cells = [(r, codes[r], "population", years[r], pops[r]) for r in range(len(table))]
+        cells = [(codes[r], strata[r], years[r], pops[r]) for r in range(len(table))]
     else:
         wide = [(c, int(m.group(1))) for c in columns if (m := _POPULATION_COLUMN.match(c))]
         if not wide:
             raise TableError(
                 f"{table.path}: expected columns code, year, population (long form) or code "
-                f"and pop_YYYY columns such as pop_2021 (wide form); found {', '.join(columns)}"
+                f"and pop_YYYY columns such as pop_2021 (wide form), each optionally with "
+                f"stratum; found {', '.join(columns)}"
             )
         cells = []
         for column, year in wide:
             pops, _ = numeric_column(table, column, integer=True, non_negative=True,
                                      problems=problems)  # fmt: skip
-            cells += [(r, codes[r], column, year, pops[r]) for r in range(len(table))]
+            cells += [(codes[r], strata[r], year, pops[r]) for r in range(len(table))]
     stored = {j.code: j.id for j in get_all(session)}
     unknown = np.array([r for r in range(len(table)) if codes[r] not in stored], dtype=np.int64)
     problems.add_rows(table, "code", unknown, "is not a stored jurisdiction; load it first")
     problems.raise_if_any(table)
 
-    new: dict[tuple[int, int], int] = {}
-    for _row, code, _column, year, pop in cells:
+    new: dict[tuple[int, str, int], int] = {}
+    for code, stratum, year, pop in cells:
         if np.isfinite(year) and np.isfinite(pop):
-            new[(stored[code], int(year))] = int(pop)
-    ids = sorted({k[0] for k in new})
-    old = {
-        (r.jurisdiction_id, r.year): r
-        for r in session.scalars(
-            select(JurisdictionPopulation).where(JurisdictionPopulation.jurisdiction_id.in_(ids))
-        )
-    }
+            new[(stored[code], stratum, int(year))] = int(pop)
+    old = _stored_population(session, sorted({k[0] for k in new}))
     summary = LoadSummary()
     code_of = {v: k for k, v in stored.items()}
     changes: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
-    for (jid, year), pop in sorted(new.items()):
+    for (jid, stratum, year), pop in sorted(new.items()):
         before, after = changes.setdefault(jid, ({}, {}))
-        row = old.get((jid, year))
+        key = f"{stratum}:{year}" if stratum else str(year)  # the audit's names
+        row = old.get((jid, stratum, year))
         if row is None:
-            session.add(JurisdictionPopulation(jurisdiction_id=jid, year=year, population=pop))
+            session.add(
+                StratumPopulation(jurisdiction_id=jid, stratum=stratum, year=year, population=pop)
+                if stratum
+                else JurisdictionPopulation(jurisdiction_id=jid, year=year, population=pop)
+            )
             summary.created += 1
         elif row.population != pop:
-            before[str(year)] = row.population
+            before[key] = row.population
             row.population = pop
             summary.updated += 1
         else:
             summary.unchanged += 1
             continue
-        after[str(year)] = pop
+        after[key] = pop
     session.flush()
     # Detection runs re-evaluate the series of these jurisdictions from the first
     # changed year on (the population enters methods such as Farrington's offset).
     changed_from = {
-        jid: min(int(year) for year in after) for jid, (_before, after) in changes.items() if after
+        jid: min(int(key.rpartition(":")[2]) for key in after)
+        for jid, (_before, after) in changes.items()
+        if after
     }
     mark_population_changes(session, changed_from)
     for jid, (before, after) in changes.items():
@@ -305,12 +319,48 @@ def load_population(session: Session, path: str | Path, *, actor: str | None = N
     return summary
 
 
-def population(session: Session, code: str) -> dict[int, int]:
-    """The population of jurisdiction ``code`` by year."""
-    j = get(session, code)
-    rows = session.execute(
-        select(JurisdictionPopulation.year, JurisdictionPopulation.population)
-        .where(JurisdictionPopulation.jurisdiction_id == j.id)
-        .order_by(JurisdictionPopulation.year)
+def _strata(table, problems: Problems) -> list[str]:
+    """The ``stratum`` of each row (empty: the jurisdiction's total), checked as ingest
+    checks the strata of observations (at most 100 characters, XML 1.0 characters)."""
+    if "stratum" not in table.frame.columns:
+        return [""] * len(table)
+    values, _ = text_column(table, "stratum", allow_missing=True)
+    strata = ["" if v is None else str(v) for v in values]
+    long = np.array([r for r, s in enumerate(strata) if len(s) > 100], dtype=np.int64)
+    problems.add_rows(table, "stratum", long, "is longer than 100 characters")
+    bad = np.array([r for r, s in enumerate(strata) if first_forbidden(s)], dtype=np.int64)
+    problems.add_rows(
+        table, "stratum", bad, "holds a character XML 1.0 forbids (a control character)"
     )
-    return {int(y): int(p) for y, p in rows}
+    return strata
+
+
+def _stored_population(
+    session: Session, ids: list[int]
+) -> dict[tuple[int, str, int], JurisdictionPopulation | StratumPopulation]:
+    """The stored rows of the jurisdictions ``ids``: totals (stratum ``""``) and strata."""
+    found: dict[tuple[int, str, int], JurisdictionPopulation | StratumPopulation] = {
+        (r.jurisdiction_id, "", r.year): r
+        for r in session.scalars(
+            select(JurisdictionPopulation).where(JurisdictionPopulation.jurisdiction_id.in_(ids))
+        )
+    }
+    for r in session.scalars(
+        select(StratumPopulation).where(StratumPopulation.jurisdiction_id.in_(ids))
+    ):
+        found[(r.jurisdiction_id, r.stratum, r.year)] = r
+    return found
+
+
+def population(session: Session, code: str, *, stratum: str = "") -> dict[int, int]:
+    """The population of jurisdiction ``code`` by year (of its ``stratum``, if given)."""
+    j = get(session, code)
+    if stratum:
+        query = select(StratumPopulation.year, StratumPopulation.population).where(
+            StratumPopulation.jurisdiction_id == j.id, StratumPopulation.stratum == stratum
+        )
+    else:
+        query = select(JurisdictionPopulation.year, JurisdictionPopulation.population).where(
+            JurisdictionPopulation.jurisdiction_id == j.id
+        )
+    return {int(y): int(p) for y, p in session.execute(query.order_by(query.selected_columns[0]))}

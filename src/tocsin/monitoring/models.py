@@ -86,6 +86,22 @@ class JurisdictionPopulation(Base):
     population: Mapped[int] = mapped_column(BigInteger)
 
 
+class StratumPopulation(Base):
+    """The population of one stratum (e.g. an age group, named as the series name it) of
+    a jurisdiction in a year: the offset of that stratum's series
+    (:mod:`tocsin.monitoring.population`)."""
+
+    __tablename__ = "stratum_population"
+    __table_args__ = (CheckConstraint("population >= 0", name="population_not_negative"),)
+
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdiction.id", ondelete="CASCADE"), primary_key=True
+    )
+    stratum: Mapped[str] = mapped_column(String(100), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    population: Mapped[int] = mapped_column(BigInteger)
+
+
 class Indicator(Timestamps, Base):
     """A quantity that is watched, e.g. weekly influenza notifications."""
 

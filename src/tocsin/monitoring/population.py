@@ -6,8 +6,13 @@ its jurisdiction in the year of each period: the ISO year of a week (the year of
 Thursday), the calendar year of a month or a day. A year without a figure uses the
 latest earlier year's (population figures are published with a delay, so the current
 year usually has none yet); periods before the first stored year have no population.
-A stratified series (an age group, say) uses its jurisdiction's total: with a
-log-population offset only the changes from year to year matter, not the level.
+A stratified series (an age group, say) uses the population of its stratum
+(``stratum_population``, the same loader with a ``stratum`` column) when the store has
+any figure of that stratum of its jurisdiction, and its jurisdiction's total otherwise:
+with a log-population offset only the changes from year to year matter, and an age
+group's can differ much from the total's (an ageing population: more old, fewer
+young), which is why EuroMOMO-style excess-mortality monitoring takes each age group's
+own population.
 
 Since the population enters the result of every later period, a change of a year's
 population marks every series of the jurisdiction as changed from the first period of
@@ -56,8 +61,19 @@ def first_period_of_year(kind: PeriodKind, year: int) -> int:
 
 def _stored(session: Session, indicator_id: int, last_year: int) -> np.ndarray:
     """(series id, year, population) of the series of the indicator up to ``last_year``,
-    as floats; one query by indicator (no list of series ids, which SQLite limits)."""
-    rows = session.execute(
+    as floats: a series' stratum's figures when the store has any of them (whatever
+    their years), its jurisdiction's total otherwise; one query of each by indicator
+    (no list of series ids, which SQLite limits)."""
+    strata = session.execute(
+        text(
+            "SELECT s.id, p.year, p.population FROM series s JOIN stratum_population p "
+            "ON p.jurisdiction_id = s.jurisdiction_id AND p.stratum = s.stratum "
+            "WHERE s.indicator_id = :i AND s.stratum <> ''"
+        ),
+        {"i": indicator_id},
+    ).all()
+    own = np.array(strata, dtype=np.float64).reshape(-1, 3)
+    totals = session.execute(
         text(
             "SELECT s.id, p.year, p.population FROM series s JOIN jurisdiction_population p "
             "ON p.jurisdiction_id = s.jurisdiction_id "
@@ -65,7 +81,9 @@ def _stored(session: Session, indicator_id: int, last_year: int) -> np.ndarray:
         ),
         {"i": indicator_id, "y": last_year},
     ).all()
-    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+    total = np.array(totals, dtype=np.float64).reshape(-1, 3)
+    total = total[~np.isin(total[:, 0], own[:, 0])]
+    return np.concatenate([total, own[own[:, 1] <= last_year]])
 
 
 def population_matrix(
@@ -149,8 +167,9 @@ def check_population(
         f"{method} is configured with population_offset=true, which needs the population of "
         "every period (a year without a figure uses the latest earlier one), but the store "
         f"has none, or none positive, for series {listing}. "
-        "Load the population of their jurisdictions with `tocsin jurisdictions "
-        "load-population FILE` (columns code, year, population), or turn the offset off "
+        "Load the population of their jurisdictions (or of their strata) with `tocsin "
+        "jurisdictions load-population FILE` (columns code, year, population, and stratum "
+        "for a stratum's own), or turn the offset off "
         f"with `tocsin detectors set {target} --method {method} --set population_offset=false`"
     )
 
