@@ -17,8 +17,9 @@ from tests.monitoring.monitoring_helpers import (
 from tocsin.detect import SeriesBatch, make_parameters, registry
 from tocsin.detect import run as run_method
 from tocsin.files.tables import TableError
-from tocsin.monitoring import detectors, jurisdictions
+from tocsin.monitoring import detectors, jurisdictions, queries
 from tocsin.monitoring.ingest import ingest_file
+from tocsin.monitoring.models import Series
 from tocsin.monitoring.population import first_period_of_year, period_years
 from tocsin.monitoring.runs import run_detection
 from tocsin.periods import PeriodKind, format_periods, parse_periods
@@ -273,6 +274,14 @@ def test_a_stratum_with_its_own_population_uses_it_as_offset(engine, write_file)
     by_stratum = data.assign(jurisdiction=data.pop("stratum"))
     figures = {"65+": OLD_AGE, "0-14": POPULATION["A1"]}
     assert_same_signals(stored.drop(columns=["run_id"]), _reference(by_stratum, figures))
+    # The series page offers rates per 100,000 of each stratum, with its population.
+    with write_session(engine) as session:
+        a1 = session.scalar(text("SELECT id FROM jurisdiction WHERE code = 'A1'"))
+        old_age = session.scalar(text("SELECT id FROM series WHERE stratum = '65+'"))
+        assert queries.population_known(session, a1, "65+")
+        series = session.get(Series, old_age)
+        week = int(parse_periods(["2016-W10"]).ordinals[0])
+        assert queries.series_population(session, series, PeriodKind.WEEK, [week]) == [2_500]
     # With A1's total, 65+ would have had other expected counts.
     total = _reference(by_stratum, {"65+": POPULATION["A1"], "0-14": POPULATION["A1"]})
     old = stored[stored["series"] == "65+"].sort_values("period")["expected"].to_numpy()
@@ -292,3 +301,12 @@ def test_a_bad_stratum_in_a_population_file_is_named_with_its_line(engine, write
     assert "strata.csv:4:stratum" in message and "longer than 100 characters" in message
     with write_session(engine) as session:
         assert jurisdictions.population(session, "A1", stratum="65+") == {}
+        a1 = session.scalar(text("SELECT id FROM jurisdiction WHERE code = 'A1'"))
+        assert not queries.population_known(session, a1, "65+")
+    # A stratum's own figures alone: the series page offers rates for that stratum only.
+    valid = write_file("code,stratum,year,population\nA1,65+,2015,100\n", "valid.csv")
+    with write_session(engine) as session:
+        jurisdictions.load_population(session, valid, actor="t")
+        assert queries.population_known(session, a1, "65+")
+        assert not queries.population_known(session, a1, "0-14")
+        assert not queries.population_known(session, a1)

@@ -40,6 +40,7 @@ from tocsin.monitoring.models import (
     Observation,
     Series,
     Signal,
+    StratumPopulation,
 )
 from tocsin.monitoring.population import population_at
 from tocsin.monitoring.schemas import PERIOD_KIND
@@ -117,8 +118,18 @@ def other_strata(session: Session, series: Series) -> list[ComparedSeries]:
     return [ComparedSeries(sid, code, stratum, None, "stratum") for sid, stratum, code in rows]
 
 
-def population_known(session: Session, jurisdiction_id: int) -> bool:
-    """Whether the store has any population figure of the jurisdiction."""
+def population_known(session: Session, jurisdiction_id: int, stratum: str = "") -> bool:
+    """Whether the store has any population figure of the jurisdiction, or of its
+    ``stratum`` (which a series of that stratum takes first)."""
+    if stratum and session.scalar(
+        select(func.count())
+        .select_from(StratumPopulation)
+        .where(
+            StratumPopulation.jurisdiction_id == jurisdiction_id,
+            StratumPopulation.stratum == stratum,
+        )
+    ):
+        return True
     return bool(
         session.scalar(
             select(func.count())

@@ -57,7 +57,7 @@ def series_page(
     strata = queries.other_strata(db, series)
     chosen = [c for c in [*strata, *candidates] if c.series_id in set(also)][: MAX_COMPARED - 1]
     rate_possible = kind is not PeriodKind.INDEX and queries.population_known(
-        db, series.jurisdiction_id
+        db, series.jurisdiction_id, series.stratum
     )
     rate = rate_possible and view == "rate"
     detectors = queries.detectors_of(db, indicator.id)
