@@ -280,3 +280,34 @@ def test_no_test_applies_without_last_week_when_the_week_has_no_share() -> None:
     q1 = split.upperbound[0, 0]
     assert q1 > split.expected[0, 0] + 1
     assert split.alarm[0, 0] == float(q1 < 5.0)
+
+
+@pytest.mark.parametrize("dataset", WEEKLY)
+def test_sparse_baselines_can_have_their_own_level(dataset) -> None:
+    """``sparse_alpha``: on sparse cells (here all of them) the tests at that level over
+    R's ``reweight = FALSE`` fit, recomputed with SciPy; the reweighted cells keep
+    ``alpha`` (``ha.sts`` with the default ``sparse_mean = 0``: no sparse cell)."""
+    ds, _ref, params, batch = _case(dataset)
+    plain = load_reference(dataset, "farrington_noufaily_noreweight")
+    decided = ~np.isnan(plain["upperbound"][1:])
+    settings = {**params, "alpha": 0.2, "sparse_mean": 1e9, "sparse_week_share": 0.0}
+    res = run("noufaily_two_week", batch, {**settings, "sparse_alpha": 0.01})
+    expected = _two_week_alarm(ds, plain, 0.01, 0.0)
+    np.testing.assert_array_equal((np.nan_to_num(res.alarm) > 0)[decided], expected[decided])
+
+
+def test_the_sparse_level_changes_alarms_on_rs_data() -> None:
+    """The case above can fail: on salmNewport the two levels alarm differently."""
+    ds, _ref, _params, _batch = _case("salmNewport")
+    plain = load_reference("salmNewport", "farrington_noufaily_noreweight")
+    decided = ~np.isnan(plain["upperbound"][1:])
+    low = _two_week_alarm(ds, plain, 0.01, 0.0)[decided]
+    assert low.any() and (low != _two_week_alarm(ds, plain, 0.2, 0.0)[decided]).any()
+
+
+def test_the_sparse_level_leaves_reweighted_cells_alone() -> None:
+    _ds, _ref, params, batch = _case("ha.sts")
+    base = run("noufaily_two_week", batch, params)
+    other = run("noufaily_two_week", batch, {**params, "sparse_alpha": 0.0001})
+    np.testing.assert_array_equal(np.nan_to_num(base.alarm, nan=-1),
+                                  np.nan_to_num(other.alarm, nan=-1))  # fmt: skip

@@ -99,6 +99,9 @@ class NoufailyTwoWeekParameters(Parameters):
     sparse_week_share: float | None = param(
         None, ge=0, le=1, help="week_share where the baseline is sparse (default: week_share)"
     )
+    sparse_alpha: float | None = param(
+        None, gt=0, lt=1, help="alpha where the baseline is sparse (default: alpha)"
+    )
 
     def flexible(self, alpha: float) -> FarringtonFlexibleParameters:
         """farringtonFlexible's parameters at level ``alpha`` (nbPlugin threshold)."""
@@ -182,17 +185,19 @@ def noufaily_two_week(batch: SeriesBatch, p: NoufailyTwoWeekParameters) -> Detec
     # The level's split per cell: ``sparse_week_share`` on the cells fitted without
     # reweighting (sparse baselines), ``week_share`` elsewhere.
     sparse_share = p.week_share if p.sparse_week_share is None else p.sparse_week_share
+    sparse_alpha = p.alpha if p.sparse_alpha is None else p.sparse_alpha
     share = np.where(reweighted[now], p.week_share, sparse_share)
+    level = np.where(reweighted[now], p.alpha, sparse_alpha)
     q1 = np.full(m_t.shape, np.inf)
     q2 = np.full(m_t.shape, np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for value in np.unique(share):
-            at = share == value
-            a1 = p.alpha * value
+        for value, alpha in np.unique(np.stack([share.ravel(), level.ravel()], 1), axis=0):
+            at = (share == value) & (level == alpha)
+            a1 = alpha * value
             if a1 > 0:
                 q1[at] = _discrete_upper_quantile(1.0 - a1, m_t[at], phi[at])
-            if p.alpha - a1 > 0:
-                q2[at] = _discrete_upper_quantile(1.0 - (p.alpha - a1), m2[at], phi[at])
+            if alpha - a1 > 0:
+                q2[at] = _discrete_upper_quantile(1.0 - (alpha - a1), m2[at], phi[at])
         # No two-week test where last week's count is missing.
         limit2 = np.where(np.isnan(y_prev), np.inf, np.maximum(q2 - y_prev, m_t))
         upper = np.where(np.isnan(limit2), q1, np.minimum(q1, limit2))
