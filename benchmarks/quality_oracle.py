@@ -11,11 +11,12 @@ Two modes:
 
 * default: the oracle's tests at fixed levels (``LEVELS``), R's limit54 rule kept;
 * ``--calibrated F``: each oracle statistic (the week's upper tail ``p1``, the two-week
-  sum's ``p2`` when the week exceeds its mean, their minimum), with and without the
-  limit54 rule, its threshold set on the simulated series themselves so that ``fpr``
-  (alarms in weeks without outbreak cases, the issue's measure) is exactly ``F``: a
-  randomized test between the two attainable thresholds around ``F``, its POD computed
-  exactly. That is the most any test on that statistic can find at that false-alarm
+  sum's ``p2`` when the week exceeds its mean, their minimum, with and without the
+  limit54 rule; the three- and four-week sums' tails when the week exceeds its mean),
+  its threshold set on the simulated series themselves so that ``fpr`` (alarms in
+  weeks without outbreak cases, the issue's measure) is exactly ``F``: a randomized
+  test between the two attainable thresholds around ``F``, its POD computed exactly.
+  That is the most any test on that statistic can find at that false-alarm
   rate, even knowing the true model; Noufaily's settings and ``recommended`` are run on
   the first ``--fitted`` series of the same draw for comparison (the same series, so
   the difference is paired).
@@ -77,6 +78,11 @@ def oracle_statistics(counts, mean, phi, rows) -> dict[str, tuple[np.ndarray, np
     for name, p in (("week", p1), ("two_weeks", p2), ("min", np.minimum(p1, p2))):
         out[name] = (p, nonzero)
         out[name + "+limit54"] = (p, limit)
+    # Longer sums (the week above its mean): do they find more than the two-week sum?
+    for weeks, name in ((3, "three_weeks"), (4, "four_weeks")):
+        total = sum(counts[rows - i] for i in range(weeks))
+        means = sum(np.broadcast_to(mean[rows - i][:, None], y_t.shape) for i in range(weeks))
+        out[name] = (np.where(y_t > m_t, _discrete_upper_tail(total, means, phis), 1.0), nonzero)
     return out
 
 
