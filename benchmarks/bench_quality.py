@@ -22,11 +22,13 @@ thresholds: power compared like for like. Usage (the tables of docs/detection-qu
     python benchmarks/bench_quality.py --series 100 --seed 2013 > quality.txt
     python benchmarks/bench_quality.py --quick            # 20 series, a few methods
     python benchmarks/bench_quality.py --methods recommended,noufaily --series 100
+    python benchmarks/bench_quality.py --methods recommended --params '{"sparse_alpha": 0.003}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -169,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated numbers 1-42 (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="20 series, methods noufaily and recommended")  # fmt: skip
+    parser.add_argument("--params", default=None,
+                        help="JSON parameters for every method named (a variant)")  # fmt: skip
     parser.add_argument("--common-fpr", type=float, default=None)
     parser.add_argument("--per-scenario", action="store_true", help="print every scenario")
     args = parser.parse_args(argv)
@@ -190,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header + ("\tpod_at_common_fpr" if args.common_fpr else ""))
     for name in names:
         method, params = configs[name]
+        if args.params:
+            params = {**params, **json.loads(args.params)}
         started = time.perf_counter()
         rows = [measure(s, method, params, args.series, args.seed) for s in chosen]
         seconds = time.perf_counter() - started

@@ -52,7 +52,7 @@ def test_the_monitoring_workflow_from_the_command_line(
         "farrington_flexible.alarm"
     )
     assert len(out.splitlines()) == 71
-    # Without --method, the calibrated default (issue 12).
+    # Without --method, the default measured best on weekly counts (issue 12).
     code, out, _ = tocsin(monkeypatch, capsys, "detectors", "set", "--indicator", "flu")
     assert code == 0 and "created" in out and "recommended on flu" in out
 

@@ -217,8 +217,8 @@ def detectors_set(
     method: Annotated[
         str,
         typer.Option(
-            help="Detection method (default: recommended, the calibrated method for weekly "
-            "counts; see tocsin detect --list)."
+            help="Detection method (default: recommended, the method measured best on weekly "
+            "counts; see tocsin detect --list for its false alarms)."
         ),
     ] = "recommended",
     series: Annotated[
