@@ -10,6 +10,7 @@ fails them. Every test starts with empty tables.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -116,11 +117,20 @@ def _empty(engine: Engine) -> None:
 
 @pytest.fixture
 def cli(store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS...`` in this process on the test store: (exit code, stdout, stderr)."""
-    from tocsin.cli import main
+    """Run ``tocsin ARGS...`` in this process on the test store: (exit code, stdout, stderr).
 
-    def run(*args: str) -> tuple[int, str, str]:
+    Each run starts as a new process would: the settings read from the environment (set
+    with ``monkeypatch.setenv`` before the call) are read again, and ``stdin`` is what the
+    command reads on its standard input (not a terminal)."""
+    from tocsin.alerting.settings import get_alerting_settings
+    from tocsin.cli import main
+    from tocsin.settings import get_settings
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        get_settings.cache_clear()
+        get_alerting_settings.cache_clear()
         monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         with pytest.raises(SystemExit) as info:
             main()
         out = capsys.readouterr()
