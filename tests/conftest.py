@@ -22,6 +22,29 @@ from sqlalchemy import Engine, text
 POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
+#: Modules whose tests share an expensive module fixture (the demo site, built in about
+#: 20 s): under ``pytest -n N`` all their tests go to one worker, which builds it once,
+#: instead of each worker building its own copy. (pytest-xdist's ``--dist loadgroup``
+#: would do this, but its ``xdist_group`` mark has no effect under pytest 9.)
+ONE_WORKER_MODULES = ("tests/demo/test_demo_levels.py",)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, if installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under ``-n N`` (``--dist load``): xdist's load scheduling by work units of one test,
+    except that the tests of each module of :data:`ONE_WORKER_MODULES` are one unit,
+    given out first (the largest units first)."""
+    if config.getvalue("dist") != "load":
+        return None  # another --dist asked for: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerForSharedModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return OneWorkerForSharedModules(config, log)
+
 
 def _tables(engine: Engine) -> list[str]:
     from tocsin.store import Base, load_models
