@@ -139,8 +139,9 @@ def _empty(engine: Engine) -> None:
 
 
 @pytest.fixture
-def cli(store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS...`` in this process on the test store: (exit code, stdout, stderr).
+def tocsin_main(monkeypatch, capsys):
+    """Run ``tocsin ARGS...`` in this process, through the console script's ``main``:
+    (exit code, stdout, stderr). The database is whatever the environment names.
 
     Each run starts as a new process would: the settings read from the environment (set
     with ``monkeypatch.setenv`` before the call) are read again, and ``stdin`` is what the
@@ -160,3 +161,9 @@ def cli(store_url, monkeypatch, capsys):
         return int(info.value.code or 0), out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def cli(store_url, tocsin_main):
+    """:func:`tocsin_main` on the test store (``TOCSIN_DATABASE_URL``), on each backend."""
+    return tocsin_main
