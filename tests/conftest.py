@@ -10,6 +10,7 @@ fails them. Every test starts with empty tables.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,29 @@ from sqlalchemy import Engine, text
 
 POSTGRES_ENV = "TOCSIN_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+#: Modules whose tests share an expensive module fixture (the demo site, built in about
+#: 20 s): under ``pytest -n N`` all their tests go to one worker, which builds it once,
+#: instead of each worker building its own copy. (pytest-xdist's ``--dist loadgroup``
+#: would do this, but its ``xdist_group`` mark has no effect under pytest 9.)
+ONE_WORKER_MODULES = ("tests/demo/test_demo_levels.py",)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, if installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under ``-n N`` (``--dist load``): xdist's load scheduling by work units of one test,
+    except that the tests of each module of :data:`ONE_WORKER_MODULES` are one unit,
+    given out first (the largest units first)."""
+    if config.getvalue("dist") != "load":
+        return None  # another --dist asked for: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerForSharedModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return OneWorkerForSharedModules(config, log)
 
 
 def _tables(engine: Engine) -> list[str]:
@@ -115,15 +139,31 @@ def _empty(engine: Engine) -> None:
 
 
 @pytest.fixture
-def cli(store_url, monkeypatch, capsys):
-    """Run ``tocsin ARGS...`` in this process on the test store: (exit code, stdout, stderr)."""
-    from tocsin.cli import main
+def tocsin_main(monkeypatch, capsys):
+    """Run ``tocsin ARGS...`` in this process, through the console script's ``main``:
+    (exit code, stdout, stderr). The database is whatever the environment names.
 
-    def run(*args: str) -> tuple[int, str, str]:
+    Each run starts as a new process would: the settings read from the environment (set
+    with ``monkeypatch.setenv`` before the call) are read again, and ``stdin`` is what the
+    command reads on its standard input (not a terminal)."""
+    from tocsin.alerting.settings import get_alerting_settings
+    from tocsin.cli import main
+    from tocsin.settings import get_settings
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        get_settings.cache_clear()
+        get_alerting_settings.cache_clear()
         monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         with pytest.raises(SystemExit) as info:
             main()
         out = capsys.readouterr()
         return int(info.value.code or 0), out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def cli(store_url, tocsin_main):
+    """:func:`tocsin_main` on the test store (``TOCSIN_DATABASE_URL``), on each backend."""
+    return tocsin_main

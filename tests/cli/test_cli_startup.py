@@ -53,7 +53,36 @@ def test_every_command_group_of_the_package_is_listed() -> None:
                 assert (info.name, attribute) in listed, f"tocsin.cli.{info.name}.{attribute}"
 
 
+@pytest.fixture(scope="module")
+def loaded_by() -> dict[str, list[str]]:
+    """The modules loaded by ``tocsin --help``, then by ``tocsin db --help``, in one new
+    interpreter (each run adds to what the one before loaded)."""
+    code = (
+        "import json, sys\n"
+        "from tocsin.cli import main\n"
+        "loaded = {}\n"
+        "for arguments in (['--help'], ['db', '--help']):\n"
+        "    sys.argv = ['tocsin', *arguments]\n"
+        "    try:\n        main()\n    except SystemExit:\n        pass\n"
+        "    loaded[' '.join(arguments)] = sorted(sys.modules)\n"
+        "print(json.dumps(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _heavy(loaded: list[str], heavy: tuple[str, ...]) -> list[str]:
+    return [m for m in loaded if any(re.match(rf"{re.escape(h)}(\.|$)", m) for h in heavy)]
+
+
+def test_root_help_loads_no_service_and_no_numerical_library(loaded_by) -> None:
+    assert _heavy(loaded_by["--help"], HEAVY) == []
+
+
 def _modules_loaded_by(*arguments: str) -> list[str]:
+    """The modules loaded by one ``tocsin`` command in a new interpreter."""
     code = (
         "import json, sys\n"
         f"sys.argv = ['tocsin', *{list(arguments)!r}]\n"
@@ -65,14 +94,6 @@ def _modules_loaded_by(*arguments: str) -> list[str]:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_root_help_loads_no_service_and_no_numerical_library() -> None:
-    assert _heavy(_modules_loaded_by("--help"), HEAVY) == []
-
-
-def _heavy(loaded: list[str], heavy: tuple[str, ...]) -> list[str]:
-    return [m for m in loaded if any(re.match(rf"{re.escape(h)}(\.|$)", m) for h in heavy)]
 
 
 def test_detect_on_a_short_series_loads_no_scipy_and_no_database(tmp_path) -> None:
@@ -89,20 +110,19 @@ def test_detect_on_a_short_series_loads_no_scipy_and_no_database(tmp_path) -> No
     assert _heavy(loaded, ("scipy", "sqlalchemy", "pandas", "tocsin.store")) == []
 
 
-def test_a_command_loads_only_its_own_module() -> None:
-    loaded = _modules_loaded_by("db", "--help")
+def test_a_command_loads_only_its_own_module(loaded_by) -> None:
+    loaded = loaded_by["db --help"]
     assert "tocsin.cli.db" in loaded
     others = {f"tocsin.cli.{m}" for m, _, _ in COMMANDS.values()} - {"tocsin.cli.db"}
     assert sorted(others & set(loaded)) == []
 
 
-def test_a_mistyped_command_suggests_the_right_one() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "from tocsin.cli import main; main()", "detec"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert "Did you mean 'detect'?" in done.stderr
+def test_a_mistyped_command_suggests_the_right_one(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["tocsin", "detec"])
+    with pytest.raises(SystemExit) as info:
+        tocsin.cli.main()
+    assert info.value.code == 2
+    assert "Did you mean 'detect'?" in capsys.readouterr().err
 
 
 def _helps(command):

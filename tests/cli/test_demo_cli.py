@@ -7,22 +7,10 @@ printing are the demo's own.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-import pytest
 
-from tocsin.cli import main
 from tocsin.demo import summary as demo
 from tocsin.files.detection import read_long_series
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tocsin", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
 
 
 def test_the_bundled_data_is_140_districts_of_416_consecutive_weeks():
@@ -41,10 +29,10 @@ def test_the_bundled_data_is_140_districts_of_416_consecutive_weeks():
     ]
 
 
-def test_demo_prints_alarms_per_district(monkeypatch, capsys):
+def test_demo_prints_alarms_per_district(monkeypatch, tocsin_main):
     monkeypatch.setattr(demo, "METHOD", "ears_c1")
     monkeypatch.setattr(demo, "NOUFAILY", {"alpha": 0.001})
-    code, out, err = run_main(monkeypatch, capsys, "demo", "--summary", "--top", "5")
+    code, out, err = tocsin_main("demo", "--summary", "--top", "5")
     assert code == 0, err
     assert "Influenza alarms per district, 2007-W01 to 2008-W52" in out
     assert "135 other districts" in out
@@ -56,9 +44,9 @@ def test_demo_prints_alarms_per_district(monkeypatch, capsys):
     assert top.name in out and top.alarms >= run.districts[-1].alarms
 
 
-def test_demo_without_its_method_says_so(monkeypatch, capsys):
+def test_demo_without_its_method_says_so(monkeypatch, tocsin_main):
     monkeypatch.setattr(demo, "METHOD", "not_yet_there")
-    code, out, err = run_main(monkeypatch, capsys, "demo", "--summary")
+    code, out, err = tocsin_main("demo", "--summary")
     assert code == 2 and out == ""
     assert "the demo needs the method 'not_yet_there'" in err
     assert "ears_c1" in err  # lists what is available

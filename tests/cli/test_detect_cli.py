@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tocsin.cli import main
 from tocsin.detect import SeriesBatch, registry
 from tocsin.files.tables import read_table
 
@@ -19,19 +18,10 @@ REFERENCE = Path(__file__).resolve().parents[1] / "data" / "surveillance-1.20.3"
 METHOD = "ears_c1"  # fast, takes any numbers, needs 7 periods of history
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``tocsin ARGS`` in this process through ``main``; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["tocsin", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else int(code)), captured.out, captured.err
-
-
 @pytest.fixture
-def cli(monkeypatch, capsys):
-    return lambda *args: run_cli(monkeypatch, capsys, *args)
+def cli(tocsin_main):
+    """``tocsin ARGS`` in this process (tests/conftest.py); detect needs no database."""
+    return tocsin_main
 
 
 @pytest.fixture(scope="module")

@@ -1,43 +1,34 @@
-"""``tocsin reserves`` end to end on a real SQLite file: load, receive, dispatch (and a
-refused dispatch: exit 2, what is available, no traceback), transfer, count, stock,
-minimum, check."""
+"""``tocsin reserves`` end to end, in this process (tests/conftest.py's ``cli``) on
+SQLite and PostgreSQL: load, receive, dispatch (and a refused dispatch: exit 2, what is
+available, no traceback), transfer, count, stock, minimum, check. That a real ``tocsin``
+process exits 2 without a traceback is tests/cli/test_detect_cli.py's."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-TOCSIN = str(Path(sys.executable).with_name("tocsin"))
+from sqlalchemy import Engine
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def tocsin(cli, store_engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    """``tocsin ARGS`` on a store holding China and Beijing: (exit code, stdout, stderr)."""
     from tocsin.monitoring.models import Jurisdiction
-    from tocsin.store import make_engine, upgrade, write_session
+    from tocsin.store import write_session
 
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with write_session(engine) as session:
+    with write_session(store_engine) as session:
         country = Jurisdiction(code="CN", name="China", level="country")
         session.add(country)
         session.flush()
         session.add(
             Jurisdiction(code="CN-11", name="Beijing", level="region", parent_id=country.id)
         )
-    engine.dispose()
-    return {**os.environ, "TOCSIN_DATABASE_URL": url, "TOCSIN_ACTOR": "cli:test"}
+    monkeypatch.setenv("TOCSIN_ACTOR", "cli:test")
+    return cli
 
 
-def tocsin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([TOCSIN, *args], env=env, capture_output=True, text=True, timeout=300)
-
-
-def test_reserves_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+def test_reserves_from_the_command_line(tocsin, tmp_path: Path) -> None:
     items = tmp_path / "items.yaml"
     items.write_text(
         "items:\n  - {code: rice, name: Rice, name_zh: 大米, category: grain, unit: t,"
@@ -68,30 +59,32 @@ def test_reserves_from_the_command_line(env: dict[str, str], tmp_path: Path) -> 
         (["reserves", "coverage", "CN-11"], "40%"),
     ]
     for args, expected in steps:
-        done = tocsin(env, *args)
-        assert done.returncode == 0, (args, done.stderr)
-        assert expected in " ".join(done.stdout.split()), (args, done.stdout)
-    refused = tocsin(env, "reserves", "dispatch", "BJ1", "rice", "36")
-    assert refused.returncode == 2
-    message = " ".join(refused.stderr.split())
+        code, out, err = tocsin(*args)
+        assert code == 0, (args, err)
+        assert expected in " ".join(out.split()), (args, out)
+    code, _, err = tocsin("reserves", "dispatch", "BJ1", "rice", "36")
+    assert code == 2
+    message = " ".join(err.split())
     assert "cannot dispatch 36 t of rice from depot BJ1: only 35 t available" in message
-    assert "Traceback" not in refused.stderr
+    assert "Traceback" not in err
     sheet = tmp_path / "count.csv"
     sheet.write_text("depot,item,counted\nBJ1,rice,33\nBJ2,rice,x\n")
-    bad = tocsin(env, "reserves", "count", str(sheet))
-    assert bad.returncode == 2 and f"{sheet}:3:counted" in bad.stderr
+    code, _, err = tocsin("reserves", "count", str(sheet))
+    assert code == 2 and f"{sheet}:3:counted" in err
     sheet.write_text("depot,item,counted\nBJ1,rice,33\nBJ2,rice,5\n")
-    done = tocsin(env, "reserves", "count", str(sheet))
-    assert "2 counts: 1 adjusted, 1 agreed (rice -2)" in done.stdout
-    done = tocsin(env, "reserves", "stock", "--jurisdiction", "CN")
-    assert "BJ1" in done.stdout and "33" in done.stdout
+    _, out, _ = tocsin("reserves", "count", str(sheet))
+    assert "2 counts: 1 adjusted, 1 agreed (rice -2)" in out
+    _, out, _ = tocsin("reserves", "stock", "--jurisdiction", "CN")
+    assert "BJ1" in out and "33" in out
 
 
-def test_a_supply_request_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_supply_request_from_the_command_line(
+    tocsin, store_engine: Engine, tmp_path: Path
+) -> None:
     import datetime as dt
 
     from tocsin.response import incidents
-    from tocsin.store import make_engine, write_session
+    from tocsin.store import write_session
 
     items = tmp_path / "items.yaml"
     items.write_text("items:\n  - {code: rice, name: Rice, category: grain, unit: t}\n")
@@ -102,26 +95,24 @@ def test_a_supply_request_from_the_command_line(env: dict[str, str], tmp_path: P
         ["reserves", "depots", "load", str(depots)],
         ["reserves", "receive", "BJ1", "rice", "50", "--lot", "A"],
     ):
-        assert tocsin(env, *args).returncode == 0, args
-    engine = make_engine(env["TOCSIN_DATABASE_URL"])
-    with write_session(engine) as session:
+        assert tocsin(*args)[0] == 0, args
+    with write_session(store_engine) as session:
         incident = incidents.open_incident(
             session, title="Flood", jurisdiction="CN-11", hazard="water", by="t",
             now=dt.datetime.now(dt.UTC),
         ).id  # fmt: skip
-    engine.dispose()
     steps = [
         (["new", str(incident), "rice", "60", "BJ1", "--purpose", "camps"], "requested"),
         (["approve", "1"], "60 t rice from BJ1: approved"),
     ]
     for args, expected in steps:
-        done = tocsin(env, "reserves", "requests", *args)
-        assert done.returncode == 0, (args, done.stderr)
-        assert expected in " ".join(done.stdout.split()), (args, done.stdout)
-    short = tocsin(env, "reserves", "requests", "dispatch", "1")
-    assert short.returncode == 2 and "Traceback" not in short.stderr
-    assert "only 50 t available" in " ".join(short.stderr.split())
-    wrong = tocsin(env, "reserves", "requests", "receive", "1")
-    assert wrong.returncode == 2 and "request 1 is approved" in " ".join(wrong.stderr.split())
-    done = tocsin(env, "reserves", "requests", "list", str(incident))
-    assert "approved" in done.stdout and "camps" in done.stdout
+        code, out, err = tocsin("reserves", "requests", *args)
+        assert code == 0, (args, err)
+        assert expected in " ".join(out.split()), (args, out)
+    code, _, err = tocsin("reserves", "requests", "dispatch", "1")
+    assert code == 2 and "Traceback" not in err
+    assert "only 50 t available" in " ".join(err.split())
+    code, _, err = tocsin("reserves", "requests", "receive", "1")
+    assert code == 2 and "request 1 is approved" in " ".join(err.split())
+    _, out, _ = tocsin("reserves", "requests", "list", str(incident))
+    assert "approved" in out and "camps" in out
