@@ -139,3 +139,44 @@ def test_incidents_name_their_hazard_and_place_in_the_readers_language(
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     listed = client.get("/incidents").text
     assert "事故" in listed
+
+
+def _timeline(page: str) -> list[str]:
+    found = re.search(r'<ol class="timeline" id="incident-timeline">(.*?)</ol>', page, re.S)
+    return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li.*?</li>", found[1], re.S)]
+
+
+def test_the_timeline_reads_in_the_readers_language(client: TestClient, world: World) -> None:
+    """The timeline was stored as English text, so a Chinese page said "- → II: declared
+    on opening" and "no plan for accident is in force in 9162 or above it". tocsin's own
+    entries are a message and its parameters, shown in the reader's language; what people
+    type stays as they typed it; the API keeps the kind and the English text."""
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={
+            "csrf_token": token,
+            "jurisdiction": "9162",
+            "hazard": "accident",
+            "title": "Bridge collapse",
+            "level": "II",
+        },
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/comment", data={"csrf_token": token, "text": "Bridge shut, no entry"})
+    english = " | ".join(_timeline(client.get(url).text))
+    assert "Response level II declared: declared on opening" in english
+    assert "No plan for Accident is in force in District 9162 or above it" in english
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = " | ".join(_timeline(client.get(url).text))
+    assert "宣布II级响应：开设事件时宣布" in chinese
+    assert "District 9162及其上级均无适用的事故灾难预案" in chinese
+    assert "已报告 → 响应中：开设事件时宣布" in chinese
+    assert "Bridge shut, no entry" in chinese  # a person's words, as typed
+    assert "declared on opening" not in chinese and "no plan for" not in chinese.lower()
+    incident_id = url.rsplit("/", 1)[-1]
+    shown = client.get(f"/api/v1/incidents/{incident_id}").json()["timeline"]
+    level = next(e for e in shown if e["kind"] == "level")
+    assert level["text"] == "Response level II declared: declared on opening"
+    assert level["message"] == "level.declared"

@@ -173,8 +173,13 @@ class IncidentEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     #: opened, status, level, plan_activated, no_plan, task, alert_linked, comment, ...
     kind: Mapped[str] = mapped_column(String(32))
+    #: What was said, in English (the API's text); people's own words as they typed them.
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: An entry tocsin wrote: its message (:data:`tocsin.response.timeline.MESSAGES`)
+    #: and parameters, rendered in the reader's language; None: show ``text``.
+    message: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class IncidentTask(Base):

@@ -27,6 +27,7 @@ from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, UserError
 from tocsin.response import incidents, plans, tasks, timeline
 from tocsin.response.models import Incident, IncidentAlert, SituationReport
+from tocsin.response.timeline import said
 from tocsin.text import check_texts
 
 #: Without a plan: the first report 2 hours after opening, then one a day.
@@ -131,7 +132,7 @@ def submit(
         session,
         incident,
         "report",
-        f"situation report {number}" + (" (late)" if late else ""),
+        said("report.submitted_late" if late else "report.submitted", number=number),
         by=by,
         now=now,
         data={

@@ -69,6 +69,8 @@ def event_view(event: IncidentEvent) -> dict[str, Any]:
         "kind": event.kind,
         "text": event.text,
         "data": event.data,
+        "message": event.message,
+        "params": event.params,
     }
 
 

@@ -23,11 +23,12 @@ from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
 from tocsin.risk import queries as risk_queries
 from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.i18n.names import hazard_name
 from tocsin.web.shared import reserves as supplies
 from tocsin.web.shared.alerts import alert_in_scope
 from tocsin.web.shared.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
-from tocsin.web.shared.response import act, incident_detail, incident_in_scope
-from tocsin.web.templating import render
+from tocsin.web.shared.response import act, incident_detail, incident_in_scope, timeline_lines
+from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -129,12 +130,19 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
     incident = incident_in_scope(db, scope, incident_id, Capability.READ)
     sent = reports.for_incident(db, incident_id)
     due = reports.next_due(db, incident)
+    names = _names_of(db, [incident])
+    locale = request_locale(request)
     return render(
         request,
         "incident.html",
         {
             "i": detail,
-            **_names_of(db, [incident]),
+            "timeline": timeline_lines(
+                detail,
+                locale,
+                lambda code: hazard_name(code, names["indicator_names"], locale),
+            ),
+            **names,
             "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.errors import UserError
-from tocsin.response import incidents, views
+from tocsin.response import incidents, timeline, views
 from tocsin.response.models import Incident
 from tocsin.text import check_text
 from tocsin.web.deps import writer
@@ -55,9 +55,14 @@ class TaskOut(BaseModel):
 class EventOut(BaseModel):
     at: str
     actor: str
-    kind: str
-    text: str
+    kind: str = Field(description="what happened, a stable code (level, task, comment, ...)")
+    text: str = Field(description="what was said, in English; a person's words as typed")
     data: dict[str, Any] | None
+    message: str | None = Field(
+        description="for what tocsin wrote: the message (docs/response.md#the-timeline); "
+        "null for a person's words and entries of before messages"
+    )
+    params: dict[str, Any] | None = Field(description="the message's parameters")
 
 
 class IncidentOut(IncidentSummaryOut):
@@ -84,6 +89,18 @@ def incident_in_scope(
 def incident_detail(db: Session, scope: Scope, incident_id: int) -> IncidentOut:
     incident_in_scope(db, scope, incident_id, Capability.READ)
     return IncidentOut(**views.incident_view(incidents.detail(db, incident_id)))
+
+
+def timeline_lines(
+    detail: IncidentOut, locale: str, hazard: Callable[[str], str]
+) -> list[tuple[EventOut, str]]:
+    """Each event of an incident's timeline with what the reader of ``locale`` reads of
+    it (tocsin's messages in their language, people's words as typed); ``hazard`` names
+    a hazard code in that language."""
+    return [
+        (e, timeline.shown_text(e.message, e.params, e.text, locale, hazard=hazard))
+        for e in detail.timeline
+    ]
 
 
 def act(
