@@ -180,3 +180,25 @@ def test_the_timeline_reads_in_the_readers_language(client: TestClient, world: W
     level = next(e for e in shown if e["kind"] == "level")
     assert level["text"] == "Response level II declared: declared on opening"
     assert level["message"] == "level.declared"
+
+
+def test_the_incident_page_names_bodies_plans_and_people(client: TestClient, world: World) -> None:
+    """The page said ``health``, ``Influenza contingency plan of Bavaria`` (in Chinese too),
+    ``inherited from DE-BY`` and ``user:officer_9162``: codes and English a duty officer
+    must decode. Bodies, the plan and the place it comes from are named in the reader's
+    language, people by their name."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    page = client.get(url).text
+    assert "巴伐利亚州流感应急预案" in page and "慕尼黑卫生局" in page
+    assert "<td>health</td>" not in page
+    assert "user:officer_9162" not in page

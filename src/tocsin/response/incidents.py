@@ -560,6 +560,10 @@ class IncidentDetail:
     events: list[IncidentEvent]
     #: Codes of the bodies the tasks are assigned to, by id.
     body_codes: dict[int, str]
+    #: The names (English, Chinese) of the lead body and of the tasks' bodies, by code.
+    body_names: dict[str, tuple[str, str]]
+    #: The names (English, Chinese) of the place the plan in force comes from.
+    plan_source_names: tuple[str, str] | None
 
 
 def detail(session: Session, incident_id: int) -> IncidentDetail:
@@ -574,21 +578,30 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
     ids = linked_alert_ids(session, incident.id)
     work = tasks.for_incident(session, incident.id)
     assigned = {t.assignee_body_id for t in work if t.assignee_body_id}
-    codes = dict(
-        session.execute(
-            select(ResponseBody.id, ResponseBody.code).where(ResponseBody.id.in_(assigned))
-        ).all()
-    )
+    named = session.execute(
+        select(ResponseBody.id, ResponseBody.code, ResponseBody.name, ResponseBody.name_zh).where(
+            ResponseBody.id.in_(assigned | ({lead.id} if lead else set()))
+        )
+    ).all()
+    codes = {row.id: row.code for row in named if row.id in assigned}
+    # The lead body's names win over another jurisdiction's body of the same code.
+    names = {row.code: (row.name, row.name_zh or row.name) for row in named}
+    if lead is not None:
+        names[lead.code] = (lead.name, lead.name_zh or lead.name)
+    plan = plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard)
+    source = directory.by_code.get(plan.source) if plan else None
     return IncidentDetail(
         incident=incident,
         jurisdiction=directory.places[incident.jurisdiction_id].code,
         lead_body=lead.code if lead else None,
         commander=commander,
-        plan=plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard),
+        plan=plan,
         alerts=_alerts(session, ids) if ids else [],
         tasks=work,
         events=timeline.events(session, incident.id),
         body_codes=codes,
+        body_names=names,
+        plan_source_names=(source.name, source.name_zh) if source else None,
     )
 
 

@@ -132,10 +132,17 @@ def incident_view(detail: IncidentDetail) -> dict[str, Any]:
         "commander": detail.commander,
         "plan": (
             {"id": detail.plan.plan.id, "version": detail.plan.plan.version,
-             "title": detail.plan.plan.title, "source": detail.plan.source,
+             "title": detail.plan.plan.title, "title_zh": detail.plan.plan.title_zh,
+             "source": detail.plan.source,
+             "source_name": (detail.plan_source_names or (detail.plan.source,) * 2)[0],
+             "source_name_zh": (detail.plan_source_names or (detail.plan.source,) * 2)[1],
              "inherited": detail.plan.inherited}
             if detail.plan else None
         ),
+        "bodies": {
+            code: {"name": name, "name_zh": name_zh}
+            for code, (name, name_zh) in sorted(detail.body_names.items())
+        },
         "alerts": [
             {"id": a.id, "level": level_name(a.level), "status": a.status, "headline": a.headline}
             for a in detail.alerts

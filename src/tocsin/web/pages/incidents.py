@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
 from tocsin.accounts.errors import N_
+from tocsin.accounts.service import actor_names
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
@@ -143,6 +144,9 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
                 lambda code: hazard_name(code, names["indicator_names"], locale),
             ),
             **names,
+            "actors": actor_names(
+                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent]
+            ),
             "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],

@@ -72,6 +72,9 @@ class IncidentOut(IncidentSummaryOut):
     lead_body: str | None
     commander: str | None
     plan: dict[str, Any] | None
+    bodies: dict[str, dict[str, str]] = Field(
+        description="the names (name, name_zh) of the lead body and the tasks' bodies, by code"
+    )
     alerts: list[dict[str, Any]]
     tasks: list[TaskOut]
     timeline: list[EventOut]
