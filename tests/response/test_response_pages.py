@@ -202,3 +202,49 @@ def test_the_incident_page_names_bodies_plans_and_people(client: TestClient, wor
     assert "巴伐利亚州流感应急预案" in page and "慕尼黑卫生局" in page
     assert "<td>health</td>" not in page
     assert "user:officer_9162" not in page
+
+
+def test_the_list_of_incidents_is_the_roll_up(client: TestClient, world: World) -> None:
+    """The roll-up of a subtree (what is open, what is overdue, what was asked for) was
+    only in the API: a coordinator's list of incidents now shows it."""
+    import datetime as dt
+
+    from tocsin.response.models import Incident, IncidentTask
+
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/reports", data={"csrf_token": token, "situation": "x", "needs": "beds"})
+    incident_id = int(url.rsplit("/", 1)[-1])
+    # Three hours on: one task is past its due time and the next report is late.
+    with write_session(world.engine) as db:
+        earlier = dt.timedelta(hours=30)
+        incident = db.get(Incident, incident_id)
+        incident.opened_at -= earlier
+        task = db.query(IncidentTask).filter_by(incident_id=incident_id).first()
+        task.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        for report in incident_reports(db, incident_id):
+            report.submitted_at -= earlier
+            report.due_at -= earlier
+    client.cookies.clear()
+    browser_login(client, "by_coordinator")
+    listed = client.get("/incidents").text
+    row = re.search(
+        rf'<tr class="incident-row" data-incident-id="{incident_id}".*?</tr>', listed, re.S
+    )[0]
+    assert 'data-overdue="1"' in row and "1 overdue" in row
+    assert '<td class="next-report" data-overdue="yes">' in row
+    assert "beds" in row
+
+
+def incident_reports(db, incident_id: int):
+    from tocsin.response.models import SituationReport
+
+    return db.query(SituationReport).filter_by(incident_id=incident_id).all()

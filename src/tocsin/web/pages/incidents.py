@@ -101,11 +101,15 @@ def incidents_page(
     )
     rows = page_rows(db, query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
     shown = [incident for incident, _ in rows[:PAGE_SIZE]]
+    now = dt.datetime.now(dt.UTC)
+    # The roll-up of the page's incidents: open and overdue tasks, the next report, needs.
+    followed = {r.incident.id: r for r in reports.rollup_rows(db, rows[:PAGE_SIZE], now)}
     return render(
         request,
         "incidents.html",
         {
             "rows": rows[:PAGE_SIZE],
+            "followed": followed,
             **_names_of(db, shown),
             "more": len(rows) > PAGE_SIZE,
             "page": page,
