@@ -248,3 +248,28 @@ def incident_reports(db, incident_id: int):
     from tocsin.response.models import SituationReport
 
     return db.query(SituationReport).filter_by(incident_id=incident_id).all()
+
+
+def test_tasks_closed_by_tocsin_say_why_in_the_readers_language(
+    client: TestClient, world: World
+) -> None:
+    """Lowering the level closes the more serious level's open tasks with a reason tocsin
+    writes; the task list showed it in English on a Chinese page."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "II"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/level", data={"csrf_token": token, "level": "III", "reason": "fewer"})
+    english = client.get(url).text
+    assert "response lowered from II to III: fewer" in english
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = client.get(url).text
+    tasks = re.search(r'<table class="tasks">.*?</table>', chinese, re.S)[0]
+    assert "响应由II级降至III级：fewer" in tasks and "response lowered" not in tasks
+    assert 'id="incident-tasks-due"' in chinese  # open tasks at the top of the page

@@ -28,7 +28,13 @@ from tocsin.web.i18n.names import hazard_name
 from tocsin.web.shared import reserves as supplies
 from tocsin.web.shared.alerts import alert_in_scope
 from tocsin.web.shared.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
-from tocsin.web.shared.response import act, incident_detail, incident_in_scope, timeline_lines
+from tocsin.web.shared.response import (
+    act,
+    incident_detail,
+    incident_in_scope,
+    task_reasons,
+    timeline_lines,
+)
 from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -137,21 +143,26 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
     due = reports.next_due(db, incident)
     names = _names_of(db, [incident])
     locale = request_locale(request)
+
+    def hazard(code: str) -> str:
+        return hazard_name(code, names["indicator_names"], locale)
+
+    commander = [f"user:{detail.commander}"] if detail.commander else []
+    now = dt.datetime.now(dt.UTC)
     return render(
         request,
         "incident.html",
         {
             "i": detail,
-            "timeline": timeline_lines(
-                detail,
-                locale,
-                lambda code: hazard_name(code, names["indicator_names"], locale),
-            ),
+            "timeline": timeline_lines(detail, locale, hazard),
+            "task_reasons": task_reasons(detail, locale, hazard),
             **names,
             "actors": actor_names(
-                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent]
+                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent] + commander
             ),
-            "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
+            "reports": views.reports_view(incident_id, sent, due, now),
+            # Due times are ISO 8601 in UTC, compared as text with this one.
+            "now_iso": now.isoformat(),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],
             "levels": [lv.roman for lv in Level],

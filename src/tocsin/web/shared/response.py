@@ -106,6 +106,24 @@ def timeline_lines(
     ]
 
 
+def task_reasons(detail: IncidentOut, locale: str, hazard: Callable[[str], str]) -> dict[int, str]:
+    """Why tocsin closed tasks as not applicable (the level lowered, the incident
+    closed), in the reader's language, by task id: the reason of the timeline's
+    ``tasks_closed`` event, for the tasks whose reason is still that one."""
+    reasons: dict[int, str] = {}
+    current = {t.id: t.reason for t in detail.tasks}
+    for e in detail.timeline:
+        reason = (e.params or {}).get("reason") if e.kind == "tasks_closed" else None
+        if not isinstance(reason, dict) or not e.data:
+            continue
+        english = timeline.render(reason["message"], reason["params"], "en")
+        shown = timeline.render(reason["message"], reason["params"], locale, hazard=hazard)
+        for task_id in e.data.get("tasks", []):
+            if shown and current.get(task_id) == english:
+                reasons[task_id] = shown
+    return reasons
+
+
 def act(
     request: Request, scope: Scope, incident_id: int, action: Any, *args: Any, **kwargs: Any
 ) -> None:
