@@ -273,3 +273,29 @@ def test_tasks_closed_by_tocsin_say_why_in_the_readers_language(
     tasks = re.search(r'<table class="tasks">.*?</table>', chinese, re.S)[0]
     assert "响应由II级降至III级：fewer" in tasks and "response lowered" not in tasks
     assert 'id="incident-tasks-due"' in chinese  # open tasks at the top of the page
+
+
+def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
+    client: TestClient, world: World
+) -> None:
+    """A checklist item with ``title_zh`` makes a task a Chinese reader reads in Chinese,
+    in the task list and on the timeline; the others keep the plan's words."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "I"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    page = client.get(url).text
+    first = re.search(r'data-task-id="(\d+)"><td>I</td><td>Convene the command staff', page)
+    client.post(f"{url}/tasks/{first[1]}", data={"csrf_token": token, "status": "done"})
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = client.get(url).text
+    tasks = re.search(r'<table class="tasks">.*?</table>', chinese, re.S)[0]
+    assert "召集应急指挥部" in tasks and "Convene the command staff" not in tasks
+    assert "Restrict mass gatherings" in tasks  # no Chinese title in the plan
+    assert "召集应急指挥部：已完成" in " | ".join(_timeline(chinese))

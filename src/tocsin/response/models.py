@@ -200,6 +200,9 @@ class IncidentTask(Base):
     item: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: The title and body in Chinese, from the plan's checklist ("" when it has none).
+    title_zh: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    body_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
     assignee_body_id: Mapped[int | None] = mapped_column(
         ForeignKey("response_body.id", ondelete="SET NULL")
     )

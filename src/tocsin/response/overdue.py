@@ -242,7 +242,7 @@ def _tasks(
             key=f"task-{task.id}/due-{_stamp(task.due_at)}",
             kind="task_overdue",
             message="task.overdue",
-            what={"task": task.title},
+            what={"task": task.title, "task_zh": task.title_zh},
             now=now,
             settings=settings,
             task_id=task.id,

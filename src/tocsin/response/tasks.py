@@ -95,6 +95,8 @@ def activate_checklist(
             item=number,
             title=item.title,
             body=item.body,
+            title_zh=item.title_zh,
+            body_zh=item.body_zh,
             assignee_body_id=body.id if body else None,
             due_at=due,
             status="open",
@@ -185,10 +187,11 @@ def update(
         return task
     task.updated_at = now
     session.flush()
+    named = {"task": task.title, "task_zh": task.title_zh}
     text = (
-        said("task.changed_reason", task=task.title, task_status=task.status, reason=task.reason)
+        said("task.changed_reason", **named, task_status=task.status, reason=task.reason)
         if task.reason
-        else said("task.changed", task=task.title, task_status=task.status)
+        else said("task.changed", **named, task_status=task.status)
     )
     timeline.log(session, incident, "task", text, by=by, now=now, data=after, before=before)
     return task

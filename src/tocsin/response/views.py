@@ -51,7 +51,9 @@ def task_view(task: IncidentTask, body_codes: dict[int, str]) -> dict[str, Any]:
     return {
         "id": task.id,
         "title": task.title,
+        "title_zh": task.title_zh,
         "body": task.body,
+        "body_zh": task.body_zh,
         "plan_level": level_name(task.plan_level),
         "assignee_body": body_codes.get(task.assignee_body_id) if task.assignee_body_id else None,
         "assignee_user_id": task.assignee_user_id,
@@ -103,7 +105,8 @@ def plan_levels(plan: ContingencyPlan) -> dict[str, dict[str, Any]]:
             "notify": checklist.notify,
             "report_interval": format_minutes(checklist.report_interval),
             "tasks": [
-                {"title": t.title, "body": t.body, "due": format_minutes(t.due),
+                {"title": t.title, "title_zh": t.title_zh, "body": t.body,
+                 "body_zh": t.body_zh, "due": format_minutes(t.due),
                  "assignee": t.assignee or checklist.lead_body}
                 for t in checklist.tasks
             ],

@@ -42,7 +42,9 @@ class IncidentSummaryOut(BaseModel):
 class TaskOut(BaseModel):
     id: int
     title: str
+    title_zh: str = Field(description="the title in Chinese; empty when the plan gives none")
     body: str
+    body_zh: str
     plan_level: Roman | None = Field(description="the checklist it comes from; null: by hand")
     assignee_body: str | None
     assignee_user_id: int | None
