@@ -107,6 +107,7 @@ def test_a_situation_report_from_the_incident_page(client: TestClient, world: Wo
     page = client.get(url).text
     assert 'id="report-form"' in page and 'data-overdue="no"' in page
     assert 'href="/static/css/print.css" media="print"' in page
+    assert '<h2 class="no-print">' in page  # the forms' heading is not printed without them
     client.post(
         f"{url}/reports", data={"csrf_token": token, "situation": "River closed", "needs": "booms"}
     )
