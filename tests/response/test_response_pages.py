@@ -300,3 +300,30 @@ def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
     assert "召集应急指挥部" in tasks and "Convene the command staff" not in tasks
     assert "Restrict mass gatherings" in tasks  # no Chinese title in the plan
     assert "召集应急指挥部：已完成" in " | ".join(_timeline(chinese))
+
+
+def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
+    client: TestClient, world: World
+) -> None:
+    """Only administrators could read a plan's levels (``/admin/plans``): a duty officer
+    deciding at night whether to raise the level could not see what level II asks. The
+    incident links the plan in force, readable by whoever reads the jurisdiction."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    page = client.get(opened.headers["location"]).text
+    link = re.search(r'<a href="([^"]+)" id="plan-in-force">', page)[1].replace("&amp;", "&")
+    assert link == "/plans/in-force?jurisdiction=9162&hazard=flu"
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    plan = client.get(link)
+    assert plan.status_code == 200
+    assert "巴伐利亚州流感应急预案" in plan.text and "沿用" in plan.text  # inherited from DE-BY
+    assert plan.text.count('class="card plan-level"') == 4 and "召集应急指挥部" in plan.text
+    none = client.get("/plans/in-force?jurisdiction=9162&hazard=accident")
+    assert none.status_code == 200 and 'id="plan-summary"' in none.text

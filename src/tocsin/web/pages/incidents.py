@@ -19,8 +19,9 @@ from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import incidents, reports, tasks, views
+from tocsin.response import incidents, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
+from tocsin.response.places import tree
 from tocsin.risk import queries as risk_queries
 from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
@@ -171,6 +172,36 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
                 db, scope.ids(Capability.READ), incident_id=incident_id
             ),
             **supplies.page_context(db, scope, incident_id, incident.jurisdiction_id),
+        },
+    )
+
+
+@router.get("/plans/in-force")
+def plan_in_force_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    jurisdiction: Annotated[str, Query(min_length=1, max_length=64)],
+    hazard: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """The plan in force for a jurisdiction and hazard, for whoever reads the
+    jurisdiction: its four levels and where it is inherited from (none: says so)."""
+    where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
+    found = plans.in_force_by_id(db, where.id, hazard)
+    source = tree(db).by_code.get(found.source) if found and found.inherited else None
+    zh = request_locale(request) == "zh_CN"
+    return render(
+        request,
+        "plan_in_force.html",
+        {
+            "place": where,
+            "hazard": hazard,
+            "indicator_names": monitoring_queries.indicator_names(db, {hazard}),
+            "plan": views.plan_summary(found.plan, found.source, dt.date.today())
+            if found
+            else None,
+            "levels": views.plan_levels(found.plan) if found else {},
+            "inherited_from": (source.name_zh if zh else source.name) if source else None,
         },
     )
 
