@@ -325,5 +325,6 @@ def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
     assert plan.status_code == 200
     assert "巴伐利亚州流感应急预案" in plan.text and "沿用" in plan.text  # inherited from DE-BY
     assert plan.text.count('class="card plan-level"') == 4 and "召集应急指挥部" in plan.text
+    assert "慕尼黑卫生局" in plan.text  # the district's own health body acts for it
     none = client.get("/plans/in-force?jurisdiction=9162&hazard=accident")
     assert none.status_code == 200 and 'id="plan-summary"' in none.text
