@@ -81,7 +81,8 @@ def test_alert_then_update_then_all_clear_each_valid_and_on_the_timeline(any_wor
     ]
     headline_en, headline_zh = _texts(raised, "cap:info/cap:headline")
     assert headline_en == "Response level II in District 9162: Influenza wave"
-    assert "II级应急响应" in headline_zh
+    # The place and the level do not run together ("District 9162II级"): a verb between.
+    assert headline_zh == "District 9162启动II级应急响应：Influenza wave"
     assert _texts(raised, "cap:info/cap:severity")[0] == "Severe"
     assert _texts(raised, "cap:info/cap:web")[0] == f"http://tocsin.test/incidents/{incident_id}"
     assert len(_texts(raised, "cap:references")[0].split()) == 1  # the Alert

@@ -1,6 +1,12 @@
-"""Issue 14's whole flow as ONE flow in a real browser (Playwright, Debian's Chromium), at
-1280 px in English and at 390 px (a phone) in Chinese, with a screenshot (and the axe-core
-check) at every stage, kept in ``artifacts/browser/flow-<width>-<locale>-<stage>.png``:
+"""Issue 14's whole flow as ONE flow in a real browser (Playwright, Debian's Chromium), in
+English and in Chinese, with a screenshot (and the axe-core check) at every stage, kept in
+``artifacts/browser/flow-<width>-<locale>-<stage>.png``. The flow has two people, the
+district's duty officer and the state's coordinator, and each run gives them different
+widths, so that the two runs cover the four combinations of 1280 px and 390 px (a phone)
+with English and Chinese on one server and one browser (module fixtures) at the cost of
+two runs: in English the officer works at 1280 px and the coordinator on a phone, in
+Chinese the officer on a phone and the coordinator at 1280 px. Every combination sees
+the incident page and acts on it:
 
 alert -> incident at level III (the district's duty officer) -> the plan's tasks appear
 -> a task done -> the first situation report overdue escalates to the state (the worker,
@@ -52,13 +58,26 @@ def _incident_id(page) -> int:
     return int(page.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
 
 
-@pytest.mark.parametrize(("width", "locale"), [("wide", "en"), ("phone", "zh_CN")])
-def test_the_whole_response_in_one_flow(browser, live, width: str, locale: str) -> None:
+#: What the state's raise to level II reads like on the timeline, in each language.
+RAISED = {
+    "en": "Response level raised from III to II: cases double within a week",
+    "zh_CN": "响应级别由III级提升至II级：cases double within a week",
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "officer_width", "state_width"),
+    [("en", "wide", "phone"), ("zh_CN", "phone", "wide")],
+)
+def test_the_whole_response_in_one_flow(
+    browser, live, locale: str, officer_width: str, state_width: str
+) -> None:
     base, world = live
     _territory(world)
-    name = f"flow-{width}-{locale.split('_')[0]}"
+    lang = locale.split("_")[0]
+    name = f"flow-{officer_width}-{lang}"
     # -- the district's duty officer: alert -> incident at level III -> tasks -> one done
-    with browsing(browser, width, locale) as page:
+    with browsing(browser, officer_width, locale) as page:
         sign_in(page, base, "officer_9162", locale)
         page.goto(f"{base}/alerts/{world.alerts['9162']}")
         shot(page, f"{name}-1-alert")
@@ -84,7 +103,7 @@ def test_the_whole_response_in_one_flow(browser, live, width: str, locale: str) 
     settings = AlertingSettings(public_url=base, notify_group_wait_seconds=0)
     worker = Worker(
         world.engine, clock=ManualClock(opened + dt.timedelta(hours=2, minutes=1)),
-        settings=settings, name=f"flow-{width}",
+        settings=settings, name=f"flow-{lang}",
     )  # fmt: skip
     try:
         worker.tick()
@@ -103,7 +122,8 @@ def test_the_whole_response_in_one_flow(browser, live, width: str, locale: str) 
         ).all()
     assert told == [STATE_DESK] and event.data["jurisdiction"] == "DE-BY"
     # -- the state's coordinator: sees the escalation, raises to II, the CAP notice, ...
-    with browsing(browser, width, locale) as page:
+    name = f"flow-{state_width}-{lang}"
+    with browsing(browser, state_width, locale) as page:
         sign_in(page, base, "by_coordinator", locale)
         page.goto(f"{base}/incidents")
         page.wait_for_selector(f"a[href='/incidents/{incident_id}']")
@@ -118,6 +138,8 @@ def test_the_whole_response_in_one_flow(browser, live, width: str, locale: str) 
         page.wait_for_selector("#incident-level[data-level='II']")
         assert page.locator("tr.task").count() == 4  # II's checklist joins III's
         assert page.locator("tr.task-done").count() == 1  # done work is kept
+        raised = page.locator("#incident-timeline li[data-kind='level']").last
+        assert RAISED[locale] in raised.inner_text()  # in the reader's language
         notices = page.locator("#incident-timeline li[data-kind='cap_notice']")
         assert notices.count() == 2  # the Alert at III, the Update at II
         shot(page, f"{name}-6-level-ii")

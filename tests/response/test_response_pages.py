@@ -107,6 +107,7 @@ def test_a_situation_report_from_the_incident_page(client: TestClient, world: Wo
     page = client.get(url).text
     assert 'id="report-form"' in page and 'data-overdue="no"' in page
     assert 'href="/static/css/print.css" media="print"' in page
+    assert '<h2 class="no-print">' in page  # the forms' heading is not printed without them
     client.post(
         f"{url}/reports", data={"csrf_token": token, "situation": "River closed", "needs": "booms"}
     )
@@ -139,3 +140,191 @@ def test_incidents_name_their_hazard_and_place_in_the_readers_language(
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     listed = client.get("/incidents").text
     assert "事故" in listed
+
+
+def _timeline(page: str) -> list[str]:
+    found = re.search(r'<ol class="timeline" id="incident-timeline">(.*?)</ol>', page, re.S)
+    return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li.*?</li>", found[1], re.S)]
+
+
+def test_the_timeline_reads_in_the_readers_language(client: TestClient, world: World) -> None:
+    """The timeline was stored as English text, so a Chinese page said "- → II: declared
+    on opening" and "no plan for accident is in force in 9162 or above it". tocsin's own
+    entries are a message and its parameters, shown in the reader's language; what people
+    type stays as they typed it; the API keeps the kind and the English text."""
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={
+            "csrf_token": token,
+            "jurisdiction": "9162",
+            "hazard": "accident",
+            "title": "Bridge collapse",
+            "level": "II",
+        },
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/comment", data={"csrf_token": token, "text": "Bridge shut, no entry"})
+    english = " | ".join(_timeline(client.get(url).text))
+    assert "Response level II declared: declared on opening" in english
+    assert "No plan for Accident is in force in District 9162 or above it" in english
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = " | ".join(_timeline(client.get(url).text))
+    assert "宣布II级响应：开设事件时宣布" in chinese
+    assert "District 9162及其上级均无适用的事故灾难预案" in chinese
+    assert "已报告 → 响应中：开设事件时宣布" in chinese
+    assert "Bridge shut, no entry" in chinese  # a person's words, as typed
+    assert "declared on opening" not in chinese and "no plan for" not in chinese.lower()
+    incident_id = url.rsplit("/", 1)[-1]
+    shown = client.get(f"/api/v1/incidents/{incident_id}").json()["timeline"]
+    level = next(e for e in shown if e["kind"] == "level")
+    assert level["text"] == "Response level II declared: declared on opening"
+    assert level["message"] == "level.declared"
+
+
+def test_the_incident_page_names_bodies_plans_and_people(client: TestClient, world: World) -> None:
+    """The page said ``health``, ``Influenza contingency plan of Bavaria`` (in Chinese too),
+    ``inherited from DE-BY`` and ``user:officer_9162``: codes and English a duty officer
+    must decode. Bodies, the plan and the place it comes from are named in the reader's
+    language, people by their name."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    page = client.get(url).text
+    assert "巴伐利亚州流感应急预案" in page and "慕尼黑卫生局" in page
+    assert "<td>health</td>" not in page
+    assert "user:officer_9162" not in page
+
+
+def test_the_list_of_incidents_is_the_roll_up(client: TestClient, world: World) -> None:
+    """The roll-up of a subtree (what is open, what is overdue, what was asked for) was
+    only in the API: a coordinator's list of incidents now shows it."""
+    import datetime as dt
+
+    from tocsin.response.models import Incident, IncidentTask
+
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/reports", data={"csrf_token": token, "situation": "x", "needs": "beds"})
+    incident_id = int(url.rsplit("/", 1)[-1])
+    # Three hours on: one task is past its due time and the next report is late.
+    with write_session(world.engine) as db:
+        earlier = dt.timedelta(hours=30)
+        incident = db.get(Incident, incident_id)
+        incident.opened_at -= earlier
+        task = db.query(IncidentTask).filter_by(incident_id=incident_id).first()
+        task.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        for report in incident_reports(db, incident_id):
+            report.submitted_at -= earlier
+            report.due_at -= earlier
+    client.cookies.clear()
+    browser_login(client, "by_coordinator")
+    listed = client.get("/incidents").text
+    row = re.search(
+        rf'<tr class="incident-row" data-incident-id="{incident_id}".*?</tr>', listed, re.S
+    )[0]
+    assert 'data-overdue="1"' in row and "1 overdue" in row
+    assert '<td class="next-report" data-overdue="yes">' in row
+    assert "beds" in row
+
+
+def incident_reports(db, incident_id: int):
+    from tocsin.response.models import SituationReport
+
+    return db.query(SituationReport).filter_by(incident_id=incident_id).all()
+
+
+def test_tasks_closed_by_tocsin_say_why_in_the_readers_language(
+    client: TestClient, world: World
+) -> None:
+    """Lowering the level closes the more serious level's open tasks with a reason tocsin
+    writes; the task list showed it in English on a Chinese page."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "II"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    client.post(f"{url}/level", data={"csrf_token": token, "level": "III", "reason": "fewer"})
+    english = client.get(url).text
+    assert "response lowered from II to III: fewer" in english
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = client.get(url).text
+    tasks = re.search(r'<table class="tasks">.*?</table>', chinese, re.S)[0]
+    assert "响应由II级降至III级：fewer" in tasks and "response lowered" not in tasks
+    assert 'id="incident-tasks-due"' in chinese  # open tasks at the top of the page
+
+
+def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
+    client: TestClient, world: World
+) -> None:
+    """A checklist item with ``title_zh`` makes a task a Chinese reader reads in Chinese,
+    in the task list and on the timeline; the others keep the plan's words."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "I"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    page = client.get(url).text
+    first = re.search(r'data-task-id="(\d+)"><td>I</td><td>Convene the command staff', page)
+    client.post(f"{url}/tasks/{first[1]}", data={"csrf_token": token, "status": "done"})
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = client.get(url).text
+    tasks = re.search(r'<table class="tasks">.*?</table>', chinese, re.S)[0]
+    assert "召集应急指挥部" in tasks and "Convene the command staff" not in tasks
+    assert "Restrict mass gatherings" in tasks  # no Chinese title in the plan
+    assert "召集应急指挥部：已完成" in " | ".join(_timeline(chinese))
+
+
+def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
+    client: TestClient, world: World
+) -> None:
+    """Only administrators could read a plan's levels (``/admin/plans``): a duty officer
+    deciding at night whether to raise the level could not see what level II asks. The
+    incident links the plan in force, readable by whoever reads the jurisdiction."""
+    with write_session(world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+        plans.load(db, DATA / "plan-flu.yaml", by="test")
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
+        follow_redirects=False,
+    )
+    page = client.get(opened.headers["location"]).text
+    link = re.search(r'<a href="([^"]+)" id="plan-in-force">', page)[1].replace("&amp;", "&")
+    assert link == "/plans/in-force?jurisdiction=9162&hazard=flu"
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    plan = client.get(link)
+    assert plan.status_code == 200
+    assert "巴伐利亚州流感应急预案" in plan.text and "沿用" in plan.text  # inherited from DE-BY
+    assert plan.text.count('class="card plan-level"') == 4 and "召集应急指挥部" in plan.text
+    assert "慕尼黑卫生局" in plan.text  # the district's own health body acts for it
+    none = client.get("/plans/in-force?jurisdiction=9162&hazard=accident")
+    assert none.status_code == 200 and 'id="plan-summary"' in none.text

@@ -51,7 +51,8 @@ def test_reports_follow_the_plans_schedule(any_world) -> None:
         assert [(r.report_overdue, r.last_needs) for r in rows] == [(True, "antivirals")]
         assert rows[0].overdue_tasks == 1  # "Convene the command staff", due 1 h after raising
         event = incidents.detail(db, incident_id).events
-        assert any(e.kind == "report" and e.text == "situation report 1 (late)" for e in event)
+        late_report = "Situation report 1 submitted late"
+        assert any(e.kind == "report" and e.text == late_report for e in event)
         incidents.move(db, incident_id, "stood_down", by=BY, now=late)
         assert reports.next_due(db, incident) is None
         with pytest.raises(ConflictError, match="reports are due while"):

@@ -247,8 +247,8 @@ def test_task_updates_need_a_reason_for_not_applicable(any_world) -> None:
         assert added.assignee_body_id == bodies.get(db, "9162", "health").id
         events = incidents.detail(db, incident_id).events
         assert [e.text for e in events if e.kind == "task"] == [
-            "Activate the surge plan of hospitals: in_progress",
-            "Activate the surge plan of hospitals: not_applicable (no hospital)",
+            "Activate the surge plan of hospitals: in progress",
+            "Activate the surge plan of hospitals: not applicable (no hospital)",
         ]
 
 

@@ -310,6 +310,7 @@ PAGES = {
     "series page": lambda w, p: f"/series/{w.series[p]}",
     "reserves page": lambda w, p: f"/reserves?j={p}",
     "completeness page": lambda w, p: f"/completeness?j={p}",
+    "plan in force": lambda w, p: f"/plans/in-force?jurisdiction={p}&hazard=flu",
 }
 
 

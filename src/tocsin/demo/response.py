@@ -28,8 +28,9 @@ health,8336,Health Office LK Loerrach,勒拉赫县卫生局,officer
 """
 
 
-def _levels(disease: str, tasks: dict[str, list[tuple[str, str]]]) -> str:
-    """The ``levels:`` part of a plan: activation by alert level, checklist per level."""
+def _levels(disease: str, disease_zh: str, tasks: dict[str, list[tuple[str, str, str]]]) -> str:
+    """The ``levels:`` part of a plan: activation by alert level, checklist per level
+    (title, Chinese title, due)."""
     intervals = {"I": "6h", "II": "12h", "III": "1d", "IV": "1d"}
     leads = {"I": "emergency", "II": "health", "III": "health", "IV": "health"}
     text = "levels:\n"
@@ -37,13 +38,14 @@ def _levels(disease: str, tasks: dict[str, list[tuple[str, str]]]) -> str:
         other = "health" if leads[roman] == "emergency" else "emergency"
         text += (
             f"  {roman}:\n    activation: {{alert_level: {roman}, criteria: "
-            f"'{disease} alert of level {roman} or worse'}}\n"
+            f"'{disease} alert of level {roman} or worse', "
+            f"criteria_zh: '{disease_zh}{roman}级或更严重的警报'}}\n"
             f"    lead_body: {leads[roman]}\n"
             f"    participating_bodies: [{other}]\n"
             f"    report_interval: {intervals[roman]}\n    tasks:\n"
         )
-        for title, due in tasks[roman]:
-            text += f"      - {{title: '{title}', due: {due}}}\n"
+        for title, title_zh, due in tasks[roman]:
+            text += f"      - {{title: '{title}', title_zh: '{title_zh}', due: {due}}}\n"
     return text
 
 
@@ -56,15 +58,22 @@ review_date: 2027-09-30
 first_report_after: 2h
 """ + _levels(
     "Influenza",
+    "流感",
     {
         "I": [
-            ("Convene the crisis staff", "1h"),
-            ("Open emergency wards", "12h"),
-            ("Restrict mass gatherings", "1d"),
+            ("Convene the crisis staff", "召集应急指挥部", "1h"),
+            ("Open emergency wards", "开设应急病区", "12h"),
+            ("Restrict mass gatherings", "限制大型聚集活动", "1d"),
         ],
-        "II": [("Activate the surge plans of hospitals", "6h"), ("Brief the public", "12h")],
-        "III": [("Confirm cases in the laboratory", "1d"), ("Check stocks of antivirals", "2d")],
-        "IV": [("Watch the weekly figures", "7d")],
+        "II": [
+            ("Activate the surge plans of hospitals", "启动医院扩容预案", "6h"),
+            ("Brief the public", "向公众通报情况", "12h"),
+        ],
+        "III": [
+            ("Confirm cases in the laboratory", "实验室确诊病例", "1d"),
+            ("Check stocks of antivirals", "核查抗病毒药物储备", "2d"),
+        ],
+        "IV": [("Watch the weekly figures", "关注每周数据", "7d")],
     },
 )
 
@@ -76,14 +85,21 @@ owner_body: health
 review_date: 2027-03-31
 """ + _levels(
     "Measles",
+    "麻疹",
     {
         "I": [
-            ("Convene the crisis staff", "1h"),
-            ("Vaccinate in every school of the district", "3d"),
+            ("Convene the crisis staff", "召集应急指挥部", "1h"),
+            ("Vaccinate in every school of the district", "在本区每所学校开展疫苗接种", "3d"),
         ],
-        "II": [("Trace the contacts of every case", "1d"), ("Offer vaccination to contacts", "2d")],
-        "III": [("Confirm cases in the laboratory", "1d"), ("Inform schools and day care", "2d")],
-        "IV": [("Check vaccination records of new cases", "7d")],
+        "II": [
+            ("Trace the contacts of every case", "追踪每个病例的密切接触者", "1d"),
+            ("Offer vaccination to contacts", "为密切接触者提供疫苗接种", "2d"),
+        ],
+        "III": [
+            ("Confirm cases in the laboratory", "实验室确诊病例", "1d"),
+            ("Inform schools and day care", "通知学校和托育机构", "2d"),
+        ],
+        "IV": [("Check vaccination records of new cases", "核查新病例的疫苗接种记录", "7d")],
     },
 )
 

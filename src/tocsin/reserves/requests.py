@@ -41,6 +41,7 @@ from tocsin.reserves.ledger import Entry, append, check_quantity, new_lot, new_o
 from tocsin.reserves.models import Depot, Item, Lot, Movement, SupplyRequest
 from tocsin.response import incidents, timeline
 from tocsin.response.models import Incident
+from tocsin.response.timeline import said
 from tocsin.text import check_texts
 
 #: The step each status may move to, and the timeline event it writes.
@@ -89,8 +90,16 @@ def for_incident(session: Session, incident_id: int) -> list[SupplyRequest]:
     )
 
 
-def _describe(item: Item, quantity: float, depot: Depot) -> str:
-    return f"{quantity:g} {item.unit} of {item.code} from depot {depot.code}"
+def _describe(row: SupplyRequest, item: Item, depot: Depot) -> dict[str, Any]:
+    """The request as its timeline entries name it (:mod:`tocsin.response.timeline`)."""
+    return {
+        "request": row.id,
+        "quantity": row.quantity,
+        "unit": item.unit,
+        "item": item.name,
+        "item_zh": item.name_zh or "",
+        "depot": depot.code,
+    }
 
 
 def _data(row: SupplyRequest, item: Item, depot: Depot, **more: Any) -> dict[str, Any]:
@@ -123,8 +132,9 @@ def _log(
         session,
         incident,
         EVENTS[event],
-        f"request {row.id}: {_describe(item, row.quantity, depot)}"
-        + (f" — {note}" if note else ""),
+        said("supply.step_note", **_describe(row, item, depot), note=note)
+        if note
+        else said("supply.step", **_describe(row, item, depot)),
         by=by,
         now=now,
         data=_data(row, item, depot, **data),
@@ -253,9 +263,11 @@ def send(
         session,
         incident,
         EVENTS["dispatched"],
-        f"request {row.id}: {_describe(item, row.quantity, depot)} ("
-        + ", ".join(f"lot {t['lot']}: {t['quantity']:g}" for t in lots)
-        + ")",
+        said(
+            "supply.dispatched",
+            **_describe(row, item, depot),
+            lots=[f"{t['lot']}: {t['quantity']:g}" for t in lots],
+        ),
         by=by,
         now=now,
         data=_data(row, item, depot, operation=result.operation, lots=lots),
@@ -329,13 +341,17 @@ def receive(
     row.status, row.received_by, row.received_at = "received", by, now
     row.received_into_id = destination.id if destination else None
     row.receipt_operation = operation
-    where = f"into depot {destination.code}" if destination else "used on site"
+    where = "received_into" if destination else "received_used"
     timeline.log(
         session,
         incident,
         EVENTS["received"],
-        f"request {row.id}: {row.quantity:g} {item.unit} of {item.code} received, {where}"
-        + (f" — {comment}" if comment else ""),
+        said(
+            f"supply.{where}" + ("_note" if comment else ""),
+            **_describe(row, item, depot),
+            **({"into": destination.code} if destination else {}),
+            **({"note": comment} if comment else {}),
+        ),
         by=by,
         now=now,
         data=_data(

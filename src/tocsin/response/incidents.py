@@ -47,6 +47,7 @@ from tocsin.response.models import (
 from tocsin.response.places import tree
 from tocsin.response.plans import PlanInForce
 from tocsin.response.schemas import ReviewIn
+from tocsin.response.timeline import Said, said
 from tocsin.text import check_texts
 
 #: The moves of the status machine (declaring a level moves to response_active).
@@ -75,7 +76,13 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
 
 
 def _move(
-    session: Session, incident: Incident, to: str, text: str, *, by: str, now: dt.datetime
+    session: Session,
+    incident: Incident,
+    to: str,
+    note: str | Said,
+    *,
+    by: str,
+    now: dt.datetime,
 ) -> None:
     allowed = TRANSITIONS[incident.status]
     if to not in allowed:
@@ -88,11 +95,14 @@ def _move(
     incident.status = to
     if to == "closed":
         incident.closed_at = now
+    moved = {"from_status": before, "to_status": to}
     timeline.log(
         session,
         incident,
         "status",
-        text,
+        said("status.changed_note", **moved, note=note)
+        if note
+        else said("status.changed", **moved),
         by=by,
         now=now,
         data={"from": before, "to": to},
@@ -203,16 +213,23 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
+    place = tree(session).places[place_id]
     timeline.log(
         session,
         incident,
         "opened",
-        incident.title,
+        said(
+            "incident.opened",
+            place=place.name,
+            place_zh=place.name_zh,
+            hazard=hazard,
+            title=incident.title,
+        ),
         by=by,
         now=now,
         data={
             "hazard": hazard,
-            "jurisdiction": tree(session).places[place_id].code,
+            "jurisdiction": place.code,
             "alerts": [a.id for a in linked],
             "exercise": exercise,
         },
@@ -224,16 +241,17 @@ def open_incident(
         found = plans.in_force_by_id(session, place_id, hazard)
         proposed = suggested_level(found, min(a.level for a in linked)) if found else None
         if proposed is not None:
-            reason = (
-                f"alert level {Level(min(a.level for a in linked)).roman} meets the activation "
-                f"criterion of response level {Level(proposed).roman}"
+            reason = said(
+                "reason.alert_meets",
+                alert_level=Level(min(a.level for a in linked)).roman,
+                level=Level(proposed).roman,
             )
             return set_level(
                 session, incident.id, proposed, reason=reason, by=by, now=now, settings=settings
             )
     if level is not None:
         return set_level(
-            session, incident.id, level, reason="declared on opening", by=by, now=now,
+            session, incident.id, level, reason=said("reason.on_opening"), by=by, now=now,
             settings=settings,
         )  # fmt: skip
     return incident
@@ -251,14 +269,16 @@ def set_level(
     incident_id: int,
     level: str | int,
     *,
-    reason: str,
+    reason: str | Said,
     by: str,
     now: dt.datetime,
     settings: AlertingSettings | None = None,
 ) -> Incident:
     """Declare or change the response level and activate the plan in force for it
-    (its tasks; the bodies it notifies, :mod:`tocsin.response.notices`)."""
-    check_texts({"reason": reason})
+    (its tasks; the bodies it notifies, :mod:`tocsin.response.notices`); ``reason`` is
+    a person's words or what tocsin says (:class:`tocsin.response.timeline.Said`)."""
+    if isinstance(reason, str):
+        check_texts({"reason": reason})
     incident = get(session, incident_id, for_update=True)
     new = _level(level)
     old = incident.level
@@ -273,13 +293,13 @@ def set_level(
     if incident.status != "response_active":
         _move(session, incident, "response_active", reason, by=by, now=now)
     incident.level = new
-    change = "declared" if old is None else ("raised" if new < old else "lowered")
+    change = "declared" if old in (None, new) else ("raised" if new < old else "lowered")
     old_name = Level(old).roman if old else None
     timeline.log(
         session,
         incident,
         "level",
-        f"{old_name or '-'} → {Level(new).roman}: {reason}",
+        said(f"level.{change}", from_level=old_name, to_level=Level(new).roman, reason=reason),
         by=by,
         now=now,
         data={"from": old_name, "to": Level(new).roman, "change": change},
@@ -296,7 +316,7 @@ def _activate(
     incident: Incident,
     old: int | None,
     new: int,
-    reason: str,
+    reason: str | Said,
     *,
     by: str,
     now: dt.datetime,
@@ -310,15 +330,20 @@ def _activate(
             for t in tasks.for_incident(session, incident.id)
             if t.plan_level is not None and t.plan_level < new
         ]
-        why = f"response lowered from {Level(old).roman} to {Level(new).roman}: {reason}"
+        why = said(
+            "reason.level_lowered",
+            from_level=Level(old).roman,
+            to_level=Level(new).roman,
+            reason=reason,
+        )
         tasks.close_not_applicable(session, incident, no_longer, why, by=by, now=now)
     if plan is None:
+        place = directory.places[incident.jurisdiction_id]
         timeline.log(
             session,
             incident,
             "no_plan",
-            f"no plan for {incident.hazard} is in force "
-            f"in {directory.places[incident.jurisdiction_id].code} or above it",
+            said("plan.none", hazard=incident.hazard, place=place.name, place_zh=place.name_zh),
             by=by,
             now=now,
         )
@@ -335,7 +360,13 @@ def _activate(
         session,
         incident,
         "plan_activated",
-        f"{plan.plan.title} (version {plan.plan.version}), level {Level(new).roman}",
+        said(
+            "plan.activated",
+            plan=plan.plan.title,
+            plan_zh=plan.plan.title_zh,
+            version=plan.plan.version,
+            level=Level(new).roman,
+        ),
         by=by,
         now=now,
         data={
@@ -411,13 +442,19 @@ def close(
         ) from None
     incident.review = checked.model_dump()
     timeline.log(
-        session, incident, "review", "after-action review", by=by, now=now, data=incident.review
+        session,
+        incident,
+        "review",
+        said("review.written"),
+        by=by,
+        now=now,
+        data=incident.review,
     )
     tasks.close_not_applicable(
         session,
         incident,
         tasks.for_incident(session, incident.id),
-        "incident closed",
+        said("reason.incident_closed"),
         by=by,
         now=now,
     )
@@ -441,7 +478,12 @@ def link_alerts(
             session,
             incident,
             "alert_linked",
-            alert.headline,
+            said(
+                "alert.linked",
+                alert=alert.id,
+                alert_level=Level(alert.level).roman,
+                headline=alert.headline,
+            ),
             by=by,
             now=now,
             data={"alert": alert.id, "level": Level(alert.level).roman},
@@ -479,8 +521,17 @@ def assign(
         incident.commander_id = bodies.active_user_id(session, commander)
         timeline.log(session, incident, "commander", commander, by=by, now=now)
     if lead_body is not None:
-        incident.lead_body_id = bodies.get(session, code or "", lead_body).id
-        timeline.log(session, incident, "lead_body", lead_body, by=by, now=now)
+        body = bodies.get(session, code or "", lead_body)
+        incident.lead_body_id = body.id
+        timeline.log(
+            session,
+            incident,
+            "lead_body",
+            said("lead_body.named", body=body.name, body_zh=body.name_zh),
+            by=by,
+            now=now,
+            data={"body": body.code},
+        )
     session.flush()
     return incident
 
@@ -509,6 +560,10 @@ class IncidentDetail:
     events: list[IncidentEvent]
     #: Codes of the bodies the tasks are assigned to, by id.
     body_codes: dict[int, str]
+    #: The names (English, Chinese) of the lead body and of the tasks' bodies, by code.
+    body_names: dict[str, tuple[str, str]]
+    #: The names (English, Chinese) of the place the plan in force comes from.
+    plan_source_names: tuple[str, str] | None
 
 
 def detail(session: Session, incident_id: int) -> IncidentDetail:
@@ -523,21 +578,30 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
     ids = linked_alert_ids(session, incident.id)
     work = tasks.for_incident(session, incident.id)
     assigned = {t.assignee_body_id for t in work if t.assignee_body_id}
-    codes = dict(
-        session.execute(
-            select(ResponseBody.id, ResponseBody.code).where(ResponseBody.id.in_(assigned))
-        ).all()
-    )
+    named = session.execute(
+        select(ResponseBody.id, ResponseBody.code, ResponseBody.name, ResponseBody.name_zh).where(
+            ResponseBody.id.in_(assigned | ({lead.id} if lead else set()))
+        )
+    ).all()
+    codes = {row.id: row.code for row in named if row.id in assigned}
+    # The lead body's names win over another jurisdiction's body of the same code.
+    names = {row.code: (row.name, row.name_zh or row.name) for row in named}
+    if lead is not None:
+        names[lead.code] = (lead.name, lead.name_zh or lead.name)
+    plan = plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard)
+    source = directory.by_code.get(plan.source) if plan else None
     return IncidentDetail(
         incident=incident,
         jurisdiction=directory.places[incident.jurisdiction_id].code,
         lead_body=lead.code if lead else None,
         commander=commander,
-        plan=plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard),
+        plan=plan,
         alerts=_alerts(session, ids) if ids else [],
         tasks=work,
         events=timeline.events(session, incident.id),
         body_codes=codes,
+        body_names=names,
+        plan_source_names=(source.name, source.name_zh) if source else None,
     )
 
 

@@ -173,8 +173,13 @@ class IncidentEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     #: opened, status, level, plan_activated, no_plan, task, alert_linked, comment, ...
     kind: Mapped[str] = mapped_column(String(32))
+    #: What was said, in English (the API's text); people's own words as they typed them.
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: An entry tocsin wrote: its message (:data:`tocsin.response.timeline.MESSAGES`)
+    #: and parameters, rendered in the reader's language; None: show ``text``.
+    message: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class IncidentTask(Base):
@@ -195,6 +200,9 @@ class IncidentTask(Base):
     item: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: The title and body in Chinese, from the plan's checklist ("" when it has none).
+    title_zh: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    body_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
     assignee_body_id: Mapped[int | None] = mapped_column(
         ForeignKey("response_body.id", ondelete="SET NULL")
     )

@@ -42,6 +42,7 @@ from tocsin.response import timeline
 from tocsin.response.models import Incident
 from tocsin.response.notices import facts_of
 from tocsin.response.places import tree
+from tocsin.response.timeline import said
 
 #: CAP categories of the kinds of event (indicator domains map as alerts' do).
 EVENT_CATEGORIES = {
@@ -139,7 +140,13 @@ def publish(
         session,
         incident,
         "cap_notice",
-        f"CAP {msg_type} ({row.status}): {words['headline'][0]}",
+        said(
+            "cap.issued",
+            msg_type=msg_type,
+            status=row.status,
+            headline=words["headline"][0],
+            headline_zh=words["headline"][1],
+        ),
         by=by,
         now=now,
         data={

@@ -29,6 +29,7 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.response import bodies, timeline
 from tocsin.response.models import Incident, IncidentEvent
 from tocsin.response.plans import PlanInForce
+from tocsin.response.timeline import said
 from tocsin.store.bulk import insert_rows
 
 
@@ -125,10 +126,12 @@ def notify_activation(
         now=now,
         settings=settings,
     )
-    names = ", ".join(sorted(f"{c.name}" for c in contacts.values())) or "nobody"
-    text = f"notified {names} ({', '.join(checklist.notify)})"
-    if unreachable:
-        text += f"; nobody on duty for {', '.join(unreachable)}"
+    names = sorted(c.name for c in contacts.values())
+    told = {"contacts": names, "bodies": list(checklist.notify), "unreachable": unreachable}
+    if not names:
+        text = said("notified.none", **told)
+    else:
+        text = said("notified.some" if unreachable else "notified.all", **told)
     timeline.log(
         session,
         incident,

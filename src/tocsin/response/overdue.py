@@ -39,6 +39,7 @@ from tocsin.alerting.settings import AlertingSettings
 from tocsin.response import notices, reports, timeline
 from tocsin.response.models import Incident, IncidentTask, ResponseBody
 from tocsin.response.tasks import OPEN_STATUSES
+from tocsin.response.timeline import said
 
 
 @dataclass(frozen=True)
@@ -100,14 +101,17 @@ def _notify_steps(
     reason: str,
     key: str,
     kind: str,
-    what: str,
+    message: str,
+    what: dict[str, str],
     now: dt.datetime,
     settings: AlertingSettings,
     due: dt.datetime,
     **facts: object,
 ) -> int:
-    """Notify each of ``steps`` and log it on the timeline (``due``: the deadline
-    escalated, exact in the event's data, to the minute in its text)."""
+    """Notify each of ``steps`` and log it on the timeline as ``message`` (of
+    :data:`tocsin.response.timeline.MESSAGES`, with ``what`` it names besides the step;
+    ``due``: the deadline escalated, exact in the event's data, to the minute in its
+    text)."""
     facts["due"] = due
     queued = 0
     for step in steps:
@@ -124,12 +128,19 @@ def _notify_steps(
             step=step.index,
         )
         queued += count
-        told = ", ".join(c.name for c in contacts) if contacts else "nobody on duty"
+        said_of = {
+            "due": f"{due:%Y-%m-%d %H:%M}",
+            "step": step.index,
+            "place": place.name,
+            "place_zh": place.name_zh,
+            "contacts": [c.name for c in contacts],
+            **what,
+        }
         timeline.log(
             session,
             incident,
             kind,
-            f"{what}: step {step.index}, {place.code} ({told})",
+            said(message if contacts else f"{message}_nobody", **said_of),
             by=SYSTEM_ACTOR,
             now=now,
             data={
@@ -175,7 +186,8 @@ def _reports(
             reason="report-overdue",
             key=f"report-due-{_stamp(deadline)}",
             kind="report_overdue",
-            what=f"situation report overdue since {deadline:%Y-%m-%d %H:%M} UTC",
+            message="report.overdue",
+            what={},
             now=now,
             settings=settings,
             due=deadline,
@@ -229,7 +241,8 @@ def _tasks(
             reason="task-overdue",
             key=f"task-{task.id}/due-{_stamp(task.due_at)}",
             kind="task_overdue",
-            what=f"task {task.title!r} overdue since {task.due_at:%Y-%m-%d %H:%M} UTC",
+            message="task.overdue",
+            what={"task": task.title, "task_zh": task.title_zh},
             now=now,
             settings=settings,
             task_id=task.id,

@@ -27,6 +27,7 @@ from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, UserError
 from tocsin.response import incidents, plans, tasks, timeline
 from tocsin.response.models import Incident, IncidentAlert, SituationReport
+from tocsin.response.timeline import said
 from tocsin.text import check_texts
 
 #: Without a plan: the first report 2 hours after opening, then one a day.
@@ -131,7 +132,7 @@ def submit(
         session,
         incident,
         "report",
-        f"situation report {number}" + (" (late)" if late else ""),
+        said("report.submitted_late" if late else "report.submitted", number=number),
         by=by,
         now=now,
         data={
@@ -159,8 +160,16 @@ class RollupRow:
 
 def rollup(session: Session, within: Iterable[int], now: dt.datetime) -> list[RollupRow]:
     """Every active incident of ``within`` (jurisdiction ids), most serious first."""
+    return rollup_rows(session, incidents.get_all(session, within=set(within), active=True), now)
+
+
+def rollup_rows(
+    session: Session, found: Iterable[tuple[Incident, str]], now: dt.datetime
+) -> list[RollupRow]:
+    """What is open and overdue of each incident of ``found`` (incident, jurisdiction
+    code): the roll-up's rows, also what the list of incidents shows of each."""
     rows = []
-    for incident, code in incidents.get_all(session, within=set(within), active=True):
+    for incident, code in found:
         work = [
             t for t in tasks.for_incident(session, incident.id) if t.status in tasks.OPEN_STATUSES
         ]

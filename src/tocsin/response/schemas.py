@@ -123,7 +123,9 @@ class ChecklistItem(_Input):
     """A task the level's activation creates, due ``due`` after the activation."""
 
     title: str = Field(min_length=1, max_length=500)
+    title_zh: str = Field(default="", max_length=500)
     body: str = Field(default="", max_length=8000)
+    body_zh: str = Field(default="", max_length=8000)
     due: Minutes = 0
     #: Code of the body that does it (default: the level's lead body).
     assignee: Code | None = None

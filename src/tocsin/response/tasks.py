@@ -22,6 +22,7 @@ from tocsin.monitoring.models import Jurisdiction
 from tocsin.response import bodies, timeline
 from tocsin.response.models import TASK_STATUSES, Incident, IncidentTask
 from tocsin.response.plans import PlanInForce
+from tocsin.response.timeline import Said, said
 
 #: Statuses of work still to do.
 OPEN_STATUSES = ("open", "in_progress")
@@ -94,6 +95,8 @@ def activate_checklist(
             item=number,
             title=item.title,
             body=item.body,
+            title_zh=item.title_zh,
+            body_zh=item.body_zh,
             assignee_body_id=body.id if body else None,
             due_at=due,
             status="open",
@@ -111,24 +114,25 @@ def close_not_applicable(
     session: Session,
     incident: Incident,
     tasks: Iterable[IncidentTask],
-    reason: str,
+    reason: str | Said,
     *,
     by: str,
     now: dt.datetime,
 ) -> list[IncidentTask]:
-    """Close the open ones of ``tasks`` as not applicable, with ``reason``; done work
-    is kept as it is."""
+    """Close the open ones of ``tasks`` as not applicable, with ``reason`` (a person's
+    words or what tocsin says); done work is kept as it is."""
     closed = []
+    written = timeline.english(reason) if isinstance(reason, Said) else reason
     for task in tasks:
         if task.status in OPEN_STATUSES:
-            task.status, task.reason, task.updated_at = "not_applicable", reason, now
+            task.status, task.reason, task.updated_at = "not_applicable", written, now
             closed.append(task)
     if closed:
         timeline.log(
             session,
             incident,
             "tasks_closed",
-            reason,
+            said("tasks.closed", reason=reason),
             by=by,
             now=now,
             data={"tasks": [t.id for t in closed]},
@@ -183,7 +187,12 @@ def update(
         return task
     task.updated_at = now
     session.flush()
-    text = f"{task.title}: {task.status}" + (f" ({task.reason})" if task.reason else "")
+    named = {"task": task.title, "task_zh": task.title_zh}
+    text = (
+        said("task.changed_reason", **named, task_status=task.status, reason=task.reason)
+        if task.reason
+        else said("task.changed", **named, task_status=task.status)
+    )
     timeline.log(session, incident, "task", text, by=by, now=now, data=after, before=before)
     return task
 

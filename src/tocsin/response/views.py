@@ -51,7 +51,9 @@ def task_view(task: IncidentTask, body_codes: dict[int, str]) -> dict[str, Any]:
     return {
         "id": task.id,
         "title": task.title,
+        "title_zh": task.title_zh,
         "body": task.body,
+        "body_zh": task.body_zh,
         "plan_level": level_name(task.plan_level),
         "assignee_body": body_codes.get(task.assignee_body_id) if task.assignee_body_id else None,
         "assignee_user_id": task.assignee_user_id,
@@ -69,6 +71,8 @@ def event_view(event: IncidentEvent) -> dict[str, Any]:
         "kind": event.kind,
         "text": event.text,
         "data": event.data,
+        "message": event.message,
+        "params": event.params,
     }
 
 
@@ -101,7 +105,8 @@ def plan_levels(plan: ContingencyPlan) -> dict[str, dict[str, Any]]:
             "notify": checklist.notify,
             "report_interval": format_minutes(checklist.report_interval),
             "tasks": [
-                {"title": t.title, "body": t.body, "due": format_minutes(t.due),
+                {"title": t.title, "title_zh": t.title_zh, "body": t.body,
+                 "body_zh": t.body_zh, "due": format_minutes(t.due),
                  "assignee": t.assignee or checklist.lead_body}
                 for t in checklist.tasks
             ],
@@ -130,10 +135,17 @@ def incident_view(detail: IncidentDetail) -> dict[str, Any]:
         "commander": detail.commander,
         "plan": (
             {"id": detail.plan.plan.id, "version": detail.plan.plan.version,
-             "title": detail.plan.plan.title, "source": detail.plan.source,
+             "title": detail.plan.plan.title, "title_zh": detail.plan.plan.title_zh,
+             "source": detail.plan.source,
+             "source_name": (detail.plan_source_names or (detail.plan.source,) * 2)[0],
+             "source_name_zh": (detail.plan_source_names or (detail.plan.source,) * 2)[1],
              "inherited": detail.plan.inherited}
             if detail.plan else None
         ),
+        "bodies": {
+            code: {"name": name, "name_zh": name_zh}
+            for code, (name, name_zh) in sorted(detail.body_names.items())
+        },
         "alerts": [
             {"id": a.id, "level": level_name(a.level), "status": a.status, "headline": a.headline}
             for a in detail.alerts

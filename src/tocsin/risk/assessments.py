@@ -222,10 +222,14 @@ def agree(
     else:
         incident = session.get(Incident, assessment.incident_id)
         assert incident is not None
-        text = (
-            f"joint risk assessment {assessment.id} agreed: likelihood {given.likelihood}, "
-            f"impact {given.impact} ({result['level'].replace('_', ' ')}), confidence "
-            f"{given.confidence}. {given.rationale}"
+        text = timeline.said(
+            "assessment.agreed",
+            assessment=assessment.id,
+            likelihood=given.likelihood,
+            impact=given.impact,
+            risk_level=result["level"],
+            confidence=given.confidence,
+            rationale=given.rationale,
         )
         timeline.log(
             session,

@@ -69,13 +69,14 @@ def hazard_name(code: str, indicators: dict[str, tuple[str, str | None]], locale
     """The name of a hazard as incidents and plans store it: a kind of event, an
     indicator (``indicators``: code -> (name, Chinese name)) or an indicator domain
     (translated as the catalogs name domains); the code itself if it is none of these."""
+    from tocsin.catalogs import gettext_in
     from tocsin.monitoring.models import DOMAINS
 
     if code in EVENT_KIND_NAMES:
-        return gettext(EVENT_KIND_NAMES[code])
+        return gettext_in(locale, EVENT_KIND_NAMES[code])
     if code in indicators:
         name, name_zh = indicators[code]
         return name_zh if locale == "zh_CN" and name_zh else name
     if code in DOMAINS:
-        return gettext(code)
+        return gettext_in(locale, code)
     return code

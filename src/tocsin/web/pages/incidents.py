@@ -14,20 +14,29 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
 from tocsin.accounts.errors import N_
+from tocsin.accounts.service import actor_names
 from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import incidents, reports, tasks, views
+from tocsin.response import bodies, incidents, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
+from tocsin.response.places import tree
 from tocsin.risk import queries as risk_queries
 from tocsin.store.sql import page_rows
 from tocsin.web.deps import Db, PageScope, check_csrf, writer
+from tocsin.web.i18n.names import hazard_name
 from tocsin.web.shared import reserves as supplies
 from tocsin.web.shared.alerts import alert_in_scope
 from tocsin.web.shared.common import MAX_ID, ItemId, jurisdiction_by_code, readable_subtree
-from tocsin.web.shared.response import act, incident_detail, incident_in_scope
-from tocsin.web.templating import render
+from tocsin.web.shared.response import (
+    act,
+    incident_detail,
+    incident_in_scope,
+    task_reasons,
+    timeline_lines,
+)
+from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,11 +108,15 @@ def incidents_page(
     )
     rows = page_rows(db, query, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE)
     shown = [incident for incident, _ in rows[:PAGE_SIZE]]
+    now = dt.datetime.now(dt.UTC)
+    # The roll-up of the page's incidents: open and overdue tasks, the next report, needs.
+    followed = {r.incident.id: r for r in reports.rollup_rows(db, rows[:PAGE_SIZE], now)}
     return render(
         request,
         "incidents.html",
         {
             "rows": rows[:PAGE_SIZE],
+            "followed": followed,
             **_names_of(db, shown),
             "more": len(rows) > PAGE_SIZE,
             "page": page,
@@ -129,13 +142,28 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
     incident = incident_in_scope(db, scope, incident_id, Capability.READ)
     sent = reports.for_incident(db, incident_id)
     due = reports.next_due(db, incident)
+    names = _names_of(db, [incident])
+    locale = request_locale(request)
+
+    def hazard(code: str) -> str:
+        return hazard_name(code, names["indicator_names"], locale)
+
+    commander = [f"user:{detail.commander}"] if detail.commander else []
+    now = dt.datetime.now(dt.UTC)
     return render(
         request,
         "incident.html",
         {
             "i": detail,
-            **_names_of(db, [incident]),
-            "reports": views.reports_view(incident_id, sent, due, dt.datetime.now(dt.UTC)),
+            "timeline": timeline_lines(detail, locale, hazard),
+            "task_reasons": task_reasons(detail, locale, hazard),
+            **names,
+            "actors": actor_names(
+                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent] + commander
+            ),
+            "reports": views.reports_view(incident_id, sent, due, now),
+            # Due times are ISO 8601 in UTC, compared as text with this one.
+            "now_iso": now.isoformat(),
             "may_respond": scope.allows(Capability.RESPOND, incident.jurisdiction_id),
             "moves": incidents.TRANSITIONS[detail.status],
             "levels": [lv.roman for lv in Level],
@@ -144,6 +172,57 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
                 db, scope.ids(Capability.READ), incident_id=incident_id
             ),
             **supplies.page_context(db, scope, incident_id, incident.jurisdiction_id),
+        },
+    )
+
+
+def _body_codes(found: plans.PlanInForce) -> set[str]:
+    """Every body code the plan's levels name."""
+    codes = {found.plan.owner_body}
+    for number in (1, 2, 3, 4):
+        level = found.level(number)
+        codes |= {level.lead_body, *level.participating_bodies, *level.notify}
+        codes |= {t.assignee for t in level.tasks if t.assignee}
+    return codes
+
+
+@router.get("/plans/in-force")
+def plan_in_force_page(
+    request: Request,
+    scope: PageScope,
+    db: Db,
+    jurisdiction: Annotated[str, Query(min_length=1, max_length=64)],
+    hazard: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """The plan in force for a jurisdiction and hazard, for whoever reads the
+    jurisdiction: its four levels and where it is inherited from (none: says so)."""
+    where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))
+    found = plans.in_force_by_id(db, where.id, hazard)
+    directory = tree(db)
+    source = directory.by_code.get(found.source) if found and found.inherited else None
+    zh = request_locale(request) == "zh_CN"
+    # Each code of the plan names the body that acts for this jurisdiction.
+    acting = {
+        code: bodies.resolve(db, directory, where.id, code)
+        for code in (_body_codes(found) if found else ())
+    }
+    return render(
+        request,
+        "plan_in_force.html",
+        {
+            "place": where,
+            "hazard": hazard,
+            "indicator_names": monitoring_queries.indicator_names(db, {hazard}),
+            "plan": views.plan_summary(found.plan, found.source, dt.date.today())
+            if found
+            else None,
+            "levels": views.plan_levels(found.plan) if found else {},
+            "inherited_from": (source.name_zh if zh else source.name) if source else None,
+            "body_names": {
+                code: (body.name_zh if zh and body.name_zh else body.name)
+                for code, body in acting.items()
+                if body is not None
+            },
         },
     )
 

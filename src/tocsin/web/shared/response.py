@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
 from tocsin.errors import UserError
-from tocsin.response import incidents, views
+from tocsin.response import incidents, timeline, views
 from tocsin.response.models import Incident
 from tocsin.text import check_text
 from tocsin.web.deps import writer
@@ -42,7 +42,9 @@ class IncidentSummaryOut(BaseModel):
 class TaskOut(BaseModel):
     id: int
     title: str
+    title_zh: str = Field(description="the title in Chinese; empty when the plan gives none")
     body: str
+    body_zh: str
     plan_level: Roman | None = Field(description="the checklist it comes from; null: by hand")
     assignee_body: str | None
     assignee_user_id: int | None
@@ -55,9 +57,14 @@ class TaskOut(BaseModel):
 class EventOut(BaseModel):
     at: str
     actor: str
-    kind: str
-    text: str
+    kind: str = Field(description="what happened, a stable code (level, task, comment, ...)")
+    text: str = Field(description="what was said, in English; a person's words as typed")
     data: dict[str, Any] | None
+    message: str | None = Field(
+        description="for what tocsin wrote: the message (docs/response.md#the-timeline); "
+        "null for a person's words and entries of before messages"
+    )
+    params: dict[str, Any] | None = Field(description="the message's parameters")
 
 
 class IncidentOut(IncidentSummaryOut):
@@ -67,6 +74,9 @@ class IncidentOut(IncidentSummaryOut):
     lead_body: str | None
     commander: str | None
     plan: dict[str, Any] | None
+    bodies: dict[str, dict[str, str]] = Field(
+        description="the names (name, name_zh) of the lead body and the tasks' bodies, by code"
+    )
     alerts: list[dict[str, Any]]
     tasks: list[TaskOut]
     timeline: list[EventOut]
@@ -84,6 +94,36 @@ def incident_in_scope(
 def incident_detail(db: Session, scope: Scope, incident_id: int) -> IncidentOut:
     incident_in_scope(db, scope, incident_id, Capability.READ)
     return IncidentOut(**views.incident_view(incidents.detail(db, incident_id)))
+
+
+def timeline_lines(
+    detail: IncidentOut, locale: str, hazard: Callable[[str], str]
+) -> list[tuple[EventOut, str]]:
+    """Each event of an incident's timeline with what the reader of ``locale`` reads of
+    it (tocsin's messages in their language, people's words as typed); ``hazard`` names
+    a hazard code in that language."""
+    return [
+        (e, timeline.shown_text(e.message, e.params, e.text, locale, hazard=hazard))
+        for e in detail.timeline
+    ]
+
+
+def task_reasons(detail: IncidentOut, locale: str, hazard: Callable[[str], str]) -> dict[int, str]:
+    """Why tocsin closed tasks as not applicable (the level lowered, the incident
+    closed), in the reader's language, by task id: the reason of the timeline's
+    ``tasks_closed`` event, for the tasks whose reason is still that one."""
+    reasons: dict[int, str] = {}
+    current = {t.id: t.reason for t in detail.tasks}
+    for e in detail.timeline:
+        reason = (e.params or {}).get("reason") if e.kind == "tasks_closed" else None
+        if not isinstance(reason, dict) or not e.data:
+            continue
+        english = timeline.render(reason["message"], reason["params"], "en")
+        shown = timeline.render(reason["message"], reason["params"], locale, hazard=hazard)
+        for task_id in e.data.get("tasks", []):
+            if shown and current.get(task_id) == english:
+                reasons[task_id] = shown
+    return reasons
 
 
 def act(
