@@ -9,7 +9,7 @@ texts people type (comments). A plan's checklist item may have a Chinese title a
 copied to the task it makes. Additive: four columns (two nullable, two empty by default).
 
 Revision ID: tline0001
-Revises: part0001
+Revises: popst0001
 Create Date: 2026-12-07
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "tline0001"
-down_revision = "part0001"
+down_revision = "popst0001"
 branch_labels = None
 depends_on = None
 
