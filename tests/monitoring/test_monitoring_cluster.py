@@ -81,18 +81,20 @@ def _in_process_rebuild(engine) -> list[tuple]:
 
 
 @pytest.fixture
-def cluster_for(store_url, monkeypatch, tmp_path):
+def cluster_for(store_url, tmp_path):
     """``cluster_for(pause=False)``: a LocalCluster of two worker processes started with
     this test's TOCSIN_DATABASE_URL (and, with ``pause``, stopping at the first chunk
-    each worker process takes, see tocsin.store.pause)."""
+    each worker process takes, see tocsin.store.pause). The pause variables go to the
+    worker processes only (the nannies' ``env``, kept across restarts): in this process
+    they would stop the in-process run the test compares with."""
     clusters = []
 
     def start(pause: bool = False):
+        env = {}
         if pause:
-            monkeypatch.setenv("TOCSIN_PAUSE_AT", "detect.chunk")
-            monkeypatch.setenv("TOCSIN_PAUSE_FILE", str(tmp_path / "paused"))
+            env = {"TOCSIN_PAUSE_AT": "detect.chunk", "TOCSIN_PAUSE_FILE": str(tmp_path / "paused")}
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env
         )
         clusters.append(cluster)
         return cluster
