@@ -97,9 +97,6 @@ def cluster_for(store_url, tmp_path):
     pause variables in this process would stop the in-process run the test compares
     with, and a forked worker does not see this process's environment anyway."""
     clusters = []
-    forkserver = dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
-    forkserver.__enter__()
-    get_mp_context().set_forkserver_preload(FORKSERVER_PRELOAD)  # before its first start
 
     def start(pause: bool = False, database: str = store_url):
         env = {"TOCSIN_DATABASE_URL": database}
@@ -112,10 +109,11 @@ def cluster_for(store_url, tmp_path):
         clusters.append(cluster)
         return cluster
 
-    yield start
-    for cluster in clusters:
-        cluster.close()
-    forkserver.__exit__(None, None, None)
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        get_mp_context().set_forkserver_preload(FORKSERVER_PRELOAD)  # before its first start
+        yield start
+        for cluster in clusters:
+            cluster.close()
 
 
 def test_a_run_on_the_cluster_equals_a_run_in_this_process(
