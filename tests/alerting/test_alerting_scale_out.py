@@ -12,13 +12,13 @@ HTTP receiver.
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
-import time
 from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from tests.alerting.worker_processes import start_worker, wait_for
 from tests.web.conftest import tocsin_serve
 
@@ -27,6 +27,7 @@ from tocsin.alerting import rules
 from tocsin.alerting.models import Alert, DutyContact, Notification, WorkerHeartbeat
 from tocsin.monitoring import detectors
 from tocsin.monitoring.models import DetectionRun
+from tocsin.monitoring.runs import DETECTION_LOCK
 from tocsin.store import write_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -39,6 +40,46 @@ JUMP = 40
 #: Seconds to wait for a worker process to start and reach a step (generous: the test is
 #: about what happens, not how fast; a step that never comes still fails).
 STARTUP = 300.0
+
+
+#: Whole ticks each live worker makes after the last delivery before the counts are
+#: taken: a duplicate alert or message would come in one of them.
+TICKS_AFTER = 5
+
+
+def _waiting_for_detection(engine) -> int:
+    """Sessions waiting for the detection runs' advisory lock (PostgreSQL's pg_locks: a
+    one-bigint key is classid = high 32 bits, objid = low 32 bits, objsubid = 1)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid = :high AND objid = :low AND objsubid = 1"
+            ),
+            {"high": DETECTION_LOCK >> 32, "low": DETECTION_LOCK & 0xFFFFFFFF},
+        ).scalar()
+
+
+def _wait_for_ticks(engine, names: list[str], ticks: int) -> None:
+    """Wait until each worker whose heartbeat name contains one of ``names`` has made
+    ``ticks`` whole ticks from now: it beats at the start of each tick, so ``ticks + 1``
+    new beats. Counted by distinct beat times seen, which can only undercount."""
+
+    def beats() -> dict[str, dt.datetime]:
+        with write_session(engine) as session:
+            rows = session.execute(select(WorkerHeartbeat.name, WorkerHeartbeat.beat_at)).all()
+        return {part: at for name, at in rows for part in names if part in name}
+
+    start = beats()
+    seen: dict[str, set[dt.datetime]] = {part: set() for part in names}
+
+    def enough() -> bool:
+        for part, at in beats().items():
+            if at != start.get(part):
+                seen[part].add(at)
+        return all(len(times) > ticks for times in seen.values())
+
+    wait_for(enough, timeout=STARTUP, what=f"{ticks} more ticks of each worker")
 
 
 def _upload() -> bytes:
@@ -106,7 +147,12 @@ def test_two_workers_and_a_server_make_each_effect_once(
                 return any(second in name for name in names)
 
             wait_for(b_ticks, timeout=STARTUP, what="worker B ticking")
-            time.sleep(1.0)  # B's detection now waits for A's (its first tick detects)
+            # B's first tick detects: its detection must be waiting for A's lock.
+            wait_for(
+                lambda: _waiting_for_detection(engine) >= 1,
+                timeout=STARTUP,
+                what="worker B waiting for A's detection run",
+            )
             if fate == "killed":
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait(60)
@@ -121,7 +167,9 @@ def test_two_workers_and_a_server_make_each_effect_once(
                 return counts
 
             wait_for(lambda: set(arrived()) >= keys, what="every notification delivered")
-            time.sleep(2.0)  # both workers tick many more times: nothing more may happen
+            # Each live worker ticks several more times: nothing more may happen.
+            live = [p for p in workers if p.poll() is None]
+            _wait_for_ticks(engine, [f":{p.pid}:" for p in live], TICKS_AFTER)
             ready = httpx.get(f"{base}/readyz", timeout=60)
         finally:
             for process in workers:

@@ -24,6 +24,8 @@ from tocsin.monitoring.runs import run_detection
 from tocsin.store import write_session
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+from distributed.utils import get_mp_context  # noqa: E402
 
 FARRINGTON = {"b": "1", "w": "2", "no_periods": "10", "past_weeks_not_included": "4"}
 AREAS = ("A1", "A2", "B1")
@@ -80,26 +82,38 @@ def _in_process_rebuild(engine) -> list[tuple]:
     return _signals(engine)
 
 
+#: Modules the worker processes' forkserver imports once for the whole session, so that a
+#: LocalCluster's workers (and a killed worker's replacement) start as forks that have
+#: them already (Dask's own test suite uses the forkserver for the same reason).
+FORKSERVER_PRELOAD = ["distributed", "numpy", "pandas", "sqlalchemy", "tocsin.monitoring.cluster"]
+
+
 @pytest.fixture
-def cluster_for(store_url, monkeypatch, tmp_path):
-    """``cluster_for(pause=False)``: a LocalCluster of two worker processes started with
-    this test's TOCSIN_DATABASE_URL (and, with ``pause``, stopping at the first chunk
-    each worker process takes, see tocsin.store.pause)."""
+def cluster_for(store_url, tmp_path):
+    """``cluster_for(pause=False, database=store_url)``: a LocalCluster of two worker
+    processes whose TOCSIN_DATABASE_URL is ``database`` (and, with ``pause``, stopping
+    at the first chunk each worker process takes, see tocsin.store.pause). The variables
+    go to the worker processes only (the nannies' ``env``, kept across restarts): the
+    pause variables in this process would stop the in-process run the test compares
+    with, and a forked worker does not see this process's environment anyway."""
     clusters = []
 
-    def start(pause: bool = False):
+    def start(pause: bool = False, database: str = store_url):
+        env = {"TOCSIN_DATABASE_URL": database}
         if pause:
-            monkeypatch.setenv("TOCSIN_PAUSE_AT", "detect.chunk")
-            monkeypatch.setenv("TOCSIN_PAUSE_FILE", str(tmp_path / "paused"))
+            env["TOCSIN_PAUSE_AT"] = "detect.chunk"
+            env["TOCSIN_PAUSE_FILE"] = str(tmp_path / "paused")
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env
         )
         clusters.append(cluster)
         return cluster
 
-    yield start
-    for cluster in clusters:
-        cluster.close()
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        get_mp_context().set_forkserver_preload(FORKSERVER_PRELOAD)  # before its first start
+        yield start
+        for cluster in clusters:
+            cluster.close()
 
 
 def test_a_run_on_the_cluster_equals_a_run_in_this_process(
@@ -170,13 +184,12 @@ def test_an_unreachable_scheduler_is_a_clear_error():
 
 
 def test_a_worker_on_another_database_refuses_the_chunk(
-    engine, write_file, cluster_for, store_url, monkeypatch, tmp_path
+    engine, write_file, cluster_for, store_url, tmp_path
 ):
     if engine.dialect.name != "sqlite":
         pytest.skip("one backend is enough to check the workers' database")
     _prepare(engine, write_file)
-    monkeypatch.setenv("TOCSIN_DATABASE_URL", f"sqlite:///{Path(tmp_path) / 'other.db'}")
-    cluster = cluster_for()
+    cluster = cluster_for(database=f"sqlite:///{Path(tmp_path) / 'other.db'}")
     with (
         open_cluster(cluster.scheduler_address, engine) as on_dask,
         pytest.raises(UserError, match="start the Dask workers with the same"),
