@@ -95,10 +95,15 @@ def test_changes_are_audited_with_before_and_after(store_engine, tmp_path):
     assert (summary.created, summary.updated) == (0, 1)
     with write_session(store_engine) as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    assert [e.action for e in entries] == ["jurisdiction.create"] * 2 + ["jurisdiction.update"]
+    # One entry per load, with its counts, the codes created and each change.
+    assert [e.action for e in entries] == ["jurisdiction.load"] * 2
+    assert [e.object_id for e in entries] == ["j.csv"] * 2
+    assert entries[0].after["created_codes"] == ["R1", "C1"]
+    assert (entries[-1].after["created"], entries[-1].after["updated"]) == (0, 1)
     assert entries[-1].actor == "test"
-    assert entries[-1].before["name"] == "County" and entries[-1].after["name"] == "County renamed"
-    assert entries[-1].after["name_zh"] == "县"
+    change = entries[-1].after["changes"]["C1"]
+    assert change["before"]["name"] == "County" and change["after"]["name"] == "County renamed"
+    assert change["after"]["name_zh"] == "县" and change["after"]["parent"] == "R1"
 
 
 def test_population_wide_and_long(store_engine, tmp_path):
@@ -174,3 +179,56 @@ def test_the_frequency_of_an_indicator_with_data_cannot_change(engine, write_fil
     )
     with pytest.raises(TableError, match="differs from the stored frequency 'week'"):
         _load(engine, indicators.load, path)
+
+
+def _tree_file(path, n_counties, *, renamed=False):
+    """A country, 4 regions and ``n_counties`` counties spread over them (children first)."""
+    suffix = " renamed" if renamed else ""
+    lines = ["code,name,parent"]
+    lines += [f"C{i:05d},County {i}{suffix},R{i % 4}" for i in range(n_counties)]
+    lines += [f"R{r},Region {r},XX" for r in range(4)] + ["XX,Country,"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _statements_of_load(engine, path):
+    """How many statements the database is sent while loading ``path`` (one transaction)."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def count_statement(*_args):
+        sent.append(1)
+
+    event.listen(engine, "before_cursor_execute", count_statement)
+    try:
+        summary = _load(engine, jurisdictions.load, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_statement)
+    return summary, len(sent)
+
+
+def test_loading_sends_as_many_statements_for_2n_jurisdictions_as_for_n(store_engine, tmp_path):
+    """Issue 17: 20,000 jurisdictions took 34 minutes, a flush and an audit entry each.
+    A load is a fixed number of statements (bulk insert, bulk update, one audit entry),
+    whatever the number of rows: created, updated or unchanged."""
+    created = {}
+    for n in (100, 200):
+        _empty_reference(store_engine)
+        summary, created[n] = _statements_of_load(store_engine, _tree_file(tmp_path / "j.csv", n))
+        assert summary.created == n + 5
+    assert created[200] == created[100], created
+    updated = {}
+    for n in (100, 200):
+        _empty_reference(store_engine)
+        _load(store_engine, jurisdictions.load, _tree_file(tmp_path / "j.csv", n))
+        path = _tree_file(tmp_path / "j.csv", n, renamed=True)
+        summary, updated[n] = _statements_of_load(store_engine, path)
+        assert (summary.created, summary.updated, summary.unchanged) == (0, n, 5)
+    assert updated[200] == updated[100], updated
+
+
+def _empty_reference(engine):
+    with engine.begin() as conn:
+        conn.execute(Jurisdiction.__table__.update().values(parent_id=None))
+        conn.execute(Jurisdiction.__table__.delete())

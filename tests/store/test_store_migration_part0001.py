@@ -213,3 +213,112 @@ def test_db_prune_on_the_command_line(store_url, store_engine, monkeypatch, caps
             ).scalar()
             == 1
         )
+
+
+def _catalog(engine: Engine) -> dict[str, list[tuple]]:
+    """The keys, foreign keys, indexes, columns and defaults of the large tables and
+    every sequence's position (but the audit log's, which the command writes to), as
+    PostgreSQL describes them."""
+    with engine.connect() as conn:
+        return {
+            "constraints": conn.execute(text(
+                "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE conrelid IN (to_regclass('observation'), "
+                "to_regclass('signal')) ORDER BY 1, 2")).all(),
+            "indexes": conn.execute(text(  # ON ONLY: a partitioned table's own index
+                "SELECT tablename, indexname, replace(indexdef, ' ON ONLY ', ' ON ') FROM "
+                "pg_indexes WHERE schemaname = current_schema() AND tablename IN "
+                "('observation', 'signal') ORDER BY 1, 2"
+            )).all(),
+            "columns": conn.execute(text(
+                "SELECT table_name, column_name, data_type, is_nullable, column_default FROM "
+                "information_schema.columns WHERE table_schema = current_schema() AND "
+                "table_name IN ('observation', 'signal') ORDER BY 1, ordinal_position")).all(),
+            "sequences": conn.execute(text(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = "
+                "current_schema() AND sequencename NOT LIKE 'audit%' ORDER BY 1")).all(),
+        }  # fmt: skip
+
+
+def _partition_command(engine: Engine, monkeypatch, capsys) -> tuple[int, str]:
+    import sys
+
+    from tocsin.cli import main
+    from tocsin.settings import get_settings
+    from tocsin.store.engine import get_engine
+
+    url = engine.url
+    if engine.dialect.name == "postgresql":  # the engine keeps its schema out of its URL
+        with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar()
+        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    monkeypatch.setenv("TOCSIN_DATABASE_URL", url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    monkeypatch.setattr(sys, "argv", ["tocsin", "db", "partition"])
+    try:
+        with pytest.raises(SystemExit) as info:
+            main()
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    out = capsys.readouterr()
+    return int(info.value.code or 0), out.out + out.err
+
+
+def test_db_partition_converts_a_plain_store_in_place(fresh_engine, monkeypatch, capsys):
+    monkeypatch.delenv(PARTITION_SETTING, raising=False)
+    upgrade(fresh_engine)
+    _fill(fresh_engine)
+    before = _everything(fresh_engine)
+    if fresh_engine.dialect.name != "postgresql":
+        code, said = _partition_command(fresh_engine, monkeypatch, capsys)
+        assert code == 2 and "sqlite has no table partitions" in said, said
+        assert "Traceback" not in said and _everything(fresh_engine) == before
+        return
+    with fresh_engine.begin() as conn:  # a sequence that has moved on (run 1 was given its id)
+        conn.execute(text("SELECT setval('detection_run_id_seq', 1)"))
+    catalog = _catalog(fresh_engine)
+    # A page per statement: the copy in many TID ranges (and progress steps), none lost.
+    monkeypatch.setattr("tocsin.store.partitions.COPY_BATCH_PAGES", 1)
+    code, said = _partition_command(fresh_engine, monkeypatch, capsys)
+    assert code == 0, said
+    assert f"{len(before['observation']):,} observation, {len(before['signal']):,} signal" in said
+    with fresh_engine.connect() as conn:
+        assert is_partitioned(conn, "observation") and is_partitioned(conn, "signal")
+        assert len(partitions(conn, "observation")) == 81
+        entry = conn.execute(
+            text("SELECT object_id, after FROM audit_log WHERE action = 'store.partition'")
+        ).one()
+    recorded = entry[1] if isinstance(entry[1], dict) else json.loads(entry[1])
+    assert recorded["rows"] == {t: len(before[t]) for t in ("observation", "signal")}
+    assert _everything(fresh_engine) == before
+    assert _catalog(fresh_engine) == catalog
+    with fresh_engine.begin() as conn:  # writers' conflict targets, sequences carry on
+        conn.execute(text(
+            "INSERT INTO observation (series_id, period, value, ingest_id) VALUES (1, :p, 99, 1) "
+            "ON CONFLICT (series_id, period) DO UPDATE SET value = excluded.value"),
+            {"p": WEEKS[0]})  # fmt: skip
+        run = conn.execute(text(
+            "INSERT INTO detection_run (at, actor, detectors, series, signals, alarms) "
+            f"VALUES ({NOW}, 't', 0, 0, 0, 0) RETURNING id")).scalar()  # fmt: skip
+        assert run == 2
+    with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # foreign keys kept
+        conn.execute(text(
+            "INSERT INTO signal (series_id, detector_id, period, computed_at) "
+            f"VALUES (77, 1, 5, {NOW})"))  # fmt: skip
+    with pytest.raises(IntegrityError), fresh_engine.begin() as conn:  # primary key kept
+        conn.execute(text(
+            "INSERT INTO signal (series_id, detector_id, period, computed_at) "
+            f"VALUES (1, 1, {WEEKS[3]}, {NOW})"))  # fmt: skip
+    # Again: already partitioned, nothing changes and nothing more is audited.
+    code, said = _partition_command(fresh_engine, monkeypatch, capsys)
+    assert code == 0 and "already partitioned; nothing changed" in said, said
+    with fresh_engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'store.partition'")
+            ).scalar()
+            == 1
+        )

@@ -101,6 +101,53 @@ def prune_command(
     )
 
 
+@db_app.command("partition")
+def partition_command() -> None:
+    """Partition the large tables (observations, signals) of an existing PostgreSQL
+    store by period, in place and in one audited transaction; nothing to do if they are
+    already partitioned. Stop `tocsin serve` and the workers first: the tables are
+    locked while their rows are copied."""
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from sqlalchemy.exc import OperationalError
+
+    from tocsin.audit.log import default_actor
+    from tocsin.cli import err_console
+    from tocsin.errors import UserError
+    from tocsin.monitoring.retention import partition_in_place
+    from tocsin.store import write_session
+
+    if current_revision() != head_revision():
+        raise UserError(
+            f"{_where()}: the schema is at revision {current_revision() or '(empty)'}; "
+            "run `tocsin db upgrade` first"
+        )
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rows]}"),
+               TimeElapsedColumn())  # fmt: skip
+    tasks: dict[str, TaskID] = {}
+    with Progress(*columns, console=err_console, transient=True) as bar:
+
+        def progress(table: str, pages_done: int, pages: int, rows: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(f"copying {table}", total=max(pages, 1), rows="")
+            bar.update(tasks[table], completed=pages_done, rows=f"{rows:,} rows")
+
+        try:
+            with write_session(get_engine()) as session:
+                moved = partition_in_place(session, actor=default_actor(), on_progress=progress)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            raise UserError(
+                f"{_where()}: the large tables are in use (lock timeout); stop `tocsin serve` "
+                "and the workers, then run `tocsin db partition` again"
+            ) from None
+    if not moved:
+        typer.echo(f"{_where()}: observation and signal are already partitioned; nothing changed")
+        return
+    rows = ", ".join(f"{n:,} {table}" for table, n in moved.items())
+    typer.echo(f"{_where()}: partitioned by period: {rows} rows moved (audited)")
+
+
 @db_app.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],

@@ -3,8 +3,9 @@
 ``load`` reads GeoJSON (feature properties ``code``, ``name``, ``parent`` and optionally
 ``level``, ``name_zh``; the feature's geometry is kept) or a table with the same
 columns. Rows may come in any order; a parent must be in the same file or already
-stored. Every problem is reported before anything is written; each created or changed
-jurisdiction is audited.
+stored. Every problem is reported before anything is written; then the load is a fixed
+number of statements (a bulk insert, a bulk update) and one audit entry with its counts,
+the codes created and each change's before and after (issue 17).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tocsin.audit import record
 from tocsin.errors import NotFoundError
@@ -145,7 +147,11 @@ def load(session: Session, path: str | Path, *, actor: str | None = None) -> Loa
             )
             continue
         rows[item.code] = (rec, item)
-    stored = {j.code: j for j in get_all(session)}
+    # Geometries too, to compare and audit changed rows without a query per row.
+    stored = {
+        j.code: j
+        for j in session.scalars(select(Jurisdiction).options(undefer(Jurisdiction.geometry)))
+    }
     by_id = {j.id: j.code for j in stored.values()}
     parents: dict[str, str | None] = {
         code: by_id.get(j.parent_id) if j.parent_id else None for code, j in stored.items()
@@ -165,62 +171,83 @@ def load(session: Session, path: str | Path, *, actor: str | None = None) -> Loa
     depth: dict[str, int] = {}
 
     def depth_of(code: str | None) -> int:
-        if code is None:
-            return -1
-        if code not in depth:
-            depth[code] = depth_of(parents.get(code)) + 1
-        return depth[code]
+        chain: list[str] = []
+        while code is not None and code not in depth:
+            chain.append(code)
+            code = parents.get(code)
+        known = depth[code] if code is not None else -1
+        for step in reversed(chain):
+            known += 1
+            depth[step] = known
+        return known
 
+    # One pass in memory, then a fixed number of statements whatever the number of rows:
+    # the new rows in one bulk INSERT (their parents linked after, as a parent may be new
+    # too), the changed rows and the new rows' parents in one bulk UPDATE by key.
+    new_rows: list[dict[str, Any]] = []
+    for code in order:
+        if code not in stored:
+            rec, item = rows[code]
+            level = item.level or LEVELS[min(depth_of(code), len(LEVELS) - 1)]
+            new_rows.append(
+                {"code": code, "name": item.name, "name_zh": item.name_zh, "level": level,
+                 **({"geometry": geometry} if (geometry := rec.extra.get("geometry")) else {})}
+            )  # fmt: skip
+    ids = {code: j.id for code, j in stored.items()}
+    if new_rows:
+        inserted = session.execute(
+            insert(Jurisdiction).returning(Jurisdiction.code, Jurisdiction.id), new_rows
+        )
+        ids.update({code: jid for code, jid in inserted})
+    updates: list[dict[str, Any]] = []
+    changes: dict[str, dict[str, Any]] = {}
     for code in order:
         rec, item = rows[code]
-        parent = stored[item.parent] if item.parent else None
-        level = item.level or LEVELS[min(depth_of(code), len(LEVELS) - 1)]
+        parent_id = ids[item.parent] if item.parent else None
+        existing = stored.get(code)
+        if existing is None:
+            summary.created += 1
+            if parent_id is not None:
+                updates.append({"id": ids[code], "parent_id": parent_id})
+            continue
         values = {
             "name": item.name,
             "name_zh": item.name_zh,
-            "level": level,
-            "parent_id": parent.id if parent else None,
+            "level": item.level or existing.level,  # keep a stored level unless given
+            "parent_id": parent_id,
         }
-        if "name_zh" not in item.model_fields_set and code in stored:
+        if "name_zh" not in item.model_fields_set:
             del values["name_zh"]  # not in the file: keep the stored name
         if "geometry" in rec.extra:
             values["geometry"] = rec.extra["geometry"]
-        existing = stored.get(code)
-        if existing is None:
-            j = Jurisdiction(code=code, **values)
-            session.add(j)
-            session.flush()
-            stored[code] = j
-            record(
-                session,
-                action="jurisdiction.create",
-                object_type="jurisdiction",
-                object_id=code,
-                after=_state(j, item.parent),
-                actor=actor,
-            )
-            summary.created += 1
-            continue
-        old_parent = by_id.get(existing.parent_id) if existing.parent_id else None
-        before = _state(existing, old_parent)
-        values["level"] = item.level or existing.level  # keep a stored level unless given
         changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
         if not changed:
             summary.unchanged += 1
             continue
+        old_parent = by_id.get(existing.parent_id) if existing.parent_id else None
+        before = _state(existing, old_parent)
         for key, value in changed.items():
-            setattr(existing, key, value)
-        session.flush()
+            set_committed_value(existing, key, value)
+        changes[code] = {"before": before, "after": _state(existing, item.parent)}
+        updates.append({"id": existing.id, **values})
+        summary.updated += 1
+    if updates:
+        session.execute(update(Jurisdiction), updates)
+    if summary.created or summary.updated:
         record(
             session,
-            action="jurisdiction.update",
+            action="jurisdiction.load",
             object_type="jurisdiction",
-            object_id=code,
-            before=before,
-            after=_state(existing, item.parent),
+            object_id=Path(path).name,
+            after={
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "created_codes": [row["code"] for row in new_rows],
+                "changes": changes,
+            },
             actor=actor,
         )
-        summary.updated += 1
     return summary
 
 

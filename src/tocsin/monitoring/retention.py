@@ -18,15 +18,22 @@ removed, but a series pruned too short evaluates with less history.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tocsin.audit import record
+from tocsin.errors import UserError
 from tocsin.monitoring.schemas import PERIOD_KIND
 from tocsin.periods import period_of
-from tocsin.store.partitions import is_partitioned, partitions
+from tocsin.store.partitions import (
+    PARTITIONED_TABLES,
+    is_partitioned,
+    partition_table,
+    partitions,
+)
 
 #: The tables pruned, in order.
 PRUNED_TABLES = ("observation", "observation_revision", "signal")
@@ -102,3 +109,39 @@ def prune(session: Session, before: dt.date, *, actor: str | None = None) -> Pru
         actor=actor,
     )
     return summary
+
+
+def partition_in_place(
+    session: Session,
+    *,
+    actor: str | None = None,
+    on_progress: Callable[[str, int, int, int], None] | None = None,
+) -> dict[str, int]:
+    """Partition the large tables of an existing plain PostgreSQL store by period
+    (``tocsin db partition``), in ``session``'s transaction: each table not yet
+    partitioned is rebuilt by :func:`tocsin.store.partitions.partition_table` (same rows,
+    keys, foreign keys, indexes, sequences and grants), and one audit entry
+    (``store.partition``) says the rows moved per table. Returns the rows moved per
+    table rebuilt: empty when every table was already partitioned (nothing changed, no
+    audit entry). :class:`UserError` on SQLite, which has no partitions.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        raise UserError(
+            f"{conn.dialect.name} has no table partitions; `tocsin db partition` is for a "
+            "PostgreSQL store (a SQLite store keeps its plain tables)"
+        )
+    moved: dict[str, int] = {}
+    for table in PARTITIONED_TABLES:
+        if not is_partitioned(conn, table):
+            moved[table] = partition_table(conn, table, on_progress)
+    if moved:
+        record(
+            session,
+            action="store.partition",
+            object_type="store",
+            object_id=", ".join(moved),
+            after={"rows": moved, "partitions": {t: len(partitions(conn, t)) for t in moved}},
+            actor=actor,
+        )
+    return moved
