@@ -111,6 +111,23 @@ def check_accessibility(page, name: str) -> None:
     )
 
 
+#: A page is settled once it has loaded (``load``: its style sheets, scripts and images)
+#: and its widgets have drawn what they fetch after that: the situation map, its risk
+#: index layer and the series chart each set ``data-ready`` / ``data-index-ready`` when
+#: their data arrived (``src/tocsin/web/static/js/tocsin.js``).
+_SETTLED = """() => document.readyState === "complete"
+  && [...document.querySelectorAll("#map, #chart")].every((e) => e.dataset.ready === "1")
+  && [...document.querySelectorAll("#map[data-index-url]")]
+       .every((e) => e.dataset.indexReady === "1")"""
+
+
+def settled(page) -> None:
+    """Wait until the page is settled (:data:`_SETTLED`). Playwright's ``networkidle``
+    waited for the same fetches plus half a second of quiet on every page; this waits
+    for the page's own signals, however slow the machine (up to ``SLOW`` seconds)."""
+    page.wait_for_function(_SETTLED, timeout=SLOW * 1000)
+
+
 def login(page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     shot(page, "login")

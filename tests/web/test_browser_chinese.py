@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-from tests.web.browsing import requires_chromium, shot
+from tests.web.browsing import requires_chromium, settled, shot
 from tests.web.conftest import PASSWORD
 
 pytestmark = requires_chromium
@@ -120,7 +120,7 @@ def test_no_english_catalog_message_on_a_chinese_page(page, live, tmp_path) -> N
         "no-user": "/admin/users/nobody_at_all",
     }.items():
         page.goto(base + path)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         seen[name] = _prose(page)
         shot(page, f"zh-{name}")
 

@@ -6,7 +6,7 @@ alerts before the map. English and Chinese."""
 from __future__ import annotations
 
 import pytest
-from tests.web.browsing import requires_chromium, shot, signed_in_pages
+from tests.web.browsing import requires_chromium, settled, shot, signed_in_pages
 from tests.web.conftest import PASSWORD
 
 pytestmark = requires_chromium
@@ -73,7 +73,7 @@ def test_every_page_fits_a_phone(phone, live, locale) -> None:
     pages = signed_in_pages(world)
     for name, path in pages.items():
         phone.goto(base + path)
-        phone.wait_for_load_state("networkidle")
+        settled(phone)
         _check_fits(phone, f"{name}-{locale}")
     phone.goto(base + "/")
     phone.wait_for_selector("#map[data-ready='1']")
