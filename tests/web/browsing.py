@@ -3,8 +3,9 @@
 A uvicorn server runs the application on a free loopback port over a store built like
 the other web tests' (``tests/web/conftest.py``). Screenshots of every page visited are
 kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts.
-The fixtures ``live``, ``browser`` and ``page`` are in ``conftest.py``; a browser test
-module sets ``pytestmark = requires_chromium``.
+The fixtures ``live`` and ``page`` are in ``conftest.py``, ``browser`` (one Chromium per
+test process) in ``tests/conftest.py``; a browser test module sets
+``pytestmark = requires_chromium``.
 
 Every page a test takes a screenshot of is also checked with axe-core (Deque's
 accessibility engine, vendored in ``tests/web/vendor/axe-core``): a serious or critical
