@@ -42,7 +42,9 @@ requires_chromium = pytest.mark.skipif(
 
 def shot(page, name: str, *, accessible: bool = True) -> None:
     """A full-page screenshot ``name``.png, then the axe-core check of the page
-    (``accessible=False`` only for pages tocsin does not write, such as Swagger UI)."""
+    (``accessible=False`` only for pages tocsin does not write, such as Swagger UI, and
+    for pages another test checks at the same width and in the same language: say which
+    where it is passed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=SLOW * 1000)
     if accessible:
