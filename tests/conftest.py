@@ -167,3 +167,17 @@ def tocsin_main(monkeypatch, capsys):
 def cli(store_url, tocsin_main):
     """:func:`tocsin_main` on the test store (``TOCSIN_DATABASE_URL``), on each backend."""
     return tocsin_main
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Chromium driven by Playwright, launched once per test process when a browser test
+    first asks for it (tests/web/browsing.py); each test opens contexts of its own in it.
+    Here, not in a package's conftest: a second Playwright cannot start while one runs,
+    and each conftest importing the fixture would start its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

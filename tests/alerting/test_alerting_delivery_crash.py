@@ -32,8 +32,11 @@ ALERTS = 1
 
 
 @pytest.fixture
-def outbox(world, webhook) -> set[str]:
-    """Pending notifications (e-mail and webhook, 2 x 40 + 1): their keys."""
+def outbox(world, webhook, settings) -> set[str]:
+    """Pending notifications (e-mail and webhook, 2 x 40 + 1), due at once: their keys.
+
+    Raised with the workers' grouping (``group_wait`` 0, :func:`start_worker`): with the
+    default 30 s wait, every worker idled half a minute before its first send."""
     _, url = webhook
     with write_session(world.engine) as session:
         for k in range(CONTACTS):
@@ -51,11 +54,21 @@ def outbox(world, webhook) -> set[str]:
     with write_session(world.engine) as session:
         for n in range(ALERTS):
             lifecycle.raise_alert(
-                session, jurisdiction="C1", level="I", headline=f"Dam leak {n}", by="duty", now=now
+                session,
+                jurisdiction="C1",
+                level="I",
+                headline=f"Dam leak {n}",
+                by="duty",
+                now=now,
+                settings=settings,
             )
     with write_session(world.engine) as session:
         keys = set(session.scalars(select(Notification.idempotency_key)))
+        later = session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.next_attempt_at > now)
+        )
     assert len(keys) == ALERTS * (2 * CONTACTS + 1)
+    assert later == 0, f"{later} notifications wait before their first send"
     return keys
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.web.conftest import (  # noqa: F401
     any_client,
     any_world,
-    browser,
+    browser_world,
     client,
     live,
     page,

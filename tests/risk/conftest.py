@@ -11,7 +11,7 @@ from tests.web.conftest import (  # noqa: F401
     World,
     any_client,
     any_world,
-    browser,
+    browser_world,
     client,
     live,
     page,

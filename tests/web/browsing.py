@@ -3,8 +3,9 @@
 A uvicorn server runs the application on a free loopback port over a store built like
 the other web tests' (``tests/web/conftest.py``). Screenshots of every page visited are
 kept in ``artifacts/browser/`` (or ``$TOCSIN_TEST_ARTIFACTS``) as test artefacts.
-The fixtures ``live``, ``browser`` and ``page`` are in ``conftest.py``; a browser test
-module sets ``pytestmark = requires_chromium``.
+The fixtures ``live`` and ``page`` are in ``conftest.py``, ``browser`` (one Chromium per
+test process) in ``tests/conftest.py``; a browser test module sets
+``pytestmark = requires_chromium``.
 
 Every page a test takes a screenshot of is also checked with axe-core (Deque's
 accessibility engine, vendored in ``tests/web/vendor/axe-core``): a serious or critical
@@ -41,7 +42,9 @@ requires_chromium = pytest.mark.skipif(
 
 def shot(page, name: str, *, accessible: bool = True) -> None:
     """A full-page screenshot ``name``.png, then the axe-core check of the page
-    (``accessible=False`` only for pages tocsin does not write, such as Swagger UI)."""
+    (``accessible=False`` only for pages tocsin does not write, such as Swagger UI, and
+    for pages another test checks at the same width and in the same language: say which
+    where it is passed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=SLOW * 1000)
     if accessible:
@@ -109,6 +112,23 @@ def check_accessibility(page, name: str) -> None:
         f"{v['id']} ({v['impact']}: {v['help']}) at {', '.join(v['targets'][:5])}"
         for v in violations
     )
+
+
+#: A page is settled once it has loaded (``load``: its style sheets, scripts and images)
+#: and its widgets have drawn what they fetch after that: the situation map, its risk
+#: index layer and the series chart each set ``data-ready`` / ``data-index-ready`` when
+#: their data arrived (``src/tocsin/web/static/js/tocsin.js``).
+_SETTLED = """() => document.readyState === "complete"
+  && [...document.querySelectorAll("#map, #chart")].every((e) => e.dataset.ready === "1")
+  && [...document.querySelectorAll("#map[data-index-url]")]
+       .every((e) => e.dataset.indexReady === "1")"""
+
+
+def settled(page) -> None:
+    """Wait until the page is settled (:data:`_SETTLED`). Playwright's ``networkidle``
+    waited for the same fetches plus half a second of quiet on every page; this waits
+    for the page's own signals, however slow the machine (up to ``SLOW`` seconds)."""
+    page.wait_for_function(_SETTLED, timeout=SLOW * 1000)
 
 
 def login(page, base: str, username: str) -> None:

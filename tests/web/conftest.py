@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -270,7 +271,6 @@ def tocsin_serve(
     import subprocess
     import sys
     import time
-    from pathlib import Path
 
     import httpx
 
@@ -304,35 +304,69 @@ def tocsin_serve(
 # The browser tests' fixtures (helpers in tests/web/browsing.py).
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
-    """The application served by uvicorn on loopback: (base URL, world)."""
+@pytest.fixture(scope="session")
+def browser_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, World]:
+    """The browser tests' store, migrated and filled once per test process: (its SQLite
+    file, the world in it). Each module serves a copy of it (:func:`live`): migrating and
+    filling a store took a second or more of every module's set-up."""
     from argon2 import PasswordHasher
 
     from tocsin.accounts import security
     from tocsin.store import make_engine, upgrade
+
+    old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    try:
+        path = tmp_path_factory.mktemp("browser-world") / "web.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        world = _build(engine)
+        engine.dispose()
+    finally:
+        security.use_hasher(old)
+    return path, world
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A consistent copy of the SQLite file ``source`` (its write-ahead log included)."""
+    import sqlite3
+
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, browser_world: tuple[Path, World]
+) -> Iterator[tuple[str, World]]:
+    """The application served by uvicorn on loopback over a store of its own (a copy of
+    :func:`browser_world`'s, which this module's tests may change): (base URL, world)."""
+    from argon2 import PasswordHasher
+
+    from tocsin.accounts import security
+    from tocsin.store import make_engine
     from tocsin.web.app import create_app
     from tocsin.web.settings import WebSettings
 
     old = security.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}")
-    upgrade(engine)
-    world = _build(engine)
+    template, built = browser_world
+    path = tmp_path_factory.mktemp("browser") / "web.db"
+    copy_store(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    world = World(  # dictionaries of its own: a module may add to them
+        engine,
+        dict(built.tokens),
+        dict(built.series),
+        dict(built.alerts),
+        dict(built.jurisdictions),
+    )
     app = create_app(engine, WebSettings(secret_key="browser-test"))
     with live_server(app) as base:
         yield base, world
     engine.dispose()
     security.use_hasher(old)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from tests.web.browsing import (
     browsing,
     check_accessibility,
     requires_chromium,
+    settled,
     shot,
     sign_in,
     signed_in_pages,
@@ -48,7 +49,7 @@ def test_every_page_passes_axe(browser, live, locale, width) -> None:
     base, world = live
     with browsing(browser, width, locale) as page:
         page.goto(f"{base}/login")
-        page.wait_for_load_state("networkidle")
+        settled(page)
         shot(page, f"axe-{locale}-{width}-login")
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", "not the password")
@@ -68,7 +69,7 @@ def test_every_page_passes_axe(browser, live, locale, width) -> None:
             }
             for name, path in pages.items():
                 page.goto(base + path)
-                page.wait_for_load_state("networkidle")
+                settled(page)
                 shot(page, f"axe-{locale}-{width}-{name}")
             page.goto(f"{base}/")
             page.wait_for_selector("#map[data-ready='1']")

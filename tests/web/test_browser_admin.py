@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from tests.web.browsing import WIDTHS, browsing, requires_chromium, shot, sign_in
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, SLOW
 
 pytestmark = requires_chromium
 
@@ -23,8 +23,10 @@ def _sign_in(browser, base: str, username: str, password: str) -> bool:
         page.goto(f"{base}/login")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
-        page.click("main button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        # The form's answer is one navigation: to the situation when signed in, back to
+        # the form (refused) otherwise.
+        with page.expect_navigation(timeout=SLOW * 1000):
+            page.click("main button[type=submit]")
         return page.url == f"{base}/"
     finally:
         context.close()
