@@ -13,10 +13,10 @@ from __future__ import annotations
 import io
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+if TYPE_CHECKING:  # Babel is loaded with the first catalog, not by modules marking texts
+    from babel.support import NullTranslations
 
 #: Locales with a catalog, and the name each is offered under in the language switch.
 LOCALES: dict[str, str] = {"en": "English", "zh_CN": "中文（简体）"}
@@ -25,9 +25,19 @@ DEFAULT_LOCALE = "en"
 _DIR = Path(__file__).parent / "web" / "i18n"
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
+    """Mark ``message`` for the catalogs (``pybabel extract`` finds it) without
+    translating it here: it is translated where it is shown, in the reader's language."""
+    return message
+
+
 @cache
 def translations(locale: str) -> NullTranslations:
     """The compiled catalog of ``locale`` (identity for a locale without one)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
     po = _DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po.exists():
         return NullTranslations()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from tocsin.accounts.errors import N_, FieldError
+from tocsin.accounts.errors import FieldError
+from tocsin.catalogs import N_
 
 
 def normalized_email(text: str | None) -> str | None:

@@ -12,11 +12,6 @@ from typing import Any
 from tocsin.errors import ConflictError, UserError
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
-    """Mark ``message`` for translation without translating it here."""
-    return message
-
-
 class FieldError(UserError):
     """A value of a field is refused: the field, what is wrong and what is expected."""
 

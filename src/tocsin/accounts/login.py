@@ -25,12 +25,13 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from tocsin.accounts import security, throttle
-from tocsin.accounts.errors import N_, FieldError
+from tocsin.accounts.errors import FieldError
 from tocsin.accounts.models import BrowserSession, User
 from tocsin.accounts.service import find_user, new_password_hash, start_session
 from tocsin.accounts.throttle import ThrottlePolicy
 from tocsin.accounts.usernames import canonical_username
 from tocsin.audit import record
+from tocsin.catalogs import N_
 from tocsin.errors import UserError
 from tocsin.store import write_session
 from tocsin.store.base import utcnow

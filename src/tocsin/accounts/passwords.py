@@ -18,7 +18,8 @@ from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
 
-from tocsin.accounts.errors import N_, FieldError
+from tocsin.accounts.errors import FieldError
+from tocsin.catalogs import N_
 
 MIN_LENGTH = 10
 #: Long passphrases are welcome; this only bounds the work of hashing one.

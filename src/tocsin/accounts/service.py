@@ -17,11 +17,12 @@ import tocsin.audit.chain  # noqa: F401 - the audit entries written here are cha
 from tocsin.accounts import security
 from tocsin.accounts.access import JurisdictionTree, Principal
 from tocsin.accounts.emails import normalized_email
-from tocsin.accounts.errors import N_, FieldConflictError, FieldError
+from tocsin.accounts.errors import FieldConflictError, FieldError
 from tocsin.accounts.models import ROLES, ApiToken, BrowserSession, RoleGrant, User
 from tocsin.accounts.passwords import check_password
 from tocsin.accounts.usernames import canonical_username, lookalike_key
 from tocsin.audit import record
+from tocsin.catalogs import N_
 from tocsin.errors import NotFoundError, UserError
 from tocsin.store.base import utcnow
 from tocsin.text import check_texts

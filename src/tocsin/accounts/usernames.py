@@ -24,7 +24,8 @@ import precis_i18n
 from confusable_homoglyphs import categories
 from confusable_homoglyphs.confusables import confusables_data
 
-from tocsin.accounts.errors import N_, FieldError
+from tocsin.accounts.errors import FieldError
+from tocsin.catalogs import N_
 
 MAX_LENGTH = 100
 

@@ -33,14 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin import audit
-from tocsin.catalogs import gettext_in
+from tocsin.catalogs import N_, gettext_in
 from tocsin.response.models import Incident, IncidentEvent
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
-    """Mark ``message`` for the catalogs; translated where it is shown."""
-    return message
-
 
 #: Every text tocsin writes on an incident's timeline, by identifier. An identifier,
 #: once stored, keeps its meaning: reword the English here and in the catalogs, never

@@ -24,13 +24,7 @@ from typing import Any
 
 from tocsin.alerting import severity
 from tocsin.alerting.settings import AlertingSettings
-from tocsin.catalogs import gettext_in
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
-    """Mark ``message`` for the catalogs; translated where it is used."""
-    return message
-
+from tocsin.catalogs import N_, gettext_in
 
 #: What happened, as a subject begins and a digest counts it.
 REASONS = {

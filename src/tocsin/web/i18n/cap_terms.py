@@ -5,8 +5,8 @@ shows one CAP message to people (:mod:`tocsin.web.pages.public`)."""
 
 from __future__ import annotations
 
+from tocsin.catalogs import N_
 from tocsin.web.i18n import gettext
-from tocsin.web.i18n.names import N_
 
 #: (element, code) -> the definition CAP 1.2 gives of the code.
 MEANINGS: dict[tuple[str, str], str] = {

@@ -9,12 +9,8 @@ registered method has one.
 
 from __future__ import annotations
 
+from tocsin.catalogs import N_
 from tocsin.web.i18n import gettext
-
-
-def N_(message: str) -> str:  # noqa: N802 (the gettext marker pybabel extracts)
-    return message
-
 
 #: Display names of the registry's methods (R ``surveillance`` and ESSENCE usage).
 METHOD_NAMES: dict[str, str] = {

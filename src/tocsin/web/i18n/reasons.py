@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from tocsin.catalogs import N_
 from tocsin.web.i18n import gettext
-from tocsin.web.i18n.names import N_
 
 #: (pattern of the English reason, catalog message with the pattern's groups).
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(

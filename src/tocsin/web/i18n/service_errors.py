@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
+from tocsin.catalogs import N_
 from tocsin.web.i18n import gettext
-from tocsin.web.i18n.names import N_
 from tocsin.web.i18n.reasons import translate_with
 
 #: The objects a refusal names, as "kind name" (the name as the service wrote it).

@@ -12,9 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from tocsin.accounts.access import Capability, ForbiddenError
-from tocsin.accounts.errors import N_
 from tocsin.accounts.queries import jurisdictions_named
 from tocsin.alerting.severity import Level
+from tocsin.catalogs import N_
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.response import plans

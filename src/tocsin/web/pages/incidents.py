@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability
-from tocsin.accounts.errors import N_
 from tocsin.accounts.service import actor_names
 from tocsin.alerting.severity import Level
+from tocsin.catalogs import N_
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from tocsin.accounts.access import Capability
-from tocsin.accounts.errors import N_
+from tocsin.catalogs import N_
 from tocsin.errors import UserError
 from tocsin.risk import assessments, indexes, matrix, queries
 from tocsin.risk.composite import DIMENSIONS

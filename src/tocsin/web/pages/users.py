@@ -21,9 +21,10 @@ from tocsin.accounts import login as sign_in
 from tocsin.accounts import service
 from tocsin.accounts.access import Capability, Scope
 from tocsin.accounts.authority import managed_user, may_manage
-from tocsin.accounts.errors import N_, FieldError
+from tocsin.accounts.errors import FieldError
 from tocsin.accounts.models import ROLES, User
 from tocsin.accounts.throttle import LoginThrottledError
+from tocsin.catalogs import N_
 from tocsin.errors import NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.monitoring.queries import (
