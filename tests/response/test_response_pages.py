@@ -330,6 +330,10 @@ def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
     assert none.status_code == 200 and 'id="plan-summary"' in none.text
 
 
+#: What a browser sends: errors come back as a page.
+HTML = {"Accept": "text/html"}
+
+
 def _task_row(page: str, task: str) -> str:
     return re.search(rf'<tr class="task[^"]*" data-task-id="{task}">(.*?)</tr>', page, re.S)[1]
 
@@ -376,6 +380,7 @@ def test_a_duty_officer_adds_and_reassigns_tasks_on_the_incident_page(
     refused = client.post(
         f"{url}/tasks/{task}/assign",
         data={"csrf_token": token, "assignee_body": "police", "assignee_user": ""},
+        headers=HTML,
     )
     assert refused.status_code == 404
     assert "no body &#39;police&#39; in 9162 or above it" in refused.text
@@ -383,6 +388,7 @@ def test_a_duty_officer_adds_and_reassigns_tasks_on_the_incident_page(
     refused = client.post(
         f"{url}/tasks",
         data={"csrf_token": token, "title": "Divert traffic", "assignee_user": "nobody"},
+        headers=HTML,
     )
     assert refused.status_code == 404
     assert "no active user &#39;nobody&#39;" in refused.text and "user name" in refused.text

@@ -48,6 +48,7 @@ class TaskOut(BaseModel):
     plan_level: Roman | None = Field(description="the checklist it comes from; null: by hand")
     assignee_body: str | None
     assignee_user_id: int | None
+    assignee_user: str | None = Field(description="the user name of the assigned user")
     due_at: str | None
     status: str
     reason: str
