@@ -189,10 +189,7 @@ def update(
     task.updated_at = now
     session.flush()
     named = {"task": task.title, "task_zh": task.title_zh}
-    assigned = any(before[key] != after[key] for key in ASSIGNEE_KEYS)
-    if assigned:
-        said_to = said("task.assigned", **named, **_assignee(session, task))
-        timeline.log(session, incident, "task", said_to, by=by, now=now, data=after, before=before)
+    # A new status and a new assignee are two lines of the timeline, each saying its own.
     if any(before[key] != after[key] for key in after if key not in ASSIGNEE_KEYS):
         text = (
             said("task.changed_reason", **named, task_status=task.status, reason=task.reason)
@@ -200,6 +197,9 @@ def update(
             else said("task.changed", **named, task_status=task.status)
         )
         timeline.log(session, incident, "task", text, by=by, now=now, data=after, before=before)
+    if any(before[key] != after[key] for key in ASSIGNEE_KEYS):
+        to = said("task.assigned", **named, **_assignee(session, task))
+        timeline.log(session, incident, "task", to, by=by, now=now, data=after, before=before)
     return task
 
 
