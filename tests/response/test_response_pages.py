@@ -292,7 +292,9 @@ def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
     )
     url = opened.headers["location"]
     page = client.get(url).text
-    first = re.search(r'data-task-id="(\d+)"><td>I</td><td>Convene the command staff', page)
+    first = re.search(
+        r'data-task-id="(\d+)"><td class="wide">I</td><td>Convene the command staff', page
+    )
     client.post(f"{url}/tasks/{first[1]}", data={"csrf_token": token, "status": "done"})
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     chinese = client.get(url).text
