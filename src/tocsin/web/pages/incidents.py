@@ -19,7 +19,7 @@ from tocsin.alerting.severity import Level
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import bodies, incidents, plans, reports, tasks, views
+from tocsin.response import incidents, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
 from tocsin.response.places import tree
 from tocsin.risk import queries as risk_queries
@@ -33,6 +33,7 @@ from tocsin.web.shared.response import (
     act,
     incident_detail,
     incident_in_scope,
+    plan_body_names,
     task_reasons,
     timeline_lines,
 )
@@ -177,16 +178,6 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
     )
 
 
-def _body_codes(found: plans.PlanInForce) -> set[str]:
-    """Every body code the plan's levels name."""
-    codes = {found.plan.owner_body}
-    for number in (1, 2, 3, 4):
-        level = found.level(number)
-        codes |= {level.lead_body, *level.participating_bodies, *level.notify}
-        codes |= {t.assignee for t in level.tasks if t.assignee}
-    return codes
-
-
 @router.get("/plans/in-force")
 def plan_in_force_page(
     request: Request,
@@ -202,11 +193,6 @@ def plan_in_force_page(
     directory = tree(db)
     source = directory.by_code.get(found.source) if found and found.inherited else None
     zh = request_locale(request) == "zh_CN"
-    # Each code of the plan names the body that acts for this jurisdiction.
-    acting = {
-        code: bodies.resolve(db, directory, where.id, code)
-        for code in (_body_codes(found) if found else ())
-    }
     return render(
         request,
         "plan_in_force.html",
@@ -219,11 +205,8 @@ def plan_in_force_page(
             else None,
             "levels": views.plan_levels(found.plan) if found else {},
             "inherited_from": (source.name_zh if zh else source.name) if source else None,
-            "body_names": {
-                code: (body.name_zh if zh and body.name_zh else body.name)
-                for code, body in acting.items()
-                if body is not None
-            },
+            # Each code of the plan names the body that acts for this jurisdiction.
+            "body_names": plan_body_names(db, directory, found.plan, where.id, zh) if found else {},
         },
     )
 
