@@ -413,3 +413,29 @@ def test_a_duty_officer_adds_and_reassigns_tasks_on_the_incident_page(
     with write_session(any_world.engine) as db:
         made = tasks.for_incident(db, int(url.rsplit("/", 1)[-1]))
         assert [t.title for t in made] == ["Close the bridge"]
+
+
+def test_a_task_added_by_hand_is_due_at_the_time_typed_in_utc(
+    client: TestClient, world: World
+) -> None:
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "jurisdiction": "9162", "hazard": "accident", "title": "Spill"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    refused = client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Call the mayor", "due_at": "tomorrow"},
+        headers=HTML,
+    )
+    assert refused.status_code == 400 and "write it as 2026-12-07T18:00 (UTC)" in refused.text
+    client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Call the mayor", "due_at": "2026-12-08T18:00"},
+    )
+    page = client.get(url).text
+    task = re.search(r'data-task-id="(\d+)"', page)[1]
+    row = _task_row(page, task)
+    assert "Call the mayor" in row and "2026-12-08 18:00" in row
