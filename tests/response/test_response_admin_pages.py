@@ -131,3 +131,21 @@ def test_a_plan_outside_the_administered_subtree_is_not_shown(any_client, any_wo
     browser_login(any_client, "analyst_bw")
     assert any_client.get(f"/admin/plans/{plan_id}").status_code == 404
     assert "Influenza" not in any_client.get("/admin/plans").text
+
+
+def test_a_plans_page_names_its_hazard_and_bodies(any_client, any_world) -> None:
+    """The administration's plan page said ``flu``, ``health`` and ``emergency`` where
+    the public plan page (``/plans/in-force``) names them: it names the hazard and the
+    bodies acting for the plan's jurisdiction in the reader's language, as that page."""
+    _, token = browser_login(any_client, "admin")
+    _load_bodies(any_client, token)
+    _upload(any_client, "/admin/plans", token, "plan-flu.yaml", PLAN)
+    with write_session(any_world.engine) as db:
+        plan_id = db.scalars(select(ContingencyPlan.id)).one()
+    page = any_client.get(f"/admin/plans/{plan_id}").text
+    assert "Hazard: Influenza" in page and "Owner: State Ministry of Health" in page
+    assert "Lead body: State Emergency Management" in page
+    assert "<td>emergency</td>" not in page and "<td>health</td>" not in page
+    any_client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = any_client.get(f"/admin/plans/{plan_id}").text
+    assert "州卫生部" in chinese and "州应急管理厅" in chinese and ": flu" not in chinese

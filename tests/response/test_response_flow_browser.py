@@ -91,7 +91,7 @@ def test_the_whole_response_in_one_flow(
         shot(page, f"{name}-2-level-iii")
         first = page.locator("tr.task").first
         first.locator("select[name=status]").select_option("done")
-        first.locator("button[type=submit]").click()
+        first.locator("form.task-form button[type=submit]").click()
         page.wait_for_selector("tr.task-done")
         shot(page, f"{name}-3-task-done")
         if locale != "en":

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.response.conftest import DATA
 from tests.web.conftest import World, browser_login
 
-from tocsin.response import bodies, plans
+from tocsin.response import bodies, plans, tasks
 from tocsin.store import write_session
 
 
@@ -292,7 +292,9 @@ def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
     )
     url = opened.headers["location"]
     page = client.get(url).text
-    first = re.search(r'data-task-id="(\d+)"><td>I</td><td>Convene the command staff', page)
+    first = re.search(
+        r'data-task-id="(\d+)"><td class="wide">I</td><td>Convene the command staff', page
+    )
     client.post(f"{url}/tasks/{first[1]}", data={"csrf_token": token, "status": "done"})
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     chinese = client.get(url).text
@@ -328,3 +330,112 @@ def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
     assert "慕尼黑卫生局" in plan.text  # the district's own health body acts for it
     none = client.get("/plans/in-force?jurisdiction=9162&hazard=accident")
     assert none.status_code == 200 and 'id="plan-summary"' in none.text
+
+
+#: What a browser sends: errors come back as a page.
+HTML = {"Accept": "text/html"}
+
+
+def _task_row(page: str, task: str) -> str:
+    return re.search(rf'<tr class="task[^"]*" data-task-id="{task}">(.*?)</tr>', page, re.S)[1]
+
+
+def test_a_duty_officer_adds_and_reassigns_tasks_on_the_incident_page(
+    any_client: TestClient, any_world: World
+) -> None:
+    """The page showed only a task's body, never the user it is assigned to, and had no
+    form to add a task or give it to another body or person: only the API did. Both are
+    forms of the page now, on the timeline in the reader's language; an unknown body or
+    user is refused by name, with what to do."""
+    with write_session(any_world.engine) as db:
+        bodies.load(db, DATA / "bodies.yaml", by="test")
+    _, token = browser_login(any_client, "officer_9162")
+    opened = any_client.post(
+        "/incidents",
+        data={"csrf_token": token, "jurisdiction": "9162", "hazard": "accident", "title": "Spill"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    page = any_client.get(url).text
+    assert 'id="add-task"' in page
+    added = any_client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Close the bridge", "assignee_body": "emergency"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    page = any_client.get(url).text
+    task = re.search(r'data-task-id="(\d+)"', page)[1]
+    assert "State Emergency Management" in _task_row(page, task)
+    # To a person: named by their display name, on the timeline.
+    moved = any_client.post(
+        f"{url}/tasks/{task}/assign",
+        data={"csrf_token": token, "assignee_body": "", "assignee_user": "by_coordinator"},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    page = any_client.get(url).text
+    row = _task_row(page, task)
+    assert "By_Coordinator" in row and "State Emergency Management" not in row
+    assert "Close the bridge: assigned to By_Coordinator" in " | ".join(_timeline(page))
+    # Unknown body, unknown user: refused by name, with what to do; nothing changed.
+    refused = any_client.post(
+        f"{url}/tasks/{task}/assign",
+        data={"csrf_token": token, "assignee_body": "police", "assignee_user": ""},
+        headers=HTML,
+    )
+    assert refused.status_code == 404
+    assert "no body &#39;police&#39; in 9162 or above it" in refused.text
+    assert "tocsin bodies load" in refused.text
+    refused = any_client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Divert traffic", "assignee_user": "nobody"},
+        headers=HTML,
+    )
+    assert refused.status_code == 404
+    assert "no active user &#39;nobody&#39;" in refused.text and "user name" in refused.text
+    assert "Divert traffic" not in any_client.get(url).text
+    # Back to a body, read in Chinese.
+    any_client.post(
+        f"{url}/tasks/{task}/assign",
+        data={"csrf_token": token, "assignee_body": "health", "assignee_user": ""},
+    )
+    any_client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    page = any_client.get(url).text
+    assert "慕尼黑卫生局" in _task_row(page, task)
+    assert "Close the bridge：指派给慕尼黑卫生局" in " | ".join(_timeline(page))
+    # Without the token, or without the right to run the incident: refused.
+    assert any_client.post(f"{url}/tasks", data={"title": "x"}).status_code == 403
+    any_client.cookies.clear()
+    _, token = browser_login(any_client, "viewer_8111")
+    refused = any_client.post(f"{url}/tasks", data={"csrf_token": token, "title": "x"})
+    assert refused.status_code == 404
+    with write_session(any_world.engine) as db:
+        made = tasks.for_incident(db, int(url.rsplit("/", 1)[-1]))
+        assert [t.title for t in made] == ["Close the bridge"]
+
+
+def test_a_task_added_by_hand_is_due_at_the_time_typed_in_utc(
+    client: TestClient, world: World
+) -> None:
+    _, token = browser_login(client, "officer_9162")
+    opened = client.post(
+        "/incidents",
+        data={"csrf_token": token, "jurisdiction": "9162", "hazard": "accident", "title": "Spill"},
+        follow_redirects=False,
+    )
+    url = opened.headers["location"]
+    refused = client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Call the mayor", "due_at": "tomorrow"},
+        headers=HTML,
+    )
+    assert refused.status_code == 400 and "write it as 2026-12-07T18:00 (UTC)" in refused.text
+    client.post(
+        f"{url}/tasks",
+        data={"csrf_token": token, "title": "Call the mayor", "due_at": "2026-12-08T18:00"},
+    )
+    page = client.get(url).text
+    task = re.search(r'data-task-id="(\d+)"', page)[1]
+    row = _task_row(page, task)
+    assert "Call the mayor" in row and "2026-12-08 18:00" in row

@@ -248,6 +248,7 @@ def test_task_updates_need_a_reason_for_not_applicable(any_world) -> None:
         events = incidents.detail(db, incident_id).events
         assert [e.text for e in events if e.kind == "task"] == [
             "Activate the surge plan of hospitals: in progress",
+            "Activate the surge plan of hospitals: assigned to Health Office Munich, Officer_9162",
             "Activate the surge plan of hospitals: not applicable (no hospital)",
         ]
 

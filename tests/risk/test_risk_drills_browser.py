@@ -60,7 +60,7 @@ def test_a_drill_from_injection_to_report(browser, page, live) -> None:
     assert "(exercise)" in page.inner_text("h1")
     task = page.locator("tr.task").first
     task.locator("select[name=status]").select_option("done")
-    task.locator("button[type=submit]").click()
+    task.locator("form.task-form button[type=submit]").click()
     page.wait_for_selector("tr.task-done")
     page.fill("#report-form textarea[name=situation]", "Exercise: 12 simulated cases.")
     page.click("#submit-report")

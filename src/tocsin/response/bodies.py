@@ -39,7 +39,10 @@ def active_user_id(session: Session, username: str) -> int:
     """The id of an active user (a member, a commander, an assignee)."""
     found = session.scalar(select(User.id).where(User.username == username, User.active))
     if found is None:
-        raise NotFoundError(f"no active user {username!r}")
+        raise NotFoundError(
+            f"no active user {username!r}; give the user name of an active account "
+            "(the administration's users page lists them)"
+        )
     return found
 
 

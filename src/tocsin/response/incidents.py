@@ -562,6 +562,8 @@ class IncidentDetail:
     body_codes: dict[int, str]
     #: The names (English, Chinese) of the lead body and of the tasks' bodies, by code.
     body_names: dict[str, tuple[str, str]]
+    #: User names of the users the tasks are assigned to, by id.
+    usernames: dict[int, str]
     #: The names (English, Chinese) of the place the plan in force comes from.
     plan_source_names: tuple[str, str] | None
 
@@ -588,6 +590,11 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
     names = {row.code: (row.name, row.name_zh or row.name) for row in named}
     if lead is not None:
         names[lead.code] = (lead.name, lead.name_zh or lead.name)
+    people = {t.assignee_user_id for t in work if t.assignee_user_id}
+    usernames = {
+        row.id: row.username
+        for row in session.execute(select(User.id, User.username).where(User.id.in_(people)))
+    }
     plan = plans.in_force_by_id(session, incident.jurisdiction_id, incident.hazard)
     source = directory.by_code.get(plan.source) if plan else None
     return IncidentDetail(
@@ -601,6 +608,7 @@ def detail(session: Session, incident_id: int) -> IncidentDetail:
         events=timeline.events(session, incident.id),
         body_codes=codes,
         body_names=names,
+        usernames=usernames,
         plan_source_names=(source.name, source.name_zh) if source else None,
     )
 

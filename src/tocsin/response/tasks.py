@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.accounts.models import User
 from tocsin.alerting.directory import Directory
 from tocsin.alerting.severity import Level
 from tocsin.errors import ConflictError, NotFoundError, UserError
 from tocsin.monitoring.models import Jurisdiction
 from tocsin.response import bodies, timeline
-from tocsin.response.models import TASK_STATUSES, Incident, IncidentTask
+from tocsin.response.models import TASK_STATUSES, Incident, IncidentTask, ResponseBody
 from tocsin.response.plans import PlanInForce
 from tocsin.response.timeline import Said, said
 
@@ -188,13 +189,35 @@ def update(
     task.updated_at = now
     session.flush()
     named = {"task": task.title, "task_zh": task.title_zh}
-    text = (
-        said("task.changed_reason", **named, task_status=task.status, reason=task.reason)
-        if task.reason
-        else said("task.changed", **named, task_status=task.status)
-    )
-    timeline.log(session, incident, "task", text, by=by, now=now, data=after, before=before)
+    # A new status and a new assignee are two lines of the timeline, each saying its own.
+    if any(before[key] != after[key] for key in after if key not in ASSIGNEE_KEYS):
+        text = (
+            said("task.changed_reason", **named, task_status=task.status, reason=task.reason)
+            if task.reason
+            else said("task.changed", **named, task_status=task.status)
+        )
+        timeline.log(session, incident, "task", text, by=by, now=now, data=after, before=before)
+    if any(before[key] != after[key] for key in ASSIGNEE_KEYS):
+        to = said("task.assigned", **named, **_assignee(session, task))
+        timeline.log(session, incident, "task", to, by=by, now=now, data=after, before=before)
     return task
+
+
+#: The fields of a task's state that say who it is assigned to.
+ASSIGNEE_KEYS = ("assignee_body_id", "assignee_user_id")
+
+
+def _assignee(session: Session, task: IncidentTask) -> dict[str, str | None]:
+    """The ``assignee`` parameters of a task's message: the body's names (English,
+    Chinese) and the user's display name; None when nobody is assigned."""
+    body = session.get(ResponseBody, task.assignee_body_id) if task.assignee_body_id else None
+    user = session.get(User, task.assignee_user_id) if task.assignee_user_id else None
+    person = [user.display_name or user.username] if user else []
+    english = [body.name] if body else []
+    chinese = [body.name_zh or body.name] if body else []
+    if not english + person:
+        return {"assignee": None}
+    return {"assignee": ", ".join(english + person), "assignee_zh": "、".join(chinese + person)}
 
 
 def _code_of(session: Session, incident: Incident) -> str:

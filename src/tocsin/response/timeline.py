@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "tasks.closed": N_("Open tasks closed as not applicable: %(reason)s"),
     "task.changed": N_("%(task)s: %(task_status)s"),
     "task.changed_reason": N_("%(task)s: %(task_status)s (%(reason)s)"),
+    "task.assigned": N_("%(task)s: assigned to %(assignee)s"),
     "lead_body.named": N_("Lead body: %(body)s"),
     "alert.linked": N_("Alert %(alert)s linked (level %(alert_level)s): %(headline)s"),
     "review.written": N_("After-action review written"),

@@ -47,7 +47,9 @@ def incident_summary(incident: Incident, jurisdiction: str) -> dict[str, Any]:
     }
 
 
-def task_view(task: IncidentTask, body_codes: dict[int, str]) -> dict[str, Any]:
+def task_view(
+    task: IncidentTask, body_codes: dict[int, str], usernames: dict[int, str]
+) -> dict[str, Any]:
     return {
         "id": task.id,
         "title": task.title,
@@ -57,6 +59,7 @@ def task_view(task: IncidentTask, body_codes: dict[int, str]) -> dict[str, Any]:
         "plan_level": level_name(task.plan_level),
         "assignee_body": body_codes.get(task.assignee_body_id) if task.assignee_body_id else None,
         "assignee_user_id": task.assignee_user_id,
+        "assignee_user": usernames.get(task.assignee_user_id) if task.assignee_user_id else None,
         "due_at": _time(task.due_at),
         "status": task.status,
         "reason": task.reason,
@@ -150,7 +153,7 @@ def incident_view(detail: IncidentDetail) -> dict[str, Any]:
             {"id": a.id, "level": level_name(a.level), "status": a.status, "headline": a.headline}
             for a in detail.alerts
         ],
-        "tasks": [task_view(t, detail.body_codes) for t in detail.tasks],
+        "tasks": [task_view(t, detail.body_codes, detail.usernames) for t in detail.tasks],
         "timeline": [event_view(e) for e in detail.events],
         "review": incident.review,
     }  # fmt: skip

@@ -19,7 +19,7 @@ from tocsin.catalogs import N_
 from tocsin.errors import UserError
 from tocsin.monitoring import queries as monitoring_queries
 from tocsin.monitoring.models import Indicator, Jurisdiction
-from tocsin.response import bodies, incidents, plans, reports, tasks, views
+from tocsin.response import incidents, plans, reports, tasks, views
 from tocsin.response.models import INCIDENT_STATUSES, TASK_STATUSES, Incident
 from tocsin.response.places import tree
 from tocsin.risk import queries as risk_queries
@@ -33,6 +33,7 @@ from tocsin.web.shared.response import (
     act,
     incident_detail,
     incident_in_scope,
+    plan_body_names,
     task_reasons,
     timeline_lines,
 )
@@ -148,7 +149,8 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
     def hazard(code: str) -> str:
         return hazard_name(code, names["indicator_names"], locale)
 
-    commander = [f"user:{detail.commander}"] if detail.commander else []
+    people = [f"user:{detail.commander}"] if detail.commander else []
+    people += [f"user:{t.assignee_user}" for t in detail.tasks if t.assignee_user]
     now = dt.datetime.now(dt.UTC)
     return render(
         request,
@@ -159,7 +161,7 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
             "task_reasons": task_reasons(detail, locale, hazard),
             **names,
             "actors": actor_names(
-                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent] + commander
+                db, [e.actor for e in detail.timeline] + [r.submitted_by for r in sent] + people
             ),
             "reports": views.reports_view(incident_id, sent, due, now),
             # Due times are ISO 8601 in UTC, compared as text with this one.
@@ -174,16 +176,6 @@ def incident_page(request: Request, incident_id: ItemId, scope: PageScope, db: D
             **supplies.page_context(db, scope, incident_id, incident.jurisdiction_id),
         },
     )
-
-
-def _body_codes(found: plans.PlanInForce) -> set[str]:
-    """Every body code the plan's levels name."""
-    codes = {found.plan.owner_body}
-    for number in (1, 2, 3, 4):
-        level = found.level(number)
-        codes |= {level.lead_body, *level.participating_bodies, *level.notify}
-        codes |= {t.assignee for t in level.tasks if t.assignee}
-    return codes
 
 
 @router.get("/plans/in-force")
@@ -201,11 +193,6 @@ def plan_in_force_page(
     directory = tree(db)
     source = directory.by_code.get(found.source) if found and found.inherited else None
     zh = request_locale(request) == "zh_CN"
-    # Each code of the plan names the body that acts for this jurisdiction.
-    acting = {
-        code: bodies.resolve(db, directory, where.id, code)
-        for code in (_body_codes(found) if found else ())
-    }
     return render(
         request,
         "plan_in_force.html",
@@ -218,11 +205,8 @@ def plan_in_force_page(
             else None,
             "levels": views.plan_levels(found.plan) if found else {},
             "inherited_from": (source.name_zh if zh else source.name) if source else None,
-            "body_names": {
-                code: (body.name_zh if zh and body.name_zh else body.name)
-                for code, body in acting.items()
-                if body is not None
-            },
+            # Each code of the plan names the body that acts for this jurisdiction.
+            "body_names": plan_body_names(db, directory, found.plan, where.id, zh) if found else {},
         },
     )
 
@@ -327,6 +311,88 @@ def close(
     return _back(incident_id)
 
 
+BodyCode = Annotated[str, Form(max_length=64)]
+Username = Annotated[str, Form(max_length=100)]
+
+
+def _change_task(
+    request: Request, scope: PageScope, incident_id: int, task_id: int, **change: Any
+) -> None:
+    """Change task ``task_id`` of an incident the caller may respond to (the API's
+    :func:`tasks.update`)."""
+
+    def change_it(db: Session, _incident_id: int, **done: Any) -> None:
+        if tasks.get(db, task_id).incident_id != incident_id:
+            raise UserError(f"task {task_id} is not a task of incident {incident_id}")
+        tasks.update(db, task_id, **done)
+
+    act(request, scope, incident_id, change_it, **change)
+
+
+def _due(text: str) -> dt.datetime | None:
+    """A due time typed in UTC (``2026-12-07T18:00``, what a date-time field sends)."""
+    if not text.strip():
+        return None
+    try:
+        due = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"due: {text!r} is not a date and time; write it as 2026-12-07T18:00 (UTC)"
+        ) from None
+    return due if due.tzinfo else due.replace(tzinfo=dt.UTC)
+
+
+@router.post("/incidents/{incident_id}/tasks")
+def add_task(
+    request: Request,
+    incident_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    title: Annotated[str, Form(max_length=500)] = "",
+    body: Annotated[str, Form(max_length=8000)] = "",
+    due_at: Annotated[str, Form(max_length=32)] = "",
+    assignee_body: BodyCode = "",
+    assignee_user: Username = "",
+) -> Response:
+    """Add a task by hand, to a body or a user (by code, by user name) or to nobody yet."""
+    check_csrf(request, csrf_token)
+    act(
+        request,
+        scope,
+        incident_id,
+        tasks.add,
+        title=title.strip(),
+        body=body,
+        due_at=_due(due_at),
+        assignee_body=assignee_body.strip() or None,
+        assignee_user=assignee_user.strip() or None,
+    )
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id}/tasks/{task_id}/assign")
+def assign_task(
+    request: Request,
+    incident_id: ItemId,
+    task_id: ItemId,
+    scope: PageScope,
+    csrf_token: Csrf = "",
+    assignee_body: BodyCode = "",
+    assignee_user: Username = "",
+) -> Response:
+    """Give a task to another body or user: the form holds both, an empty field clears."""
+    check_csrf(request, csrf_token)
+    _change_task(
+        request,
+        scope,
+        incident_id,
+        task_id,
+        assignee_body=assignee_body.strip(),
+        assignee_user=assignee_user.strip(),
+    )
+    return _back(incident_id)
+
+
 @router.post("/incidents/{incident_id}/tasks/{task_id}")
 def task_status(
     request: Request,
@@ -338,18 +404,7 @@ def task_status(
     reason: Text = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    with writer(request) as db:
-        task = tasks.get(db, task_id)
-        if task.incident_id != incident_id:
-            raise UserError(f"task {task_id} is not a task of incident {incident_id}")
-    act(
-        request,
-        scope,
-        incident_id,
-        lambda db, _i, **kw: tasks.update(db, task_id, **kw),
-        status=status,
-        reason=reason,
-    )
+    _change_task(request, scope, incident_id, task_id, status=status, reason=reason)
     return _back(incident_id)
 
 

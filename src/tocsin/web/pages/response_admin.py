@@ -21,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.accounts.access import Scope
 from tocsin.errors import NotFoundError, UserError
+from tocsin.monitoring import queries as monitoring_queries
 from tocsin.response import bodies, plans, views
+from tocsin.response.places import tree
 from tocsin.web.deps import Db, PageScope, check_csrf
 from tocsin.web.shared.response import (
     BODY_SUFFIXES,
@@ -29,9 +31,10 @@ from tocsin.web.shared.response import (
     PLAN_SUFFIXES,
     administered,
     load_file,
+    plan_body_names,
     upload_name,
 )
-from tocsin.web.templating import render
+from tocsin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,12 +65,17 @@ def plan_page(request: Request, scope: PageScope, db: Db, plan_id: int) -> Respo
         raise NotFoundError(f"plan {plan_id} does not exist")
     plan, code = found
     today = dt.datetime.now(dt.UTC).date()
+    zh = request_locale(request) == "zh_CN"
     return render(
         request,
         "admin_plan.html",
         {
             "plan": views.plan_summary(plan, code, today),
             "levels": views.plan_levels(plan),
+            # Named as the plan in force's page names them: the hazard, and the body
+            # acting as each code for the plan's own jurisdiction.
+            "indicator_names": monitoring_queries.indicator_names(db, {plan.hazard}),
+            "body_names": plan_body_names(db, tree(db), plan, plan.jurisdiction_id, zh),
             "versions": plans.versions(db, plan.jurisdiction_id, plan.hazard),
             "current": plan.id,
         },

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tocsin.accounts.access import Capability, ForbiddenError, Scope
+from tocsin.alerting.directory import Directory
 from tocsin.errors import UserError
-from tocsin.response import incidents, timeline, views
-from tocsin.response.models import Incident
+from tocsin.response import bodies, incidents, plans, timeline, views
+from tocsin.response.models import ContingencyPlan, Incident
 from tocsin.text import check_text
 from tocsin.web.deps import writer
 from tocsin.web.shared.common import in_scope
@@ -48,6 +49,7 @@ class TaskOut(BaseModel):
     plan_level: Roman | None = Field(description="the checklist it comes from; null: by hand")
     assignee_body: str | None
     assignee_user_id: int | None
+    assignee_user: str | None = Field(description="the user name of the assigned user")
     due_at: str | None
     status: str
     reason: str
@@ -135,6 +137,33 @@ def act(
         action(
             wdb, incident_id, *args, by=scope.principal.actor, now=dt.datetime.now(dt.UTC), **kwargs
         )
+
+
+def plan_body_codes(plan: ContingencyPlan) -> set[str]:
+    """Every body code a plan version names: its owner, and each level's lead,
+    participating and notified bodies and its tasks' assignees."""
+    codes = {plan.owner_body}
+    for number in (1, 2, 3, 4):
+        level = plans.level_of(plan, number)
+        codes |= {level.lead_body, *level.participating_bodies, *level.notify}
+        codes |= {t.assignee for t in level.tasks if t.assignee}
+    return codes
+
+
+def plan_body_names(
+    db: Session, directory: Directory, plan: ContingencyPlan, jurisdiction_id: int, zh: bool
+) -> dict[str, str]:
+    """The name (Chinese for ``zh`` when it has one) of the body acting as each code of
+    ``plan`` for jurisdiction ``jurisdiction_id`` -- its own, else the nearest ancestor's;
+    a code no body answers is left out (the page shows the code)."""
+    acting = {
+        code: bodies.resolve(db, directory, jurisdiction_id, code) for code in plan_body_codes(plan)
+    }
+    return {
+        code: (body.name_zh if zh and body.name_zh else body.name)
+        for code, body in acting.items()
+        if body is not None
+    }
 
 
 #: Largest plan or bodies file accepted from the web.
