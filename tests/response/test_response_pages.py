@@ -17,6 +17,13 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def _open(client: TestClient, token: str, **fields: object) -> str:
+    """Open an incident with the page's form; its address."""
+    opened = client.post("/incidents", data={"csrf_token": token, **fields}, follow_redirects=False)
+    assert opened.status_code == 303, opened.text
+    return opened.headers["location"]
+
+
 def test_from_the_alert_page_to_a_closed_incident(client: TestClient, world: World) -> None:
     with write_session(world.engine) as db:
         bodies.load(db, DATA / "bodies.yaml", by="test")
@@ -25,13 +32,7 @@ def test_from_the_alert_page_to_a_closed_incident(client: TestClient, world: Wor
     alert = world.alerts["9162"]
     page = client.get(f"/alerts/{alert}").text
     assert 'id="open-incident"' in page
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": alert, "level": "III"},
-        follow_redirects=False,
-    )
-    assert opened.status_code == 303
-    url = opened.headers["location"]
+    url = _open(client, token, alert=alert, level="III")
     page = client.get(url).text
     assert 'data-status="response_active"' in page
     assert "Confirm the cases in the laboratory" in page and "inherited from DE-BY" in page
@@ -70,17 +71,7 @@ def test_from_the_alert_page_to_a_closed_incident(client: TestClient, world: Wor
 
 def test_incident_pages_in_chinese_and_out_of_scope(client: TestClient, world: World) -> None:
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={
-            "csrf_token": token,
-            "jurisdiction": "9162",
-            "hazard": "accident",
-            "title": "Bridge collapse",
-        },
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, jurisdiction="9162", hazard="accident", title="Bridge collapse")
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     page = client.get(url).text
     assert "响应级别" in page and "已报告" in page
@@ -92,18 +83,9 @@ def test_incident_pages_in_chinese_and_out_of_scope(client: TestClient, world: W
 
 def test_a_situation_report_from_the_incident_page(client: TestClient, world: World) -> None:
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={
-            "csrf_token": token,
-            "jurisdiction": "9162",
-            "hazard": "accident",
-            "title": "Chemical spill",
-            "level": "II",
-        },
-        follow_redirects=False,
+    url = _open(
+        client, token, jurisdiction="9162", hazard="accident", title="Chemical spill", level="II"
     )
-    url = opened.headers["location"]
     page = client.get(url).text
     assert 'id="report-form"' in page and 'data-overdue="no"' in page
     assert 'href="/static/css/print.css" media="print"' in page
@@ -124,13 +106,7 @@ def test_incidents_name_their_hazard_and_place_in_the_readers_language(
     reader's language."""
     _, token = browser_login(client, "officer_9162")
     for hazard, title in (("accident", "Bridge collapse"), ("flu", "Influenza wave")):
-        opened = client.post(
-            "/incidents",
-            data={"csrf_token": token, "jurisdiction": "9162", "hazard": hazard, "title": title},
-            follow_redirects=False,
-        )
-        assert opened.status_code == 303, opened.text
-    url = opened.headers["location"]
+        url = _open(client, token, jurisdiction="9162", hazard=hazard, title=title)
     rows = re.findall(r'<tr class="incident-row".*?</tr>', client.get("/incidents").text, re.S)
     cells = " ".join(rows)
     assert "Accident" in cells and "Influenza" in cells and "District 9162" in cells
@@ -153,18 +129,9 @@ def test_the_timeline_reads_in_the_readers_language(client: TestClient, world: W
     entries are a message and its parameters, shown in the reader's language; what people
     type stays as they typed it; the API keeps the kind and the English text."""
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={
-            "csrf_token": token,
-            "jurisdiction": "9162",
-            "hazard": "accident",
-            "title": "Bridge collapse",
-            "level": "II",
-        },
-        follow_redirects=False,
+    url = _open(
+        client, token, jurisdiction="9162", hazard="accident", title="Bridge collapse", level="II"
     )
-    url = opened.headers["location"]
     client.post(f"{url}/comment", data={"csrf_token": token, "text": "Bridge shut, no entry"})
     english = " | ".join(_timeline(client.get(url).text))
     assert "Response level II declared: declared on opening" in english
@@ -192,12 +159,7 @@ def test_the_incident_page_names_bodies_plans_and_people(client: TestClient, wor
         bodies.load(db, DATA / "bodies.yaml", by="test")
         plans.load(db, DATA / "plan-flu.yaml", by="test")
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, alert=world.alerts["9162"], level="III")
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
     page = client.get(url).text
     assert "巴伐利亚州流感应急预案" in page and "慕尼黑卫生局" in page
@@ -216,12 +178,7 @@ def test_the_list_of_incidents_is_the_roll_up(client: TestClient, world: World) 
         bodies.load(db, DATA / "bodies.yaml", by="test")
         plans.load(db, DATA / "plan-flu.yaml", by="test")
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, alert=world.alerts["9162"], level="III")
     client.post(f"{url}/reports", data={"csrf_token": token, "situation": "x", "needs": "beds"})
     incident_id = int(url.rsplit("/", 1)[-1])
     # Three hours on: one task is past its due time and the next report is late.
@@ -260,12 +217,7 @@ def test_tasks_closed_by_tocsin_say_why_in_the_readers_language(
         bodies.load(db, DATA / "bodies.yaml", by="test")
         plans.load(db, DATA / "plan-flu.yaml", by="test")
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "II"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, alert=world.alerts["9162"], level="II")
     client.post(f"{url}/level", data={"csrf_token": token, "level": "III", "reason": "fewer"})
     english = client.get(url).text
     assert "response lowered from II to III: fewer" in english
@@ -285,12 +237,7 @@ def test_a_plans_task_reads_in_chinese_when_the_plan_says_it(
         bodies.load(db, DATA / "bodies.yaml", by="test")
         plans.load(db, DATA / "plan-flu.yaml", by="test")
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "I"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, alert=world.alerts["9162"], level="I")
     page = client.get(url).text
     first = re.search(
         r'data-task-id="(\d+)"><td class="wide">I</td><td>Convene the command staff', page
@@ -314,12 +261,8 @@ def test_a_duty_officer_reads_the_plan_in_force_from_the_incident(
         bodies.load(db, DATA / "bodies.yaml", by="test")
         plans.load(db, DATA / "plan-flu.yaml", by="test")
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "alert": world.alerts["9162"], "level": "III"},
-        follow_redirects=False,
-    )
-    page = client.get(opened.headers["location"]).text
+    url = _open(client, token, alert=world.alerts["9162"], level="III")
+    page = client.get(url).text
     link = re.search(r'<a href="([^"]+)" id="plan-in-force">', page)[1].replace("&amp;", "&")
     assert link == "/plans/in-force?jurisdiction=9162&hazard=flu"
     client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
@@ -350,12 +293,7 @@ def test_a_duty_officer_adds_and_reassigns_tasks_on_the_incident_page(
     with write_session(any_world.engine) as db:
         bodies.load(db, DATA / "bodies.yaml", by="test")
     _, token = browser_login(any_client, "officer_9162")
-    opened = any_client.post(
-        "/incidents",
-        data={"csrf_token": token, "jurisdiction": "9162", "hazard": "accident", "title": "Spill"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(any_client, token, jurisdiction="9162", hazard="accident", title="Spill")
     page = any_client.get(url).text
     assert 'id="add-task"' in page
     added = any_client.post(
@@ -419,12 +357,7 @@ def test_a_task_added_by_hand_is_due_at_the_time_typed_in_utc(
     client: TestClient, world: World
 ) -> None:
     _, token = browser_login(client, "officer_9162")
-    opened = client.post(
-        "/incidents",
-        data={"csrf_token": token, "jurisdiction": "9162", "hazard": "accident", "title": "Spill"},
-        follow_redirects=False,
-    )
-    url = opened.headers["location"]
+    url = _open(client, token, jurisdiction="9162", hazard="accident", title="Spill")
     refused = client.post(
         f"{url}/tasks",
         data={"csrf_token": token, "title": "Call the mayor", "due_at": "tomorrow"},
