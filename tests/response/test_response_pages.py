@@ -372,3 +372,30 @@ def test_a_task_added_by_hand_is_due_at_the_time_typed_in_utc(
     task = re.search(r'data-task-id="(\d+)"', page)[1]
     row = _task_row(page, task)
     assert "Call the mayor" in row and "2026-12-08 18:00" in row
+
+
+def test_an_incident_opened_from_an_alert_reads_its_headline_in_chinese(
+    client: TestClient, world: World
+) -> None:
+    """Opened from an alert without a typed title, the incident took the alert's English
+    headline, so the Chinese list, page and timeline showed English. Its title is the
+    alert's headline in the reader's language; a typed title stays as typed."""
+    from tocsin.alerting.models import Alert
+
+    with write_session(world.engine) as db:
+        db.get(
+            Alert, world.alerts["9162"]
+        ).headline_zh = "III级（黄色）：9162流感报告病例超出预期水平"
+    _, token = browser_login(client, "officer_9162")
+    url = _open(client, token, alert=world.alerts["9162"], level="III")
+    typed = _open(client, token, jurisdiction="9162", hazard="accident", title="Bridge shut")
+    english = client.get(url).text
+    client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "next": "/"})
+    chinese = client.get(url).text
+    heading = re.search(r"<h1>(.*?)</h1>", chinese, re.S)[1]
+    assert re.search(r"[\u4e00-\u9fff]", heading), heading
+    assert heading not in english
+    assert re.search(r"[\u4e00-\u9fff]", _timeline(chinese)[0].split(":", 1)[-1])
+    listed = client.get("/incidents").text
+    assert "Bridge shut" in listed and heading.split("</span>")[-1].strip()[:12] in listed
+    assert "Bridge shut" in client.get(typed).text

@@ -137,6 +137,7 @@ def build(engine: Engine, *, actor: str, now: dt.datetime) -> int | None:
         incident = incidents.open_incident(
             db,
             title=f"Influenza wave 2008: {alert.headline}",
+            title_zh=f"2008年流感疫情：{alert.headline_zh}" if alert.headline_zh else "",
             alerts=[alert.id],
             first_figures=f"{alert.observed:g} cases notified in the week",
             commander="coordinator",

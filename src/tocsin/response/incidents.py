@@ -155,7 +155,8 @@ def _hazard_of(session: Session, alerts: list[Alert]) -> str:
 def open_incident(
     session: Session,
     *,
-    title: str,
+    title: str = "",
+    title_zh: str = "",
     jurisdiction: str | None = None,
     hazard: str | None = None,
     alerts: Sequence[int] = (),
@@ -174,14 +175,26 @@ def open_incident(
     From alerts, the jurisdiction defaults to the lowest one holding them all and the
     hazard to their indicator; without a ``level``, the plan in force proposes the most
     serious level whose activation criterion the worst alert meets. With a level (given
-    or proposed) the incident is verified and its response activated at once.
+    or proposed) the incident is verified and its response activated at once. Without a
+    ``title`` the worst alert's headline is the title, in English and in Chinese
+    (``title_zh``: shown to Chinese readers; a title a person typed is shown as typed).
     """
-    check_texts({"title": title, "description": description, "first_figures": first_figures})
-    if not title:
-        raise UserError("an incident needs a title (what happened)")
+    check_texts(
+        {
+            "title": title,
+            "title_zh": title_zh,
+            "description": description,
+            "first_figures": first_figures,
+        }
+    )
     if occurred_at is not None and occurred_at.tzinfo is None:
         raise UserError("the time of the event needs a time zone (e.g. 2026-12-07T06:00:00Z)")
     linked = _alerts(session, alerts) if alerts else []
+    if not title and linked:
+        worst = min(linked, key=lambda a: (a.level, a.id))
+        title, title_zh = worst.headline, worst.headline_zh
+    if not title:
+        raise UserError("an incident needs a title (what happened)")
     # An incident opened from a drill's alert is an exercise too (tocsin.risk.drills).
     exercise = exercise or any(a.exercise for a in linked)
     if jurisdiction:
@@ -199,6 +212,7 @@ def open_incident(
         )
     incident = Incident(
         title=title,
+        title_zh=title_zh,
         description=description,
         hazard=hazard,
         jurisdiction_id=place_id,
@@ -224,6 +238,7 @@ def open_incident(
             place_zh=place.name_zh,
             hazard=hazard,
             title=incident.title,
+            title_zh=incident.title_zh,
         ),
         by=by,
         now=now,

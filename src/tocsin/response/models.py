@@ -114,6 +114,9 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
+    #: The title in Chinese when tocsin wrote it (an alert's headline); "" when a person
+    #: typed the title, which is shown as typed.
+    title_zh: Mapped[str] = mapped_column(String(500), default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     hazard: Mapped[str] = mapped_column(String(64))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"))

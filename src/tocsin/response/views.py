@@ -34,6 +34,7 @@ def incident_summary(incident: Incident, jurisdiction: str) -> dict[str, Any]:
     return {
         "id": incident.id,
         "title": incident.title,
+        "title_zh": incident.title_zh,
         "hazard": incident.hazard,
         "jurisdiction": jurisdiction,
         "level": level_name(incident.level),

@@ -231,7 +231,6 @@ def open_incident(
             indicator = db.get(Indicator, found.indicator_id) if found.indicator_id else None
             jurisdiction = jurisdiction or (place.code if place else "")
             hazard = hazard or (indicator.code if indicator else "")
-            title = title or found.headline
         if not jurisdiction:
             raise UserError("say where: the incident's jurisdiction")
         where = jurisdiction_by_code(db, jurisdiction, scope.ids(Capability.READ))

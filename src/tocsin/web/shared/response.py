@@ -28,6 +28,9 @@ Roman = Literal["I", "II", "III", "IV"]
 class IncidentSummaryOut(BaseModel):
     id: int
     title: str
+    title_zh: str = Field(
+        default="", description="the title in Chinese when it is an alert's headline; else empty"
+    )
     hazard: str
     jurisdiction: str
     level: Roman | None

@@ -33,9 +33,13 @@ def upgrade() -> None:
     with op.batch_alter_table("incident_task") as batch:
         batch.add_column(sa.Column("title_zh", sa.String(500), nullable=False, server_default=""))
         batch.add_column(sa.Column("body_zh", sa.Text(), nullable=False, server_default=""))
+    with op.batch_alter_table("incident") as batch:
+        batch.add_column(sa.Column("title_zh", sa.String(500), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("incident") as batch:
+        batch.drop_column("title_zh")
     with op.batch_alter_table("incident_task") as batch:
         batch.drop_column("body_zh")
         batch.drop_column("title_zh")
