@@ -396,6 +396,8 @@ def test_an_incident_opened_from_an_alert_reads_its_headline_in_chinese(
     assert re.search(r"[\u4e00-\u9fff]", heading), heading
     assert heading not in english
     assert re.search(r"[\u4e00-\u9fff]", _timeline(chinese)[0].split(":", 1)[-1])
+    linked = re.search(r'<a href="/alerts/\d+">(.*?)</a>', chinese)[1]
+    assert "9162流感报告病例" in linked  # the linked alert too
     listed = client.get("/incidents").text
     assert "Bridge shut" in listed and heading.split("</span>")[-1].strip()[:12] in listed
     assert "Bridge shut" in client.get(typed).text

@@ -82,6 +82,7 @@ def _figures(session: Session, incident_id: int) -> list[dict[str, Any]]:
         {
             "alert": a.id,
             "headline": a.headline,
+            "headline_zh": a.headline_zh,
             "level": Level(a.level).roman,
             "status": a.status,
             "observed": a.observed,

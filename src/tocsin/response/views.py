@@ -151,7 +151,13 @@ def incident_view(detail: IncidentDetail) -> dict[str, Any]:
             for code, (name, name_zh) in sorted(detail.body_names.items())
         },
         "alerts": [
-            {"id": a.id, "level": level_name(a.level), "status": a.status, "headline": a.headline}
+            {
+                "id": a.id,
+                "level": level_name(a.level),
+                "status": a.status,
+                "headline": a.headline,
+                "headline_zh": a.headline_zh,
+            }
             for a in detail.alerts
         ],
         "tasks": [task_view(t, detail.body_codes, detail.usernames) for t in detail.tasks],
