@@ -29,11 +29,19 @@ BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 ONE_WORKER_MODULES = ("tests/demo/test_demo_levels.py",)
 
 
+def _one_unit(module: str) -> bool:
+    """Whether the tests of ``module`` go to one worker together: the modules above, and
+    the browser tests, whose tests share a module's live server and its store (a module
+    split over two workers would serve two stores, and a test that reads what the one
+    before it made would find nothing)."""
+    return module in ONE_WORKER_MODULES or "browser" in module.rsplit("/", 1)[-1]
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, if installed
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under ``-n N`` (``--dist load``): xdist's load scheduling by work units of one test,
-    except that the tests of each module of :data:`ONE_WORKER_MODULES` are one unit,
-    given out first (the largest units first)."""
+    except that the tests of each module :func:`_one_unit` names are one unit, given out
+    first (the largest units first)."""
     if config.getvalue("dist") != "load":
         return None  # another --dist asked for: xdist's own
     from xdist.scheduler import LoadScopeScheduling
@@ -41,7 +49,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class OneWorkerForSharedModules(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER_MODULES else nodeid
+            return module if _one_unit(module) else nodeid
 
     return OneWorkerForSharedModules(config, log)
 
